@@ -1,0 +1,22 @@
+//! The catalogue of domains, basic and key figures, size classes and plausibility
+//! rules, read from data files.
+//!
+//! The catalogue is data, not code: [`Catalog::load`] reads `size_classes.toml`,
+//! `domains/*.toml` and the key-figure SQL in `queries/` from a directory, so a ring
+//! operator adds a domain by adding two files. [`Catalog::bundled`] is the catalogue
+//! that ships with the service (the repository's `catalog/` and `queries/`), and
+//! [`Catalog::write_bundled`] lays it out in a data directory.
+
+mod checks;
+mod members;
+mod model;
+
+pub use checks::{BUILTIN_CHECKS, BuiltinCheck};
+pub use members::{LAENDER, MemberKind, land_of, validate_member_id};
+pub use model::{
+    BasicFigure, Catalog, CatalogError, Direction, Domain, KeyFigure, Level, Rule, SizeClass,
+    YoyRule,
+};
+
+/// The built-in group dimensions, in the order the catalogue lists them.
+pub const GROUP_DIMENSIONS: [&str; 4] = ["all", "size_class", "land", "kind"];

@@ -1,0 +1,356 @@
+//! Peer comparisons and time series: group the current key figures of a
+//! (domain, year) by a dimension, and pass every group through
+//! [`crate::disclosure::release`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use vergleichsring_catalog::{Catalog, Domain, LAENDER, MemberKind};
+use vergleichsring_store::Member;
+
+use crate::disclosure::{Audience, GroupValues, Policy, Reason, ReleasedStats, release};
+use crate::snapshot::Snapshot;
+use crate::stats::{percentile_rank, rank};
+
+/// A built-in group dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// Every member with a value.
+    All,
+    /// KGSt size class from the population of that domain and year.
+    SizeClass,
+    /// The Land (first two digits of the member id).
+    Land,
+    /// The member's kind.
+    Kind,
+}
+
+impl Dimension {
+    /// Parses a `group_by` value.
+    pub fn parse(s: &str) -> Option<Dimension> {
+        match s {
+            "all" => Some(Dimension::All),
+            "size_class" => Some(Dimension::SizeClass),
+            "land" => Some(Dimension::Land),
+            "kind" => Some(Dimension::Kind),
+            _ => None,
+        }
+    }
+
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::All => "all",
+            Dimension::SizeClass => "size_class",
+            Dimension::Land => "land",
+            Dimension::Kind => "kind",
+        }
+    }
+}
+
+/// The requesting member's own position in its group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Own {
+    /// The member.
+    pub member_id: String,
+    /// Its key-figure value (`null` when not computable).
+    pub value: Option<f64>,
+    /// Rank in the group, 1 = best; withheld while the group is suppressed.
+    pub rank: Option<usize>,
+    /// Percentile rank in the group; withheld while the group is suppressed.
+    pub percentile_rank: Option<f64>,
+}
+
+/// One group of a comparison, after disclosure control.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupResult {
+    /// Group id, e.g. `GK4`, `05`, `landkreis`, `all`.
+    pub group: String,
+    /// Human-readable German label of the group.
+    pub label: String,
+    /// Members with a value.
+    pub n: usize,
+    /// Whether the statistics are withheld.
+    pub suppressed: bool,
+    /// Machine-readable reason for the suppression.
+    pub reason: Option<&'static str>,
+    /// English explanation of the suppression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    /// German explanation of the suppression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_de: Option<&'static str>,
+    /// The released statistics.
+    pub stats: Option<ReleasedStats>,
+    /// The requesting member's position, only in its own group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own: Option<Own>,
+}
+
+/// A comparison of one key figure in one (domain, year) by one dimension.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// Key figure id.
+    pub figure: String,
+    /// Dimension.
+    pub group_by: String,
+    /// Data version the statistics were computed from.
+    pub data_version: String,
+    /// The groups, in catalogue order of their ids.
+    pub groups: Vec<GroupResult>,
+}
+
+/// The group a member falls into in a dimension, with its label.
+pub fn group_of(
+    catalog: &Catalog,
+    dim: Dimension,
+    member: &Member,
+    population: Option<f64>,
+) -> Option<(String, String)> {
+    match dim {
+        Dimension::All => Some(("all".into(), "Alle Mitglieder".into())),
+        Dimension::SizeClass => {
+            let c = catalog.size_class(member.kind, population?)?;
+            Some((c.id.clone(), c.label.clone()))
+        }
+        Dimension::Land => {
+            let code = member.member_id.get(0..2)?;
+            let name = LAENDER.iter().find(|(c, _)| *c == code)?.1;
+            Some((code.to_string(), name.to_string()))
+        }
+        Dimension::Kind => {
+            let label = match member.kind {
+                MemberKind::KreisfreieStadt => "Kreisfreie Städte",
+                MemberKind::KreisangehoerigeGemeinde => "Kreisangehörige Gemeinden",
+                MemberKind::Landkreis => "Landkreise",
+            };
+            Some((member.kind.as_str().into(), label.into()))
+        }
+    }
+}
+
+/// Orders group ids: size classes in catalogue order, the rest alphabetically.
+fn order_key(catalog: &Catalog, dim: Dimension, id: &str) -> (usize, String) {
+    match dim {
+        Dimension::SizeClass => (
+            catalog
+                .size_classes
+                .iter()
+                .position(|c| c.id == id)
+                .unwrap_or(usize::MAX),
+            id.to_string(),
+        ),
+        _ => (0, id.to_string()),
+    }
+}
+
+/// Everything needed to compute one comparison.
+pub struct CompareInput<'a> {
+    /// The catalogue.
+    pub catalog: &'a Catalog,
+    /// The domain.
+    pub domain: &'a Domain,
+    /// The domain's data.
+    pub snapshot: &'a Snapshot,
+    /// Registered members by id.
+    pub members: &'a BTreeMap<String, Member>,
+    /// Disclosure thresholds.
+    pub policy: &'a Policy,
+}
+
+/// Computes a comparison for `figure` (an index into the domain's key
+/// figures) in `year`, for `audience`, with `own` the member whose position is
+/// shown.
+pub fn compare(
+    input: &CompareInput<'_>,
+    year: i32,
+    figure: usize,
+    dim: Dimension,
+    audience: Audience,
+    own: Option<&str>,
+) -> Comparison {
+    let domain = input.domain;
+    let pop_idx = domain
+        .basic_figures
+        .iter()
+        .position(|f| f.id == "population");
+    let mut groups: BTreeMap<(usize, String), (String, String, GroupValues)> = BTreeMap::new();
+    let mut own_group: Option<String> = None;
+    let mut own_value: Option<f64> = None;
+    for ((y, member_id), &idx) in input.snapshot.current.range((year, String::new())..) {
+        if *y != year {
+            break;
+        }
+        let Some(member) = input.members.get(member_id) else {
+            continue;
+        };
+        let row = &input.snapshot.history[idx];
+        let population = pop_idx.and_then(|i| row.basic.get(i).copied().flatten());
+        let Some((gid, label)) = group_of(input.catalog, dim, member, population) else {
+            continue;
+        };
+        let key = input.snapshot.key.get(&(year, member_id.clone()));
+        let value = key.and_then(|k| k.values.get(figure).copied().flatten());
+        if own == Some(member_id.as_str()) {
+            own_group = Some(gid.clone());
+            own_value = value;
+        }
+        let entry = groups
+            .entry(order_key(input.catalog, dim, &gid))
+            .or_insert_with(|| (gid.clone(), label, GroupValues::default()));
+        if let (Some(v), Some(k)) = (value, key) {
+            entry.2.values.push(v);
+            if let (Some(n), Some(d)) = (k.nums[figure], k.dens[figure]) {
+                entry.2.nums.push(n);
+                entry.2.dens.push(d);
+            }
+        }
+    }
+    let direction = domain.key_figures[figure].direction;
+    let out = groups
+        .into_values()
+        .map(|(gid, label, values)| {
+            let is_own = own_group.as_deref() == Some(gid.as_str());
+            let requester_in_group = is_own && own_value.is_some() && audience == Audience::Member;
+            let r = release(input.policy, audience, &values, requester_in_group);
+            let released = r.stats.is_some();
+            let own = match (is_own, own) {
+                (true, Some(member_id)) => Some(Own {
+                    member_id: member_id.to_string(),
+                    value: own_value,
+                    rank: own_value
+                        .filter(|_| released)
+                        .map(|v| rank(&values.values, v, direction)),
+                    percentile_rank: own_value
+                        .filter(|_| released)
+                        .and_then(|v| percentile_rank(&values.values, v)),
+                }),
+                _ => None,
+            };
+            GroupResult {
+                group: gid,
+                label,
+                n: r.n,
+                suppressed: r.stats.is_none(),
+                reason: r.reason.map(Reason::code),
+                message: r.reason.map(Reason::message_en),
+                message_de: r.reason.map(Reason::message_de),
+                stats: r.stats,
+                own,
+            }
+        })
+        .collect();
+    Comparison {
+        domain: domain.id.clone(),
+        year,
+        figure: domain.key_figures[figure].id.clone(),
+        group_by: dim.as_str().into(),
+        data_version: data_version(input.snapshot),
+        groups: out,
+    }
+}
+
+/// The data version of a snapshot as the API shows it.
+pub fn data_version(s: &Snapshot) -> String {
+    s.version.map_or_else(|| "0".into(), |v| (v + 1).to_string())
+}
+
+/// One year of a time series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    /// The year.
+    pub year: i32,
+    /// The group (the member's group, or each group for analysts).
+    pub group: Option<String>,
+    /// The member's own value.
+    pub own: Option<f64>,
+    /// Members with a value in the group.
+    pub n: usize,
+    /// Whether the statistics are withheld.
+    pub suppressed: bool,
+    /// Machine-readable reason for the suppression.
+    pub reason: Option<&'static str>,
+    /// The released statistics.
+    pub stats: Option<ReleasedStats>,
+}
+
+/// A time series of one key figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeseries {
+    /// Domain id.
+    pub domain: String,
+    /// Key figure id.
+    pub figure: String,
+    /// Dimension.
+    pub group_by: String,
+    /// The member, if any.
+    pub member_id: Option<String>,
+    /// Data version.
+    pub data_version: String,
+    /// Points by year, then group.
+    pub points: Vec<Point>,
+}
+
+/// Computes a time series over the years with data in `from..=to`.
+pub fn timeseries(
+    input: &CompareInput<'_>,
+    figure: usize,
+    dim: Dimension,
+    audience: Audience,
+    member: Option<&str>,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> Timeseries {
+    let mut points = Vec::new();
+    for year in input.snapshot.years() {
+        if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
+            continue;
+        }
+        if let Some(m) = member {
+            if input.snapshot.current_row(year, m).is_none() {
+                let reason = if audience == Audience::Member {
+                    Reason::GiveToGet.code()
+                } else {
+                    "no_submission"
+                };
+                points.push(Point {
+                    year,
+                    group: None,
+                    own: None,
+                    n: 0,
+                    suppressed: true,
+                    reason: Some(reason),
+                    stats: None,
+                });
+                continue;
+            }
+        }
+        let c = compare(input, year, figure, dim, audience, member);
+        for g in c.groups {
+            if member.is_some() && g.own.is_none() {
+                continue;
+            }
+            points.push(Point {
+                year,
+                group: Some(g.group),
+                own: g.own.and_then(|o| o.value),
+                n: g.n,
+                suppressed: g.suppressed,
+                reason: g.reason,
+                stats: g.stats,
+            });
+        }
+    }
+    Timeseries {
+        domain: input.domain.id.clone(),
+        figure: input.domain.key_figures[figure].id.clone(),
+        group_by: dim.as_str().into(),
+        member_id: member.map(str::to_string),
+        data_version: data_version(input.snapshot),
+        points,
+    }
+}

@@ -1,0 +1,613 @@
+//! DataFusion session: key figures from `queries/`, plausibility rules, peer
+//! statistics and disclosure control.
+//!
+//! [`Engine`] is the only way the server reaches figures. It keeps one
+//! [`snapshot::Snapshot`] per domain, computed once per data version (the
+//! Delta version) and replaced when a submission commits, and it passes every
+//! outgoing statistic through [`disclosure::release`].
+
+pub mod compare;
+pub mod disclosure;
+pub mod rules;
+pub mod session;
+pub mod snapshot;
+pub mod stats;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use serde::Serialize;
+use vergleichsring_catalog::{Catalog, Domain, Level};
+use vergleichsring_ingest::{Format, IngestError, RowError, Submitter, Upload, UploadRow};
+use vergleichsring_store::{Member, Store, StoreError, SubmissionRows, SubmittedRow};
+
+use compare::{CompareInput, Comparison, Dimension, Timeseries};
+use disclosure::{Audience, Policy};
+use snapshot::Snapshot;
+
+/// Everything that can go wrong in the engine, by what the caller should say.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such domain.
+    #[error("unknown domain '{0}'")]
+    UnknownDomain(String),
+    /// No such key figure in the domain.
+    #[error("unknown key figure '{figure}' in domain {domain}")]
+    UnknownFigure {
+        /// The domain.
+        domain: String,
+        /// The figure asked for.
+        figure: String,
+    },
+    /// No such group dimension.
+    #[error("unknown group_by '{0}'; use all, size_class, land or kind")]
+    UnknownGroupBy(String),
+    /// Something asked for does not exist (member, year, submission).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The member has not submitted for this (domain, year).
+    #[error("member {member_id} has not submitted figures for {domain} {year}; comparisons are available after your own submission (give to get)")]
+    GiveToGet {
+        /// The member.
+        member_id: String,
+        /// The domain.
+        domain: String,
+        /// The year.
+        year: i32,
+    },
+    /// The upload format is not supported.
+    #[error("unsupported upload format '{0}'; send application/vnd.apache.parquet")]
+    UnsupportedFormat(String),
+    /// The upload breaks rules; nothing was stored.
+    #[error("validation failed with {} error(s)", .0.len())]
+    Rejected(Vec<RowError>),
+    /// The catalogue's SQL does not plan.
+    #[error("catalogue: {0}")]
+    Catalog(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// DataFusion failed.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// The lake failed while being read.
+    #[error(transparent)]
+    Delta(#[from] vergleichsring_store::DeltaTableError),
+    /// A bug or an unexpected state.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<IngestError> for EngineError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::UnsupportedFormat(t) => EngineError::UnsupportedFormat(t),
+            IngestError::Rejected(errors) => EngineError::Rejected(errors),
+        }
+    }
+}
+
+/// Result type of the engine.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// An upload to be validated and stored.
+pub struct SubmitRequest {
+    /// Domain id.
+    pub domain: String,
+    /// Year of the figures.
+    pub year: i32,
+    /// The `Content-Type` of the body.
+    pub content_type: String,
+    /// The file.
+    pub body: Bytes,
+    /// Token id of the submitter, stored with the rows.
+    pub token_id: String,
+    /// For a member token, its member; `None` for admin bulk uploads.
+    pub own_member: Option<String>,
+}
+
+/// A warning stored with a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Warning {
+    /// The member.
+    pub member_id: String,
+    /// The figure(s) concerned.
+    pub figure: String,
+    /// Rule id.
+    pub rule: String,
+    /// English message.
+    pub message: String,
+    /// German message.
+    pub message_de: String,
+    /// Row in the uploaded file.
+    pub row: u32,
+}
+
+/// The outcome of an accepted submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmitOutcome {
+    /// Id of the submission.
+    pub submission_id: String,
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// Number of rows stored.
+    pub rows: usize,
+    /// Members whose figures it holds.
+    pub members: Vec<String>,
+    /// The domain's data version after the commit.
+    pub data_version: String,
+    /// Warnings, stored with the submission.
+    pub warnings: Vec<Warning>,
+}
+
+/// A submission as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionInfo {
+    /// Id of the submission.
+    pub submission_id: String,
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// Commit time.
+    pub submitted_at: String,
+    /// Token id of the submitter.
+    pub submitted_by: String,
+    /// Data version created by the submission.
+    pub data_version: String,
+    /// Rows (of the visible members).
+    pub rows: usize,
+    /// Members in it (visible to the caller).
+    pub members: Vec<String>,
+    /// Members whose current figures come from it.
+    pub current_for: Vec<String>,
+    /// Warnings of the visible rows.
+    pub warnings: Vec<serde_json::Value>,
+}
+
+/// A member's basic and key figures for a (domain, year).
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// The member.
+    pub member_id: String,
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// The submission the figures come from.
+    pub submission_id: String,
+    /// Whether these are the current figures.
+    pub current: bool,
+    /// Commit time of that submission.
+    pub submitted_at: String,
+    /// Basic figures by id (null: not reported).
+    pub basic: BTreeMap<String, Option<f64>>,
+    /// Key figures by id (null: not computable).
+    pub key: BTreeMap<String, Option<f64>>,
+    /// Warnings stored with these figures.
+    pub warnings: serde_json::Value,
+}
+
+/// The engine: snapshots per domain over the store.
+pub struct Engine {
+    store: Arc<Store>,
+    policy: Policy,
+    snapshots: RwLock<HashMap<String, Arc<Snapshot>>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl Engine {
+    /// Builds the engine and checks that every domain's SQL plans.
+    pub async fn new(store: Arc<Store>, policy: Policy) -> Result<Engine> {
+        for d in &store.catalog().domains {
+            rules::check_domain(d).await?;
+        }
+        Ok(Engine {
+            store,
+            policy,
+            snapshots: RwLock::new(HashMap::new()),
+            refresh: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        self.store.catalog()
+    }
+
+    /// The domain, or `UnknownDomain`.
+    pub fn domain(&self, id: &str) -> Result<&Domain> {
+        self.catalog()
+            .domain(id)
+            .ok_or_else(|| EngineError::UnknownDomain(id.to_string()))
+    }
+
+    fn cached(&self, domain: &str) -> Option<Arc<Snapshot>> {
+        match self.snapshots.read() {
+            Ok(s) => s.get(domain).cloned(),
+            Err(p) => p.into_inner().get(domain).cloned(),
+        }
+    }
+
+    /// The domain's snapshot at its current data version, computed at most
+    /// once per version.
+    pub async fn snapshot(&self, domain: &str) -> Result<Arc<Snapshot>> {
+        let d = self.domain(domain)?;
+        let version = self.store.data_version(domain).await;
+        if let Some(s) = self.cached(domain).filter(|s| s.version == version) {
+            return Ok(s);
+        }
+        let _guard = self.refresh.lock().await;
+        let table = self
+            .store
+            .table(domain)
+            .await
+            .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+        if let Some(s) = self.cached(domain).filter(|s| s.version == table.version()) {
+            return Ok(s);
+        }
+        let started = std::time::Instant::now();
+        let snap = Arc::new(Snapshot::load(d, &table).await?);
+        tracing::info!(
+            domain,
+            version = ?snap.version,
+            rows = snap.history.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "snapshot computed"
+        );
+        match self.snapshots.write() {
+            Ok(mut s) => s.insert(domain.to_string(), snap.clone()),
+            Err(p) => p.into_inner().insert(domain.to_string(), snap.clone()),
+        };
+        Ok(snap)
+    }
+
+    /// Validates an upload and, if it passes, stores it as one commit.
+    pub async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
+        let domain = self.domain(&req.domain)?.clone();
+        check_year(req.year)?;
+        let format = Format::from_content_type(&req.content_type)?;
+        let registered: HashSet<String> =
+            self.store.members().into_iter().map(|m| m.member_id).collect();
+        let own = req.own_member.clone();
+        let year = req.year;
+        let d2 = domain.clone();
+        let body = req.body;
+        // Decoding and cell checks are CPU work: keep them off the request threads.
+        let upload: Upload = tokio::task::spawn_blocking(move || {
+            let batch = vergleichsring_ingest::decode(format, body)?;
+            let is_registered = |id: &str| registered.contains(id);
+            vergleichsring_ingest::validate(
+                &batch,
+                &d2,
+                year,
+                &Submitter {
+                    own_member: own.as_deref(),
+                    is_registered: &is_registered,
+                },
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("decoding task failed: {e}")))??;
+
+        let mut findings = rules::evaluate(&domain, year, &upload).await?;
+        let snapshot = self.snapshot(&domain.id).await?;
+        findings.extend(rules::year_over_year(&domain, year, &upload, &snapshot));
+        let errors: Vec<RowError> = findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .map(|f| RowError {
+                row: Some(f.row),
+                member_id: Some(f.member_id.clone()),
+                column: Some(f.figure.clone()),
+                rule: f.rule.clone(),
+                message: f.message.clone(),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(EngineError::Rejected(errors));
+        }
+        let warnings: Vec<Warning> = findings
+            .into_iter()
+            .map(|f| Warning {
+                member_id: f.member_id,
+                figure: f.figure,
+                rule: f.rule,
+                message: f.message,
+                message_de: f.message_de,
+                row: f.row,
+            })
+            .collect();
+        let submission_id = new_submission_id();
+        let rows: Vec<SubmittedRow> = upload
+            .rows
+            .iter()
+            .map(|r: &UploadRow| {
+                let own: Vec<&Warning> = warnings.iter().filter(|w| w.row == r.row).collect();
+                SubmittedRow {
+                    row: r.row,
+                    member_id: r.member_id.clone(),
+                    values: r.values.clone(),
+                    warnings_json: serde_json::to_string(&own).unwrap_or_else(|_| "[]".into()),
+                }
+            })
+            .collect();
+        let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
+        let committed = self
+            .store
+            .append_submission(
+                &domain.id,
+                SubmissionRows {
+                    submission_id: submission_id.clone(),
+                    submitted_by: req.token_id,
+                    year,
+                    rows,
+                },
+            )
+            .await?;
+        Ok(SubmitOutcome {
+            submission_id,
+            domain: domain.id.clone(),
+            year,
+            rows: members.len(),
+            members,
+            data_version: (committed.version + 1).to_string(),
+            warnings,
+        })
+    }
+
+    fn members_by_id(&self) -> BTreeMap<String, Member> {
+        self.store
+            .members()
+            .into_iter()
+            .map(|m| (m.member_id.clone(), m))
+            .collect()
+    }
+
+    /// Whether a member has current figures for a (domain, year).
+    pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
+        Ok(self.snapshot(domain).await?.current_row(year, member_id).is_some())
+    }
+
+    fn figure_index(&self, domain: &Domain, figure: &str) -> Result<usize> {
+        domain
+            .key_figure_index(figure)
+            .ok_or_else(|| EngineError::UnknownFigure {
+                domain: domain.id.clone(),
+                figure: figure.to_string(),
+            })
+    }
+
+    /// A comparison, after disclosure control for `audience`. `member` is
+    /// the member whose own position is shown (the requester for members).
+    pub async fn comparison(
+        &self,
+        domain: &str,
+        year: i32,
+        figure: &str,
+        group_by: &str,
+        audience: Audience,
+        member: Option<&str>,
+    ) -> Result<Comparison> {
+        let d = self.domain(domain)?;
+        let fi = self.figure_index(d, figure)?;
+        let dim = Dimension::parse(group_by)
+            .ok_or_else(|| EngineError::UnknownGroupBy(group_by.to_string()))?;
+        check_year(year)?;
+        let snapshot = self.snapshot(domain).await?;
+        let members = self.members_by_id();
+        if let Some(m) = member {
+            if !members.contains_key(m) {
+                return Err(EngineError::NotFound(format!("member {m} is not registered")));
+            }
+            if audience == Audience::Member && snapshot.current_row(year, m).is_none() {
+                return Err(EngineError::GiveToGet {
+                    member_id: m.to_string(),
+                    domain: domain.to_string(),
+                    year,
+                });
+            }
+        }
+        let input = CompareInput {
+            catalog: self.catalog(),
+            domain: d,
+            snapshot: &snapshot,
+            members: &members,
+            policy: &self.policy,
+        };
+        Ok(compare::compare(&input, year, fi, dim, audience, member))
+    }
+
+    /// A time series of a key figure, after disclosure control.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn timeseries(
+        &self,
+        domain: &str,
+        figure: &str,
+        group_by: &str,
+        audience: Audience,
+        member: Option<&str>,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<Timeseries> {
+        let d = self.domain(domain)?;
+        let fi = self.figure_index(d, figure)?;
+        let dim = Dimension::parse(group_by)
+            .ok_or_else(|| EngineError::UnknownGroupBy(group_by.to_string()))?;
+        let snapshot = self.snapshot(domain).await?;
+        let members = self.members_by_id();
+        if let Some(m) = member {
+            if !members.contains_key(m) {
+                return Err(EngineError::NotFound(format!("member {m} is not registered")));
+            }
+        }
+        let input = CompareInput {
+            catalog: self.catalog(),
+            domain: d,
+            snapshot: &snapshot,
+            members: &members,
+            policy: &self.policy,
+        };
+        Ok(compare::timeseries(&input, fi, dim, audience, member, from, to))
+    }
+
+    /// A member's figures for a (domain, year): the current ones, or those of
+    /// an earlier submission.
+    pub async fn figures(
+        &self,
+        domain: &str,
+        year: i32,
+        member_id: &str,
+        submission_id: Option<&str>,
+    ) -> Result<Figures> {
+        let d = self.domain(domain)?;
+        let snapshot = self.snapshot(domain).await?;
+        let current = snapshot.current_row(year, member_id);
+        let row = match submission_id {
+            None => current.ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "member {member_id} has no figures for {domain} {year}"
+                ))
+            })?,
+            Some(sid) => snapshot
+                .history
+                .iter()
+                .find(|r| r.submission_id == sid && r.member_id == member_id && r.year == year)
+                .ok_or_else(|| {
+                    EngineError::NotFound(format!(
+                        "submission {sid} holds no figures of member {member_id} for {domain} {year}"
+                    ))
+                })?,
+        };
+        let is_current = current.is_some_and(|c| c.submission_id == row.submission_id);
+        let key_values: Vec<Option<f64>> = if is_current {
+            snapshot
+                .key
+                .get(&(year, member_id.to_string()))
+                .map(|k| k.values.clone())
+                .unwrap_or_else(|| vec![None; d.key_figures.len()])
+        } else {
+            self.key_figures_of(d, year, row).await?
+        };
+        Ok(Figures {
+            member_id: member_id.to_string(),
+            domain: domain.to_string(),
+            year,
+            submission_id: row.submission_id.clone(),
+            current: is_current,
+            submitted_at: row.submitted_at.clone(),
+            basic: d
+                .basic_figures
+                .iter()
+                .zip(&row.basic)
+                .map(|(f, v)| (f.id.clone(), *v))
+                .collect(),
+            key: d
+                .key_figures
+                .iter()
+                .zip(key_values)
+                .map(|(f, v)| (f.id.clone(), v))
+                .collect(),
+            warnings: row.warnings.clone(),
+        })
+    }
+
+    /// Key figures of one stored row, by running the domain's SQL on it.
+    async fn key_figures_of(
+        &self,
+        d: &Domain,
+        year: i32,
+        row: &snapshot::StoredRow,
+    ) -> Result<Vec<Option<f64>>> {
+        let upload = Upload {
+            rows: vec![UploadRow {
+                row: row.row,
+                member_id: row.member_id.clone(),
+                values: row.basic.clone(),
+            }],
+        };
+        let batch = rules::upload_batch(d, year, &upload)?;
+        let ctx = session::context_with("basic", batch)?;
+        let batches = ctx.sql(&d.query).await?.collect().await?;
+        for b in &batches {
+            if let Some((_, k)) = snapshot::read_key_rows(d, b)?.into_iter().next() {
+                return Ok(k.values);
+            }
+        }
+        Ok(vec![None; d.key_figures.len()])
+    }
+
+    /// The submissions of a (domain, year), newest first; with `member`, only
+    /// those holding that member's figures, and only its rows.
+    pub async fn submissions(
+        &self,
+        domain: &str,
+        year: i32,
+        member: Option<&str>,
+    ) -> Result<Vec<SubmissionInfo>> {
+        self.domain(domain)?;
+        let snapshot = self.snapshot(domain).await?;
+        let mut by_id: BTreeMap<(u64, String), SubmissionInfo> = BTreeMap::new();
+        for (i, r) in snapshot.history.iter().enumerate() {
+            if r.year != year || member.is_some_and(|m| m != r.member_id) {
+                continue;
+            }
+            let info = by_id
+                .entry((r.version, r.submission_id.clone()))
+                .or_insert_with(|| SubmissionInfo {
+                    submission_id: r.submission_id.clone(),
+                    domain: domain.to_string(),
+                    year,
+                    submitted_at: r.submitted_at.clone(),
+                    submitted_by: r.submitted_by.clone(),
+                    data_version: (r.version + 1).to_string(),
+                    rows: 0,
+                    members: Vec::new(),
+                    current_for: Vec::new(),
+                    warnings: Vec::new(),
+                });
+            info.rows += 1;
+            info.members.push(r.member_id.clone());
+            if snapshot.current.get(&(year, r.member_id.clone())) == Some(&i) {
+                info.current_for.push(r.member_id.clone());
+            }
+            if let serde_json::Value::Array(w) = &r.warnings {
+                info.warnings.extend(w.iter().cloned());
+            }
+        }
+        Ok(by_id.into_values().rev().collect())
+    }
+}
+
+fn check_year(year: i32) -> Result<()> {
+    if (1990..=2100).contains(&year) {
+        Ok(())
+    } else {
+        Err(EngineError::NotFound(format!(
+            "year {year} is outside 1990 to 2100"
+        )))
+    }
+}
+
+fn new_submission_id() -> String {
+    let bytes: [u8; 8] = rand::random();
+    format!(
+        "sub_{}_{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}

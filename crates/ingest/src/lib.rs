@@ -1,0 +1,58 @@
+//! Decoding uploads into Arrow and checking every cell against the catalogue.
+//!
+//! [`decode`] turns the body of an upload into one Arrow [`RecordBatch`] by its
+//! content type; [`validate`] maps the batch's columns onto a domain's basic
+//! figures and applies the built-in checks (columns, types, member ids, finite
+//! non-negative numbers, required figures, duplicates). The domain's own
+//! cross-field rules are SQL and run in the engine on the validated rows.
+
+mod decode;
+mod validate;
+
+pub use decode::{Format, decode};
+pub use validate::{Submitter, Upload, UploadRow, validate};
+
+use serde::Serialize;
+
+/// One reason an upload is refused, naming where and which rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowError {
+    /// 1-based data row (the header is not counted); `None` for the whole file or a column.
+    pub row: Option<u32>,
+    /// The member of the row, when known.
+    pub member_id: Option<String>,
+    /// The column, when the error is about one.
+    pub column: Option<String>,
+    /// The id of the violated rule (a built-in check or a domain rule).
+    pub rule: String,
+    /// A sentence a non-programmer can act on (English).
+    pub message: String,
+}
+
+impl RowError {
+    /// An error about the whole file.
+    pub fn file(rule: &str, message: impl Into<String>) -> RowError {
+        RowError {
+            row: None,
+            member_id: None,
+            column: None,
+            rule: rule.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why an upload could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The content type is not a supported upload format.
+    #[error("unsupported upload format '{0}'")]
+    UnsupportedFormat(String),
+    /// The upload was read but breaks rules; nothing may be stored.
+    #[error("validation failed with {} error(s)", .0.len())]
+    Rejected(Vec<RowError>),
+}
+
+/// The most errors reported for one upload; beyond it the list is cut and the
+/// last entry says so, so a broken bulk file does not produce a huge response.
+pub const MAX_ERRORS: usize = 500;

@@ -1,0 +1,1 @@
+//! The axum HTTP layer: routes, authentication, content negotiation and errors.

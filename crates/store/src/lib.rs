@@ -1,0 +1,144 @@
+//! The lake: Delta Lake tables of submitted figures, and durable members and tokens.
+//!
+//! A data directory holds
+//! - `catalog/`: the catalogue the service was started with (see `vergleichsring-catalog`);
+//! - `lake/<domain>/`: one Delta Lake table per domain with every submitted row
+//!   ever accepted (append-only; the current figures of a member and year are
+//!   the rows of its latest submission);
+//! - `members.json` and `tokens.json`: master data and token hashes, each
+//!   replaced atomically (write to a temporary file, fsync, rename).
+//!
+//! Every accepted submission is one Delta commit, so it is either wholly in the
+//! table or not at all.
+
+mod auth;
+mod files;
+mod lake;
+mod members;
+
+pub use auth::{Role, TokenRecord, hash_token};
+pub use lake::{Committed, SubmissionRows, SubmittedRow, lake_schema};
+pub use members::Member;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use vergleichsring_catalog::Catalog;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file of the data directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file of the data directory is damaged.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The Delta Lake layer failed.
+    #[error("lake: {0}")]
+    Delta(#[from] deltalake::DeltaTableError),
+    /// Arrow failed to assemble a batch.
+    #[error("arrow: {0}")]
+    Arrow(#[from] deltalake::arrow::error::ArrowError),
+    /// The request does not fit the stored data (unknown domain, bad member).
+    #[error("{0}")]
+    Invalid(String),
+    /// The catalogue of the data directory does not load.
+    #[error(transparent)]
+    Catalog(#[from] vergleichsring_catalog::CatalogError),
+}
+
+/// Result type of the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The data directory, opened.
+pub struct Store {
+    root: PathBuf,
+    catalog: Catalog,
+    members: RwLock<BTreeMap<String, Member>>,
+    tokens: RwLock<auth::TokenCache>,
+    tables: tokio::sync::RwLock<HashMap<String, DeltaTable>>,
+    /// Serialises writers: a Delta commit's version is known before it is made,
+    /// and members and tokens are read-modify-write files.
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+impl Store {
+    /// Creates the layout of a data directory (idempotent): the directories,
+    /// the bundled catalogue unless one is there, empty member and token files.
+    pub fn init(root: &Path) -> Result<()> {
+        for dir in [root.to_path_buf(), root.join("lake"), root.join("catalog")] {
+            std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        Catalog::write_bundled(&root.join("catalog"))?;
+        let members = root.join(members::FILE);
+        if !members.exists() {
+            files::write_json_atomic(&members, &Vec::<Member>::new())?;
+        }
+        let tokens = root.join(auth::FILE);
+        if !tokens.exists() {
+            files::write_json_atomic(&tokens, &Vec::<TokenRecord>::new())?;
+        }
+        Ok(())
+    }
+
+    /// Opens an initialised data directory with its own catalogue.
+    pub async fn open(root: &Path) -> Result<Store> {
+        let catalog = Catalog::load(&root.join("catalog"))?;
+        Self::open_with_catalog(root, catalog).await
+    }
+
+    /// Opens an initialised data directory with the given catalogue.
+    pub async fn open_with_catalog(root: &Path, catalog: Catalog) -> Result<Store> {
+        if !root.join(members::FILE).exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} is not a data directory (run `vergleichsring init --data-dir {}` first)",
+                root.display(),
+                root.display()
+            )));
+        }
+        let members = members::load(root)?;
+        let tokens = auth::TokenCache::load(root)?;
+        let mut tables = HashMap::new();
+        for domain in &catalog.domains {
+            let table = lake::open_table(root, &domain.id).await?;
+            tables.insert(domain.id.clone(), table);
+        }
+        Ok(Store {
+            root: root.to_path_buf(),
+            catalog,
+            members: RwLock::new(members),
+            tokens: RwLock::new(tokens),
+            tables: tokio::sync::RwLock::new(tables),
+            write_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The catalogue the store was opened with.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+pub use deltalake::DeltaTable;
+pub use deltalake::DeltaTableError;

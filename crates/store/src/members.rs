@@ -1,0 +1,75 @@
+//! Member master data, kept in `members.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use vergleichsring_catalog::{MemberKind, validate_member_id};
+
+use crate::files::{read_json, write_json_atomic};
+use crate::{Result, Store, StoreError};
+
+pub(crate) const FILE: &str = "members.json";
+
+/// A member municipality or county.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// Official regional key (8 digits, or 5 for a county).
+    pub member_id: String,
+    /// Name, e.g. "Stadt Köln".
+    pub name: String,
+    /// Kind, which decides the size classes.
+    pub kind: MemberKind,
+}
+
+pub(crate) fn load(root: &Path) -> Result<BTreeMap<String, Member>> {
+    let list: Vec<Member> = read_json(&root.join(FILE))?;
+    Ok(list.into_iter().map(|m| (m.member_id.clone(), m)).collect())
+}
+
+impl Store {
+    /// All members, by id.
+    pub fn members(&self) -> Vec<Member> {
+        match self.members.read() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
+        }
+    }
+
+    /// One member.
+    pub fn member(&self, member_id: &str) -> Option<Member> {
+        match self.members.read() {
+            Ok(m) => m.get(member_id).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(member_id).cloned(),
+        }
+    }
+
+    /// Registers members, or updates name and kind of known ids. All or none:
+    /// every entry is checked before the file is replaced.
+    pub async fn upsert_members(&self, new: Vec<Member>) -> Result<Vec<Member>> {
+        for m in &new {
+            validate_member_id(&m.member_id, Some(m.kind)).map_err(StoreError::Invalid)?;
+            if m.name.trim().is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "member {}: the name must not be empty",
+                    m.member_id
+                )));
+            }
+        }
+        let _guard = self.write_lock.lock().await;
+        let mut next = match self.members.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for m in &new {
+            next.insert(m.member_id.clone(), m.clone());
+        }
+        let list: Vec<&Member> = next.values().collect();
+        write_json_atomic(&self.root.join(FILE), &list)?;
+        match self.members.write() {
+            Ok(mut m) => *m = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        Ok(new)
+    }
+}

@@ -1,0 +1,1 @@
+//! Synthetic but plausible members and figures for demos, tests and benchmarks.
