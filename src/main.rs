@@ -1,1 +1,228 @@
-fn main() {}
+//! The `vergleichsring` command line: demo, serve, init, token create, generate.
+//!
+//! Everything here is wiring: parse arguments and the configuration, open the
+//! store, build the engine and the router. `anyhow` is used only here.
+
+mod config;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use vergleichsring_engine::Engine;
+use vergleichsring_server::{AppState, HttpConfig};
+use vergleichsring_store::{Role, Store};
+
+/// Municipal benchmarking for libraries, museums and music schools.
+#[derive(Parser)]
+#[command(name = "vergleichsring", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (or reuse) a data directory with a generated ring and serve it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Data directory of the demo ring.
+        #[arg(long, default_value = "demo-data")]
+        data_dir: PathBuf,
+    },
+    /// Serve an existing data directory.
+    Serve {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Address to listen on (overrides the configuration file).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Create an empty data directory (idempotent).
+    Init {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Manage tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Write synthetic members and figures as Parquet files.
+    Generate {
+        /// Number of members.
+        #[arg(long)]
+        members: usize,
+        /// Years, e.g. 2020-2024.
+        #[arg(long)]
+        years: String,
+        /// Seed of the random generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it alone on stdout.
+    Create {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// admin, analyst, consultant or member.
+        #[arg(long)]
+        role: String,
+        /// The member of a member token.
+        #[arg(long)]
+        member_id: Option<String>,
+        /// The consultant of a consultant token.
+        #[arg(long)]
+        consultant_id: Option<String>,
+        /// Members that grant the consultant access, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        grants: Vec<String>,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,deltalake=warn,datafusion=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init { data_dir } => {
+            Store::init(&data_dir)?;
+            println!("initialised {}", data_dir.display());
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    data_dir,
+                    role,
+                    member_id,
+                    consultant_id,
+                    grants,
+                },
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role '{role}'; use admin, analyst, consultant or member")
+            })?;
+            let (token, _) = Store::create_token(&data_dir, role, member_id, consultant_id, grants)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Generate {
+            members,
+            years,
+            seed,
+            out,
+        } => {
+            let range = parse_years(&years)?;
+            let started = std::time::Instant::now();
+            let g = vergleichsring_synth::generate(members, range.clone(), seed)?;
+            let written = vergleichsring_synth::write_parquet_dir(&g, &out)?;
+            let rows: usize = g.figures.iter().map(|f| f.batch.num_rows()).sum();
+            println!(
+                "wrote {} members and {rows} rows of figures ({} domains × {} years) in {} files to {} in {:.1} s",
+                g.members.len(),
+                g.figures.iter().map(|f| f.domain.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
+                range.end() - range.start() + 1,
+                written.len(),
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Serve {
+            data_dir,
+            listen,
+            config,
+        } => {
+            let cfg = config::Config::load(config.as_deref())?;
+            let addr = listen.or(cfg.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+            runtime()?.block_on(async move {
+                let state = open(&data_dir, &cfg).await?;
+                serve(addr, state).await
+            })
+        }
+        Command::Demo { listen, data_dir } => runtime()?.block_on(async move {
+            let cfg = config::Config::default();
+            let started = std::time::Instant::now();
+            demo::prepare(&data_dir).await?;
+            let state = open(&data_dir, &cfg).await?;
+            demo::print_tokens(&data_dir, &state, listen).await?;
+            eprintln!(
+                "demo ready in {:.1} s; serving http://{listen} (ctrl-c stops)",
+                started.elapsed().as_secs_f64()
+            );
+            serve(listen, state).await
+        }),
+    }
+}
+
+fn parse_years(s: &str) -> anyhow::Result<std::ops::RangeInclusive<i32>> {
+    let (a, b) = s
+        .split_once('-')
+        .with_context(|| format!("years '{s}' must look like 2020-2024"))?;
+    let (a, b): (i32, i32) = (a.trim().parse()?, b.trim().parse()?);
+    if a > b || a < 1990 || b > 2100 {
+        bail!("years '{s}' must be an ascending range within 1990-2100");
+    }
+    Ok(a..=b)
+}
+
+/// Opens a data directory and builds the application state.
+pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Result<AppState> {
+    let store = Arc::new(
+        Store::open(data_dir)
+            .await
+            .with_context(|| format!("opening data directory {}", data_dir.display()))?,
+    );
+    let engine = Arc::new(Engine::new(store, cfg.policy()?).await?);
+    Ok(AppState {
+        engine,
+        config: Arc::new(HttpConfig {
+            max_body_bytes: cfg.limits.max_body_bytes,
+        }),
+    })
+}
+
+async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    tracing::info!(%addr, "serving");
+    vergleichsring_server::serve(listener, state).await?;
+    Ok(())
+}

@@ -1,1 +1,11 @@
-//! Integration tests.
+//! Integration tests: the real server on an ephemeral port with a fresh data
+//! directory, spoken to over HTTP. One binary, one module per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod access;
+mod domains;
+mod flows;
+mod golden;
+mod helpers;
+mod rejections;

@@ -94,6 +94,19 @@ impl From<IngestError> for EngineError {
     }
 }
 
+impl EngineError {
+    /// Whether the error is, at its root, DataFusion's memory limit.
+    pub fn is_resources_exhausted(&self) -> bool {
+        matches!(
+            self,
+            EngineError::DataFusion(d) if matches!(
+                d.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            )
+        )
+    }
+}
+
 /// Result type of the engine.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -610,4 +623,15 @@ fn new_submission_id() -> String {
         chrono::Utc::now().format("%Y%m%dT%H%M%S"),
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
+}
+
+/// Runs a domain's key-figure SQL over `basic` (member_id, year and the basic
+/// figures as DOUBLE) and returns the result: the entry point of the golden
+/// tests of `queries/`.
+pub async fn run_key_figure_sql(
+    domain: &Domain,
+    basic: arrow::array::RecordBatch,
+) -> Result<Vec<arrow::array::RecordBatch>> {
+    let ctx = session::context_with("basic", basic)?;
+    Ok(ctx.sql(&domain.query).await?.collect().await?)
 }

@@ -1,1 +1,72 @@
 //! The axum HTTP layer: routes, authentication, content negotiation and errors.
+//!
+//! Handlers only translate between HTTP and [`vergleichsring_engine::Engine`]:
+//! they check the caller's role and member scope ([`auth::Caller`]) and hand
+//! every statistic request to the engine, which applies disclosure control.
+
+pub mod auth;
+pub mod error;
+mod negotiate;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use vergleichsring_engine::Engine;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest accepted upload body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// HTTP settings.
+    pub config: Arc<HttpConfig>,
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/catalog", get(routes::catalog))
+        .route("/members", get(routes::list_members).post(routes::register_members))
+        .route(
+            "/submissions/{domain}/{year}",
+            post(routes::submit).get(routes::list_submissions),
+        )
+        .route("/figures/{domain}/{year}", get(routes::figures))
+        .route("/comparisons/{domain}/{year}", get(routes::comparison))
+        .route("/timeseries/{domain}/{figure}", get(routes::timeseries));
+    Router::new()
+        .route("/health", get(routes::health))
+        .nest("/api/v1", api)
+        .fallback(routes::no_route)
+        .layer(CatchPanicLayer::custom(routes::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the router on a bound listener until ctrl-c.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,100 @@
+//! Bearer-token authentication and the caller's role.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use vergleichsring_engine::disclosure::Audience;
+use vergleichsring_store::Role;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Public id of the token.
+    pub token_id: String,
+    /// Its role.
+    pub role: Role,
+    /// The member of a member token.
+    pub member_id: Option<String>,
+}
+
+impl Caller {
+    /// The disclosure audience of the caller.
+    pub fn audience(&self) -> Audience {
+        match self.role {
+            Role::Admin => Audience::Admin,
+            Role::Analyst => Audience::Analyst,
+            Role::Consultant => Audience::Consultant,
+            Role::Member => Audience::Member,
+        }
+    }
+
+    /// Refuses the request unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} token may not {what}",
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// The member whose data a request reads: a member token reads only its
+    /// own (the parameter may be omitted or must match); admin names any
+    /// member; other roles may not read a member's individual data.
+    pub fn member_scope(&self, requested: Option<&str>, what: &str) -> Result<Option<String>, ApiError> {
+        match self.role {
+            Role::Member => {
+                let own = self.member_id.clone().ok_or_else(|| {
+                    ApiError::forbidden("this member token names no member")
+                })?;
+                match requested {
+                    Some(m) if m != own => Err(ApiError::forbidden(format!(
+                        "your token belongs to member {own}; it may not {what} of member {m}"
+                    ))),
+                    _ => Ok(Some(own)),
+                }
+            }
+            Role::Admin => Ok(requested.map(str::to_string)),
+            _ => match requested {
+                Some(_) => Err(ApiError::forbidden(format!(
+                    "a {} token may not {what} of a single member",
+                    self.role.as_str()
+                ))),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("send a token as 'Authorization: Bearer TOKEN'"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer TOKEN'"))?;
+        let record = state
+            .engine
+            .store()
+            .authenticate(token)
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        Ok(Caller {
+            token_id: record.token_id,
+            role: record.role,
+            member_id: record.member_id,
+        })
+    }
+}

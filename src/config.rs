@@ -1,0 +1,103 @@
+//! The configuration file of `serve` (TOML); every field has a default.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use vergleichsring_engine::disclosure::Policy;
+
+/// The whole configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Disclosure thresholds of the ring.
+    #[serde(default)]
+    pub disclosure: Disclosure,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// `[disclosure]`: the thresholds of the domain description's rules 1 and 2.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Disclosure {
+    /// Minimum peers for members and analysts.
+    pub threshold: usize,
+    /// Minimum group size for consultants.
+    pub threshold_external: usize,
+    /// Minimum peers for the median.
+    pub median_min: usize,
+    /// Minimum peers for p25 and p75.
+    pub quartiles_min: usize,
+    /// Minimum peers for p10 and p90.
+    pub deciles_min: usize,
+}
+
+impl Default for Disclosure {
+    fn default() -> Self {
+        let p = Policy::default();
+        Disclosure {
+            threshold: p.threshold,
+            threshold_external: p.threshold_external,
+            median_min: p.median_min,
+            quartiles_min: p.quartiles_min,
+            deciles_min: p.deciles_min,
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest upload body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file, or the defaults without one.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading configuration {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("configuration {}", path.display()))
+    }
+
+    /// The disclosure policy; thresholds below 3 are refused, because with two
+    /// peers each can compute the other's value from a mean.
+    pub fn policy(&self) -> anyhow::Result<Policy> {
+        let d = &self.disclosure;
+        for (name, v) in [
+            ("threshold", d.threshold),
+            ("threshold_external", d.threshold_external),
+            ("median_min", d.median_min),
+            ("quartiles_min", d.quartiles_min),
+            ("deciles_min", d.deciles_min),
+        ] {
+            if v < 3 {
+                bail!("configuration: disclosure.{name} = {v} is below the minimum of 3");
+            }
+        }
+        Ok(Policy {
+            threshold: d.threshold,
+            threshold_external: d.threshold_external,
+            median_min: d.median_min,
+            quartiles_min: d.quartiles_min,
+            deciles_min: d.deciles_min,
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! The demo ring: generated members and five years of figures, imported
+//! through the same ingest path as every upload.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+use vergleichsring_catalog::MemberKind;
+use vergleichsring_engine::{Engine, SubmitRequest};
+use vergleichsring_server::AppState;
+use vergleichsring_store::{Member, Role, Store};
+
+/// Members of the demo ring.
+pub const MEMBERS: usize = 400;
+/// Years of the demo ring.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2020..=2024;
+/// Seed of the demo ring, so every demo shows the same ring.
+pub const SEED: u64 = 2024;
+
+/// Creates the demo data directory unless it already holds a ring.
+pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
+    Store::init(data_dir)?;
+    let store = std::sync::Arc::new(Store::open(data_dir).await?);
+    if !store.members().is_empty() {
+        eprintln!("reusing the demo ring in {}", data_dir.display());
+        return Ok(());
+    }
+    eprintln!(
+        "generating a demo ring of {MEMBERS} members, {}–{}, in {}",
+        YEARS.start(),
+        YEARS.end(),
+        data_dir.display()
+    );
+    let generated = vergleichsring_synth::generate(MEMBERS, YEARS, SEED)?;
+    store
+        .upsert_members(
+            generated
+                .members
+                .iter()
+                .map(|m| Member {
+                    member_id: m.member_id.clone(),
+                    name: m.name.clone(),
+                    kind: m.kind,
+                })
+                .collect(),
+        )
+        .await?;
+    let engine = Engine::new(store, Default::default()).await?;
+    let mut warnings = 0;
+    for f in &generated.figures {
+        let body = vergleichsring_synth::to_parquet_bytes(&f.batch)?;
+        let outcome = engine
+            .submit(SubmitRequest {
+                domain: f.domain.clone(),
+                year: f.year,
+                content_type: "application/vnd.apache.parquet".into(),
+                body,
+                token_id: "demo-import".into(),
+                own_member: None,
+            })
+            .await
+            .with_context(|| format!("importing {} {}", f.domain, f.year))?;
+        warnings += outcome.warnings.len();
+    }
+    eprintln!(
+        "imported {} submissions ({warnings} plausibility warnings, as real data have)",
+        generated.figures.len()
+    );
+    Ok(())
+}
+
+/// Creates one token per role and prints them with example requests.
+pub async fn print_tokens(data_dir: &Path, state: &AppState, listen: SocketAddr) -> anyhow::Result<()> {
+    let store = state.engine.store();
+    // A mid-sized town is the typical member: pick one in size class GK4.
+    let mut member = None;
+    for m in store.members() {
+        if m.kind != MemberKind::KreisangehoerigeGemeinde {
+            continue;
+        }
+        let population = state
+            .engine
+            .figures("library", *YEARS.end(), &m.member_id, None)
+            .await
+            .ok()
+            .and_then(|f| f.basic.get("population").copied().flatten());
+        if population.is_some_and(|p| (50_000.0..100_000.0).contains(&p)) {
+            member = Some(m);
+            break;
+        }
+    }
+    let member = member
+        .or_else(|| store.members().into_iter().next())
+        .context("the demo ring has no members")?;
+    let create = |role, member_id: Option<String>, consultant: Option<String>, grants: Vec<String>| {
+        Store::create_token(data_dir, role, member_id, consultant, grants).map(|(t, _)| t)
+    };
+    let admin = create(Role::Admin, None, None, vec![])?;
+    let analyst = create(Role::Analyst, None, None, vec![])?;
+    let member_token = create(Role::Member, Some(member.member_id.clone()), None, vec![])?;
+    let consultant = create(
+        Role::Consultant,
+        None,
+        Some("demo-consultant".into()),
+        vec![member.member_id.clone()],
+    )?;
+    let base = format!("http://{listen}/api/v1");
+    println!("Demo tokens (new ones at every start; earlier ones stay valid):");
+    println!("  admin       {admin}");
+    println!("  analyst     {analyst}");
+    println!("  member      {member_token}   ({} {})", member.member_id, member.name);
+    println!("  consultant  {consultant}   (granted {})", member.member_id);
+    println!();
+    println!("Try:");
+    println!("  curl -s {base}/catalog");
+    println!(
+        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/comparisons/library/2024?figure=loans_per_capita&group_by=size_class'"
+    );
+    println!(
+        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/timeseries/library/loans_per_capita?group_by=size_class'"
+    );
+    println!(
+        "  curl -s -H 'Authorization: Bearer {analyst}' -H 'Accept: text/csv' '{base}/comparisons/museum/2024?figure=visits_per_1000&group_by=land'"
+    );
+    println!(
+        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/figures/music_school/2024'"
+    );
+    println!("  curl -s -H 'Authorization: Bearer {admin}' {base}/members");
+    Ok(())
+}

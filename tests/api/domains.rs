@@ -1,0 +1,74 @@
+//! The catalogue is data: a fourth domain from files, compared end to end.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use vergleichsring_store::Role;
+
+use crate::helpers::{PARQUET, TestApp, parquet};
+
+fn add_domain(dir: &Path) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extra_domain");
+    for sub in ["domains/adult_education.toml", "queries/adult_education.sql"] {
+        std::fs::copy(fixtures.join(sub), dir.join("catalog").join(sub)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_domain_added_as_files_is_compared_end_to_end() {
+    let app = TestApp::spawn_with(add_domain).await;
+    let cat = app.get("/api/v1/catalog", None).await;
+    let ids: Vec<&str> = cat.body["domains"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["adult_education", "library", "museum", "music_school"]);
+
+    let ids = ["06411000", "06412000", "06413000", "06414000", "06431001", "06432002", "06433003"];
+    let members: Vec<(&str, &str, &str)> = ids.iter().map(|id| (*id, "Stadt", "kreisangehoerige_gemeinde")).collect();
+    app.register(&members).await;
+    let participants: Vec<Option<f64>> = (0..ids.len()).map(|i| Some(3000.0 + 500.0 * i as f64)).collect();
+    let body = parquet(
+        Some(ids.to_vec()),
+        &[
+            ("population", vec![Some(50_000.0); ids.len()]),
+            ("courses", vec![Some(300.0); ids.len()]),
+            ("participants", participants.clone()),
+            ("teaching_hours", vec![Some(10_000.0); ids.len()]),
+            ("expenditure_total", vec![Some(900_000.0); ids.len()]),
+        ],
+    );
+    let a = app.upload("adult_education", 2024, &app.admin, PARQUET, body).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["rows"], 7);
+
+    let m = app.token(Role::Member, Some(ids[0]));
+    let c = app
+        .get("/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all", Some(&m))
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    let g = &c.body["groups"][0];
+    assert_eq!(g["n"], 7);
+    // Values 60, 70, …, 120 per 1000: mean 90, median 90, weighted the same.
+    assert_eq!(g["stats"]["mean"], 90.0);
+    assert_eq!(g["stats"]["median"], 90.0);
+    assert_eq!(g["stats"]["weighted"], 90.0);
+    assert_eq!(g["own"]["value"], 60.0);
+    assert_eq!(g["own"]["rank"], 7);
+    // Equal cost per hour everywhere: suppressed as all the same (rule 4).
+    let c = app
+        .get("/api/v1/comparisons/adult_education/2024?figure=cost_per_teaching_hour&group_by=all", Some(&app.analyst))
+        .await;
+    assert_eq!(c.body["groups"][0]["reason"], "all_equal");
+
+    // The domain's own rule applies too.
+    let bad = parquet(
+        Some(vec![ids[0]]),
+        &[
+            ("population", vec![Some(50_000.0)]),
+            ("courses", vec![Some(300.0)]),
+            ("participants", vec![Some(10.0)]),
+            ("expenditure_total", vec![Some(1.0)]),
+        ],
+    );
+    let a = app.upload("adult_education", 2024, &app.admin, PARQUET, bad).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.body["errors"][0]["rule"], "participants_min_courses");
+}

@@ -1,0 +1,208 @@
+//! The main path: upload → figures → comparisons → timeseries, history and restart.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use vergleichsring_store::Role;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::Float64Type;
+
+use crate::helpers::{TestApp, first_key_figure, library_file};
+
+fn column(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
+    let a = batch.column_by_name(name).unwrap().as_primitive::<Float64Type>();
+    (0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i))).collect()
+}
+
+/// The first key figure of each domain, computed here from the basic figures.
+fn first_key_values(domain: &str, batch: &RecordBatch) -> Vec<Option<f64>> {
+    let pop = column(batch, "population");
+    let (num, factor) = match domain {
+        "library" => (column(batch, "stock"), 1.0),
+        "museum" => (column(batch, "visits"), 1000.0),
+        _ => (column(batch, "students"), 1000.0),
+    };
+    num.iter()
+        .zip(&pop)
+        .map(|(n, p)| match (n, p) {
+            (Some(n), Some(p)) if *p != 0.0 => Some(factor * n / p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn naive_quantile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let h = (v.len() as f64 - 1.0) * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+#[tokio::test]
+async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
+    let app = TestApp::spawn().await;
+    let ring = app.load_ring(40, 2023..=2024, 11).await;
+    let member = &ring.members[5];
+    let token = app.token(Role::Member, Some(&member.member_id));
+    for domain in ["library", "museum", "music_school"] {
+        let batch = &ring
+            .figures
+            .iter()
+            .find(|f| f.domain == domain && f.year == 2024)
+            .unwrap()
+            .batch;
+        let ids = batch.column_by_name("member_id").unwrap().as_string::<i32>();
+        let pos = (0..ids.len()).position(|i| ids.value(i) == member.member_id).unwrap();
+        let expected = first_key_values(domain, batch);
+
+        let f = app.get(&format!("/api/v1/figures/{domain}/2024"), Some(&token)).await;
+        assert_eq!(f.status, StatusCode::OK, "{}", f.text);
+        assert_eq!(f.body["member_id"], member.member_id.as_str());
+        let own = f.body["key"][first_key_figure(domain)].as_f64().unwrap();
+        assert!(close(own, expected[pos].unwrap()));
+        assert_eq!(
+            f.body["basic"]["population"].as_f64(),
+            column(batch, "population")[pos]
+        );
+
+        let path = format!(
+            "/api/v1/comparisons/{domain}/2024?figure={}&group_by=all",
+            first_key_figure(domain)
+        );
+        let c = app.get(&path, Some(&token)).await;
+        assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+        let g = &c.body["groups"][0];
+        let values: Vec<f64> = expected.iter().flatten().copied().collect();
+        assert_eq!(g["n"].as_u64().unwrap() as usize, values.len());
+        assert_eq!(g["suppressed"], false);
+        let stats = &g["stats"];
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!(close(stats["mean"].as_f64().unwrap(), mean));
+        for (key, p) in [("median", 0.5), ("p25", 0.25), ("p75", 0.75), ("p10", 0.1), ("p90", 0.9)] {
+            assert!(close(stats[key].as_f64().unwrap(), naive_quantile(&values, p)), "{domain} {key}");
+        }
+        assert!(stats.get("min").is_none() && stats.get("max").is_none());
+        assert_eq!(g["own"]["member_id"], member.member_id.as_str());
+        assert!(close(g["own"]["value"].as_f64().unwrap(), own));
+        let better = values.iter().filter(|v| **v > own).count();
+        assert_eq!(g["own"]["rank"].as_u64().unwrap() as usize, better + 1);
+
+        // The same comparison by size class puts the member in exactly one group.
+        let c = app
+            .get(&path.replace("group_by=all", "group_by=size_class"), Some(&token))
+            .await;
+        assert_eq!(c.status, StatusCode::OK);
+        let owning: Vec<&Value> = c.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g.get("own").is_some())
+            .collect();
+        assert_eq!(owning.len(), 1);
+        let total: u64 = c.body["groups"].as_array().unwrap().iter().map(|g| g["n"].as_u64().unwrap()).sum();
+        assert_eq!(total as usize, values.len());
+
+        // CSV carries the same rows.
+        let csv = app.get_accept(&path, &token, "text/csv").await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.text.starts_with("domain,year,figure,group_by,group,n,suppressed"));
+        assert_eq!(csv.text.lines().count(), 2);
+
+        let ts = app
+            .get(
+                &format!("/api/v1/timeseries/{domain}/{}?group_by=all", first_key_figure(domain)),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(ts.status, StatusCode::OK, "{}", ts.text);
+        let years: Vec<i64> = ts.body["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["year"].as_i64().unwrap())
+            .collect();
+        assert_eq!(years, [2023, 2024]);
+        assert!(close(ts.body["points"][1]["own"].as_f64().unwrap(), own));
+    }
+}
+
+#[tokio::test]
+async fn a_resubmission_becomes_current_keeps_history_and_survives_a_restart() {
+    let mut app = TestApp::spawn().await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")]).await;
+    let token = app.token(Role::Member, Some("05315000"));
+    let first = app
+        .upload("library", 2024, &token, crate::helpers::PARQUET, library_file(None, 100_000.0, 1.0))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["members"][0], "05315000");
+    let second = app
+        .upload("library", 2024, &token, crate::helpers::PARQUET, library_file(Some("05315000"), 100_000.0, 1.1))
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+    let first_id = first.body["submission_id"].as_str().unwrap().to_string();
+    let second_id = second.body["submission_id"].as_str().unwrap().to_string();
+    assert_ne!(first.body["data_version"], second.body["data_version"]);
+
+    check_history(&app, &token, &first_id, &second_id).await;
+    let version = app.data_version("library", 2024).await;
+    app.restart().await;
+    check_history(&app, &token, &first_id, &second_id).await;
+    assert_eq!(app.data_version("library", 2024).await, version);
+}
+
+async fn check_history(app: &TestApp, token: &str, first_id: &str, second_id: &str) {
+    let get = |path: String| async move {
+        let a = app.get(&path, Some(token)).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.text);
+        a.body
+    };
+    let current = get("/api/v1/figures/library/2024".into()).await;
+    assert_eq!(current["submission_id"], second_id);
+    assert_eq!(current["current"], true);
+    assert_eq!(current["basic"]["loans"].as_f64(), Some(100_000.0 * 4.0 * 1.1));
+    let old = get(format!("/api/v1/figures/library/2024?submission_id={first_id}")).await;
+    assert_eq!(old["current"], false);
+    assert_eq!(old["basic"]["loans"].as_f64(), Some(400_000.0));
+    assert!(close(old["key"]["loans_per_capita"].as_f64().unwrap(), 4.0));
+    let subs = get("/api/v1/submissions/library/2024".into()).await;
+    let ids: Vec<&str> = subs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["submission_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second_id, first_id]);
+    assert_eq!(subs[0]["current_for"][0], "05315000");
+    assert!(subs[1]["current_for"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn warnings_come_back_with_the_submission_and_are_stored() {
+    let app = TestApp::spawn().await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")]).await;
+    let token = app.token(Role::Member, Some("05315000"));
+    let a = app
+        .upload("library", 2023, &token, crate::helpers::PARQUET, library_file(None, 100_000.0, 1.0))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(a.body["warnings"].as_array().unwrap().len(), 0, "{}", a.text);
+    // Population +10 % against 2023 is beyond the ±3 % of rule yoy_population.
+    let b = app
+        .upload("library", 2024, &token, crate::helpers::PARQUET, library_file(None, 110_000.0, 1.0))
+        .await;
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
+    let rules: Vec<&str> = b.body["warnings"].as_array().unwrap().iter().map(|w| w["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"yoy_population"), "{rules:?}");
+    let w = &b.body["warnings"][0];
+    assert_eq!(w["member_id"], "05315000");
+    assert!(w["message"].as_str().unwrap().contains("+10.0 %"));
+    let f = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    assert_eq!(f.body["warnings"][0]["rule"], "yoy_population");
+}

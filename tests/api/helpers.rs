@@ -1,0 +1,231 @@
+//! `TestApp`: a running server over a temporary data directory, with one
+//! method per endpoint, and builders for Parquet uploads.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vergleichsring_engine::Engine;
+use vergleichsring_server::{AppState, HttpConfig};
+use vergleichsring_store::{Role, Store};
+
+pub const PARQUET: &str = "application/vnd.apache.parquet";
+
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub admin: String,
+    pub analyst: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+async fn start(dir: &Path) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let store = Arc::new(Store::open(dir).await.expect("open store"));
+    let engine = Arc::new(Engine::new(store, Default::default()).await.expect("engine"));
+    let state = AppState {
+        engine,
+        config: Arc::new(HttpConfig {
+            max_body_bytes: 2 * 1024 * 1024,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        vergleichsring_server::serve(listener, state).await.unwrap();
+    });
+    (addr, server)
+}
+
+impl TestApp {
+    /// A fresh, initialised data directory and a running server.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like `spawn`, with a hook that may change the data directory (e.g. its
+    /// catalogue) before the server starts.
+    pub async fn spawn_with(prepare: impl FnOnce(&Path)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        prepare(dir.path());
+        let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![]).unwrap().0;
+        let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![]).unwrap().0;
+        let (addr, server) = start(dir.path()).await;
+        TestApp {
+            dir,
+            addr,
+            client: reqwest::Client::new(),
+            admin,
+            analyst,
+            server,
+        }
+    }
+
+    /// Stops the server and starts a new one over the same data directory.
+    pub async fn restart(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+        let (addr, server) = start(self.dir.path()).await;
+        self.addr = addr;
+        self.server = server;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn token(&self, role: Role, member_id: Option<&str>) -> String {
+        Store::create_token(
+            self.dir.path(),
+            role,
+            member_id.map(str::to_string),
+            (role == Role::Consultant).then(|| "c1".to_string()),
+            vec![],
+        )
+        .unwrap()
+        .0
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    pub async fn get_accept(&self, path: &str, token: &str, accept: &str) -> Answer {
+        let req = self.client.get(self.url(path)).bearer_auth(token).header("Accept", accept);
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    pub async fn upload(&self, domain: &str, year: i32, token: &str, content_type: &str, body: Bytes) -> Answer {
+        let req = self
+            .client
+            .post(self.url(&format!("/api/v1/submissions/{domain}/{year}")))
+            .bearer_auth(token)
+            .header("Content-Type", content_type)
+            .body(body);
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    /// Registers members given as (id, name, kind).
+    pub async fn register(&self, members: &[(&str, &str, &str)]) {
+        let body: Vec<Value> = members
+            .iter()
+            .map(|(id, name, kind)| json!({"member_id": id, "name": name, "kind": kind}))
+            .collect();
+        let a = self.post_json("/api/v1/members", Some(&self.admin), &json!(body)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    }
+
+    /// Registers the generated ring and uploads all its figures as admin.
+    pub async fn load_ring(&self, members: usize, years: std::ops::RangeInclusive<i32>, seed: u64) -> vergleichsring_synth::Generated {
+        let g = vergleichsring_synth::generate(members, years, seed).unwrap();
+        let body: Vec<Value> = g
+            .members
+            .iter()
+            .map(|m| json!({"member_id": m.member_id, "name": m.name, "kind": m.kind.as_str()}))
+            .collect();
+        let a = self.post_json("/api/v1/members", Some(&self.admin), &json!(body)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        for f in &g.figures {
+            let bytes = vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap();
+            let a = self.upload(&f.domain, f.year, &self.admin, PARQUET, bytes).await;
+            assert_eq!(a.status, StatusCode::CREATED, "{} {}: {}", f.domain, f.year, a.text);
+        }
+        g
+    }
+
+    /// The domain's current data version as the API reports it.
+    pub async fn data_version(&self, domain: &str, year: i32) -> String {
+        let a = self
+            .get(&format!("/api/v1/comparisons/{domain}/{year}?figure={}&group_by=all", first_key_figure(domain)), Some(&self.admin))
+            .await;
+        a.body["data_version"].as_str().unwrap_or("").to_string()
+    }
+}
+
+pub fn first_key_figure(domain: &str) -> &'static str {
+    match domain {
+        "library" => "media_per_capita",
+        "museum" => "visits_per_1000",
+        "music_school" => "students_per_1000",
+        _ => "x",
+    }
+}
+
+/// A column of an upload: a name and nullable numbers.
+pub type Col<'a> = (&'a str, Vec<Option<f64>>);
+
+/// A Parquet file with an optional member_id column and numeric columns.
+pub fn parquet(member_ids: Option<Vec<&str>>, cols: &[Col<'_>]) -> Bytes {
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    if let Some(ids) = member_ids {
+        fields.push(Field::new("member_id", DataType::Utf8, true));
+        arrays.push(Arc::new(StringArray::from(ids)));
+    }
+    for (name, values) in cols {
+        fields.push(Field::new(*name, DataType::Float64, true));
+        arrays.push(Arc::new(Float64Array::from(values.clone())));
+    }
+    batch_bytes(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap())
+}
+
+pub fn batch_bytes(batch: RecordBatch) -> Bytes {
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    Bytes::from(buf)
+}
+
+/// A valid library row's required figures for a town of `population`.
+pub fn library_row(population: f64, scale: f64) -> Vec<(&'static str, f64)> {
+    vec![
+        ("population", population),
+        ("service_points", 2.0),
+        ("opening_hours", 4000.0),
+        ("visits", population * 1.5 * scale),
+        ("stock", population * 1.2),
+        ("loans", population * 4.0 * scale),
+        ("staff_fte", population / 5000.0),
+        ("expenditure_total", population * 20.0 * scale),
+    ]
+}
+
+/// One library row as a Parquet file, for member tokens (no member_id column).
+pub fn library_file(member_id: Option<&str>, population: f64, scale: f64) -> Bytes {
+    let row = library_row(population, scale);
+    let cols: Vec<Col<'_>> = row.iter().map(|(n, v)| (*n, vec![Some(*v)])).collect();
+    parquet(member_id.map(|m| vec![m]), &cols)
+}
