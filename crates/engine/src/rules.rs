@@ -60,12 +60,14 @@ fn figures_of(domain: &Domain, check: &str) -> Vec<String> {
     let words: Vec<&str> = check
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .collect();
-    domain
-        .basic_figures
-        .iter()
-        .filter(|f| words.contains(&f.id.as_str()))
-        .map(|f| f.id.clone())
-        .collect()
+    // In the order the check names them, which is how people read the rule.
+    let mut found: Vec<String> = Vec::new();
+    for w in words {
+        if domain.basic_figure(w).is_some() && !found.iter().any(|f| f == w) {
+            found.push(w.to_string());
+        }
+    }
+    found
 }
 
 fn fmt(v: f64) -> String {

@@ -20,7 +20,9 @@ fn splitmix(mut x: u64) -> u64 {
 /// Each member, domain and year gets its own stream, so generating more years or
 /// members leaves the values already generated for the others unchanged.
 pub(crate) fn stream(seed: u64, path: &[u64]) -> Rng {
-    let key = path.iter().fold(splitmix(seed), |h, p| splitmix(h ^ splitmix(*p)));
+    let key = path
+        .iter()
+        .fold(splitmix(seed), |h, p| splitmix(h ^ splitmix(*p)));
     Rng::seed_from_u64(key)
 }
 

@@ -142,7 +142,9 @@ fn row(
     let t = f64::from(year - 2020);
     let ctx = RowCtx {
         base_population,
-        population: (base_population * (growth * t + noise).exp()).round().max(1.0),
+        population: (base_population * (growth * t + noise).exp())
+            .round()
+            .max(1.0),
         year,
     };
     let values = (domain.model)(
@@ -190,7 +192,10 @@ fn figure_batch<'a>(
             rows.iter().map(|r| r[i]).collect::<Float64Array>(),
         ));
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// The members as a batch with columns member_id, name and kind.
@@ -229,11 +234,10 @@ pub fn write_parquet_dir(g: &Generated, dir: &Path) -> Result<Vec<PathBuf>, Synt
         .into_iter()
         .map(|(name, batch)| {
             let path = dir.join(name);
-            std::fs::write(&path, to_parquet_bytes(&batch)?)
-                .map_err(|source| SynthError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            std::fs::write(&path, to_parquet_bytes(&batch)?).map_err(|source| SynthError::Io {
+                path: path.clone(),
+                source,
+            })?;
             Ok(path)
         })
         .collect()

@@ -101,6 +101,9 @@ fn lands(kinds: &[MemberKind], rng: &mut Rng) -> Vec<usize> {
         let mut members: Vec<usize> = (0..kinds.len()).collect();
         shuffle(&mut order, rng);
         shuffle(&mut members, rng);
+        // City-states go first because only kreisfreie Städte fit them and a
+        // small ring may have no more than three.
+        order.sort_by_key(|l| !CITY_STATES.contains(l));
         for land in order {
             if let Some(&m) = members
                 .iter()
@@ -144,21 +147,24 @@ fn population(i: usize, kind: MemberKind, rng: &mut Rng) -> f64 {
         _ if i < 3 => uniform(rng, 600_000f64.ln(), 1_500_000f64.ln()).exp(),
         MemberKind::KreisfreieStadt => log_normal(rng, 150_000.0, 0.75, 35_000.0, 3_600_000.0),
         MemberKind::Landkreis => log_normal(rng, 180_000.0, 0.45, 60_000.0, 600_000.0),
-        MemberKind::KreisangehoerigeGemeinde => {
-            log_normal(rng, 22_000.0, 0.8, 3_000.0, 180_000.0)
-        }
+        MemberKind::KreisangehoerigeGemeinde => log_normal(rng, 22_000.0, 0.8, 3_000.0, 180_000.0),
     };
     p.round()
 }
 
 /// An unused official regional key: Land code, three district digits and, for
 /// municipalities, three municipality digits (000 for kreisfreie Städte).
-fn member_id(kind: MemberKind, mut land: usize, used: &mut HashSet<String>, rng: &mut Rng) -> String {
+fn member_id(
+    kind: MemberKind,
+    mut land: usize,
+    used: &mut HashSet<String>,
+    rng: &mut Rng,
+) -> String {
     let mut attempt = 0usize;
     loop {
         // A full Land moves the member to another Land that fits its kind, so
         // very large rings still find free keys.
-        if attempt > 0 && attempt % 200 == 0 {
+        if attempt > 0 && attempt.is_multiple_of(200) {
             let options: Vec<usize> = (0..16).filter(|&l| fits(l, kind)).collect();
             land = options[rng.random_range(0..options.len())];
         }
@@ -196,7 +202,10 @@ fn name(kind: MemberKind, population: f64, used: &mut HashSet<String>, rng: &mut
         }
         core.push_str(SUFFIXES[rng.random_range(0..SUFFIXES.len())]);
         if attempt >= 100 {
-            core = format!("{core} an der {}", RIVERS[rng.random_range(0..RIVERS.len())]);
+            core = format!(
+                "{core} an der {}",
+                RIVERS[rng.random_range(0..RIVERS.len())]
+            );
         }
         if attempt >= 1000 {
             core = format!("{core} {attempt}");

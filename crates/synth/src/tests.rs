@@ -79,14 +79,25 @@ fn columns_match_the_catalogue() {
     for (f, id) in g.figures.iter().zip(DOMAIN_IDS) {
         assert_eq!(f.domain, id);
         let domain = catalog.domain(id).unwrap();
-        let names: Vec<String> = f.batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<String> = f
+            .batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let expected: Vec<String> = std::iter::once("member_id".to_string())
             .chain(domain.basic_figures.iter().map(|b| b.id.clone()))
             .collect();
         assert_eq!(names, expected);
         let spec = DOMAINS.iter().find(|d| d.id == id).unwrap();
         for b in &domain.basic_figures {
-            assert_eq!(spec.required.contains(&b.id.as_str()), b.required, "{id}.{}", b.id);
+            assert_eq!(
+                spec.required.contains(&b.id.as_str()),
+                b.required,
+                "{id}.{}",
+                b.id
+            );
         }
     }
 }
@@ -102,7 +113,11 @@ fn members_are_valid_and_spread_over_all_laender() {
     for m in &g.members {
         validate_member_id(&m.member_id, Some(m.kind)).unwrap();
     }
-    let laender: HashSet<&str> = g.members.iter().filter_map(|m| land_of(&m.member_id)).collect();
+    let laender: HashSet<&str> = g
+        .members
+        .iter()
+        .filter_map(|m| land_of(&m.member_id))
+        .collect();
     assert_eq!(laender.len(), LAENDER.len());
     let count = |k: MemberKind| g.members.iter().filter(|m| m.kind == k).count();
     assert_eq!(count(MemberKind::KreisfreieStadt), 24);
@@ -110,11 +125,18 @@ fn members_are_valid_and_spread_over_all_laender() {
     let library = rows(&g.figures[0].batch);
     for row in &library[..3] {
         let population = get(row, "population").unwrap();
-        assert!((590_000.0..=1_510_000.0).contains(&population), "{population}");
+        assert!(
+            (590_000.0..=1_510_000.0).contains(&population),
+            "{population}"
+        );
     }
     // Small rings still get all 16 Länder.
     let small = generate(16, 2024..=2024, 3).unwrap();
-    let laender: HashSet<&str> = small.members.iter().filter_map(|m| land_of(&m.member_id)).collect();
+    let laender: HashSet<&str> = small
+        .members
+        .iter()
+        .filter_map(|m| land_of(&m.member_id))
+        .collect();
     assert_eq!(laender.len(), 16);
 }
 
@@ -125,7 +147,12 @@ fn every_row_passes_the_hard_rules() {
     let catalog = Catalog::bundled().unwrap();
     for f in &g.figures {
         assert_eq!(f.batch.num_rows(), 400);
-        let ids = f.batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        let ids = f
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         for (i, m) in g.members.iter().enumerate() {
             assert_eq!(ids.value(i), m.member_id);
         }
@@ -144,7 +171,10 @@ fn every_row_passes_the_hard_rules() {
                     le(r("acquisitions"), r("stock")),
                     le(r("active_users"), r("population")),
                     le(r("opening_hours"), scale(8784.0, r("service_points"))),
-                    le(sum(r("expenditure_staff"), r("expenditure_media")), r("expenditure_total")),
+                    le(
+                        sum(r("expenditure_staff"), r("expenditure_media")),
+                        r("expenditure_total"),
+                    ),
                     le(Some(1.0), r("population")),
                 ]
                 .to_vec(),
@@ -158,7 +188,8 @@ fn every_row_passes_the_hard_rules() {
                 .to_vec(),
                 _ => [
                     r("visits_paying").is_some() == r("visits_free").is_some(),
-                    sum(r("visits_paying"), r("visits_free")).is_none_or(|s| Some(s) == r("visits")),
+                    sum(r("visits_paying"), r("visits_free"))
+                        .is_none_or(|s| Some(s) == r("visits")),
                     le(r("opening_days"), Some(366.0)),
                     le(r("opening_hours"), scale(24.0, r("opening_days"))),
                     le(r("objects_digitised"), r("objects")),
@@ -167,7 +198,12 @@ fn every_row_passes_the_hard_rules() {
                 ]
                 .to_vec(),
             };
-            assert!(ok.iter().all(|&b| b), "{} {}: {ok:?} {row:?}", f.domain, f.year);
+            assert!(
+                ok.iter().all(|&b| b),
+                "{} {}: {ok:?} {row:?}",
+                f.domain,
+                f.year
+            );
         }
     }
 }
@@ -180,7 +216,11 @@ fn optional_figures_are_sometimes_null_and_few_rows_warn() {
         let spec = DOMAINS.iter().find(|d| d.id == f.domain).unwrap();
         for (i, id) in spec.figures.iter().enumerate() {
             let share = f.batch.column(i + 1).null_count() as f64 / 400.0;
-            let expected = if spec.required.contains(id) { 0.0..=0.0 } else { 0.02..=0.3 };
+            let expected = if spec.required.contains(id) {
+                0.0..=0.0
+            } else {
+                0.02..=0.3
+            };
             assert!(expected.contains(&share), "{}.{id}: {share}", f.domain);
         }
         for row in rows(&f.batch) {
@@ -192,12 +232,19 @@ fn optional_figures_are_sometimes_null_and_few_rows_warn() {
                         || !le(r("active_users"), scale(0.4, r("population")))
                 }
                 "music_school" => {
-                    let parts = [r("income_fees"), r("subsidy_municipal"), r("subsidy_state"), r("income_other")];
-                    if let (Some(parts), Some(total)) =
-                        (parts.into_iter().collect::<Option<Vec<f64>>>(), r("expenditure_total"))
-                    {
+                    let parts = [
+                        r("income_fees"),
+                        r("subsidy_municipal"),
+                        r("subsidy_state"),
+                        r("income_other"),
+                    ];
+                    if let (Some(parts), Some(total)) = (
+                        parts.into_iter().collect::<Option<Vec<f64>>>(),
+                        r("expenditure_total"),
+                    ) {
                         budgets += 1;
-                        balanced += usize::from((parts.iter().sum::<f64>() - total).abs() <= 0.01 * total);
+                        balanced +=
+                            usize::from((parts.iter().sum::<f64>() - total).abs() <= 0.01 * total);
                     }
                     !le(r("students"), scale(0.06, r("population")))
                 }
@@ -208,7 +255,10 @@ fn optional_figures_are_sometimes_null_and_few_rows_warn() {
     }
     let share = warnings as f64 / rows_total as f64;
     assert!((0.002..=0.03).contains(&share), "warning share {share}");
-    assert!(balanced as f64 >= 0.95 * budgets as f64, "{balanced} of {budgets} balanced");
+    assert!(
+        balanced as f64 >= 0.95 * budgets as f64,
+        "{balanced} of {budgets} balanced"
+    );
 }
 
 /// Median of a key figure over the rows where it can be computed.
@@ -227,35 +277,189 @@ fn key_figure_medians_are_typical() {
     let batch = |d: &str| &g.figures.iter().find(|f| f.domain == d).unwrap().batch;
     type Key = fn(&dyn Fn(&str) -> Option<f64>) -> Option<f64>;
     let checks: [(&str, &str, Key, f64, f64); 24] = [
-        ("library", "media_per_capita", |r| Some(r("stock")? / r("population")?), 1.0, 1.8),
-        ("library", "loans_per_capita", |r| Some((r("loans")? + r("e_loans").unwrap_or(0.0)) / r("population")?), 2.0, 8.0),
-        ("library", "turnover", |r| Some(r("loans")? / r("stock")?), 1.5, 6.0),
-        ("library", "visits_per_capita", |r| Some(r("visits")? / r("population")?), 0.5, 4.0),
-        ("library", "active_user_share", |r| Some(100.0 * r("active_users")? / r("population")?), 5.0, 20.0),
-        ("library", "renewal_rate", |r| Some(100.0 * r("acquisitions")? / r("stock")?), 5.0, 18.0),
-        ("library", "visits_per_opening_hour", |r| Some(r("visits")? / r("opening_hours")?), 20.0, 150.0),
-        ("library", "area_per_1000", |r| Some(1000.0 * r("public_area_sqm")? / r("population")?), 10.0, 60.0),
-        ("library", "fte_per_10000", |r| Some(10000.0 * r("staff_fte")? / r("population")?), 1.0, 4.0),
-        ("library", "expenditure_per_capita", |r| Some(r("expenditure_total")? / r("population")?), 8.0, 35.0),
-        ("library", "cost_recovery", |r| Some(100.0 * r("income")? / r("expenditure_total")?), 3.0, 15.0),
-        ("library", "media_spend_per_capita", |r| Some(r("expenditure_media")? / r("population")?), 0.8, 4.0),
-        ("music_school", "students_per_1000", |r| Some(1000.0 * r("students")? / r("population")?), 8.0, 40.0),
-        ("music_school", "u18_reach", |r| Some(100.0 * r("students_u18")? / r("population_u18")?), 3.0, 20.0),
-        ("music_school", "students_per_weekly_hour", |r| Some(r("students")? / r("weekly_hours")?), 2.0, 5.0),
-        ("music_school", "cost_per_weekly_hour", |r| Some(r("expenditure_total")? / r("weekly_hours")?), 2000.0, 3500.0),
-        ("music_school", "fee_coverage", |r| Some(100.0 * r("income_fees")? / r("expenditure_total")?), 25.0, 60.0),
-        ("music_school", "municipal_subsidy_per_capita", |r| Some(r("subsidy_municipal")? / r("population")?), 3.0, 15.0),
-        ("museum", "visits_per_1000", |r| Some(1000.0 * r("visits")? / r("population")?), 50.0, 3000.0),
-        ("museum", "visits_per_opening_day", |r| Some(r("visits")? / r("opening_days")?), 5.0, 1000.0),
-        ("museum", "net_cost_per_visit", |r| Some((r("expenditure_total")? - r("income_admission")? - r("income_other").unwrap_or(0.0)) / r("visits")?), 10.0, 150.0),
-        ("museum", "admission_per_paying_visit", |r| Some(r("income_admission")? / r("visits_paying")?), 2.0, 12.0),
-        ("museum", "staff_cost_share", |r| Some(100.0 * r("expenditure_staff")? / r("expenditure_total")?), 40.0, 75.0),
-        ("museum", "visits_per_fte", |r| Some(r("visits")? / r("staff_fte")?), 1000.0, 20000.0),
+        (
+            "library",
+            "media_per_capita",
+            |r| Some(r("stock")? / r("population")?),
+            1.0,
+            1.8,
+        ),
+        (
+            "library",
+            "loans_per_capita",
+            |r| Some((r("loans")? + r("e_loans").unwrap_or(0.0)) / r("population")?),
+            2.0,
+            8.0,
+        ),
+        (
+            "library",
+            "turnover",
+            |r| Some(r("loans")? / r("stock")?),
+            1.5,
+            6.0,
+        ),
+        (
+            "library",
+            "visits_per_capita",
+            |r| Some(r("visits")? / r("population")?),
+            0.5,
+            4.0,
+        ),
+        (
+            "library",
+            "active_user_share",
+            |r| Some(100.0 * r("active_users")? / r("population")?),
+            5.0,
+            20.0,
+        ),
+        (
+            "library",
+            "renewal_rate",
+            |r| Some(100.0 * r("acquisitions")? / r("stock")?),
+            5.0,
+            18.0,
+        ),
+        (
+            "library",
+            "visits_per_opening_hour",
+            |r| Some(r("visits")? / r("opening_hours")?),
+            20.0,
+            150.0,
+        ),
+        (
+            "library",
+            "area_per_1000",
+            |r| Some(1000.0 * r("public_area_sqm")? / r("population")?),
+            10.0,
+            60.0,
+        ),
+        (
+            "library",
+            "fte_per_10000",
+            |r| Some(10000.0 * r("staff_fte")? / r("population")?),
+            1.0,
+            4.0,
+        ),
+        (
+            "library",
+            "expenditure_per_capita",
+            |r| Some(r("expenditure_total")? / r("population")?),
+            8.0,
+            35.0,
+        ),
+        (
+            "library",
+            "cost_recovery",
+            |r| Some(100.0 * r("income")? / r("expenditure_total")?),
+            3.0,
+            15.0,
+        ),
+        (
+            "library",
+            "media_spend_per_capita",
+            |r| Some(r("expenditure_media")? / r("population")?),
+            0.8,
+            4.0,
+        ),
+        (
+            "music_school",
+            "students_per_1000",
+            |r| Some(1000.0 * r("students")? / r("population")?),
+            8.0,
+            40.0,
+        ),
+        (
+            "music_school",
+            "u18_reach",
+            |r| Some(100.0 * r("students_u18")? / r("population_u18")?),
+            3.0,
+            20.0,
+        ),
+        (
+            "music_school",
+            "students_per_weekly_hour",
+            |r| Some(r("students")? / r("weekly_hours")?),
+            2.0,
+            5.0,
+        ),
+        (
+            "music_school",
+            "cost_per_weekly_hour",
+            |r| Some(r("expenditure_total")? / r("weekly_hours")?),
+            2000.0,
+            3500.0,
+        ),
+        (
+            "music_school",
+            "fee_coverage",
+            |r| Some(100.0 * r("income_fees")? / r("expenditure_total")?),
+            25.0,
+            60.0,
+        ),
+        (
+            "music_school",
+            "municipal_subsidy_per_capita",
+            |r| Some(r("subsidy_municipal")? / r("population")?),
+            3.0,
+            15.0,
+        ),
+        (
+            "museum",
+            "visits_per_1000",
+            |r| Some(1000.0 * r("visits")? / r("population")?),
+            50.0,
+            3000.0,
+        ),
+        (
+            "museum",
+            "visits_per_opening_day",
+            |r| Some(r("visits")? / r("opening_days")?),
+            5.0,
+            1000.0,
+        ),
+        (
+            "museum",
+            "net_cost_per_visit",
+            |r| {
+                Some(
+                    (r("expenditure_total")?
+                        - r("income_admission")?
+                        - r("income_other").unwrap_or(0.0))
+                        / r("visits")?,
+                )
+            },
+            10.0,
+            150.0,
+        ),
+        (
+            "museum",
+            "admission_per_paying_visit",
+            |r| Some(r("income_admission")? / r("visits_paying")?),
+            2.0,
+            12.0,
+        ),
+        (
+            "museum",
+            "staff_cost_share",
+            |r| Some(100.0 * r("expenditure_staff")? / r("expenditure_total")?),
+            40.0,
+            75.0,
+        ),
+        (
+            "museum",
+            "visits_per_fte",
+            |r| Some(r("visits")? / r("staff_fte")?),
+            1000.0,
+            20000.0,
+        ),
     ];
     for (domain, key, f, lo, hi) in checks {
         let m = median(batch(domain), |r| f(r));
         println!("{domain}.{key}: {m:.2}");
-        assert!((lo..=hi).contains(&m), "{domain}.{key} median {m} outside {lo}..{hi}");
+        assert!(
+            (lo..=hi).contains(&m),
+            "{domain}.{key} median {m} outside {lo}..{hi}"
+        );
     }
 }
 
@@ -269,7 +473,10 @@ fn parquet_files_round_trip() {
     assert!(paths.contains(&out.join("music_school_2024.parquet")));
     for (path, expected) in paths[1..].iter().zip(&g.figures) {
         let file = std::fs::File::open(path).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
         let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
         assert_eq!(batches, vec![expected.batch.clone()]);
     }
@@ -286,4 +493,17 @@ fn parquet_files_round_trip() {
     assert_eq!(members[0].num_rows(), 20);
     let bytes = to_parquet_bytes(&g.figures[0].batch).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
+}
+
+#[test]
+fn small_rings_and_the_size_limit() {
+    for n in [0, 1, 2, 5, 16, 17] {
+        let g = generate(n, 2024..=2024, 1).unwrap();
+        assert_eq!(g.members.len(), n);
+        assert!(g.figures.iter().all(|f| f.batch.num_rows() == n));
+    }
+    assert!(matches!(
+        generate(MAX_MEMBERS + 1, 2024..=2024, 1),
+        Err(SynthError::TooManyMembers(_))
+    ));
 }
