@@ -70,7 +70,11 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Creates one token per role and prints them with example requests.
-pub async fn print_tokens(data_dir: &Path, state: &AppState, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn print_tokens(
+    data_dir: &Path,
+    state: &AppState,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
     let store = state.engine.store();
     // A mid-sized town is the typical member: pick one in size class GK4.
     let mut member = None;
@@ -92,9 +96,10 @@ pub async fn print_tokens(data_dir: &Path, state: &AppState, listen: SocketAddr)
     let member = member
         .or_else(|| store.members().into_iter().next())
         .context("the demo ring has no members")?;
-    let create = |role, member_id: Option<String>, consultant: Option<String>, grants: Vec<String>| {
-        Store::create_token(data_dir, role, member_id, consultant, grants).map(|(t, _)| t)
-    };
+    let create =
+        |role, member_id: Option<String>, consultant: Option<String>, grants: Vec<String>| {
+            Store::create_token(data_dir, role, member_id, consultant, grants).map(|(t, _)| t)
+        };
     let admin = create(Role::Admin, None, None, vec![])?;
     let analyst = create(Role::Analyst, None, None, vec![])?;
     let member_token = create(Role::Member, Some(member.member_id.clone()), None, vec![])?;
@@ -108,8 +113,14 @@ pub async fn print_tokens(data_dir: &Path, state: &AppState, listen: SocketAddr)
     println!("Demo tokens (new ones at every start; earlier ones stay valid):");
     println!("  admin       {admin}");
     println!("  analyst     {analyst}");
-    println!("  member      {member_token}   ({} {})", member.member_id, member.name);
-    println!("  consultant  {consultant}   (granted {})", member.member_id);
+    println!(
+        "  member      {member_token}   ({} {})",
+        member.member_id, member.name
+    );
+    println!(
+        "  consultant  {consultant}   (granted {})",
+        member.member_id
+    );
     println!();
     println!("Try:");
     println!("  curl -s {base}/catalog");

@@ -100,8 +100,9 @@ enum TokenCommand {
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,deltalake=warn,datafusion=warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,deltalake=warn,datafusion=warn")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -138,7 +139,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role '{role}'; use admin, analyst, consultant or member")
             })?;
-            let (token, _) = Store::create_token(&data_dir, role, member_id, consultant_id, grants)?;
+            let (token, _) =
+                Store::create_token(&data_dir, role, member_id, consultant_id, grants)?;
             println!("{token}");
             Ok(())
         }
@@ -156,7 +158,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "wrote {} members and {rows} rows of figures ({} domains × {} years) in {} files to {} in {:.1} s",
                 g.members.len(),
-                g.figures.iter().map(|f| f.domain.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
+                g.figures
+                    .iter()
+                    .map(|f| f.domain.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
                 range.end() - range.start() + 1,
                 written.len(),
                 out.display(),
@@ -170,7 +176,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config,
         } => {
             let cfg = config::Config::load(config.as_deref())?;
-            let addr = listen.or(cfg.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let addr = listen
+                .or(cfg.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
             runtime()?.block_on(async move {
                 let state = open(&data_dir, &cfg).await?;
                 serve(addr, state).await

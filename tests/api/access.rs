@@ -12,8 +12,11 @@ const M2: &str = "05111000";
 #[tokio::test]
 async fn roles_and_members_see_only_what_they_may() {
     let app = TestApp::spawn().await;
-    app.register(&[(M1, "Stadt Köln", "kreisfreie_stadt"), (M2, "Stadt Düsseldorf", "kreisfreie_stadt")])
-        .await;
+    app.register(&[
+        (M1, "Stadt Köln", "kreisfreie_stadt"),
+        (M2, "Stadt Düsseldorf", "kreisfreie_stadt"),
+    ])
+    .await;
     let m1 = app.token(Role::Member, Some(M1));
     let m2 = app.token(Role::Member, Some(M2));
     let consultant = app.token(Role::Consultant, None);
@@ -25,13 +28,26 @@ async fn roles_and_members_see_only_what_they_may() {
     let cat = app.get("/api/v1/catalog", None).await;
     assert_eq!(cat.status, StatusCode::OK);
     assert_eq!(cat.body["domains"].as_array().unwrap().len(), 3);
-    assert_eq!(cat.body["domains"][0]["key_figures"][0]["direction"], "higher");
+    assert_eq!(
+        cat.body["domains"][0]["key_figures"][0]["direction"],
+        "higher"
+    );
 
     let figures = "/api/v1/figures/library/2024";
     let comparison = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all";
     // No or unknown token: 401 everywhere a token is needed.
-    for path in [figures, comparison, "/api/v1/members", "/api/v1/submissions/library/2024", "/api/v1/timeseries/library/loans_per_capita"] {
-        assert_eq!(app.get(path, None).await.status, StatusCode::UNAUTHORIZED, "{path}");
+    for path in [
+        figures,
+        comparison,
+        "/api/v1/members",
+        "/api/v1/submissions/library/2024",
+        "/api/v1/timeseries/library/loans_per_capita",
+    ] {
+        assert_eq!(
+            app.get(path, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
         let a = app.get(path, Some("vr_not_a_token")).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(a.body["error"], "unauthorized");
@@ -41,7 +57,15 @@ async fn roles_and_members_see_only_what_they_may() {
     let a = app.get(comparison, Some(&m1)).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
     assert_eq!(a.body["error"], "give_to_get");
-    let up = app.upload("library", 2024, &m1, PARQUET, library_file(None, 100_000.0, 1.0)).await;
+    let up = app
+        .upload(
+            "library",
+            2024,
+            &m1,
+            PARQUET,
+            library_file(None, 100_000.0, 1.0),
+        )
+        .await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", up.text);
     let a = app.get(comparison, Some(&m1)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
@@ -51,19 +75,50 @@ async fn roles_and_members_see_only_what_they_may() {
     assert_eq!(a.body["groups"][0]["stats"], serde_json::Value::Null);
     assert_eq!(a.body["groups"][0]["own"]["value"], 4.0);
     // m2 still has not submitted.
-    assert_eq!(app.get(comparison, Some(&m2)).await.status, StatusCode::FORBIDDEN);
-    let ts = app.get("/api/v1/timeseries/library/loans_per_capita?group_by=all", Some(&m2)).await;
+    assert_eq!(
+        app.get(comparison, Some(&m2)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let ts = app
+        .get(
+            "/api/v1/timeseries/library/loans_per_capita?group_by=all",
+            Some(&m2),
+        )
+        .await;
     assert_eq!(ts.status, StatusCode::OK);
     assert_eq!(ts.body["points"][0]["reason"], "give_to_get");
     assert_eq!(ts.body["points"][0]["stats"], serde_json::Value::Null);
 
     // A member reads its own figures and nobody else's.
     assert_eq!(app.get(figures, Some(&m1)).await.status, StatusCode::OK);
-    assert_eq!(app.get(&format!("{figures}?member_id={M1}"), Some(&m1)).await.status, StatusCode::OK);
-    assert_eq!(app.get(&format!("{figures}?member_id={M1}"), Some(&m2)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&format!("{comparison}&member_id={M1}"), Some(&m2)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&format!("{figures}?member_id={M1}"), Some(&m1))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("{figures}?member_id={M1}"), Some(&m2))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&format!("{comparison}&member_id={M1}"), Some(&m2))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     // A member cannot write another member's figures.
-    let a = app.upload("library", 2024, &m2, PARQUET, library_file(Some(M1), 1000.0, 1.0)).await;
+    let a = app
+        .upload(
+            "library",
+            2024,
+            &m2,
+            PARQUET,
+            library_file(Some(M1), 1000.0, 1.0),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.body["errors"][0]["rule"], "foreign_member");
     // Submissions: a member sees its own only.
@@ -72,23 +127,47 @@ async fn roles_and_members_see_only_what_they_may() {
     assert_eq!(subs.body.as_array().unwrap().len(), 0);
 
     // Admin reads any member, with min and max.
-    assert_eq!(app.get(&format!("{figures}?member_id={M1}"), Some(&admin)).await.status, StatusCode::OK);
-    let a = app.get(&format!("{comparison}&member_id={M1}"), Some(&admin)).await;
+    assert_eq!(
+        app.get(&format!("{figures}?member_id={M1}"), Some(&admin))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let a = app
+        .get(&format!("{comparison}&member_id={M1}"), Some(&admin))
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["groups"][0]["stats"]["max"], 4.0);
 
     // Analysts read comparisons but no member's raw values.
-    assert_eq!(app.get(comparison, Some(&analyst)).await.status, StatusCode::OK);
-    for path in [format!("{figures}?member_id={M1}"), format!("{comparison}&member_id={M1}")] {
+    assert_eq!(
+        app.get(comparison, Some(&analyst)).await.status,
+        StatusCode::OK
+    );
+    for path in [
+        format!("{figures}?member_id={M1}"),
+        format!("{comparison}&member_id={M1}"),
+    ] {
         let a = app.get(&path, Some(&analyst)).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(a.body["error"], "forbidden");
     }
-    let a = app.upload("library", 2024, &analyst, PARQUET, library_file(Some(M1), 1000.0, 1.0)).await;
+    let a = app
+        .upload(
+            "library",
+            2024,
+            &analyst,
+            PARQUET,
+            library_file(Some(M1), 1000.0, 1.0),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
 
     // Consultants wait for their own endpoints (reports); comparisons are not theirs.
-    assert_eq!(app.get(comparison, Some(&consultant)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(comparison, Some(&consultant)).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     // Member lists: admin and analyst all, a member itself.
     let all = app.get("/api/v1/members", Some(&analyst)).await;
@@ -98,30 +177,85 @@ async fn roles_and_members_see_only_what_they_may() {
     assert_eq!(own.body[0]["member_id"], M1);
     // Only admin registers members.
     let body = json!([{"member_id": "09162000", "name": "München", "kind": "kreisfreie_stadt"}]);
-    assert_eq!(app.post_json("/api/v1/members", Some(&m1), &body).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.post_json("/api/v1/members", Some(&analyst), &body).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post_json("/api/v1/members", Some(&m1), &body)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_json("/api/v1/members", Some(&analyst), &body)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     let bad = json!([{"member_id": "123", "name": "X", "kind": "landkreis"}]);
     let a = app.post_json("/api/v1/members", Some(&admin), &bad).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Unknown things are 404, malformed requests 400.
-    assert_eq!(app.get("/api/v1/comparisons/library/2024?figure=nope", Some(&admin)).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/v1/comparisons/theatre/2024?figure=x", Some(&admin)).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/v1/comparisons/library/2024", Some(&admin)).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/v1/comparisons/library/2024?figure=turnover&group_by=colour", Some(&admin)).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/v1/comparisons/library/abc?figure=turnover", Some(&admin)).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/v1/nothing", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/comparisons/library/2024?figure=nope", Some(&admin))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/v1/comparisons/theatre/2024?figure=x", Some(&admin))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/v1/comparisons/library/2024", Some(&admin))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/comparisons/library/2024?figure=turnover&group_by=colour",
+            Some(&admin)
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/comparisons/library/abc?figure=turnover",
+            Some(&admin)
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("/api/v1/nothing", None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn thresholds_count_peers_without_the_requester() {
     let app = TestApp::spawn().await;
     // Six towns of one size class with different loans.
-    let ids = ["05111000", "05112000", "05113000", "05114000", "05116000", "05117000"];
-    let members: Vec<(&str, &str, &str)> = ids.iter().map(|id| (*id, "Stadt", "kreisfreie_stadt")).collect();
+    let ids = [
+        "05111000", "05112000", "05113000", "05114000", "05116000", "05117000",
+    ];
+    let members: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (*id, "Stadt", "kreisfreie_stadt"))
+        .collect();
     app.register(&members).await;
     for (i, id) in ids.iter().enumerate() {
         let a = app
-            .upload("library", 2024, &app.admin, PARQUET, library_file(Some(id), 120_000.0, 1.0 + i as f64 / 10.0))
+            .upload(
+                "library",
+                2024,
+                &app.admin,
+                PARQUET,
+                library_file(Some(id), 120_000.0, 1.0 + i as f64 / 10.0),
+            )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     }
@@ -141,15 +275,33 @@ async fn thresholds_count_peers_without_the_requester() {
     // One member fewer (its figures replaced by a town of another class)
     // leaves 4 peers: suppressed for the member, released for the analyst (5).
     let a = app
-        .upload("library", 2024, &app.admin, PARQUET, library_file(Some(ids[5]), 20_000.0, 1.0))
+        .upload(
+            "library",
+            2024,
+            &app.admin,
+            PARQUET,
+            library_file(Some(ids[5]), 20_000.0, 1.0),
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
     let a = app.get(path, Some(&m)).await;
-    let gk3 = a.body["groups"].as_array().unwrap().iter().find(|g| g["group"] == "GK3").unwrap().clone();
+    let gk3 = a.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "GK3")
+        .unwrap()
+        .clone();
     assert_eq!(gk3["suppressed"], true);
     assert_eq!(gk3["reason"], "below_threshold");
     assert!(gk3["own"]["rank"].is_null());
     let a = app.get(path, Some(&app.analyst)).await;
-    let gk3 = a.body["groups"].as_array().unwrap().iter().find(|g| g["group"] == "GK3").unwrap().clone();
+    let gk3 = a.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "GK3")
+        .unwrap()
+        .clone();
     assert_eq!(gk3["suppressed"], false);
 }

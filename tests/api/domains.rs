@@ -9,7 +9,10 @@ use crate::helpers::{PARQUET, TestApp, parquet};
 
 fn add_domain(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extra_domain");
-    for sub in ["domains/adult_education.toml", "queries/adult_education.sql"] {
+    for sub in [
+        "domains/adult_education.toml",
+        "queries/adult_education.sql",
+    ] {
         std::fs::copy(fixtures.join(sub), dir.join("catalog").join(sub)).unwrap();
     }
 }
@@ -18,13 +21,28 @@ fn add_domain(dir: &Path) {
 async fn a_domain_added_as_files_is_compared_end_to_end() {
     let app = TestApp::spawn_with(add_domain).await;
     let cat = app.get("/api/v1/catalog", None).await;
-    let ids: Vec<&str> = cat.body["domains"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["adult_education", "library", "museum", "music_school"]);
+    let ids: Vec<&str> = cat.body["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["adult_education", "library", "museum", "music_school"]
+    );
 
-    let ids = ["06411000", "06412000", "06413000", "06414000", "06431001", "06432002", "06433003"];
-    let members: Vec<(&str, &str, &str)> = ids.iter().map(|id| (*id, "Stadt", "kreisangehoerige_gemeinde")).collect();
+    let ids = [
+        "06411000", "06412000", "06413000", "06414000", "06431001", "06432002", "06433003",
+    ];
+    let members: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (*id, "Stadt", "kreisangehoerige_gemeinde"))
+        .collect();
     app.register(&members).await;
-    let participants: Vec<Option<f64>> = (0..ids.len()).map(|i| Some(3000.0 + 500.0 * i as f64)).collect();
+    let participants: Vec<Option<f64>> = (0..ids.len())
+        .map(|i| Some(3000.0 + 500.0 * i as f64))
+        .collect();
     let body = parquet(
         Some(ids.to_vec()),
         &[
@@ -35,13 +53,18 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
             ("expenditure_total", vec![Some(900_000.0); ids.len()]),
         ],
     );
-    let a = app.upload("adult_education", 2024, &app.admin, PARQUET, body).await;
+    let a = app
+        .upload("adult_education", 2024, &app.admin, PARQUET, body)
+        .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(a.body["rows"], 7);
 
     let m = app.token(Role::Member, Some(ids[0]));
     let c = app
-        .get("/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all", Some(&m))
+        .get(
+            "/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all",
+            Some(&m),
+        )
         .await;
     assert_eq!(c.status, StatusCode::OK, "{}", c.text);
     let g = &c.body["groups"][0];
@@ -54,7 +77,10 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     assert_eq!(g["own"]["rank"], 7);
     // Equal cost per hour everywhere: suppressed as all the same (rule 4).
     let c = app
-        .get("/api/v1/comparisons/adult_education/2024?figure=cost_per_teaching_hour&group_by=all", Some(&app.analyst))
+        .get(
+            "/api/v1/comparisons/adult_education/2024?figure=cost_per_teaching_hour&group_by=all",
+            Some(&app.analyst),
+        )
         .await;
     assert_eq!(c.body["groups"][0]["reason"], "all_equal");
 
@@ -68,7 +94,9 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
             ("expenditure_total", vec![Some(1.0)]),
         ],
     );
-    let a = app.upload("adult_education", 2024, &app.admin, PARQUET, bad).await;
+    let a = app
+        .upload("adult_education", 2024, &app.admin, PARQUET, bad)
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.body["errors"][0]["rule"], "participants_min_courses");
 }

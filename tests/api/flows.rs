@@ -10,8 +10,13 @@ use arrow::datatypes::Float64Type;
 use crate::helpers::{TestApp, first_key_figure, library_file};
 
 fn column(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
-    let a = batch.column_by_name(name).unwrap().as_primitive::<Float64Type>();
-    (0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i))).collect()
+    let a = batch
+        .column_by_name(name)
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    (0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect()
 }
 
 /// The first key figure of each domain, computed here from the basic figures.
@@ -57,11 +62,18 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
             .find(|f| f.domain == domain && f.year == 2024)
             .unwrap()
             .batch;
-        let ids = batch.column_by_name("member_id").unwrap().as_string::<i32>();
-        let pos = (0..ids.len()).position(|i| ids.value(i) == member.member_id).unwrap();
+        let ids = batch
+            .column_by_name("member_id")
+            .unwrap()
+            .as_string::<i32>();
+        let pos = (0..ids.len())
+            .position(|i| ids.value(i) == member.member_id)
+            .unwrap();
         let expected = first_key_values(domain, batch);
 
-        let f = app.get(&format!("/api/v1/figures/{domain}/2024"), Some(&token)).await;
+        let f = app
+            .get(&format!("/api/v1/figures/{domain}/2024"), Some(&token))
+            .await;
         assert_eq!(f.status, StatusCode::OK, "{}", f.text);
         assert_eq!(f.body["member_id"], member.member_id.as_str());
         let own = f.body["key"][first_key_figure(domain)].as_f64().unwrap();
@@ -84,8 +96,17 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
         let stats = &g["stats"];
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         assert!(close(stats["mean"].as_f64().unwrap(), mean));
-        for (key, p) in [("median", 0.5), ("p25", 0.25), ("p75", 0.75), ("p10", 0.1), ("p90", 0.9)] {
-            assert!(close(stats[key].as_f64().unwrap(), naive_quantile(&values, p)), "{domain} {key}");
+        for (key, p) in [
+            ("median", 0.5),
+            ("p25", 0.25),
+            ("p75", 0.75),
+            ("p10", 0.1),
+            ("p90", 0.9),
+        ] {
+            assert!(
+                close(stats[key].as_f64().unwrap(), naive_quantile(&values, p)),
+                "{domain} {key}"
+            );
         }
         assert!(stats.get("min").is_none() && stats.get("max").is_none());
         assert_eq!(g["own"]["member_id"], member.member_id.as_str());
@@ -97,7 +118,10 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
 
         // The same comparison by size class puts the member in exactly one group.
         let c = app
-            .get(&path.replace("group_by=all", "group_by=size_class"), Some(&token))
+            .get(
+                &path.replace("group_by=all", "group_by=size_class"),
+                Some(&token),
+            )
             .await;
         assert_eq!(c.status, StatusCode::OK);
         let owning: Vec<&Value> = c.body["groups"]
@@ -107,18 +131,29 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
             .filter(|g| g.get("own").is_some())
             .collect();
         assert_eq!(owning.len(), 1);
-        let total: u64 = c.body["groups"].as_array().unwrap().iter().map(|g| g["n"].as_u64().unwrap()).sum();
+        let total: u64 = c.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["n"].as_u64().unwrap())
+            .sum();
         assert_eq!(total as usize, values.len());
 
         // CSV carries the same rows.
         let csv = app.get_accept(&path, &token, "text/csv").await;
         assert_eq!(csv.status, StatusCode::OK);
-        assert!(csv.text.starts_with("domain,year,figure,group_by,group,n,suppressed"));
+        assert!(
+            csv.text
+                .starts_with("domain,year,figure,group_by,group,n,suppressed")
+        );
         assert_eq!(csv.text.lines().count(), 2);
 
         let ts = app
             .get(
-                &format!("/api/v1/timeseries/{domain}/{}?group_by=all", first_key_figure(domain)),
+                &format!(
+                    "/api/v1/timeseries/{domain}/{}?group_by=all",
+                    first_key_figure(domain)
+                ),
                 Some(&token),
             )
             .await;
@@ -137,15 +172,28 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
 #[tokio::test]
 async fn a_resubmission_becomes_current_keeps_history_and_survives_a_restart() {
     let mut app = TestApp::spawn().await;
-    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")]).await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
+        .await;
     let token = app.token(Role::Member, Some("05315000"));
     let first = app
-        .upload("library", 2024, &token, crate::helpers::PARQUET, library_file(None, 100_000.0, 1.0))
+        .upload(
+            "library",
+            2024,
+            &token,
+            crate::helpers::PARQUET,
+            library_file(None, 100_000.0, 1.0),
+        )
         .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     assert_eq!(first.body["members"][0], "05315000");
     let second = app
-        .upload("library", 2024, &token, crate::helpers::PARQUET, library_file(Some("05315000"), 100_000.0, 1.1))
+        .upload(
+            "library",
+            2024,
+            &token,
+            crate::helpers::PARQUET,
+            library_file(Some("05315000"), 100_000.0, 1.1),
+        )
         .await;
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
     let first_id = first.body["submission_id"].as_str().unwrap().to_string();
@@ -168,8 +216,14 @@ async fn check_history(app: &TestApp, token: &str, first_id: &str, second_id: &s
     let current = get("/api/v1/figures/library/2024".into()).await;
     assert_eq!(current["submission_id"], second_id);
     assert_eq!(current["current"], true);
-    assert_eq!(current["basic"]["loans"].as_f64(), Some(100_000.0 * 4.0 * 1.1));
-    let old = get(format!("/api/v1/figures/library/2024?submission_id={first_id}")).await;
+    assert_eq!(
+        current["basic"]["loans"].as_f64(),
+        Some(100_000.0 * 4.0 * 1.1)
+    );
+    let old = get(format!(
+        "/api/v1/figures/library/2024?submission_id={first_id}"
+    ))
+    .await;
     assert_eq!(old["current"], false);
     assert_eq!(old["basic"]["loans"].as_f64(), Some(400_000.0));
     assert!(close(old["key"]["loans_per_capita"].as_f64().unwrap(), 4.0));
@@ -188,19 +242,42 @@ async fn check_history(app: &TestApp, token: &str, first_id: &str, second_id: &s
 #[tokio::test]
 async fn warnings_come_back_with_the_submission_and_are_stored() {
     let app = TestApp::spawn().await;
-    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")]).await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
+        .await;
     let token = app.token(Role::Member, Some("05315000"));
     let a = app
-        .upload("library", 2023, &token, crate::helpers::PARQUET, library_file(None, 100_000.0, 1.0))
+        .upload(
+            "library",
+            2023,
+            &token,
+            crate::helpers::PARQUET,
+            library_file(None, 100_000.0, 1.0),
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    assert_eq!(a.body["warnings"].as_array().unwrap().len(), 0, "{}", a.text);
+    assert_eq!(
+        a.body["warnings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        a.text
+    );
     // Population +10 % against 2023 is beyond the ±3 % of rule yoy_population.
     let b = app
-        .upload("library", 2024, &token, crate::helpers::PARQUET, library_file(None, 110_000.0, 1.0))
+        .upload(
+            "library",
+            2024,
+            &token,
+            crate::helpers::PARQUET,
+            library_file(None, 110_000.0, 1.0),
+        )
         .await;
     assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
-    let rules: Vec<&str> = b.body["warnings"].as_array().unwrap().iter().map(|w| w["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = b.body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["rule"].as_str().unwrap())
+        .collect();
     assert!(rules.contains(&"yoy_population"), "{rules:?}");
     let w = &b.body["warnings"][0];
     assert_eq!(w["member_id"], "05315000");

@@ -34,7 +34,11 @@ pub struct Answer {
 
 async fn start(dir: &Path) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let store = Arc::new(Store::open(dir).await.expect("open store"));
-    let engine = Arc::new(Engine::new(store, Default::default()).await.expect("engine"));
+    let engine = Arc::new(
+        Engine::new(store, Default::default())
+            .await
+            .expect("engine"),
+    );
     let state = AppState {
         engine,
         config: Arc::new(HttpConfig {
@@ -61,8 +65,12 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         Store::init(dir.path()).unwrap();
         prepare(dir.path());
-        let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![]).unwrap().0;
-        let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![]).unwrap().0;
+        let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .unwrap()
+            .0;
+        let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![])
+            .unwrap()
+            .0;
         let (addr, server) = start(dir.path()).await;
         TestApp {
             dir,
@@ -115,7 +123,11 @@ impl TestApp {
     }
 
     pub async fn get_accept(&self, path: &str, token: &str, accept: &str) -> Answer {
-        let req = self.client.get(self.url(path)).bearer_auth(token).header("Accept", accept);
+        let req = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .header("Accept", accept);
         Self::answer(req.send().await.unwrap()).await
     }
 
@@ -127,7 +139,14 @@ impl TestApp {
         Self::answer(req.send().await.unwrap()).await
     }
 
-    pub async fn upload(&self, domain: &str, year: i32, token: &str, content_type: &str, body: Bytes) -> Answer {
+    pub async fn upload(
+        &self,
+        domain: &str,
+        year: i32,
+        token: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Answer {
         let req = self
             .client
             .post(self.url(&format!("/api/v1/submissions/{domain}/{year}")))
@@ -143,24 +162,42 @@ impl TestApp {
             .iter()
             .map(|(id, name, kind)| json!({"member_id": id, "name": name, "kind": kind}))
             .collect();
-        let a = self.post_json("/api/v1/members", Some(&self.admin), &json!(body)).await;
+        let a = self
+            .post_json("/api/v1/members", Some(&self.admin), &json!(body))
+            .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     }
 
     /// Registers the generated ring and uploads all its figures as admin.
-    pub async fn load_ring(&self, members: usize, years: std::ops::RangeInclusive<i32>, seed: u64) -> vergleichsring_synth::Generated {
+    pub async fn load_ring(
+        &self,
+        members: usize,
+        years: std::ops::RangeInclusive<i32>,
+        seed: u64,
+    ) -> vergleichsring_synth::Generated {
         let g = vergleichsring_synth::generate(members, years, seed).unwrap();
         let body: Vec<Value> = g
             .members
             .iter()
             .map(|m| json!({"member_id": m.member_id, "name": m.name, "kind": m.kind.as_str()}))
             .collect();
-        let a = self.post_json("/api/v1/members", Some(&self.admin), &json!(body)).await;
+        let a = self
+            .post_json("/api/v1/members", Some(&self.admin), &json!(body))
+            .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
         for f in &g.figures {
             let bytes = vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap();
-            let a = self.upload(&f.domain, f.year, &self.admin, PARQUET, bytes).await;
-            assert_eq!(a.status, StatusCode::CREATED, "{} {}: {}", f.domain, f.year, a.text);
+            let a = self
+                .upload(&f.domain, f.year, &self.admin, PARQUET, bytes)
+                .await;
+            assert_eq!(
+                a.status,
+                StatusCode::CREATED,
+                "{} {}: {}",
+                f.domain,
+                f.year,
+                a.text
+            );
         }
         g
     }
@@ -168,7 +205,13 @@ impl TestApp {
     /// The domain's current data version as the API reports it.
     pub async fn data_version(&self, domain: &str, year: i32) -> String {
         let a = self
-            .get(&format!("/api/v1/comparisons/{domain}/{year}?figure={}&group_by=all", first_key_figure(domain)), Some(&self.admin))
+            .get(
+                &format!(
+                    "/api/v1/comparisons/{domain}/{year}?figure={}&group_by=all",
+                    first_key_figure(domain)
+                ),
+                Some(&self.admin),
+            )
             .await;
         a.body["data_version"].as_str().unwrap_or("").to_string()
     }

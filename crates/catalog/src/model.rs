@@ -390,11 +390,15 @@ impl Catalog {
         let mut domain_ids = HashSet::new();
         for d in &self.domains {
             if !is_identifier(&d.id) || !domain_ids.insert(d.id.as_str()) {
-                return bad(format!("domain id '{}' is not a unique snake_case id", d.id));
+                return bad(format!(
+                    "domain id '{}' is not a unique snake_case id",
+                    d.id
+                ));
             }
             let mut ids = HashSet::new();
             for f in &d.basic_figures {
-                if !is_identifier(&f.id) || RESERVED.contains(&f.id.as_str()) || !ids.insert(&f.id) {
+                if !is_identifier(&f.id) || RESERVED.contains(&f.id.as_str()) || !ids.insert(&f.id)
+                {
                     return bad(format!(
                         "domain {}: basic figure id '{}' is not a unique, unreserved snake_case id",
                         d.id, f.id
@@ -485,10 +489,7 @@ impl Catalog {
 }
 
 fn is_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.contains('/')
-        && !name.contains('\\')
-        && !name.starts_with('.')
+    !name.is_empty() && !name.contains('/') && !name.contains('\\') && !name.starts_with('.')
 }
 
 #[cfg(test)]
@@ -500,10 +501,15 @@ mod tests {
         let c = Catalog::bundled()?;
         let ids: Vec<_> = c.domains.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["library", "museum", "music_school"]);
-        let lib = c.domain("library").ok_or(CatalogError::Invalid("x".into()))?;
+        let lib = c
+            .domain("library")
+            .ok_or(CatalogError::Invalid("x".into()))?;
         assert_eq!(lib.basic_figures.len(), 17);
         assert_eq!(lib.key_figures.len(), 15);
-        assert_eq!(c.domain("music_school").map(|d| d.key_figures.len()), Some(12));
+        assert_eq!(
+            c.domain("music_school").map(|d| d.key_figures.len()),
+            Some(12)
+        );
         assert_eq!(c.domain("museum").map(|d| d.key_figures.len()), Some(14));
         Ok(())
     }
@@ -515,8 +521,14 @@ mod tests {
         use MemberKind::*;
         assert_eq!(class(KreisfreieStadt, 400_000.0).as_deref(), Some("GK1"));
         assert_eq!(class(KreisfreieStadt, 399_999.0).as_deref(), Some("GK2"));
-        assert_eq!(class(KreisangehoerigeGemeinde, 50_000.0).as_deref(), Some("GK4"));
-        assert_eq!(class(KreisangehoerigeGemeinde, 9_999.0).as_deref(), Some("GK7"));
+        assert_eq!(
+            class(KreisangehoerigeGemeinde, 50_000.0).as_deref(),
+            Some("GK4")
+        );
+        assert_eq!(
+            class(KreisangehoerigeGemeinde, 9_999.0).as_deref(),
+            Some("GK7")
+        );
         assert_eq!(class(Landkreis, 250_000.0).as_deref(), Some("LK1"));
         assert_eq!(class(Landkreis, 149_999.0).as_deref(), Some("LK3"));
         assert_eq!(class(Landkreis, 1_000_000.0).as_deref(), Some("LK1"));

@@ -256,7 +256,8 @@ pub fn compare(
 
 /// The data version of a snapshot as the API shows it.
 pub fn data_version(s: &Snapshot) -> String {
-    s.version.map_or_else(|| "0".into(), |v| (v + 1).to_string())
+    s.version
+        .map_or_else(|| "0".into(), |v| (v + 1).to_string())
 }
 
 /// One year of a time series.
@@ -310,24 +311,24 @@ pub fn timeseries(
         if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
             continue;
         }
-        if let Some(m) = member {
-            if input.snapshot.current_row(year, m).is_none() {
-                let reason = if audience == Audience::Member {
-                    Reason::GiveToGet.code()
-                } else {
-                    "no_submission"
-                };
-                points.push(Point {
-                    year,
-                    group: None,
-                    own: None,
-                    n: 0,
-                    suppressed: true,
-                    reason: Some(reason),
-                    stats: None,
-                });
-                continue;
-            }
+        if let Some(m) = member
+            && input.snapshot.current_row(year, m).is_none()
+        {
+            let reason = if audience == Audience::Member {
+                Reason::GiveToGet.code()
+            } else {
+                "no_submission"
+            };
+            points.push(Point {
+                year,
+                group: None,
+                own: None,
+                n: 0,
+                suppressed: true,
+                reason: Some(reason),
+                stats: None,
+            });
+            continue;
         }
         let c = compare(input, year, figure, dim, audience, member);
         for g in c.groups {

@@ -256,7 +256,10 @@ mod tests {
     fn equal_values_are_suppressed_and_admin_sees_all() {
         let p = Policy::default();
         let g = group(&[2.0; 12]);
-        assert_eq!(release(&p, Audience::Analyst, &g, false).reason, Some(Reason::AllEqual));
+        assert_eq!(
+            release(&p, Audience::Analyst, &g, false).reason,
+            Some(Reason::AllEqual)
+        );
         let r = release(&p, Audience::Admin, &group(&[1.0, 9.0]), false);
         assert_eq!(r.stats.unwrap().max, Some(9.0));
     }

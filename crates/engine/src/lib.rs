@@ -50,7 +50,9 @@ pub enum EngineError {
     #[error("{0}")]
     BadRequest(String),
     /// The member has not submitted for this (domain, year).
-    #[error("member {member_id} has not submitted figures for {domain} {year}; comparisons are available after your own submission (give to get)")]
+    #[error(
+        "member {member_id} has not submitted figures for {domain} {year}; comparisons are available after your own submission (give to get)"
+    )]
     GiveToGet {
         /// The member.
         member_id: String,
@@ -294,8 +296,12 @@ impl Engine {
         let domain = self.domain(&req.domain)?.clone();
         check_year(req.year)?;
         let format = Format::from_content_type(&req.content_type)?;
-        let registered: HashSet<String> =
-            self.store.members().into_iter().map(|m| m.member_id).collect();
+        let registered: HashSet<String> = self
+            .store
+            .members()
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect();
         let own = req.own_member.clone();
         let year = req.year;
         let d2 = domain.clone();
@@ -393,7 +399,11 @@ impl Engine {
 
     /// Whether a member has current figures for a (domain, year).
     pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
-        Ok(self.snapshot(domain).await?.current_row(year, member_id).is_some())
+        Ok(self
+            .snapshot(domain)
+            .await?
+            .current_row(year, member_id)
+            .is_some())
     }
 
     fn figure_index(&self, domain: &Domain, figure: &str) -> Result<usize> {
@@ -425,7 +435,9 @@ impl Engine {
         let members = self.members_by_id();
         if let Some(m) = member {
             if !members.contains_key(m) {
-                return Err(EngineError::NotFound(format!("member {m} is not registered")));
+                return Err(EngineError::NotFound(format!(
+                    "member {m} is not registered"
+                )));
             }
             if audience == Audience::Member && snapshot.current_row(year, m).is_none() {
                 return Err(EngineError::GiveToGet {
@@ -463,10 +475,12 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownGroupBy(group_by.to_string()))?;
         let snapshot = self.snapshot(domain).await?;
         let members = self.members_by_id();
-        if let Some(m) = member {
-            if !members.contains_key(m) {
-                return Err(EngineError::NotFound(format!("member {m} is not registered")));
-            }
+        if let Some(m) = member
+            && !members.contains_key(m)
+        {
+            return Err(EngineError::NotFound(format!(
+                "member {m} is not registered"
+            )));
         }
         let input = CompareInput {
             catalog: self.catalog(),
@@ -475,7 +489,9 @@ impl Engine {
             members: &members,
             policy: &self.policy,
         };
-        Ok(compare::timeseries(&input, fi, dim, audience, member, from, to))
+        Ok(compare::timeseries(
+            &input, fi, dim, audience, member, from, to,
+        ))
     }
 
     /// A member's figures for a (domain, year): the current ones, or those of

@@ -34,7 +34,11 @@ pub struct Finding {
 }
 
 /// The upload as a batch with the table's column names, plus `__row`.
-pub(crate) fn upload_batch(domain: &Domain, year: i32, upload: &Upload) -> Result<RecordBatch, EngineError> {
+pub(crate) fn upload_batch(
+    domain: &Domain,
+    year: i32,
+    upload: &Upload,
+) -> Result<RecordBatch, EngineError> {
     let mut fields = vec![
         Field::new("__row", DataType::Int32, false),
         Field::new("member_id", DataType::Utf8, false),
@@ -42,17 +46,28 @@ pub(crate) fn upload_batch(domain: &Domain, year: i32, upload: &Upload) -> Resul
     ];
     let rows = &upload.rows;
     let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(Int32Array::from(rows.iter().map(|r| r.row as i32).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(rows.iter().map(|r| r.member_id.as_str()).collect::<Vec<_>>())),
+        Arc::new(Int32Array::from(
+            rows.iter().map(|r| r.row as i32).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| r.member_id.as_str())
+                .collect::<Vec<_>>(),
+        )),
         Arc::new(Int32Array::from(vec![year; rows.len()])),
     ];
     for (i, f) in domain.basic_figures.iter().enumerate() {
         fields.push(Field::new(&f.id, DataType::Float64, true));
         columns.push(Arc::new(Float64Array::from(
-            rows.iter().map(|r| r.values.get(i).copied().flatten()).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| r.values.get(i).copied().flatten())
+                .collect::<Vec<_>>(),
         )));
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// The basic figures a rule's check mentions, in catalogue order.
@@ -79,7 +94,11 @@ fn fmt(v: f64) -> String {
 }
 
 /// Evaluates the domain's cross-field rules on every row of the upload.
-pub async fn evaluate(domain: &Domain, year: i32, upload: &Upload) -> Result<Vec<Finding>, EngineError> {
+pub async fn evaluate(
+    domain: &Domain,
+    year: i32,
+    upload: &Upload,
+) -> Result<Vec<Finding>, EngineError> {
     if domain.rules.is_empty() || upload.rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -91,7 +110,10 @@ pub async fn evaluate(domain: &Domain, year: i32, upload: &Upload) -> Result<Vec
         .enumerate()
         .map(|(i, r)| format!("CAST(({}) AS BOOLEAN) AS r{i}", r.check))
         .collect();
-    let sql = format!("SELECT __row, {} FROM basic ORDER BY __row", checks.join(", "));
+    let sql = format!(
+        "SELECT __row, {} FROM basic ORDER BY __row",
+        checks.join(", ")
+    );
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut findings = Vec::new();
     let by_row: std::collections::HashMap<u32, &vergleichsring_ingest::UploadRow> =
@@ -112,7 +134,10 @@ pub async fn evaluate(domain: &Domain, year: i32, upload: &Upload) -> Result<Vec
                     .iter()
                     .filter_map(|f| {
                         let idx = domain.basic_figures.iter().position(|g| &g.id == f)?;
-                        Some(format!("{f} = {}", up.values[idx].map(fmt).unwrap_or_else(|| "leer".into())))
+                        Some(format!(
+                            "{f} = {}",
+                            up.values[idx].map(fmt).unwrap_or_else(|| "leer".into())
+                        ))
                     })
                     .collect();
                 findings.push(Finding {
@@ -131,17 +156,27 @@ pub async fn evaluate(domain: &Domain, year: i32, upload: &Upload) -> Result<Vec
 }
 
 /// Compares every row with the member's current figures of the previous year.
-pub fn year_over_year(domain: &Domain, year: i32, upload: &Upload, snapshot: &Snapshot) -> Vec<Finding> {
+pub fn year_over_year(
+    domain: &Domain,
+    year: i32,
+    upload: &Upload,
+    snapshot: &Snapshot,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for up in &upload.rows {
         let Some(prev) = snapshot.current_row(year - 1, &up.member_id) else {
             continue;
         };
         for rule in &domain.yoy_rules {
-            let Some(idx) = domain.basic_figures.iter().position(|f| f.id == rule.figure) else {
+            let Some(idx) = domain
+                .basic_figures
+                .iter()
+                .position(|f| f.id == rule.figure)
+            else {
                 continue;
             };
-            let (Some(old), Some(new)) = (prev.basic.get(idx).copied().flatten(), up.values[idx]) else {
+            let (Some(old), Some(new)) = (prev.basic.get(idx).copied().flatten(), up.values[idx])
+            else {
                 continue;
             };
             if old <= 0.0 {
@@ -188,9 +223,14 @@ pub async fn check_domain(domain: &Domain) -> Result<(), EngineError> {
     let batch = upload_batch(domain, 2000, &empty)?;
     let ctx = context_with("basic", batch)?;
     for rule in &domain.rules {
-        ctx.sql(&format!("SELECT CAST(({}) AS BOOLEAN) FROM basic", rule.check))
-            .await
-            .map_err(|e| EngineError::Catalog(format!("domain {}: rule {}: {e}", domain.id, rule.id)))?;
+        ctx.sql(&format!(
+            "SELECT CAST(({}) AS BOOLEAN) FROM basic",
+            rule.check
+        ))
+        .await
+        .map_err(|e| {
+            EngineError::Catalog(format!("domain {}: rule {}: {e}", domain.id, rule.id))
+        })?;
     }
     let df = ctx
         .sql(&domain.query)
@@ -206,7 +246,11 @@ pub async fn check_domain(domain: &Domain) -> Result<(), EngineError> {
         }
     }
     for k in &domain.key_figures {
-        for col in [k.id.clone(), format!("{}__num", k.id), format!("{}__den", k.id)] {
+        for col in [
+            k.id.clone(),
+            format!("{}__num", k.id),
+            format!("{}__den", k.id),
+        ] {
             if schema.field_with_unqualified_name(&col).is_err() {
                 return Err(EngineError::Catalog(format!(
                     "domain {}: key-figure SQL must return column {col}",

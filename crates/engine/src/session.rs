@@ -27,7 +27,10 @@ pub fn new_context() -> SessionContext {
 }
 
 /// Registers `batch` as table `name` in a fresh session.
-pub fn context_with(name: &str, batch: arrow::array::RecordBatch) -> datafusion::error::Result<SessionContext> {
+pub fn context_with(
+    name: &str,
+    batch: arrow::array::RecordBatch,
+) -> datafusion::error::Result<SessionContext> {
     let ctx = new_context();
     ctx.register_batch(name, batch)?;
     Ok(ctx)

@@ -41,6 +41,9 @@ pub struct StoredRow {
     pub basic: Vec<Option<f64>>,
 }
 
+/// A (year, member id) key.
+pub type MemberYear = (i32, String);
+
 /// Key figures of one member and year.
 #[derive(Debug, Clone, Default)]
 pub struct KeyRow {
@@ -139,7 +142,11 @@ pub(crate) fn f64_column(b: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>
     let c = cast(column(b, name)?, &DataType::Float64)?;
     let a = c.as_primitive::<Float64Type>();
     Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)).filter(|v| v.is_finite()))
+        .map(|i| {
+            (!a.is_null(i))
+                .then(|| a.value(i))
+                .filter(|v| v.is_finite())
+        })
         .collect())
 }
 
@@ -160,7 +167,7 @@ fn i32_column(b: &RecordBatch, name: &str) -> Result<Vec<i32>, EngineError> {
 pub(crate) fn read_key_rows(
     domain: &Domain,
     b: &RecordBatch,
-) -> Result<Vec<((i32, String), KeyRow)>, EngineError> {
+) -> Result<Vec<(MemberYear, KeyRow)>, EngineError> {
     let members = str_column(b, "member_id")?;
     let years = i32_column(b, "year")?;
     let mut values = Vec::new();
@@ -183,7 +190,11 @@ pub(crate) fn read_key_rows(
         .collect())
 }
 
-fn read_history(domain: &Domain, b: &RecordBatch, out: &mut Vec<StoredRow>) -> Result<(), EngineError> {
+fn read_history(
+    domain: &Domain,
+    b: &RecordBatch,
+    out: &mut Vec<StoredRow>,
+) -> Result<(), EngineError> {
     let versions = cast(column(b, "version")?, &DataType::Int64)?;
     let versions = versions.as_primitive::<Int64Type>();
     let ids = str_column(b, "submission_id")?;
@@ -218,7 +229,8 @@ fn read_history(domain: &Domain, b: &RecordBatch, out: &mut Vec<StoredRow>) -> R
             row: u32::try_from(rows[i]).unwrap_or(0),
             member_id: members[i].clone(),
             year: years[i],
-            warnings: serde_json::from_str(&warnings[i]).unwrap_or(serde_json::Value::Array(vec![])),
+            warnings: serde_json::from_str(&warnings[i])
+                .unwrap_or(serde_json::Value::Array(vec![])),
             basic: figures.iter().map(|c| c[i]).collect(),
         });
     }

@@ -128,7 +128,11 @@ mod tests {
         let h = (n - 1.0) * p + 1.0;
         let below = h.floor();
         let x_lo = v[below as usize - 1];
-        let x_hi = if below as usize >= v.len() { x_lo } else { v[below as usize] };
+        let x_hi = if below as usize >= v.len() {
+            x_lo
+        } else {
+            v[below as usize]
+        };
         x_lo + (h - below) * (x_hi - x_lo)
     }
 
@@ -143,7 +147,10 @@ mod tests {
         assert_eq!(quantile_type7(&v, 0.5), Some(2.5));
         assert_eq!(quantile_type7(&v, 0.75), Some(3.25));
         // numpy.percentile([15, 20, 35, 40, 50], 10) == 17.0
-        assert_eq!(quantile_type7(&[15.0, 20.0, 35.0, 40.0, 50.0], 0.10), Some(17.0));
+        assert_eq!(
+            quantile_type7(&[15.0, 20.0, 35.0, 40.0, 50.0], 0.10),
+            Some(17.0)
+        );
         let s = summarize(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
         assert_eq!(s.mean, 5.0);
         // Sample standard deviation: sqrt(32 / 7).

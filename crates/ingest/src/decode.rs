@@ -64,7 +64,9 @@ fn decode_parquet(body: Bytes) -> Result<RecordBatch, IngestError> {
         .map_err(|e| unreadable(format!("the Parquet file cannot be read: {e}")))?;
     let mut batches = Vec::new();
     for batch in reader {
-        batches.push(batch.map_err(|e| unreadable(format!("the Parquet data cannot be decoded: {e}")))?);
+        batches.push(
+            batch.map_err(|e| unreadable(format!("the Parquet data cannot be decoded: {e}")))?,
+        );
     }
     concat_batches(&schema, &batches)
         .map_err(|e| unreadable(format!("the Parquet data cannot be combined: {e}")))
@@ -88,7 +90,12 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_with_a_message() {
-        for body in [&b""[..], b"hello", b"PAR1\0\0\0\0\0\0\0\0PAR1", b"PAR1garbagegarbagePAR1"] {
+        for body in [
+            &b""[..],
+            b"hello",
+            b"PAR1\0\0\0\0\0\0\0\0PAR1",
+            b"PAR1garbagegarbagePAR1",
+        ] {
             match decode(Format::Parquet, Bytes::copy_from_slice(body)) {
                 Err(IngestError::Rejected(errors)) => assert_eq!(errors.len(), 1),
                 other => panic!("unexpected {other:?}"),

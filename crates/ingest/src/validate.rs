@@ -112,7 +112,11 @@ pub fn validate(
                             .collect(),
                     );
                 }
-                Err(e) => errors.push(column_error(name, "wrong_type", format!("column member_id cannot be read as text: {e}"))),
+                Err(e) => errors.push(column_error(
+                    name,
+                    "wrong_type",
+                    format!("column member_id cannot be read as text: {e}"),
+                )),
             }
             continue;
         }
@@ -138,7 +142,10 @@ pub fn validate(
                 _ => errors.push(column_error(
                     name,
                     "wrong_type",
-                    format!("column year has type {}; it must be a whole number", field.data_type()),
+                    format!(
+                        "column year has type {}; it must be a whole number",
+                        field.data_type()
+                    ),
                 )),
             }
             continue;
@@ -181,7 +188,11 @@ pub fn validate(
         match cast(col, &DataType::Float64) {
             Ok(c) => {
                 let v = c.as_primitive::<Float64Type>();
-                figure_cols[idx] = Some((0..n).map(|r| (!v.is_null(r)).then(|| v.value(r))).collect());
+                figure_cols[idx] = Some(
+                    (0..n)
+                        .map(|r| (!v.is_null(r)).then(|| v.value(r)))
+                        .collect(),
+                );
             }
             Err(e) => errors.push(column_error(
                 &fig.id,
@@ -191,19 +202,35 @@ pub fn validate(
         }
     }
     for (idx, fig) in domain.basic_figures.iter().enumerate() {
-        if fig.required && figure_cols[idx].is_none() && !errors.0.iter().any(|e| e.column.as_deref() == Some(fig.id.as_str())) {
+        if fig.required
+            && figure_cols[idx].is_none()
+            && !errors
+                .0
+                .iter()
+                .any(|e| e.column.as_deref() == Some(fig.id.as_str()))
+        {
             errors.push(column_error(
                 &fig.id,
                 "missing_column",
-                format!("the required basic figure {} ({}) is missing as a column", fig.id, fig.label),
+                format!(
+                    "the required basic figure {} ({}) is missing as a column",
+                    fig.id, fig.label
+                ),
             ));
         }
     }
-    if member_col.is_none() && submitter.own_member.is_none() && !errors.0.iter().any(|e| e.column.as_deref() == Some("member_id")) {
+    if member_col.is_none()
+        && submitter.own_member.is_none()
+        && !errors
+            .0
+            .iter()
+            .any(|e| e.column.as_deref() == Some("member_id"))
+    {
         errors.push(column_error(
             "member_id",
             "missing_member_id",
-            "the column member_id is missing; a bulk upload must name the member of every row".into(),
+            "the column member_id is missing; a bulk upload must name the member of every row"
+                .into(),
         ));
     }
 
@@ -270,11 +297,19 @@ pub fn validate(
             let v = figure_cols[idx].as_ref().and_then(|c| c[r]);
             match v {
                 Some(x) if !x.is_finite() => {
-                    errors.push(err("not_finite", Some(&fig.id), format!("{} is {x}; only finite numbers are accepted", fig.id)));
+                    errors.push(err(
+                        "not_finite",
+                        Some(&fig.id),
+                        format!("{} is {x}; only finite numbers are accepted", fig.id),
+                    ));
                     ok = false;
                 }
                 Some(x) if x < 0.0 => {
-                    errors.push(err("negative", Some(&fig.id), format!("{} is {x}; basic figures cannot be negative", fig.id)));
+                    errors.push(err(
+                        "negative",
+                        Some(&fig.id),
+                        format!("{} is {x}; basic figures cannot be negative", fig.id),
+                    ));
                     ok = false;
                 }
                 None if fig.required && figure_cols[idx].is_some() => {
@@ -291,7 +326,11 @@ pub fn validate(
             values.push(v.map(|x| if x == 0.0 { 0.0 } else { x }));
         }
         if ok {
-            rows.push(UploadRow { row, member_id, values });
+            rows.push(UploadRow {
+                row,
+                member_id,
+                values,
+            });
         }
     }
     if errors.0.is_empty() {

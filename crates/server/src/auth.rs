@@ -46,12 +46,17 @@ impl Caller {
     /// The member whose data a request reads: a member token reads only its
     /// own (the parameter may be omitted or must match); admin names any
     /// member; other roles may not read a member's individual data.
-    pub fn member_scope(&self, requested: Option<&str>, what: &str) -> Result<Option<String>, ApiError> {
+    pub fn member_scope(
+        &self,
+        requested: Option<&str>,
+        what: &str,
+    ) -> Result<Option<String>, ApiError> {
         match self.role {
             Role::Member => {
-                let own = self.member_id.clone().ok_or_else(|| {
-                    ApiError::forbidden("this member token names no member")
-                })?;
+                let own = self
+                    .member_id
+                    .clone()
+                    .ok_or_else(|| ApiError::forbidden("this member token names no member"))?;
                 match requested {
                     Some(m) if m != own => Err(ApiError::forbidden(format!(
                         "your token belongs to member {own}; it may not {what} of member {m}"
@@ -75,17 +80,18 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("send a token as 'Authorization: Bearer TOKEN'"))?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("send a token as 'Authorization: Bearer TOKEN'")
+        })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer TOKEN'"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be 'Bearer TOKEN'")
+            })?;
         let record = state
             .engine
             .store()

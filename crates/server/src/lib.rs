@@ -45,7 +45,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/catalog", get(routes::catalog))
-        .route("/members", get(routes::list_members).post(routes::register_members))
+        .route(
+            "/members",
+            get(routes::list_members).post(routes::register_members),
+        )
         .route(
             "/submissions/{domain}/{year}",
             post(routes::submit).get(routes::list_submissions),

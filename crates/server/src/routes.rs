@@ -59,7 +59,10 @@ pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /api/v1/members`.
-pub async fn list_members(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Member>>, ApiError> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Member>>, ApiError> {
     let all = state.engine.store().members();
     Ok(Json(match caller.role {
         Role::Admin | Role::Analyst => all,
@@ -134,7 +137,9 @@ pub async fn submit(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
     let outcome = state
         .engine
         .submit(SubmitRequest {
@@ -150,9 +155,8 @@ pub async fn submit(
             },
         })
         .await?;
-    let value = serde_json::to_value(outcome).map_err(|e| {
-        ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string()))
-    })?;
+    let value = serde_json::to_value(outcome)
+        .map_err(|e| ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string())))?;
     Ok((StatusCode::CREATED, Json(value)))
 }
 
@@ -182,7 +186,10 @@ pub async fn figures(
     caller.require(&[Role::Admin, Role::Member], "read a member's figures")?;
     let year = parse_year(&year)?;
     let member = caller
-        .member_scope(params.get("member_id").map(String::as_str), "read the figures")?
+        .member_scope(
+            params.get("member_id").map(String::as_str),
+            "read the figures",
+        )?
         .ok_or_else(|| ApiError::bad_request("name the member with ?member_id=ID"))?;
     let f = state
         .engine
@@ -206,9 +213,26 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
 
 fn comparison_csv(c: &Comparison) -> Result<String, csv::Error> {
     let header = [
-        "domain", "year", "figure", "group_by", "group", "n", "suppressed", "reason", "mean",
-        "median", "p25", "p75", "p10", "p90", "std_dev", "weighted", "own_member_id",
-        "own_value", "own_rank", "own_percentile_rank",
+        "domain",
+        "year",
+        "figure",
+        "group_by",
+        "group",
+        "n",
+        "suppressed",
+        "reason",
+        "mean",
+        "median",
+        "p25",
+        "p75",
+        "p10",
+        "p90",
+        "std_dev",
+        "weighted",
+        "own_member_id",
+        "own_value",
+        "own_rank",
+        "own_percentile_rank",
     ];
     let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let rows: Vec<Vec<String>> = c
@@ -236,7 +260,9 @@ fn comparison_csv(c: &Comparison) -> Result<String, csv::Error> {
                 num(s.and_then(|s| s.weighted)),
                 o.map(|o| o.member_id.clone()).unwrap_or_default(),
                 num(o.and_then(|o| o.value)),
-                o.and_then(|o| o.rank).map(|r| r.to_string()).unwrap_or_default(),
+                o.and_then(|o| o.rank)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
                 num(o.and_then(|o| o.percentile_rank)),
             ]
         })
@@ -252,7 +278,10 @@ pub async fn comparison(
     Query(params): Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Admin, Role::Analyst, Role::Member], "read comparisons")?;
+    caller.require(
+        &[Role::Admin, Role::Analyst, Role::Member],
+        "read comparisons",
+    )?;
     let year = parse_year(&year)?;
     let figure = require_param(&params, "figure")?;
     let group_by = params.get("group_by").map_or("all", String::as_str);
@@ -262,7 +291,14 @@ pub async fn comparison(
     )?;
     let c = state
         .engine
-        .comparison(&domain, year, figure, group_by, caller.audience(), member.as_deref())
+        .comparison(
+            &domain,
+            year,
+            figure,
+            group_by,
+            caller.audience(),
+            member.as_deref(),
+        )
         .await?;
     match answer_format(&headers) {
         Answer::Json => Ok(Json(c).into_response()),
@@ -292,7 +328,10 @@ pub async fn timeseries(
     Path((domain, figure)): Path<(String, String)>,
     Query(params): Params,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Admin, Role::Analyst, Role::Member], "read time series")?;
+    caller.require(
+        &[Role::Admin, Role::Analyst, Role::Member],
+        "read time series",
+    )?;
     let group_by = params.get("group_by").map_or("all", String::as_str);
     let member = caller.member_scope(
         params.get("member_id").map(String::as_str),

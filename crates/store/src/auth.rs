@@ -88,7 +88,9 @@ pub(crate) struct TokenCache {
 }
 
 fn modified(root: &Path) -> Option<SystemTime> {
-    std::fs::metadata(root.join(FILE)).and_then(|m| m.modified()).ok()
+    std::fs::metadata(root.join(FILE))
+        .and_then(|m| m.modified())
+        .ok()
 }
 
 impl TokenCache {
@@ -158,9 +160,7 @@ impl Store {
         if let Some(m) = &member_id {
             let members = crate::members::load(root)?;
             if !members.contains_key(m) {
-                return Err(StoreError::Invalid(format!(
-                    "member {m} is not registered"
-                )));
+                return Err(StoreError::Invalid(format!("member {m} is not registered")));
             }
         }
         let bytes: [u8; 24] = rand::random();
@@ -173,7 +173,11 @@ impl Store {
             token_id: hash[..12].to_string(),
             hash,
             role,
-            member_id: if role == Role::Member { member_id } else { None },
+            member_id: if role == Role::Member {
+                member_id
+            } else {
+                None
+            },
             consultant_id: if role == Role::Consultant {
                 consultant_id
             } else {

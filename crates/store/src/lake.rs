@@ -87,7 +87,11 @@ pub fn lake_schema(figures: &[String]) -> Schema {
         Field::new("year", DataType::Int32, false),
         Field::new("warnings", DataType::Utf8, false),
     ];
-    fields.extend(figures.iter().map(|f| Field::new(f, DataType::Float64, true)));
+    fields.extend(
+        figures
+            .iter()
+            .map(|f| Field::new(f, DataType::Float64, true)),
+    );
     Schema::new(fields)
 }
 
@@ -101,7 +105,11 @@ impl Store {
     /// The domain's data version: the Delta version of its latest commit, or
     /// `None` while nothing was submitted.
     pub async fn data_version(&self, domain: &str) -> Option<u64> {
-        self.tables.read().await.get(domain).and_then(|t| t.version())
+        self.tables
+            .read()
+            .await
+            .get(domain)
+            .and_then(|t| t.version())
     }
 
     /// Appends a submission to the domain's table as one Delta commit.
@@ -128,7 +136,10 @@ impl Store {
             .map_err(|_| StoreError::Invalid("table version out of range".into()))?;
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from(vec![version_i64; n])),
-            Arc::new(StringArray::from(vec![submission.submission_id.as_str(); n])),
+            Arc::new(StringArray::from(vec![
+                submission.submission_id.as_str();
+                n
+            ])),
             Arc::new(
                 TimestampMicrosecondArray::from(vec![now.timestamp_micros(); n])
                     .with_timezone("UTC"),
@@ -177,7 +188,12 @@ impl Store {
             .write()
             .await
             .insert(domain.to_string(), written);
-        tracing::info!(domain, version = committed, rows = n, "submission committed");
+        tracing::info!(
+            domain,
+            version = committed,
+            rows = n,
+            "submission committed"
+        );
         Ok(Committed {
             version: committed,
             submitted_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),

@@ -11,7 +11,7 @@ use rand::RngExt;
 use crate::draw::{Rng, log_normal, normal, tenth, uniform, whole};
 
 /// The reference year of the drift; figures of other years move away from it.
-const BASE_YEAR: i32 = 2020;
+pub(crate) const BASE_YEAR: i32 = 2020;
 
 /// What a model knows about the member and the year.
 pub(crate) struct RowCtx {
@@ -40,67 +40,31 @@ pub(crate) struct DomainSpec {
 }
 
 /// The three domains, in the order their files are generated.
+#[rustfmt::skip]
 pub(crate) const DOMAINS: [DomainSpec; 3] = [
     DomainSpec {
         id: "library",
         figures: &[
-            "population",
-            "service_points",
-            "public_area_sqm",
-            "opening_hours",
-            "active_users",
-            "visits",
-            "virtual_visits",
-            "stock",
-            "acquisitions",
-            "loans",
-            "e_loans",
-            "events",
-            "staff_fte",
-            "expenditure_total",
-            "expenditure_staff",
-            "expenditure_media",
-            "income",
+            "population", "service_points", "public_area_sqm", "opening_hours", "active_users",
+            "visits", "virtual_visits", "stock", "acquisitions", "loans", "e_loans", "events",
+            "staff_fte", "expenditure_total", "expenditure_staff", "expenditure_media", "income",
         ],
         required: &[
-            "population",
-            "service_points",
-            "opening_hours",
-            "visits",
-            "stock",
-            "loans",
-            "staff_fte",
-            "expenditure_total",
+            "population", "service_points", "opening_hours", "visits", "stock", "loans",
+            "staff_fte", "expenditure_total",
         ],
         model: library,
     },
     DomainSpec {
         id: "museum",
         figures: &[
-            "population",
-            "visits",
-            "visits_paying",
-            "visits_free",
-            "opening_days",
-            "opening_hours",
-            "exhibition_area_sqm",
-            "special_exhibitions",
-            "education_events",
-            "education_participants",
-            "objects",
-            "objects_digitised",
-            "staff_fte",
-            "expenditure_total",
-            "expenditure_staff",
-            "income_admission",
-            "income_other",
+            "population", "visits", "visits_paying", "visits_free", "opening_days",
+            "opening_hours", "exhibition_area_sqm", "special_exhibitions", "education_events",
+            "education_participants", "objects", "objects_digitised", "staff_fte",
+            "expenditure_total", "expenditure_staff", "income_admission", "income_other",
         ],
         required: &[
-            "population",
-            "visits",
-            "opening_days",
-            "staff_fte",
-            "expenditure_total",
+            "population", "visits", "opening_days", "staff_fte", "expenditure_total",
             "income_admission",
         ],
         model: museum,
@@ -108,29 +72,13 @@ pub(crate) const DOMAINS: [DomainSpec; 3] = [
     DomainSpec {
         id: "music_school",
         figures: &[
-            "population",
-            "population_u18",
-            "students",
-            "students_u18",
-            "enrolments",
-            "weekly_hours",
-            "teachers",
-            "teachers_employed",
-            "teacher_fte",
-            "waiting_list",
-            "expenditure_total",
-            "expenditure_teaching",
-            "income_fees",
-            "subsidy_municipal",
-            "subsidy_state",
-            "income_other",
+            "population", "population_u18", "students", "students_u18", "enrolments",
+            "weekly_hours", "teachers", "teachers_employed", "teacher_fte", "waiting_list",
+            "expenditure_total", "expenditure_teaching", "income_fees", "subsidy_municipal",
+            "subsidy_state", "income_other",
         ],
         required: &[
-            "population",
-            "students",
-            "weekly_hours",
-            "teachers",
-            "expenditure_total",
+            "population", "students", "weekly_hours", "teachers", "expenditure_total",
             "income_fees",
         ],
         model: music_school,

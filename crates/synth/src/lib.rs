@@ -24,10 +24,11 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use rand::RngExt;
 use vergleichsring_catalog::MemberKind;
 
 use crate::draw::stream;
-use crate::figures::{DOMAINS, DomainSpec, RowCtx};
+use crate::figures::{BASE_YEAR, DOMAINS, DomainSpec, RowCtx};
 
 /// The domains [`generate`] produces figures for, in the order of
 /// [`Generated::figures`].
@@ -139,7 +140,7 @@ fn row(
     let mut pop_rng = stream(seed, &[1, m]);
     let growth = 0.005 * draw::normal(&mut pop_rng);
     let noise = 0.002 * draw::normal(&mut stream(seed, &[2, m, y]));
-    let t = f64::from(year - 2020);
+    let t = f64::from(year - BASE_YEAR);
     let ctx = RowCtx {
         base_population,
         population: (base_population * (growth * t + noise).exp())
@@ -161,7 +162,7 @@ fn row(
         .enumerate()
         .map(|(i, id)| {
             let rate = 0.05 + 0.01 * ((i * 7) % 16) as f64;
-            let u: f64 = rand::RngExt::random(&mut nulls);
+            let u: f64 = nulls.random();
             !domain.required.contains(id) && u < rate
         })
         .collect();

@@ -271,189 +271,43 @@ fn median(batch: &RecordBatch, key: impl Fn(&dyn Fn(&str) -> Option<f64>) -> Opt
     values[values.len() / 2]
 }
 
+/// A key figure over one row, given a lookup of its basic figures.
+type Key = fn(&dyn Fn(&str) -> Option<f64>) -> Option<f64>;
+
+/// Key figures with the typical range their 2024 median must fall in.
+#[rustfmt::skip]
+const TYPICAL: [(&str, &str, Key, f64, f64); 24] = [
+    ("library", "media_per_capita", |r| Some(r("stock")? / r("population")?), 1.0, 1.8),
+    ("library", "loans_per_capita", |r| Some((r("loans")? + r("e_loans").unwrap_or(0.0)) / r("population")?), 2.0, 8.0),
+    ("library", "turnover", |r| Some(r("loans")? / r("stock")?), 1.5, 6.0),
+    ("library", "visits_per_capita", |r| Some(r("visits")? / r("population")?), 0.5, 4.0),
+    ("library", "active_user_share", |r| Some(100.0 * r("active_users")? / r("population")?), 5.0, 20.0),
+    ("library", "renewal_rate", |r| Some(100.0 * r("acquisitions")? / r("stock")?), 5.0, 18.0),
+    ("library", "visits_per_opening_hour", |r| Some(r("visits")? / r("opening_hours")?), 20.0, 150.0),
+    ("library", "area_per_1000", |r| Some(1000.0 * r("public_area_sqm")? / r("population")?), 10.0, 60.0),
+    ("library", "fte_per_10000", |r| Some(10000.0 * r("staff_fte")? / r("population")?), 1.0, 4.0),
+    ("library", "expenditure_per_capita", |r| Some(r("expenditure_total")? / r("population")?), 8.0, 35.0),
+    ("library", "cost_recovery", |r| Some(100.0 * r("income")? / r("expenditure_total")?), 3.0, 15.0),
+    ("library", "media_spend_per_capita", |r| Some(r("expenditure_media")? / r("population")?), 0.8, 4.0),
+    ("music_school", "students_per_1000", |r| Some(1000.0 * r("students")? / r("population")?), 8.0, 40.0),
+    ("music_school", "u18_reach", |r| Some(100.0 * r("students_u18")? / r("population_u18")?), 3.0, 20.0),
+    ("music_school", "students_per_weekly_hour", |r| Some(r("students")? / r("weekly_hours")?), 2.0, 5.0),
+    ("music_school", "cost_per_weekly_hour", |r| Some(r("expenditure_total")? / r("weekly_hours")?), 2000.0, 3500.0),
+    ("music_school", "fee_coverage", |r| Some(100.0 * r("income_fees")? / r("expenditure_total")?), 25.0, 60.0),
+    ("music_school", "municipal_subsidy_per_capita", |r| Some(r("subsidy_municipal")? / r("population")?), 3.0, 15.0),
+    ("museum", "visits_per_1000", |r| Some(1000.0 * r("visits")? / r("population")?), 50.0, 3000.0),
+    ("museum", "visits_per_opening_day", |r| Some(r("visits")? / r("opening_days")?), 5.0, 1000.0),
+    ("museum", "net_cost_per_visit", |r| Some((r("expenditure_total")? - r("income_admission")? - r("income_other").unwrap_or(0.0)) / r("visits")?), 10.0, 150.0),
+    ("museum", "admission_per_paying_visit", |r| Some(r("income_admission")? / r("visits_paying")?), 2.0, 12.0),
+    ("museum", "staff_cost_share", |r| Some(100.0 * r("expenditure_staff")? / r("expenditure_total")?), 40.0, 75.0),
+    ("museum", "visits_per_fte", |r| Some(r("visits")? / r("staff_fte")?), 1000.0, 20000.0),
+];
+
 #[test]
 fn key_figure_medians_are_typical() {
     let g = generate(400, 2024..=2024, 7).unwrap();
     let batch = |d: &str| &g.figures.iter().find(|f| f.domain == d).unwrap().batch;
-    type Key = fn(&dyn Fn(&str) -> Option<f64>) -> Option<f64>;
-    let checks: [(&str, &str, Key, f64, f64); 24] = [
-        (
-            "library",
-            "media_per_capita",
-            |r| Some(r("stock")? / r("population")?),
-            1.0,
-            1.8,
-        ),
-        (
-            "library",
-            "loans_per_capita",
-            |r| Some((r("loans")? + r("e_loans").unwrap_or(0.0)) / r("population")?),
-            2.0,
-            8.0,
-        ),
-        (
-            "library",
-            "turnover",
-            |r| Some(r("loans")? / r("stock")?),
-            1.5,
-            6.0,
-        ),
-        (
-            "library",
-            "visits_per_capita",
-            |r| Some(r("visits")? / r("population")?),
-            0.5,
-            4.0,
-        ),
-        (
-            "library",
-            "active_user_share",
-            |r| Some(100.0 * r("active_users")? / r("population")?),
-            5.0,
-            20.0,
-        ),
-        (
-            "library",
-            "renewal_rate",
-            |r| Some(100.0 * r("acquisitions")? / r("stock")?),
-            5.0,
-            18.0,
-        ),
-        (
-            "library",
-            "visits_per_opening_hour",
-            |r| Some(r("visits")? / r("opening_hours")?),
-            20.0,
-            150.0,
-        ),
-        (
-            "library",
-            "area_per_1000",
-            |r| Some(1000.0 * r("public_area_sqm")? / r("population")?),
-            10.0,
-            60.0,
-        ),
-        (
-            "library",
-            "fte_per_10000",
-            |r| Some(10000.0 * r("staff_fte")? / r("population")?),
-            1.0,
-            4.0,
-        ),
-        (
-            "library",
-            "expenditure_per_capita",
-            |r| Some(r("expenditure_total")? / r("population")?),
-            8.0,
-            35.0,
-        ),
-        (
-            "library",
-            "cost_recovery",
-            |r| Some(100.0 * r("income")? / r("expenditure_total")?),
-            3.0,
-            15.0,
-        ),
-        (
-            "library",
-            "media_spend_per_capita",
-            |r| Some(r("expenditure_media")? / r("population")?),
-            0.8,
-            4.0,
-        ),
-        (
-            "music_school",
-            "students_per_1000",
-            |r| Some(1000.0 * r("students")? / r("population")?),
-            8.0,
-            40.0,
-        ),
-        (
-            "music_school",
-            "u18_reach",
-            |r| Some(100.0 * r("students_u18")? / r("population_u18")?),
-            3.0,
-            20.0,
-        ),
-        (
-            "music_school",
-            "students_per_weekly_hour",
-            |r| Some(r("students")? / r("weekly_hours")?),
-            2.0,
-            5.0,
-        ),
-        (
-            "music_school",
-            "cost_per_weekly_hour",
-            |r| Some(r("expenditure_total")? / r("weekly_hours")?),
-            2000.0,
-            3500.0,
-        ),
-        (
-            "music_school",
-            "fee_coverage",
-            |r| Some(100.0 * r("income_fees")? / r("expenditure_total")?),
-            25.0,
-            60.0,
-        ),
-        (
-            "music_school",
-            "municipal_subsidy_per_capita",
-            |r| Some(r("subsidy_municipal")? / r("population")?),
-            3.0,
-            15.0,
-        ),
-        (
-            "museum",
-            "visits_per_1000",
-            |r| Some(1000.0 * r("visits")? / r("population")?),
-            50.0,
-            3000.0,
-        ),
-        (
-            "museum",
-            "visits_per_opening_day",
-            |r| Some(r("visits")? / r("opening_days")?),
-            5.0,
-            1000.0,
-        ),
-        (
-            "museum",
-            "net_cost_per_visit",
-            |r| {
-                Some(
-                    (r("expenditure_total")?
-                        - r("income_admission")?
-                        - r("income_other").unwrap_or(0.0))
-                        / r("visits")?,
-                )
-            },
-            10.0,
-            150.0,
-        ),
-        (
-            "museum",
-            "admission_per_paying_visit",
-            |r| Some(r("income_admission")? / r("visits_paying")?),
-            2.0,
-            12.0,
-        ),
-        (
-            "museum",
-            "staff_cost_share",
-            |r| Some(100.0 * r("expenditure_staff")? / r("expenditure_total")?),
-            40.0,
-            75.0,
-        ),
-        (
-            "museum",
-            "visits_per_fte",
-            |r| Some(r("visits")? / r("staff_fte")?),
-            1000.0,
-            20000.0,
-        ),
-    ];
-    for (domain, key, f, lo, hi) in checks {
+    for (domain, key, f, lo, hi) in TYPICAL {
         let m = median(batch(domain), |r| f(r));
         println!("{domain}.{key}: {m:.2}");
         assert!(
