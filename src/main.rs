@@ -98,10 +98,15 @@ enum TokenCommand {
 }
 
 fn main() {
+    // The Delta kernel logs an ERROR for every table that has no commit yet,
+    // which is the normal state of a new domain; its real failures reach us
+    // as errors of deltalake, which are logged where they are handled.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,deltalake=warn,datafusion=warn")
+                tracing_subscriber::EnvFilter::new(
+                    "info,deltalake=warn,datafusion=warn,buoyant_kernel=off",
+                )
             }),
         )
         .with_writer(std::io::stderr)
