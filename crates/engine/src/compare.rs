@@ -355,3 +355,141 @@ pub fn timeseries(
         points,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{KeyRow, StoredRow};
+    use proptest::prelude::*;
+    use vergleichsring_catalog::Direction;
+
+    /// A snapshot of one year where member i has `values[i]` as its first
+    /// key figure (media_per_capita) and a population of 120,000 (GK3).
+    fn ring(values: &[Option<f64>]) -> (Snapshot, BTreeMap<String, Member>) {
+        let mut snap = Snapshot {
+            version: Some(0),
+            ..Default::default()
+        };
+        let mut members = BTreeMap::new();
+        for (i, v) in values.iter().enumerate() {
+            let id = format!("05{:06}", i + 1);
+            members.insert(
+                id.clone(),
+                Member {
+                    member_id: id.clone(),
+                    name: format!("M{i}"),
+                    kind: MemberKind::KreisfreieStadt,
+                },
+            );
+            snap.history.push(StoredRow {
+                version: 0,
+                submission_id: "s".into(),
+                submitted_at: String::new(),
+                submitted_by: String::new(),
+                row: i as u32 + 1,
+                member_id: id.clone(),
+                year: 2024,
+                warnings: serde_json::Value::Array(vec![]),
+                basic: vec![Some(120_000.0); 17],
+            });
+            snap.current.insert((2024, id.clone()), i);
+            snap.key.insert(
+                (2024, id),
+                KeyRow {
+                    values: vec![*v; 15],
+                    nums: vec![v.map(|x| x * 2.0); 15],
+                    dens: vec![v.map(|_| 2.0); 15],
+                },
+            );
+        }
+        (snap, members)
+    }
+
+    /// Type-7 quantile written from its definition, independently of `stats`.
+    fn naive_quantile(sorted: &[f64], p: f64) -> f64 {
+        let h = (sorted.len() as f64 - 1.0) * p + 1.0;
+        let k = h.floor() as usize;
+        let lo = sorted[k - 1];
+        let hi = *sorted.get(k).unwrap_or(&lo);
+        lo + (h - h.floor()) * (hi - lo)
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() <= 1e-9 * (1.0 + b.abs()))
+    }
+
+    proptest! {
+        #[test]
+        fn comparisons_match_a_naive_computation(
+            values in prop::collection::vec(
+                prop_oneof![
+                    1 => Just(None),
+                    2 => (0u8..4).prop_map(|x| Some(f64::from(x))),
+                    4 => (0.0f64..50.0).prop_map(Some),
+                ],
+                1..30,
+            ),
+            requester in any::<prop::sample::Index>(),
+            as_member in any::<bool>(),
+        ) {
+            let catalog = Catalog::bundled().unwrap();
+            let domain = catalog.domain("library").unwrap();
+            let (snapshot, members) = ring(&values);
+            let policy = Policy::default();
+            let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy };
+            let r = requester.index(values.len());
+            let own_id = format!("05{:06}", r + 1);
+            let (audience, own) = if as_member {
+                (Audience::Member, Some(own_id.as_str()))
+            } else {
+                (Audience::Analyst, None)
+            };
+            let c = compare(&input, 2024, 0, Dimension::All, audience, own);
+            prop_assert_eq!(c.groups.len(), 1);
+            let g = &c.groups[0];
+            let mut present: Vec<f64> = values.iter().flatten().copied().collect();
+            present.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            prop_assert_eq!(g.n, present.len());
+            let own_value = if as_member { values[r] } else { None };
+            let peers = present.len() - usize::from(own_value.is_some());
+            let all_equal = present.windows(2).all(|w| w[0] == w[1]);
+            match &g.stats {
+                None => prop_assert!(peers < 5 || all_equal),
+                Some(s) => {
+                    prop_assert!(peers >= 5 && !all_equal);
+                    let mean = present.iter().sum::<f64>() / present.len() as f64;
+                    prop_assert!(close(s.mean, mean));
+                    prop_assert!(close(s.median, naive_quantile(&present, 0.5)));
+                    prop_assert_eq!(s.p25.is_some(), peers >= 8);
+                    prop_assert_eq!(s.p10.is_some(), peers >= 20);
+                    if peers >= 8 {
+                        prop_assert!(close(s.p75, naive_quantile(&present, 0.75)));
+                    }
+                    if peers >= 20 {
+                        prop_assert!(close(s.p90, naive_quantile(&present, 0.9)));
+                    }
+                    // Numerators are twice the value over a denominator of 2.
+                    prop_assert!(close(s.weighted, mean));
+                    prop_assert!(s.min.is_none() && s.max.is_none());
+                }
+            }
+            if as_member {
+                let o = g.own.as_ref().unwrap();
+                prop_assert_eq!(o.value, values[r]);
+                match (values[r], &g.stats) {
+                    (Some(v), Some(_)) => {
+                        let better = present.iter().filter(|x| **x > v).count();
+                        prop_assert_eq!(o.rank, Some(better + 1));
+                        let below = present.iter().filter(|x| **x < v).count() as f64;
+                        let equal = present.iter().filter(|x| **x == v).count() as f64;
+                        prop_assert!(close(o.percentile_rank, 100.0 * (below + equal / 2.0) / present.len() as f64));
+                    }
+                    _ => prop_assert!(o.rank.is_none() && o.percentile_rank.is_none()),
+                }
+            } else {
+                prop_assert!(g.own.is_none());
+            }
+            prop_assert_eq!(domain.key_figures[0].direction, Direction::Higher);
+        }
+    }
+}
