@@ -212,6 +212,42 @@ pub struct Figures {
     pub warnings: serde_json::Value,
 }
 
+/// What a comparison or time series asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsRequest<'a> {
+    /// Domain id.
+    pub domain: &'a str,
+    /// Key figure id.
+    pub figure: &'a str,
+    /// Group dimension.
+    pub group_by: &'a str,
+    /// Who receives the statistics.
+    pub audience: Audience,
+    /// The member whose own position is shown (the requester for members).
+    pub member: Option<&'a str>,
+}
+
+/// A resolved [`StatsRequest`].
+struct Prepared<'e> {
+    domain: &'e Domain,
+    figure: usize,
+    dim: Dimension,
+    snapshot: Arc<Snapshot>,
+    members: BTreeMap<String, Member>,
+}
+
+impl Prepared<'_> {
+    fn input<'s>(&'s self, engine: &'s Engine) -> CompareInput<'s> {
+        CompareInput {
+            catalog: engine.catalog(),
+            domain: self.domain,
+            snapshot: &self.snapshot,
+            members: &self.members,
+            policy: &engine.policy,
+        }
+    }
+}
+
 /// The engine: snapshots per domain over the store.
 pub struct Engine {
     store: Arc<Store>,
@@ -415,82 +451,75 @@ impl Engine {
             })
     }
 
-    /// A comparison, after disclosure control for `audience`. `member` is
-    /// the member whose own position is shown (the requester for members).
-    pub async fn comparison(
-        &self,
-        domain: &str,
-        year: i32,
-        figure: &str,
-        group_by: &str,
-        audience: Audience,
-        member: Option<&str>,
-    ) -> Result<Comparison> {
-        let d = self.domain(domain)?;
-        let fi = self.figure_index(d, figure)?;
-        let dim = Dimension::parse(group_by)
-            .ok_or_else(|| EngineError::UnknownGroupBy(group_by.to_string()))?;
-        check_year(year)?;
-        let snapshot = self.snapshot(domain).await?;
+    /// Resolves what a comparison or time series asks for, or says why not.
+    async fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'_>> {
+        let domain = self.domain(req.domain)?;
+        let figure = self.figure_index(domain, req.figure)?;
+        let dim = Dimension::parse(req.group_by)
+            .ok_or_else(|| EngineError::UnknownGroupBy(req.group_by.to_string()))?;
+        let snapshot = self.snapshot(req.domain).await?;
         let members = self.members_by_id();
-        if let Some(m) = member {
-            if !members.contains_key(m) {
-                return Err(EngineError::NotFound(format!(
-                    "member {m} is not registered"
-                )));
-            }
-            if audience == Audience::Member && snapshot.current_row(year, m).is_none() {
-                return Err(EngineError::GiveToGet {
-                    member_id: m.to_string(),
-                    domain: domain.to_string(),
-                    year,
-                });
-            }
-        }
-        let input = CompareInput {
-            catalog: self.catalog(),
-            domain: d,
-            snapshot: &snapshot,
-            members: &members,
-            policy: &self.policy,
-        };
-        Ok(compare::compare(&input, year, fi, dim, audience, member))
-    }
-
-    /// A time series of a key figure, after disclosure control.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn timeseries(
-        &self,
-        domain: &str,
-        figure: &str,
-        group_by: &str,
-        audience: Audience,
-        member: Option<&str>,
-        from: Option<i32>,
-        to: Option<i32>,
-    ) -> Result<Timeseries> {
-        let d = self.domain(domain)?;
-        let fi = self.figure_index(d, figure)?;
-        let dim = Dimension::parse(group_by)
-            .ok_or_else(|| EngineError::UnknownGroupBy(group_by.to_string()))?;
-        let snapshot = self.snapshot(domain).await?;
-        let members = self.members_by_id();
-        if let Some(m) = member
+        if let Some(m) = req.member
             && !members.contains_key(m)
         {
             return Err(EngineError::NotFound(format!(
                 "member {m} is not registered"
             )));
         }
-        let input = CompareInput {
-            catalog: self.catalog(),
-            domain: d,
-            snapshot: &snapshot,
-            members: &members,
-            policy: &self.policy,
-        };
+        Ok(Prepared {
+            domain,
+            figure,
+            dim,
+            snapshot,
+            members,
+        })
+    }
+
+    /// A comparison for one year, after disclosure control for the audience.
+    /// A member that has not submitted for the year gets `GiveToGet`.
+    pub async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
+        check_year(year)?;
+        let p = self.prepare(req).await?;
+        if let Some(m) = req.member
+            && req.audience == Audience::Member
+            && p.snapshot.current_row(year, m).is_none()
+        {
+            return Err(EngineError::GiveToGet {
+                member_id: m.to_string(),
+                domain: req.domain.to_string(),
+                year,
+            });
+        }
+        let input = p.input(self);
+        Ok(compare::compare(
+            &input,
+            year,
+            p.figure,
+            p.dim,
+            req.audience,
+            req.member,
+        ))
+    }
+
+    /// A time series over the years with data in `from..=to`, after
+    /// disclosure control; years without the member's own submission are
+    /// marked instead of compared.
+    pub async fn timeseries(
+        &self,
+        req: &StatsRequest<'_>,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<Timeseries> {
+        let p = self.prepare(req).await?;
+        let input = p.input(self);
         Ok(compare::timeseries(
-            &input, fi, dim, audience, member, from, to,
+            &input,
+            p.figure,
+            p.dim,
+            req.audience,
+            req.member,
+            from,
+            to,
         ))
     }
 

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use vergleichsring_catalog::{BUILTIN_CHECKS, GROUP_DIMENSIONS};
-use vergleichsring_engine::SubmitRequest;
 use vergleichsring_engine::compare::{Comparison, GroupResult};
+use vergleichsring_engine::{StatsRequest, SubmitRequest};
 use vergleichsring_store::{Member, Role};
 
 use crate::AppState;
@@ -289,17 +289,14 @@ pub async fn comparison(
         params.get("member_id").map(String::as_str),
         "read the position",
     )?;
-    let c = state
-        .engine
-        .comparison(
-            &domain,
-            year,
-            figure,
-            group_by,
-            caller.audience(),
-            member.as_deref(),
-        )
-        .await?;
+    let req = StatsRequest {
+        domain: &domain,
+        figure,
+        group_by,
+        audience: caller.audience(),
+        member: member.as_deref(),
+    };
+    let c = state.engine.comparison(&req, year).await?;
     match answer_format(&headers) {
         Answer::Json => Ok(Json(c).into_response()),
         Answer::Csv => {
@@ -337,17 +334,16 @@ pub async fn timeseries(
         params.get("member_id").map(String::as_str),
         "read the time series",
     )?;
+    let req = StatsRequest {
+        domain: &domain,
+        figure: &figure,
+        group_by,
+        audience: caller.audience(),
+        member: member.as_deref(),
+    };
     let ts = state
         .engine
-        .timeseries(
-            &domain,
-            &figure,
-            group_by,
-            caller.audience(),
-            member.as_deref(),
-            opt_year(&params, "from")?,
-            opt_year(&params, "to")?,
-        )
+        .timeseries(&req, opt_year(&params, "from")?, opt_year(&params, "to")?)
         .await?;
     Ok(Json(json!(ts)))
 }
