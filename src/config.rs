@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use vergleichsring_engine::disclosure::Policy;
+use vergleichsring_engine::disclosure::{Policy, Visibility};
 
 /// The whole configuration.
 #[derive(Debug, Default, Deserialize)]
@@ -35,6 +35,14 @@ pub struct Disclosure {
     pub quartiles_min: usize,
     /// Minimum peers for p10 and p90.
     pub deciles_min: usize,
+    /// Largest contributors counted by the dominance rule.
+    pub dominance_n: usize,
+    /// Share those contributors may not reach.
+    pub dominance_k: f64,
+    /// The p of the p % rule.
+    pub p_ratio: f64,
+    /// `aggregate_only`, `pseudonymous` or `named`.
+    pub visibility: Visibility,
 }
 
 impl Default for Disclosure {
@@ -46,6 +54,10 @@ impl Default for Disclosure {
             median_min: p.median_min,
             quartiles_min: p.quartiles_min,
             deciles_min: p.deciles_min,
+            dominance_n: p.dominance_n,
+            dominance_k: p.dominance_k,
+            p_ratio: p.p_ratio,
+            visibility: p.visibility,
         }
     }
 }
@@ -92,12 +104,24 @@ impl Config {
                 bail!("configuration: disclosure.{name} = {v} is below the minimum of 3");
             }
         }
+        if d.dominance_n < 1
+            || !(d.dominance_k > 0.0 && d.dominance_k <= 1.0)
+            || !(0.0..1.0).contains(&d.p_ratio)
+        {
+            bail!(
+                "configuration: disclosure.dominance_n must be at least 1, dominance_k in (0, 1] and p_ratio in [0, 1)"
+            );
+        }
         Ok(Policy {
             threshold: d.threshold,
             threshold_external: d.threshold_external,
             median_min: d.median_min,
             quartiles_min: d.quartiles_min,
             deciles_min: d.deciles_min,
+            dominance_n: d.dominance_n,
+            dominance_k: d.dominance_k,
+            p_ratio: d.p_ratio,
+            visibility: d.visibility,
         })
     }
 }

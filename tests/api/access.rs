@@ -303,5 +303,12 @@ async fn thresholds_count_peers_without_the_requester() {
         .find(|g| g["group"] == "GK3")
         .unwrap()
         .clone();
-    assert_eq!(gk3["suppressed"], false);
+    // GK3 alone would pass (5 members), but the lone GK6 town could then be
+    // computed from the total: rule 5 suppresses GK3 as well.
+    assert_eq!(gk3["suppressed"], true);
+    assert_eq!(gk3["reason"], "complement");
+    let all = app
+        .get(&path.replace("size_class", "all"), Some(&app.analyst))
+        .await;
+    assert_eq!(all.body["groups"][0]["suppressed"], false);
 }

@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use vergleichsring_catalog::{Catalog, Domain, LAENDER, MemberKind};
-use vergleichsring_store::Member;
+use vergleichsring_store::{CustomGroup, Member};
 
-use crate::disclosure::{Audience, GroupValues, Policy, Reason, ReleasedStats, release};
+use crate::disclosure::{
+    Audience, GroupValues, Policy, Reason, Release, ReleasedStats, Visibility, Withheld,
+    passes_size_and_variety, release, round_3_significant,
+};
 use crate::snapshot::Snapshot;
 use crate::stats::{percentile_rank, rank};
 
@@ -48,6 +51,36 @@ impl Dimension {
     }
 }
 
+/// What a comparison groups by: a built-in dimension or a custom group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupBy {
+    /// A built-in dimension.
+    Dimension(Dimension),
+    /// A custom group (one group).
+    Custom(CustomGroup),
+}
+
+impl GroupBy {
+    /// The `group_by` value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            GroupBy::Dimension(d) => d.as_str(),
+            GroupBy::Custom(c) => &c.id,
+        }
+    }
+}
+
+/// A peer shown by name (visibility mode `named`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Peer {
+    /// The member.
+    pub member_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
 /// The requesting member's own position in its group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Own {
@@ -82,9 +115,19 @@ pub struct GroupResult {
     pub message_de: Option<&'static str>,
     /// The released statistics.
     pub stats: Option<ReleasedStats>,
+    /// Statistics withheld from a released group, with reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<Withheld>,
     /// The requesting member's position, only in its own group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub own: Option<Own>,
+    /// Visibility `pseudonymous`: the group's values, sorted, rounded to 3
+    /// significant digits, without any name or pseudonym.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<Vec<f64>>,
+    /// Visibility `named`: the members of the group with their values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<Peer>>,
 }
 
 /// A comparison of one key figure in one (domain, year) by one dimension.
@@ -107,10 +150,19 @@ pub struct Comparison {
 /// The group a member falls into in a dimension, with its label.
 pub fn group_of(
     catalog: &Catalog,
-    dim: Dimension,
+    by: &GroupBy,
     member: &Member,
     population: Option<f64>,
 ) -> Option<(String, String)> {
+    let dim = match by {
+        GroupBy::Dimension(d) => *d,
+        GroupBy::Custom(c) => {
+            return c
+                .member_ids
+                .contains(&member.member_id)
+                .then(|| (c.id.clone(), c.name.clone()));
+        }
+    };
     match dim {
         Dimension::All => Some(("all".into(), "Alle Mitglieder".into())),
         Dimension::SizeClass => {
@@ -134,9 +186,9 @@ pub fn group_of(
 }
 
 /// Orders group ids: size classes in catalogue order, the rest alphabetically.
-fn order_key(catalog: &Catalog, dim: Dimension, id: &str) -> (usize, String) {
-    match dim {
-        Dimension::SizeClass => (
+fn order_key(catalog: &Catalog, by: &GroupBy, id: &str) -> (usize, String) {
+    match by {
+        GroupBy::Dimension(Dimension::SizeClass) => (
             catalog
                 .size_classes
                 .iter()
@@ -162,6 +214,16 @@ pub struct CompareInput<'a> {
     pub policy: &'a Policy,
 }
 
+/// One group while a comparison is being built.
+struct Building {
+    id: String,
+    label: String,
+    values: GroupValues,
+    members: Vec<(String, f64)>,
+    release: Release,
+    holds_own: bool,
+}
+
 /// Computes a comparison for `figure` (an index into the domain's key
 /// figures) in `year`, for `audience`, with `own` the member whose position is
 /// shown.
@@ -169,17 +231,17 @@ pub fn compare(
     input: &CompareInput<'_>,
     year: i32,
     figure: usize,
-    dim: Dimension,
+    by: &GroupBy,
     audience: Audience,
     own: Option<&str>,
 ) -> Comparison {
     let domain = input.domain;
+    let policy = input.policy;
     let pop_idx = domain
         .basic_figures
         .iter()
         .position(|f| f.id == "population");
-    let mut groups: BTreeMap<(usize, String), (String, String, GroupValues)> = BTreeMap::new();
-    let mut own_group: Option<String> = None;
+    let mut groups: BTreeMap<(usize, String), Building> = BTreeMap::new();
     let mut own_value: Option<f64> = None;
     for ((y, member_id), &idx) in input.snapshot.current.range((year, String::new())..) {
         if *y != year {
@@ -190,57 +252,115 @@ pub fn compare(
         };
         let row = &input.snapshot.history[idx];
         let population = pop_idx.and_then(|i| row.basic.get(i).copied().flatten());
-        let Some((gid, label)) = group_of(input.catalog, dim, member, population) else {
+        let Some((gid, label)) = group_of(input.catalog, by, member, population) else {
             continue;
         };
         let key = input.snapshot.key.get(&(year, member_id.clone()));
         let value = key.and_then(|k| k.values.get(figure).copied().flatten());
-        if own == Some(member_id.as_str()) {
-            own_group = Some(gid.clone());
+        let is_own = own == Some(member_id.as_str());
+        if is_own {
             own_value = value;
         }
         let entry = groups
-            .entry(order_key(input.catalog, dim, &gid))
-            .or_insert_with(|| (gid.clone(), label, GroupValues::default()));
+            .entry(order_key(input.catalog, by, &gid))
+            .or_insert_with(|| Building {
+                id: gid.clone(),
+                label,
+                values: GroupValues::default(),
+                members: Vec::new(),
+                release: Release::suppressed(0, Reason::BelowThreshold),
+                holds_own: false,
+            });
+        entry.holds_own |= is_own;
         if let (Some(v), Some(k)) = (value, key) {
-            entry.2.values.push(v);
+            entry.values.values.push(v);
+            entry.members.push((member_id.clone(), v));
             if let (Some(n), Some(d)) = (k.nums[figure], k.dens[figure]) {
-                entry.2.nums.push(n);
-                entry.2.dens.push(d);
+                entry.values.nums.push(n);
+                entry.values.dens.push(d);
             }
         }
     }
+    let requester_known =
+        |b: &Building| b.holds_own && own_value.is_some() && audience == Audience::Member;
+    let mut built: Vec<Building> = groups.into_values().collect();
+    for b in &mut built {
+        b.release = release(policy, audience, &b.values, requester_known(b));
+    }
+    if matches!(by, GroupBy::Dimension(d) if *d != Dimension::All) {
+        protect_complement(
+            policy,
+            audience,
+            &mut built,
+            own_value.is_some() && audience == Audience::Member,
+        );
+    }
     let direction = domain.key_figures[figure].direction;
-    let out = groups
-        .into_values()
-        .map(|(gid, label, values)| {
-            let is_own = own_group.as_deref() == Some(gid.as_str());
-            let requester_in_group = is_own && own_value.is_some() && audience == Audience::Member;
-            let r = release(input.policy, audience, &values, requester_in_group);
+    let out = built
+        .into_iter()
+        .map(|b| {
+            let r = b.release;
             let released = r.stats.is_some();
-            let own = match (is_own, own) {
+            let own = match (b.holds_own, own) {
                 (true, Some(member_id)) => Some(Own {
                     member_id: member_id.to_string(),
                     value: own_value,
                     rank: own_value
                         .filter(|_| released)
-                        .map(|v| rank(&values.values, v, direction)),
+                        .map(|v| rank(&b.values.values, v, direction)),
                     percentile_rank: own_value
                         .filter(|_| released)
-                        .and_then(|v| percentile_rank(&values.values, v)),
+                        .and_then(|v| percentile_rank(&b.values.values, v)),
                 }),
                 _ => None,
             };
+            let sees_values = matches!(
+                audience,
+                Audience::Member | Audience::Analyst | Audience::Admin
+            );
+            let distribution = (released
+                && sees_values
+                && policy.visibility == Visibility::Pseudonymous)
+                .then(|| {
+                    let mut v: Vec<f64> = b
+                        .values
+                        .values
+                        .iter()
+                        .map(|x| round_3_significant(*x))
+                        .collect();
+                    v.sort_by(f64::total_cmp);
+                    v
+                });
+            let peers = (sees_values && policy.visibility == Visibility::Named).then(|| {
+                let mut p: Vec<Peer> = b
+                    .members
+                    .iter()
+                    .map(|(id, v)| Peer {
+                        member_id: id.clone(),
+                        name: input
+                            .members
+                            .get(id)
+                            .map(|m| m.name.clone())
+                            .unwrap_or_default(),
+                        value: *v,
+                    })
+                    .collect();
+                p.sort_by(|a, b| b.value.total_cmp(&a.value));
+                p
+            });
             GroupResult {
-                group: gid,
-                label,
+                group: b.id,
+                label: b.label,
                 n: r.n,
                 suppressed: r.stats.is_none(),
                 reason: r.reason.map(Reason::code),
                 message: r.reason.map(Reason::message_en),
                 message_de: r.reason.map(Reason::message_de),
                 stats: r.stats,
+                withheld: r.withheld,
                 own,
+                distribution,
+                peers,
             }
         })
         .collect();
@@ -248,9 +368,62 @@ pub fn compare(
         domain: domain.id.clone(),
         year,
         figure: domain.key_figures[figure].id.clone(),
-        group_by: dim.as_str().into(),
+        group_by: by.as_str().to_string(),
         data_version: data_version(input.snapshot),
         groups: out,
+    }
+}
+
+/// Rule 5: when the whole (all groups of the dimension together) would be
+/// released, the suppressed groups taken together must pass rules 1 and 4,
+/// or their values could be recovered by subtraction; otherwise suppress
+/// further groups, smallest first, until they do.
+fn protect_complement(
+    policy: &Policy,
+    audience: Audience,
+    built: &mut [Building],
+    requester_has_value: bool,
+) {
+    if audience == Audience::Admin {
+        return;
+    }
+    let all: Vec<f64> = built
+        .iter()
+        .flat_map(|b| b.values.values.iter().copied())
+        .collect();
+    if !passes_size_and_variety(policy, audience, &all, requester_has_value) {
+        return;
+    }
+    loop {
+        let hidden: Vec<&Building> = built
+            .iter()
+            .filter(|b| b.release.stats.is_none() && !b.values.values.is_empty())
+            .collect();
+        if hidden.is_empty() {
+            return;
+        }
+        let union: Vec<f64> = hidden
+            .iter()
+            .flat_map(|b| b.values.values.iter().copied())
+            .collect();
+        let requester_inside = requester_has_value && hidden.iter().any(|b| b.holds_own);
+        if passes_size_and_variety(policy, audience, &union, requester_inside) {
+            return;
+        }
+        let Some(next) = built
+            .iter_mut()
+            .filter(|b| b.release.stats.is_some())
+            .min_by(|a, b| {
+                a.values
+                    .values
+                    .len()
+                    .cmp(&b.values.values.len())
+                    .then(a.id.cmp(&b.id))
+            })
+        else {
+            return;
+        };
+        next.release = Release::suppressed(next.values.values.len(), Reason::Complement);
     }
 }
 
@@ -300,11 +473,11 @@ pub struct Timeseries {
 pub fn timeseries(
     input: &CompareInput<'_>,
     figure: usize,
-    dim: Dimension,
+    by: &GroupBy,
     audience: Audience,
     member: Option<&str>,
-    from: Option<i32>,
-    to: Option<i32>,
+    (from, to): (Option<i32>, Option<i32>),
+    refused: &BTreeMap<i32, &'static str>,
 ) -> Timeseries {
     let mut points = Vec::new();
     for year in input.snapshot.years() {
@@ -330,7 +503,19 @@ pub fn timeseries(
             });
             continue;
         }
-        let c = compare(input, year, figure, dim, audience, member);
+        if let Some(reason) = refused.get(&year) {
+            points.push(Point {
+                year,
+                group: Some(by.as_str().to_string()),
+                own: None,
+                n: 0,
+                suppressed: true,
+                reason: Some(reason),
+                stats: None,
+            });
+            continue;
+        }
+        let c = compare(input, year, figure, by, audience, member);
         for g in c.groups {
             if member.is_some() && g.own.is_none() {
                 continue;
@@ -349,7 +534,7 @@ pub fn timeseries(
     Timeseries {
         domain: input.domain.id.clone(),
         figure: input.domain.key_figures[figure].id.clone(),
-        group_by: dim.as_str().into(),
+        group_by: by.as_str().to_string(),
         member_id: member.map(str::to_string),
         data_version: data_version(input.snapshot),
         points,
@@ -444,7 +629,7 @@ mod tests {
             } else {
                 (Audience::Analyst, None)
             };
-            let c = compare(&input, 2024, 0, Dimension::All, audience, own);
+            let c = compare(&input, 2024, 0, &GroupBy::Dimension(Dimension::All), audience, own);
             prop_assert_eq!(c.groups.len(), 1);
             let g = &c.groups[0];
             let mut present: Vec<f64> = values.iter().flatten().copied().collect();
@@ -468,8 +653,13 @@ mod tests {
                     if peers >= 20 {
                         prop_assert!(close(s.p90, naive_quantile(&present, 0.9)));
                     }
-                    // Numerators are twice the value over a denominator of 2.
-                    prop_assert!(close(s.weighted, mean));
+                    // Numerators are twice the value over a denominator of 2;
+                    // the ratio is withheld exactly when rule 3 fails.
+                    let nums: Vec<f64> = present.iter().map(|v| v * 2.0).collect();
+                    match crate::disclosure::dominance_failure(&nums, &policy) {
+                        None => prop_assert!(close(s.weighted, mean)),
+                        Some(_) => prop_assert!(s.weighted.is_none()),
+                    }
                     prop_assert!(s.min.is_none() && s.max.is_none());
                 }
             }

@@ -1,9 +1,14 @@
 //! Disclosure control: the one place every outgoing group statistic passes.
 //!
-//! Implemented rules of the domain description: 1 (threshold counted without
-//! the requester), 2 (statistics by group size; min and max only for admin)
-//! and 4 (all values equal). Every suppression carries a machine-readable
-//! reason and a sentence in German and English.
+//! Rules of the domain description implemented here: 1 (threshold counted
+//! without the requester), 2 (statistics by group size; min and max only for
+//! admin), 3 (dominance and p % on the weighted ratio), 4 (all values equal),
+//! the test of rule 5 (a union of suppressed groups must itself pass rules 1
+//! and 4; `compare.rs` applies it across a dimension) and rule 7 (anonymous
+//! values rounded to 3 significant digits). Rule 6 lives in `groups.rs`
+//! because it needs the release log. Every suppression carries a
+//! machine-readable reason and a sentence in German and English; see
+//! `docs/disclosure.md` for the users' description.
 
 use serde::Serialize;
 
@@ -22,8 +27,21 @@ pub enum Audience {
     Admin,
 }
 
+/// What members may see of each other besides statistics (rule 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Statistics only.
+    #[default]
+    AggregateOnly,
+    /// Statistics plus the anonymous sorted distribution of released groups.
+    Pseudonymous,
+    /// Members see each other by name.
+    Named,
+}
+
 /// The thresholds of the ring (defaults of the domain description).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
     /// Minimum peers (excluding the requester) for members and analysts.
     pub threshold: usize,
@@ -35,6 +53,14 @@ pub struct Policy {
     pub quartiles_min: usize,
     /// Minimum peers for p10 and p90.
     pub deciles_min: usize,
+    /// Number of largest contributors in the dominance rule.
+    pub dominance_n: usize,
+    /// Share of the total those contributors may not reach.
+    pub dominance_k: f64,
+    /// The p of the p % rule.
+    pub p_ratio: f64,
+    /// The ring's visibility mode.
+    pub visibility: Visibility,
 }
 
 impl Default for Policy {
@@ -45,6 +71,22 @@ impl Default for Policy {
             median_min: 5,
             quartiles_min: 8,
             deciles_min: 20,
+            dominance_n: 2,
+            dominance_k: 0.90,
+            p_ratio: 0.10,
+            visibility: Visibility::AggregateOnly,
+        }
+    }
+}
+
+impl Policy {
+    /// The threshold an audience must reach, and whether it counts peers
+    /// (without the requester) or the whole group.
+    pub fn threshold_for(&self, audience: Audience) -> usize {
+        match audience {
+            Audience::Consultant => self.threshold_external,
+            Audience::Admin => 0,
+            _ => self.threshold,
         }
     }
 }
@@ -86,6 +128,12 @@ pub enum Reason {
     AllEqual,
     /// The requesting member has not submitted for this year (give to get).
     GiveToGet,
+    /// Suppressed so that other suppressed groups cannot be recovered by
+    /// subtraction from the total (rule 5).
+    Complement,
+    /// A custom group would differ from a released group by fewer members
+    /// than the threshold (rule 6).
+    Differencing,
 }
 
 impl Reason {
@@ -95,6 +143,8 @@ impl Reason {
             Reason::BelowThreshold => "below_threshold",
             Reason::AllEqual => "all_equal",
             Reason::GiveToGet => "give_to_get",
+            Reason::Complement => "complement",
+            Reason::Differencing => "differencing",
         }
     }
 
@@ -109,6 +159,12 @@ impl Reason {
             }
             Reason::GiveToGet => {
                 "Comparisons for a year are available once your own figures for that year are submitted."
+            }
+            Reason::Complement => {
+                "Withheld so that other withheld groups cannot be computed from the total."
+            }
+            Reason::Differencing => {
+                "This group differs from an already published group by too few members; its statistics would reveal them."
             }
         }
     }
@@ -125,8 +181,24 @@ impl Reason {
             Reason::GiveToGet => {
                 "Vergleiche für ein Jahr stehen zur Verfügung, sobald die eigenen Zahlen für dieses Jahr gemeldet sind."
             }
+            Reason::Complement => {
+                "Zurückgehalten, damit andere zurückgehaltene Gruppen nicht aus der Gesamtheit errechnet werden können."
+            }
+            Reason::Differencing => {
+                "Diese Gruppe unterscheidet sich von einer bereits veröffentlichten Gruppe um zu wenige Mitglieder; ihre Statistiken würden diese offenlegen."
+            }
         }
     }
+}
+
+/// A single statistic withheld from a released group, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Withheld {
+    /// The statistic, e.g. `weighted` or `p25`.
+    pub statistic: &'static str,
+    /// Machine-readable reason: `group_size`, `dominance`, `p_percent`,
+    /// `negative_contribution`.
+    pub reason: &'static str,
 }
 
 /// The outcome of disclosure control for one group.
@@ -138,6 +210,81 @@ pub struct Release {
     pub stats: Option<ReleasedStats>,
     /// Why it was suppressed.
     pub reason: Option<Reason>,
+    /// Statistics withheld from a released group.
+    pub withheld: Vec<Withheld>,
+}
+
+impl Release {
+    /// A suppressed group.
+    pub fn suppressed(n: usize, reason: Reason) -> Release {
+        Release {
+            n,
+            stats: None,
+            reason: Some(reason),
+            withheld: Vec::new(),
+        }
+    }
+}
+
+/// Rule 3 for one side of the weighted ratio (numerators or denominators):
+/// the reason it fails, if it does. The definitions are those of the ACRO
+/// output checker: `top_n_sum / sum >= k`; `(sum - top1 - top2) / top1 < p`;
+/// any negative contribution makes dominance undefined.
+pub fn dominance_failure(contributions: &[f64], policy: &Policy) -> Option<&'static str> {
+    if contributions.iter().any(|c| *c < 0.0) {
+        return Some("negative_contribution");
+    }
+    let total: f64 = contributions.iter().sum();
+    if total <= 0.0 {
+        // Every contribution is zero: a ratio of 0 would reveal each of them.
+        return Some("dominance");
+    }
+    let mut sorted = contributions.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let top: f64 = sorted.iter().take(policy.dominance_n).sum();
+    if top / total >= policy.dominance_k {
+        return Some("dominance");
+    }
+    if sorted.len() >= 2 && (total - sorted[0] - sorted[1]) / sorted[0] < policy.p_ratio {
+        return Some("p_percent");
+    }
+    None
+}
+
+/// Rounds to 3 significant digits (rule 7), so that an anonymous value does
+/// not match a member's exact figure.
+pub fn round_3_significant(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 3 - x.abs().log10().ceil() as i32;
+    if digits >= 0 {
+        let f = 10f64.powi(digits);
+        (x * f).round() / f
+    } else {
+        let f = 10f64.powi(-digits);
+        (x / f).round() * f
+    }
+}
+
+/// Whether a set of values passes rules 1 and 4 for an audience: enough
+/// (peers or members) and not all equal. Used for single groups and for the
+/// union of suppressed groups (rule 5).
+pub fn passes_size_and_variety(
+    policy: &Policy,
+    audience: Audience,
+    values: &[f64],
+    requester_in_group: bool,
+) -> bool {
+    if audience == Audience::Admin {
+        return true;
+    }
+    let counted = match audience {
+        Audience::Consultant => values.len(),
+        _ => values.len() - usize::from(requester_in_group && !values.is_empty()),
+    };
+    let varied = values.windows(2).any(|w| w[0] != w[1]);
+    counted >= policy.threshold_for(audience) && varied
 }
 
 /// A group's raw material: values with numerators and denominators of the
@@ -162,10 +309,15 @@ pub fn release(
 ) -> Release {
     let n = group.values.len();
     let Some(summary) = summarize(&group.values) else {
-        return Release {
-            n,
-            stats: None,
-            reason: (audience != Audience::Admin).then_some(Reason::BelowThreshold),
+        return if audience == Audience::Admin {
+            Release {
+                n,
+                stats: None,
+                reason: None,
+                withheld: Vec::new(),
+            }
+        } else {
+            Release::suppressed(n, Reason::BelowThreshold)
         };
     };
     let w = weighted(&group.nums, &group.dens);
@@ -174,40 +326,66 @@ pub fn release(
             n,
             stats: Some(full(&summary, w)),
             reason: None,
+            withheld: Vec::new(),
         };
     }
     let peers = if requester_in_group { n - 1 } else { n };
-    let (threshold, counted) = match audience {
-        Audience::Consultant => (policy.threshold_external, n),
-        _ => (policy.threshold, peers),
+    let counted = if audience == Audience::Consultant {
+        n
+    } else {
+        peers
     };
-    let suppress = |reason| Release {
-        n,
-        stats: None,
-        reason: Some(reason),
-    };
-    if counted < threshold {
-        return suppress(Reason::BelowThreshold);
+    if counted < policy.threshold_for(audience) {
+        return Release::suppressed(n, Reason::BelowThreshold);
     }
     if summary.min == summary.max {
-        return suppress(Reason::AllEqual);
+        return Release::suppressed(n, Reason::AllEqual);
     }
-    let by_size = |min: usize, v: f64| (peers >= min).then_some(v);
+    let mut withheld = Vec::new();
+    let mut by_size = |name: &'static str, min: usize, v: f64| {
+        if peers >= min {
+            Some(v)
+        } else {
+            withheld.push(Withheld {
+                statistic: name,
+                reason: "group_size",
+            });
+            None
+        }
+    };
+    let median = by_size("median", policy.median_min, summary.median);
+    let p25 = by_size("p25", policy.quartiles_min, summary.p25);
+    let p75 = by_size("p75", policy.quartiles_min, summary.p75);
+    let p10 = by_size("p10", policy.deciles_min, summary.p10);
+    let p90 = by_size("p90", policy.deciles_min, summary.p90);
+    let dominance =
+        dominance_failure(&group.nums, policy).or_else(|| dominance_failure(&group.dens, policy));
+    let weighted = match (w, dominance) {
+        (Some(_), Some(reason)) => {
+            withheld.push(Withheld {
+                statistic: "weighted",
+                reason,
+            });
+            None
+        }
+        (w, _) => w,
+    };
     Release {
         n,
         stats: Some(ReleasedStats {
             mean: Some(summary.mean),
-            median: by_size(policy.median_min, summary.median),
-            p25: by_size(policy.quartiles_min, summary.p25),
-            p75: by_size(policy.quartiles_min, summary.p75),
-            p10: by_size(policy.deciles_min, summary.p10),
-            p90: by_size(policy.deciles_min, summary.p90),
+            median,
+            p25,
+            p75,
+            p10,
+            p90,
             std_dev: summary.std_dev,
-            weighted: w,
+            weighted,
             min: None,
             max: None,
         }),
         reason: None,
+        withheld,
     }
 }
 
@@ -237,6 +415,61 @@ mod tests {
             nums: values.to_vec(),
             dens: vec![1.0; values.len()],
         }
+    }
+
+    #[test]
+    fn dominance_and_p_percent_follow_acro() {
+        let p = Policy::default();
+        assert_eq!(dominance_failure(&[10.0; 6], &p), None);
+        // Two contributors hold 95 %.
+        assert_eq!(
+            dominance_failure(&[50.0, 45.0, 1.0, 1.0, 1.0, 2.0], &p),
+            Some("dominance")
+        );
+        // The rest is less than 10 % of the largest: (100 - 60 - 36) / 60 < 0.1.
+        assert_eq!(
+            dominance_failure(&[60.0, 36.0, 1.0, 1.0, 1.0, 1.0], &p),
+            Some("dominance")
+        );
+        // With the defaults, (2, 0.90)-dominance already implies the p % rule;
+        // without dominance, p % alone catches a small remainder.
+        let p_only = Policy {
+            dominance_k: 1.0,
+            ..Policy::default()
+        };
+        assert_eq!(
+            dominance_failure(&[40.0, 35.0, 1.0, 1.0, 1.0], &p_only),
+            Some("p_percent")
+        );
+        assert_eq!(
+            dominance_failure(&[40.0, 35.0, 2.0, 2.0, 1.0], &p_only),
+            None
+        );
+        assert_eq!(
+            dominance_failure(&[5.0, -1.0, 3.0], &p),
+            Some("negative_contribution")
+        );
+        let g = GroupValues {
+            values: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            nums: vec![100.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            dens: vec![1.0; 6],
+        };
+        let r = release(&p, Audience::Analyst, &g, false);
+        assert_eq!(r.stats.unwrap().weighted, None);
+        assert!(
+            r.withheld
+                .iter()
+                .any(|w| w.statistic == "weighted" && w.reason == "dominance")
+        );
+    }
+
+    #[test]
+    fn anonymous_values_have_three_significant_digits() {
+        assert_eq!(round_3_significant(1234.5), 1230.0);
+        assert_eq!(round_3_significant(0.012345), 0.0123);
+        assert_eq!(round_3_significant(98765.0), 98800.0);
+        assert_eq!(round_3_significant(4.0), 4.0);
+        assert_eq!(round_3_significant(0.0), 0.0);
     }
 
     #[test]
@@ -279,6 +512,9 @@ mod tests {
             if let Some(s) = &r.stats {
                 prop_assert!(needed);
                 prop_assert!(s.min.is_none() && s.max.is_none());
+                if s.weighted.is_some() {
+                    prop_assert_eq!(dominance_failure(&values, &p), None);
+                }
                 prop_assert!(s.p25.is_none() || peers >= 8);
                 prop_assert!(s.p10.is_none() || peers >= 20);
                 let first = values[0];

@@ -8,6 +8,9 @@
 
 pub mod compare;
 pub mod disclosure;
+pub mod export;
+pub mod groups;
+pub mod query;
 pub mod rules;
 pub mod session;
 pub mod snapshot;
@@ -22,9 +25,10 @@ use vergleichsring_catalog::{Catalog, Domain, Level};
 use vergleichsring_ingest::{Format, IngestError, RowError, Submitter, Upload, UploadRow};
 use vergleichsring_store::{Member, Store, StoreError, SubmissionRows, SubmittedRow};
 
-use compare::{CompareInput, Comparison, Dimension, Timeseries};
+use compare::{CompareInput, Comparison, Dimension, GroupBy, Timeseries};
 use disclosure::{Audience, Policy};
 use snapshot::Snapshot;
+use vergleichsring_store::{CustomGroup, ReleaseEntry};
 
 /// Everything that can go wrong in the engine, by what the caller should say.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,19 @@ pub enum EngineError {
     /// The upload breaks rules; nothing was stored.
     #[error("validation failed with {} error(s)", .0.len())]
     Rejected(Vec<RowError>),
+    /// Disclosure control refuses a release (rule 6) or a group definition.
+    #[error("{message}")]
+    Refused {
+        /// The error code of the answer (`disclosure_refused`, `group_refused`).
+        code: &'static str,
+        /// The rule that refuses, e.g. `differencing`.
+        reason: &'static str,
+        /// A sentence for the user.
+        message: String,
+    },
+    /// Something with that id exists already.
+    #[error("{0}")]
+    Conflict(String),
     /// The catalogue's SQL does not plan.
     #[error("catalogue: {0}")]
     Catalog(String),
@@ -231,7 +248,7 @@ pub struct StatsRequest<'a> {
 struct Prepared<'e> {
     domain: &'e Domain,
     figure: usize,
-    dim: Dimension,
+    by: GroupBy,
     snapshot: Arc<Snapshot>,
     members: BTreeMap<String, Member>,
 }
@@ -455,8 +472,7 @@ impl Engine {
     async fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'_>> {
         let domain = self.domain(req.domain)?;
         let figure = self.figure_index(domain, req.figure)?;
-        let dim = Dimension::parse(req.group_by)
-            .ok_or_else(|| EngineError::UnknownGroupBy(req.group_by.to_string()))?;
+        let by = self.group_by(req.group_by)?;
         let snapshot = self.snapshot(req.domain).await?;
         let members = self.members_by_id();
         if let Some(m) = req.member
@@ -469,7 +485,7 @@ impl Engine {
         Ok(Prepared {
             domain,
             figure,
-            dim,
+            by,
             snapshot,
             members,
         })
@@ -490,12 +506,21 @@ impl Engine {
                 year,
             });
         }
+        if let GroupBy::Custom(g) = &p.by
+            && let Err(refusal) = self.release_custom(&p, g, year, req.audience).await?
+        {
+            return Err(EngineError::Refused {
+                code: "disclosure_refused",
+                reason: refusal.reason,
+                message: refusal.message,
+            });
+        }
         let input = p.input(self);
         Ok(compare::compare(
             &input,
             year,
             p.figure,
-            p.dim,
+            &p.by,
             req.audience,
             req.member,
         ))
@@ -511,16 +536,226 @@ impl Engine {
         to: Option<i32>,
     ) -> Result<Timeseries> {
         let p = self.prepare(req).await?;
+        let mut refused = BTreeMap::new();
+        if let GroupBy::Custom(g) = &p.by {
+            for year in p.snapshot.years() {
+                if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
+                    continue;
+                }
+                if let Err(refusal) = self.release_custom(&p, g, year, req.audience).await? {
+                    refused.insert(year, refusal.reason);
+                }
+            }
+        }
         let input = p.input(self);
         Ok(compare::timeseries(
             &input,
             p.figure,
-            p.dim,
+            &p.by,
             req.audience,
             req.member,
-            from,
-            to,
+            (from, to),
+            &refused,
         ))
+    }
+
+    /// Resolves a `group_by` value: a built-in dimension or a custom group.
+    fn group_by(&self, value: &str) -> Result<GroupBy> {
+        if let Some(d) = Dimension::parse(value) {
+            return Ok(GroupBy::Dimension(d));
+        }
+        self.store
+            .groups()
+            .into_iter()
+            .find(|g| g.id == value)
+            .map(GroupBy::Custom)
+            .ok_or_else(|| EngineError::UnknownGroupBy(value.to_string()))
+    }
+
+    /// Rule 6 for a custom group in a (domain, year): checks it against the
+    /// release log and the built-in groups, and logs its first release. Admin
+    /// reads are not releases.
+    async fn release_custom(
+        &self,
+        p: &Prepared<'_>,
+        group: &CustomGroup,
+        year: i32,
+        audience: Audience,
+    ) -> Result<Result<(), groups::Refusal>> {
+        if audience == Audience::Admin {
+            return Ok(Ok(()));
+        }
+        let effective = groups::effective_members(group, &p.snapshot, year);
+        let population = p
+            .domain
+            .basic_figures
+            .iter()
+            .position(|f| f.id == "population");
+        let builtin = groups::builtin_memberships(
+            self.catalog(),
+            &p.snapshot,
+            &p.members,
+            population,
+            year,
+            self.policy.threshold,
+        );
+        let entry = ReleaseEntry {
+            group_id: group.id.clone(),
+            domain: p.domain.id.clone(),
+            year,
+            member_ids: effective.clone(),
+            released_at: chrono::Utc::now().to_rfc3339(),
+        };
+        let policy = self.policy;
+        let mut refusal = None;
+        let logged =
+            self.store
+                .record_release(entry, |released| {
+                    groups::check_release(&policy, &group.id, &effective, released, &builtin)
+                        .map_err(|r| {
+                            let message = r.message.clone();
+                            refusal = Some(r);
+                            message
+                        })
+                })
+                .await?;
+        match (logged, refusal) {
+            (Ok(()), _) => Ok(Ok(())),
+            (Err(_), Some(r)) => Ok(Err(r)),
+            (Err(m), None) => Ok(Err(groups::Refusal {
+                reason: "differencing",
+                message: m,
+            })),
+        }
+    }
+
+    /// Defines a custom peer group after checking it: a snake_case id that
+    /// is not a dimension, registered members, at least the threshold of them.
+    pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
+        let refuse = |reason: &'static str, message: String| EngineError::Refused {
+            code: "group_refused",
+            reason,
+            message,
+        };
+        let id_ok = group.id.len() <= 64
+            && group
+                .id
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+            && group
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !id_ok || Dimension::parse(&group.id).is_some() {
+            return Err(refuse(
+                "invalid_id",
+                format!(
+                    "group id '{}' must be lowercase letters, digits, '_' or '-', start with a letter, and not be a built-in dimension",
+                    group.id
+                ),
+            ));
+        }
+        if group.name.trim().is_empty() {
+            return Err(refuse("invalid_name", "the group needs a name".into()));
+        }
+        let mut ids: Vec<String> = group.member_ids.clone();
+        ids.sort();
+        ids.dedup();
+        let registered: HashSet<String> = self
+            .store
+            .members()
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect();
+        if let Some(unknown) = ids.iter().find(|m| !registered.contains(*m)) {
+            return Err(refuse(
+                "unregistered_member",
+                format!("member {unknown} is not registered"),
+            ));
+        }
+        if ids.len() < self.policy.threshold {
+            return Err(refuse(
+                "below_threshold",
+                format!(
+                    "a custom group needs at least {} members; this one has {}",
+                    self.policy.threshold,
+                    ids.len()
+                ),
+            ));
+        }
+        let group = CustomGroup {
+            member_ids: ids,
+            ..group
+        };
+        self.store.add_group(group).await.map_err(|e| match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            other => EngineError::Store(other),
+        })
+    }
+
+    /// Every released statistic for analysts: all domains, years, key
+    /// figures, built-in dimensions and custom groups already released for
+    /// that (domain, year), after disclosure control.
+    pub async fn released_comparisons(&self) -> Result<arrow::array::RecordBatch> {
+        let mut all = Vec::new();
+        let members = self.members_by_id();
+        let custom = self.store.groups();
+        for d in &self.catalog().domains {
+            let snapshot = self.snapshot(&d.id).await?;
+            let input = CompareInput {
+                catalog: self.catalog(),
+                domain: d,
+                snapshot: &snapshot,
+                members: &members,
+                policy: &self.policy,
+            };
+            for year in snapshot.years() {
+                let released: HashSet<String> = self
+                    .store
+                    .releases(&d.id, year)
+                    .into_iter()
+                    .map(|r| r.group_id)
+                    .collect();
+                let mut bys: Vec<GroupBy> = [
+                    Dimension::All,
+                    Dimension::SizeClass,
+                    Dimension::Land,
+                    Dimension::Kind,
+                ]
+                .into_iter()
+                .map(GroupBy::Dimension)
+                .collect();
+                bys.extend(
+                    custom
+                        .iter()
+                        .filter(|g| released.contains(&g.id))
+                        .cloned()
+                        .map(GroupBy::Custom),
+                );
+                for figure in 0..d.key_figures.len() {
+                    for by in &bys {
+                        all.push(compare::compare(
+                            &input,
+                            year,
+                            figure,
+                            by,
+                            Audience::Analyst,
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+        export::comparisons_batch(&all, false)
+    }
+
+    /// Runs an analyst's SQL over the released statistics.
+    pub async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
+        query::check_single_query(sql)?;
+        let table = self.released_comparisons().await?;
+        let (schema, batches) = query::run(sql, table).await?;
+        export::encode(&schema, &batches, format)
     }
 
     /// A member's figures for a (domain, year): the current ones, or those of

@@ -18,6 +18,11 @@ pub struct Caller {
     pub role: Role,
     /// The member of a member token.
     pub member_id: Option<String>,
+    /// The consultant of a consultant token.
+    pub consultant_id: Option<String>,
+    /// For consultants: the members that granted access, read per request
+    /// so that a revocation takes effect at once.
+    pub grants: std::collections::BTreeSet<String>,
 }
 
 impl Caller {
@@ -45,7 +50,8 @@ impl Caller {
 
     /// The member whose data a request reads: a member token reads only its
     /// own (the parameter may be omitted or must match); admin names any
-    /// member; other roles may not read a member's individual data.
+    /// member; a consultant names a member that granted it access; analysts
+    /// may not read a member's individual data.
     pub fn member_scope(
         &self,
         requested: Option<&str>,
@@ -65,13 +71,47 @@ impl Caller {
                 }
             }
             Role::Admin => Ok(requested.map(str::to_string)),
-            _ => match requested {
+            Role::Consultant => match requested {
+                Some(m) if self.grants.contains(m) => Ok(Some(m.to_string())),
+                Some(m) => Err(ApiError::forbidden(format!(
+                    "member {m} has not granted this consultant access"
+                ))),
+                None => Err(ApiError::forbidden(
+                    "a consultant reads on behalf of a member: name it with member_id",
+                )),
+            },
+            Role::Analyst => match requested {
                 Some(_) => Err(ApiError::forbidden(format!(
                     "a {} token may not {what} of a single member",
                     self.role.as_str()
                 ))),
                 None => Ok(None),
             },
+        }
+    }
+}
+
+impl Caller {
+    /// Records in the access log that this caller read a member's data.
+    pub fn log_access(
+        &self,
+        state: &AppState,
+        action: &str,
+        member_id: &str,
+        domain: Option<&str>,
+        year: Option<i32>,
+    ) {
+        let entry = vergleichsring_store::AccessEntry {
+            at: chrono::Utc::now().to_rfc3339(),
+            token_id: self.token_id.clone(),
+            role: self.role.as_str().to_string(),
+            action: action.to_string(),
+            member_id: member_id.to_string(),
+            domain: domain.map(str::to_string),
+            year,
+        };
+        if let Err(e) = state.engine.store().log_access(&entry) {
+            tracing::error!(error = %e, "access log could not be written");
         }
     }
 }
@@ -97,10 +137,16 @@ impl FromRequestParts<AppState> for Caller {
             .store()
             .authenticate(token)
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let grants = match &record.consultant_id {
+            Some(c) if record.role == Role::Consultant => state.engine.store().grants_of(c),
+            _ => Default::default(),
+        };
         Ok(Caller {
             token_id: record.token_id,
             role: record.role,
             member_id: record.member_id,
+            consultant_id: record.consultant_id,
+            grants,
         })
     }
 }

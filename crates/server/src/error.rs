@@ -93,6 +93,17 @@ impl From<EngineError> for ApiError {
                 ),
                 extra: Some(json!({ "errors": errors })),
             },
+            E::Refused {
+                code,
+                reason,
+                message,
+            } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message,
+                extra: Some(json!({ "reason": reason })),
+            },
+            E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             E::Store(StoreError::Invalid(m)) => Self::bad_request(m),
             ref other if other.is_resources_exhausted() => {
                 tracing::warn!(error = %other, "query ran out of memory");

@@ -12,7 +12,7 @@ mod routes;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use vergleichsring_engine::Engine;
@@ -55,7 +55,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/figures/{domain}/{year}", get(routes::figures))
         .route("/comparisons/{domain}/{year}", get(routes::comparison))
-        .route("/timeseries/{domain}/{figure}", get(routes::timeseries));
+        .route("/timeseries/{domain}/{figure}", get(routes::timeseries))
+        .route("/members/{member_id}/grants", post(routes::grant))
+        .route(
+            "/members/{member_id}/grants/{consultant_id}",
+            delete(routes::revoke_grant),
+        )
+        .route(
+            "/groups",
+            get(routes::list_groups).post(routes::create_group),
+        )
+        .route("/tokens/{token_id}", delete(routes::revoke_token))
+        .route("/query", post(routes::query))
+        .route("/access-log", get(routes::access_log));
     Router::new()
         .route("/health", get(routes::health))
         .nest("/api/v1", api)

@@ -10,14 +10,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use vergleichsring_catalog::{BUILTIN_CHECKS, GROUP_DIMENSIONS};
-use vergleichsring_engine::compare::{Comparison, GroupResult};
+use vergleichsring_engine::export::{self, TableFormat};
 use vergleichsring_engine::{StatsRequest, SubmitRequest};
 use vergleichsring_store::{Member, Role};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::negotiate::{Answer, answer_format, to_csv};
+use crate::negotiate::answer_format;
 
 type Params = Query<HashMap<String, String>>;
 
@@ -200,6 +200,7 @@ pub async fn figures(
             params.get("submission_id").map(String::as_str),
         )
         .await?;
+    caller.log_access(&state, "figures", &member, Some(&domain), Some(year));
     Ok(Json(json!(f)))
 }
 
@@ -209,65 +210,6 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
         .map(String::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("the query parameter '{name}' is required")))
-}
-
-fn comparison_csv(c: &Comparison) -> Result<String, csv::Error> {
-    let header = [
-        "domain",
-        "year",
-        "figure",
-        "group_by",
-        "group",
-        "n",
-        "suppressed",
-        "reason",
-        "mean",
-        "median",
-        "p25",
-        "p75",
-        "p10",
-        "p90",
-        "std_dev",
-        "weighted",
-        "own_member_id",
-        "own_value",
-        "own_rank",
-        "own_percentile_rank",
-    ];
-    let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let rows: Vec<Vec<String>> = c
-        .groups
-        .iter()
-        .map(|g: &GroupResult| {
-            let s = g.stats.as_ref();
-            let o = g.own.as_ref();
-            vec![
-                c.domain.clone(),
-                c.year.to_string(),
-                c.figure.clone(),
-                c.group_by.clone(),
-                g.group.clone(),
-                g.n.to_string(),
-                g.suppressed.to_string(),
-                g.reason.unwrap_or("").to_string(),
-                num(s.and_then(|s| s.mean)),
-                num(s.and_then(|s| s.median)),
-                num(s.and_then(|s| s.p25)),
-                num(s.and_then(|s| s.p75)),
-                num(s.and_then(|s| s.p10)),
-                num(s.and_then(|s| s.p90)),
-                num(s.and_then(|s| s.std_dev)),
-                num(s.and_then(|s| s.weighted)),
-                o.map(|o| o.member_id.clone()).unwrap_or_default(),
-                num(o.and_then(|o| o.value)),
-                o.and_then(|o| o.rank)
-                    .map(|r| r.to_string())
-                    .unwrap_or_default(),
-                num(o.and_then(|o| o.percentile_rank)),
-            ]
-        })
-        .collect();
-    to_csv(&header, &rows)
 }
 
 /// `GET /api/v1/comparisons/{domain}/{year}?figure=F&group_by=D[&member_id=ID]`.
@@ -297,13 +239,15 @@ pub async fn comparison(
         member: member.as_deref(),
     };
     let c = state.engine.comparison(&req, year).await?;
+    if let Some(m) = &member {
+        caller.log_access(&state, "comparison", m, Some(&domain), Some(year));
+    }
     match answer_format(&headers) {
-        Answer::Json => Ok(Json(c).into_response()),
-        Answer::Csv => {
-            let text = comparison_csv(&c).map_err(|e| {
-                ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string()))
-            })?;
-            Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response())
+        TableFormat::Json => Ok(Json(c).into_response()),
+        format => {
+            let batch = export::comparisons_batch(std::slice::from_ref(&c), true)?;
+            let body = export::encode(&batch.schema(), &[batch], format)?;
+            Ok(([(CONTENT_TYPE, format.content_type())], body).into_response())
         }
     }
 }
@@ -326,7 +270,7 @@ pub async fn timeseries(
     Query(params): Params,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(
-        &[Role::Admin, Role::Analyst, Role::Member],
+        &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
         "read time series",
     )?;
     let group_by = params.get("group_by").map_or("all", String::as_str);
@@ -345,5 +289,161 @@ pub async fn timeseries(
         .engine
         .timeseries(&req, opt_year(&params, "from")?, opt_year(&params, "to")?)
         .await?;
+    if let Some(m) = &member {
+        caller.log_access(&state, "timeseries", m, Some(&domain), None);
+    }
     Ok(Json(json!(ts)))
+}
+
+/// Body of `POST /api/v1/members/{member_id}/grants`.
+#[derive(serde::Deserialize)]
+pub struct GrantBody {
+    consultant_id: String,
+}
+
+fn own_member_or_admin(caller: &Caller, member_id: &str, what: &str) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Member if caller.member_id.as_deref() == Some(member_id) => Ok(()),
+        _ => Err(ApiError::forbidden(format!(
+            "only member {member_id} itself or admin may {what}"
+        ))),
+    }
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body must be JSON {shape}: {e}")))
+}
+
+/// `POST /api/v1/members/{member_id}/grants`: a member (for itself) or admin
+/// grants a consultant access to the member's reports.
+pub async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(member_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    own_member_or_admin(&caller, &member_id, "grant access to its reports")?;
+    let b: GrantBody = json_body(&body, "{\"consultant_id\": ID}")?;
+    if state.engine.store().member(&member_id).is_none() {
+        return Err(ApiError::not_found(format!(
+            "member {member_id} is not registered"
+        )));
+    }
+    state
+        .engine
+        .store()
+        .grant(&member_id, &b.consultant_id)
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"member_id": member_id, "consultant_id": b.consultant_id})),
+    ))
+}
+
+/// `DELETE /api/v1/members/{member_id}/grants/{consultant_id}`.
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((member_id, consultant_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    own_member_or_admin(&caller, &member_id, "revoke access to its reports")?;
+    let removed = state
+        .engine
+        .store()
+        .revoke_grant(&member_id, &consultant_id)
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "consultant {consultant_id} has no grant from member {member_id}"
+        )))
+    }
+}
+
+/// `POST /api/v1/groups` (analyst, admin): define a custom peer group.
+pub async fn create_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin, Role::Analyst], "define peer groups")?;
+    let group: vergleichsring_store::CustomGroup =
+        json_body(&body, "{\"id\", \"name\", \"member_ids\": [...]}")?;
+    let saved = state.engine.create_group(group).await?;
+    Ok((StatusCode::CREATED, Json(json!(saved))))
+}
+
+/// `GET /api/v1/groups`: analysts and admin see the members of each group;
+/// members and consultants only ids and names, because in the default
+/// visibility mode members do not learn who else is in the ring.
+pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    let groups = state.engine.store().groups();
+    Json(match caller.role {
+        Role::Admin | Role::Analyst => json!(groups),
+        _ => json!(
+            groups
+                .iter()
+                .map(|g| json!({"id": g.id, "name": g.name}))
+                .collect::<Vec<_>>()
+        ),
+    })
+}
+
+/// `DELETE /api/v1/tokens/{token_id}` (admin): revoke a token.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Role::Admin], "revoke tokens")?;
+    let found = state
+        .engine
+        .store()
+        .revoke_token(&token_id)
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no token with id {token_id}")))
+    }
+}
+
+/// Body of `POST /api/v1/query`.
+#[derive(serde::Deserialize)]
+pub struct QueryBody {
+    sql: String,
+}
+
+/// `POST /api/v1/query` (analyst, admin): SQL over released statistics.
+pub async fn query(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Admin, Role::Analyst], "run SQL queries")?;
+    let b: QueryBody = json_body(&body, "{\"sql\": \"SELECT ...\"}")?;
+    let format = answer_format(&headers);
+    let bytes = state.engine.query(&b.sql, format).await?;
+    Ok(([(CONTENT_TYPE, format.content_type())], bytes).into_response())
+}
+
+/// `GET /api/v1/access-log` (admin): who read which member's data.
+pub async fn access_log(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Admin], "read the access log")?;
+    let log = state
+        .engine
+        .store()
+        .access_log()
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    Ok(Json(json!(log)))
 }

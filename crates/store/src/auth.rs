@@ -64,9 +64,6 @@ pub struct TokenRecord {
     /// The consultant a consultant token belongs to.
     #[serde(default)]
     pub consultant_id: Option<String>,
-    /// Members that granted the consultant access.
-    #[serde(default)]
-    pub grants: Vec<String>,
     /// When the token was created (RFC 3339).
     pub created_at: String,
     /// Revoked tokens authenticate nothing.
@@ -78,6 +75,14 @@ pub struct TokenRecord {
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The tokens file as last read, with its modification time so that tokens
@@ -108,7 +113,17 @@ impl Store {
     /// The record of a valid, unrevoked token.
     pub fn authenticate(&self, token: &str) -> Option<TokenRecord> {
         let hash = hash_token(token);
-        let found = |cache: &TokenCache| cache.by_hash.get(&hash).filter(|t| !t.revoked).cloned();
+        // Every stored hash is compared in constant time, so response times
+        // say nothing about how much of a guessed token matched.
+        let found = |cache: &TokenCache| {
+            let mut hit = None;
+            for t in cache.by_hash.values() {
+                if constant_time_eq(t.hash.as_bytes(), hash.as_bytes()) {
+                    hit = Some(t);
+                }
+            }
+            hit.filter(|t| !t.revoked).cloned()
+        };
         let stale = {
             let cache = match self.tokens.read() {
                 Ok(c) => c,
@@ -135,6 +150,27 @@ impl Store {
         None
     }
 
+    /// Revokes a token by its id; `false` if no such token exists.
+    pub async fn revoke_token(&self, token_id: &str) -> Result<bool> {
+        let _guard = self.write_lock.lock().await;
+        let path = self.root.join(FILE);
+        let mut list: Vec<TokenRecord> = read_json(&path)?;
+        let mut found = false;
+        for t in list.iter_mut().filter(|t| t.token_id == token_id) {
+            t.revoked = true;
+            found = true;
+        }
+        if found {
+            write_json_atomic(&path, &list)?;
+            let fresh = TokenCache::load(&self.root)?;
+            match self.tokens.write() {
+                Ok(mut c) => *c = fresh,
+                Err(p) => *p.into_inner() = fresh,
+            }
+        }
+        Ok(found)
+    }
+
     /// Creates a token in a data directory and returns it with its record. The
     /// token itself is returned once and never stored.
     pub fn create_token(
@@ -144,6 +180,11 @@ impl Store {
         consultant_id: Option<String>,
         grants: Vec<String>,
     ) -> Result<(String, TokenRecord)> {
+        if !grants.is_empty() && role != Role::Consultant {
+            return Err(StoreError::Invalid(
+                "--grants applies to consultant tokens only".into(),
+            ));
+        }
         match role {
             Role::Member if member_id.is_none() => {
                 return Err(StoreError::Invalid(
@@ -183,10 +224,14 @@ impl Store {
             } else {
                 None
             },
-            grants,
             created_at: chrono::Utc::now().to_rfc3339(),
             revoked: false,
         };
+        if let Some(c) = &record.consultant_id
+            && !grants.is_empty()
+        {
+            crate::registry::add_grants(root, c, &grants)?;
+        }
         let path = root.join(FILE);
         let mut list: Vec<TokenRecord> = read_json(&path)?;
         list.push(record.clone());
@@ -201,6 +246,9 @@ mod tests {
 
     #[test]
     fn hashes_are_hex_sha256() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
         assert_eq!(
             hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -15,10 +15,12 @@ mod auth;
 mod files;
 mod lake;
 mod members;
+mod registry;
 
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, SubmissionRows, SubmittedRow, lake_schema};
 pub use members::Member;
+pub use registry::{AccessEntry, CustomGroup, ReleaseEntry};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -56,6 +58,9 @@ pub enum StoreError {
     /// The request does not fit the stored data (unknown domain, bad member).
     #[error("{0}")]
     Invalid(String),
+    /// The request conflicts with what is stored (an existing id).
+    #[error("{0}")]
+    Conflict(String),
     /// The catalogue of the data directory does not load.
     #[error(transparent)]
     Catalog(#[from] vergleichsring_catalog::CatalogError),

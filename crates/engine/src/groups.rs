@@ -1,0 +1,178 @@
+//! Rule 6: custom groups and differencing. A custom group's statistics for a
+//! (domain, year) are released only if the group has at least the threshold
+//! of members with figures, and its symmetric difference with every group
+//! released before for that (domain, year) — custom groups from the release
+//! log and the built-in groups — is either 0 or at least the threshold.
+//! Otherwise two releases could be subtracted to reveal the few members that
+//! tell them apart.
+
+use std::collections::BTreeSet;
+
+use vergleichsring_catalog::Catalog;
+use vergleichsring_store::{CustomGroup, Member, ReleaseEntry};
+
+use crate::compare::{Dimension, GroupBy, group_of};
+use crate::disclosure::Policy;
+use crate::snapshot::Snapshot;
+
+/// Why a custom group may not be released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Machine-readable reason: `below_threshold` or `differencing`.
+    pub reason: &'static str,
+    /// A sentence for the analyst.
+    pub message: String,
+}
+
+/// The members of a custom group that have current figures for the year.
+pub fn effective_members(group: &CustomGroup, snapshot: &Snapshot, year: i32) -> BTreeSet<String> {
+    group
+        .member_ids
+        .iter()
+        .filter(|m| snapshot.current_row(year, m).is_some())
+        .cloned()
+        .collect()
+}
+
+/// The memberships of the built-in groups of a (domain, year) that are large
+/// enough to be released, which a custom group is compared with as well.
+pub fn builtin_memberships(
+    catalog: &Catalog,
+    snapshot: &Snapshot,
+    members: &std::collections::BTreeMap<String, Member>,
+    population_index: Option<usize>,
+    year: i32,
+    threshold: usize,
+) -> Vec<(String, BTreeSet<String>)> {
+    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for ((y, member_id), &idx) in snapshot.current.range((year, String::new())..) {
+        if *y != year {
+            break;
+        }
+        let Some(member) = members.get(member_id) else {
+            continue;
+        };
+        let population =
+            population_index.and_then(|i| snapshot.history[idx].basic.get(i).copied().flatten());
+        for dim in [
+            Dimension::All,
+            Dimension::SizeClass,
+            Dimension::Land,
+            Dimension::Kind,
+        ] {
+            if let Some((gid, _)) = group_of(catalog, &GroupBy::Dimension(dim), member, population)
+            {
+                out.entry(format!("{}:{gid}", dim.as_str()))
+                    .or_default()
+                    .insert(member_id.clone());
+            }
+        }
+    }
+    out.into_iter()
+        .filter(|(_, m)| m.len() >= threshold)
+        .collect()
+}
+
+/// Checks rule 6 for a custom group with `effective` members against earlier
+/// releases and the built-in groups.
+pub fn check_release(
+    policy: &Policy,
+    group_id: &str,
+    effective: &BTreeSet<String>,
+    released: &[ReleaseEntry],
+    builtin: &[(String, BTreeSet<String>)],
+) -> Result<(), Refusal> {
+    let t = policy.threshold;
+    if effective.len() < t {
+        return Err(Refusal {
+            reason: "below_threshold",
+            message: format!(
+                "group {group_id} has {} members with figures for this year; at least {t} are needed",
+                effective.len()
+            ),
+        });
+    }
+    let others = released
+        .iter()
+        .filter(|r| r.group_id != group_id)
+        .map(|r| (format!("custom group {}", r.group_id), &r.member_ids))
+        .chain(builtin.iter().map(|(id, m)| (format!("group {id}"), m)));
+    for (name, members) in others {
+        let diff = effective.symmetric_difference(members).count();
+        if diff != 0 && diff < t {
+            return Err(Refusal {
+                reason: "differencing",
+                message: format!(
+                    "group {group_id} differs from the published {name} by {diff} member(s); the difference must be 0 or at least {t}, or the published statistics could be subtracted to reveal those members"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn set(ids: &[u32]) -> BTreeSet<String> {
+        ids.iter().map(|i| format!("{i:08}")).collect()
+    }
+
+    fn entry(id: &str, m: &BTreeSet<String>) -> ReleaseEntry {
+        ReleaseEntry {
+            group_id: id.into(),
+            domain: "library".into(),
+            year: 2024,
+            member_ids: m.clone(),
+            released_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_group_one_member_away_from_a_released_one_is_refused() {
+        let p = Policy::default();
+        let a = set(&[1, 2, 3, 4, 5, 6]);
+        let b = set(&[1, 2, 3, 4, 5, 6, 7]);
+        let r = check_release(&p, "b", &b, &[entry("a", &a)], &[]);
+        assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
+        assert!(check_release(&p, "b", &a, &[entry("a", &a)], &[]).is_ok());
+        let far = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        assert!(check_release(&p, "c", &far, &[entry("a", &a)], &[]).is_ok());
+        // The complement trick: all members but one.
+        let all = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        let all_but_one = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        let r = check_release(&p, "d", &all_but_one, &[], &[("all:all".into(), all)]);
+        assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
+        assert_eq!(
+            check_release(&p, "e", &set(&[1, 2]), &[], &[]).map_err(|e| e.reason),
+            Err("below_threshold")
+        );
+    }
+
+    proptest! {
+        /// Whatever order groups are asked for in, any two that both pass
+        /// differ by 0 or at least the threshold.
+        #[test]
+        fn released_groups_never_differ_by_less_than_the_threshold(
+            groups in prop::collection::vec(prop::collection::btree_set(0u32..15, 0..15), 1..12),
+        ) {
+            let p = Policy::default();
+            let mut log: Vec<ReleaseEntry> = Vec::new();
+            for (i, g) in groups.iter().enumerate() {
+                let members = set(&g.iter().copied().collect::<Vec<_>>());
+                if check_release(&p, &format!("g{i}"), &members, &log, &[]).is_ok() {
+                    log.push(entry(&format!("g{i}"), &members));
+                }
+            }
+            for a in &log {
+                prop_assert!(a.member_ids.len() >= p.threshold);
+                for b in &log {
+                    let d = a.member_ids.symmetric_difference(&b.member_ids).count();
+                    prop_assert!(d == 0 || d >= p.threshold);
+                }
+            }
+        }
+    }
+}

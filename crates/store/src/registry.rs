@@ -1,0 +1,212 @@
+//! Small registries beside the lake, each one JSON file replaced atomically:
+//! consultants' grants (`grants.json`), custom peer groups (`groups.json`),
+//! the release log of custom groups (`releases.json`), and the append-only
+//! access log (`access.log`, one JSON object per line).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::files::{read_json, write_json_atomic};
+use crate::{Result, Store, StoreError};
+
+const GRANTS: &str = "grants.json";
+const GROUPS: &str = "groups.json";
+const RELEASES: &str = "releases.json";
+const ACCESS_LOG: &str = "access.log";
+
+/// A custom peer group: a named list of members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomGroup {
+    /// Id, usable as `group_by`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Member ids.
+    pub member_ids: Vec<String>,
+}
+
+/// The first release of a custom group's statistics for a (domain, year),
+/// with the members that made it up (rule 6 compares against these).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseEntry {
+    /// The custom group.
+    pub group_id: String,
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// The members with figures in the group when it was first released.
+    pub member_ids: BTreeSet<String>,
+    /// When (RFC 3339).
+    pub released_at: String,
+}
+
+/// One line of the access log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessEntry {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Token id of the reader.
+    pub token_id: String,
+    /// Its role.
+    pub role: String,
+    /// What was read, e.g. `figures`, `comparison`, `timeseries`.
+    pub action: String,
+    /// Whose data.
+    pub member_id: String,
+    /// Domain, where one applies.
+    pub domain: Option<String>,
+    /// Year, where one applies.
+    pub year: Option<i32>,
+}
+
+fn read_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    if path.exists() {
+        read_json(path)
+    } else {
+        Ok(T::default())
+    }
+}
+
+/// Consultant id → members that granted it access.
+pub(crate) type Grants = BTreeMap<String, BTreeSet<String>>;
+
+pub(crate) fn add_grants(root: &Path, consultant_id: &str, members: &[String]) -> Result<()> {
+    let path = root.join(GRANTS);
+    let mut grants: Grants = read_or_default(&path)?;
+    grants
+        .entry(consultant_id.to_string())
+        .or_default()
+        .extend(members.iter().cloned());
+    write_json_atomic(&path, &grants)
+}
+
+impl Store {
+    /// The members that granted a consultant access.
+    pub fn grants_of(&self, consultant_id: &str) -> BTreeSet<String> {
+        read_or_default::<Grants>(&self.root.join(GRANTS))
+            .ok()
+            .and_then(|mut g| g.remove(consultant_id))
+            .unwrap_or_default()
+    }
+
+    /// A member grants a consultant access to its reports.
+    pub async fn grant(&self, member_id: &str, consultant_id: &str) -> Result<()> {
+        if consultant_id.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "consultant_id must not be empty".into(),
+            ));
+        }
+        let _guard = self.write_lock.lock().await;
+        add_grants(&self.root, consultant_id, &[member_id.to_string()])
+    }
+
+    /// A member revokes a consultant's access; `false` if there was none.
+    pub async fn revoke_grant(&self, member_id: &str, consultant_id: &str) -> Result<bool> {
+        let _guard = self.write_lock.lock().await;
+        let path = self.root.join(GRANTS);
+        let mut grants: Grants = read_or_default(&path)?;
+        let removed = grants
+            .get_mut(consultant_id)
+            .is_some_and(|set| set.remove(member_id));
+        if removed {
+            write_json_atomic(&path, &grants)?;
+        }
+        Ok(removed)
+    }
+
+    /// The custom groups.
+    pub fn groups(&self) -> Vec<CustomGroup> {
+        read_or_default(&self.root.join(GROUPS)).unwrap_or_default()
+    }
+
+    /// Stores a new custom group; an existing id is a conflict.
+    pub async fn add_group(&self, group: CustomGroup) -> Result<CustomGroup> {
+        let _guard = self.write_lock.lock().await;
+        let path = self.root.join(GROUPS);
+        let mut groups: Vec<CustomGroup> = read_or_default(&path)?;
+        if groups.iter().any(|g| g.id == group.id) {
+            return Err(StoreError::Conflict(format!(
+                "a group with id '{}' exists; groups are immutable so that published statistics stay reproducible",
+                group.id
+            )));
+        }
+        groups.push(group.clone());
+        write_json_atomic(&path, &groups)?;
+        Ok(group)
+    }
+
+    /// The release log of custom groups for a (domain, year).
+    pub fn releases(&self, domain: &str, year: i32) -> Vec<ReleaseEntry> {
+        read_or_default::<Vec<ReleaseEntry>>(&self.root.join(RELEASES))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.domain == domain && r.year == year)
+            .collect()
+    }
+
+    /// Records a first release, unless the group was already released for
+    /// that (domain, year). The check against earlier releases and the write
+    /// happen under one lock, so two concurrent releases cannot both pass.
+    pub async fn record_release(
+        &self,
+        entry: ReleaseEntry,
+        check: impl FnOnce(&[ReleaseEntry]) -> std::result::Result<(), String>,
+    ) -> Result<std::result::Result<(), String>> {
+        let _guard = self.write_lock.lock().await;
+        let path = self.root.join(RELEASES);
+        let mut all: Vec<ReleaseEntry> = read_or_default(&path)?;
+        let same: Vec<ReleaseEntry> = all
+            .iter()
+            .filter(|r| r.domain == entry.domain && r.year == entry.year)
+            .cloned()
+            .collect();
+        if same.iter().any(|r| r.group_id == entry.group_id) {
+            return Ok(Ok(()));
+        }
+        if let Err(why) = check(&same) {
+            return Ok(Err(why));
+        }
+        all.push(entry);
+        write_json_atomic(&path, &all)?;
+        Ok(Ok(()))
+    }
+
+    /// Appends a line to the access log. Failing to log is reported, not fatal
+    /// for the read, so the caller decides.
+    pub fn log_access(&self, entry: &AccessEntry) -> Result<()> {
+        let path = self.root.join(ACCESS_LOG);
+        let mut line = serde_json::to_vec(entry).map_err(|source| StoreError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        f.write_all(&line)
+            .map_err(|source| StoreError::Io { path, source })
+    }
+
+    /// The access log, oldest first.
+    pub fn access_log(&self) -> Result<Vec<AccessEntry>> {
+        let path = self.root.join(ACCESS_LOG);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+}
