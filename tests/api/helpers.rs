@@ -12,6 +12,7 @@ use parquet::arrow::ArrowWriter;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vergleichsring_engine::Engine;
+use vergleichsring_engine::disclosure::Policy;
 use vergleichsring_server::{AppState, HttpConfig};
 use vergleichsring_store::{Role, Store};
 
@@ -23,6 +24,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin: String,
     pub analyst: String,
+    policy: Policy,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -62,6 +64,15 @@ impl TestApp {
     /// Like `spawn`, with a hook that may change the data directory (e.g. its
     /// catalogue) before the server starts.
     pub async fn spawn_with(prepare: impl FnOnce(&Path)) -> TestApp {
+        Self::spawn_full(prepare, Policy::default()).await
+    }
+
+    /// A server with a ring policy of its own (e.g. another visibility mode).
+    pub async fn spawn_with_policy(policy: Policy) -> TestApp {
+        Self::spawn_full(|_| {}, policy).await
+    }
+
+    async fn spawn_full(prepare: impl FnOnce(&Path), policy: Policy) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         Store::init(dir.path()).unwrap();
         prepare(dir.path());
@@ -71,13 +82,14 @@ impl TestApp {
         let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![])
             .unwrap()
             .0;
-        let (addr, server) = start(dir.path()).await;
+        let (addr, server) = start(dir.path(), policy).await;
         TestApp {
             dir,
             addr,
             client: reqwest::Client::new(),
             admin,
             analyst,
+            policy,
             server,
         }
     }
@@ -86,7 +98,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.server.abort();
         let _ = (&mut self.server).await;
-        let (addr, server) = start(self.dir.path()).await;
+        let (addr, server) = start(self.dir.path(), self.policy).await;
         self.addr = addr;
         self.server = server;
     }
@@ -105,6 +117,60 @@ impl TestApp {
         )
         .unwrap()
         .0
+    }
+
+    /// A consultant token for consultant `id`, granted by `grants`.
+    pub fn consultant(&self, id: &str, grants: &[&str]) -> String {
+        Store::create_token(
+            self.dir.path(),
+            Role::Consultant,
+            None,
+            Some(id.to_string()),
+            grants.iter().map(|g| g.to_string()).collect(),
+        )
+        .unwrap()
+        .0
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    /// Uploads library figures for many members at once (admin bulk), each
+    /// a town of `population` with loans scaled by its factor.
+    pub async fn library_bulk(&self, year: i32, rows: &[(&str, f64, f64)]) {
+        let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let template = library_row(1.0, 1.0);
+        let cols: Vec<(String, Vec<Option<f64>>)> = template
+            .iter()
+            .map(|(name, _)| {
+                let values = rows
+                    .iter()
+                    .map(|(_, pop, scale)| {
+                        library_row(*pop, *scale)
+                            .into_iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, v)| v)
+                    })
+                    .collect();
+                (name.to_string(), values)
+            })
+            .collect();
+        let cols: Vec<Col<'_>> = cols.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        let a = self
+            .upload(
+                "library",
+                year,
+                &self.admin,
+                PARQUET,
+                parquet(Some(ids), &cols),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     }
 
     async fn answer(resp: reqwest::Response) -> Answer {

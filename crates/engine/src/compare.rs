@@ -487,7 +487,7 @@ pub fn timeseries(
         if let Some(m) = member
             && input.snapshot.current_row(year, m).is_none()
         {
-            let reason = if audience == Audience::Member {
+            let reason = if matches!(audience, Audience::Member | Audience::Consultant) {
                 Reason::GiveToGet.code()
             } else {
                 "no_submission"

@@ -4,7 +4,9 @@
 //! released before for that (domain, year) — custom groups from the release
 //! log and the built-in groups — is either 0 or at least the threshold.
 //! Otherwise two releases could be subtracted to reveal the few members that
-//! tell them apart.
+//! tell them apart. The same holds for one custom group across years: its
+//! members with figures in two years must be the same or differ by at least
+//! the threshold, or a member joining could be revealed by comparing years.
 
 use std::collections::BTreeSet;
 
@@ -73,11 +75,13 @@ pub fn builtin_memberships(
         .collect()
 }
 
-/// Checks rule 6 for a custom group with `effective` members against earlier
-/// releases and the built-in groups.
+/// Checks rule 6 for a custom group with `effective` members in `year`
+/// against the domain's earlier releases (other groups of the same year, the
+/// same group in other years) and the year's built-in groups.
 pub fn check_release(
     policy: &Policy,
     group_id: &str,
+    year: i32,
     effective: &BTreeSet<String>,
     released: &[ReleaseEntry],
     builtin: &[(String, BTreeSet<String>)],
@@ -94,8 +98,17 @@ pub fn check_release(
     }
     let others = released
         .iter()
-        .filter(|r| r.group_id != group_id)
-        .map(|r| (format!("custom group {}", r.group_id), &r.member_ids))
+        .filter(|r| {
+            (r.group_id != group_id && r.year == year) || (r.group_id == group_id && r.year != year)
+        })
+        .map(|r| {
+            let name = if r.group_id == group_id {
+                format!("group {} of {}", r.group_id, r.year)
+            } else {
+                format!("custom group {}", r.group_id)
+            };
+            (name, &r.member_ids)
+        })
         .chain(builtin.iter().map(|(id, m)| (format!("group {id}"), m)));
     for (name, members) in others {
         let diff = effective.symmetric_difference(members).count();
@@ -135,20 +148,25 @@ mod tests {
         let p = Policy::default();
         let a = set(&[1, 2, 3, 4, 5, 6]);
         let b = set(&[1, 2, 3, 4, 5, 6, 7]);
-        let r = check_release(&p, "b", &b, &[entry("a", &a)], &[]);
+        let r = check_release(&p, "b", 2024, &b, &[entry("a", &a)], &[]);
         assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
-        assert!(check_release(&p, "b", &a, &[entry("a", &a)], &[]).is_ok());
+        assert!(check_release(&p, "b", 2024, &a, &[entry("a", &a)], &[]).is_ok());
         let far = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-        assert!(check_release(&p, "c", &far, &[entry("a", &a)], &[]).is_ok());
+        assert!(check_release(&p, "c", 2024, &far, &[entry("a", &a)], &[]).is_ok());
         // The complement trick: all members but one.
         let all = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         let all_but_one = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        let r = check_release(&p, "d", &all_but_one, &[], &[("all:all".into(), all)]);
+        let r = check_release(&p, "d", 2024, &all_but_one, &[], &[("all:all".into(), all)]);
         assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
         assert_eq!(
-            check_release(&p, "e", &set(&[1, 2]), &[], &[]).map_err(|e| e.reason),
+            check_release(&p, "e", 2024, &set(&[1, 2]), &[], &[]).map_err(|e| e.reason),
             Err("below_threshold")
         );
+        // The same group a year later with one member more is refused.
+        let mut earlier = entry("a", &a);
+        earlier.year = 2023;
+        let r = check_release(&p, "a", 2024, &b, &[earlier], &[]);
+        assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
     }
 
     proptest! {
@@ -162,7 +180,7 @@ mod tests {
             let mut log: Vec<ReleaseEntry> = Vec::new();
             for (i, g) in groups.iter().enumerate() {
                 let members = set(&g.iter().copied().collect::<Vec<_>>());
-                if check_release(&p, &format!("g{i}"), &members, &log, &[]).is_ok() {
+                if check_release(&p, &format!("g{i}"), 2024, &members, &log, &[]).is_ok() {
                     log.push(entry(&format!("g{i}"), &members));
                 }
             }

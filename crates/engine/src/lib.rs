@@ -496,8 +496,10 @@ impl Engine {
     pub async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
         let p = self.prepare(req).await?;
+        // Give to get: a member, or a consultant reading on its behalf, sees a
+        // year's comparisons only once the member has submitted for it.
         if let Some(m) = req.member
-            && req.audience == Audience::Member
+            && matches!(req.audience, Audience::Member | Audience::Consultant)
             && p.snapshot.current_row(year, m).is_none()
         {
             return Err(EngineError::GiveToGet {
@@ -608,17 +610,17 @@ impl Engine {
         };
         let policy = self.policy;
         let mut refusal = None;
-        let logged =
-            self.store
-                .record_release(entry, |released| {
-                    groups::check_release(&policy, &group.id, &effective, released, &builtin)
-                        .map_err(|r| {
-                            let message = r.message.clone();
-                            refusal = Some(r);
-                            message
-                        })
-                })
-                .await?;
+        let logged = self
+            .store
+            .record_release(entry, |released| {
+                groups::check_release(&policy, &group.id, year, &effective, released, &builtin)
+                    .map_err(|r| {
+                        let message = r.message.clone();
+                        refusal = Some(r);
+                        message
+                    })
+            })
+            .await?;
         match (logged, refusal) {
             (Ok(()), _) => Ok(Ok(())),
             (Err(_), Some(r)) => Ok(Err(r)),

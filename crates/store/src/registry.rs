@@ -149,8 +149,9 @@ impl Store {
     }
 
     /// Records a first release, unless the group was already released for
-    /// that (domain, year). The check against earlier releases and the write
-    /// happen under one lock, so two concurrent releases cannot both pass.
+    /// that (domain, year). `check` sees every release of the domain (all
+    /// years); the check and the write happen under one lock, so two
+    /// concurrent releases cannot both pass.
     pub async fn record_release(
         &self,
         entry: ReleaseEntry,
@@ -159,15 +160,17 @@ impl Store {
         let _guard = self.write_lock.lock().await;
         let path = self.root.join(RELEASES);
         let mut all: Vec<ReleaseEntry> = read_or_default(&path)?;
-        let same: Vec<ReleaseEntry> = all
-            .iter()
-            .filter(|r| r.domain == entry.domain && r.year == entry.year)
-            .cloned()
-            .collect();
-        if same.iter().any(|r| r.group_id == entry.group_id) {
+        if all.iter().any(|r| {
+            r.domain == entry.domain && r.year == entry.year && r.group_id == entry.group_id
+        }) {
             return Ok(Ok(()));
         }
-        if let Err(why) = check(&same) {
+        let domain: Vec<ReleaseEntry> = all
+            .iter()
+            .filter(|r| r.domain == entry.domain)
+            .cloned()
+            .collect();
+        if let Err(why) = check(&domain) {
             return Ok(Err(why));
         }
         all.push(entry);
