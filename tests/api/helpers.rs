@@ -34,13 +34,9 @@ pub struct Answer {
     pub text: String,
 }
 
-async fn start(dir: &Path) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+async fn start(dir: &Path, policy: Policy) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let store = Arc::new(Store::open(dir).await.expect("open store"));
-    let engine = Arc::new(
-        Engine::new(store, Default::default())
-            .await
-            .expect("engine"),
-    );
+    let engine = Arc::new(Engine::new(store, policy).await.expect("engine"));
     let state = AppState {
         engine,
         config: Arc::new(HttpConfig {

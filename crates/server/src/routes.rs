@@ -221,7 +221,7 @@ pub async fn comparison(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(
-        &[Role::Admin, Role::Analyst, Role::Member],
+        &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
         "read comparisons",
     )?;
     let year = parse_year(&year)?;
