@@ -544,6 +544,7 @@ pub fn timeseries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::disclosure::{Visibility, passes_size_and_variety};
     use crate::snapshot::{KeyRow, StoredRow};
     use proptest::prelude::*;
     use vergleichsring_catalog::Direction;
@@ -601,6 +602,157 @@ mod tests {
 
     fn close(a: Option<f64>, b: f64) -> bool {
         a.is_some_and(|a| (a - b).abs() <= 1e-9 * (1.0 + b.abs()))
+    }
+
+    /// A ring of members spread over kinds, Länder and size classes; member
+    /// i has key value `values[i]` (for every key figure).
+    fn mixed_ring(spec: &[(u8, u8, u32, Option<f64>)]) -> (Snapshot, BTreeMap<String, Member>) {
+        let mut snap = Snapshot {
+            version: Some(0),
+            ..Default::default()
+        };
+        let mut members = BTreeMap::new();
+        let lands = ["05", "09", "14"];
+        for (i, (kind, land, population, v)) in spec.iter().enumerate() {
+            let kind = match kind % 3 {
+                0 => MemberKind::KreisfreieStadt,
+                1 => MemberKind::KreisangehoerigeGemeinde,
+                _ => MemberKind::Landkreis,
+            };
+            let id = if kind == MemberKind::Landkreis {
+                format!("{}{:03}", lands[*land as usize % 3], i + 1)
+            } else {
+                format!("{}{:06}", lands[*land as usize % 3], i + 1)
+            };
+            members.insert(
+                id.clone(),
+                Member {
+                    member_id: id.clone(),
+                    name: format!("M{i}"),
+                    kind,
+                },
+            );
+            let mut basic = vec![Some(1.0); 17];
+            basic[0] = Some(f64::from(*population));
+            snap.history.push(StoredRow {
+                version: 0,
+                submission_id: "s".into(),
+                submitted_at: String::new(),
+                submitted_by: String::new(),
+                row: i as u32 + 1,
+                member_id: id.clone(),
+                year: 2024,
+                warnings: serde_json::Value::Array(vec![]),
+                basic,
+            });
+            snap.current.insert((2024, id.clone()), i);
+            snap.key.insert(
+                (2024, id),
+                KeyRow {
+                    values: vec![*v; 15],
+                    nums: vec![v.map(|x| x * f64::from(*population)); 15],
+                    dens: vec![v.map(|_| f64::from(*population)); 15],
+                },
+            );
+        }
+        (snap, members)
+    }
+
+    fn all_numbers(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Number(n) => out.extend(n.as_f64()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| all_numbers(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| all_numbers(x, out)),
+            _ => {}
+        }
+    }
+
+    proptest! {
+        /// Over random rings, dimensions, audiences, requesters and
+        /// visibility modes: thresholds, min/max, rule 3, rule 5 and no exact
+        /// value of another member outside `named` mode.
+        #[test]
+        fn disclosure_holds_over_random_rings(
+            spec in prop::collection::vec(
+                (0u8..3, 0u8..3, prop::sample::select(vec![5_000u32, 30_000, 70_000, 120_000, 300_000, 500_000]),
+                 prop_oneof![1 => Just(None), 6 => (1u32..400).prop_map(|j| Some(1.0 + 0.123_457 * f64::from(j)))]),
+                1..45,
+            ),
+            requester in any::<prop::sample::Index>(),
+            audience in prop_oneof![Just(Audience::Member), Just(Audience::Analyst), Just(Audience::Consultant)],
+            dim in prop_oneof![Just(Dimension::All), Just(Dimension::SizeClass), Just(Dimension::Land), Just(Dimension::Kind)],
+            visibility in prop_oneof![Just(Visibility::AggregateOnly), Just(Visibility::Pseudonymous), Just(Visibility::Named)],
+        ) {
+            let catalog = Catalog::bundled().unwrap();
+            let domain = catalog.domain("library").unwrap();
+            let (snapshot, members) = mixed_ring(&spec);
+            let policy = Policy { visibility, ..Policy::default() };
+            let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy };
+            let ids: Vec<&String> = members.keys().collect();
+            let own_id = ids[requester.index(ids.len())].clone();
+            let own = (audience != Audience::Analyst).then_some(own_id.as_str());
+            let c = compare(&input, 2024, 0, &GroupBy::Dimension(dim), audience, own);
+            let own_value = own.and_then(|o| snapshot.key.get(&(2024, o.to_string())).and_then(|k| k.values[0]));
+            let threshold = policy.threshold_for(audience);
+            let mut hidden: Vec<f64> = Vec::new();
+            let mut hidden_has_own = false;
+            let mut everything: Vec<f64> = Vec::new();
+            for g in &c.groups {
+                let in_group: Vec<&KeyRow> = snapshot
+                    .current
+                    .iter()
+                    .filter(|((_, m), idx)| {
+                        group_of(&catalog, &GroupBy::Dimension(dim), &members[m], snapshot.history[**idx].basic[0])
+                            .map(|x| x.0)
+                            == Some(g.group.clone())
+                    })
+                    .map(|(k, _)| &snapshot.key[k])
+                    .filter(|k| k.values[0].is_some())
+                    .collect();
+                let values: Vec<f64> = in_group.iter().filter_map(|k| k.values[0]).collect();
+                let nums: Vec<f64> = in_group.iter().filter_map(|k| k.nums[0]).collect();
+                let dens: Vec<f64> = in_group.iter().filter_map(|k| k.dens[0]).collect();
+                prop_assert_eq!(values.len(), g.n);
+                let requester_inside = audience == Audience::Member && g.own.is_some() && own_value.is_some();
+                let counted = if audience == Audience::Consultant { g.n } else { g.n - usize::from(requester_inside) };
+                match &g.stats {
+                    Some(s) => {
+                        prop_assert!(counted >= threshold);
+                        prop_assert!(s.min.is_none() && s.max.is_none());
+                        if s.weighted.is_some() {
+                            prop_assert_eq!(crate::disclosure::dominance_failure(&nums, &policy), None);
+                            prop_assert_eq!(crate::disclosure::dominance_failure(&dens, &policy), None);
+                        }
+                    }
+                    None => {
+                        hidden.extend(&values);
+                        hidden_has_own |= requester_inside;
+                    }
+                }
+                let json = serde_json::to_value(g).unwrap();
+                for key in ["distribution", "peers", "own"] {
+                    all_numbers(&json[key], &mut everything);
+                }
+            }
+            // Rule 5: if the whole is released, the hidden groups together pass rules 1 and 4.
+            let all: Vec<f64> = snapshot.key.values().filter_map(|k| k.values[0]).collect();
+            let all_released = passes_size_and_variety(&policy, audience, &all, own_value.is_some() && audience == Audience::Member);
+            if dim != Dimension::All && all_released && !hidden.is_empty() {
+                prop_assert!(passes_size_and_variety(&policy, audience, &hidden, hidden_has_own));
+            }
+            // Rule 7 and 8: no exact value of another member unless named.
+            if visibility != Visibility::Named {
+                for (m, k) in &snapshot.key {
+                    if Some(m.1.as_str()) == own {
+                        continue;
+                    }
+                    // A value equal to the requester's own may show as its own.
+                    if let Some(v) = k.values[0].filter(|v| Some(*v) != own_value) {
+                        prop_assert!(!everything.contains(&v), "exact value {} of {} shown", v, m.1);
+                    }
+                }
+            }
+        }
     }
 
     proptest! {
