@@ -9,4 +9,5 @@ mod domains;
 mod flows;
 mod golden;
 mod helpers;
+mod matrix;
 mod rejections;
