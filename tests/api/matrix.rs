@@ -87,7 +87,8 @@ async fn every_endpoint_answers_every_role_as_designed() {
         (Method::GET, ts.into(), Body::None,                                             [UN, OK, OK, FB, FB, OK, OK]),
         (Method::POST, format!("/api/v1/members/{M1}/grants"), Body::Json(json!({"consultant_id": "x"})),
                                                                                          [UN, CR, FB, FB, FB, CR, FB]),
-        (Method::DELETE, format!("/api/v1/members/{M1}/grants/nobody"), Body::None,      [UN, NF, FB, FB, FB, NF, FB]),
+        // Admin revokes the grant made above; member M1 then finds none left.
+        (Method::DELETE, format!("/api/v1/members/{M1}/grants/x"), Body::None,           [UN, NC, FB, FB, FB, NF, FB]),
         (Method::POST, "/api/v1/groups".into(), Body::Group,                             [UN, CR, CR, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/groups".into(), Body::None,                               [UN, OK, OK, OK, OK, OK, OK]),
         (Method::POST, "/api/v1/query".into(), Body::Json(json!({"sql": "SELECT count(*) FROM comparisons"})),
