@@ -125,3 +125,25 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Policy> {
+        let c: Config = toml::from_str(text)?;
+        c.policy()
+    }
+
+    #[test]
+    fn thresholds_below_three_are_refused() {
+        assert!(parse("[disclosure]\nthreshold = 2\n").is_err());
+        assert!(parse("[disclosure]\nthreshold_external = 1\n").is_err());
+        assert!(parse("[disclosure]\ndominance_k = 1.5\n").is_err());
+        let p = parse("[disclosure]\nthreshold = 7\nvisibility = \"pseudonymous\"\n").unwrap();
+        assert_eq!(p.threshold, 7);
+        assert_eq!(p.visibility, Visibility::Pseudonymous);
+        assert_eq!(parse("").unwrap(), Policy::default());
+        assert!(toml::from_str::<Config>("[disclosure]\nthreshhold = 5\n").is_err());
+    }
+}

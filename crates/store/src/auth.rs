@@ -89,12 +89,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// created by `vergleichsring token create` beside a running server are seen.
 pub(crate) struct TokenCache {
     by_hash: HashMap<String, TokenRecord>,
-    modified: Option<SystemTime>,
+    modified: Option<(SystemTime, u64)>,
 }
 
-fn modified(root: &Path) -> Option<SystemTime> {
+/// Modification time and length of the tokens file: the length changes with
+/// every token added even when two writes fall into one tick of the clock
+/// (seen here: 4 ms ticks on the test machine's file system).
+fn modified(root: &Path) -> Option<(SystemTime, u64)> {
     std::fs::metadata(root.join(FILE))
-        .and_then(|m| m.modified())
+        .and_then(|m| Ok((m.modified()?, m.len())))
         .ok()
 }
 
