@@ -448,8 +448,47 @@ pub struct Point {
     pub suppressed: bool,
     /// Machine-readable reason for the suppression.
     pub reason: Option<&'static str>,
+    /// English explanation of the suppression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    /// German explanation of the suppression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_de: Option<&'static str>,
     /// The released statistics.
     pub stats: Option<ReleasedStats>,
+}
+
+impl Point {
+    /// A year without statistics, for a reason.
+    fn withheld(year: i32, group: Option<String>, reason: &'static str) -> Point {
+        let known = [
+            Reason::BelowThreshold,
+            Reason::AllEqual,
+            Reason::GiveToGet,
+            Reason::Complement,
+            Reason::Differencing,
+        ]
+        .into_iter()
+        .find(|r| r.code() == reason);
+        let (message, message_de) = match known {
+            Some(r) => (r.message_en(), r.message_de()),
+            None => (
+                "The member has no figures for this year.",
+                "Für dieses Jahr liegen keine Zahlen des Mitglieds vor.",
+            ),
+        };
+        Point {
+            year,
+            group,
+            own: None,
+            n: 0,
+            suppressed: true,
+            reason: Some(reason),
+            message: Some(message),
+            message_de: Some(message_de),
+            stats: None,
+        }
+    }
 }
 
 /// A time series of one key figure.
@@ -492,27 +531,11 @@ pub fn timeseries(
             } else {
                 "no_submission"
             };
-            points.push(Point {
-                year,
-                group: None,
-                own: None,
-                n: 0,
-                suppressed: true,
-                reason: Some(reason),
-                stats: None,
-            });
+            points.push(Point::withheld(year, None, reason));
             continue;
         }
         if let Some(reason) = refused.get(&year) {
-            points.push(Point {
-                year,
-                group: Some(by.as_str().to_string()),
-                own: None,
-                n: 0,
-                suppressed: true,
-                reason: Some(reason),
-                stats: None,
-            });
+            points.push(Point::withheld(year, Some(by.as_str().to_string()), reason));
             continue;
         }
         let c = compare(input, year, figure, by, audience, member);
@@ -527,6 +550,8 @@ pub fn timeseries(
                 n: g.n,
                 suppressed: g.suppressed,
                 reason: g.reason,
+                message: g.message,
+                message_de: g.message_de,
                 stats: g.stats,
             });
         }

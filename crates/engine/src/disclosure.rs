@@ -199,6 +199,40 @@ pub struct Withheld {
     /// Machine-readable reason: `group_size`, `dominance`, `p_percent`,
     /// `negative_contribution`.
     pub reason: &'static str,
+    /// English explanation.
+    pub message: &'static str,
+    /// German explanation.
+    pub message_de: &'static str,
+}
+
+impl Withheld {
+    /// A withheld statistic with the sentences for its reason.
+    pub fn new(statistic: &'static str, reason: &'static str) -> Withheld {
+        let (message, message_de) = match reason {
+            "group_size" => (
+                "The group is too small for this statistic.",
+                "Die Gruppe ist für diese Kennzahl zu klein.",
+            ),
+            "dominance" => (
+                "A few members make up most of the total: the overall value would reveal them.",
+                "Wenige Mitglieder stellen den Großteil der Summe: der Gesamtwert würde sie offenlegen.",
+            ),
+            "p_percent" => (
+                "The others contribute too little next to the largest member: the overall value would reveal it.",
+                "Die übrigen Mitglieder tragen neben dem größten zu wenig bei: der Gesamtwert würde es offenlegen.",
+            ),
+            _ => (
+                "A negative contribution makes the overall value unsafe to publish.",
+                "Ein negativer Beitrag macht den Gesamtwert unsicher für eine Veröffentlichung.",
+            ),
+        };
+        Withheld {
+            statistic,
+            reason,
+            message,
+            message_de,
+        }
+    }
 }
 
 /// The outcome of disclosure control for one group.
@@ -346,10 +380,7 @@ pub fn release(
         if peers >= min {
             Some(v)
         } else {
-            withheld.push(Withheld {
-                statistic: name,
-                reason: "group_size",
-            });
+            withheld.push(Withheld::new(name, "group_size"));
             None
         }
     };
@@ -362,10 +393,7 @@ pub fn release(
         dominance_failure(&group.nums, policy).or_else(|| dominance_failure(&group.dens, policy));
     let weighted = match (w, dominance) {
         (Some(_), Some(reason)) => {
-            withheld.push(Withheld {
-                statistic: "weighted",
-                reason,
-            });
+            withheld.push(Withheld::new("weighted", reason));
             None
         }
         (w, _) => w,
