@@ -68,12 +68,33 @@ impl Default for Disclosure {
 pub struct Limits {
     /// Largest upload body in bytes.
     pub max_body_bytes: usize,
+    /// Rows per upload.
+    pub max_rows: usize,
+    /// Bytes an upload may unpack to (Parquet pages, XLSX entries).
+    pub max_uncompressed_bytes: u64,
+    /// Seconds checking one upload may take.
+    pub upload_seconds: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let ingest = vergleichsring_ingest::Limits::default();
         Limits {
             max_body_bytes: 20 * 1024 * 1024,
+            max_rows: ingest.max_rows,
+            max_uncompressed_bytes: ingest.max_uncompressed_bytes,
+            upload_seconds: 60,
+        }
+    }
+}
+
+impl Limits {
+    /// The ingest limits.
+    pub fn ingest(&self) -> vergleichsring_ingest::Limits {
+        vergleichsring_ingest::Limits {
+            max_rows: self.max_rows,
+            max_uncompressed_bytes: self.max_uncompressed_bytes,
+            ..vergleichsring_ingest::Limits::default()
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod config;
 mod demo;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,23 @@ enum Command {
         /// The data directory.
         #[arg(long)]
         data_dir: PathBuf,
+    },
+    /// Upload a file (.parquet, .csv, .xlsx) of basic figures to a running service.
+    Upload {
+        /// Base URL of the service, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Your token.
+        #[arg(long)]
+        token: String,
+        /// Domain id, e.g. library.
+        #[arg(long)]
+        domain: String,
+        /// Year of the figures.
+        #[arg(long)]
+        year: i32,
+        /// The file.
+        file: PathBuf,
     },
     /// Manage tokens.
     Token {
@@ -149,6 +167,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Upload {
+            url,
+            token,
+            domain,
+            year,
+            file,
+        } => match runtime()?.block_on(upload::run(&url, &token, &domain, year, &file))? {
+            upload::Outcome::Accepted => Ok(()),
+            upload::Outcome::Refused => std::process::exit(2),
+        },
         Command::Generate {
             members,
             years,
@@ -222,7 +250,10 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
             .await
             .with_context(|| format!("opening data directory {}", data_dir.display()))?,
     );
-    let engine = Arc::new(Engine::new(store, cfg.policy()?).await?);
+    let engine = Arc::new(Engine::new(store, cfg.policy()?).await?.with_limits(
+        cfg.limits.ingest(),
+        std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
+    ));
     Ok(AppState {
         engine,
         config: Arc::new(HttpConfig {

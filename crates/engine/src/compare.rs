@@ -601,6 +601,8 @@ mod tests {
                 member_id: id.clone(),
                 year: 2024,
                 warnings: serde_json::Value::Array(vec![]),
+                upload_sha256: None,
+                upload_format: None,
                 basic: vec![Some(120_000.0); 17],
             });
             snap.current.insert((2024, id.clone()), i);
@@ -668,6 +670,8 @@ mod tests {
                 member_id: id.clone(),
                 year: 2024,
                 warnings: serde_json::Value::Array(vec![]),
+                upload_sha256: None,
+                upload_format: None,
                 basic,
             });
             snap.current.insert((2024, id.clone()), i);

@@ -15,6 +15,7 @@ pub mod rules;
 pub mod session;
 pub mod snapshot;
 pub mod stats;
+pub mod workflow;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -22,7 +23,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use serde::Serialize;
 use vergleichsring_catalog::{Catalog, Domain, Level};
-use vergleichsring_ingest::{Format, IngestError, RowError, Submitter, Upload, UploadRow};
+use vergleichsring_ingest::{Format, IngestError, Limits, RowError, Submitter, Upload, UploadRow};
 use vergleichsring_store::{Member, Store, StoreError, SubmissionRows, SubmittedRow};
 
 use compare::{CompareInput, Comparison, Dimension, GroupBy, Timeseries};
@@ -177,6 +178,10 @@ pub struct SubmitOutcome {
     pub members: Vec<String>,
     /// The domain's data version after the commit.
     pub data_version: String,
+    /// SHA-256 of the uploaded bytes, kept in the archive.
+    pub upload_sha256: String,
+    /// The upload's format.
+    pub format: String,
     /// Warnings, stored with the submission.
     pub warnings: Vec<Warning>,
 }
@@ -204,6 +209,10 @@ pub struct SubmissionInfo {
     pub current_for: Vec<String>,
     /// Warnings of the visible rows.
     pub warnings: Vec<serde_json::Value>,
+    /// SHA-256 of the archived upload.
+    pub upload_sha256: Option<String>,
+    /// The upload's format.
+    pub format: Option<String>,
 }
 
 /// A member's basic and key figures for a (domain, year).
@@ -269,6 +278,8 @@ impl Prepared<'_> {
 pub struct Engine {
     store: Arc<Store>,
     policy: Policy,
+    limits: Limits,
+    upload_timeout: std::time::Duration,
     snapshots: RwLock<HashMap<String, Arc<Snapshot>>>,
     refresh: tokio::sync::Mutex<()>,
 }
@@ -282,9 +293,18 @@ impl Engine {
         Ok(Engine {
             store,
             policy,
+            limits: Limits::default(),
+            upload_timeout: std::time::Duration::from_secs(60),
             snapshots: RwLock::new(HashMap::new()),
             refresh: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Sets the limits on uploads and the time one upload may take to check.
+    pub fn with_limits(mut self, limits: Limits, upload_timeout: std::time::Duration) -> Engine {
+        self.limits = limits;
+        self.upload_timeout = upload_timeout;
+        self
     }
 
     /// The store.
@@ -358,13 +378,15 @@ impl Engine {
         let own = req.own_member.clone();
         let year = req.year;
         let d2 = domain.clone();
-        let body = req.body;
-        // Decoding and cell checks are CPU work: keep them off the request threads.
-        let upload: Upload = tokio::task::spawn_blocking(move || {
-            let batch = vergleichsring_ingest::decode(format, body)?;
+        let body = req.body.clone();
+        let limits = self.limits;
+        // Decoding and cell checks are CPU work: keep them off the request
+        // threads, and give up waiting after the time limit.
+        let decoding = tokio::task::spawn_blocking(move || {
+            let decoded = vergleichsring_ingest::decode(format, body, &limits)?;
             let is_registered = |id: &str| registered.contains(id);
             vergleichsring_ingest::validate(
-                &batch,
+                &decoded,
                 &d2,
                 year,
                 &Submitter {
@@ -372,9 +394,19 @@ impl Engine {
                     is_registered: &is_registered,
                 },
             )
-        })
-        .await
-        .map_err(|e| EngineError::Internal(format!("decoding task failed: {e}")))??;
+        });
+        let upload: Upload = tokio::time::timeout(self.upload_timeout, decoding)
+            .await
+            .map_err(|_| {
+                EngineError::Rejected(vec![RowError::file(
+                    "too_slow",
+                    format!(
+                        "checking the upload took longer than {} s; split it into smaller files",
+                        self.upload_timeout.as_secs()
+                    ),
+                )])
+            })?
+            .map_err(|e| EngineError::Internal(format!("decoding task failed: {e}")))??;
 
         let mut findings = rules::evaluate(&domain, year, &upload).await?;
         let snapshot = self.snapshot(&domain.id).await?;
@@ -419,6 +451,8 @@ impl Engine {
             })
             .collect();
         let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
+        // The exact bytes are kept before the commit that refers to them.
+        let upload_sha256 = self.store.archive_upload(&req.body)?;
         let committed = self
             .store
             .append_submission(
@@ -427,6 +461,8 @@ impl Engine {
                     submission_id: submission_id.clone(),
                     submitted_by: req.token_id,
                     year,
+                    upload_sha256: upload_sha256.clone(),
+                    upload_format: format.name().to_string(),
                     rows,
                 },
             )
@@ -438,6 +474,8 @@ impl Engine {
             rows: members.len(),
             members,
             data_version: (committed.version + 1).to_string(),
+            upload_sha256,
+            format: format.name().to_string(),
             warnings,
         })
     }
@@ -874,6 +912,8 @@ impl Engine {
                     members: Vec::new(),
                     current_for: Vec::new(),
                     warnings: Vec::new(),
+                    upload_sha256: r.upload_sha256.clone(),
+                    format: r.upload_format.clone(),
                 });
             info.rows += 1;
             info.members.push(r.member_id.clone());

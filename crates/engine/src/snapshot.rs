@@ -37,6 +37,11 @@ pub struct StoredRow {
     pub year: i32,
     /// Warnings stored with the row (JSON array).
     pub warnings: serde_json::Value,
+    /// SHA-256 of the archived upload the row came from (absent in rows
+    /// stored before uploads were archived).
+    pub upload_sha256: Option<String>,
+    /// The upload's format.
+    pub upload_format: Option<String>,
     /// Basic figures in catalogue order.
     pub basic: Vec<Option<f64>>,
 }
@@ -207,6 +212,20 @@ fn read_history(
     let members = str_column(b, "member_id")?;
     let years = i32_column(b, "year")?;
     let warnings = str_column(b, "warnings")?;
+    let optional_text = |name: &str| -> Result<Vec<Option<String>>, EngineError> {
+        match b.column_by_name(name) {
+            None => Ok(vec![None; b.num_rows()]),
+            Some(c) => {
+                let c = cast(c, &DataType::Utf8)?;
+                let a = c.as_string::<i32>();
+                Ok((0..a.len())
+                    .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+                    .collect())
+            }
+        }
+    };
+    let hashes = optional_text("upload_sha256")?;
+    let formats = optional_text("upload_format")?;
     let mut figures = Vec::new();
     for f in &domain.basic_figures {
         // A figure added to the catalogue after rows were stored has no column
@@ -231,6 +250,8 @@ fn read_history(
             year: years[i],
             warnings: serde_json::from_str(&warnings[i])
                 .unwrap_or(serde_json::Value::Array(vec![])),
+            upload_sha256: hashes[i].clone(),
+            upload_format: formats[i].clone(),
             basic: figures.iter().map(|c| c[i]).collect(),
         });
     }

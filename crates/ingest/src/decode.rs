@@ -5,14 +5,22 @@ use arrow::compute::concat_batches;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::{IngestError, RowError};
+use crate::table::Decoded;
+use crate::{IngestError, Limits, RowError};
 
 /// The upload formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Apache Parquet.
     Parquet,
+    /// CSV text.
+    Csv,
+    /// Excel workbook (Office Open XML).
+    Xlsx,
 }
+
+/// The XLSX media type.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 impl Format {
     /// The format of a `Content-Type` header value (parameters ignored).
@@ -27,15 +35,51 @@ impl Format {
             "application/vnd.apache.parquet" | "application/x-parquet" | "application/parquet" => {
                 Ok(Format::Parquet)
             }
+            "text/csv" | "application/csv" | "text/comma-separated-values" => Ok(Format::Csv),
+            XLSX_TYPE => Ok(Format::Xlsx),
             _ => Err(IngestError::UnsupportedFormat(essence)),
+        }
+    }
+
+    /// The format of a file name's extension, for the command line.
+    pub fn from_extension(name: &str) -> Option<Format> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Some(Format::Parquet),
+            "csv" | "txt" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+
+    /// The media type of the format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Parquet => "application/vnd.apache.parquet",
+            Format::Csv => "text/csv",
+            Format::Xlsx => XLSX_TYPE,
+        }
+    }
+
+    /// A short name, stored with each submission.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
         }
     }
 }
 
-/// Decodes an upload body into one batch.
-pub fn decode(format: Format, body: Bytes) -> Result<RecordBatch, IngestError> {
+/// Decodes an upload body into one batch, within the limits.
+pub fn decode(format: Format, body: Bytes, limits: &Limits) -> Result<Decoded, IngestError> {
     match format {
-        Format::Parquet => decode_parquet(body),
+        Format::Parquet => decode_parquet(body, limits).map(|batch| Decoded {
+            batch,
+            cell_errors: Vec::new(),
+        }),
+        Format::Csv => crate::csv_file::decode(&body, limits),
+        Format::Xlsx => crate::xlsx_file::decode(&body, limits),
     }
 }
 
@@ -43,7 +87,7 @@ fn unreadable(message: String) -> IngestError {
     IngestError::Rejected(vec![RowError::file("unreadable_file", message)])
 }
 
-fn decode_parquet(body: Bytes) -> Result<RecordBatch, IngestError> {
+fn decode_parquet(body: Bytes, limits: &Limits) -> Result<RecordBatch, IngestError> {
     if body.is_empty() {
         return Err(IngestError::Rejected(vec![RowError::file(
             "empty_upload",
@@ -58,15 +102,59 @@ fn decode_parquet(body: Bytes) -> Result<RecordBatch, IngestError> {
     }
     let builder = ParquetRecordBatchReaderBuilder::try_new(body)
         .map_err(|e| unreadable(format!("the Parquet file cannot be read: {e}")))?;
+    // Refuse absurd metadata before decoding a single page: declared rows,
+    // columns and the unpacked size of all column chunks.
+    let meta = builder.metadata();
+    let rows: i64 = meta.row_groups().iter().map(|rg| rg.num_rows()).sum();
+    if rows < 0 || rows as u64 > limits.max_rows as u64 {
+        return Err(IngestError::Rejected(vec![RowError::file(
+            "too_many_rows",
+            format!(
+                "the file declares {rows} rows; at most {} are accepted per upload",
+                limits.max_rows
+            ),
+        )]));
+    }
+    let columns = meta.file_metadata().schema_descr().num_columns();
+    if columns > limits.max_columns {
+        return Err(unreadable(format!(
+            "the file has {columns} columns; at most {} are accepted",
+            limits.max_columns
+        )));
+    }
+    let unpacked: i64 = meta
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns().iter().map(|c| c.uncompressed_size().max(0)))
+        .sum();
+    if unpacked as u64 > limits.max_uncompressed_bytes {
+        return Err(IngestError::Rejected(vec![RowError::file(
+            "decompression_bomb",
+            format!(
+                "the file would unpack to {unpacked} bytes, more than the limit of {}",
+                limits.max_uncompressed_bytes
+            ),
+        )]));
+    }
     let schema = builder.schema().clone();
     let reader = builder
+        .with_batch_size(8192)
         .build()
         .map_err(|e| unreadable(format!("the Parquet file cannot be read: {e}")))?;
     let mut batches = Vec::new();
+    let mut decoded_rows = 0usize;
     for batch in reader {
-        batches.push(
-            batch.map_err(|e| unreadable(format!("the Parquet data cannot be decoded: {e}")))?,
-        );
+        let batch =
+            batch.map_err(|e| unreadable(format!("the Parquet data cannot be decoded: {e}")))?;
+        decoded_rows += batch.num_rows();
+        // Declared counts can lie; the decoded ones cannot.
+        if decoded_rows > limits.max_rows {
+            return Err(IngestError::Rejected(vec![RowError::file(
+                "too_many_rows",
+                format!("the file has more than {} rows", limits.max_rows),
+            )]));
+        }
+        batches.push(batch);
     }
     concat_batches(&schema, &batches)
         .map_err(|e| unreadable(format!("the Parquet data cannot be combined: {e}")))
@@ -83,20 +171,34 @@ mod tests {
             Ok(Format::Parquet)
         ));
         assert!(matches!(
+            Format::from_content_type("text/csv; charset=windows-1252"),
+            Ok(Format::Csv)
+        ));
+        assert!(matches!(
+            Format::from_content_type(XLSX_TYPE),
+            Ok(Format::Xlsx)
+        ));
+        assert!(matches!(
             Format::from_content_type("application/json; charset=utf-8"),
             Err(IngestError::UnsupportedFormat(t)) if t == "application/json"
         ));
+        assert_eq!(
+            Format::from_extension("zahlen_2024.XLSX"),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(Format::from_extension("noext"), None);
     }
 
     #[test]
     fn garbage_is_refused_with_a_message() {
+        let limits = Limits::default();
         for body in [
             &b""[..],
             b"hello",
             b"PAR1\0\0\0\0\0\0\0\0PAR1",
             b"PAR1garbagegarbagePAR1",
         ] {
-            match decode(Format::Parquet, Bytes::copy_from_slice(body)) {
+            match decode(Format::Parquet, Bytes::copy_from_slice(body), &limits) {
                 Err(IngestError::Rejected(errors)) => assert_eq!(errors.len(), 1),
                 other => panic!("unexpected {other:?}"),
             }

@@ -1,15 +1,20 @@
 //! Decoding uploads into Arrow and checking every cell against the catalogue.
 //!
-//! [`decode`] turns the body of an upload into one Arrow [`RecordBatch`] by its
-//! content type; [`validate`] maps the batch's columns onto a domain's basic
+//! [`decode`] turns the body of an upload (Parquet, CSV or XLSX) into one
+//! Arrow [`arrow::array::RecordBatch`] by its content type, within [`Limits`]; [`validate`] maps the batch's columns onto a domain's basic
 //! figures and applies the built-in checks (columns, types, member ids, finite
 //! non-negative numbers, required figures, duplicates). The domain's own
 //! cross-field rules are SQL and run in the engine on the validated rows.
 
+mod csv_file;
 mod decode;
+pub mod number;
+mod table;
 mod validate;
+mod xlsx_file;
 
-pub use decode::{Format, decode};
+pub use decode::{Format, XLSX_TYPE, decode};
+pub use table::Decoded;
 pub use validate::{Submitter, Upload, UploadRow, validate};
 
 use serde::Serialize;
@@ -51,6 +56,27 @@ pub enum IngestError {
     /// The upload was read but breaks rules; nothing may be stored.
     #[error("validation failed with {} error(s)", .0.len())]
     Rejected(Vec<RowError>),
+}
+
+/// Limits on what one upload may hold, checked before and while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Rows per upload.
+    pub max_rows: usize,
+    /// Columns per upload.
+    pub max_columns: usize,
+    /// Bytes an upload may unpack to (Parquet pages, XLSX entries).
+    pub max_uncompressed_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rows: 100_000,
+            max_columns: 1_000,
+            max_uncompressed_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 /// The most errors reported for one upload; beyond it the list is cut and the

@@ -7,6 +7,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use vergleichsring_catalog::{Domain, validate_member_id};
 
+use crate::table::Decoded;
 use crate::{IngestError, MAX_ERRORS, RowError};
 
 /// Who submits, which decides how member ids are checked.
@@ -72,11 +73,12 @@ fn column_error(column: &str, rule: &str, message: String) -> RowError {
 
 /// Maps the batch onto the domain's basic figures and checks every cell.
 pub fn validate(
-    batch: &RecordBatch,
+    decoded: &Decoded,
     domain: &Domain,
     year: i32,
     submitter: &Submitter<'_>,
 ) -> Result<Upload, IngestError> {
+    let batch: &RecordBatch = &decoded.batch;
     let mut errors = Errors(Vec::new());
     let n = batch.num_rows();
     if n == 0 {
@@ -234,6 +236,30 @@ pub fn validate(
         ));
     }
 
+    // Cells that were not numbers, for the columns that are figures (an
+    // unknown column is reported once above, not per cell).
+    for e in &decoded.cell_errors {
+        let column = e.column.as_deref().unwrap_or("");
+        let figure = if column == "year" {
+            Some("year".to_string())
+        } else {
+            domain.basic_figure_by_header(column).map(|f| f.id.clone())
+        };
+        if let Some(figure) = figure {
+            let member_id = e.row.and_then(|r| {
+                member_col
+                    .as_ref()
+                    .and_then(|c| c.get(r as usize - 1).cloned().flatten())
+                    .or_else(|| submitter.own_member.map(str::to_string))
+            });
+            errors.push(RowError {
+                member_id,
+                column: Some(figure),
+                ..e.clone()
+            });
+        }
+    }
+
     let mut rows = Vec::with_capacity(n);
     let mut seen: HashMap<String, u32> = HashMap::new();
     for r in 0..n {
@@ -262,7 +288,12 @@ pub fn validate(
             message,
         };
         let mut ok = true;
-        if let Err(m) = validate_member_id(&member_id, None) {
+        if let Err(mut m) = validate_member_id(&member_id, None) {
+            if member_id.bytes().all(|b| b.is_ascii_digit()) && matches!(member_id.len(), 4 | 7) {
+                m.push_str(&format!(
+                    "; it looks like a leading zero was lost (did you mean 0{member_id}?): format the column as text in Excel"
+                ));
+            }
             errors.push(err("invalid_member_id", Some("member_id"), m));
             ok = false;
         } else if let Some(own) = submitter.own_member {

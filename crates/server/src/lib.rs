@@ -67,7 +67,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tokens/{token_id}", delete(routes::revoke_token))
         .route("/query", post(routes::query))
-        .route("/access-log", get(routes::access_log));
+        .route("/access-log", get(routes::access_log))
+        .route("/submissions/{domain}/explanations", post(routes::explain))
+        .route("/warnings", get(routes::warnings))
+        .route("/uploads/{sha256}", get(routes::archived_upload));
     Router::new()
         .route("/health", get(routes::health))
         .nest("/api/v1", api)

@@ -447,3 +447,88 @@ pub async fn access_log(
         .map_err(vergleichsring_engine::EngineError::from)?;
     Ok(Json(json!(log)))
 }
+
+/// `POST /api/v1/submissions/{submission_id}/explanations`: a member explains
+/// warnings of its submission (admin may explain for any member). The body
+/// is one `{"rule", "text"[, "member_id"]}` or an array of them.
+pub async fn explain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(submission_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin, Role::Member], "explain warnings")?;
+    let value: Value = json_body(&body, "{\"rule\", \"text\"} or an array of them")?;
+    let items = match value {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    let inputs: Vec<vergleichsring_engine::workflow::ExplanationInput> = items
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            ApiError::bad_request(format!("each explanation needs \"rule\" and \"text\": {e}"))
+        })?;
+    let scope = if caller.role == Role::Member {
+        caller.member_id.clone()
+    } else {
+        None
+    };
+    let saved = state
+        .engine
+        .explain(&submission_id, scope.as_deref(), &caller.token_id, inputs)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(saved))))
+}
+
+/// `GET /api/v1/warnings?[domain=D][&year=Y][&status=open|all]`: warnings of
+/// current figures with their explanations; admin sees every member, a
+/// member its own.
+pub async fn warnings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Admin, Role::Member], "list warnings")?;
+    let scope = caller.member_scope(
+        params.get("member_id").map(String::as_str),
+        "list the warnings",
+    )?;
+    let only_open = match params.get("status").map(String::as_str) {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "status '{other}' must be open or all"
+            )));
+        }
+    };
+    let list = state
+        .engine
+        .warnings(
+            params.get("domain").map(String::as_str),
+            opt_year(&params, "year")?,
+            scope.as_deref(),
+            only_open,
+        )
+        .await?;
+    Ok(Json(json!(list)))
+}
+
+/// `GET /api/v1/uploads/{sha256}` (admin): the exact bytes of an accepted
+/// upload, checked against their hash.
+pub async fn archived_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Admin], "read archived uploads")?;
+    let bytes = state
+        .engine
+        .store()
+        .archived_upload(&hash)
+        .map_err(vergleichsring_engine::EngineError::from)?
+        .ok_or_else(|| ApiError::not_found(format!("no archived upload {hash}")))?;
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}

@@ -4,8 +4,9 @@
 //! added the row, so later submissions sort after earlier ones whatever the
 //! clock says), `submission_id`, `submitted_at`, `submitted_by` (token id),
 //! `row` (1-based row in the uploaded file), `member_id`, `year`, `warnings`
-//! (JSON array of the warnings stored with the row), then one DOUBLE column per
-//! basic figure in catalogue order. Rows are only ever appended.
+//! (JSON array of the warnings stored with the row), `upload_sha256` and
+//! `upload_format` (the archived bytes it came from), then one DOUBLE column
+//! per basic figure in catalogue order. Rows are only ever appended.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,6 +44,10 @@ pub struct SubmissionRows {
     pub submitted_by: String,
     /// The year of the figures.
     pub year: i32,
+    /// SHA-256 of the uploaded bytes (see [`Store::archive_upload`]).
+    pub upload_sha256: String,
+    /// The upload's format: `parquet`, `csv` or `xlsx`.
+    pub upload_format: String,
     /// The rows.
     pub rows: Vec<SubmittedRow>,
 }
@@ -86,6 +91,8 @@ pub fn lake_schema(figures: &[String]) -> Schema {
         Field::new("member_id", DataType::Utf8, false),
         Field::new("year", DataType::Int32, false),
         Field::new("warnings", DataType::Utf8, false),
+        Field::new("upload_sha256", DataType::Utf8, true),
+        Field::new("upload_format", DataType::Utf8, true),
     ];
     fields.extend(
         figures
@@ -167,6 +174,14 @@ impl Store {
                     .map(|r| r.warnings_json.as_str())
                     .collect::<Vec<_>>(),
             )),
+            Arc::new(StringArray::from(vec![
+                submission.upload_sha256.as_str();
+                n
+            ])),
+            Arc::new(StringArray::from(vec![
+                submission.upload_format.as_str();
+                n
+            ])),
         ];
         for i in 0..figures.len() {
             columns.push(Arc::new(Float64Array::from(

@@ -6,11 +6,15 @@
 //!   ever accepted (append-only; the current figures of a member and year are
 //!   the rows of its latest submission);
 //! - `members.json` and `tokens.json`: master data and token hashes, each
-//!   replaced atomically (write to a temporary file, fsync, rename).
+//!   replaced atomically (write to a temporary file, fsync, rename);
+//! - `uploads/`: the exact bytes of every accepted upload, by SHA-256;
+//! - `grants.json`, `groups.json`, `releases.json`, `explanations.json` and
+//!   the append-only `access.log`.
 //!
 //! Every accepted submission is one Delta commit, so it is either wholly in the
 //! table or not at all.
 
+mod archive;
 mod auth;
 mod files;
 mod lake;
@@ -20,7 +24,7 @@ mod registry;
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, SubmissionRows, SubmittedRow, lake_schema};
 pub use members::Member;
-pub use registry::{AccessEntry, CustomGroup, ReleaseEntry};
+pub use registry::{AccessEntry, CustomGroup, Explanation, ReleaseEntry};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

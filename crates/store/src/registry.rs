@@ -16,6 +16,24 @@ const GRANTS: &str = "grants.json";
 const GROUPS: &str = "groups.json";
 const RELEASES: &str = "releases.json";
 const ACCESS_LOG: &str = "access.log";
+const EXPLANATIONS: &str = "explanations.json";
+
+/// A member's explanation of a warning stored with its submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The submission.
+    pub submission_id: String,
+    /// The member whose row the warning is on.
+    pub member_id: String,
+    /// The warning's rule id.
+    pub rule: String,
+    /// The explanation, e.g. "Neubau der Zentralbibliothek, 3 Monate geschlossen".
+    pub text: String,
+    /// Token id of the author.
+    pub explained_by: String,
+    /// When (RFC 3339).
+    pub explained_at: String,
+}
 
 /// A custom peer group: a named list of members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +194,30 @@ impl Store {
         all.push(entry);
         write_json_atomic(&path, &all)?;
         Ok(Ok(()))
+    }
+
+    /// Every explanation, oldest first.
+    pub fn explanations(&self) -> Vec<Explanation> {
+        read_or_default(&self.root.join(EXPLANATIONS)).unwrap_or_default()
+    }
+
+    /// Stores explanations; a later one for the same warning replaces the
+    /// earlier one (both stay in the file's history only through backups,
+    /// since an explanation is the member's current word on it).
+    pub async fn add_explanations(&self, new: Vec<Explanation>) -> Result<Vec<Explanation>> {
+        let _guard = self.write_lock.lock().await;
+        let path = self.root.join(EXPLANATIONS);
+        let mut all: Vec<Explanation> = read_or_default(&path)?;
+        for e in &new {
+            all.retain(|x| {
+                !(x.submission_id == e.submission_id
+                    && x.member_id == e.member_id
+                    && x.rule == e.rule)
+            });
+            all.push(e.clone());
+        }
+        write_json_atomic(&path, &all)?;
+        Ok(new)
     }
 
     /// Appends a line to the access log. Failing to log is reported, not fatal
