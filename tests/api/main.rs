@@ -11,3 +11,4 @@ mod golden;
 mod helpers;
 mod matrix;
 mod rejections;
+mod uploads;
