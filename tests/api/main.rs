@@ -6,6 +6,7 @@
 mod access;
 mod disclosure;
 mod domains;
+mod durability;
 mod flows;
 mod golden;
 mod helpers;
