@@ -120,7 +120,7 @@ fn free_port() -> u16 {
 }
 
 async fn start_server(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
         .args(["serve", "--data-dir"])
         .arg(dir)
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -140,6 +140,8 @@ async fn start_server(dir: &std::path::Path, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start");
 }
 
