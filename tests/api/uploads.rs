@@ -192,3 +192,43 @@ async fn the_bad_corpus_is_refused_and_changes_nothing() {
         figures
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_upload_prints_a_table_and_fails_on_rejection() {
+    let app = TestApp::spawn().await;
+    ring(&app).await;
+    let member = app.token(Role::Member, Some("05111000"));
+    let run = |token: &str, path: PathBuf| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+            .args([
+                "upload",
+                "--url",
+                &app.url(""),
+                "--token",
+                token,
+                "--domain",
+                "library",
+                "--year",
+                "2024",
+            ])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let ok = tokio::task::block_in_place(|| {
+        run(
+            &app.admin,
+            dir("good").join("semicolon_decimal_comma_bom.csv"),
+        )
+    });
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert!(out.starts_with("Accepted: submission sub_"), "{out}");
+    let refused = tokio::task::block_in_place(|| run(&member, dir("bad").join("ragged.csv")));
+    let out = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(2), "{out}");
+    assert!(out.contains("row") && out.contains("ragged_row"), "{out}");
+    let unknown = tokio::task::block_in_place(|| run(&member, dir("bad").join("manifest.json")));
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains(".parquet, .csv or .xlsx"));
+}
