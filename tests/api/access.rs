@@ -32,6 +32,14 @@ async fn roles_and_members_see_only_what_they_may() {
         cat.body["domains"][0]["key_figures"][0]["direction"],
         "higher"
     );
+    // The rule catalogue: id, level and messages in German and English.
+    let rule = &cat.body["domains"][0]["rules"][0];
+    assert_eq!(rule["level"], "error");
+    assert!(rule["message_de"].is_string() && rule["message_en"].is_string());
+    let yoy = &cat.body["domains"][0]["yoy_rules"][0];
+    assert!(yoy["message_de"].as_str().unwrap().contains("Vorjahr"));
+    assert_eq!(yoy["level"], "warning");
+    assert!(cat.body["checks"].as_array().unwrap().len() >= 10);
 
     let figures = "/api/v1/figures/library/2024";
     let comparison = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all";

@@ -285,3 +285,107 @@ async fn warnings_come_back_with_the_submission_and_are_stored() {
     let f = app.get("/api/v1/figures/library/2024", Some(&token)).await;
     assert_eq!(f.body["warnings"][0]["rule"], "yoy_population");
 }
+
+#[tokio::test]
+async fn members_explain_warnings_and_admin_sees_the_open_ones() {
+    let app = TestApp::spawn().await;
+    app.register(&[
+        ("05315000", "Stadt Köln", "kreisfreie_stadt"),
+        ("05111000", "Stadt Düsseldorf", "kreisfreie_stadt"),
+    ])
+    .await;
+    let token = app.token(Role::Member, Some("05315000"));
+    let other = app.token(Role::Member, Some("05111000"));
+    let up = |year, pop| {
+        app.upload(
+            "library",
+            year,
+            &token,
+            crate::helpers::PARQUET,
+            library_file(None, pop, 1.0),
+        )
+    };
+    assert_eq!(up(2023, 100_000.0).await.status, StatusCode::CREATED);
+    let b = up(2024, 110_000.0).await;
+    let sid = b.body["submission_id"].as_str().unwrap().to_string();
+    let open = app
+        .get(
+            "/api/v1/warnings?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.text);
+    assert!(
+        open.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "yoy_population" && w["open"] == true)
+    );
+
+    let path = format!("/api/v1/submissions/{sid}/explanations");
+    let text = serde_json::json!({"rule": "yoy_population", "text": "Eingemeindung von Porz zum 1.1.2024"});
+    let a = app.post_json(&path, Some(&other), &text).await;
+    assert_eq!(
+        a.status,
+        StatusCode::NOT_FOUND,
+        "another member cannot explain: {}",
+        a.text
+    );
+    let a = app
+        .post_json(
+            &path,
+            Some(&token),
+            &serde_json::json!({"rule": "no_such_rule", "text": "x"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = app
+        .post_json(
+            &path,
+            Some(&token),
+            &serde_json::json!({"rule": "yoy_population", "text": "  "}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = app.post_json(&path, Some(&token), &text).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+
+    let open = app
+        .get(
+            "/api/v1/warnings?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    assert!(
+        !open
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "yoy_population")
+    );
+    let all = app
+        .get("/api/v1/warnings?status=all", Some(&app.admin))
+        .await;
+    let explained = all
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["rule"] == "yoy_population")
+        .unwrap()
+        .clone();
+    assert_eq!(explained["open"], false);
+    assert_eq!(
+        explained["explanation"]["text"],
+        "Eingemeindung von Porz zum 1.1.2024"
+    );
+    // A member sees its own warnings only; analysts none.
+    let mine = app.get("/api/v1/warnings?status=all", Some(&other)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 0);
+    assert_eq!(
+        app.get("/api/v1/warnings", Some(&app.analyst)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

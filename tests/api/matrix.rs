@@ -95,6 +95,10 @@ async fn every_endpoint_answers_every_role_as_designed() {
                                                                                          [UN, OK, OK, FB, FB, FB, FB]),
         (Method::DELETE, "/api/v1/tokens/unknown".into(), Body::None,                    [UN, NF, FB, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/access-log".into(), Body::None,                           [UN, OK, FB, FB, FB, FB, FB]),
+        (Method::GET, "/api/v1/warnings?status=all".into(), Body::None,                  [UN, OK, FB, FB, FB, OK, OK]),
+        (Method::POST, "/api/v1/submissions/sub_unknown/explanations".into(), Body::Json(json!({"rule": "r", "text": "t"})),
+                                                                                         [UN, NF, FB, FB, FB, NF, NF]),
+        (Method::GET, format!("/api/v1/uploads/{}", "0".repeat(64)), Body::None,         [UN, NF, FB, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/no-such-endpoint".into(), Body::None,                     [NF, NF, NF, NF, NF, NF, NF]),
     ];
     let mut group_no = 0;

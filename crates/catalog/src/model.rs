@@ -114,6 +114,12 @@ pub struct YoyRule {
     /// Error or warning; warnings by default.
     #[serde(default = "warning")]
     pub level: Level,
+    /// German message; written from the figure and limit when not given.
+    #[serde(default)]
+    pub message_de: String,
+    /// English message; written from the figure and limit when not given.
+    #[serde(default)]
+    pub message_en: String,
 }
 
 fn warning() -> Level {
@@ -358,7 +364,26 @@ impl Catalog {
         let size_classes = parse_toml::<SizeClassFile>(sc_path, sc_text)?.size_classes;
         let mut domains = Vec::new();
         for (path, text) in domain_texts {
-            let file: DomainFile = parse_toml(&path, &text)?;
+            let mut file: DomainFile = parse_toml(&path, &text)?;
+            for y in &mut file.yoy_rules {
+                let label = file
+                    .basic_figures
+                    .iter()
+                    .find(|f| f.id == y.figure)
+                    .map_or(y.figure.clone(), |f| f.label.clone());
+                let pct = format!("{:.0}", 100.0 * y.max_change);
+                if y.message_de.is_empty() {
+                    y.message_de = format!(
+                        "{label} verändert sich gegenüber dem Vorjahr um mehr als ±{pct} %."
+                    );
+                }
+                if y.message_en.is_empty() {
+                    y.message_en = format!(
+                        "{} changes by more than ±{pct} % against the previous year.",
+                        y.figure
+                    );
+                }
+            }
             let sql = query(&file.query)?;
             domains.push(Domain {
                 id: file.id,
