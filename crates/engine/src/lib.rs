@@ -406,7 +406,15 @@ impl Engine {
                     ),
                 )])
             })?
-            .map_err(|e| EngineError::Internal(format!("decoding task failed: {e}")))??;
+            .map_err(|e| {
+                // A decoder that panics on a malformed file (a library bug)
+                // must not turn the upload into a 5xx: the file is refused.
+                tracing::error!(error = %e, "decoding an upload panicked");
+                EngineError::Rejected(vec![RowError::file(
+                    "unreadable_file",
+                    "the file could not be decoded; it is damaged or written in a way the decoder does not support",
+                )])
+            })??;
 
         let mut findings = rules::evaluate(&domain, year, &upload).await?;
         let snapshot = self.snapshot(&domain.id).await?;

@@ -3,7 +3,7 @@
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 use crate::table::Decoded;
 use crate::{IngestError, Limits, RowError};
@@ -100,7 +100,11 @@ fn decode_parquet(body: Bytes, limits: &Limits) -> Result<RecordBatch, IngestErr
                 .into(),
         ));
     }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(body)
+    // The Arrow schema some writers embed in the metadata is not needed (every
+    // figure is cast to f64), and decoding it can panic on damaged files
+    // (arrow-ipc 59 unwraps missing flatbuffer fields; found by fuzzing).
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(body, options)
         .map_err(|e| unreadable(format!("the Parquet file cannot be read: {e}")))?;
     // Refuse absurd metadata before decoding a single page: declared rows,
     // columns and the unpacked size of all column chunks.
@@ -187,6 +191,17 @@ mod tests {
             Some(Format::Xlsx)
         );
         assert_eq!(Format::from_extension("noext"), None);
+    }
+
+    #[test]
+    fn a_damaged_embedded_arrow_schema_does_not_panic() {
+        // Found by `cargo fuzz run decode_parquet`: arrow-ipc panicked on it.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/uploads/bad/fuzz_damaged_arrow_schema.parquet"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let _ = decode(Format::Parquet, Bytes::from(bytes), &Limits::default());
     }
 
     #[test]
