@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use vergleichsring_engine::disclosure::{Policy, Visibility};
+use vergleichsring_engine::disclosure::Policy;
 
 /// The whole configuration.
 #[derive(Debug, Default, Deserialize)]
@@ -15,51 +15,10 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     /// Disclosure thresholds of the ring.
     #[serde(default)]
-    pub disclosure: Disclosure,
+    pub disclosure: Policy,
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
-}
-
-/// `[disclosure]`: the thresholds of the domain description's rules 1 and 2.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Disclosure {
-    /// Minimum peers for members and analysts.
-    pub threshold: usize,
-    /// Minimum group size for consultants.
-    pub threshold_external: usize,
-    /// Minimum peers for the median.
-    pub median_min: usize,
-    /// Minimum peers for p25 and p75.
-    pub quartiles_min: usize,
-    /// Minimum peers for p10 and p90.
-    pub deciles_min: usize,
-    /// Largest contributors counted by the dominance rule.
-    pub dominance_n: usize,
-    /// Share those contributors may not reach.
-    pub dominance_k: f64,
-    /// The p of the p % rule.
-    pub p_ratio: f64,
-    /// `aggregate_only`, `pseudonymous` or `named`.
-    pub visibility: Visibility,
-}
-
-impl Default for Disclosure {
-    fn default() -> Self {
-        let p = Policy::default();
-        Disclosure {
-            threshold: p.threshold,
-            threshold_external: p.threshold_external,
-            median_min: p.median_min,
-            quartiles_min: p.quartiles_min,
-            deciles_min: p.deciles_min,
-            dominance_n: p.dominance_n,
-            dominance_k: p.dominance_k,
-            p_ratio: p.p_ratio,
-            visibility: p.visibility,
-        }
-    }
 }
 
 /// `[limits]`.
@@ -133,23 +92,14 @@ impl Config {
                 "configuration: disclosure.dominance_n must be at least 1, dominance_k in (0, 1] and p_ratio in [0, 1)"
             );
         }
-        Ok(Policy {
-            threshold: d.threshold,
-            threshold_external: d.threshold_external,
-            median_min: d.median_min,
-            quartiles_min: d.quartiles_min,
-            deciles_min: d.deciles_min,
-            dominance_n: d.dominance_n,
-            dominance_k: d.dominance_k,
-            p_ratio: d.p_ratio,
-            visibility: d.visibility,
-        })
+        Ok(*d)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vergleichsring_engine::disclosure::Visibility;
 
     fn parse(text: &str) -> anyhow::Result<Policy> {
         let c: Config = toml::from_str(text)?;

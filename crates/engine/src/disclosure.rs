@@ -40,8 +40,10 @@ pub enum Visibility {
     Named,
 }
 
-/// The thresholds of the ring (defaults of the domain description).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The thresholds of the ring (defaults of the domain description); the
+/// `[disclosure]` section of the configuration file, every key optional.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Minimum peers (excluding the requester) for members and analysts.
     pub threshold: usize,

@@ -369,12 +369,7 @@ impl Engine {
         let domain = self.domain(&req.domain)?.clone();
         check_year(req.year)?;
         let format = Format::from_content_type(&req.content_type)?;
-        let registered: HashSet<String> = self
-            .store
-            .members()
-            .into_iter()
-            .map(|m| m.member_id)
-            .collect();
+        let registered = self.registered_ids();
         let own = req.own_member.clone();
         let year = req.year;
         let d2 = domain.clone();
@@ -486,6 +481,14 @@ impl Engine {
             format: format.name().to_string(),
             warnings,
         })
+    }
+
+    fn registered_ids(&self) -> HashSet<String> {
+        self.store
+            .members()
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect()
     }
 
     fn members_by_id(&self) -> BTreeMap<String, Member> {
@@ -710,12 +713,7 @@ impl Engine {
         let mut ids: Vec<String> = group.member_ids.clone();
         ids.sort();
         ids.dedup();
-        let registered: HashSet<String> = self
-            .store
-            .members()
-            .into_iter()
-            .map(|m| m.member_id)
-            .collect();
+        let registered = self.registered_ids();
         if let Some(unknown) = ids.iter().find(|m| !registered.contains(*m)) {
             return Err(refuse(
                 "unregistered_member",
