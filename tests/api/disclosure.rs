@@ -70,6 +70,11 @@ async fn consultants_read_granted_members_under_the_external_threshold() {
     assert_eq!(a.body["groups"][0]["suppressed"], false, "{}", a.text);
     assert!(a.body["groups"][0]["stats"].get("min").is_none());
 
+    // A consultant lists the members that granted it access.
+    let listed = app.get("/api/v1/members", Some(&consultant)).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body[0]["member_id"], m0);
+
     // Only granted members, only aggregates.
     assert_eq!(
         app.get(&comparison("all", Some(m1)), Some(&consultant))

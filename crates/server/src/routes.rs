@@ -58,7 +58,8 @@ pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// `GET /api/v1/members`.
+/// `GET /api/v1/members`: admin and analysts see all members, a member
+/// itself, a consultant the members that granted it access.
 pub async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,7 +71,10 @@ pub async fn list_members(
             .into_iter()
             .filter(|m| Some(&m.member_id) == caller.member_id.as_ref())
             .collect(),
-        Role::Consultant => Vec::new(),
+        Role::Consultant => all
+            .into_iter()
+            .filter(|m| caller.grants.contains(&m.member_id))
+            .collect(),
     }))
 }
 
