@@ -12,4 +12,5 @@ mod golden;
 mod helpers;
 mod matrix;
 mod rejections;
+mod reports;
 mod uploads;

@@ -99,6 +99,8 @@ async fn every_endpoint_answers_every_role_as_designed() {
         (Method::POST, "/api/v1/submissions/sub_unknown/explanations".into(), Body::Json(json!({"rule": "r", "text": "t"})),
                                                                                          [UN, NF, FB, FB, FB, NF, NF]),
         (Method::GET, format!("/api/v1/uploads/{}", "0".repeat(64)), Body::None,         [UN, NF, FB, FB, FB, FB, FB]),
+        (Method::GET, format!("/api/v1/reports/{M1}/2024"), Body::None,                  [UN, OK, FB, OK, FB, OK, FB]),
+        (Method::GET, format!("/api/v1/reports/{M1}/2024?format=xlsx"), Body::None,      [UN, OK, FB, OK, FB, OK, FB]),
         (Method::GET, "/api/v1/no-such-endpoint".into(), Body::None,                     [NF, NF, NF, NF, NF, NF, NF]),
     ];
     let mut group_no = 0;

@@ -11,6 +11,7 @@ pub mod disclosure;
 pub mod export;
 pub mod groups;
 pub mod query;
+pub mod report;
 pub mod rules;
 pub mod session;
 pub mod snapshot;

@@ -70,7 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/access-log", get(routes::access_log))
         .route("/submissions/{domain}/explanations", post(routes::explain))
         .route("/warnings", get(routes::warnings))
-        .route("/uploads/{sha256}", get(routes::archived_upload));
+        .route("/uploads/{sha256}", get(routes::archived_upload))
+        .route("/reports/{member_id}/{year}", get(routes::report));
     Router::new()
         .route("/health", get(routes::health))
         .nest("/api/v1", api)

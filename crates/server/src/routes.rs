@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -535,4 +535,74 @@ pub async fn archived_upload(
         .map_err(vergleichsring_engine::EngineError::from)?
         .ok_or_else(|| ApiError::not_found(format!("no archived upload {hash}")))?;
     Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+/// `GET /api/v1/reports/{member_id}/{year}?format=json|csv|xlsx[&dialect=de]`:
+/// the member's peer report; the member itself, a consultant it granted
+/// access, or admin.
+pub async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((member_id, year)): Path<(String, String)>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Member, Role::Consultant],
+        "read peer reports",
+    )?;
+    let year = parse_year(&year)?;
+    let member = caller
+        .member_scope(Some(&member_id), "read the peer report")?
+        .unwrap_or(member_id);
+    let format = params.get("format").map_or("json", String::as_str);
+    let dialect = match params.get("dialect").map(String::as_str) {
+        None | Some("en") => vergleichsring_report::Dialect::En,
+        Some("de") => vergleichsring_report::Dialect::De,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "dialect '{other}' must be en or de"
+            )));
+        }
+    };
+    if !matches!(format, "json" | "csv" | "xlsx") {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "unsupported_report_format",
+            format!("format '{format}' is not available; use json, csv or xlsx"),
+        ));
+    }
+    let report = state
+        .engine
+        .report(&member, year, caller.audience())
+        .await?;
+    caller.log_access(&state, "report", &member, None, Some(year));
+    let internal = |e: vergleichsring_report::ReportError| {
+        ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string()))
+    };
+    let file = format!("vergleichsring_{member}_{year}");
+    Ok(match format {
+        "csv" => (
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{file}.csv\""),
+                ),
+            ],
+            vergleichsring_report::to_csv(&report, dialect).map_err(internal)?,
+        )
+            .into_response(),
+        "xlsx" => (
+            [
+                (CONTENT_TYPE, vergleichsring_ingest::XLSX_TYPE.to_string()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{file}.xlsx\""),
+                ),
+            ],
+            vergleichsring_report::to_xlsx(&report).map_err(internal)?,
+        )
+            .into_response(),
+        _ => Json(report).into_response(),
+    })
 }

@@ -1,0 +1,241 @@
+//! The data of a member's peer report: for every domain the member
+//! submitted for the year, every key figure with its own value, its size
+//! class and all members (both after disclosure control), a five-year time
+//! series against the size class, and a method section. Rendering (JSON,
+//! CSV, XLSX) lives in the `vergleichsring-report` crate.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::compare::{self, CompareInput, Dimension, GroupBy, GroupResult, Point};
+use crate::disclosure::{Audience, Reason};
+use crate::{Engine, EngineError, Result};
+
+/// A member's peer report for a year.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The member.
+    pub member_id: String,
+    /// Its name.
+    pub member_name: String,
+    /// The year.
+    pub year: i32,
+    /// When the report was made (RFC 3339).
+    pub generated_at: String,
+    /// The data version of every domain in the report.
+    pub data_versions: BTreeMap<String, String>,
+    /// The domains the member submitted for the year.
+    pub domains: Vec<DomainReport>,
+    /// How the numbers were made.
+    pub method: Method,
+}
+
+/// One domain of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainReport {
+    /// Domain id.
+    pub domain: String,
+    /// German label.
+    pub label: String,
+    /// The member's size class in this domain and year.
+    pub size_class: Option<String>,
+    /// Its label.
+    pub size_class_label: Option<String>,
+    /// The key figures in catalogue order.
+    pub key_figures: Vec<FigureReport>,
+}
+
+/// One key figure of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureReport {
+    /// Key figure id.
+    pub id: String,
+    /// German label.
+    pub label: String,
+    /// The formula.
+    pub definition: String,
+    /// Unit.
+    pub unit: String,
+    /// `higher`, `lower` or `neutral`.
+    pub direction: vergleichsring_catalog::Direction,
+    /// The member's value.
+    pub own: Option<f64>,
+    /// The member's size class, after disclosure control.
+    pub size_class: Option<GroupResult>,
+    /// All members, after disclosure control.
+    pub all: Option<GroupResult>,
+    /// The member's value against its size class over up to five years.
+    pub timeseries: Vec<Point>,
+}
+
+/// The method section.
+#[derive(Debug, Clone, Serialize)]
+pub struct Method {
+    /// The quantile definition, in German.
+    pub quantiles: &'static str,
+    /// The peer groups of the report and their sizes.
+    pub groups: Vec<MethodGroup>,
+    /// Every suppression reason with its sentences.
+    pub suppression: Vec<MethodReason>,
+}
+
+/// A peer group named in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodGroup {
+    /// Domain id.
+    pub domain: String,
+    /// `size_class` or `all`.
+    pub dimension: String,
+    /// Group id.
+    pub group: String,
+    /// Members with a value for the domain's first key figure.
+    pub members: usize,
+}
+
+/// A suppression reason explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodReason {
+    /// The reason code.
+    pub reason: &'static str,
+    /// German sentence.
+    pub message_de: &'static str,
+    /// English sentence.
+    pub message_en: &'static str,
+}
+
+const QUANTILES: &str = "Median und Quartile nach Hyndman–Fan Typ 7 (lineare Interpolation, wie QUANTIL.INKL in Excel); Mittelwert ungewichtet; Gesamtwert als Summe der Zähler durch Summe der Nenner.";
+
+impl Engine {
+    /// The peer report of a member for a year, for an audience (the member
+    /// itself, a granted consultant, or admin). A member without figures for
+    /// the year gets `GiveToGet`.
+    pub async fn report(&self, member_id: &str, year: i32, audience: Audience) -> Result<Report> {
+        let members = self.members_by_id();
+        let member = members
+            .get(member_id)
+            .ok_or_else(|| EngineError::NotFound(format!("member {member_id} is not registered")))?
+            .clone();
+        let mut domains = Vec::new();
+        let mut data_versions = BTreeMap::new();
+        let mut groups = Vec::new();
+        for d in &self.catalog().domains {
+            let snapshot = self.snapshot(&d.id).await?;
+            let Some(row) = snapshot.current_row(year, member_id) else {
+                continue;
+            };
+            data_versions.insert(d.id.clone(), compare::data_version(&snapshot));
+            let input = CompareInput {
+                catalog: self.catalog(),
+                domain: d,
+                snapshot: &snapshot,
+                members: &members,
+                policy: &self.policy,
+            };
+            let population = d
+                .basic_figures
+                .iter()
+                .position(|f| f.id == "population")
+                .and_then(|i| row.basic.get(i).copied().flatten());
+            let class = population.and_then(|p| self.catalog().size_class(member.kind, p));
+            let by_class = GroupBy::Dimension(Dimension::SizeClass);
+            let by_all = GroupBy::Dimension(Dimension::All);
+            let mut figures = Vec::new();
+            for (fi, k) in d.key_figures.iter().enumerate() {
+                let own_group =
+                    |c: compare::Comparison| c.groups.into_iter().find(|g| g.own.is_some());
+                let sc = own_group(compare::compare(
+                    &input,
+                    year,
+                    fi,
+                    &by_class,
+                    audience,
+                    Some(member_id),
+                ));
+                let all = own_group(compare::compare(
+                    &input,
+                    year,
+                    fi,
+                    &by_all,
+                    audience,
+                    Some(member_id),
+                ));
+                if fi == 0 {
+                    for (dimension, g) in [("size_class", &sc), ("all", &all)] {
+                        if let Some(g) = g {
+                            groups.push(MethodGroup {
+                                domain: d.id.clone(),
+                                dimension: dimension.into(),
+                                group: g.group.clone(),
+                                members: g.n,
+                            });
+                        }
+                    }
+                }
+                let ts = compare::timeseries(
+                    &input,
+                    fi,
+                    &by_class,
+                    audience,
+                    Some(member_id),
+                    (Some(year - 4), Some(year)),
+                    &BTreeMap::new(),
+                );
+                figures.push(FigureReport {
+                    id: k.id.clone(),
+                    label: k.label.clone(),
+                    definition: k.formula.clone(),
+                    unit: k.unit.clone(),
+                    direction: k.direction,
+                    own: snapshot
+                        .key
+                        .get(&(year, member_id.to_string()))
+                        .and_then(|kr| kr.values.get(fi).copied().flatten()),
+                    size_class: sc,
+                    all,
+                    timeseries: ts.points,
+                });
+            }
+            domains.push(DomainReport {
+                domain: d.id.clone(),
+                label: d.label.clone(),
+                size_class: class.map(|c| c.id.clone()),
+                size_class_label: class.map(|c| c.label.clone()),
+                key_figures: figures,
+            });
+        }
+        if domains.is_empty() {
+            return Err(EngineError::GiveToGet {
+                member_id: member_id.to_string(),
+                domain: "any domain".into(),
+                year,
+            });
+        }
+        let suppression = [
+            Reason::BelowThreshold,
+            Reason::AllEqual,
+            Reason::Complement,
+            Reason::GiveToGet,
+        ]
+        .into_iter()
+        .map(|r| MethodReason {
+            reason: r.code(),
+            message_de: r.message_de(),
+            message_en: r.message_en(),
+        })
+        .collect();
+        Ok(Report {
+            member_id: member_id.to_string(),
+            member_name: member.name.clone(),
+            year,
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            data_versions,
+            domains,
+            method: Method {
+                quantiles: QUANTILES,
+                groups,
+                suppression,
+            },
+        })
+    }
+}

@@ -1,0 +1,247 @@
+//! Peer reports rendered for people: CSV in two dialects (`en`: comma and
+//! decimal point; `de`: semicolon and decimal comma, as German Excel reads it)
+//! and XLSX with one sheet per domain and a method sheet. The report data
+//! come from `vergleichsring_engine::report`, after disclosure control.
+//!
+//! Text cells that start with `=`, `+`, `-`, `@` (or a tab or carriage
+//! return) are prefixed with `'`, so that a member name or label can never
+//! become a formula in a spreadsheet (CSV and formula injection).
+
+use vergleichsring_engine::compare::GroupResult;
+use vergleichsring_engine::report::{FigureReport, Report};
+
+/// What can go wrong while rendering.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing CSV failed.
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    /// Writing XLSX failed.
+    #[error("xlsx: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// The CSV dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Comma separated, decimal point.
+    En,
+    /// Semicolon separated, decimal comma.
+    De,
+}
+
+/// Neutralises a text cell against formula injection.
+pub fn neutralise(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+fn number(v: Option<f64>, dialect: Dialect) -> String {
+    match v {
+        None => String::new(),
+        Some(x) => {
+            let s = format!("{x}");
+            match dialect {
+                Dialect::En => s,
+                Dialect::De => s.replace('.', ","),
+            }
+        }
+    }
+}
+
+/// The columns of the tabular report, one row per (domain, key figure).
+pub const COLUMNS: [&str; 21] = [
+    "domain",
+    "key_figure",
+    "label",
+    "unit",
+    "direction",
+    "own",
+    "size_class",
+    "size_class_n",
+    "size_class_suppressed",
+    "size_class_mean",
+    "size_class_median",
+    "size_class_p25",
+    "size_class_p75",
+    "size_class_weighted",
+    "rank",
+    "percentile_rank",
+    "all_n",
+    "all_suppressed",
+    "all_mean",
+    "all_median",
+    "all_weighted",
+];
+
+/// A cell of the tabular report.
+pub enum Cell {
+    /// Text (neutralised when written).
+    Text(String),
+    /// A number, or empty.
+    Number(Option<f64>),
+}
+
+fn stat(
+    g: &Option<GroupResult>,
+    f: impl Fn(&vergleichsring_engine::disclosure::ReleasedStats) -> Option<f64>,
+) -> Cell {
+    Cell::Number(g.as_ref().and_then(|g| g.stats.as_ref()).and_then(f))
+}
+
+/// The rows of the tabular report.
+pub fn rows(report: &Report) -> Vec<Vec<Cell>> {
+    let mut out = Vec::new();
+    for d in &report.domains {
+        for k in &d.key_figures {
+            out.push(row(&d.domain, k));
+        }
+    }
+    out
+}
+
+fn row(domain: &str, k: &FigureReport) -> Vec<Cell> {
+    let own = k.size_class.as_ref().and_then(|g| g.own.as_ref());
+    vec![
+        Cell::Text(domain.to_string()),
+        Cell::Text(k.id.clone()),
+        Cell::Text(k.label.clone()),
+        Cell::Text(k.unit.clone()),
+        Cell::Text(format!("{:?}", k.direction).to_lowercase()),
+        Cell::Number(k.own),
+        Cell::Text(
+            k.size_class
+                .as_ref()
+                .map(|g| g.group.clone())
+                .unwrap_or_default(),
+        ),
+        Cell::Number(k.size_class.as_ref().map(|g| g.n as f64)),
+        Cell::Text(
+            k.size_class
+                .as_ref()
+                .map(|g| g.suppressed.to_string())
+                .unwrap_or_default(),
+        ),
+        stat(&k.size_class, |s| s.mean),
+        stat(&k.size_class, |s| s.median),
+        stat(&k.size_class, |s| s.p25),
+        stat(&k.size_class, |s| s.p75),
+        stat(&k.size_class, |s| s.weighted),
+        Cell::Number(own.and_then(|o| o.rank).map(|r| r as f64)),
+        Cell::Number(own.and_then(|o| o.percentile_rank)),
+        Cell::Number(k.all.as_ref().map(|g| g.n as f64)),
+        Cell::Text(
+            k.all
+                .as_ref()
+                .map(|g| g.suppressed.to_string())
+                .unwrap_or_default(),
+        ),
+        stat(&k.all, |s| s.mean),
+        stat(&k.all, |s| s.median),
+        stat(&k.all, |s| s.weighted),
+    ]
+}
+
+/// The report as CSV in a dialect.
+pub fn to_csv(report: &Report, dialect: Dialect) -> Result<Vec<u8>, ReportError> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(if dialect == Dialect::De { b';' } else { b',' })
+        .from_writer(Vec::new());
+    w.write_record(COLUMNS)?;
+    for r in rows(report) {
+        w.write_record(r.iter().map(|c| match c {
+            Cell::Text(t) => neutralise(t),
+            Cell::Number(v) => number(*v, dialect),
+        }))?;
+    }
+    w.into_inner()
+        .map_err(|e| ReportError::Csv(e.into_error().into()))
+}
+
+/// Excel sheet names: at most 31 characters, none of `[]:*?/\`.
+fn sheet_name(label: &str) -> String {
+    label
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(31)
+        .collect()
+}
+
+/// The report as an XLSX workbook: a sheet per domain and a method sheet.
+pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let num = Format::new().set_num_format("#,##0.00");
+    for d in &report.domains {
+        let sheet = book.add_worksheet();
+        sheet.set_name(sheet_name(&d.label))?;
+        sheet.write_string_with_format(
+            0,
+            0,
+            neutralise(&format!(
+                "{} – {} ({})",
+                report.member_name, d.label, report.year
+            )),
+            &bold,
+        )?;
+        for (c, h) in COLUMNS.iter().enumerate() {
+            sheet.write_string_with_format(2, c as u16, *h, &bold)?;
+        }
+        for (r, k) in d.key_figures.iter().enumerate() {
+            for (c, cell) in row(&d.domain, k).into_iter().enumerate() {
+                let (r, c) = (r as u32 + 3, c as u16);
+                match cell {
+                    Cell::Text(t) => {
+                        sheet.write_string(r, c, neutralise(&t))?;
+                    }
+                    Cell::Number(Some(v)) => {
+                        sheet.write_number_with_format(r, c, v, &num)?;
+                    }
+                    Cell::Number(None) => {}
+                }
+            }
+        }
+        sheet.set_column_width(2, 36)?;
+    }
+    let method = book.add_worksheet();
+    method.set_name("Methode")?;
+    method.write_string_with_format(0, 0, "Methode", &bold)?;
+    method.write_string(1, 0, report.method.quantiles)?;
+    method.write_string_with_format(3, 0, "Vergleichsgruppen", &bold)?;
+    for (i, g) in report.method.groups.iter().enumerate() {
+        let r = i as u32 + 4;
+        method.write_string(r, 0, &g.domain)?;
+        method.write_string(r, 1, &g.dimension)?;
+        method.write_string(r, 2, neutralise(&g.group))?;
+        method.write_number(r, 3, g.members as f64)?;
+    }
+    let start = report.method.groups.len() as u32 + 5;
+    method.write_string_with_format(start, 0, "Geheimhaltung", &bold)?;
+    for (i, s) in report.method.suppression.iter().enumerate() {
+        method.write_string(start + 1 + i as u32, 0, s.reason)?;
+        method.write_string(start + 1 + i as u32, 1, s.message_de)?;
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("+1"), "'+1");
+        assert_eq!(neutralise("-1"), "'-1");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("Stadt Köln"), "Stadt Köln");
+        assert_eq!(number(Some(-1.5), Dialect::De), "-1,5");
+        assert_eq!(
+            sheet_name("Öffentliche Bibliothek: [Test]"),
+            "Öffentliche Bibliothek Test"
+        );
+    }
+}
