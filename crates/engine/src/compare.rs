@@ -574,6 +574,23 @@ mod tests {
     use proptest::prelude::*;
     use vergleichsring_catalog::Direction;
 
+    /// The stored row of member `id`, the `i`-th of a one-year test ring.
+    fn stored_row(i: usize, id: &str, basic: Vec<Option<f64>>) -> StoredRow {
+        StoredRow {
+            version: 0,
+            submission_id: "s".into(),
+            submitted_at: String::new(),
+            submitted_by: String::new(),
+            row: i as u32 + 1,
+            member_id: id.to_string(),
+            year: 2024,
+            warnings: serde_json::Value::Array(vec![]),
+            upload_sha256: None,
+            upload_format: None,
+            basic,
+        }
+    }
+
     /// A snapshot of one year where member i has `values[i]` as its first
     /// key figure (media_per_capita) and a population of 120,000 (GK3).
     fn ring(values: &[Option<f64>]) -> (Snapshot, BTreeMap<String, Member>) {
@@ -592,19 +609,8 @@ mod tests {
                     kind: MemberKind::KreisfreieStadt,
                 },
             );
-            snap.history.push(StoredRow {
-                version: 0,
-                submission_id: "s".into(),
-                submitted_at: String::new(),
-                submitted_by: String::new(),
-                row: i as u32 + 1,
-                member_id: id.clone(),
-                year: 2024,
-                warnings: serde_json::Value::Array(vec![]),
-                upload_sha256: None,
-                upload_format: None,
-                basic: vec![Some(120_000.0); 17],
-            });
+            snap.history
+                .push(stored_row(i, &id, vec![Some(120_000.0); 17]));
             snap.current.insert((2024, id.clone()), i);
             snap.key.insert(
                 (2024, id),
@@ -661,19 +667,7 @@ mod tests {
             );
             let mut basic = vec![Some(1.0); 17];
             basic[0] = Some(f64::from(*population));
-            snap.history.push(StoredRow {
-                version: 0,
-                submission_id: "s".into(),
-                submitted_at: String::new(),
-                submitted_by: String::new(),
-                row: i as u32 + 1,
-                member_id: id.clone(),
-                year: 2024,
-                warnings: serde_json::Value::Array(vec![]),
-                upload_sha256: None,
-                upload_format: None,
-                basic,
-            });
+            snap.history.push(stored_row(i, &id, basic));
             snap.current.insert((2024, id.clone()), i);
             snap.key.insert(
                 (2024, id),

@@ -265,13 +265,7 @@ struct Prepared<'e> {
 
 impl Prepared<'_> {
     fn input<'s>(&'s self, engine: &'s Engine) -> CompareInput<'s> {
-        CompareInput {
-            catalog: engine.catalog(),
-            domain: self.domain,
-            snapshot: &self.snapshot,
-            members: &self.members,
-            policy: &engine.policy,
-        }
+        engine.compare_input(self.domain, &self.snapshot, &self.members)
     }
 }
 
@@ -482,6 +476,22 @@ impl Engine {
             format: format.name().to_string(),
             warnings,
         })
+    }
+
+    /// What `compare` needs for one domain.
+    pub(crate) fn compare_input<'a>(
+        &'a self,
+        domain: &'a Domain,
+        snapshot: &'a Snapshot,
+        members: &'a BTreeMap<String, Member>,
+    ) -> CompareInput<'a> {
+        CompareInput {
+            catalog: self.catalog(),
+            domain,
+            snapshot,
+            members,
+            policy: &self.policy,
+        }
     }
 
     fn registered_ids(&self) -> HashSet<String> {
@@ -750,13 +760,7 @@ impl Engine {
         let custom = self.store.groups();
         for d in &self.catalog().domains {
             let snapshot = self.snapshot(&d.id).await?;
-            let input = CompareInput {
-                catalog: self.catalog(),
-                domain: d,
-                snapshot: &snapshot,
-                members: &members,
-                policy: &self.policy,
-            };
+            let input = self.compare_input(d, &snapshot, &members);
             for year in snapshot.years() {
                 let released: HashSet<String> = self
                     .store

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::compare::{self, CompareInput, Dimension, GroupBy, GroupResult, Point};
+use crate::compare::{self, Dimension, GroupBy, GroupResult, Point};
 use crate::disclosure::{Audience, Reason};
 use crate::{Engine, EngineError, Result};
 
@@ -125,13 +125,7 @@ impl Engine {
                 continue;
             };
             data_versions.insert(d.id.clone(), compare::data_version(&snapshot));
-            let input = CompareInput {
-                catalog: self.catalog(),
-                domain: d,
-                snapshot: &snapshot,
-                members: &members,
-                policy: &self.policy,
-            };
+            let input = self.compare_input(d, &snapshot, &members);
             let population = d
                 .basic_figures
                 .iter()
