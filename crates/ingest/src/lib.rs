@@ -9,6 +9,7 @@
 mod csv_file;
 mod decode;
 pub mod number;
+mod pages;
 mod table;
 mod validate;
 mod xlsx_file;
