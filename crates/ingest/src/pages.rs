@@ -156,8 +156,13 @@ pub(crate) fn check(
             format!("the Parquet file is damaged: {what}"),
         )
     };
+    // Totals over the file: many pages that each pass alone can still add
+    // up to a bomb.
+    let mut unpacked: u64 = 0;
+    let mut pages: u64 = 0;
     for rg in meta.row_groups() {
         for col in rg.columns() {
+            let mut values: u64 = 0;
             let start = col
                 .dictionary_page_offset()
                 .unwrap_or(col.data_page_offset());
@@ -195,6 +200,29 @@ pub(crate) fn check(
                         format!(
                             "a page declares {} values, more than the {} rows an upload may have",
                             h.num_values, limits.max_rows
+                        ),
+                    ));
+                }
+                unpacked = unpacked.saturating_add(h.uncompressed as u64);
+                values = values.saturating_add(h.num_values as u64);
+                pages += 1;
+                if unpacked > limits.max_uncompressed_bytes {
+                    return Err((
+                        "decompression_bomb",
+                        format!(
+                            "the pages would unpack to more than {} bytes",
+                            limits.max_uncompressed_bytes
+                        ),
+                    ));
+                }
+                // A flat column has at most one value per row, plus a
+                // dictionary that cannot be larger than the column.
+                if values > 2 * limits.max_rows as u64 || pages > limits.max_rows as u64 {
+                    return Err((
+                        "decompression_bomb",
+                        format!(
+                            "a column declares more values or pages than the {} rows an upload may have",
+                            limits.max_rows
                         ),
                     ));
                 }
