@@ -243,6 +243,17 @@ async fn roles_and_members_see_only_what_they_may() {
     );
 }
 
+/// The group with this id in a comparison.
+fn group(body: &serde_json::Value, id: &str) -> serde_json::Value {
+    body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == id)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn thresholds_count_peers_without_the_requester() {
     let app = TestApp::spawn().await;
@@ -293,24 +304,12 @@ async fn thresholds_count_peers_without_the_requester() {
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
     let a = app.get(path, Some(&m)).await;
-    let gk3 = a.body["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["group"] == "GK3")
-        .unwrap()
-        .clone();
+    let gk3 = group(&a.body, "GK3");
     assert_eq!(gk3["suppressed"], true);
     assert_eq!(gk3["reason"], "below_threshold");
     assert!(gk3["own"]["rank"].is_null());
     let a = app.get(path, Some(&app.analyst)).await;
-    let gk3 = a.body["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["group"] == "GK3")
-        .unwrap()
-        .clone();
+    let gk3 = group(&a.body, "GK3");
     // GK3 alone would pass (5 members), but the lone GK6 town could then be
     // computed from the total: rule 5 suppresses GK3 as well.
     assert_eq!(gk3["suppressed"], true);
