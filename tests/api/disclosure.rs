@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use vergleichsring_engine::disclosure::{Policy, Visibility};
 use vergleichsring_store::{Role, Store};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, leaves};
 
 /// Member ids 05001000, 05002000, … (kreisfreie Städte in NRW).
 fn ids(n: usize) -> Vec<String> {
@@ -369,16 +369,6 @@ async fn sql_sees_released_statistics_and_nothing_else() {
     );
 }
 
-/// Every number in a JSON document.
-fn numbers(v: &Value, out: &mut Vec<f64>) {
-    match v {
-        Value::Number(n) => out.extend(n.as_f64()),
-        Value::Array(a) => a.iter().for_each(|x| numbers(x, out)),
-        Value::Object(o) => o.values().for_each(|x| numbers(x, out)),
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn visibility_modes_show_what_the_ring_agreed() {
     for visibility in [
@@ -399,9 +389,13 @@ async fn visibility_modes_show_what_the_ring_agreed() {
         // The exact loans per capita of the other members.
         let others: Vec<f64> = (1..8).map(|i| 4.0 * (1.0 + 0.123_457 * i as f64)).collect();
         let mut shown = Vec::new();
-        numbers(&g["distribution"], &mut shown);
-        numbers(&g["own"], &mut shown);
-        numbers(&g["peers"], &mut shown);
+        shown.extend(
+            leaves(&g["distribution"])
+                .into_iter()
+                .filter_map(Value::as_f64),
+        );
+        shown.extend(leaves(&g["own"]).into_iter().filter_map(Value::as_f64));
+        shown.extend(leaves(&g["peers"]).into_iter().filter_map(Value::as_f64));
         let exact_shown = others
             .iter()
             .filter(|v| shown.iter().any(|s| (s - *v).abs() < 1e-12))

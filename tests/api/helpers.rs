@@ -334,3 +334,13 @@ pub fn library_file(member_id: Option<&str>, population: f64, scale: f64) -> Byt
     let cols: Vec<Col<'_>> = row.iter().map(|(n, v)| (*n, vec![Some(*v)])).collect();
     parquet(member_id.map(|m| vec![m]), &cols)
 }
+
+/// Every leaf value (number, string, bool) of a JSON document, depth first.
+pub fn leaves(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().flat_map(leaves).collect(),
+        Value::Object(o) => o.values().flat_map(leaves).collect(),
+        Value::Null => Vec::new(),
+        leaf => vec![leaf],
+    }
+}

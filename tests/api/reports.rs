@@ -7,20 +7,9 @@ use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
 use reqwest::StatusCode;
-use serde_json::Value;
 use vergleichsring_store::Role;
 
-use crate::helpers::TestApp;
-
-/// Every string in a JSON document.
-fn strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-        _ => {}
-    }
-}
+use crate::helpers::{TestApp, leaves};
 
 #[tokio::test]
 async fn the_report_of_a_fixture_member_matches_its_golden_file() {
@@ -47,8 +36,10 @@ async fn the_report_of_a_fixture_member_matches_its_golden_file() {
     assert_eq!(report["domains"].as_array().unwrap().len(), 3);
 
     // No other member's name or id anywhere (aggregate_only).
-    let mut found = Vec::new();
-    strings(&report, &mut found);
+    let found: Vec<String> = leaves(&report)
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     for other in ring.members.iter().filter(|m| m.member_id != me.member_id) {
         assert!(
             !found.contains(&other.name) && !found.contains(&other.member_id),
