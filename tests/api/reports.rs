@@ -139,11 +139,15 @@ async fn reports_follow_the_access_rules_and_neutralise_formulas() {
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(a.body["error"], "give_to_get");
     assert_eq!(
-        app.get(&format!("{path}?format=html"), Some(&evil))
+        app.get(&format!("{path}?format=pdf"), Some(&evil))
             .await
             .status,
         StatusCode::NOT_ACCEPTABLE
     );
+    // The HTML escapes the name instead of running it.
+    let html = app.get(&format!("{path}?format=html"), Some(&evil)).await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert!(html.text.contains("<h1>=HYPERLINK(&quot;http://evil&quot;)</h1>"));
     assert_eq!(
         app.get("/api/v1/reports/05999000/2024", Some(&app.admin))
             .await
@@ -164,4 +168,218 @@ async fn reports_follow_the_access_rules_and_neutralise_formulas() {
         Some(Data::String(s)) => assert!(s.starts_with("'=HYPERLINK"), "{s}"),
         other => panic!("{other:?}"),
     }
+}
+
+/// What an XML reader finds in a page: every text node with the classes of
+/// its enclosing elements, and every element with its attributes.
+struct Page {
+    texts: Vec<(String, Vec<String>)>,
+    elements: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// Parses the page as XML; a page that is not well-formed fails the test.
+fn parse_page(html: &str) -> Page {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(html);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<(String, String)> = Vec::new();
+    let mut page = Page {
+        texts: Vec::new(),
+        elements: Vec::new(),
+    };
+    let attrs = |e: &quick_xml::events::BytesStart| -> Vec<(String, String)> {
+        e.attributes()
+            .map(|a| {
+                let a = a.expect("well-formed attribute");
+                (
+                    a.key.as_ref().to_string(),
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .expect("escaped attribute")
+                        .into_owned(),
+                )
+            })
+            .collect()
+    };
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.name().as_ref().to_string();
+                let a = attrs(&e);
+                let class = a
+                    .iter()
+                    .find(|(k, _)| k == "class")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                page.elements.push((name.clone(), a));
+                stack.push((name, class));
+            }
+            Ok(Event::Empty(e)) => {
+                let name = e.name().as_ref().to_string();
+                page.elements.push((name, attrs(&e)));
+            }
+            Ok(Event::End(_)) => {
+                stack.pop().expect("an end tag closes an open element");
+            }
+            Ok(Event::Text(t)) => {
+                let text = t.xml10_content().into_owned();
+                // The style sheet is not text a reader sees.
+                let in_style = stack.last().is_some_and(|(n, _)| n == "style");
+                if !text.trim().is_empty() && !in_style {
+                    let classes = stack.iter().map(|(_, c)| c.clone()).collect();
+                    page.texts.push((text, classes));
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                // An entity between two text events; it is escaped markup
+                // (&amp;, &quot;), not a number.
+                let _ = r;
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed at {}: {e}", reader.error_position()),
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    page
+}
+
+/// The number-like words of a text: runs of digits with `.` and `,`.
+fn number_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',' || c == '-'))
+        .map(|w| w.trim_matches(|c| c == '.' || c == ',' || c == '-'))
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_html_report_is_well_formed_and_shows_only_released_numbers() {
+    use vergleichsring_report::fmt::{de, de_number};
+    let app = TestApp::spawn().await;
+    let ring = app.load_ring(40, 2020..=2024, 11).await;
+    let me = &ring.members[5];
+    let token = app.token(Role::Member, Some(&me.member_id));
+    let path = format!("/api/v1/reports/{}/2024", me.member_id);
+    let json = app.get(&path, Some(&token)).await.body;
+    // A browser gets HTML without asking for a format.
+    let r = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&token)
+        .header("accept", "text/html,application/xhtml+xml;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = r.text().await.unwrap();
+    let page = parse_page(&html);
+
+    // Self-contained: nothing is loaded from elsewhere.
+    for (name, attrs) in &page.elements {
+        assert_ne!(name, "script");
+        assert_ne!(name, "link");
+        for (k, v) in attrs {
+            if k == "src" || (k == "href" && name != "a") {
+                panic!("{name} loads {v}");
+            }
+            if k == "href" {
+                assert!(v.starts_with('#'), "external link {v}");
+            }
+        }
+    }
+
+    // Every number a reader sees is a number of the JSON report (which is
+    // checked for leaks above), German-formatted, or an axis tick.
+    let mut allowed: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for leaf in leaves(&json) {
+        if let Some(x) = leaf.as_f64() {
+            allowed.insert(de(x));
+            allowed.insert(de_number(x, 0));
+            allowed.insert(format!("{x}"));
+        }
+        if let Some(s) = leaf.as_str() {
+            allowed.extend(number_words(s));
+        }
+    }
+    let date = json["generated_at"].as_str().unwrap();
+    let german_date = format!("{}.{}.{}", &date[8..10], &date[5..7], &date[..4]);
+    allowed.insert(german_date);
+    for y in 2015..=2024 {
+        allowed.insert(y.to_string());
+    }
+    // Fixed numbers of the German text (units, the A4 margins, "10.000 EW").
+    for fixed in ["10.000", "1.000", "100", "25", "75", "7", "1", "3"] {
+        allowed.insert(fixed.to_string());
+    }
+    let mut shown = 0;
+    for (text, classes) in &page.texts {
+        if classes.iter().any(|c| c == "tick") {
+            continue;
+        }
+        for w in number_words(text) {
+            shown += 1;
+            assert!(allowed.contains(&w), "'{w}' in '{text}' is not in the JSON report");
+        }
+    }
+    assert!(shown > 200, "only {shown} numbers shown");
+
+    // No other member's name or id; the own name is there.
+    let all_text: String = page
+        .texts
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(all_text.contains(&me.name));
+    for other in ring.members.iter().filter(|m| m.member_id != me.member_id) {
+        assert!(!html.contains(&other.member_id), "{} leaked", other.member_id);
+        assert!(
+            me.name.contains(&other.name) || !html.contains(&other.name),
+            "{} leaked",
+            other.name
+        );
+    }
+
+    // One band chart and one line chart per key figure, each with a title
+    // and a description; in aggregate_only mode no bars.
+    let figures: usize = json["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["key_figures"].as_array().unwrap().len())
+        .sum();
+    let svgs: Vec<_> = page.elements.iter().filter(|(n, _)| n == "svg").collect();
+    assert_eq!(svgs.len(), 2 * figures);
+    for (_, attrs) in &svgs {
+        assert!(attrs.iter().any(|(k, v)| k == "role" && v == "img"));
+        assert!(attrs.iter().any(|(k, _)| k == "aria-labelledby"));
+    }
+    assert_eq!(
+        page.elements.iter().filter(|(n, _)| n == "title").count(),
+        1 + svgs.len()
+    );
+    let class_count = |class: &str| {
+        page.elements
+            .iter()
+            .filter(|(_, a)| a.iter().any(|(k, v)| k == "class" && v == class))
+            .count()
+    };
+    assert_eq!(class_count("bar") + class_count("bar own"), 0);
+    let own_points: usize = json["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["key_figures"].as_array().unwrap())
+        .flat_map(|k| k["timeseries"].as_array().unwrap())
+        .filter(|p| p["own"].is_number())
+        .count();
+    assert_eq!(class_count("point own"), own_points);
 }

@@ -1,4 +1,5 @@
-//! Peer reports rendered for people: CSV in two dialects (`en`: comma and
+//! Peer reports rendered for people: HTML with inline SVG charts (`html`,
+//! `svg`), CSV in two dialects (`en`: comma and
 //! decimal point; `de`: semicolon and decimal comma, as German Excel reads it)
 //! and XLSX with one sheet per domain and a method sheet. The report data
 //! come from `vergleichsring_engine::report`, after disclosure control.
@@ -6,6 +7,12 @@
 //! Text cells that start with `=`, `+`, `-`, `@` (or a tab or carriage
 //! return) are prefixed with `'`, so that a member name or label can never
 //! become a formula in a spreadsheet (CSV and formula injection).
+
+pub mod fmt;
+pub mod html;
+pub mod svg;
+
+pub use html::{HtmlOptions, to_html};
 
 use vergleichsring_engine::compare::GroupResult;
 use vergleichsring_engine::report::{FigureReport, Report};

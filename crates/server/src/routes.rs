@@ -545,6 +545,7 @@ pub async fn report(
     caller: Caller,
     Path((member_id, year)): Path<(String, String)>,
     Query(params): Params,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(
         &[Role::Admin, Role::Member, Role::Consultant],
@@ -554,7 +555,11 @@ pub async fn report(
     let member = caller
         .member_scope(Some(&member_id), "read the peer report")?
         .unwrap_or(member_id);
-    let format = params.get("format").map_or("json", String::as_str);
+    // Without `format`, a browser (which asks for text/html) gets the page
+    // and every other client JSON.
+    let format = params
+        .get("format")
+        .map_or_else(|| default_report_format(&headers), String::as_str);
     let dialect = match params.get("dialect").map(String::as_str) {
         None | Some("en") => vergleichsring_report::Dialect::En,
         Some("de") => vergleichsring_report::Dialect::De,
@@ -564,11 +569,11 @@ pub async fn report(
             )));
         }
     };
-    if !matches!(format, "json" | "csv" | "xlsx") {
+    if !matches!(format, "html" | "json" | "csv" | "xlsx") {
         return Err(ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "unsupported_report_format",
-            format!("format '{format}' is not available; use json, csv or xlsx"),
+            format!("format '{format}' is not available; use html, json, csv or xlsx"),
         ));
     }
     let report = state
@@ -603,6 +608,44 @@ pub async fn report(
             vergleichsring_report::to_xlsx(&report).map_err(internal)?,
         )
             .into_response(),
+        "html" => html_page(vergleichsring_report::to_html(
+            &report,
+            &vergleichsring_report::HtmlOptions::default(),
+        )),
         _ => Json(report).into_response(),
     })
+}
+
+/// `html` when the `Accept` header names `text/html` (a browser), else `json`.
+fn default_report_format(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept
+        .split(',')
+        .any(|p| p.split(';').next().unwrap_or("").trim() == "text/html")
+    {
+        "html"
+    } else {
+        "json"
+    }
+}
+
+/// An HTML page with headers that keep it self-contained: no scripts, and
+/// nothing loaded from elsewhere.
+pub fn html_page(body: String) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (axum::http::header::REFERRER_POLICY, "no-referrer"),
+        ],
+        body,
+    )
+        .into_response()
 }
