@@ -254,12 +254,12 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
         cfg.limits.ingest(),
         std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
     ));
-    Ok(AppState {
+    Ok(AppState::new(
         engine,
-        config: Arc::new(HttpConfig {
+        HttpConfig {
             max_body_bytes: cfg.limits.max_body_bytes,
-        }),
-    })
+        },
+    ))
 }
 
 async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {

@@ -37,12 +37,12 @@ pub struct Answer {
 async fn start(dir: &Path, policy: Policy) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let store = Arc::new(Store::open(dir).await.expect("open store"));
     let engine = Arc::new(Engine::new(store, policy).await.expect("engine"));
-    let state = AppState {
+    let state = AppState::new(
         engine,
-        config: Arc::new(HttpConfig {
+        HttpConfig {
             max_body_bytes: 2 * 1024 * 1024,
-        }),
-    };
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {

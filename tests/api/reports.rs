@@ -147,7 +147,10 @@ async fn reports_follow_the_access_rules_and_neutralise_formulas() {
     // The HTML escapes the name instead of running it.
     let html = app.get(&format!("{path}?format=html"), Some(&evil)).await;
     assert_eq!(html.status, StatusCode::OK);
-    assert!(html.text.contains("<h1>=HYPERLINK(&quot;http://evil&quot;)</h1>"));
+    assert!(
+        html.text
+            .contains("<h1>=HYPERLINK(&quot;http://evil&quot;)</h1>")
+    );
     assert_eq!(
         app.get("/api/v1/reports/05999000/2024", Some(&app.admin))
             .await
@@ -326,7 +329,10 @@ async fn the_html_report_is_well_formed_and_shows_only_released_numbers() {
         }
         for w in number_words(text) {
             shown += 1;
-            assert!(allowed.contains(&w), "'{w}' in '{text}' is not in the JSON report");
+            assert!(
+                allowed.contains(&w),
+                "'{w}' in '{text}' is not in the JSON report"
+            );
         }
     }
     assert!(shown > 200, "only {shown} numbers shown");
@@ -340,7 +346,11 @@ async fn the_html_report_is_well_formed_and_shows_only_released_numbers() {
         .join("\n");
     assert!(all_text.contains(&me.name));
     for other in ring.members.iter().filter(|m| m.member_id != me.member_id) {
-        assert!(!html.contains(&other.member_id), "{} leaked", other.member_id);
+        assert!(
+            !html.contains(&other.member_id),
+            "{} leaked",
+            other.member_id
+        );
         assert!(
             me.name.contains(&other.name) || !html.contains(&other.name),
             "{} leaked",

@@ -82,7 +82,10 @@ mod tests {
         assert_eq!(de(0.873), "0,87");
         assert_eq!(de(42.0), "42,0");
         assert_eq!(de_opt(None), "–");
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     proptest! {

@@ -106,7 +106,10 @@ pub fn to_html(report: &Report, options: &HtmlOptions) -> String {
             escape(back)
         );
     }
-    let date = report.generated_at.get(..10).unwrap_or(&report.generated_at);
+    let date = report
+        .generated_at
+        .get(..10)
+        .unwrap_or(&report.generated_at);
     let _ = write!(
         out,
         r#"<header><p class="kicker">Vergleichsring · Vergleichsbericht</p><h1>{}</h1><p class="meta">Berichtsjahr {} · erstellt am {} · Mitgliedsnummer {}</p>"#,
@@ -135,10 +138,9 @@ pub fn to_html(report: &Report, options: &HtmlOptions) -> String {
         .iter()
         .map(|(d, v)| format!("{d} {v}"))
         .collect();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"</main><footer>Erstellt am {} (UTC) · Datenstand: {} · vergleichsring</footer></body></html>
-"#,
+        r#"</main><footer>Erstellt am {} (UTC) · Datenstand: {} · vergleichsring</footer></body></html>"#,
         escape(&report.generated_at.replace('T', " ").replace('Z', "")),
         escape(&versions.join(", "))
     );
@@ -226,11 +228,7 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
         r#"<article class="figure" id="{id}" aria-labelledby="{id}-h"><h3 id="{id}-h">{}</h3><p class="def">{} · Einheit: {} · {}</p>"#,
         escape(&k.label),
         escape(&k.definition),
-        escape(if k.unit.is_empty() {
-            "Anzahl"
-        } else {
-            &k.unit
-        }),
+        escape(if k.unit.is_empty() { "Anzahl" } else { &k.unit }),
         direction_text(k.direction)
     );
     let sc = k.size_class.as_ref();

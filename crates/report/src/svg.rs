@@ -15,7 +15,7 @@ use vergleichsring_engine::compare::{GroupResult, Point};
 use crate::fmt::{de, escape};
 
 const WIDTH: f64 = 640.0;
-const LEFT: f64 = 150.0;
+const LEFT: f64 = 12.0;
 const RIGHT: f64 = 24.0;
 const OWN: &str = "#1d3f74";
 const GREY: &str = "#9aa3ad";
@@ -49,7 +49,11 @@ impl Scale {
         }
         let pad = (hi - lo) * 0.05;
         // Ratios that cannot be negative should not get a negative axis.
-        let lo = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+        let lo = if lo >= 0.0 {
+            (lo - pad).max(0.0)
+        } else {
+            lo - pad
+        };
         Some(Scale {
             lo,
             hi: hi + pad,
@@ -167,9 +171,11 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
             None => desc.push_str("zurückgehalten. "),
         }
     }
-    let row_h = 44.0;
+    // Each row's label stands above its band, so that long size-class
+    // names never run into the chart.
+    let row_h = 54.0;
     let top = 26.0;
-    let height = top + row_h * rows.len() as f64 + 30.0;
+    let height = top + row_h * rows.len() as f64 + 34.0;
     let mut out = String::new();
     open(
         &mut out,
@@ -191,8 +197,8 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
         return out;
     };
     for (i, r) in rows.iter().enumerate() {
-        let cy = top + row_h * i as f64 + row_h / 2.0;
-        text(&mut out, 4.0, cy + 4.0, "start", "row-label", &r.label);
+        let cy = top + row_h * i as f64 + row_h / 2.0 + 6.0;
+        text(&mut out, LEFT, cy - 17.0, "start", "row-label", &r.label);
         match r.group.and_then(|g| g.stats.as_ref()) {
             Some(s) => {
                 if let (Some(a), Some(b)) = (s.p10, s.p90) {
@@ -233,7 +239,7 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
                     cy + 4.0,
                     "start",
                     "note",
-                    &format!("zurückgehalten: {reason}"),
+                    &format!("Vergleichswerte zurückgehalten: {reason}"),
                 );
             }
         }
@@ -242,17 +248,18 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
         }
     }
     if let Some(v) = own {
-        let x = scale.map(v);
+        // The label is kept inside the chart even for extreme values.
+        let x = scale.map(v).clamp(LEFT + 60.0, WIDTH - RIGHT - 60.0);
         text(
             &mut out,
             x,
-            top - 8.0,
+            top - 10.0,
             "middle",
             "own-label",
             &format!("◆ Ihr Wert {}", de(v)),
         );
     }
-    x_axis(&mut out, &scale, top + row_h * rows.len() as f64 + 4.0);
+    x_axis(&mut out, &scale, top + row_h * rows.len() as f64 + 8.0);
     out.push_str("</svg>");
     out
 }
@@ -477,7 +484,14 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
         );
     }
     for p in points {
-        text(&mut out, x(p.year), bottom + 18.0, "middle", "tick", &p.year.to_string());
+        text(
+            &mut out,
+            x(p.year),
+            bottom + 18.0,
+            "middle",
+            "tick",
+            &p.year.to_string(),
+        );
     }
     // The legend names each line by its shape, not by its colour.
     let _ = write!(

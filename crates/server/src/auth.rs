@@ -132,6 +132,13 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be 'Bearer TOKEN'")
             })?;
+        Caller::from_token(state, token)
+    }
+}
+
+impl Caller {
+    /// The caller a token stands for; unknown or revoked tokens are refused.
+    pub fn from_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
         let record = state
             .engine
             .store()

@@ -1,4 +1,5 @@
-//! The axum HTTP layer: routes, authentication, content negotiation and errors.
+//! The axum HTTP layer: routes, authentication, content negotiation and
+//! errors, and the member web page (`web`).
 //!
 //! Handlers only translate between HTTP and [`vergleichsring_engine::Engine`]:
 //! they check the caller's role and member scope ([`auth::Caller`]) and hand
@@ -8,6 +9,7 @@ pub mod auth;
 pub mod error;
 mod negotiate;
 mod routes;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -39,6 +41,19 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
+    /// Signed-in sessions of the member web page.
+    pub sessions: Arc<web::Sessions>,
+}
+
+impl AppState {
+    /// The state of a server over an engine.
+    pub fn new(engine: Arc<Engine>, config: HttpConfig) -> AppState {
+        AppState {
+            engine,
+            config: Arc::new(config),
+            sessions: Arc::default(),
+        }
+    }
 }
 
 /// The service's routes.
@@ -74,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/{member_id}/{year}", get(routes::report));
     Router::new()
         .route("/health", get(routes::health))
+        .route("/", get(|| async { axum::response::Redirect::to("/web") }))
+        .merge(web::router(state.config.max_body_bytes))
         .nest("/api/v1", api)
         .fallback(routes::no_route)
         .layer(CatchPanicLayer::custom(routes::panic_response))
