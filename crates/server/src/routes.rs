@@ -643,7 +643,10 @@ pub fn html_page(body: String) -> Response {
                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
             (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (axum::http::header::REFERRER_POLICY, "no-referrer"),
+            // `same-origin` rather than `no-referrer`: with no referrer at all,
+            // browsers send `Origin: null` on form posts, and the web page
+            // checks the origin.
+            (axum::http::header::REFERRER_POLICY, "same-origin"),
         ],
         body,
     )

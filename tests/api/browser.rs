@@ -1,0 +1,445 @@
+//! The member web page in a real browser: Debian's Chromium, headless,
+//! driven over WebDriver by chromedriver. Signs in, uploads a CSV that
+//! trips a plausibility warning, explains it, opens the report, counts what
+//! the charts drew, and saves a screenshot of the upload page and of the
+//! report and a print-to-PDF of the report under `target/browser/`.
+//!
+//! `.ci/run` installs `chromium` and `chromium-driver`. Without them the
+//! test fails under `CI=true` and is skipped with a message elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use arrow::array::{Array, Float64Array, StringArray};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use vergleichsring_engine::disclosure::{Policy, Visibility};
+use vergleichsring_store::Role;
+
+use crate::helpers::TestApp;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// chromedriver as a child process, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebDriver session.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v["value"].clone()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn goto(&self, url: &str) {
+        self.post("/url", json!({ "url": url })).await;
+    }
+
+    async fn find_all(&self, css: &str) -> Vec<String> {
+        self.post("/elements", json!({"using": "css selector", "value": css}))
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e[ELEMENT].as_str().map(str::to_string))
+            .collect()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let all = self.find_all(css).await;
+        assert!(!all.is_empty(), "no element matches {css}");
+        all[0].clone()
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/click"), json!({})).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    /// The text of the first element matching `css`; retried while a
+    /// navigation replaces the page under the element.
+    async fn text(&self, css: &str) -> String {
+        for _ in 0..50 {
+            let found = self
+                .http
+                .post(format!("{}/element", self.base))
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .unwrap();
+            if found.status().is_success() {
+                let v: Value = found.json().await.unwrap();
+                let e = v["value"][ELEMENT].as_str().unwrap_or_default().to_string();
+                let r = self
+                    .http
+                    .get(format!("{}/element/{e}/text", self.base))
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status().is_success() {
+                    let v: Value = r.json().await.unwrap();
+                    return v["value"].as_str().unwrap_or_default().to_string();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no readable element matches {css}");
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.find_all(css).await.len()
+    }
+
+    async fn save_screenshot(&self, file: &Path) {
+        let b64 = self.get("/screenshot").await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::write(file, png).unwrap();
+    }
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start_driver(path: &Path) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
+            && let Ok(v) = r.json::<Value>().await
+            && v["value"]["ready"] == true
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not become ready");
+}
+
+/// The member's 2024 library row as a German Excel export (semicolons,
+/// decimal commas), with loans up by 60 % so that the year-over-year rule
+/// warns.
+fn library_csv(ring: &vergleichsring_synth::Generated, member_id: &str) -> String {
+    let f = ring
+        .figures
+        .iter()
+        .find(|f| f.domain == "library" && f.year == 2024)
+        .unwrap();
+    let batch = &f.batch;
+    let ids = batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let row = (0..ids.len()).find(|&i| ids.value(i) == member_id).unwrap();
+    let schema = batch.schema();
+    let mut header = Vec::new();
+    let mut cells = Vec::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        header.push(field.name().clone());
+        if i == 0 {
+            cells.push(member_id.to_string());
+            continue;
+        }
+        let col = batch
+            .column(i)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
+        if col.is_null(row) {
+            cells.push(String::new());
+        } else {
+            let mut v = col.value(row);
+            if field.name() == "loans" {
+                v = (v * 1.6).round();
+            }
+            cells.push(format!("{v}").replace('.', ","));
+        }
+    }
+    format!("{}\r\n{}\r\n", header.join(";"), cells.join(";"))
+}
+
+#[tokio::test]
+async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
+    let Some(driver_path) = chromedriver() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is missing; .ci/run installs chromium and chromium-driver"
+        );
+        eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
+        return;
+    };
+    let app = TestApp::spawn_with_policy(Policy {
+        visibility: Visibility::Pseudonymous,
+        ..Policy::default()
+    })
+    .await;
+    let ring = app.load_ring(40, 2020..=2024, 11).await;
+    let me = &ring.members[5];
+    let token = app.token(Role::Member, Some(&me.member_id));
+    let upload = app.dir.path().join("bibliothek_2024.csv");
+    std::fs::write(&upload, library_csv(&ring, &me.member_id)).unwrap();
+
+    let driver = start_driver(&driver_path).await;
+    let profile = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/session", driver.url))
+        .json(&json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=1200,1700",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = session["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {session}"))
+        .to_string();
+    let b = Browser {
+        http,
+        base: format!("{}/session/{sid}", driver.url),
+    };
+    let out = artifacts();
+
+    // A wrong token is refused on the page.
+    b.goto(&app.url("/web")).await;
+    b.type_into("#token", "vr_wrong").await;
+    b.click("button[type=submit]").await;
+    let error = b.text(".error").await;
+    assert!(error.contains("unbekannt"), "{error}");
+
+    // Sign in.
+    b.type_into("#token", &token).await;
+    b.click("button[type=submit]").await;
+    let heading = b.text("h1").await;
+    assert_eq!(heading, me.name);
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    let cookie_script = b
+        .post(
+            "/execute/sync",
+            json!({"script": "return document.cookie", "args": []}),
+        )
+        .await;
+    assert_eq!(cookie_script, json!(""));
+    b.save_screenshot(&out.join("upload_page.png")).await;
+
+    // Upload the CSV for library 2024.
+    b.click("#domain option[value=library]").await;
+    b.click("#year option[value='2024']").await;
+    b.type_into("#file", &upload.display().to_string()).await;
+    b.click("#hochladen button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "Gespeichert");
+    let warnings = b.count("tr.warning").await;
+    assert!(warnings >= 1, "no warning shown");
+    let table = b.text("#hinweise table").await;
+    assert!(table.contains("loans"), "{table}");
+    b.save_screenshot(&out.join("upload_result.png")).await;
+
+    // Explain the loans warning.
+    let rows = b.find_all("tr.warning").await;
+    let mut explained = false;
+    for row in rows {
+        let text = b.get(&format!("/element/{row}/text")).await;
+        if text.as_str().unwrap_or("").contains("loans") {
+            let area = b
+                .post(
+                    &format!("/element/{row}/element"),
+                    json!({"using": "css selector", "value": "textarea"}),
+                )
+                .await[ELEMENT]
+                .as_str()
+                .unwrap()
+                .to_string();
+            b.post(
+                &format!("/element/{area}/value"),
+                json!({"text": "Neue Zweigstelle seit März"}),
+            )
+            .await;
+            let button = b
+                .post(
+                    &format!("/element/{row}/element"),
+                    json!({"using": "css selector", "value": "button"}),
+                )
+                .await[ELEMENT]
+                .as_str()
+                .unwrap()
+                .to_string();
+            b.post(&format!("/element/{button}/click"), json!({})).await;
+            explained = true;
+            break;
+        }
+    }
+    assert!(explained);
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("Erklärung wurde gespeichert")
+    );
+    let stored = app
+        .get("/api/v1/warnings?status=all&domain=library&year=2024", Some(&token))
+        .await;
+    assert!(
+        stored.body.as_array().unwrap().iter().any(|w| w["rule"] == "yoy_loans"
+            && w["explanation"]["text"] == "Neue Zweigstelle seit März"),
+        "{}",
+        stored.text
+    );
+
+    // The report: charts drawn with the right number of bars and points.
+    let report = app
+        .get(&format!("/api/v1/reports/{}/2024", me.member_id), Some(&token))
+        .await
+        .body;
+    b.goto(&app.url("/web/bericht/2024")).await;
+    assert!(b.text("h1").await.contains(&me.name));
+    let figures = &report["domains"][0]["key_figures"];
+    let first = &figures[0];
+    let chart = format!("#f-library-{}", first["id"].as_str().unwrap());
+    let bars = first["size_class"]["distribution"]
+        .as_array()
+        .expect("pseudonymous mode releases the distribution")
+        .len();
+    assert!(bars >= 5);
+    assert_eq!(b.count(&format!("{chart}-bars rect.bar")).await, bars);
+    assert_eq!(b.count(&format!("{chart}-bars rect.bar.own")).await, 1);
+    let points = first["timeseries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["own"].is_number())
+        .count();
+    assert_eq!(points, 5);
+    assert_eq!(
+        b.count(&format!("{chart}-line circle.point.own")).await,
+        points
+    );
+    let medians = first["timeseries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["stats"]["median"].is_number())
+        .count();
+    assert_eq!(
+        b.count(&format!("{chart}-line rect.point.median")).await,
+        medians
+    );
+    // The browser laid the charts out: they have a size on the page.
+    let svg = b.find(&format!("{chart}-band")).await;
+    let rect = b.get(&format!("/element/{svg}/rect")).await;
+    assert!(rect["width"].as_f64().unwrap() > 300.0, "{rect}");
+    assert!(rect["height"].as_f64().unwrap() > 80.0, "{rect}");
+    let charts: usize = report["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["key_figures"].as_array().unwrap())
+        .map(|k| {
+            2 + usize::from(
+                k["size_class"]["distribution"].is_array() && k["own"].is_number(),
+            )
+        })
+        .sum();
+    assert_eq!(b.count("svg.chart").await, charts);
+    b.save_screenshot(&out.join("report.png")).await;
+
+    // Print to PDF on A4 (21 × 29.7 cm).
+    let pdf = b
+        .post(
+            "/print",
+            json!({"page": {"width": 21.0, "height": 29.7}, "background": true}),
+        )
+        .await;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(pdf.as_str().unwrap_or_default())
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "not a PDF");
+    let pages = pdf.windows(10).filter(|w| w == b"/Type /Pag").count();
+    assert!(pages >= 4, "only {pages} pages");
+    std::fs::write(out.join("report.pdf"), &pdf).unwrap();
+
+    // Signing out ends the session.
+    b.goto(&app.url("/web")).await;
+    b.click("header form button").await;
+    assert!(b.count("#token").await == 1);
+    b.goto(&app.url("/web/bericht/2024")).await;
+    assert!(b.text(".error").await.contains("nicht (mehr) angemeldet"));
+
+    let _ = b.call(reqwest::Method::DELETE, "", None).await;
+}
