@@ -47,7 +47,10 @@ impl Browser {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let r = req.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let r = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = r.status();
         let v: Value = r.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "{method} {path}: {status} {v}");
@@ -353,18 +356,29 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
             .contains("Erklärung wurde gespeichert")
     );
     let stored = app
-        .get("/api/v1/warnings?status=all&domain=library&year=2024", Some(&token))
+        .get(
+            "/api/v1/warnings?status=all&domain=library&year=2024",
+            Some(&token),
+        )
         .await;
     assert!(
-        stored.body.as_array().unwrap().iter().any(|w| w["rule"] == "yoy_loans"
-            && w["explanation"]["text"] == "Neue Zweigstelle seit März"),
+        stored
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "yoy_loans"
+                && w["explanation"]["text"] == "Neue Zweigstelle seit März"),
         "{}",
         stored.text
     );
 
     // The report: charts drawn with the right number of bars and points.
     let report = app
-        .get(&format!("/api/v1/reports/{}/2024", me.member_id), Some(&token))
+        .get(
+            &format!("/api/v1/reports/{}/2024", me.member_id),
+            Some(&token),
+        )
         .await
         .body;
     b.goto(&app.url("/web/bericht/2024")).await;
@@ -411,9 +425,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
         .iter()
         .flat_map(|d| d["key_figures"].as_array().unwrap())
         .map(|k| {
-            2 + usize::from(
-                k["size_class"]["distribution"].is_array() && k["own"].is_number(),
-            )
+            2 + usize::from(k["size_class"]["distribution"].is_array() && k["own"].is_number())
         })
         .sum();
     assert_eq!(b.count("svg.chart").await, charts);

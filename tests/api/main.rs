@@ -15,3 +15,4 @@ mod matrix;
 mod rejections;
 mod reports;
 mod uploads;
+mod web;

@@ -200,13 +200,15 @@ pub fn year_over_year(
                         fmt(new),
                         100.0 * rule.max_change
                     ),
+                    // German readers get the figure's label and decimal
+                    // commas.
                     message_de: format!(
                         "{} hat sich gegenüber {} um {} verändert (von {} auf {}); mehr als ±{:.0} % ist ungewöhnlich",
-                        rule.figure,
+                        domain.basic_figures[idx].label,
                         year - 1,
-                        pct(change),
-                        fmt(old),
-                        fmt(new),
+                        pct(change).replace('.', ","),
+                        fmt(old).replace('.', ","),
+                        fmt(new).replace('.', ","),
                         100.0 * rule.max_change
                     ),
                 });

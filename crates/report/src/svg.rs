@@ -312,14 +312,15 @@ pub fn bars_chart(id: &str, figure: &str, group_label: &str, values: &[f64], own
                 r#"<rect class="bar own" x="{x:.1}" y="{yt:.1}" width="{w:.1}" height="{h:.1}" fill="url(#{id}-hatch)" stroke="{OWN}"><title>Ihr Wert: {}</title></rect>"#,
                 de(*v)
             );
-            text(
-                &mut out,
-                x + w / 2.0,
-                yt - 6.0,
-                "middle",
-                "own-label",
-                "▼ Ihr Wert",
-            );
+            // Near either end the label runs inwards, off the axis.
+            let (lx, anchor) = if i < 2 {
+                (x, "start")
+            } else if i + 2 >= values.len() {
+                (x + w, "end")
+            } else {
+                (x + w / 2.0, "middle")
+            };
+            text(&mut out, lx, yt - 6.0, anchor, "own-label", "▼ Ihr Wert");
         } else {
             let _ = write!(
                 out,

@@ -529,6 +529,26 @@ fn upload_form(
     out
 }
 
+/// The German label of a basic figure (or of each in a list like
+/// `loans, visits`), else the id.
+fn figure_label(state: &AppState, domain: &str, figure: &str) -> String {
+    let d = state
+        .engine
+        .catalog()
+        .domains
+        .iter()
+        .find(|d| d.id == domain);
+    figure
+        .split(',')
+        .map(|f| {
+            let f = f.trim();
+            d.and_then(|d| d.basic_figure(f))
+                .map_or_else(|| f.to_string(), |b| b.label.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The German message of a rule when the catalogue has one.
 fn rule_message_de(state: &AppState, domain: &str, e: &RowError) -> String {
     let catalog = state.engine.catalog();
@@ -604,10 +624,10 @@ async fn overview(
         for w in &open {
             let _ = write!(
                 body,
-                r#"<tr class="warning"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
+                r#"<tr class="warning"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 escape(domain_label(state, &w.domain)),
                 w.year,
-                escape(&w.figure),
+                escape(&figure_label(state, &w.domain, &w.figure)),
                 escape(&w.message_de),
                 explain_form(member, &w.submission_id, &w.rule)
             );
@@ -783,8 +803,9 @@ async fn upload(
                 for w in &o.warnings {
                     let _ = write!(
                         body,
-                        r#"<tr class="warning"><td class="num">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
+                        r#"<tr class="warning"><td class="num">{}</td><td>{} <code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
                         w.row,
+                        escape(&figure_label(&state, &domain, &w.figure)),
                         escape(&w.figure),
                         escape(&w.message_de),
                         explain_form(&member, &o.submission_id, &w.rule)

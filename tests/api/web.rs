@@ -1,0 +1,326 @@
+//! The member web page over plain HTTP: who may sign in, CSRF and origin
+//! checks, sessions ending with their token, and uploads refused with a
+//! table that names row, column and rule while nothing is stored.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, SET_COOKIE};
+use vergleichsring_store::Role;
+
+use crate::helpers::{TestApp, library_row};
+
+/// A browser without a browser: cookies kept by hand.
+struct WebClient<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    text: String,
+    location: Option<String>,
+}
+
+impl<'a> WebClient<'a> {
+    fn new(app: &'a TestApp) -> WebClient<'a> {
+        WebClient {
+            app,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let r = req
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        for c in r.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+                "{c}"
+            );
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string()),
+            text: r.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(self.app.url(path));
+        self.send(req).await
+    }
+
+    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self
+            .http
+            .post(self.app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).unwrap());
+        self.send(req).await
+    }
+
+    async fn sign_in(&mut self, token: &str) -> Page {
+        let page = self.get("/web").await;
+        let nonce = hidden(&page.text, "nonce");
+        self.post_form("/web/anmelden", &[("token", token), ("nonce", &nonce)])
+            .await
+    }
+
+    async fn upload(&mut self, csrf: &str, year: &str, name: &str, bytes: &[u8]) -> Page {
+        let boundary = "----vergleichsring-test";
+        let mut body = Vec::new();
+        for (k, v) in [("csrf", csrf), ("domain", "library"), ("year", year)] {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .http
+            .post(self.app.url("/web/hochladen"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+}
+
+/// The value of the first hidden input with that name.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name}"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A semicolon CSV of one valid library row, with some cells replaced.
+fn csv(member_id: &str, replace: &[(&str, &str)]) -> String {
+    let row = library_row(120_000.0, 1.0);
+    let header: Vec<&str> = row.iter().map(|(k, _)| *k).collect();
+    let cells: Vec<String> = row
+        .iter()
+        .map(|(k, v)| {
+            replace
+                .iter()
+                .find(|(r, _)| r == k)
+                .map_or_else(|| format!("{v}").replace('.', ","), |(_, x)| x.to_string())
+        })
+        .collect();
+    format!(
+        "member_id;{}\r\n{member_id};{}\r\n",
+        header.join(";"),
+        cells.join(";")
+    )
+}
+
+async fn seven_members(app: &TestApp) -> Vec<String> {
+    let ids: Vec<String> = (1..=7).map(|i| format!("05{i:03}000")).collect();
+    let members: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
+        .collect();
+    app.register(&members).await;
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
+        .collect();
+    app.library_bulk(2024, &rows).await;
+    ids
+}
+
+#[tokio::test]
+async fn only_members_sign_in_and_forms_need_their_csrf_token() {
+    let app = TestApp::spawn().await;
+    let ids = seven_members(&app).await;
+    let member = app.token(Role::Member, Some(&ids[0]));
+
+    // Without a session: the sign-in form; protected pages answer 401.
+    let mut web = WebClient::new(&app);
+    let page = web.get("/web").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Zugangsschlüssel"));
+    assert_eq!(
+        web.get("/web/bericht/2024").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(web.get("/").await.location.as_deref(), Some("/web"));
+
+    // The sign-in form needs the nonce of its cookie.
+    let mut stranger = WebClient::new(&app);
+    let p = stranger
+        .post_form("/web/anmelden", &[("token", &member), ("nonce", "guess")])
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(stranger.cookies.iter().all(|(k, _)| k != "vr_session"));
+
+    // Other roles are sent to the API; unknown tokens are refused.
+    for (token, status) in [
+        (app.admin.clone(), StatusCode::FORBIDDEN),
+        (app.analyst.clone(), StatusCode::FORBIDDEN),
+        (app.consultant("c", &[&ids[0]]), StatusCode::FORBIDDEN),
+        ("vr_nonsense".to_string(), StatusCode::UNAUTHORIZED),
+    ] {
+        let mut w = WebClient::new(&app);
+        assert_eq!(w.sign_in(&token).await.status, status);
+        assert!(w.cookies.iter().all(|(k, _)| k != "vr_session"));
+    }
+
+    // A member signs in and sees its page.
+    let p = web.sign_in(&member).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let home = web.get("/web").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text.contains("Zahlen hochladen"));
+    assert!(home.text.contains("/web/bericht/2024"));
+    let csrf = hidden(&home.text, "csrf");
+    let version = app.data_version("library", 2024).await;
+
+    // An upload without the CSRF token, or from another site, is refused
+    // and stores nothing.
+    let file = csv(&ids[0], &[]);
+    let p = web.upload("wrong", "2024", "b.csv", file.as_bytes()).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let req = web
+        .http
+        .post(app.url("/web/erklaeren"))
+        .header("origin", "http://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("csrf", csrf.as_str()),
+                ("submission_id", "x"),
+                ("rule", "r"),
+                ("text", "t"),
+            ])
+            .unwrap(),
+        );
+    assert_eq!(web.send(req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.data_version("library", 2024).await, version);
+
+    // The member's report through the session: HTML with its own name.
+    let report = web.get("/web/bericht/2024").await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(report.text.contains("<h1>Stadt</h1>"));
+    let xlsx = web.get("/web/bericht/2024?format=xlsx").await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert_eq!(
+        web.get("/web/bericht/2023").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Revoking the token ends the session.
+    let token_id = app
+        .get("/api/v1/access-log", Some(&app.admin))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["member_id"] == ids[0].as_str() && e["role"] == "member")
+        .map(|e| e["token_id"].as_str().unwrap().to_string())
+        .expect("the report read is in the access log");
+    let r = app
+        .delete(&format!("/api/v1/tokens/{token_id}"), Some(&app.admin))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(
+        web.get("/web/bericht/2024").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Signing out clears the cookie.
+    let mut w = WebClient::new(&app);
+    let other = app.token(Role::Member, Some(&ids[1]));
+    w.sign_in(&other).await;
+    let csrf = hidden(&w.get("/web").await.text, "csrf");
+    let p = w.post_form("/web/abmelden", &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(w.cookies.iter().all(|(k, _)| k != "vr_session"));
+}
+
+#[tokio::test]
+async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let ids = seven_members(&app).await;
+    let member = app.token(Role::Member, Some(&ids[0]));
+    let mut web = WebClient::new(&app);
+    web.sign_in(&member).await;
+    let csrf = hidden(&web.get("/web").await.text, "csrf");
+    let version = app.data_version("library", 2024).await;
+
+    // A negative stock and a word where a number belongs.
+    let file = csv(&ids[0], &[("stock", "-5"), ("loans", "viele")]);
+    let p = web
+        .upload(&csrf, "2024", "zahlen.csv", file.as_bytes())
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert!(p.text.contains("Nicht gespeichert"));
+    let rows: Vec<&str> = p.text.split(r#"<tr class="rejection">"#).skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("<td>loans</td>") && r.contains("not_a_number")),
+        "{}",
+        p.text
+    );
+    assert!(rows.iter().all(|r| r.contains(r#"<td class="num">1</td>"#)));
+
+    // Unknown extensions, empty files and other member's rows are refused too.
+    let p = web.upload(&csrf, "2024", "zahlen.pdf", b"%PDF").await;
+    assert_eq!(p.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let p = web.upload(&csrf, "2024", "leer.csv", b"").await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    let file = csv(&ids[1], &[]);
+    let p = web
+        .upload(&csrf, "2024", "fremd.csv", file.as_bytes())
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    let p = web.upload(&csrf, "1800", "z.csv", b"member_id\r\n").await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.data_version("library", 2024).await, version);
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+}
