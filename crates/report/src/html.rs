@@ -45,6 +45,7 @@ dl.numbers div { min-width: 0; }
 dt { font-size: 0.75rem; color: var(--muted); }
 dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
 dd.own { color: var(--own); }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 0.4rem 1.2rem; align-items: start; }
 svg.chart { display: block; max-width: 40rem; margin: 0.4rem 0; font-family: inherit; }
 svg .tick { font-size: 11px; fill: var(--muted); }
 svg .row-label, svg .legend { font-size: 12px; fill: var(--ink); }
@@ -60,7 +61,13 @@ footer { margin-top: 3rem; color: var(--muted); font-size: 0.8rem; border-top: 1
   body { max-width: none; padding: 0; font-size: 10pt; }
   .back, nav { display: none; }
   section.domain, section.method { break-before: page; }
-  article.figure { break-inside: avoid; border-color: #999; }
+  article.figure { break-inside: avoid; border-color: #999; padding: 0.5rem 0.7rem; margin: 0.6rem 0; }
+  .charts { grid-template-columns: 1fr 1fr; }
+  /* Two charts side by side print at about half their screen size; the
+     text inside them grows so that it stays readable on paper. */
+  svg .tick, svg .note { font-size: 16px; }
+  svg .row-label, svg .legend, svg .own-label { font-size: 17px; }
+  dl.numbers { margin: 0.2rem 0; }
   h2, h3 { break-after: avoid; }
   table { break-inside: auto; }
   tr { break-inside: avoid; }
@@ -292,6 +299,7 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
     );
     out.push_str("</dl>");
     let class_row = group_label(sc, class_label.unwrap_or("Größenklasse"));
+    out.push_str(r#"<div class="charts">"#);
     out.push_str(&svg::band_chart(
         &format!("{id}-band"),
         &k.label,
@@ -323,6 +331,7 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
             &k.timeseries,
         ));
     }
+    out.push_str("</div>");
     let mut notes: Vec<String> = Vec::new();
     for (what, g) in [("Größenklasse", sc), ("Alle Mitglieder", k.all.as_ref())] {
         if let Some(g) = g {
@@ -341,6 +350,9 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
             }
         }
     }
+    // p10 and p90 (or p25 and p75) are withheld for the same reason and
+    // read the same in German; one note is enough.
+    notes.dedup();
     if !notes.is_empty() {
         out.push_str(r#"<ul class="withheld">"#);
         for n in notes {

@@ -505,30 +505,30 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
     let _ = write!(
         out,
         r##"<line x1="{:.1}" y1="14" x2="{:.1}" y2="14" stroke="#333" stroke-width="2" stroke-dasharray="6 4"/><rect x="{:.1}" y="10" width="8" height="8" fill="white" stroke="#333" stroke-width="2"/>"##,
-        left + 110.0,
-        left + 140.0,
-        left + 121.0
+        left + 96.0,
+        left + 126.0,
+        left + 107.0
     );
     text(
         &mut out,
-        left + 146.0,
+        left + 134.0,
         18.0,
         "start",
         "legend",
-        "Median der Größenklasse",
+        "Median Größenklasse",
     );
     let _ = write!(
         out,
         r#"<rect x="{:.1}" y="8" width="24" height="12" fill="{BAND}"/>"#,
-        left + 330.0
+        left + 322.0
     );
     text(
         &mut out,
-        left + 360.0,
+        left + 352.0,
         18.0,
         "start",
         "legend",
-        "mittlere Hälfte (25–75 %)",
+        "mittlere Hälfte",
     );
     out.push_str("</svg>");
     out
