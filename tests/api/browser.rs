@@ -127,6 +127,23 @@ impl Browser {
         panic!("no readable element matches {css}");
     }
 
+    /// Waits until the first element matching `css` contains `needle`: a
+    /// click that submits a form returns before the next page may be there,
+    /// and the old page can hold an element of the same kind.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..150 {
+            if self.count(css).await > 0 {
+                last = self.text(css).await;
+                if last.contains(needle) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never contained '{needle}'; last text: '{last}'");
+    }
+
     async fn count(&self, css: &str) -> usize {
         self.find_all(css).await.len()
     }
@@ -285,14 +302,12 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     b.goto(&app.url("/web")).await;
     b.type_into("#token", "vr_wrong").await;
     b.click("button[type=submit]").await;
-    let error = b.text(".error").await;
-    assert!(error.contains("unbekannt"), "{error}");
+    b.wait_text(".error", "unbekannt").await;
 
     // Sign in.
     b.type_into("#token", &token).await;
     b.click("button[type=submit]").await;
-    let heading = b.text("h1").await;
-    assert_eq!(heading, me.name);
+    b.wait_text("h1", &me.name).await;
     // The session cookie is HttpOnly: page scripts cannot read it.
     let cookie_script = b
         .post(
@@ -308,7 +323,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     b.click("#year option[value='2024']").await;
     b.type_into("#file", &upload.display().to_string()).await;
     b.click("#hochladen button[type=submit]").await;
-    assert_eq!(b.text("h1").await, "Gespeichert");
+    b.wait_text("h1", "Gespeichert").await;
     let warnings = b.count("tr.warning").await;
     assert!(warnings >= 1, "no warning shown");
     let table = b.text("#hinweise table").await;
@@ -350,11 +365,8 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
         }
     }
     assert!(explained);
-    assert!(
-        b.text("[role=status]")
-            .await
-            .contains("Erklärung wurde gespeichert")
-    );
+    b.wait_text("[role=status]", "Erklärung wurde gespeichert")
+        .await;
     let stored = app
         .get(
             "/api/v1/warnings?status=all&domain=library&year=2024",
@@ -382,7 +394,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
         .await
         .body;
     b.goto(&app.url("/web/bericht/2024")).await;
-    assert!(b.text("h1").await.contains(&me.name));
+    b.wait_text("h1", &me.name).await;
     let figures = &report["domains"][0]["key_figures"];
     let first = &figures[0];
     let chart = format!("#f-library-{}", first["id"].as_str().unwrap());
@@ -449,9 +461,9 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     // Signing out ends the session.
     b.goto(&app.url("/web")).await;
     b.click("header form button").await;
-    assert!(b.count("#token").await == 1);
+    b.wait_text("h1", "Anmelden").await;
     b.goto(&app.url("/web/bericht/2024")).await;
-    assert!(b.text(".error").await.contains("nicht (mehr) angemeldet"));
+    b.wait_text(".error", "nicht (mehr) angemeldet").await;
 
     let _ = b.call(reqwest::Method::DELETE, "", None).await;
 }
