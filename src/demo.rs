@@ -122,6 +122,8 @@ pub async fn print_tokens(
         member.member_id
     );
     println!();
+    println!("Member web page: http://{listen}/web (sign in with the member token above)");
+    println!();
     println!("Try:");
     println!("  curl -s {base}/catalog");
     println!(
@@ -137,5 +139,9 @@ pub async fn print_tokens(
         "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/figures/music_school/2024'"
     );
     println!("  curl -s -H 'Authorization: Bearer {admin}' {base}/members");
+    println!(
+        "  curl -s -H 'Authorization: Bearer {consultant}' -o report.xlsx '{base}/reports/{}/2024?format=xlsx'",
+        member.member_id
+    );
     Ok(())
 }
