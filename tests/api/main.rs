@@ -14,5 +14,6 @@ mod helpers;
 mod matrix;
 mod rejections;
 mod reports;
+mod snapshots;
 mod uploads;
 mod web;

@@ -2,7 +2,8 @@
 //! (domain, year) by a dimension, and pass every group through
 //! [`crate::disclosure::release`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 use vergleichsring_catalog::{Catalog, Domain, LAENDER, MemberKind};
@@ -16,7 +17,7 @@ use crate::snapshot::Snapshot;
 use crate::stats::{percentile_rank, rank};
 
 /// A built-in group dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dimension {
     /// Every member with a value.
     All,
@@ -212,14 +213,107 @@ pub struct CompareInput<'a> {
     pub members: &'a BTreeMap<String, Member>,
     /// Disclosure thresholds.
     pub policy: &'a Policy,
+    /// The generation of the member list (see `Store::members_generation`):
+    /// materialised groups are kept per generation, because a member's kind
+    /// decides its groups.
+    pub members_generation: u64,
 }
 
-/// One group while a comparison is being built.
-struct Building {
+/// One group of a (year, key figure, grouping) with its members' values:
+/// everything about a group that does not depend on who asks.
+#[derive(Debug)]
+pub struct GroupData {
     id: String,
     label: String,
     values: GroupValues,
     members: Vec<(String, f64)>,
+}
+
+/// The materialised comparisons of one year of a domain: per (key figure,
+/// dimension, generation of the member list) the groups with their values,
+/// built on first use and kept until the year's data change (an upload for
+/// the year builds a new `YearData` with an empty cache). Disclosure control
+/// runs per request on top, because it depends on the requester.
+#[derive(Debug, Default)]
+pub struct Materialised(std::sync::Mutex<HashMap<(usize, Dimension, u64), Arc<Vec<GroupData>>>>);
+
+impl Materialised {
+    fn get_or_build(
+        &self,
+        key: (usize, Dimension, u64),
+        build: impl FnOnce() -> Vec<GroupData>,
+    ) -> Arc<Vec<GroupData>> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(g) = lock().get(&key) {
+            return g.clone();
+        }
+        // Built outside the lock: two requests may build the same groups
+        // at once, which costs time but never gives a wrong answer.
+        let built = Arc::new(build());
+        lock().entry(key).or_insert(built).clone()
+    }
+
+    /// The number of materialised (key figure, dimension) entries.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether nothing is materialised yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Groups the current values of `figure` in `year` by `by`, in the order
+/// the API lists groups.
+fn build_groups(
+    input: &CompareInput<'_>,
+    year: i32,
+    figure: usize,
+    by: &GroupBy,
+) -> Vec<GroupData> {
+    let pop_idx = input
+        .domain
+        .basic_figures
+        .iter()
+        .position(|f| f.id == "population");
+    let mut groups: BTreeMap<(usize, String), GroupData> = BTreeMap::new();
+    let Some(data) = input.snapshot.year(year) else {
+        return Vec::new();
+    };
+    for (member_id, row) in data.current_rows() {
+        let Some(member) = input.members.get(member_id) else {
+            continue;
+        };
+        let population = pop_idx.and_then(|i| row.basic.get(i).copied().flatten());
+        let Some((gid, label)) = group_of(input.catalog, by, member, population) else {
+            continue;
+        };
+        let key = data.key.get(member_id);
+        let value = key.and_then(|k| k.values.get(figure).copied().flatten());
+        let entry = groups
+            .entry(order_key(input.catalog, by, &gid))
+            .or_insert_with(|| GroupData {
+                id: gid.clone(),
+                label,
+                values: GroupValues::default(),
+                members: Vec::new(),
+            });
+        if let (Some(v), Some(k)) = (value, key) {
+            entry.values.values.push(v);
+            entry.members.push((member_id.clone(), v));
+            if let (Some(n), Some(d)) = (k.nums[figure], k.dens[figure]) {
+                entry.values.nums.push(n);
+                entry.values.dens.push(d);
+            }
+        }
+    }
+    groups.into_values().collect()
+}
+
+/// One group while a comparison is being built.
+struct Building<'g> {
+    g: &'g GroupData,
     release: Release,
     holds_own: bool,
 }
@@ -237,55 +331,42 @@ pub fn compare(
 ) -> Comparison {
     let domain = input.domain;
     let policy = input.policy;
+    let groups: Arc<Vec<GroupData>> = match (by, input.snapshot.year(year)) {
+        (GroupBy::Dimension(d), Some(data)) => data
+            .materialised
+            .get_or_build((figure, *d, input.members_generation), || {
+                build_groups(input, year, figure, by)
+            }),
+        _ => Arc::new(build_groups(input, year, figure, by)),
+    };
+    // The requester's group and value: only a registered member with a
+    // current row that the grouping places in a group has a position.
     let pop_idx = domain
         .basic_figures
         .iter()
         .position(|f| f.id == "population");
-    let mut groups: BTreeMap<(usize, String), Building> = BTreeMap::new();
-    let mut own_value: Option<f64> = None;
-    for ((y, member_id), &idx) in input.snapshot.current.range((year, String::new())..) {
-        if *y != year {
-            break;
-        }
-        let Some(member) = input.members.get(member_id) else {
-            continue;
-        };
-        let row = &input.snapshot.history[idx];
+    let own_group: Option<String> = own.and_then(|m| {
+        let member = input.members.get(m)?;
+        let row = input.snapshot.current_row(year, m)?;
         let population = pop_idx.and_then(|i| row.basic.get(i).copied().flatten());
-        let Some((gid, label)) = group_of(input.catalog, by, member, population) else {
-            continue;
-        };
-        let key = input.snapshot.key.get(&(year, member_id.clone()));
-        let value = key.and_then(|k| k.values.get(figure).copied().flatten());
-        let is_own = own == Some(member_id.as_str());
-        if is_own {
-            own_value = value;
-        }
-        let entry = groups
-            .entry(order_key(input.catalog, by, &gid))
-            .or_insert_with(|| Building {
-                id: gid.clone(),
-                label,
-                values: GroupValues::default(),
-                members: Vec::new(),
-                release: Release::suppressed(0, Reason::BelowThreshold),
-                holds_own: false,
-            });
-        entry.holds_own |= is_own;
-        if let (Some(v), Some(k)) = (value, key) {
-            entry.values.values.push(v);
-            entry.members.push((member_id.clone(), v));
-            if let (Some(n), Some(d)) = (k.nums[figure], k.dens[figure]) {
-                entry.values.nums.push(n);
-                entry.values.dens.push(d);
-            }
-        }
-    }
+        group_of(input.catalog, by, member, population).map(|(gid, _)| gid)
+    });
+    let own_value: Option<f64> = own_group.as_ref().and_then(|_| {
+        own.and_then(|m| input.snapshot.key_of(year, m))
+            .and_then(|k| k.values.get(figure).copied().flatten())
+    });
+    let mut built: Vec<Building<'_>> = groups
+        .iter()
+        .map(|g| Building {
+            g,
+            release: Release::suppressed(0, Reason::BelowThreshold),
+            holds_own: own_group.as_deref() == Some(g.id.as_str()),
+        })
+        .collect();
     let requester_known =
-        |b: &Building| b.holds_own && own_value.is_some() && audience == Audience::Member;
-    let mut built: Vec<Building> = groups.into_values().collect();
+        |b: &Building<'_>| b.holds_own && own_value.is_some() && audience == Audience::Member;
     for b in &mut built {
-        b.release = release(policy, audience, &b.values, requester_known(b));
+        b.release = release(policy, audience, &b.g.values, requester_known(b));
     }
     if matches!(by, GroupBy::Dimension(d) if *d != Dimension::All) {
         protect_complement(
@@ -307,10 +388,10 @@ pub fn compare(
                     value: own_value,
                     rank: own_value
                         .filter(|_| released)
-                        .map(|v| rank(&b.values.values, v, direction)),
+                        .map(|v| rank(&b.g.values.values, v, direction)),
                     percentile_rank: own_value
                         .filter(|_| released)
-                        .and_then(|v| percentile_rank(&b.values.values, v)),
+                        .and_then(|v| percentile_rank(&b.g.values.values, v)),
                 }),
                 _ => None,
             };
@@ -322,35 +403,35 @@ pub fn compare(
                 && sees_values
                 && policy.visibility == Visibility::Pseudonymous)
                 .then(|| {
-                    let mut v: Vec<f64> = b
-                        .values
-                        .values
-                        .iter()
-                        .map(|x| round_3_significant(*x))
-                        .collect();
+                    let mut v: Vec<f64> =
+                        b.g.values
+                            .values
+                            .iter()
+                            .map(|x| round_3_significant(*x))
+                            .collect();
                     v.sort_by(f64::total_cmp);
                     v
                 });
             let peers = (sees_values && policy.visibility == Visibility::Named).then(|| {
-                let mut p: Vec<Peer> = b
-                    .members
-                    .iter()
-                    .map(|(id, v)| Peer {
-                        member_id: id.clone(),
-                        name: input
-                            .members
-                            .get(id)
-                            .map(|m| m.name.clone())
-                            .unwrap_or_default(),
-                        value: *v,
-                    })
-                    .collect();
+                let mut p: Vec<Peer> =
+                    b.g.members
+                        .iter()
+                        .map(|(id, v)| Peer {
+                            member_id: id.clone(),
+                            name: input
+                                .members
+                                .get(id)
+                                .map(|m| m.name.clone())
+                                .unwrap_or_default(),
+                            value: *v,
+                        })
+                        .collect();
                 p.sort_by(|a, b| b.value.total_cmp(&a.value));
                 p
             });
             GroupResult {
-                group: b.id,
-                label: b.label,
+                group: b.g.id.clone(),
+                label: b.g.label.clone(),
                 n: r.n,
                 suppressed: r.stats.is_none(),
                 reason: r.reason.map(Reason::code),
@@ -381,7 +462,7 @@ pub fn compare(
 fn protect_complement(
     policy: &Policy,
     audience: Audience,
-    built: &mut [Building],
+    built: &mut [Building<'_>],
     requester_has_value: bool,
 ) {
     if audience == Audience::Admin {
@@ -389,22 +470,22 @@ fn protect_complement(
     }
     let all: Vec<f64> = built
         .iter()
-        .flat_map(|b| b.values.values.iter().copied())
+        .flat_map(|b| b.g.values.values.iter().copied())
         .collect();
     if !passes_size_and_variety(policy, audience, &all, requester_has_value) {
         return;
     }
     loop {
-        let hidden: Vec<&Building> = built
+        let hidden: Vec<&Building<'_>> = built
             .iter()
-            .filter(|b| b.release.stats.is_none() && !b.values.values.is_empty())
+            .filter(|b| b.release.stats.is_none() && !b.g.values.values.is_empty())
             .collect();
         if hidden.is_empty() {
             return;
         }
         let union: Vec<f64> = hidden
             .iter()
-            .flat_map(|b| b.values.values.iter().copied())
+            .flat_map(|b| b.g.values.values.iter().copied())
             .collect();
         let requester_inside = requester_has_value && hidden.iter().any(|b| b.holds_own);
         if passes_size_and_variety(policy, audience, &union, requester_inside) {
@@ -414,16 +495,16 @@ fn protect_complement(
             .iter_mut()
             .filter(|b| b.release.stats.is_some())
             .min_by(|a, b| {
-                a.values
+                a.g.values
                     .values
                     .len()
-                    .cmp(&b.values.values.len())
-                    .then(a.id.cmp(&b.id))
+                    .cmp(&b.g.values.values.len())
+                    .then(a.g.id.cmp(&b.g.id))
             })
         else {
             return;
         };
-        next.release = Release::suppressed(next.values.values.len(), Reason::Complement);
+        next.release = Release::suppressed(next.g.values.values.len(), Reason::Complement);
     }
 }
 
@@ -594,10 +675,8 @@ mod tests {
     /// A snapshot of one year where member i has `values[i]` as its first
     /// key figure (media_per_capita) and a population of 120,000 (GK3).
     fn ring(values: &[Option<f64>]) -> (Snapshot, BTreeMap<String, Member>) {
-        let mut snap = Snapshot {
-            version: Some(0),
-            ..Default::default()
-        };
+        let mut rows = Vec::new();
+        let mut keys = std::collections::HashMap::new();
         let mut members = BTreeMap::new();
         for (i, v) in values.iter().enumerate() {
             let id = format!("05{:06}", i + 1);
@@ -609,10 +688,8 @@ mod tests {
                     kind: MemberKind::KreisfreieStadt,
                 },
             );
-            snap.history
-                .push(stored_row(i, &id, vec![Some(120_000.0); 17]));
-            snap.current.insert((2024, id.clone()), i);
-            snap.key.insert(
+            rows.push(stored_row(i, &id, vec![Some(120_000.0); 17]));
+            keys.insert(
                 (2024, id),
                 KeyRow {
                     values: vec![*v; 15],
@@ -621,7 +698,7 @@ mod tests {
                 },
             );
         }
-        (snap, members)
+        (Snapshot::from_parts(Some(0), rows, keys), members)
     }
 
     /// Type-7 quantile written from its definition, independently of `stats`.
@@ -640,10 +717,8 @@ mod tests {
     /// A ring of members spread over kinds, Länder and size classes; member
     /// i has key value `values[i]` (for every key figure).
     fn mixed_ring(spec: &[(u8, u8, u32, Option<f64>)]) -> (Snapshot, BTreeMap<String, Member>) {
-        let mut snap = Snapshot {
-            version: Some(0),
-            ..Default::default()
-        };
+        let mut rows = Vec::new();
+        let mut keys = std::collections::HashMap::new();
         let mut members = BTreeMap::new();
         let lands = ["05", "09", "14"];
         for (i, (kind, land, population, v)) in spec.iter().enumerate() {
@@ -667,9 +742,8 @@ mod tests {
             );
             let mut basic = vec![Some(1.0); 17];
             basic[0] = Some(f64::from(*population));
-            snap.history.push(stored_row(i, &id, basic));
-            snap.current.insert((2024, id.clone()), i);
-            snap.key.insert(
+            rows.push(stored_row(i, &id, basic));
+            keys.insert(
                 (2024, id),
                 KeyRow {
                     values: vec![*v; 15],
@@ -678,7 +752,7 @@ mod tests {
                 },
             );
         }
-        (snap, members)
+        (Snapshot::from_parts(Some(0), rows, keys), members)
     }
 
     fn all_numbers(v: &serde_json::Value, out: &mut Vec<f64>) {
@@ -710,26 +784,26 @@ mod tests {
             let domain = catalog.domain("library").unwrap();
             let (snapshot, members) = mixed_ring(&spec);
             let policy = Policy { visibility, ..Policy::default() };
-            let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy };
+            let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy, members_generation: 0 };
             let ids: Vec<&String> = members.keys().collect();
             let own_id = ids[requester.index(ids.len())].clone();
             let own = (audience != Audience::Analyst).then_some(own_id.as_str());
             let c = compare(&input, 2024, 0, &GroupBy::Dimension(dim), audience, own);
-            let own_value = own.and_then(|o| snapshot.key.get(&(2024, o.to_string())).and_then(|k| k.values[0]));
+            let own_value = own.and_then(|o| snapshot.key_of(2024, o).and_then(|k| k.values[0]));
+            let year = snapshot.year(2024).unwrap();
             let threshold = policy.threshold_for(audience);
             let mut hidden: Vec<f64> = Vec::new();
             let mut hidden_has_own = false;
             let mut everything: Vec<f64> = Vec::new();
             for g in &c.groups {
-                let in_group: Vec<&KeyRow> = snapshot
-                    .current
-                    .iter()
-                    .filter(|((_, m), idx)| {
-                        group_of(&catalog, &GroupBy::Dimension(dim), &members[m], snapshot.history[**idx].basic[0])
+                let in_group: Vec<&KeyRow> = year
+                    .current_rows()
+                    .filter(|(m, row)| {
+                        group_of(&catalog, &GroupBy::Dimension(dim), &members[*m], row.basic[0])
                             .map(|x| x.0)
                             == Some(g.group.clone())
                     })
-                    .map(|(k, _)| &snapshot.key[k])
+                    .map(|(m, _)| &year.key[m])
                     .filter(|k| k.values[0].is_some())
                     .collect();
                 let values: Vec<f64> = in_group.iter().filter_map(|k| k.values[0]).collect();
@@ -758,20 +832,20 @@ mod tests {
                 }
             }
             // Rule 5: if the whole is released, the hidden groups together pass rules 1 and 4.
-            let all: Vec<f64> = snapshot.key.values().filter_map(|k| k.values[0]).collect();
+            let all: Vec<f64> = year.key.values().filter_map(|k| k.values[0]).collect();
             let all_released = passes_size_and_variety(&policy, audience, &all, own_value.is_some() && audience == Audience::Member);
             if dim != Dimension::All && all_released && !hidden.is_empty() {
                 prop_assert!(passes_size_and_variety(&policy, audience, &hidden, hidden_has_own));
             }
             // Rule 7 and 8: no exact value of another member unless named.
             if visibility != Visibility::Named {
-                for (m, k) in &snapshot.key {
-                    if Some(m.1.as_str()) == own {
+                for (m, k) in &year.key {
+                    if Some(m.as_str()) == own {
                         continue;
                     }
                     // A value equal to the requester's own may show as its own.
                     if let Some(v) = k.values[0].filter(|v| Some(*v) != own_value) {
-                        prop_assert!(!everything.contains(&v), "exact value {} of {} shown", v, m.1);
+                        prop_assert!(!everything.contains(&v), "exact value {} of {} shown", v, m);
                     }
                 }
             }
@@ -796,7 +870,7 @@ mod tests {
             let domain = catalog.domain("library").unwrap();
             let (snapshot, members) = ring(&values);
             let policy = Policy::default();
-            let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy };
+            let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy, members_generation: 0 };
             let r = requester.index(values.len());
             let own_id = format!("05{:06}", r + 1);
             let (audience, own) = if as_member {

@@ -47,15 +47,15 @@ pub fn builtin_memberships(
     threshold: usize,
 ) -> Vec<(String, BTreeSet<String>)> {
     let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
-    for ((y, member_id), &idx) in snapshot.current.range((year, String::new())..) {
-        if *y != year {
-            break;
-        }
+    let rows = snapshot
+        .year(year)
+        .into_iter()
+        .flat_map(|y| y.current_rows());
+    for (member_id, row) in rows {
         let Some(member) = members.get(member_id) else {
             continue;
         };
-        let population =
-            population_index.and_then(|i| snapshot.history[idx].basic.get(i).copied().flatten());
+        let population = population_index.and_then(|i| row.basic.get(i).copied().flatten());
         for dim in [
             Dimension::All,
             Dimension::SizeClass,

@@ -260,7 +260,23 @@ struct Prepared<'e> {
     figure: usize,
     by: GroupBy,
     snapshot: Arc<Snapshot>,
-    members: BTreeMap<String, Member>,
+    members: MemberList,
+}
+
+/// The member list as one request sees it, with its generation read before
+/// the list, so that groups cached under a generation never come from an
+/// older list.
+pub(crate) struct MemberList {
+    generation: u64,
+    map: Arc<BTreeMap<String, Member>>,
+}
+
+impl std::ops::Deref for MemberList {
+    type Target = BTreeMap<String, Member>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
 }
 
 impl Prepared<'_> {
@@ -277,6 +293,16 @@ pub struct Engine {
     upload_timeout: std::time::Duration,
     snapshots: RwLock<HashMap<String, Arc<Snapshot>>>,
     refresh: tokio::sync::Mutex<()>,
+    counters: RefreshCounters,
+}
+
+/// How snapshots were brought up to date since start.
+#[derive(Debug, Default)]
+pub struct RefreshCounters {
+    /// Snapshots loaded from the whole table.
+    pub full_loads: std::sync::atomic::AtomicU64,
+    /// Snapshots brought forward by one commit, one year rebuilt.
+    pub incremental: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -292,6 +318,7 @@ impl Engine {
             upload_timeout: std::time::Duration::from_secs(60),
             snapshots: RwLock::new(HashMap::new()),
             refresh: tokio::sync::Mutex::new(()),
+            counters: RefreshCounters::default(),
         })
     }
 
@@ -300,6 +327,11 @@ impl Engine {
         self.limits = limits;
         self.upload_timeout = upload_timeout;
         self
+    }
+
+    /// How snapshots were brought up to date since start.
+    pub fn refresh_counters(&self) -> &RefreshCounters {
+        &self.counters
     }
 
     /// The store.
@@ -345,10 +377,13 @@ impl Engine {
         }
         let started = std::time::Instant::now();
         let snap = Arc::new(Snapshot::load(d, &table).await?);
+        self.counters
+            .full_loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(
             domain,
             version = ?snap.version,
-            rows = snap.history.len(),
+            rows = snap.row_count(),
             ms = started.elapsed().as_millis() as u64,
             "snapshot computed"
         );
@@ -357,6 +392,47 @@ impl Engine {
             Err(p) => p.into_inner().insert(domain.to_string(), snap.clone()),
         };
         Ok(snap)
+    }
+
+    /// Brings the cached snapshot of a domain forward by one commit,
+    /// rebuilding only the year it touches. Called with `refresh` held. If
+    /// the cache is not at the previous version (or the refresh fails), the
+    /// cache is dropped and the next read loads the table again.
+    async fn apply_commit(&self, domain: &Domain, committed: &vergleichsring_store::Committed) {
+        let started = std::time::Instant::now();
+        let previous = self.cached(&domain.id).filter(|s| {
+            s.version
+                .map_or(committed.version == 0, |v| v + 1 == committed.version)
+        });
+        let next = match previous {
+            Some(p) => p
+                .with_commit(domain, committed.version, &committed.batch)
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "snapshot refresh failed; the next read reloads"))
+                .ok(),
+            None => None,
+        };
+        let mut map = match self.snapshots.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        match next {
+            Some(s) => {
+                tracing::debug!(
+                    domain = domain.id,
+                    version = committed.version,
+                    us = started.elapsed().as_micros() as u64,
+                    "snapshot refreshed"
+                );
+                map.insert(domain.id.clone(), Arc::new(s));
+                self.counters
+                    .incremental
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            None => {
+                map.remove(&domain.id);
+            }
+        }
     }
 
     /// Validates an upload and, if it passes, stores it as one commit.
@@ -451,6 +527,9 @@ impl Engine {
         let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
         // The exact bytes are kept before the commit that refers to them.
         let upload_sha256 = self.store.archive_upload(&req.body)?;
+        // Commit and snapshot refresh happen under one lock, so that the
+        // snapshot follows the table commit by commit.
+        let _refresh = self.refresh.lock().await;
         let committed = self
             .store
             .append_submission(
@@ -465,6 +544,7 @@ impl Engine {
                 },
             )
             .await?;
+        self.apply_commit(&domain, &committed).await;
         Ok(SubmitOutcome {
             submission_id,
             domain: domain.id.clone(),
@@ -483,31 +563,28 @@ impl Engine {
         &'a self,
         domain: &'a Domain,
         snapshot: &'a Snapshot,
-        members: &'a BTreeMap<String, Member>,
+        members: &'a MemberList,
     ) -> CompareInput<'a> {
         CompareInput {
             catalog: self.catalog(),
             domain,
             snapshot,
-            members,
+            members: &members.map,
             policy: &self.policy,
+            members_generation: members.generation,
         }
     }
 
     fn registered_ids(&self) -> HashSet<String> {
-        self.store
-            .members()
-            .into_iter()
-            .map(|m| m.member_id)
-            .collect()
+        self.store.members_map().keys().cloned().collect()
     }
 
-    fn members_by_id(&self) -> BTreeMap<String, Member> {
-        self.store
-            .members()
-            .into_iter()
-            .map(|m| (m.member_id.clone(), m))
-            .collect()
+    pub(crate) fn members_by_id(&self) -> MemberList {
+        let generation = self.store.members_generation();
+        MemberList {
+            generation,
+            map: self.store.members_map(),
+        }
     }
 
     /// Whether a member has current figures for a (domain, year).
@@ -828,9 +905,11 @@ impl Engine {
                 ))
             })?,
             Some(sid) => snapshot
-                .history
-                .iter()
-                .find(|r| r.submission_id == sid && r.member_id == member_id && r.year == year)
+                .year(year)
+                .into_iter()
+                .flat_map(|y| y.history.iter())
+                .map(AsRef::as_ref)
+                .find(|r| r.submission_id == sid && r.member_id == member_id)
                 .ok_or_else(|| {
                     EngineError::NotFound(format!(
                         "submission {sid} holds no figures of member {member_id} for {domain} {year}"
@@ -840,8 +919,7 @@ impl Engine {
         let is_current = current.is_some_and(|c| c.submission_id == row.submission_id);
         let key_values: Vec<Option<f64>> = if is_current {
             snapshot
-                .key
-                .get(&(year, member_id.to_string()))
+                .key_of(year, member_id)
                 .map(|k| k.values.clone())
                 .unwrap_or_else(|| vec![None; d.key_figures.len()])
         } else {
@@ -906,8 +984,11 @@ impl Engine {
         self.domain(domain)?;
         let snapshot = self.snapshot(domain).await?;
         let mut by_id: BTreeMap<(u64, String), SubmissionInfo> = BTreeMap::new();
-        for (i, r) in snapshot.history.iter().enumerate() {
-            if r.year != year || member.is_some_and(|m| m != r.member_id) {
+        let Some(data) = snapshot.year(year) else {
+            return Ok(Vec::new());
+        };
+        for (i, r) in data.history.iter().enumerate() {
+            if member.is_some_and(|m| m != r.member_id) {
                 continue;
             }
             let info = by_id
@@ -928,7 +1009,7 @@ impl Engine {
                 });
             info.rows += 1;
             info.members.push(r.member_id.clone());
-            if snapshot.current.get(&(year, r.member_id.clone())) == Some(&i) {
+            if data.current.get(&r.member_id) == Some(&i) {
                 info.current_for.push(r.member_id.clone());
             }
             if let serde_json::Value::Array(w) = &r.warnings {

@@ -182,8 +182,7 @@ impl Engine {
                     unit: k.unit.clone(),
                     direction: k.direction,
                     own: snapshot
-                        .key
-                        .get(&(year, member_id.to_string()))
+                        .key_of(year, member_id)
                         .and_then(|kr| kr.values.get(fi).copied().flatten()),
                     size_class: sc,
                     all,

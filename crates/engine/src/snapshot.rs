@@ -8,18 +8,17 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
-use datafusion::prelude::SessionContext;
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::DeltaTable;
 
 use crate::EngineError;
-use crate::session::new_context;
+use crate::session::{context_with, new_context};
 
 /// The SQL that selects the current rows of the `figures` table.
 pub const CURRENT_SQL: &str = include_str!("../../../queries/current.sql");
 
 /// One stored row of a submission.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredRow {
     /// Delta version of the commit that added it.
     pub version: u64,
@@ -50,7 +49,7 @@ pub struct StoredRow {
 pub type MemberYear = (i32, String);
 
 /// Key figures of one member and year.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyRow {
     /// Values in catalogue order.
     pub values: Vec<Option<f64>>,
@@ -60,32 +59,112 @@ pub struct KeyRow {
     pub dens: Vec<Option<f64>>,
 }
 
-/// A domain's data at one version.
+/// One year of a domain: its stored rows, the current row per member and
+/// the key figures of the current rows. Rows are shared (`Arc`) between
+/// snapshots, so that refreshing a year after an upload copies pointers,
+/// not figures.
+#[derive(Debug, Default)]
+pub struct YearData {
+    /// Every stored row of the year, oldest first (by version, then row).
+    pub history: Vec<Arc<StoredRow>>,
+    /// Index into `history` of the current row per member.
+    pub current: BTreeMap<String, usize>,
+    /// Key figures of the current rows per member.
+    pub key: HashMap<String, KeyRow>,
+    /// Groups of key-figure values, computed on first use (see `groups.rs`
+    /// in `compare`); a refresh of the year starts with an empty cache.
+    pub(crate) materialised: crate::compare::Materialised,
+}
+
+impl YearData {
+    /// The current rows, by member id.
+    pub fn current_rows(&self) -> impl Iterator<Item = (&String, &StoredRow)> {
+        self.current
+            .iter()
+            .filter_map(|(m, &i)| self.history.get(i).map(|r| (m, r.as_ref())))
+    }
+
+    fn push(&mut self, row: Arc<StoredRow>) {
+        // Rows arrive ordered by version, so a later row replaces an
+        // earlier one as the member's current row.
+        self.current
+            .insert(row.member_id.clone(), self.history.len());
+        self.history.push(row);
+    }
+}
+
+/// A domain's data at one version, split by year.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// The data version (`None`: nothing submitted yet).
     pub version: Option<u64>,
-    /// Every stored row, oldest first.
-    pub history: Vec<StoredRow>,
-    /// Index into `history` of the current row per (year, member).
-    pub current: BTreeMap<(i32, String), usize>,
-    /// Key figures of the current rows per (year, member).
-    pub key: HashMap<(i32, String), KeyRow>,
+    years: BTreeMap<i32, Arc<YearData>>,
 }
 
 impl Snapshot {
-    /// The current row of a member in a year.
-    pub fn current_row(&self, year: i32, member_id: &str) -> Option<&StoredRow> {
-        self.current
-            .get(&(year, member_id.to_string()))
-            .and_then(|&i| self.history.get(i))
+    /// The data of a year.
+    pub fn year(&self, year: i32) -> Option<&YearData> {
+        self.years.get(&year).map(Arc::as_ref)
     }
 
-    /// The years with at least one current row.
+    /// The current row of a member in a year.
+    pub fn current_row(&self, year: i32, member_id: &str) -> Option<&StoredRow> {
+        let y = self.year(year)?;
+        y.current
+            .get(member_id)
+            .and_then(|&i| y.history.get(i))
+            .map(Arc::as_ref)
+    }
+
+    /// The key figures of a member's current row in a year.
+    pub fn key_of(&self, year: i32, member_id: &str) -> Option<&KeyRow> {
+        self.year(year)?.key.get(member_id)
+    }
+
+    /// The years with at least one current row, ascending.
     pub fn years(&self) -> Vec<i32> {
-        let mut y: Vec<i32> = self.current.keys().map(|(y, _)| *y).collect();
-        y.dedup();
-        y
+        self.years
+            .iter()
+            .filter(|(_, y)| !y.current.is_empty())
+            .map(|(y, _)| *y)
+            .collect()
+    }
+
+    /// Every stored row, year by year, oldest first within a year.
+    pub fn rows(&self) -> impl Iterator<Item = &StoredRow> {
+        self.years
+            .values()
+            .flat_map(|y| y.history.iter().map(Arc::as_ref))
+    }
+
+    /// The number of stored rows.
+    pub fn row_count(&self) -> usize {
+        self.years.values().map(|y| y.history.len()).sum()
+    }
+
+    /// A snapshot from stored rows (ordered by version) and the key figures
+    /// of the current ones, without a table: for tests and tools.
+    pub fn from_parts(
+        version: Option<u64>,
+        rows: Vec<StoredRow>,
+        mut keys: HashMap<MemberYear, KeyRow>,
+    ) -> Snapshot {
+        let mut years: BTreeMap<i32, YearData> = BTreeMap::new();
+        for r in rows {
+            years.entry(r.year).or_default().push(Arc::new(r));
+        }
+        let years = years
+            .into_iter()
+            .map(|(year, mut data)| {
+                data.key = data
+                    .current
+                    .keys()
+                    .filter_map(|m| keys.remove(&(year, m.clone())).map(|k| (m.clone(), k)))
+                    .collect();
+                (year, Arc::new(data))
+            })
+            .collect();
+        Snapshot { version, years }
     }
 
     /// Loads a snapshot of a domain's table.
@@ -101,35 +180,103 @@ impl Snapshot {
             .await?
             .collect()
             .await?;
-        let mut history = Vec::new();
+        let mut rows = Vec::new();
         for b in &history_batches {
-            read_history(domain, b, &mut history)?;
+            read_history(domain, b, &mut rows)?;
         }
-        let mut current = BTreeMap::new();
-        for (i, r) in history.iter().enumerate() {
-            // Rows are ordered by version, so a later row replaces an earlier one.
-            current.insert((r.year, r.member_id.clone()), i);
+        // One query over the current rows of all years.
+        let keys = {
+            let mut current: BTreeMap<MemberYear, &StoredRow> = BTreeMap::new();
+            for r in &rows {
+                current.insert((r.year, r.member_id.clone()), r);
+            }
+            let current: Vec<&StoredRow> = current.into_values().collect();
+            key_figures(domain, &current).await?
+        };
+        Ok(Snapshot::from_parts(Some(version), rows, keys))
+    }
+
+    /// The snapshot after one more commit: only the years the commit
+    /// touches are rebuilt (their rows appended, their key figures computed
+    /// again over their current rows); every other year is shared with
+    /// `self`. `batch` holds the committed rows as written to the lake.
+    pub async fn with_commit(
+        &self,
+        domain: &Domain,
+        version: u64,
+        batch: &RecordBatch,
+    ) -> Result<Snapshot, EngineError> {
+        let mut rows = Vec::new();
+        read_history(domain, batch, &mut rows)?;
+        let mut touched: BTreeMap<i32, YearData> = BTreeMap::new();
+        for r in rows {
+            let data = touched.entry(r.year).or_insert_with(|| {
+                self.years
+                    .get(&r.year)
+                    .map(|y| YearData {
+                        history: y.history.clone(),
+                        current: y.current.clone(),
+                        key: HashMap::new(),
+                        materialised: Default::default(),
+                    })
+                    .unwrap_or_default()
+            });
+            data.push(Arc::new(r));
         }
-        let key = key_figures(&ctx, domain).await?;
+        let mut years = self.years.clone();
+        for (year, mut data) in touched {
+            let current: Vec<&StoredRow> = data.current_rows().map(|(_, r)| r).collect();
+            data.key = key_figures(domain, &current)
+                .await?
+                .into_iter()
+                .map(|((_, m), k)| (m, k))
+                .collect();
+            years.insert(year, Arc::new(data));
+        }
         Ok(Snapshot {
             version: Some(version),
-            history,
-            current,
-            key,
+            years,
         })
     }
 }
 
-/// Runs the domain's key-figure SQL over the current rows of `figures`
-/// registered in `ctx`.
+/// The `basic` table of the key-figure SQL: member_id, year and the basic
+/// figures of the given rows.
+fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, EngineError> {
+    use arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    let mut fields = vec![
+        Field::new("member_id", DataType::Utf8, false),
+        Field::new("year", DataType::Int32, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.member_id.as_str()),
+        )),
+        Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
+    ];
+    for (i, f) in domain.basic_figures.iter().enumerate() {
+        fields.push(Field::new(&f.id, DataType::Float64, true));
+        columns.push(Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| r.basic.get(i).copied().flatten()),
+        )));
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// Runs the domain's key-figure SQL over current rows. The SQL computes
+/// each member-year from its own row (the catalogue's queries must not
+/// relate rows of different years, because a refresh recomputes one year).
 async fn key_figures(
-    ctx: &SessionContext,
     domain: &Domain,
-) -> Result<HashMap<(i32, String), KeyRow>, EngineError> {
-    let current = ctx.sql(CURRENT_SQL).await?;
-    ctx.register_table("basic", current.into_view())?;
+    rows: &[&StoredRow],
+) -> Result<HashMap<MemberYear, KeyRow>, EngineError> {
+    let ctx = context_with("basic", basic_batch(domain, rows)?)?;
     let batches = ctx.sql(&domain.query).await?.collect().await?;
-    let mut out = HashMap::new();
+    let mut out = HashMap::with_capacity(rows.len());
     for b in &batches {
         for (k, row) in read_key_rows(domain, b)? {
             out.insert(k, row);

@@ -59,8 +59,7 @@ impl Engine {
             let snapshot = self.snapshot(&d.id).await?;
             rows.extend(
                 snapshot
-                    .history
-                    .iter()
+                    .rows()
                     .filter(|r| r.submission_id == submission_id)
                     .cloned(),
             );
@@ -147,11 +146,16 @@ impl Engine {
                 continue;
             }
             let snapshot = self.snapshot(&d.id).await?;
-            for (&(y, ref m), &idx) in &snapshot.current {
+            let current = snapshot.years().into_iter().flat_map(|y| {
+                snapshot
+                    .year(y)
+                    .into_iter()
+                    .flat_map(move |data| data.current_rows().map(move |(m, r)| (y, m, r)))
+            });
+            for (y, m, row) in current {
                 if year.is_some_and(|x| x != y) || member.is_some_and(|x| x != m) {
                     continue;
                 }
-                let row = &snapshot.history[idx];
                 for w in row.warnings.as_array().into_iter().flatten() {
                     let rule = w["rule"].as_str().unwrap_or("").to_string();
                     let explanation = explanations

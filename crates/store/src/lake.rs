@@ -59,6 +59,9 @@ pub struct Committed {
     pub version: u64,
     /// Commit time, RFC 3339.
     pub submitted_at: String,
+    /// The rows as written to the lake, so that readers can update what
+    /// they derived from the table without reading it again.
+    pub batch: RecordBatch,
 }
 
 pub(crate) async fn open_table(root: &Path, domain: &str) -> Result<DeltaTable> {
@@ -194,7 +197,7 @@ impl Store {
         }
         let batch = RecordBatch::try_new(schema, columns)?;
         let written = table
-            .write(vec![batch])
+            .write(vec![batch.clone()])
             .with_save_mode(SaveMode::Append)
             .with_schema_mode(SchemaMode::Merge)
             .await?;
@@ -211,6 +214,7 @@ impl Store {
         );
         Ok(Committed {
             version: committed,
+            batch,
             submitted_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         })
     }

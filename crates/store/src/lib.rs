@@ -77,7 +77,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     root: PathBuf,
     catalog: Catalog,
-    members: RwLock<BTreeMap<String, Member>>,
+    /// Shared, so that a request reads the member list without copying it.
+    members: RwLock<std::sync::Arc<BTreeMap<String, Member>>>,
+    /// Counts changes of the member list (see `members_generation`).
+    members_generation: std::sync::atomic::AtomicU64,
     tokens: RwLock<auth::TokenCache>,
     tables: tokio::sync::RwLock<HashMap<String, DeltaTable>>,
     /// Serialises writers: a Delta commit's version is known before it is made,
@@ -132,7 +135,8 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             catalog,
-            members: RwLock::new(members),
+            members: RwLock::new(std::sync::Arc::new(members)),
+            members_generation: std::sync::atomic::AtomicU64::new(0),
             tokens: RwLock::new(tokens),
             tables: tokio::sync::RwLock::new(tables),
             write_lock: tokio::sync::Mutex::new(()),

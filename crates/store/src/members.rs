@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 use vergleichsring_catalog::{MemberKind, validate_member_id};
@@ -30,10 +32,21 @@ pub(crate) fn load(root: &Path) -> Result<BTreeMap<String, Member>> {
 impl Store {
     /// All members, by id.
     pub fn members(&self) -> Vec<Member> {
+        self.members_map().values().cloned().collect()
+    }
+
+    /// All members by id, shared: no copy per request.
+    pub fn members_map(&self) -> Arc<BTreeMap<String, Member>> {
         match self.members.read() {
-            Ok(m) => m.values().cloned().collect(),
-            Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// A number that changes whenever members are registered or changed,
+    /// so that what was derived from the member list can be kept until then.
+    pub fn members_generation(&self) -> u64 {
+        self.members_generation.load(Ordering::Acquire)
     }
 
     /// One member.
@@ -57,19 +70,17 @@ impl Store {
             }
         }
         let _guard = self.write_lock.lock().await;
-        let mut next = match self.members.read() {
-            Ok(m) => m.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let mut next: BTreeMap<String, Member> = self.members_map().as_ref().clone();
         for m in &new {
             next.insert(m.member_id.clone(), m.clone());
         }
         let list: Vec<&Member> = next.values().collect();
         write_json_atomic(&self.root.join(FILE), &list)?;
         match self.members.write() {
-            Ok(mut m) => *m = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
+            Ok(mut m) => *m = Arc::new(next),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
         }
+        self.members_generation.fetch_add(1, Ordering::AcqRel);
         Ok(new)
     }
 }
