@@ -235,12 +235,15 @@ pub struct GroupData {
 /// the year builds a new `YearData` with an empty cache). Disclosure control
 /// runs per request on top, because it depends on the requester.
 #[derive(Debug, Default)]
-pub struct Materialised(std::sync::Mutex<HashMap<(usize, Dimension, u64), Arc<Vec<GroupData>>>>);
+pub struct Materialised(std::sync::Mutex<HashMap<MaterialisedKey, Arc<Vec<GroupData>>>>);
+
+/// (key figure index, dimension, generation of the member list).
+type MaterialisedKey = (usize, Dimension, u64);
 
 impl Materialised {
     fn get_or_build(
         &self,
-        key: (usize, Dimension, u64),
+        key: MaterialisedKey,
         build: impl FnOnce() -> Vec<GroupData>,
     ) -> Arc<Vec<GroupData>> {
         let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
