@@ -32,6 +32,31 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
         data_dir.display()
     );
     let generated = vergleichsring_synth::generate(MEMBERS, YEARS, SEED)?;
+    let summary = import_ring(store, &generated, None).await?;
+    eprintln!(
+        "imported {} submissions ({} plausibility warnings, as real data have)",
+        summary.submissions, summary.warnings
+    );
+    Ok(())
+}
+
+/// What an import did.
+pub struct ImportSummary {
+    /// Submissions (one per domain and year).
+    pub submissions: usize,
+    /// Rows stored.
+    pub rows: usize,
+    /// Plausibility warnings stored with them.
+    pub warnings: usize,
+}
+
+/// Registers a generated ring's members and submits its figures, one
+/// submission per (domain, year), through `Engine::submit` like any upload.
+pub async fn import_ring(
+    store: std::sync::Arc<Store>,
+    generated: &vergleichsring_synth::Generated,
+    progress: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<ImportSummary> {
     store
         .upsert_members(
             generated
@@ -46,8 +71,15 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
     let engine = Engine::new(store, Default::default()).await?;
-    let mut warnings = 0;
+    let mut summary = ImportSummary {
+        submissions: 0,
+        rows: 0,
+        warnings: 0,
+    };
     for f in &generated.figures {
+        if let Some(p) = progress {
+            p.set_message(format!("{} {}", f.domain, f.year));
+        }
         let body = vergleichsring_synth::to_parquet_bytes(&f.batch)?;
         let outcome = engine
             .submit(SubmitRequest {
@@ -60,13 +92,14 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
             })
             .await
             .with_context(|| format!("importing {} {}", f.domain, f.year))?;
-        warnings += outcome.warnings.len();
+        summary.submissions += 1;
+        summary.rows += outcome.rows;
+        summary.warnings += outcome.warnings.len();
+        if let Some(p) = progress {
+            p.inc(1);
+        }
     }
-    eprintln!(
-        "imported {} submissions ({warnings} plausibility warnings, as real data have)",
-        generated.figures.len()
-    );
-    Ok(())
+    Ok(summary)
 }
 
 /// Creates one token per role and prints them with example requests.

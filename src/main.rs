@@ -87,9 +87,14 @@ enum Command {
         /// Seed of the random generator.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output directory.
+        /// Directory for the Parquet files (members.csv and one file per
+        /// domain and year).
+        #[arg(long, required_unless_present = "data_dir")]
+        out: Option<PathBuf>,
+        /// A data directory to import the ring into (created if needed):
+        /// members registered, one submission per domain and year.
         #[arg(long)]
-        out: PathBuf,
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -116,15 +121,19 @@ enum TokenCommand {
 }
 
 fn main() {
+    // `generate` shows a progress bar; a log line per commit would tear it.
+    let quiet = std::env::args().nth(1).as_deref() == Some("generate");
     // The Delta kernel logs an ERROR for every table that has no commit yet,
     // which is the normal state of a new domain; its real failures reach us
     // as errors of deltalake, which are logged where they are handled.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "info,deltalake=warn,datafusion=warn,buoyant_kernel=off",
-                )
+                tracing_subscriber::EnvFilter::new(if quiet {
+                    "warn,buoyant_kernel=off"
+                } else {
+                    "info,deltalake=warn,datafusion=warn,buoyant_kernel=off"
+                })
             }),
         )
         .with_writer(std::io::stderr)
@@ -182,27 +191,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             years,
             seed,
             out,
-        } => {
-            let range = parse_years(&years)?;
-            let started = std::time::Instant::now();
-            let g = vergleichsring_synth::generate(members, range.clone(), seed)?;
-            let written = vergleichsring_synth::write_parquet_dir(&g, &out)?;
-            let rows: usize = g.figures.iter().map(|f| f.batch.num_rows()).sum();
-            println!(
-                "wrote {} members and {rows} rows of figures ({} domains × {} years) in {} files to {} in {:.1} s",
-                g.members.len(),
-                g.figures
-                    .iter()
-                    .map(|f| f.domain.as_str())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len(),
-                range.end() - range.start() + 1,
-                written.len(),
-                out.display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
+            data_dir,
+        } => generate(members, &years, seed, out.as_deref(), data_dir.as_deref()),
         Command::Serve {
             data_dir,
             listen,
@@ -268,5 +258,77 @@ async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     tracing::info!(%addr, "serving");
     vergleichsring_server::serve(listener, state).await?;
+    Ok(())
+}
+
+/// `generate`: a synthetic ring written as Parquet files and/or imported
+/// into a data directory, with a progress bar and a summary.
+fn generate(
+    members: usize,
+    years: &str,
+    seed: u64,
+    out: Option<&std::path::Path>,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let range = parse_years(years)?;
+    let started = std::time::Instant::now();
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!(
+        "generating {members} members, {}–{}",
+        range.start(),
+        range.end()
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let g = vergleichsring_synth::generate(members, range.clone(), seed)?;
+    spinner.finish_and_clear();
+    let generated_in = started.elapsed();
+    let rows: usize = g.figures.iter().map(|f| f.batch.num_rows()).sum();
+    let domains = g
+        .figures
+        .iter()
+        .map(|f| f.domain.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    println!(
+        "generated {} members and {rows} rows of figures ({domains} domains × {} years) in {:.1} s",
+        g.members.len(),
+        range.end() - range.start() + 1,
+        generated_in.as_secs_f64()
+    );
+    if let Some(out) = out {
+        let t = std::time::Instant::now();
+        let written = vergleichsring_synth::write_parquet_dir(&g, out)?;
+        println!(
+            "wrote {} files to {} in {:.1} s",
+            written.len(),
+            out.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    if let Some(dir) = data_dir {
+        runtime()?.block_on(async {
+            Store::init(dir)?;
+            let store = std::sync::Arc::new(Store::open(dir).await?);
+            let bar = indicatif::ProgressBar::new(g.figures.len() as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "importing {bar:30} {pos}/{len} submissions ({msg}) {elapsed}",
+            ) {
+                bar.set_style(style);
+            }
+            let t = std::time::Instant::now();
+            let summary = demo::import_ring(store, &g, Some(&bar)).await?;
+            bar.finish_and_clear();
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "imported {} submissions with {} rows into {} in {secs:.1} s ({:.0} rows/s; {} plausibility warnings)",
+                summary.submissions,
+                summary.rows,
+                dir.display(),
+                summary.rows as f64 / secs.max(1e-9),
+                summary.warnings
+            );
+            anyhow::Ok(())
+        })?;
+    }
     Ok(())
 }
