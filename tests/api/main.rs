@@ -8,6 +8,7 @@ mod browser;
 mod disclosure;
 mod domains;
 mod durability;
+mod etag;
 mod flows;
 mod golden;
 mod helpers;

@@ -329,6 +329,33 @@ impl Engine {
         self
     }
 
+    /// The data version of a domain as the API shows it (the number of
+    /// commits), without computing a snapshot.
+    pub async fn data_version(&self, domain: &str) -> Result<String> {
+        self.domain(domain)?;
+        Ok(self
+            .store
+            .data_version(domain)
+            .await
+            .map_or_else(|| "0".into(), |v| (v + 1).to_string()))
+    }
+
+    /// The data versions of all domains, joined (for reports, which span
+    /// every domain).
+    pub async fn data_versions(&self) -> String {
+        let mut out = Vec::new();
+        for d in &self.catalog().domains {
+            out.push(
+                self.store
+                    .data_version(&d.id)
+                    .await
+                    .map_or(0, |v| v + 1)
+                    .to_string(),
+            );
+        }
+        out.join(".")
+    }
+
     /// How snapshots were brought up to date since start.
     pub fn refresh_counters(&self) -> &RefreshCounters {
         &self.counters

@@ -6,6 +6,7 @@
 //! every statistic request to the engine, which applies disclosure control.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 mod negotiate;
 mod routes;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Signed-in sessions of the member web page.
     pub sessions: Arc<web::Sessions>,
+    /// Materialised statistics responses by `ETag`.
+    pub responses: Arc<cache::ResponseCache>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             engine,
             config: Arc::new(config),
             sessions: Arc::default(),
+            responses: Arc::default(),
         }
     }
 }

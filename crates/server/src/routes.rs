@@ -16,6 +16,7 @@ use vergleichsring_store::{Member, Role};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::cache;
 use crate::error::ApiError;
 use crate::negotiate::answer_format;
 
@@ -242,18 +243,46 @@ pub async fn comparison(
         audience: caller.audience(),
         member: member.as_deref(),
     };
-    let c = state.engine.comparison(&req, year).await?;
+    let format = answer_format(&headers);
+    let tag = statistics_tag(
+        &state,
+        &caller,
+        &domain,
+        group_by,
+        &[
+            "comparison",
+            &year.to_string(),
+            figure,
+            member.as_deref().unwrap_or(""),
+            format.content_type(),
+        ],
+    )
+    .await?;
+    let response = cache::conditional(&state.responses, &headers, tag, || async {
+        let c = state.engine.comparison(&req, year).await?;
+        Ok::<_, ApiError>(match format {
+            TableFormat::Json => ("application/json", json_bytes(&c)?),
+            format => {
+                let batch = export::comparisons_batch(std::slice::from_ref(&c), true)?;
+                (
+                    format.content_type(),
+                    export::encode(&batch.schema(), &[batch], format)?,
+                )
+            }
+        })
+    })
+    .await?;
     if let Some(m) = &member {
         caller.log_access(&state, "comparison", m, Some(&domain), Some(year));
     }
-    match answer_format(&headers) {
-        TableFormat::Json => Ok(Json(c).into_response()),
-        format => {
-            let batch = export::comparisons_batch(std::slice::from_ref(&c), true)?;
-            let body = export::encode(&batch.schema(), &[batch], format)?;
-            Ok(([(CONTENT_TYPE, format.content_type())], body).into_response())
-        }
-    }
+    Ok(response)
+}
+
+/// A value as JSON bytes.
+fn json_bytes(value: &impl serde::Serialize) -> Result<bytes::Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string())))
 }
 
 fn opt_year(params: &HashMap<String, String>, name: &str) -> Result<Option<i32>, ApiError> {
@@ -272,7 +301,8 @@ pub async fn timeseries(
     caller: Caller,
     Path((domain, figure)): Path<(String, String)>,
     Query(params): Params,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     caller.require(
         &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
         "read time series",
@@ -289,14 +319,50 @@ pub async fn timeseries(
         audience: caller.audience(),
         member: member.as_deref(),
     };
-    let ts = state
-        .engine
-        .timeseries(&req, opt_year(&params, "from")?, opt_year(&params, "to")?)
-        .await?;
+    let (from, to) = (opt_year(&params, "from")?, opt_year(&params, "to")?);
+    let tag = statistics_tag(
+        &state,
+        &caller,
+        &domain,
+        group_by,
+        &[
+            "timeseries",
+            &figure,
+            member.as_deref().unwrap_or(""),
+            &format!("{from:?}-{to:?}"),
+        ],
+    )
+    .await?;
+    let response = cache::conditional(&state.responses, &headers, tag, || async {
+        let ts = state.engine.timeseries(&req, from, to).await?;
+        Ok::<_, ApiError>(("application/json", json_bytes(&ts)?))
+    })
+    .await?;
     if let Some(m) = &member {
         caller.log_access(&state, "timeseries", m, Some(&domain), None);
     }
-    Ok(Json(json!(ts)))
+    Ok(response)
+}
+
+/// The `ETag` of a statistics answer over built-in dimensions: the
+/// domain's data version, the member list's generation, the caller's role
+/// and the request's parts. Custom groups get none, because their release
+/// also depends on the release log (rule 6).
+async fn statistics_tag(
+    state: &AppState,
+    caller: &Caller,
+    domain: &str,
+    group_by: &str,
+    parts: &[&str],
+) -> Result<Option<String>, ApiError> {
+    if vergleichsring_engine::compare::Dimension::parse(group_by).is_none() {
+        return Ok(None);
+    }
+    let version = state.engine.data_version(domain).await?;
+    let generation = state.engine.store().members_generation().to_string();
+    let mut all = vec![domain, group_by, caller.role.as_str(), generation.as_str()];
+    all.extend_from_slice(parts);
+    Ok(Some(cache::etag(&version, &all)))
 }
 
 /// Body of `POST /api/v1/members/{member_id}/grants`.
@@ -576,44 +642,66 @@ pub async fn report(
             format!("format '{format}' is not available; use html, json, csv or xlsx"),
         ));
     }
-    let report = state
-        .engine
-        .report(&member, year, caller.audience())
-        .await?;
-    caller.log_access(&state, "report", &member, None, Some(year));
+    // A report spans every domain: its tag holds all data versions.
+    let generation = state.engine.store().members_generation().to_string();
+    let tag = cache::etag(
+        &state.engine.data_versions().await,
+        &[
+            "report",
+            &member,
+            &year.to_string(),
+            caller.role.as_str(),
+            format,
+            &format!("{dialect:?}"),
+            &generation,
+        ],
+    );
     let internal = |e: vergleichsring_report::ReportError| {
         ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string()))
     };
-    let file = format!("vergleichsring_{member}_{year}");
-    Ok(match format {
-        "csv" => (
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}.csv\""),
-                ),
-            ],
-            vergleichsring_report::to_csv(&report, dialect).map_err(internal)?,
-        )
-            .into_response(),
-        "xlsx" => (
-            [
-                (CONTENT_TYPE, vergleichsring_ingest::XLSX_TYPE.to_string()),
-                (
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}.xlsx\""),
-                ),
-            ],
-            vergleichsring_report::to_xlsx(&report).map_err(internal)?,
-        )
-            .into_response(),
-        "html" => html_page(vergleichsring_report::to_html(
-            &report,
-            &vergleichsring_report::HtmlOptions::default(),
-        )),
-        _ => Json(report).into_response(),
+    let mut response = cache::conditional(&state.responses, &headers, Some(tag), || async {
+        let report = state
+            .engine
+            .report(&member, year, caller.audience())
+            .await?;
+        Ok::<_, ApiError>(match format {
+            "csv" => (
+                "text/csv; charset=utf-8",
+                vergleichsring_report::to_csv(&report, dialect)
+                    .map_err(internal)?
+                    .into(),
+            ),
+            "xlsx" => (
+                vergleichsring_ingest::XLSX_TYPE,
+                vergleichsring_report::to_xlsx(&report)
+                    .map_err(internal)?
+                    .into(),
+            ),
+            "html" => (
+                "text/html; charset=utf-8",
+                vergleichsring_report::to_html(
+                    &report,
+                    &vergleichsring_report::HtmlOptions::default(),
+                )
+                .into(),
+            ),
+            _ => ("application/json", json_bytes(&report)?),
+        })
     })
+    .await?;
+    caller.log_access(&state, "report", &member, None, Some(year));
+    let file = format!("vergleichsring_{member}_{year}");
+    let headers = response.headers_mut();
+    match format {
+        "csv" | "xlsx" => {
+            if let Ok(v) = format!("attachment; filename=\"{file}.{format}\"").parse() {
+                headers.insert(CONTENT_DISPOSITION, v);
+            }
+        }
+        "html" => add_page_headers(headers),
+        _ => {}
+    }
+    Ok(response)
 }
 
 /// `html` when the `Accept` header names `text/html` (a browser), else `json`.
@@ -635,20 +723,24 @@ fn default_report_format(headers: &HeaderMap) -> &'static str {
 /// An HTML page with headers that keep it self-contained: no scripts, and
 /// nothing loaded from elsewhere.
 pub fn html_page(body: String) -> Response {
-    (
-        [
-            (CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            // `same-origin` rather than `no-referrer`: with no referrer at all,
-            // browsers send `Origin: null` on form posts, and the web page
-            // checks the origin.
-            (axum::http::header::REFERRER_POLICY, "same-origin"),
-        ],
-        body,
-    )
-        .into_response()
+    let mut r = ([(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    add_page_headers(r.headers_mut());
+    r
+}
+
+/// The security headers of every HTML page.
+fn add_page_headers(headers: &mut HeaderMap) {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // `same-origin` rather than `no-referrer`: with no referrer at all,
+    // browsers send `Origin: null` on form posts, and the web page checks
+    // the origin.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
 }

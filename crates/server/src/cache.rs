@@ -1,0 +1,163 @@
+//! Conditional requests and materialised responses. A statistics response
+//! is a function of the data version of its domain(s), the member list,
+//! the request (path, parameters, answer format) and who asks (role and
+//! member); its `ETag` is a hash of exactly these. A client that sends the
+//! `ETag` back in `If-None-Match` gets `304 Not Modified`; other clients
+//! asking the same get the stored bytes. Disclosure control is part of the
+//! response, and the requester is part of the key, so a stored response is
+//! only ever served to a requester it was computed for.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+/// At most this many responses are kept; when full, the store starts over.
+/// (Responses of an old data version are never asked for again, so a simple
+/// reset loses little.)
+const MAX_ENTRIES: usize = 8192;
+
+/// Responses by `ETag`.
+#[derive(Default)]
+pub struct ResponseCache {
+    map: Mutex<HashMap<String, (&'static str, Bytes)>>,
+}
+
+impl ResponseCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (&'static str, Bytes)>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A stored response: content type and body.
+    pub fn get(&self, etag: &str) -> Option<(&'static str, Bytes)> {
+        self.lock().get(etag).cloned()
+    }
+
+    /// Stores a response.
+    pub fn put(&self, etag: &str, content_type: &'static str, body: Bytes) {
+        let mut map = self.lock();
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(etag.to_string(), (content_type, body));
+    }
+
+    /// The number of stored responses.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A weak `ETag` from the data version(s) and the parts that make a
+/// response what it is.
+pub fn etag(data_version: &str, parts: &[&str]) -> String {
+    let mut h = DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    format!("W/\"{data_version}-{:016x}\"", h.finish())
+}
+
+/// Whether `If-None-Match` names this `ETag` (or `*`).
+pub fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == etag.strip_prefix("W/"))
+}
+
+/// `304 Not Modified` with the `ETag`.
+pub fn not_modified(etag: &str) -> Response {
+    let mut r = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        r.headers_mut().insert(ETAG, v);
+    }
+    r
+}
+
+/// `200` with body, content type and `ETag`.
+pub fn with_etag(etag: &str, content_type: &'static str, body: Bytes) -> Response {
+    let mut r = ([(CONTENT_TYPE, content_type)], body).into_response();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        r.headers_mut().insert(ETAG, v);
+    }
+    r
+}
+
+/// Answers a statistics request: `304` when `If-None-Match` names `tag`,
+/// the stored bytes when another request computed them, else `compute`
+/// (whose answer is stored). Without a tag the answer is computed and not
+/// stored.
+pub async fn conditional<F, Fut, E>(
+    responses: &ResponseCache,
+    headers: &HeaderMap,
+    tag: Option<String>,
+    compute: F,
+) -> Result<Response, E>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(&'static str, Bytes), E>>,
+{
+    let Some(tag) = tag else {
+        let (content_type, body) = compute().await?;
+        return Ok(([(CONTENT_TYPE, content_type)], body).into_response());
+    };
+    if matches(headers, &tag) {
+        return Ok(not_modified(&tag));
+    }
+    if let Some((content_type, body)) = responses.get(&tag) {
+        return Ok(with_etag(&tag, content_type, body));
+    }
+    let (content_type, body) = compute().await?;
+    responses.put(&tag, content_type, body.clone());
+    Ok(with_etag(&tag, content_type, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_differ_by_every_part_and_match_back() {
+        let a = etag("7", &["comparison", "library", "member", "05315000"]);
+        assert_eq!(
+            a,
+            etag("7", &["comparison", "library", "member", "05315000"])
+        );
+        assert_ne!(
+            a,
+            etag("8", &["comparison", "library", "member", "05315000"])
+        );
+        assert_ne!(
+            a,
+            etag("7", &["comparison", "library", "member", "05315001"])
+        );
+        assert_ne!(
+            a,
+            etag("7", &["comparison", "librarymember", "", "05315000"])
+        );
+        let mut h = HeaderMap::new();
+        assert!(!matches(&h, &a));
+        h.insert(
+            IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"x\", {a}")).unwrap(),
+        );
+        assert!(matches(&h, &a));
+        let cache = ResponseCache::default();
+        cache.put(&a, "application/json", Bytes::from_static(b"{}"));
+        assert_eq!(cache.get(&a).unwrap().1, Bytes::from_static(b"{}"));
+        assert!(cache.get("other").is_none());
+    }
+}

@@ -1,0 +1,103 @@
+//! Conditional requests: statistics answers carry an `ETag` from the data
+//! version, `If-None-Match` gives 304 until the data change, the tag belongs
+//! to one requester, and an upload shows at once.
+
+use reqwest::StatusCode;
+use vergleichsring_store::Role;
+
+use crate::helpers::{PARQUET, TestApp, library_file};
+
+async fn get_tagged(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    if_none_match: Option<&str>,
+) -> (StatusCode, Option<String>, String) {
+    let mut req = app.client.get(app.url(path)).bearer_auth(token);
+    if let Some(t) = if_none_match {
+        req = req.header("If-None-Match", t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let tag = r
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, tag, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn statistics_answers_are_tagged_by_data_version_and_requester() {
+    let app = TestApp::spawn().await;
+    let ids: Vec<String> = (1..=8).map(|i| format!("05{i:03}000")).collect();
+    let members: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
+        .collect();
+    app.register(&members).await;
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
+        .collect();
+    app.library_bulk(2024, &rows).await;
+    let first = app.token(Role::Member, Some(&ids[0]));
+    let second = app.token(Role::Member, Some(&ids[1]));
+    let paths = [
+        "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class".to_string(),
+        "/api/v1/timeseries/library/loans_per_capita?group_by=all".to_string(),
+        format!("/api/v1/reports/{}/2024?format=json", ids[0]),
+    ];
+    for path in &paths {
+        let (status, tag, body) = get_tagged(&app, path, &first, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let tag = tag.unwrap_or_else(|| panic!("{path} has no ETag"));
+        // Asked again: the same answer, the same tag.
+        let (status, again, body2) = get_tagged(&app, path, &first, None).await;
+        assert_eq!(
+            (status, again.as_deref()),
+            (StatusCode::OK, Some(tag.as_str()))
+        );
+        assert_eq!(body, body2, "{path}");
+        // With the tag: 304 and no body.
+        let (status, _, empty) = get_tagged(&app, path, &first, Some(&tag)).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+        assert!(empty.is_empty());
+        // Another member's tag never matches: its answer holds its position.
+        if !path.contains("reports") {
+            let (status, other, _) = get_tagged(&app, path, &second, Some(&tag)).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_ne!(other.as_deref(), Some(tag.as_str()));
+        }
+    }
+    // An upload changes the data version: the old tag no longer matches and
+    // the new figures show in the very next answer.
+    let path = &paths[0];
+    let (_, tag, before) = get_tagged(&app, path, &first, None).await;
+    let a = app
+        .upload(
+            "library",
+            2024,
+            &first,
+            PARQUET,
+            library_file(None, 120_000.0, 3.0),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let (status, new_tag, after) = get_tagged(&app, path, &first, tag.as_deref()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(new_tag, tag);
+    assert_ne!(before, after);
+    let own: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let value = own["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|g| g["own"]["value"].as_f64())
+        .unwrap();
+    assert!((value - 12.0).abs() < 1e-9, "{value}");
+    // A revoked grant or a foreign member is refused before any tag check.
+    let other_report = format!("/api/v1/reports/{}/2024?format=json", ids[0]);
+    let (status, _, _) = get_tagged(&app, &other_report, &second, Some("*")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
