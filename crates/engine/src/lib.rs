@@ -990,8 +990,7 @@ impl Engine {
             }],
         };
         let batch = rules::upload_batch(d, year, &upload)?;
-        let ctx = session::context_with("basic", batch)?;
-        let batches = ctx.sql(&d.query).await?.collect().await?;
+        let batches = session::query_batch("basic", batch, d.query.clone()).await?;
         for b in &batches {
             if let Some((_, k)) = snapshot::read_key_rows(d, b)?.into_iter().next() {
                 return Ok(k.values);

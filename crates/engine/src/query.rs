@@ -57,23 +57,31 @@ pub async fn run(
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    let work = async {
-        let df = ctx.sql_with_options(sql, options).await.map_err(|e| {
+    let sql = sql.to_string();
+    let work = async move {
+        let df = ctx.sql_with_options(&sql, options).await.map_err(|e| {
             EngineError::BadRequest(format!("the query cannot be planned: {}", e.find_root()))
         })?;
+        // At most one row more than an answer may have, so that collecting
+        // is bounded and an oversized answer is recognised.
         let df = df.limit(0, Some(MAX_ROWS + 1))?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         Ok::<_, EngineError>((schema, batches))
     };
-    let (schema, batches) = tokio::time::timeout(QUERY_TIMEOUT, work)
-        .await
-        .map_err(|_| {
-            EngineError::BadRequest(format!(
-                "the query ran longer than {} s",
-                QUERY_TIMEOUT.as_secs()
-            ))
-        })??;
+    // The time limit runs on the pool too, so that the query stops there
+    // when it is reached.
+    let (schema, batches) = crate::session::on_pool(async move {
+        tokio::time::timeout(QUERY_TIMEOUT, work)
+            .await
+            .map_err(|_| {
+                EngineError::BadRequest(format!(
+                    "the query ran longer than {} s",
+                    QUERY_TIMEOUT.as_secs()
+                ))
+            })?
+    })
+    .await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     if rows > MAX_ROWS {
         return Err(EngineError::BadRequest(format!(

@@ -103,7 +103,6 @@ pub async fn evaluate(
         return Ok(Vec::new());
     }
     let batch = upload_batch(domain, year, upload)?;
-    let ctx = context_with("basic", batch)?;
     let checks: Vec<String> = domain
         .rules
         .iter()
@@ -114,7 +113,7 @@ pub async fn evaluate(
         "SELECT __row, {} FROM basic ORDER BY __row",
         checks.join(", ")
     );
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = crate::session::query_batch("basic", batch, sql).await?;
     let mut findings = Vec::new();
     let by_row: std::collections::HashMap<u32, &vergleichsring_ingest::UploadRow> =
         upload.rows.iter().map(|r| (r.row, r)).collect();

@@ -8,7 +8,58 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 /// Memory DataFusion may use per query before it fails with "resources exhausted".
-pub const MEMORY_LIMIT: usize = 2 * 1024 * 1024 * 1024;
+pub const MEMORY_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// The engine's own threads for DataFusion work (snapshot loads, key
+/// figures, rules, analysts' SQL), so that a long query never occupies the
+/// threads that answer requests. One pool per process, never dropped.
+static POOL: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+
+fn pool() -> Option<&'static tokio::runtime::Runtime> {
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 4);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("datafusion")
+            .enable_all()
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "no DataFusion pool; running on the request threads"))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs DataFusion work on the engine's pool and waits for it.
+pub async fn on_pool<T, F>(work: F) -> Result<T, crate::EngineError>
+where
+    F: std::future::Future<Output = Result<T, crate::EngineError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match pool() {
+        Some(rt) => rt
+            .spawn(work)
+            .await
+            .map_err(|e| crate::EngineError::Internal(format!("DataFusion task failed: {e}")))?,
+        None => work.await,
+    }
+}
+
+/// Runs a query over one batch registered as `name` on the pool and
+/// collects the answer (used where the answer is bounded by the input:
+/// one row per input row).
+pub async fn query_batch(
+    name: &'static str,
+    batch: arrow::array::RecordBatch,
+    sql: String,
+) -> Result<Vec<arrow::array::RecordBatch>, crate::EngineError> {
+    on_pool(async move {
+        let ctx = context_with(name, batch)?;
+        Ok(ctx.sql(&sql).await?.collect().await?)
+    })
+    .await
+}
 
 /// A fresh session with the service's limits.
 pub fn new_context() -> SessionContext {

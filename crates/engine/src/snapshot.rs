@@ -12,7 +12,7 @@ use vergleichsring_catalog::Domain;
 use vergleichsring_store::DeltaTable;
 
 use crate::EngineError;
-use crate::session::{context_with, new_context};
+use crate::session::new_context;
 
 /// The SQL that selects the current rows of the `figures` table.
 pub const CURRENT_SQL: &str = include_str!("../../../queries/current.sql");
@@ -172,14 +172,18 @@ impl Snapshot {
         let Some(version) = table.version() else {
             return Ok(Snapshot::default());
         };
-        let ctx = new_context();
-        table.update_datafusion_session(&ctx.state())?;
-        ctx.register_table("figures", table.table_provider().await?)?;
-        let history_batches = ctx
-            .sql("SELECT * FROM figures ORDER BY version, row")
-            .await?
-            .collect()
-            .await?;
+        let table = table.clone();
+        let history_batches = crate::session::on_pool(async move {
+            let ctx = new_context();
+            table.update_datafusion_session(&ctx.state())?;
+            ctx.register_table("figures", table.table_provider().await?)?;
+            Ok(ctx
+                .sql("SELECT * FROM figures ORDER BY version, row")
+                .await?
+                .collect()
+                .await?)
+        })
+        .await?;
         let mut rows = Vec::new();
         for b in &history_batches {
             read_history(domain, b, &mut rows)?;
@@ -274,8 +278,9 @@ async fn key_figures(
     domain: &Domain,
     rows: &[&StoredRow],
 ) -> Result<HashMap<MemberYear, KeyRow>, EngineError> {
-    let ctx = context_with("basic", basic_batch(domain, rows)?)?;
-    let batches = ctx.sql(&domain.query).await?.collect().await?;
+    let batches =
+        crate::session::query_batch("basic", basic_batch(domain, rows)?, domain.query.clone())
+            .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for b in &batches {
         for (k, row) in read_key_rows(domain, b)? {
