@@ -96,6 +96,26 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Compute every comparison of one (domain, year) from the Parquet files
+    /// `generate --out` writes, with the service's code, and time it (for
+    /// benchmarks against other engines).
+    OfflineCompare {
+        /// Directory with members.parquet and <domain>_<year>.parquet.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Domain id.
+        #[arg(long)]
+        domain: String,
+        /// Year.
+        #[arg(long)]
+        year: i32,
+        /// Repetitions; the best is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Write the statistics as JSON rows to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +213,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             data_dir,
         } => generate(members, &years, seed, out.as_deref(), data_dir.as_deref()),
+        Command::OfflineCompare {
+            dir,
+            domain,
+            year,
+            repeat,
+            json,
+        } => runtime()?.block_on(offline_compare(
+            &dir,
+            &domain,
+            year,
+            repeat,
+            json.as_deref(),
+        )),
         Command::Serve {
             data_dir,
             listen,
@@ -329,6 +362,47 @@ fn generate(
             );
             anyhow::Ok(())
         })?;
+    }
+    Ok(())
+}
+
+/// `offline-compare`: the full comparison computation of one (domain, year)
+/// from Parquet files, best of `repeat` runs.
+async fn offline_compare(
+    dir: &Path,
+    domain: &str,
+    year: i32,
+    repeat: usize,
+    json: Option<&Path>,
+) -> anyhow::Result<()> {
+    use vergleichsring_engine::offline;
+    let catalog = vergleichsring_catalog::Catalog::bundled()?;
+    let members =
+        offline::members_from(&offline::read_parquet(&dir.join("members.parquet")).await?)?;
+    let file = dir.join(format!("{domain}_{year}.parquet"));
+    let mut best: Option<offline::Timings> = None;
+    let mut result = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let (comparisons, t) =
+            offline::full_comparison(&catalog, domain, year, &file, &members).await?;
+        if best.is_none_or(|b| t.total < b.total) {
+            best = Some(t);
+        }
+        result = comparisons;
+    }
+    let best = best.unwrap_or_default();
+    let groups: usize = result.iter().map(|c| c.groups.len()).sum();
+    println!(
+        "{{\"engine\": \"vergleichsring\", \"comparisons\": {}, \"groups\": {groups}, \"best_seconds\": {:.6}, \"read\": {:.6}, \"key_figures\": {:.6}, \"statistics\": {:.6}}}",
+        result.len(),
+        best.total,
+        best.read,
+        best.key_figures,
+        best.statistics
+    );
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec(&offline::flat_rows(&result))?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

@@ -94,7 +94,7 @@ impl Policy {
 }
 
 /// The statistics of a group as released; withheld ones are `None`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ReleasedStats {
     /// Unweighted mean.
     pub mean: Option<f64>,

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod disclosure;
 pub mod export;
 pub mod groups;
+pub mod offline;
 pub mod query;
 pub mod report;
 pub mod rules;

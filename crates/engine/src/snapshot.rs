@@ -274,7 +274,7 @@ fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, Engi
 /// Runs the domain's key-figure SQL over current rows. The SQL computes
 /// each member-year from its own row (the catalogue's queries must not
 /// relate rows of different years, because a refresh recomputes one year).
-async fn key_figures(
+pub(crate) async fn key_figures(
     domain: &Domain,
     rows: &[&StoredRow],
 ) -> Result<HashMap<MemberYear, KeyRow>, EngineError> {

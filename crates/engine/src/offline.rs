@@ -1,0 +1,228 @@
+//! Comparisons over Parquet files, without a data directory: the same key
+//! figure SQL, grouping and statistics as the service, for benchmarks and
+//! for checking the numbers against another engine (`benches/duckdb_compare`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type};
+use vergleichsring_catalog::{Catalog, MemberKind};
+use vergleichsring_store::Member;
+
+use crate::EngineError;
+use crate::compare::{self, CompareInput, Comparison, Dimension, GroupBy};
+use crate::disclosure::{Audience, Policy};
+use crate::session::{new_context, on_pool};
+use crate::snapshot::{Snapshot, StoredRow};
+
+/// Reads a Parquet file into batches on the DataFusion pool.
+pub async fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, EngineError> {
+    let path = path
+        .to_str()
+        .ok_or_else(|| EngineError::BadRequest(format!("{} is not UTF-8", path.display())))?
+        .to_string();
+    on_pool(async move {
+        let ctx = new_context();
+        let df = ctx
+            .read_parquet(path, datafusion::prelude::ParquetReadOptions::default())
+            .await?;
+        Ok(df.collect().await?)
+    })
+    .await
+}
+
+/// Members from batches with `member_id`, `name` and `kind` (as written by
+/// `generate`).
+pub fn members_from(batches: &[RecordBatch]) -> Result<BTreeMap<String, Member>, EngineError> {
+    let mut out = BTreeMap::new();
+    for b in batches {
+        let text = |name: &str| -> Result<Vec<String>, EngineError> {
+            let c = b
+                .column_by_name(name)
+                .ok_or_else(|| EngineError::BadRequest(format!("members have no column {name}")))?;
+            let c = cast(c, &DataType::Utf8)?;
+            let a = c.as_string::<i32>();
+            Ok((0..a.len()).map(|i| a.value(i).to_string()).collect())
+        };
+        let (ids, names, kinds) = (text("member_id")?, text("name")?, text("kind")?);
+        for ((id, name), kind) in ids.into_iter().zip(names).zip(kinds) {
+            let kind = MemberKind::parse(&kind)
+                .ok_or_else(|| EngineError::BadRequest(format!("unknown kind {kind}")))?;
+            out.insert(
+                id.clone(),
+                Member {
+                    member_id: id,
+                    name,
+                    kind,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A one-year snapshot from batches of basic figures (`member_id` and one
+/// column per basic figure), with key figures computed by the domain's SQL.
+pub async fn snapshot_of(
+    catalog: &Catalog,
+    domain: &str,
+    year: i32,
+    batches: &[RecordBatch],
+) -> Result<Snapshot, EngineError> {
+    let d = catalog
+        .domain(domain)
+        .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+    let mut rows = Vec::new();
+    for b in batches {
+        let ids = cast(
+            b.column_by_name("member_id")
+                .ok_or_else(|| EngineError::BadRequest("no member_id column".into()))?,
+            &DataType::Utf8,
+        )?;
+        let ids = ids.as_string::<i32>();
+        let mut figures: Vec<Vec<Option<f64>>> = Vec::new();
+        for f in &d.basic_figures {
+            figures.push(match b.column_by_name(&f.id) {
+                Some(c) => {
+                    let c = cast(c, &DataType::Float64)?;
+                    let a = c.as_primitive::<Float64Type>();
+                    (0..a.len())
+                        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+                        .collect()
+                }
+                None => vec![None; b.num_rows()],
+            });
+        }
+        for i in 0..b.num_rows() {
+            rows.push(StoredRow {
+                version: 0,
+                submission_id: String::new(),
+                submitted_at: String::new(),
+                submitted_by: String::new(),
+                row: u32::try_from(rows.len() + 1).unwrap_or(u32::MAX),
+                member_id: ids.value(i).to_string(),
+                year,
+                warnings: serde_json::Value::Null,
+                upload_sha256: None,
+                upload_format: None,
+                basic: figures.iter().map(|c| c[i]).collect(),
+            });
+        }
+    }
+    let refs: Vec<&StoredRow> = rows.iter().collect();
+    let keys = crate::snapshot::key_figures(d, &refs).await?;
+    Ok(Snapshot::from_parts(Some(0), rows, keys))
+}
+
+/// Every comparison of a (domain, year): each key figure by each built-in
+/// dimension, with the operator's view (all statistics, no thresholds).
+pub fn all_comparisons(
+    catalog: &Catalog,
+    domain: &str,
+    year: i32,
+    snapshot: &Snapshot,
+    members: &BTreeMap<String, Member>,
+) -> Result<Vec<Comparison>, EngineError> {
+    let d = catalog
+        .domain(domain)
+        .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+    let policy = Policy::default();
+    let input = CompareInput {
+        catalog,
+        domain: d,
+        snapshot,
+        members,
+        policy: &policy,
+        members_generation: 0,
+    };
+    let mut out = Vec::new();
+    for figure in 0..d.key_figures.len() {
+        for dim in [
+            Dimension::All,
+            Dimension::SizeClass,
+            Dimension::Land,
+            Dimension::Kind,
+        ] {
+            out.push(compare::compare(
+                &input,
+                year,
+                figure,
+                &GroupBy::Dimension(dim),
+                Audience::Admin,
+                None,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Timings of one full computation, in seconds.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    /// Reading the Parquet file.
+    pub read: f64,
+    /// Key figures by DataFusion.
+    pub key_figures: f64,
+    /// Grouping and statistics.
+    pub statistics: f64,
+    /// All of it.
+    pub total: f64,
+}
+
+/// Reads `file`, computes key figures and every comparison of the year.
+pub async fn full_comparison(
+    catalog: &Catalog,
+    domain: &str,
+    year: i32,
+    file: &Path,
+    members: &BTreeMap<String, Member>,
+) -> Result<(Vec<Comparison>, Timings), EngineError> {
+    let start = std::time::Instant::now();
+    let batches = read_parquet(file).await?;
+    let read = start.elapsed().as_secs_f64();
+    let snapshot = snapshot_of(catalog, domain, year, &batches).await?;
+    let keyed = start.elapsed().as_secs_f64();
+    let comparisons = all_comparisons(catalog, domain, year, &snapshot, members)?;
+    let total = start.elapsed().as_secs_f64();
+    Ok((
+        comparisons,
+        Timings {
+            read,
+            key_figures: keyed - read,
+            statistics: total - keyed,
+            total,
+        },
+    ))
+}
+
+/// The comparisons as flat rows (figure, group_by, group, n and the
+/// statistics), for comparing with another engine.
+pub fn flat_rows(comparisons: &[Comparison]) -> Vec<HashMap<&'static str, serde_json::Value>> {
+    let mut out = Vec::new();
+    for c in comparisons {
+        for g in &c.groups {
+            let s = g.stats.clone().unwrap_or_default();
+            let mut row: HashMap<&'static str, serde_json::Value> = HashMap::new();
+            row.insert("figure", c.figure.clone().into());
+            row.insert("group_by", c.group_by.clone().into());
+            row.insert("group", g.group.clone().into());
+            row.insert("n", g.n.into());
+            for (k, v) in [
+                ("mean", s.mean),
+                ("median", s.median),
+                ("p25", s.p25),
+                ("p75", s.p75),
+                ("p10", s.p10),
+                ("p90", s.p90),
+                ("std_dev", s.std_dev),
+                ("weighted", s.weighted),
+            ] {
+                row.insert(k, v.into());
+            }
+            out.push(row);
+        }
+    }
+    out
+}
