@@ -468,6 +468,7 @@ impl Engine {
         let domain = self.domain(&req.domain)?.clone();
         check_year(req.year)?;
         let format = Format::from_content_type(&req.content_type)?;
+        let started = std::time::Instant::now();
         let registered = self.registered_ids();
         let own = req.own_member.clone();
         let year = req.year;
@@ -510,6 +511,7 @@ impl Engine {
                 )])
             })??;
 
+        let decoded_at = started.elapsed();
         let mut findings = rules::evaluate(&domain, year, &upload).await?;
         let snapshot = self.snapshot(&domain.id).await?;
         findings.extend(rules::year_over_year(&domain, year, &upload, &snapshot));
@@ -553,8 +555,10 @@ impl Engine {
             })
             .collect();
         let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
+        let checked_at = started.elapsed();
         // The exact bytes are kept before the commit that refers to them.
         let upload_sha256 = self.store.archive_upload(&req.body)?;
+        let archived_at = started.elapsed();
         // Commit and snapshot refresh happen under one lock, so that the
         // snapshot follows the table commit by commit.
         let _refresh = self.refresh.lock().await;
@@ -572,7 +576,20 @@ impl Engine {
                 },
             )
             .await?;
+        let committed_at = started.elapsed();
         self.apply_commit(&domain, &committed).await;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        tracing::info!(
+            domain = domain.id,
+            year,
+            rows = committed.batch.num_rows(),
+            decode_ms = ms(decoded_at),
+            checks_ms = ms(checked_at - decoded_at),
+            archive_ms = ms(archived_at - checked_at),
+            commit_ms = ms(committed_at - archived_at),
+            refresh_ms = ms(started.elapsed() - committed_at),
+            "upload stored"
+        );
         Ok(SubmitOutcome {
             submission_id,
             domain: domain.id.clone(),
