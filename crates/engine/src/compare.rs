@@ -288,12 +288,12 @@ fn build_groups(
         let Some(member) = input.members.get(member_id) else {
             continue;
         };
-        let population = pop_idx.and_then(|i| row.basic.get(i).copied().flatten());
+        let population = pop_idx.and_then(|i| row.basic.get(i));
         let Some((gid, label)) = group_of(input.catalog, by, member, population) else {
             continue;
         };
         let key = data.key.get(member_id);
-        let value = key.and_then(|k| k.values.get(figure).copied().flatten());
+        let value = key.and_then(|k| k.values.get(figure));
         let entry = groups
             .entry(order_key(input.catalog, by, &gid))
             .or_insert_with(|| GroupData {
@@ -305,7 +305,7 @@ fn build_groups(
         if let (Some(v), Some(k)) = (value, key) {
             entry.values.values.push(v);
             entry.members.push((member_id.clone(), v));
-            if let (Some(n), Some(d)) = (k.nums[figure], k.dens[figure]) {
+            if let (Some(n), Some(d)) = (k.nums.get(figure), k.dens.get(figure)) {
                 entry.values.nums.push(n);
                 entry.values.dens.push(d);
             }
@@ -351,12 +351,12 @@ pub fn compare(
     let own_group: Option<String> = own.and_then(|m| {
         let member = input.members.get(m)?;
         let row = input.snapshot.current_row(year, m)?;
-        let population = pop_idx.and_then(|i| row.basic.get(i).copied().flatten());
+        let population = pop_idx.and_then(|i| row.basic.get(i));
         group_of(input.catalog, by, member, population).map(|(gid, _)| gid)
     });
     let own_value: Option<f64> = own_group.as_ref().and_then(|_| {
         own.and_then(|m| input.snapshot.key_of(year, m))
-            .and_then(|k| k.values.get(figure).copied().flatten())
+            .and_then(|k| k.values.get(figure))
     });
     let mut built: Vec<Building<'_>> = groups
         .iter()
@@ -661,17 +661,19 @@ mod tests {
     /// The stored row of member `id`, the `i`-th of a one-year test ring.
     fn stored_row(i: usize, id: &str, basic: Vec<Option<f64>>) -> StoredRow {
         StoredRow {
-            version: 0,
-            submission_id: "s".into(),
-            submitted_at: String::new(),
-            submitted_by: String::new(),
+            meta: std::sync::Arc::new(crate::snapshot::SubmissionMeta {
+                version: 0,
+                submission_id: "s".into(),
+                submitted_at: String::new(),
+                submitted_by: String::new(),
+                upload_sha256: None,
+                upload_format: None,
+            }),
             row: i as u32 + 1,
             member_id: id.to_string(),
             year: 2024,
             warnings: serde_json::Value::Array(vec![]),
-            upload_sha256: None,
-            upload_format: None,
-            basic,
+            basic: basic.into(),
         }
     }
 
@@ -695,9 +697,9 @@ mod tests {
             keys.insert(
                 (2024, id),
                 KeyRow {
-                    values: vec![*v; 15],
-                    nums: vec![v.map(|x| x * 2.0); 15],
-                    dens: vec![v.map(|_| 2.0); 15],
+                    values: vec![*v; 15].into(),
+                    nums: vec![v.map(|x| x * 2.0); 15].into(),
+                    dens: vec![v.map(|_| 2.0); 15].into(),
                 },
             );
         }
@@ -749,9 +751,9 @@ mod tests {
             keys.insert(
                 (2024, id),
                 KeyRow {
-                    values: vec![*v; 15],
-                    nums: vec![v.map(|x| x * f64::from(*population)); 15],
-                    dens: vec![v.map(|_| f64::from(*population)); 15],
+                    values: vec![*v; 15].into(),
+                    nums: vec![v.map(|x| x * f64::from(*population)); 15].into(),
+                    dens: vec![v.map(|_| f64::from(*population)); 15].into(),
                 },
             );
         }
@@ -792,7 +794,7 @@ mod tests {
             let own_id = ids[requester.index(ids.len())].clone();
             let own = (audience != Audience::Analyst).then_some(own_id.as_str());
             let c = compare(&input, 2024, 0, &GroupBy::Dimension(dim), audience, own);
-            let own_value = own.and_then(|o| snapshot.key_of(2024, o).and_then(|k| k.values[0]));
+            let own_value = own.and_then(|o| snapshot.key_of(2024, o).and_then(|k| k.values.get(0)));
             let year = snapshot.year(2024).unwrap();
             let threshold = policy.threshold_for(audience);
             let mut hidden: Vec<f64> = Vec::new();
@@ -802,16 +804,16 @@ mod tests {
                 let in_group: Vec<&KeyRow> = year
                     .current_rows()
                     .filter(|(m, row)| {
-                        group_of(&catalog, &GroupBy::Dimension(dim), &members[*m], row.basic[0])
+                        group_of(&catalog, &GroupBy::Dimension(dim), &members[*m], row.basic.get(0))
                             .map(|x| x.0)
                             == Some(g.group.clone())
                     })
                     .map(|(m, _)| &year.key[m])
-                    .filter(|k| k.values[0].is_some())
+                    .filter(|k| k.values.get(0).is_some())
                     .collect();
-                let values: Vec<f64> = in_group.iter().filter_map(|k| k.values[0]).collect();
-                let nums: Vec<f64> = in_group.iter().filter_map(|k| k.nums[0]).collect();
-                let dens: Vec<f64> = in_group.iter().filter_map(|k| k.dens[0]).collect();
+                let values: Vec<f64> = in_group.iter().filter_map(|k| k.values.get(0)).collect();
+                let nums: Vec<f64> = in_group.iter().filter_map(|k| k.nums.get(0)).collect();
+                let dens: Vec<f64> = in_group.iter().filter_map(|k| k.dens.get(0)).collect();
                 prop_assert_eq!(values.len(), g.n);
                 let requester_inside = audience == Audience::Member && g.own.is_some() && own_value.is_some();
                 let counted = if audience == Audience::Consultant { g.n } else { g.n - usize::from(requester_inside) };
@@ -835,7 +837,7 @@ mod tests {
                 }
             }
             // Rule 5: if the whole is released, the hidden groups together pass rules 1 and 4.
-            let all: Vec<f64> = year.key.values().filter_map(|k| k.values[0]).collect();
+            let all: Vec<f64> = year.key.values().filter_map(|k| k.values.get(0)).collect();
             let all_released = passes_size_and_variety(&policy, audience, &all, own_value.is_some() && audience == Audience::Member);
             if dim != Dimension::All && all_released && !hidden.is_empty() {
                 prop_assert!(passes_size_and_variety(&policy, audience, &hidden, hidden_has_own));
@@ -847,7 +849,7 @@ mod tests {
                         continue;
                     }
                     // A value equal to the requester's own may show as its own.
-                    if let Some(v) = k.values[0].filter(|v| Some(*v) != own_value) {
+                    if let Some(v) = k.values.get(0).filter(|v| Some(*v) != own_value) {
                         prop_assert!(!everything.contains(&v), "exact value {} of {} shown", v, m);
                     }
                 }

@@ -55,7 +55,7 @@ pub fn builtin_memberships(
         let Some(member) = members.get(member_id) else {
             continue;
         };
-        let population = population_index.and_then(|i| row.basic.get(i).copied().flatten());
+        let population = population_index.and_then(|i| row.basic.get(i));
         for dim in [
             Dimension::All,
             Dimension::SizeClass,

@@ -954,18 +954,18 @@ impl Engine {
                 .into_iter()
                 .flat_map(|y| y.history.iter())
                 .map(AsRef::as_ref)
-                .find(|r| r.submission_id == sid && r.member_id == member_id)
+                .find(|r| r.meta.submission_id == sid && r.member_id == member_id)
                 .ok_or_else(|| {
                     EngineError::NotFound(format!(
                         "submission {sid} holds no figures of member {member_id} for {domain} {year}"
                     ))
                 })?,
         };
-        let is_current = current.is_some_and(|c| c.submission_id == row.submission_id);
+        let is_current = current.is_some_and(|c| c.meta.submission_id == row.meta.submission_id);
         let key_values: Vec<Option<f64>> = if is_current {
             snapshot
                 .key_of(year, member_id)
-                .map(|k| k.values.clone())
+                .map(|k| k.values.to_vec())
                 .unwrap_or_else(|| vec![None; d.key_figures.len()])
         } else {
             self.key_figures_of(d, year, row).await?
@@ -974,14 +974,14 @@ impl Engine {
             member_id: member_id.to_string(),
             domain: domain.to_string(),
             year,
-            submission_id: row.submission_id.clone(),
+            submission_id: row.meta.submission_id.clone(),
             current: is_current,
-            submitted_at: row.submitted_at.clone(),
+            submitted_at: row.meta.submitted_at.clone(),
             basic: d
                 .basic_figures
                 .iter()
-                .zip(&row.basic)
-                .map(|(f, v)| (f.id.clone(), *v))
+                .zip(row.basic.iter())
+                .map(|(f, v)| (f.id.clone(), v))
                 .collect(),
             key: d
                 .key_figures
@@ -1004,14 +1004,14 @@ impl Engine {
             rows: vec![UploadRow {
                 row: row.row,
                 member_id: row.member_id.clone(),
-                values: row.basic.clone(),
+                values: row.basic.to_vec(),
             }],
         };
         let batch = rules::upload_batch(d, year, &upload)?;
         let batches = session::query_batch("basic", batch, d.query.clone()).await?;
         for b in &batches {
             if let Some((_, k)) = snapshot::read_key_rows(d, b)?.into_iter().next() {
-                return Ok(k.values);
+                return Ok(k.values.to_vec());
             }
         }
         Ok(vec![None; d.key_figures.len()])
@@ -1036,20 +1036,20 @@ impl Engine {
                 continue;
             }
             let info = by_id
-                .entry((r.version, r.submission_id.clone()))
+                .entry((r.meta.version, r.meta.submission_id.clone()))
                 .or_insert_with(|| SubmissionInfo {
-                    submission_id: r.submission_id.clone(),
+                    submission_id: r.meta.submission_id.clone(),
                     domain: domain.to_string(),
                     year,
-                    submitted_at: r.submitted_at.clone(),
-                    submitted_by: r.submitted_by.clone(),
-                    data_version: (r.version + 1).to_string(),
+                    submitted_at: r.meta.submitted_at.clone(),
+                    submitted_by: r.meta.submitted_by.clone(),
+                    data_version: (r.meta.version + 1).to_string(),
                     rows: 0,
                     members: Vec::new(),
                     current_for: Vec::new(),
                     warnings: Vec::new(),
-                    upload_sha256: r.upload_sha256.clone(),
-                    format: r.upload_format.clone(),
+                    upload_sha256: r.meta.upload_sha256.clone(),
+                    format: r.meta.upload_format.clone(),
                 });
             info.rows += 1;
             info.members.push(r.member_id.clone());

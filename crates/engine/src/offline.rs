@@ -74,6 +74,14 @@ pub async fn snapshot_of(
     let d = catalog
         .domain(domain)
         .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+    let meta = std::sync::Arc::new(crate::snapshot::SubmissionMeta {
+        version: 0,
+        submission_id: String::new(),
+        submitted_at: String::new(),
+        submitted_by: String::new(),
+        upload_sha256: None,
+        upload_format: None,
+    });
     let mut rows = Vec::new();
     for b in batches {
         let ids = cast(
@@ -97,16 +105,11 @@ pub async fn snapshot_of(
         }
         for i in 0..b.num_rows() {
             rows.push(StoredRow {
-                version: 0,
-                submission_id: String::new(),
-                submitted_at: String::new(),
-                submitted_by: String::new(),
+                meta: meta.clone(),
                 row: u32::try_from(rows.len() + 1).unwrap_or(u32::MAX),
                 member_id: ids.value(i).to_string(),
                 year,
                 warnings: serde_json::Value::Null,
-                upload_sha256: None,
-                upload_format: None,
                 basic: figures.iter().map(|c| c[i]).collect(),
             });
         }

@@ -130,7 +130,7 @@ impl Engine {
                 .basic_figures
                 .iter()
                 .position(|f| f.id == "population")
-                .and_then(|i| row.basic.get(i).copied().flatten());
+                .and_then(|i| row.basic.get(i));
             let class = population.and_then(|p| self.catalog().size_class(member.kind, p));
             let by_class = GroupBy::Dimension(Dimension::SizeClass);
             let by_all = GroupBy::Dimension(Dimension::All);
@@ -183,7 +183,7 @@ impl Engine {
                     direction: k.direction,
                     own: snapshot
                         .key_of(year, member_id)
-                        .and_then(|kr| kr.values.get(fi).copied().flatten()),
+                        .and_then(|kr| kr.values.get(fi)),
                     size_class: sc,
                     all,
                     timeseries: ts.points,

@@ -174,8 +174,7 @@ pub fn year_over_year(
             else {
                 continue;
             };
-            let (Some(old), Some(new)) = (prev.basic.get(idx).copied().flatten(), up.values[idx])
-            else {
+            let (Some(old), Some(new)) = (prev.basic.get(idx), up.values[idx]) else {
                 continue;
             };
             if old <= 0.0 {

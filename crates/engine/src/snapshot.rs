@@ -17,9 +17,65 @@ use crate::session::new_context;
 /// The SQL that selects the current rows of the `figures` table.
 pub const CURRENT_SQL: &str = include_str!("../../../queries/current.sql");
 
-/// One stored row of a submission.
+/// Numbers of which some may be missing, kept as `f64` with NaN for a
+/// missing one: half the memory of `Vec<Option<f64>>`, which matters with a
+/// row per member, domain and year at national scale. Stored numbers are
+/// always finite (the ingest refuses others), so NaN is free to mean "none".
+#[derive(Debug, Clone, Default)]
+pub struct Values(Box<[f64]>);
+
+impl Values {
+    /// The `i`-th number, if present.
+    pub fn get(&self, i: usize) -> Option<f64> {
+        self.0.get(i).copied().filter(|v| !v.is_nan())
+    }
+
+    /// How many numbers (present or not).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every number, present or not.
+    pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.0.iter().map(|v| (!v.is_nan()).then_some(*v))
+    }
+
+    /// As options.
+    pub fn to_vec(&self) -> Vec<Option<f64>> {
+        self.iter().collect()
+    }
+}
+
+impl FromIterator<Option<f64>> for Values {
+    fn from_iter<I: IntoIterator<Item = Option<f64>>>(iter: I) -> Self {
+        Values(
+            iter.into_iter()
+                .map(|v| v.filter(|x| !x.is_nan()).unwrap_or(f64::NAN))
+                .collect(),
+        )
+    }
+}
+
+impl From<Vec<Option<f64>>> for Values {
+    fn from(v: Vec<Option<f64>>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// What all rows of one submission share, kept once per submission.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredRow {
+pub struct SubmissionMeta {
     /// Delta version of the commit that added it.
     pub version: u64,
     /// The submission.
@@ -28,6 +84,18 @@ pub struct StoredRow {
     pub submitted_at: String,
     /// Token id of the submitter.
     pub submitted_by: String,
+    /// SHA-256 of the archived upload the rows came from (absent in rows
+    /// stored before uploads were archived).
+    pub upload_sha256: Option<String>,
+    /// The upload's format.
+    pub upload_format: Option<String>,
+}
+
+/// One stored row of a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRow {
+    /// The submission it belongs to.
+    pub meta: Arc<SubmissionMeta>,
     /// Row in the uploaded file.
     pub row: u32,
     /// The member.
@@ -36,13 +104,8 @@ pub struct StoredRow {
     pub year: i32,
     /// Warnings stored with the row (JSON array).
     pub warnings: serde_json::Value,
-    /// SHA-256 of the archived upload the row came from (absent in rows
-    /// stored before uploads were archived).
-    pub upload_sha256: Option<String>,
-    /// The upload's format.
-    pub upload_format: Option<String>,
     /// Basic figures in catalogue order.
-    pub basic: Vec<Option<f64>>,
+    pub basic: Values,
 }
 
 /// A (year, member id) key.
@@ -52,11 +115,11 @@ pub type MemberYear = (i32, String);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyRow {
     /// Values in catalogue order.
-    pub values: Vec<Option<f64>>,
+    pub values: Values,
     /// Numerators of the weighted ratio.
-    pub nums: Vec<Option<f64>>,
+    pub nums: Values,
     /// Denominators of the weighted ratio.
-    pub dens: Vec<Option<f64>>,
+    pub dens: Values,
 }
 
 /// One year of a domain: its stored rows, the current row per member and
@@ -262,7 +325,7 @@ fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, Engi
     for (i, f) in domain.basic_figures.iter().enumerate() {
         fields.push(Field::new(&f.id, DataType::Float64, true));
         columns.push(Arc::new(Float64Array::from_iter(
-            rows.iter().map(|r| r.basic.get(i).copied().flatten()),
+            rows.iter().map(|r| r.basic.get(i)),
         )));
     }
     Ok(RecordBatch::try_new(
@@ -388,22 +451,35 @@ fn read_history(
             figures.push(vec![None; b.num_rows()]);
         }
     }
+    let mut meta: Option<Arc<SubmissionMeta>> = None;
     for i in 0..b.num_rows() {
-        let ts = chrono::DateTime::from_timestamp_micros(at.value(i))
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .unwrap_or_default();
+        let version = u64::try_from(versions.value(i)).unwrap_or(0);
+        // Rows come grouped by commit: one shared record per submission.
+        let shared = match &meta {
+            Some(m) if m.version == version && m.submission_id == ids[i] => m.clone(),
+            _ => {
+                let ts = chrono::DateTime::from_timestamp_micros(at.value(i))
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                    .unwrap_or_default();
+                let m = Arc::new(SubmissionMeta {
+                    version,
+                    submission_id: ids[i].clone(),
+                    submitted_at: ts,
+                    submitted_by: by[i].clone(),
+                    upload_sha256: hashes[i].clone(),
+                    upload_format: formats[i].clone(),
+                });
+                meta = Some(m.clone());
+                m
+            }
+        };
         out.push(StoredRow {
-            version: u64::try_from(versions.value(i)).unwrap_or(0),
-            submission_id: ids[i].clone(),
-            submitted_at: ts,
-            submitted_by: by[i].clone(),
+            meta: shared,
             row: u32::try_from(rows[i]).unwrap_or(0),
             member_id: members[i].clone(),
             year: years[i],
             warnings: serde_json::from_str(&warnings[i])
                 .unwrap_or(serde_json::Value::Array(vec![])),
-            upload_sha256: hashes[i].clone(),
-            upload_format: formats[i].clone(),
             basic: figures.iter().map(|c| c[i]).collect(),
         });
     }

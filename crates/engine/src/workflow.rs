@@ -60,7 +60,7 @@ impl Engine {
             rows.extend(
                 snapshot
                     .rows()
-                    .filter(|r| r.submission_id == submission_id)
+                    .filter(|r| r.meta.submission_id == submission_id)
                     .cloned(),
             );
         }
@@ -161,7 +161,7 @@ impl Engine {
                     let explanation = explanations
                         .iter()
                         .find(|e| {
-                            e.submission_id == row.submission_id
+                            e.submission_id == row.meta.submission_id
                                 && &e.member_id == m
                                 && e.rule == rule
                         })
@@ -172,7 +172,7 @@ impl Engine {
                     out.push(WarningStatus {
                         domain: d.id.clone(),
                         year: y,
-                        submission_id: row.submission_id.clone(),
+                        submission_id: row.meta.submission_id.clone(),
                         member_id: m.clone(),
                         rule,
                         figure: w["figure"].as_str().unwrap_or("").to_string(),
