@@ -16,39 +16,59 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-/// At most this many responses are kept; when full, the store starts over.
-/// (Responses of an old data version are never asked for again, so a simple
-/// reset loses little.)
-const MAX_ENTRIES: usize = 8192;
+/// At most this many bytes of responses are kept; when a new one would
+/// exceed it, the store starts over. (Responses of an old data version are
+/// never asked for again, so a simple reset loses little.) A single answer
+/// larger than an eighth of it is not kept at all.
+const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-/// Responses by `ETag`.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, (&'static str, Bytes)>,
+    bytes: usize,
+}
+
+/// Responses by `ETag`, within a memory budget.
 #[derive(Default)]
 pub struct ResponseCache {
-    map: Mutex<HashMap<String, (&'static str, Bytes)>>,
+    entries: Mutex<Entries>,
 }
 
 impl ResponseCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (&'static str, Bytes)>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A stored response: content type and body.
     pub fn get(&self, etag: &str) -> Option<(&'static str, Bytes)> {
-        self.lock().get(etag).cloned()
+        self.lock().map.get(etag).cloned()
     }
 
     /// Stores a response.
     pub fn put(&self, etag: &str, content_type: &'static str, body: Bytes) {
-        let mut map = self.lock();
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
+        let size = body.len() + etag.len();
+        if size > MAX_BYTES / 8 {
+            return;
         }
-        map.insert(etag.to_string(), (content_type, body));
+        let mut e = self.lock();
+        if e.bytes + size > MAX_BYTES {
+            e.map.clear();
+            e.bytes = 0;
+        }
+        if let Some((_, old)) = e.map.insert(etag.to_string(), (content_type, body)) {
+            e.bytes -= old.len() + etag.len();
+        }
+        e.bytes += size;
     }
 
     /// The number of stored responses.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().map.len()
+    }
+
+    /// The bytes of stored responses.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Whether nothing is stored.
@@ -159,5 +179,15 @@ mod tests {
         cache.put(&a, "application/json", Bytes::from_static(b"{}"));
         assert_eq!(cache.get(&a).unwrap().1, Bytes::from_static(b"{}"));
         assert!(cache.get("other").is_none());
+        cache.put(&a, "application/json", Bytes::from_static(b"{}"));
+        assert_eq!(cache.bytes(), 2 + a.len());
+        // The budget holds: filling it starts over instead of growing.
+        let big = Bytes::from(vec![b'x'; MAX_BYTES / 10]);
+        for i in 0..30 {
+            cache.put(&format!("t{i}"), "text/plain", big.clone());
+            assert!(cache.bytes() <= MAX_BYTES);
+        }
+        cache.put("huge", "text/plain", Bytes::from(vec![b'x'; MAX_BYTES / 4]));
+        assert!(cache.get("huge").is_none());
     }
 }
