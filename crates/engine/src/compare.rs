@@ -13,7 +13,7 @@ use crate::disclosure::{
     Audience, GroupValues, Policy, Reason, Release, ReleasedStats, Visibility, Withheld,
     passes_size_and_variety, release, round_3_significant,
 };
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, YearData};
 use crate::stats::{percentile_rank, rank};
 
 /// A built-in group dimension.
@@ -226,7 +226,22 @@ pub struct GroupData {
     id: String,
     label: String,
     values: GroupValues,
-    members: Vec<(String, f64)>,
+    /// (index into the year's member ids, value) of every member with a value.
+    members: Vec<(u32, f64)>,
+    ids: Arc<Vec<String>>,
+}
+
+/// Which group each current member of a year belongs to for one grouping:
+/// computed once per (year data, dimension, member list) and shared by all
+/// key figures.
+#[derive(Debug)]
+struct Assignment {
+    /// The groups in the order the API lists them: (id, label).
+    groups: Vec<(String, String)>,
+    /// Per current row (in member id order) its group, if any.
+    of_row: Vec<Option<u32>>,
+    /// The member ids in the same order.
+    ids: Arc<Vec<String>>,
 }
 
 /// The materialised comparisons of one year of a domain: per (key figure,
@@ -235,30 +250,34 @@ pub struct GroupData {
 /// the year builds a new `YearData` with an empty cache). Disclosure control
 /// runs per request on top, because it depends on the requester.
 #[derive(Debug, Default)]
-pub struct Materialised(std::sync::Mutex<HashMap<MaterialisedKey, Arc<Vec<GroupData>>>>);
+pub struct Materialised {
+    groups: std::sync::Mutex<HashMap<MaterialisedKey, Arc<Vec<GroupData>>>>,
+    assignments: std::sync::Mutex<HashMap<(Dimension, u64), Arc<Assignment>>>,
+}
 
 /// (key figure index, dimension, generation of the member list).
 type MaterialisedKey = (usize, Dimension, u64);
 
-impl Materialised {
-    fn get_or_build(
-        &self,
-        key: MaterialisedKey,
-        build: impl FnOnce() -> Vec<GroupData>,
-    ) -> Arc<Vec<GroupData>> {
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(g) = lock().get(&key) {
-            return g.clone();
-        }
-        // Built outside the lock: two requests may build the same groups
-        // at once, which costs time but never gives a wrong answer.
-        let built = Arc::new(build());
-        lock().entry(key).or_insert(built).clone()
+/// A value from a map of caches, built outside the lock if missing: two
+/// requests may build the same entry at once, which costs time but never
+/// gives a wrong answer.
+fn cached<K: std::hash::Hash + Eq, V>(
+    map: &std::sync::Mutex<HashMap<K, Arc<V>>>,
+    key: K,
+    build: impl FnOnce() -> V,
+) -> Arc<V> {
+    let lock = || map.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = lock().get(&key) {
+        return v.clone();
     }
+    let built = Arc::new(build());
+    lock().entry(key).or_insert(built).clone()
+}
 
+impl Materialised {
     /// The number of materialised (key figure, dimension) entries.
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.groups.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Whether nothing is materialised yet.
@@ -267,51 +286,89 @@ impl Materialised {
     }
 }
 
-/// Groups the current values of `figure` in `year` by `by`, in the order
-/// the API lists groups.
-fn build_groups(
-    input: &CompareInput<'_>,
-    year: i32,
-    figure: usize,
-    by: &GroupBy,
-) -> Vec<GroupData> {
+/// Assigns every current member of a year to its group of `by`.
+fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) -> Assignment {
     let pop_idx = input
         .domain
         .basic_figures
         .iter()
         .position(|f| f.id == "population");
-    let mut groups: BTreeMap<(usize, String), GroupData> = BTreeMap::new();
-    let Some(data) = input.snapshot.year(year) else {
-        return Vec::new();
-    };
+    let mut order: BTreeMap<(usize, String), String> = BTreeMap::new();
+    let mut ids = Vec::with_capacity(data.current.len());
+    let mut raw: Vec<Option<String>> = Vec::with_capacity(data.current.len());
     for (member_id, row) in data.current_rows() {
-        let Some(member) = input.members.get(member_id) else {
+        ids.push(member_id.clone());
+        let group = input.members.get(member_id).and_then(|member| {
+            let population = pop_idx.and_then(|i| row.basic.get(i));
+            group_of(input.catalog, by, member, population)
+        });
+        raw.push(group.map(|(gid, label)| {
+            order
+                .entry(order_key(input.catalog, by, &gid))
+                .or_insert(label);
+            gid
+        }));
+    }
+    let mut groups = Vec::with_capacity(order.len());
+    let mut index: HashMap<String, u32> = HashMap::new();
+    for (i, ((_, gid), label)) in order.into_iter().enumerate() {
+        index.insert(gid.clone(), u32::try_from(i).unwrap_or(u32::MAX));
+        groups.push((gid, label));
+    }
+    let of_row = raw
+        .into_iter()
+        .map(|g| g.and_then(|gid| index.get(&gid).copied()))
+        .collect();
+    Assignment {
+        groups,
+        of_row,
+        ids: Arc::new(ids),
+    }
+}
+
+/// Groups the current values of `figure` by an assignment, in the order
+/// the API lists groups.
+fn build_groups(data: &YearData, assignment: &Assignment, figure: usize) -> Vec<GroupData> {
+    let mut groups: Vec<GroupData> = assignment
+        .groups
+        .iter()
+        .map(|(id, label)| GroupData {
+            id: id.clone(),
+            label: label.clone(),
+            values: GroupValues::default(),
+            members: Vec::new(),
+            ids: assignment.ids.clone(),
+        })
+        .collect();
+    // `current` and `key` are both ordered by member id: walk them side by
+    // side instead of looking every member up.
+    let mut keys = data.key.iter().peekable();
+    for (i, member_id) in data.current.keys().enumerate() {
+        while keys.peek().is_some_and(|(m, _)| *m < member_id) {
+            keys.next();
+        }
+        let key = keys
+            .peek()
+            .filter(|(m, _)| *m == member_id)
+            .map(|(_, k)| *k);
+        let (Some(Some(g)), Some(k)) = (assignment.of_row.get(i), key) else {
             continue;
         };
-        let population = pop_idx.and_then(|i| row.basic.get(i));
-        let Some((gid, label)) = group_of(input.catalog, by, member, population) else {
+        let Some(entry) = groups.get_mut(*g as usize) else {
             continue;
         };
-        let key = data.key.get(member_id);
-        let value = key.and_then(|k| k.values.get(figure));
-        let entry = groups
-            .entry(order_key(input.catalog, by, &gid))
-            .or_insert_with(|| GroupData {
-                id: gid.clone(),
-                label,
-                values: GroupValues::default(),
-                members: Vec::new(),
-            });
-        if let (Some(v), Some(k)) = (value, key) {
+        if let Some(v) = k.values.get(figure) {
             entry.values.values.push(v);
-            entry.members.push((member_id.clone(), v));
+            entry
+                .members
+                .push((u32::try_from(i).unwrap_or(u32::MAX), v));
             if let (Some(n), Some(d)) = (k.nums.get(figure), k.dens.get(figure)) {
                 entry.values.nums.push(n);
                 entry.values.dens.push(d);
             }
         }
     }
-    groups.into_values().collect()
+    groups
 }
 
 /// One group while a comparison is being built.
@@ -334,13 +391,19 @@ pub fn compare(
 ) -> Comparison {
     let domain = input.domain;
     let policy = input.policy;
-    let groups: Arc<Vec<GroupData>> = match (by, input.snapshot.year(year)) {
-        (GroupBy::Dimension(d), Some(data)) => data
-            .materialised
-            .get_or_build((figure, *d, input.members_generation), || {
-                build_groups(input, year, figure, by)
-            }),
-        _ => Arc::new(build_groups(input, year, figure, by)),
+    let empty = YearData::default();
+    let data = input.snapshot.year(year).unwrap_or(&empty);
+    let groups: Arc<Vec<GroupData>> = match by {
+        GroupBy::Dimension(d) => {
+            let m = &data.materialised;
+            cached(&m.groups, (figure, *d, input.members_generation), || {
+                let a = cached(&m.assignments, (*d, input.members_generation), || {
+                    assign(input, data, by)
+                });
+                build_groups(data, &a, figure)
+            })
+        }
+        GroupBy::Custom(_) => Arc::new(build_groups(data, &assign(input, data, by), figure)),
     };
     // The requester's group and value: only a registered member with a
     // current row that the grouping places in a group has a position.
@@ -419,6 +482,7 @@ pub fn compare(
                 let mut p: Vec<Peer> =
                     b.g.members
                         .iter()
+                        .filter_map(|(i, v)| b.g.ids.get(*i as usize).map(|id| (id, v)))
                         .map(|(id, v)| Peer {
                             member_id: id.clone(),
                             name: input

@@ -132,8 +132,9 @@ pub struct YearData {
     pub history: Vec<Arc<StoredRow>>,
     /// Index into `history` of the current row per member.
     pub current: BTreeMap<String, usize>,
-    /// Key figures of the current rows per member.
-    pub key: HashMap<String, KeyRow>,
+    /// Key figures of the current rows per member (ordered like `current`,
+    /// so that both can be walked side by side).
+    pub key: BTreeMap<String, KeyRow>,
     /// Groups of key-figure values, computed on first use (see `groups.rs`
     /// in `compare`); a refresh of the year starts with an empty cache.
     pub(crate) materialised: crate::compare::Materialised,
@@ -283,7 +284,7 @@ impl Snapshot {
                     .map(|y| YearData {
                         history: y.history.clone(),
                         current: y.current.clone(),
-                        key: HashMap::new(),
+                        key: BTreeMap::new(),
                         materialised: Default::default(),
                     })
                     .unwrap_or_default()
