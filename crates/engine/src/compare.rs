@@ -13,7 +13,7 @@ use crate::disclosure::{
     Audience, GroupValues, Policy, Reason, Release, ReleasedStats, Visibility, Withheld,
     passes_size_and_variety, release, round_3_significant,
 };
-use crate::snapshot::{Snapshot, YearData};
+use crate::snapshot::{KeyRow, Snapshot, YearData};
 use crate::stats::{percentile_rank, rank};
 
 /// A built-in group dimension.
@@ -253,6 +253,25 @@ struct Assignment {
 pub struct Materialised {
     groups: std::sync::Mutex<HashMap<MaterialisedKey, Arc<Vec<GroupData>>>>,
     assignments: std::sync::Mutex<HashMap<(Dimension, u64), Arc<Assignment>>>,
+    /// The key figures in the order of `current` (one entry per current
+    /// row), so that grouping a key figure is one pass over a vector.
+    aligned: std::sync::Mutex<HashMap<(), Arc<Vec<Option<KeyRow>>>>>,
+}
+
+/// The key figures of a year's current rows, in member id order.
+fn align(data: &YearData) -> Vec<Option<KeyRow>> {
+    let mut keys = data.key.iter().peekable();
+    data.current
+        .keys()
+        .map(|member_id| {
+            while keys.peek().is_some_and(|(m, _)| *m < member_id) {
+                keys.next();
+            }
+            keys.peek()
+                .filter(|(m, _)| *m == member_id)
+                .map(|(_, k)| (*k).clone())
+        })
+        .collect()
 }
 
 /// (key figure index, dimension, generation of the member list).
@@ -340,17 +359,8 @@ fn build_groups(data: &YearData, assignment: &Assignment, figure: usize) -> Vec<
             ids: assignment.ids.clone(),
         })
         .collect();
-    // `current` and `key` are both ordered by member id: walk them side by
-    // side instead of looking every member up.
-    let mut keys = data.key.iter().peekable();
-    for (i, member_id) in data.current.keys().enumerate() {
-        while keys.peek().is_some_and(|(m, _)| *m < member_id) {
-            keys.next();
-        }
-        let key = keys
-            .peek()
-            .filter(|(m, _)| *m == member_id)
-            .map(|(_, k)| *k);
+    let aligned = cached(&data.materialised.aligned, (), || align(data));
+    for (i, key) in aligned.iter().enumerate() {
         let (Some(Some(g)), Some(k)) = (assignment.of_row.get(i), key) else {
             continue;
         };
@@ -367,6 +377,11 @@ fn build_groups(data: &YearData, assignment: &Assignment, figure: usize) -> Vec<
                 entry.values.dens.push(d);
             }
         }
+    }
+    // Sorted once here, the statistics of every request find the values in
+    // order (the order of values carries no meaning).
+    for g in &mut groups {
+        g.values.values.sort_by(f64::total_cmp);
     }
     groups
 }
