@@ -140,25 +140,60 @@ pub fn all_comparisons(
         policy: &policy,
         members_generation: 0,
     };
-    let mut out = Vec::new();
-    for figure in 0..d.key_figures.len() {
-        for dim in [
-            Dimension::All,
-            Dimension::SizeClass,
-            Dimension::Land,
-            Dimension::Kind,
-        ] {
-            out.push(compare::compare(
-                &input,
-                year,
-                figure,
-                &GroupBy::Dimension(dim),
-                Audience::Admin,
-                None,
-            ));
+    let dims = [
+        Dimension::All,
+        Dimension::SizeClass,
+        Dimension::Land,
+        Dimension::Kind,
+    ];
+    let one = |figure: usize| -> Vec<Comparison> {
+        dims.iter()
+            .map(|dim| {
+                compare::compare(
+                    &input,
+                    year,
+                    figure,
+                    &GroupBy::Dimension(*dim),
+                    Audience::Admin,
+                    None,
+                )
+            })
+            .collect()
+    };
+    // Key figures are independent: spread them over the cores, as a query
+    // engine would. Every thread materialises its own figures; the group
+    // assignments are shared through the year's cache.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(d.key_figures.len().max(1));
+    let mut parts: Vec<Vec<(usize, Vec<Comparison>)>> = Vec::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let one = &one;
+                scope.spawn(move || {
+                    (t..d.key_figures.len())
+                        .step_by(threads)
+                        .map(|f| (f, one(f)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(p) => parts.push(p),
+                Err(_) => parts.push(Vec::new()),
+            }
         }
+    });
+    let mut by_figure: Vec<(usize, Vec<Comparison>)> = parts.into_iter().flatten().collect();
+    if by_figure.len() != d.key_figures.len() {
+        return Err(EngineError::Internal(
+            "a comparison thread failed".to_string(),
+        ));
     }
-    Ok(out)
+    by_figure.sort_by_key(|(f, _)| *f);
+    Ok(by_figure.into_iter().flat_map(|(_, c)| c).collect())
 }
 
 /// Timings of one full computation, in seconds.
