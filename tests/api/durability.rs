@@ -119,6 +119,59 @@ fn free_port() -> u16 {
         .port()
 }
 
+#[tokio::test]
+async fn the_same_file_uploaded_many_times_at_once_is_stored_each_time() {
+    let app = TestApp::spawn().await;
+    let id = "09001000";
+    app.register(&[(id, "Gemeinde", "kreisangehoerige_gemeinde")])
+        .await;
+    let token = app.token(Role::Member, Some(id));
+    let body = library_file(None, 20_000.0, 1.0);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (client, url, token, body) = (
+            app.client.clone(),
+            app.url("/api/v1/submissions/library/2024"),
+            token.clone(),
+            body.clone(),
+        );
+        tasks.spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("Content-Type", PARQUET)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        });
+    }
+    let mut versions: Vec<u64> = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, text) = done.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        versions.push(body["data_version"].as_str().unwrap().parse().unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=12).collect::<Vec<u64>>(), "one commit each");
+    // Every row carries the version of its own commit: the submissions
+    // list one data version each, 1 to 12.
+    let list = app
+        .get("/api/v1/submissions/library/2024", Some(&token))
+        .await
+        .body;
+    let mut listed: Vec<u64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["data_version"].as_str().unwrap().parse().unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, (1..=12).collect::<Vec<u64>>());
+}
+
 async fn start_server(dir: &std::path::Path, port: u16) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
         .args(["serve", "--data-dir"])

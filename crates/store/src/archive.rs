@@ -40,13 +40,23 @@ impl Store {
             move |source| StoreError::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(&dir.to_path_buf()))?;
-        let tmp = dir.join(format!(".{hash}.{}.tmp", std::process::id()));
+        // A temporary name of its own per call: the same file may be
+        // uploaded twice at once.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{hash}.{}.{n}.tmp", std::process::id()));
         {
             let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
             f.write_all(bytes).map_err(io(&tmp))?;
             f.sync_all().map_err(io(&tmp))?;
         }
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            let _ = std::fs::remove_file(&tmp);
+            // Another upload of the same bytes may have won the race.
+            if !path.exists() {
+                return Err(io(&path)(e));
+            }
+        }
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
@@ -73,6 +83,41 @@ impl Store {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Store;
+
+    /// The same bytes archived from many threads at once: every call
+    /// succeeds and the file holds the bytes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_same_upload_archived_at_once_from_many_threads() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            Store::init(dir.path()).unwrap();
+            let store = Arc::new(Store::open(dir.path()).await.unwrap());
+            let bytes = format!("member_id;loans\n09001000;{round}\n").into_bytes();
+            let threads: Vec<_> = (0..16)
+                .map(|_| {
+                    let (store, bytes) = (store.clone(), bytes.clone());
+                    std::thread::spawn(move || store.archive_upload(&bytes))
+                })
+                .collect();
+            let mut hashes = Vec::new();
+            for t in threads {
+                hashes.push(t.join().unwrap().unwrap());
+            }
+            hashes.dedup();
+            assert_eq!(hashes.len(), 1);
+            assert_eq!(
+                store.archived_upload(&hashes[0]).unwrap().as_deref(),
+                Some(bytes.as_slice())
+            );
         }
     }
 }

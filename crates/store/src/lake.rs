@@ -134,10 +134,18 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid(format!("unknown domain {domain}")))?;
         let figures: Vec<String> = d.basic_figures.iter().map(|f| f.id.clone()).collect();
         let _guard = self.write_lock.lock().await;
-        let table = self
+        let mut table = self
             .table(domain)
             .await
             .ok_or_else(|| StoreError::Invalid(format!("unknown domain {domain}")))?;
+        // The rows carry the version of their commit, so it must be known
+        // exactly: bring the handle to the log's latest version first (a
+        // handle returned by an earlier write was seen one version behind
+        // under load, which made the next write resolve a conflict and land
+        // one version later than its rows said).
+        if table.version().is_some() {
+            table.update_state().await?;
+        }
         let version = table.version().map_or(0, |v| v + 1);
         let now = chrono::Utc::now();
         let n = submission.rows.len();
@@ -201,7 +209,19 @@ impl Store {
             .with_save_mode(SaveMode::Append)
             .with_schema_mode(SchemaMode::Merge)
             .await?;
+        let mut written = written;
+        if written.version() != Some(version) {
+            written.update_state().await?;
+        }
         let committed = written.version().unwrap_or(version);
+        if committed != version {
+            tracing::error!(
+                domain,
+                expected = version,
+                committed,
+                "a commit landed at another version than its rows carry"
+            );
+        }
         self.tables
             .write()
             .await
