@@ -251,12 +251,15 @@ struct Assignment {
 /// runs per request on top, because it depends on the requester.
 #[derive(Debug, Default)]
 pub struct Materialised {
-    groups: std::sync::Mutex<HashMap<MaterialisedKey, Arc<Vec<GroupData>>>>,
-    assignments: std::sync::Mutex<HashMap<(Dimension, u64), Arc<Assignment>>>,
+    groups: Cache<MaterialisedKey, Vec<GroupData>>,
+    assignments: Cache<(Dimension, u64), Assignment>,
     /// The key figures in the order of `current` (one entry per current
     /// row), so that grouping a key figure is one pass over a vector.
-    aligned: std::sync::Mutex<HashMap<(), Arc<Vec<Option<KeyRow>>>>>,
+    aligned: Cache<(), Vec<Option<KeyRow>>>,
 }
+
+/// Cells by key, each filled once.
+type Cache<K, V> = std::sync::Mutex<HashMap<K, Arc<std::sync::OnceLock<Arc<V>>>>>;
 
 /// The key figures of a year's current rows, in member id order.
 fn align(data: &YearData) -> Vec<Option<KeyRow>> {
@@ -277,20 +280,22 @@ fn align(data: &YearData) -> Vec<Option<KeyRow>> {
 /// (key figure index, dimension, generation of the member list).
 type MaterialisedKey = (usize, Dimension, u64);
 
-/// A value from a map of caches, built outside the lock if missing: two
-/// requests may build the same entry at once, which costs time but never
-/// gives a wrong answer.
+/// A value from a cache, built by the first caller that needs it; callers
+/// that come while it is being built wait for it instead of building it
+/// again (after an upload, many requests ask for the same year at once).
+/// The map's lock is held only to find the cell.
 fn cached<K: std::hash::Hash + Eq, V>(
-    map: &std::sync::Mutex<HashMap<K, Arc<V>>>,
+    map: &Cache<K, V>,
     key: K,
     build: impl FnOnce() -> V,
 ) -> Arc<V> {
-    let lock = || map.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(v) = lock().get(&key) {
-        return v.clone();
-    }
-    let built = Arc::new(build());
-    lock().entry(key).or_insert(built).clone()
+    let cell = map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+        .clone();
+    cell.get_or_init(|| Arc::new(build())).clone()
 }
 
 impl Materialised {
