@@ -86,6 +86,9 @@ pub struct Store {
     /// Serialises writers: a Delta commit's version is known before it is made,
     /// and members and tokens are read-modify-write files.
     write_lock: tokio::sync::Mutex<()>,
+    /// The access log, opened once for appending (opening it per read
+    /// cost more than the read itself under load).
+    access_log: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl Store {
@@ -140,6 +143,7 @@ impl Store {
             tokens: RwLock::new(tokens),
             tables: tokio::sync::RwLock::new(tables),
             write_lock: tokio::sync::Mutex::new(()),
+            access_log: std::sync::Mutex::new(None),
         })
     }
 

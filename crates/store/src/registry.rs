@@ -229,16 +229,29 @@ impl Store {
             source,
         })?;
         line.push(b'\n');
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        f.write_all(&line)
-            .map_err(|source| StoreError::Io { path, source })
+        let mut handle = self.access_log.lock().unwrap_or_else(|e| e.into_inner());
+        if handle.is_none() {
+            *handle = Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|source| StoreError::Io {
+                        path: path.clone(),
+                        source,
+                    })?,
+            );
+        }
+        let Some(f) = handle.as_mut() else {
+            return Ok(());
+        };
+        // One write of the whole line under the lock: lines never interleave.
+        let written = f.write_all(&line);
+        if written.is_err() {
+            // Reopen on the next entry (e.g. after the file was rotated away).
+            *handle = None;
+        }
+        written.map_err(|source| StoreError::Io { path, source })
     }
 
     /// The access log, oldest first.
