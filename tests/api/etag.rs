@@ -29,18 +29,7 @@ async fn get_tagged(
 #[tokio::test]
 async fn statistics_answers_are_tagged_by_data_version_and_requester() {
     let app = TestApp::spawn().await;
-    let ids: Vec<String> = (1..=8).map(|i| format!("05{i:03}000")).collect();
-    let members: Vec<(&str, &str, &str)> = ids
-        .iter()
-        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
-        .collect();
-    app.register(&members).await;
-    let rows: Vec<(&str, f64, f64)> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
-        .collect();
-    app.library_bulk(2024, &rows).await;
+    let ids = app.city_ring(8, 10.0).await;
     let first = app.token(Role::Member, Some(&ids[0]));
     let second = app.token(Role::Member, Some(&ids[1]));
     let paths = [

@@ -218,6 +218,25 @@ impl TestApp {
         Self::answer(req.send().await.unwrap()).await
     }
 
+    /// Registers `n` cities (ids `05001000`, `05002000`, …, name "Stadt")
+    /// and uploads their library figures for 2024 as admin: population
+    /// 120,000 each, member i with scale `1 + i / spread`. Returns the ids.
+    pub async fn city_ring(&self, n: usize, spread: f64) -> Vec<String> {
+        let ids: Vec<String> = (1..=n).map(|i| format!("05{i:03}000")).collect();
+        let members: Vec<(&str, &str, &str)> = ids
+            .iter()
+            .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
+            .collect();
+        self.register(&members).await;
+        let rows: Vec<(&str, f64, f64)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / spread))
+            .collect();
+        self.library_bulk(2024, &rows).await;
+        ids
+    }
+
     /// Registers members given as (id, name, kind).
     pub async fn register(&self, members: &[(&str, &str, &str)]) {
         let body: Vec<Value> = members

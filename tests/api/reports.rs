@@ -97,19 +97,10 @@ async fn the_report_of_a_fixture_member_matches_its_golden_file() {
 #[tokio::test]
 async fn reports_follow_the_access_rules_and_neutralise_formulas() {
     let app = TestApp::spawn().await;
-    let ids: Vec<String> = (1..=7).map(|i| format!("05{i:03}000")).collect();
-    let mut members: Vec<(&str, &str, &str)> = ids
-        .iter()
-        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
-        .collect();
-    members[0].1 = "=HYPERLINK(\"http://evil\")";
-    app.register(&members).await;
-    let rows: Vec<(&str, f64, f64)> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
-        .collect();
-    app.library_bulk(2024, &rows).await;
+    let ids = app.city_ring(7, 10.0).await;
+    // The first member renames itself to a spreadsheet formula.
+    app.register(&[(&ids[0], "=HYPERLINK(\"http://evil\")", "kreisfreie_stadt")])
+        .await;
     let evil = app.token(Role::Member, Some(&ids[0]));
     let other = app.token(Role::Member, Some(&ids[1]));
     let consultant = app.consultant("c", &[&ids[0]]);

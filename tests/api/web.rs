@@ -157,19 +157,7 @@ fn csv(member_id: &str, replace: &[(&str, &str)]) -> String {
 }
 
 async fn seven_members(app: &TestApp) -> Vec<String> {
-    let ids: Vec<String> = (1..=7).map(|i| format!("05{i:03}000")).collect();
-    let members: Vec<(&str, &str, &str)> = ids
-        .iter()
-        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
-        .collect();
-    app.register(&members).await;
-    let rows: Vec<(&str, f64, f64)> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
-        .collect();
-    app.library_bulk(2024, &rows).await;
-    ids
+    app.city_ring(7, 10.0).await
 }
 
 #[tokio::test]

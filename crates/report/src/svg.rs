@@ -120,6 +120,20 @@ fn x_axis(out: &mut String, scale: &Scale, y: f64) {
     }
 }
 
+/// Closes a chart that has no values, with a note saying so.
+fn nothing_to_draw(mut out: String, height: f64) -> String {
+    text(
+        &mut out,
+        WIDTH / 2.0,
+        height / 2.0,
+        "middle",
+        "note",
+        "Keine Werte zum Zeichnen",
+    );
+    out.push_str("</svg>");
+    out
+}
+
 fn diamond(out: &mut String, x: f64, y: f64, r: f64) {
     let _ = write!(
         out,
@@ -185,16 +199,7 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
         desc.trim_end(),
     );
     let Some(scale) = Scale::over(values, LEFT, WIDTH - RIGHT) else {
-        text(
-            &mut out,
-            WIDTH / 2.0,
-            height / 2.0,
-            "middle",
-            "note",
-            "Keine Werte zum Zeichnen",
-        );
-        out.push_str("</svg>");
-        return out;
+        return nothing_to_draw(out, height);
     };
     for (i, r) in rows.iter().enumerate() {
         let cy = top + row_h * i as f64 + row_h / 2.0 + 6.0;
@@ -390,16 +395,7 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
         points.first(),
         points.last(),
     ) else {
-        text(
-            &mut out,
-            WIDTH / 2.0,
-            height / 2.0,
-            "middle",
-            "note",
-            "Keine Werte zum Zeichnen",
-        );
-        out.push_str("</svg>");
-        return out;
+        return nothing_to_draw(out, height);
     };
     let span = (last.year - first.year).max(1) as f64;
     let x = |year: i32| left + 20.0 + (year - first.year) as f64 / span * (right - left - 40.0);

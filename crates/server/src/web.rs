@@ -303,9 +303,7 @@ fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
     let name = state
         .engine
         .store()
-        .members()
-        .into_iter()
-        .find(|m| m.member_id == member_id)
+        .member(&member_id)
         .map_or_else(|| member_id.clone(), |m| m.name);
     Some(Member {
         caller,
