@@ -1,28 +1,102 @@
-//! The configuration file of `serve` (TOML); every field has a default.
+//! The configuration of `serve`: a TOML file, overridden by environment
+//! variables, overridden by command-line flags. Every key has a default.
+//!
+//! Environment variables are named `VERGLEICHSRING_<KEY>` for top-level
+//! keys (`VERGLEICHSRING_LISTEN`) and `VERGLEICHSRING_<SECTION>_<KEY>` for
+//! keys of a section (`VERGLEICHSRING_DISCLOSURE_THRESHOLD=7`,
+//! `VERGLEICHSRING_LAKE_URL=s3://ring/lake`). A value is read as a TOML
+//! value when it parses as one (numbers, booleans) and as a string
+//! otherwise. A variable that names no key is an error, so a typo does not
+//! go unnoticed.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use vergleichsring_engine::disclosure::Policy;
 
+/// Prefix of the environment variables that override the file.
+pub const ENV_PREFIX: &str = "VERGLEICHSRING_";
+
+/// The sections of the file, for mapping environment variables to keys.
+const SECTIONS: [&str; 4] = ["lake", "disclosure", "limits", "log"];
+
 /// The whole configuration.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address to listen on.
-    pub listen: Option<SocketAddr>,
+    pub listen: SocketAddr,
+    /// The data directory (members, tokens, registry files, archive, and the
+    /// lake unless `lake.url` puts it elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Where the Delta tables live.
+    pub lake: Lake,
     /// Disclosure thresholds of the ring.
-    #[serde(default)]
     pub disclosure: Policy,
     /// Request limits.
-    #[serde(default)]
     pub limits: Limits,
+    /// Logging.
+    pub log: Log,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: None,
+            lake: Lake::default(),
+            disclosure: Policy::default(),
+            limits: Limits::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+/// `[lake]`: the Delta tables on the local disk or on S3-compatible object
+/// storage.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lake {
+    /// `s3://bucket/prefix` for object storage; unset for `DATA_DIR/lake`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The S3 endpoint, e.g. `http://127.0.0.1:9000` (unset for AWS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The S3 region.
+    pub region: String,
+    /// Access key id (else `AWS_ACCESS_KEY_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// Secret access key (else `AWS_SECRET_ACCESS_KEY`); masked by `config check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
+    /// Allow plain HTTP to the endpoint (a server on loopback).
+    pub allow_http: bool,
+    /// How often, in milliseconds, the service looks for commits made by
+    /// other processes on the same lake (replicas).
+    pub refresh_millis: u64,
+}
+
+impl Default for Lake {
+    fn default() -> Self {
+        Lake {
+            url: None,
+            endpoint: None,
+            region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: false,
+            refresh_millis: 1000,
+        }
+    }
 }
 
 /// `[limits]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest upload body in bytes.
@@ -33,6 +107,8 @@ pub struct Limits {
     pub max_uncompressed_bytes: u64,
     /// Seconds checking one upload may take.
     pub upload_seconds: u64,
+    /// Memory one DataFusion query may use, in MiB.
+    pub memory_limit_mib: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +119,7 @@ impl Default for Limits {
             max_rows: ingest.max_rows,
             max_uncompressed_bytes: ingest.max_uncompressed_bytes,
             upload_seconds: 60,
+            memory_limit_mib: vergleichsring_engine::session::MEMORY_LIMIT / (1024 * 1024),
         }
     }
 }
@@ -58,15 +135,212 @@ impl Limits {
     }
 }
 
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// `human` (one line per event) or `json` (one JSON object per line).
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info,deltalake=warn`; `RUST_LOG` wins
+    /// when it is set.
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            format: LogFormat::Human,
+            level: "info,deltalake=warn,datafusion=warn,buoyant_kernel=off".into(),
+        }
+    }
+}
+
+/// The log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Values given as command-line flags, which win over file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--log-format`.
+    pub log_format: Option<LogFormat>,
+}
+
+/// The configuration and where its values came from.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The effective configuration.
+    pub config: Config,
+    /// The environment variables that overrode the file, by name.
+    pub from_env: Vec<String>,
+}
+
+/// Keys whose values `config check` masks.
+fn is_secret(key: &str) -> bool {
+    key.contains("secret") || key.contains("password") || key.ends_with("token")
+}
+
+/// Sets `path` (section, key) in a TOML table, creating the section.
+fn set(table: &mut toml::Table, section: Option<&str>, key: &str, value: toml::Value) {
+    match section {
+        None => {
+            table.insert(key.to_string(), value);
+        }
+        Some(s) => {
+            let entry = table
+                .entry(s.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(t) = entry {
+                t.insert(key.to_string(), value);
+            }
+        }
+    }
+}
+
+/// An environment value as TOML: a number or boolean when it parses as
+/// one, else a string.
+fn env_value(raw: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => match t.remove("v") {
+            Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
+            _ => toml::Value::String(raw.to_string()),
+        },
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
 impl Config {
-    /// Reads the file, or the defaults without one.
-    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
-        let Some(path) = path else {
-            return Ok(Config::default());
+    /// File < environment < flags. `env` is the process environment (given,
+    /// so that tests need not change their own).
+    pub fn resolve(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &Flags,
+    ) -> anyhow::Result<Resolved> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading configuration {}", path.display()))?;
+                toml::from_str::<toml::Table>(&text)
+                    .with_context(|| format!("configuration {}", path.display()))?
+            }
+            None => toml::Table::new(),
         };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading configuration {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("configuration {}", path.display()))
+        let mut from_env = Vec::new();
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        env.sort();
+        for (name, raw) in env {
+            let key = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+            let (section, key) = match SECTIONS
+                .iter()
+                .find_map(|s| key.strip_prefix(&format!("{s}_")).map(|k| (*s, k)))
+            {
+                Some((s, k)) => (Some(s), k.to_string()),
+                None => (None, key),
+            };
+            if !Self::knows(section, &key) {
+                bail!(
+                    "environment variable {name} names no configuration key (see the configuration reference in README.md)"
+                );
+            }
+            set(&mut table, section, &key, env_value(&raw));
+            from_env.push(name);
+        }
+        if let Some(listen) = flags.listen {
+            set(&mut table, None, "listen", toml::Value::String(listen.to_string()));
+        }
+        if let Some(dir) = &flags.data_dir {
+            set(
+                &mut table,
+                None,
+                "data_dir",
+                toml::Value::String(dir.display().to_string()),
+            );
+        }
+        if let Some(format) = flags.log_format {
+            let v = toml::Value::try_from(format).context("log format")?;
+            set(&mut table, Some("log"), "format", v);
+        }
+        let source = match file {
+            Some(p) => format!("configuration {}", p.display()),
+            None => "configuration".to_string(),
+        };
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .with_context(|| match from_env.is_empty() {
+                true => source.clone(),
+                false => format!("{source} with {}", from_env.join(", ")),
+            })?;
+        config.validate()?;
+        Ok(Resolved { config, from_env })
+    }
+
+    /// Whether `(section, key)` is a key of the configuration, judged by
+    /// the defaults with every optional key filled in.
+    fn knows(section: Option<&str>, key: &str) -> bool {
+        let optional_top = ["data_dir"];
+        let optional_lake = ["url", "endpoint", "access_key_id", "secret_access_key"];
+        let Ok(toml::Value::Table(defaults)) = toml::Value::try_from(Config::default()) else {
+            return false;
+        };
+        match section {
+            None => defaults.contains_key(key) && !SECTIONS.contains(&key) || optional_top.contains(&key),
+            Some(s) => {
+                defaults
+                    .get(s)
+                    .and_then(|t| t.as_table())
+                    .is_some_and(|t| t.contains_key(key))
+                    || (s == "lake" && optional_lake.contains(&key))
+            }
+        }
+    }
+
+    /// Checks what deserialising cannot: thresholds, the lake URL, the log
+    /// filter.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.policy()?;
+        if let Some(url) = &self.lake.url {
+            let parsed = url::Url::parse(url)
+                .with_context(|| format!("configuration: lake.url '{url}' is not a URL"))?;
+            if parsed.scheme() != "s3" && parsed.scheme() != "file" {
+                bail!(
+                    "configuration: lake.url '{url}' must start with s3:// (object storage) or file://"
+                );
+            }
+        }
+        if let Some(endpoint) = &self.lake.endpoint {
+            url::Url::parse(endpoint).with_context(|| {
+                format!("configuration: lake.endpoint '{endpoint}' is not a URL")
+            })?;
+        }
+        if self.limits.memory_limit_mib < 16 {
+            bail!(
+                "configuration: limits.memory_limit_mib = {} is below the minimum of 16",
+                self.limits.memory_limit_mib
+            );
+        }
+        if self.limits.max_body_bytes == 0 || self.limits.max_rows == 0 {
+            bail!("configuration: limits.max_body_bytes and limits.max_rows must be positive");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .with_context(|| format!("configuration: log.level '{}'", self.log.level))?;
+        Ok(())
     }
 
     /// The disclosure policy; thresholds below 3 are refused, because with two
@@ -94,6 +368,24 @@ impl Config {
         }
         Ok(*d)
     }
+
+    /// The effective configuration as TOML with secrets masked.
+    pub fn masked_toml(&self) -> anyhow::Result<String> {
+        fn mask(value: &mut toml::Value) {
+            if let toml::Value::Table(t) = value {
+                for (k, v) in t.iter_mut() {
+                    if is_secret(k) && v.is_str() {
+                        *v = toml::Value::String("********".into());
+                    } else {
+                        mask(v);
+                    }
+                }
+            }
+        }
+        let mut value = toml::Value::try_from(self).context("serialising the configuration")?;
+        mask(&mut value);
+        Ok(toml::to_string(&value)?)
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +398,19 @@ mod tests {
         c.policy()
     }
 
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn thresholds_below_three_are_refused() {
         assert!(parse("[disclosure]\nthreshold = 2\n").is_err());
@@ -116,5 +421,93 @@ mod tests {
         assert_eq!(p.visibility, Visibility::Pseudonymous);
         assert_eq!(parse("").unwrap(), Policy::default());
         assert!(toml::from_str::<Config>("[disclosure]\nthreshhold = 5\n").is_err());
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        let f = file(
+            "listen = \"127.0.0.1:9001\"\ndata_dir = \"/from/file\"\n[disclosure]\nthreshold = 6\nmedian_min = 6\n[limits]\nmax_rows = 10\n[log]\nformat = \"human\"\n",
+        );
+        // The file alone.
+        let r = Config::resolve(Some(f.path()), env(&[]), &Flags::default()).unwrap();
+        assert_eq!(r.config.listen.port(), 9001);
+        assert_eq!(r.config.disclosure.threshold, 6);
+        assert_eq!(r.config.limits.max_rows, 10);
+        // The environment wins over the file, key by key.
+        let e = env(&[
+            ("VERGLEICHSRING_LISTEN", "127.0.0.1:9002"),
+            ("VERGLEICHSRING_DISCLOSURE_THRESHOLD", "7"),
+            ("VERGLEICHSRING_DISCLOSURE_VISIBILITY", "pseudonymous"),
+            ("VERGLEICHSRING_LOG_FORMAT", "json"),
+            ("VERGLEICHSRING_LAKE_ALLOW_HTTP", "true"),
+            ("UNRELATED", "x"),
+        ]);
+        let r = Config::resolve(Some(f.path()), e.clone(), &Flags::default()).unwrap();
+        assert_eq!(r.config.listen.port(), 9002);
+        assert_eq!(r.config.disclosure.threshold, 7);
+        assert_eq!(r.config.disclosure.median_min, 6, "untouched keys stay");
+        assert_eq!(r.config.disclosure.visibility, Visibility::Pseudonymous);
+        assert_eq!(r.config.log.format, LogFormat::Json);
+        assert!(r.config.lake.allow_http);
+        assert_eq!(r.from_env.len(), 5);
+        // Flags win over both.
+        let flags = Flags {
+            listen: Some("127.0.0.1:9003".parse().unwrap()),
+            data_dir: Some("/from/flag".into()),
+            log_format: Some(LogFormat::Human),
+        };
+        let r = Config::resolve(Some(f.path()), e, &flags).unwrap();
+        assert_eq!(r.config.listen.port(), 9003);
+        assert_eq!(r.config.data_dir.as_deref(), Some(Path::new("/from/flag")));
+        assert_eq!(r.config.log.format, LogFormat::Human);
+        assert_eq!(r.config.disclosure.threshold, 7);
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let err = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_DISCLOSURE_THRESHHOLD", "7")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("VERGLEICHSRING_DISCLOSURE_THRESHHOLD"));
+        let err = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_DISCLOSURE_THRESHOLD", "2")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("disclosure.threshold = 2"));
+        let err = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_LIMITS_MAX_ROWS", "many")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("VERGLEICHSRING_LIMITS_MAX_ROWS"));
+        let f = file("[lake]\nurl = \"ftp://x\"\n");
+        assert!(Config::resolve(Some(f.path()), env(&[]), &Flags::default()).is_err());
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let r = Config::resolve(
+            None,
+            env(&[
+                ("VERGLEICHSRING_LAKE_URL", "s3://ring/lake"),
+                ("VERGLEICHSRING_LAKE_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("VERGLEICHSRING_LAKE_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        let text = r.config.masked_toml().unwrap();
+        assert!(!text.contains("wJalrXUtnFEMI"), "{text}");
+        assert!(text.contains("secret_access_key = \"********\""), "{text}");
+        assert!(text.contains("s3://ring/lake"));
+        // What is printed reads back as a configuration.
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.lake.url.as_deref(), Some("s3://ring/lake"));
     }
 }

@@ -38,15 +38,23 @@ enum Command {
     },
     /// Serve an existing data directory.
     Serve {
-        /// The data directory.
+        /// The data directory (overrides `data_dir` of the configuration).
         #[arg(long)]
-        data_dir: PathBuf,
-        /// Address to listen on (overrides the configuration file).
+        data_dir: Option<PathBuf>,
+        /// Address to listen on (overrides the configuration).
         #[arg(long)]
         listen: Option<SocketAddr>,
-        /// Configuration file (TOML).
+        /// Configuration file (TOML); `VERGLEICHSRING_*` variables override it.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Log format (overrides the configuration).
+        #[arg(long, value_enum)]
+        log_format: Option<config::LogFormat>,
+    },
+    /// Work with configuration files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Create an empty data directory (idempotent).
     Init {
@@ -119,6 +127,17 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file with the `VERGLEICHSRING_*` variables
+    /// of the environment, and print the effective configuration with
+    /// secrets masked.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create a token and print it alone on stdout.
     Create {
@@ -141,26 +160,61 @@ enum TokenCommand {
 }
 
 fn main() {
-    // `generate` shows a progress bar; a log line per commit would tear it.
-    let quiet = std::env::args().nth(1).as_deref() == Some("generate");
-    // The Delta kernel logs an ERROR for every table that has no commit yet,
-    // which is the normal state of a new domain; its real failures reach us
-    // as errors of deltalake, which are logged where they are handled.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(if quiet {
-                    "warn,buoyant_kernel=off"
-                } else {
-                    "info,deltalake=warn,datafusion=warn,buoyant_kernel=off"
-                })
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    if let Err(e) = run(Cli::parse()) {
+    let cli = Cli::parse();
+    // `serve` logs as its configuration says; a configuration that does not
+    // load is reported before any logging starts.
+    let (format, level) = match &cli.command {
+        Command::Serve {
+            data_dir,
+            listen,
+            config,
+            log_format,
+        } => {
+            let flags = config::Flags {
+                listen: *listen,
+                data_dir: data_dir.clone(),
+                log_format: *log_format,
+            };
+            match config::Config::resolve(config.as_deref(), std::env::vars(), &flags) {
+                Ok(r) => (r.config.log.format, r.config.log.level),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        // `generate` shows a progress bar; a log line per commit would tear it.
+        Command::Generate { .. } => (
+            config::LogFormat::Human,
+            "warn,buoyant_kernel=off".to_string(),
+        ),
+        _ => {
+            let log = config::Log::default();
+            (log.format, log.level)
+        }
+    };
+    init_logging(format, &level);
+    if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Logs to stderr in the configured format. `RUST_LOG` wins over the
+/// configured level. The Delta kernel logs an ERROR for every table that
+/// has no commit yet, which is the normal state of a new domain, so the
+/// default level silences it; its real failures reach us as errors of
+/// deltalake, which are logged where they are handled.
+fn init_logging(format: config::LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Human => builder.init(),
+        config::LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }
 
@@ -226,18 +280,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             repeat,
             json.as_deref(),
         )),
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => {
+            let r = config::Config::resolve(
+                Some(&file),
+                std::env::vars(),
+                &config::Flags::default(),
+            )?;
+            println!("# {} is valid.", file.display());
+            if r.from_env.is_empty() {
+                println!("# No VERGLEICHSRING_* variable overrides it.");
+            } else {
+                println!("# Overridden by the environment: {}.", r.from_env.join(", "));
+            }
+            println!("# The effective configuration, secrets masked:\n");
+            print!("{}", r.config.masked_toml()?);
+            Ok(())
+        }
         Command::Serve {
             data_dir,
             listen,
             config,
+            log_format,
         } => {
-            let cfg = config::Config::load(config.as_deref())?;
-            let addr = listen
-                .or(cfg.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let flags = config::Flags {
+                listen,
+                data_dir,
+                log_format,
+            };
+            let cfg = config::Config::resolve(config.as_deref(), std::env::vars(), &flags)?.config;
+            let Some(data_dir) = cfg.data_dir.clone() else {
+                bail!(
+                    "no data directory: give --data-dir, data_dir in the configuration or VERGLEICHSRING_DATA_DIR"
+                );
+            };
             runtime()?.block_on(async move {
                 let state = open(&data_dir, &cfg).await?;
-                serve(addr, state).await
+                serve(cfg.listen, state).await
             })
         }
         Command::Demo { listen, data_dir } => runtime()?.block_on(async move {
@@ -272,6 +352,9 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
         Store::open(data_dir)
             .await
             .with_context(|| format!("opening data directory {}", data_dir.display()))?,
+    );
+    vergleichsring_engine::session::set_memory_limit(
+        cfg.limits.memory_limit_mib.saturating_mul(1024 * 1024),
     );
     let engine = Arc::new(Engine::new(store, cfg.policy()?).await?.with_limits(
         cfg.limits.ingest(),

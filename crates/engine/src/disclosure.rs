@@ -28,7 +28,7 @@ pub enum Audience {
 }
 
 /// What members may see of each other besides statistics (rule 8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Statistics only.
@@ -42,7 +42,7 @@ pub enum Visibility {
 
 /// The thresholds of the ring (defaults of the domain description); the
 /// `[disclosure]` section of the configuration file, every key optional.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Minimum peers (excluding the requester) for members and analysts.

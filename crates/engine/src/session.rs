@@ -7,8 +7,24 @@ use std::sync::Arc;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-/// Memory DataFusion may use per query before it fails with "resources exhausted".
+/// Memory DataFusion may use per query before it fails with "resources
+/// exhausted", unless the configuration sets another ([`set_memory_limit`]).
 pub const MEMORY_LIMIT: usize = 1024 * 1024 * 1024;
+
+static CONFIGURED_LIMIT: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(MEMORY_LIMIT);
+
+/// Sets the memory DataFusion may use per query, for every session created
+/// after the call (`limits.memory_limit_mib` of the configuration). It is
+/// process-wide because the pool of DataFusion threads is.
+pub fn set_memory_limit(bytes: usize) {
+    CONFIGURED_LIMIT.store(bytes.max(1024 * 1024), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The memory DataFusion may use per query.
+pub fn memory_limit() -> usize {
+    CONFIGURED_LIMIT.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// The engine's own threads for DataFusion work (snapshot loads, key
 /// figures, rules, analysts' SQL), so that a long query never occupies the
@@ -67,7 +83,7 @@ pub fn new_context() -> SessionContext {
         .with_target_partitions(2)
         .with_information_schema(false);
     match RuntimeEnvBuilder::new()
-        .with_memory_limit(MEMORY_LIMIT, 1.0)
+        .with_memory_limit(memory_limit(), 1.0)
         .build_arc()
     {
         Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
