@@ -465,6 +465,26 @@ impl Engine {
 
     /// Validates an upload and, if it passes, stores it as one commit.
     pub async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
+        let domain = req.domain.clone();
+        let outcome = self.submit_checked(req).await;
+        // Counted here, so that the API and the web page count alike.
+        match &outcome {
+            Ok(_) => metrics::counter!("vergleichsring_uploads_total", "domain" => domain, "outcome" => "accepted", "rule" => "").increment(1),
+            Err(EngineError::Rejected(errors)) => {
+                let rules: std::collections::BTreeSet<&str> =
+                    errors.iter().map(|e| e.rule.as_str()).collect();
+                for rule in rules {
+                    metrics::counter!("vergleichsring_uploads_total", "domain" => domain.clone(), "outcome" => "rejected", "rule" => rule.to_string()).increment(1);
+                }
+            }
+            // Refused before the rows were checked: unknown format, year or
+            // domain, a frozen release, a storage failure.
+            Err(_) => metrics::counter!("vergleichsring_uploads_total", "domain" => domain, "outcome" => "refused", "rule" => "").increment(1),
+        }
+        outcome
+    }
+
+    async fn submit_checked(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
         let domain = self.domain(&req.domain)?.clone();
         check_year(req.year)?;
         let format = Format::from_content_type(&req.content_type)?;
@@ -700,14 +720,9 @@ impl Engine {
             });
         }
         let input = p.input(self);
-        Ok(compare::compare(
-            &input,
-            year,
-            p.figure,
-            &p.by,
-            req.audience,
-            req.member,
-        ))
+        let c = compare::compare(&input, year, p.figure, &p.by, req.audience, req.member);
+        count_suppressed(&c.groups);
+        Ok(c)
     }
 
     /// A time series over the years with data in `from..=to`, after
@@ -1092,4 +1107,14 @@ pub async fn run_key_figure_sql(
 ) -> Result<Vec<arrow::array::RecordBatch>> {
     let ctx = session::context_with("basic", basic)?;
     Ok(ctx.sql(&domain.query).await?.collect().await?)
+}
+
+/// Counts the suppressed groups of an answer by reason, for `/metrics`.
+pub(crate) fn count_suppressed(groups: &[compare::GroupResult]) {
+    for g in groups {
+        if let Some(reason) = g.reason.filter(|_| g.suppressed) {
+            metrics::counter!("vergleichsring_suppressed_groups_total", "reason" => reason)
+                .increment(1);
+        }
+    }
 }

@@ -135,11 +135,15 @@ where
         return Ok(([(CONTENT_TYPE, content_type)], body).into_response());
     };
     if matches(headers, &tag) {
+        metrics::counter!("vergleichsring_response_cache_total", "result" => "not_modified")
+            .increment(1);
         return Ok(not_modified(&tag));
     }
     if let Some((content_type, body)) = responses.get(&tag) {
+        metrics::counter!("vergleichsring_response_cache_total", "result" => "hit").increment(1);
         return Ok(with_etag(&tag, content_type, body));
     }
+    metrics::counter!("vergleichsring_response_cache_total", "result" => "miss").increment(1);
     let (content_type, body) = compute().await?;
     responses.put(&tag, content_type, body.clone());
     Ok(with_etag(&tag, content_type, body))

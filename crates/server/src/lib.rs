@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod error;
 mod negotiate;
+pub mod observe;
 mod routes;
 pub mod web;
 
@@ -51,6 +52,8 @@ pub struct AppState {
 impl AppState {
     /// The state of a server over an engine.
     pub fn new(engine: Arc<Engine>, config: HttpConfig) -> AppState {
+        // Counters recorded before the recorder exists would be lost.
+        observe::prometheus();
         AppState {
             engine,
             config: Arc::new(config),
@@ -93,12 +96,15 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/{member_id}/{year}", get(routes::report));
     Router::new()
         .route("/health", get(routes::health))
+        .route("/ready", get(observe::ready))
+        .route("/metrics", get(observe::metrics))
         .route("/", get(|| async { axum::response::Redirect::to("/web") }))
         .merge(web::router(state.config.max_body_bytes))
         .nest("/api/v1", api)
         .fallback(routes::no_route)
         .layer(CatchPanicLayer::custom(routes::panic_response))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::track))
         .with_state(state)
 }
 

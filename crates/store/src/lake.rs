@@ -122,6 +122,23 @@ impl Store {
             .and_then(|t| t.version())
     }
 
+    /// Reads every domain's transaction log (for `/ready`): the latest
+    /// version of each, or the first error.
+    pub async fn check_lake(&self) -> Result<std::collections::BTreeMap<String, Option<u64>>> {
+        let mut out = std::collections::BTreeMap::new();
+        for d in &self.catalog.domains {
+            let mut table = self
+                .table(&d.id)
+                .await
+                .ok_or_else(|| StoreError::Invalid(format!("unknown domain {}", d.id)))?;
+            if table.version().is_some() {
+                table.update_state().await?;
+            }
+            out.insert(d.id.clone(), table.version());
+        }
+        Ok(out)
+    }
+
     /// Appends a submission to the domain's table as one Delta commit.
     pub async fn append_submission(
         &self,
