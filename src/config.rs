@@ -215,7 +215,9 @@ fn set(table: &mut toml::Table, section: Option<&str>, key: &str, value: toml::V
 fn env_value(raw: &str) -> toml::Value {
     match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)),
+            ) => v,
             _ => toml::Value::String(raw.to_string()),
         },
         Err(_) => toml::Value::String(raw.to_string()),
@@ -263,7 +265,12 @@ impl Config {
             from_env.push(name);
         }
         if let Some(listen) = flags.listen {
-            set(&mut table, None, "listen", toml::Value::String(listen.to_string()));
+            set(
+                &mut table,
+                None,
+                "listen",
+                toml::Value::String(listen.to_string()),
+            );
         }
         if let Some(dir) = &flags.data_dir {
             set(
@@ -281,12 +288,13 @@ impl Config {
             Some(p) => format!("configuration {}", p.display()),
             None => "configuration".to_string(),
         };
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .with_context(|| match from_env.is_empty() {
-                true => source.clone(),
-                false => format!("{source} with {}", from_env.join(", ")),
-            })?;
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .with_context(|| match from_env.is_empty() {
+                    true => source.clone(),
+                    false => format!("{source} with {}", from_env.join(", ")),
+                })?;
         config.validate()?;
         Ok(Resolved { config, from_env })
     }
@@ -300,7 +308,10 @@ impl Config {
             return false;
         };
         match section {
-            None => defaults.contains_key(key) && !SECTIONS.contains(&key) || optional_top.contains(&key),
+            None => {
+                defaults.contains_key(key) && !SECTIONS.contains(&key)
+                    || optional_top.contains(&key)
+            }
             Some(s) => {
                 defaults
                     .get(s)

@@ -283,16 +283,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Check { file },
         } => {
-            let r = config::Config::resolve(
-                Some(&file),
-                std::env::vars(),
-                &config::Flags::default(),
-            )?;
+            let r =
+                config::Config::resolve(Some(&file), std::env::vars(), &config::Flags::default())?;
             println!("# {} is valid.", file.display());
             if r.from_env.is_empty() {
                 println!("# No VERGLEICHSRING_* variable overrides it.");
             } else {
-                println!("# Overridden by the environment: {}.", r.from_env.join(", "));
+                println!(
+                    "# Overridden by the environment: {}.",
+                    r.from_env.join(", ")
+                );
             }
             println!("# The effective configuration, secrets masked:\n");
             print!("{}", r.config.masked_toml()?);

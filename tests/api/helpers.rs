@@ -139,31 +139,13 @@ impl TestApp {
     /// Uploads library figures for many members at once (admin bulk), each
     /// a town of `population` with loans scaled by its factor.
     pub async fn library_bulk(&self, year: i32, rows: &[(&str, f64, f64)]) {
-        let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
-        let template = library_row(1.0, 1.0);
-        let cols: Vec<(String, Vec<Option<f64>>)> = template
-            .iter()
-            .map(|(name, _)| {
-                let values = rows
-                    .iter()
-                    .map(|(_, pop, scale)| {
-                        library_row(*pop, *scale)
-                            .into_iter()
-                            .find(|(n, _)| n == name)
-                            .map(|(_, v)| v)
-                    })
-                    .collect();
-                (name.to_string(), values)
-            })
-            .collect();
-        let cols: Vec<Col<'_>> = cols.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         let a = self
             .upload(
                 "library",
                 year,
                 &self.admin,
                 PARQUET,
-                parquet(Some(ids), &cols),
+                library_bulk_file(rows),
             )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
@@ -308,6 +290,30 @@ pub fn first_key_figure(domain: &str) -> &'static str {
 }
 
 /// A column of an upload: a name and nullable numbers.
+/// Library figures of many members in one Parquet file: (member id,
+/// population, scale of loans).
+pub fn library_bulk_file(rows: &[(&str, f64, f64)]) -> Bytes {
+    let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let template = library_row(1.0, 1.0);
+    let cols: Vec<(String, Vec<Option<f64>>)> = template
+        .iter()
+        .map(|(name, _)| {
+            let values = rows
+                .iter()
+                .map(|(_, pop, scale)| {
+                    library_row(*pop, *scale)
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v)
+                })
+                .collect();
+            (name.to_string(), values)
+        })
+        .collect();
+    let cols: Vec<Col<'_>> = cols.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+    parquet(Some(ids), &cols)
+}
+
 pub type Col<'a> = (&'a str, Vec<Option<f64>>);
 
 /// A Parquet file with an optional member_id column and numeric columns.

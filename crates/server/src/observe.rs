@@ -92,11 +92,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.bytes().all(|b| b.is_ascii_graphic())
-        })
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(new_id);
     let route = request
@@ -159,8 +155,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 /// else 503 naming the domain that cannot.
 pub async fn ready(State(state): State<AppState>) -> Response {
     match state.engine.store().check_lake().await {
-        Ok(versions) => axum::Json(serde_json::json!({"status": "ready", "lake": versions}))
-            .into_response(),
+        Ok(versions) => {
+            axum::Json(serde_json::json!({"status": "ready", "lake": versions})).into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             (

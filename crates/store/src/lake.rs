@@ -131,8 +131,18 @@ impl Store {
                 .table(&d.id)
                 .await
                 .ok_or_else(|| StoreError::Invalid(format!("unknown domain {}", d.id)))?;
-            if table.version().is_some() {
+            if let Some(v) = table.version() {
                 table.update_state().await?;
+                // The latest commit itself must be readable, not only
+                // listed: that is what a snapshot load reads first.
+                let latest = table.version().unwrap_or(v);
+                let entry = table.log_store().read_commit_entry(latest as _).await?;
+                if entry.is_none() {
+                    return Err(StoreError::Invalid(format!(
+                        "{}: commit {latest} of the transaction log cannot be read",
+                        d.id
+                    )));
+                }
             }
             out.insert(d.id.clone(), table.version());
         }

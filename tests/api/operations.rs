@@ -1,0 +1,450 @@
+//! Operations: request ids, `/metrics`, `/ready`, configuration precedence
+//! through the real binary.
+
+use reqwest::StatusCode;
+use vergleichsring_store::Role;
+
+use crate::helpers::*;
+
+/// The value of a Prometheus sample whose line starts with `prefix` (name
+/// and labels as rendered), or 0 when it is not there yet.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_uploads_suppressions_and_cache_hits() {
+    let app = TestApp::spawn().await;
+    let ids = app.city_ring(8, 10.0).await;
+    let before = app.get("/metrics", None).await;
+    assert_eq!(before.status, StatusCode::OK);
+    let before = before.text;
+    let member = app.token(Role::Member, Some(&ids[0]));
+    let path = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
+    // Three reads: one computed, one from the response cache, one 304.
+    let first = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let second = app.get(path, Some(&member)).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let third = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(&member)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), StatusCode::NOT_MODIFIED);
+    // Two small towns form a size class of their own, too small to show.
+    app.register(&[
+        ("09001001", "Dorf A", "kreisangehoerige_gemeinde"),
+        ("09001002", "Dorf B", "kreisangehoerige_gemeinde"),
+    ])
+    .await;
+    let rows = [("09001001", 3_000.0, 1.0), ("09001002", 3_500.0, 1.2)];
+    app.library_bulk(2024, &rows).await;
+    let small = app.token(Role::Member, Some("09001001"));
+    let a = app.get(path, Some(&small)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.text.contains("below_threshold"), "{}", a.text);
+    // One upload rejected for a rule.
+    let bad = app
+        .upload(
+            "library",
+            2024,
+            &app.admin,
+            "text/csv",
+            bytes::Bytes::from_static(b"member_id,population,loans\n05001000,abc,1\n"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    let rule = bad.body["errors"][0]["rule"].as_str().unwrap().to_string();
+
+    let after = app.get("/metrics", None).await.text;
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        sample(&after, name, labels) - sample(&before, name, labels)
+    };
+    let route = "/api/v1/comparisons/{domain}/{year}";
+    assert_eq!(
+        delta(
+            "vergleichsring_http_requests_total",
+            &[("route", route), ("status", "200")]
+        ),
+        3.0,
+        "{after}"
+    );
+    assert_eq!(
+        delta(
+            "vergleichsring_http_requests_total",
+            &[("route", route), ("status", "304")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "vergleichsring_http_request_duration_seconds_count",
+            &[("route", route)]
+        ),
+        4.0
+    );
+    assert!(after.contains("vergleichsring_http_request_duration_seconds_bucket{"));
+    assert_eq!(
+        delta(
+            "vergleichsring_response_cache_total",
+            &[("result", "not_modified")]
+        ),
+        1.0
+    );
+    assert!(delta("vergleichsring_response_cache_total", &[("result", "hit")]) >= 1.0);
+    assert_eq!(
+        delta(
+            "vergleichsring_uploads_total",
+            &[("outcome", "accepted"), ("domain", "library")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "vergleichsring_uploads_total",
+            &[("outcome", "rejected"), ("rule", &rule)]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        delta(
+            "vergleichsring_suppressed_groups_total",
+            &[("reason", "below_threshold")]
+        ) >= 1.0,
+        "{after}"
+    );
+    let version = app.data_version("library", 2024).await;
+    assert_eq!(
+        sample(
+            &after,
+            "vergleichsring_lake_version",
+            &[("domain", "library")]
+        ),
+        version.parse::<f64>().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_ready_reads_the_lake() {
+    let app = TestApp::spawn().await;
+    let a = app.client.get(app.url("/health")).send().await.unwrap();
+    let id = a.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 16);
+    let b = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_ne!(
+        b.headers()["x-request-id"],
+        id.as_str(),
+        "ids are per request"
+    );
+    // The caller's id is kept (for tracing across services), also on errors.
+    let c = app
+        .client
+        .get(app.url("/api/v1/nothing"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.status(), StatusCode::NOT_FOUND);
+    assert_eq!(c.headers()["x-request-id"], "abc-123");
+    let ready = app.get("/ready", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    assert_eq!(ready.body["status"], "ready");
+    // A lake that cannot be read is not ready; liveness stays.
+    let log = app.dir.path().join("lake/library/_delta_log");
+    app.city_ring(1, 1.0).await;
+    std::fs::remove_dir_all(&log).unwrap();
+    let ready = app.get("/ready", None).await;
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
+    assert_eq!(ready.body["error"], "lake_unreadable");
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+}
+
+/// The `vergleichsring` binary built for these tests.
+fn binary() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `serve` process over `dir`, killed when dropped.
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `vergleichsring serve` with extra arguments and environment and
+/// waits until `/health` answers on `port`.
+pub async fn serve_binary(args: &[&str], env: &[(&str, &str)], port: u16) -> Served {
+    let mut cmd = binary();
+    cmd.arg("serve").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = client
+            .get(format!("http://{}/health", served.addr))
+            .send()
+            .await
+            && r.status() == StatusCode::OK
+        {
+            return served;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server did not come up on {}", served.addr);
+}
+
+#[tokio::test]
+async fn configuration_file_environment_and_flags_in_that_order() {
+    let dir = tempfile::tempdir().unwrap();
+    vergleichsring_store::Store::init(dir.path()).unwrap();
+    let admin =
+        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .unwrap()
+            .0;
+    let (p_file, p_env, p_flag) = (free_port(), free_port(), free_port());
+    let cfg = dir.path().join("ring.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"127.0.0.1:{p_file}\"\ndata_dir = \"{}\"\n[disclosure]\nthreshold = 6\nmedian_min = 6\n[lake]\nsecret_access_key = \"from-file-secret\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    // `config check` shows what wins, with the secret masked.
+    let out = binary()
+        .args(["config", "check"])
+        .arg(&cfg)
+        .env("VERGLEICHSRING_DISCLOSURE_THRESHOLD", "9")
+        .env("VERGLEICHSRING_LISTEN", format!("127.0.0.1:{p_env}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("threshold = 9"), "{text}");
+    assert!(text.contains("median_min = 6"), "{text}");
+    assert!(
+        text.contains(&format!("listen = \"127.0.0.1:{p_env}\"")),
+        "{text}"
+    );
+    assert!(!text.contains("from-file-secret"), "{text}");
+    assert!(
+        text.contains("VERGLEICHSRING_DISCLOSURE_THRESHOLD"),
+        "{text}"
+    );
+    // A bad value is refused with its source named, and exits non-zero.
+    let out = binary()
+        .args(["config", "check"])
+        .arg(&cfg)
+        .env("VERGLEICHSRING_DISCLOSURE_THRESHOLD", "2")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("disclosure.threshold = 2"));
+    // `serve`: the environment beats the file ...
+    let env_port = format!("127.0.0.1:{p_env}");
+    let served = serve_binary(
+        &["--config", cfg.to_str().unwrap()],
+        &[("VERGLEICHSRING_LISTEN", &env_port)],
+        p_env,
+    )
+    .await;
+    drop(served);
+    // ... and the flag beats the environment. The threshold of 9 from the
+    // environment is the one the running server applies.
+    let flag_port = format!("127.0.0.1:{p_flag}");
+    let served = serve_binary(
+        &["--config", cfg.to_str().unwrap(), "--listen", &flag_port],
+        &[
+            ("VERGLEICHSRING_LISTEN", &env_port),
+            ("VERGLEICHSRING_DISCLOSURE_THRESHOLD", "9"),
+        ],
+        p_flag,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("http://{}{p}", served.addr);
+    let members: Vec<serde_json::Value> = (1..=9)
+        .map(|i| serde_json::json!({"member_id": format!("05{i:03}000"), "name": "Stadt", "kind": "kreisfreie_stadt"}))
+        .collect();
+    let r = client
+        .post(url("/api/v1/members"))
+        .bearer_auth(&admin)
+        .json(&members)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let ids: Vec<String> = (1..=9).map(|i| format!("05{i:03}000")).collect();
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
+        .collect();
+    let r = client
+        .post(url("/api/v1/submissions/library/2024"))
+        .bearer_auth(&admin)
+        .header("Content-Type", PARQUET)
+        .body(library_bulk_file(&rows))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let member = vergleichsring_store::Store::create_token(
+        dir.path(),
+        Role::Member,
+        Some(ids[0].clone()),
+        None,
+        vec![],
+    )
+    .unwrap()
+    .0;
+    // 9 members: the requester sees 8 peers, below the threshold of 9.
+    let r: serde_json::Value = client
+        .get(url(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
+        ))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["groups"][0]["reason"], "below_threshold", "{r}");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_upload_in_flight_then_exits() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    vergleichsring_store::Store::init(dir.path()).unwrap();
+    let admin =
+        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .unwrap()
+            .0;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut served = serve_binary(
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            &listen,
+        ],
+        &[],
+        port,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("http://{listen}/api/v1/members"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!([{"member_id": "05001000", "name": "Stadt", "kind": "kreisfreie_stadt"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The upload's headers and half its body are sent, then SIGTERM, then
+    // the rest: the server must still take, commit and answer it.
+    let body = library_bulk_file(&[("05001000", 120_000.0, 1.0)]);
+    let mut stream = tokio::net::TcpStream::connect(&listen).await.unwrap();
+    let head = format!(
+        "POST /api/v1/submissions/library/2024 HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer {admin}\r\nContent-Type: {PARQUET}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let half = body.len() / 2;
+    stream.write_all(&body[..half]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pid = served.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // New connections are refused while the upload is still in flight.
+    assert!(
+        client
+            .get(format!("http://{listen}/health"))
+            .send()
+            .await
+            .is_err(),
+        "the server took a new connection after SIGTERM"
+    );
+    stream.write_all(&body[half..]).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    // The process ends by itself, successfully.
+    let mut status = None;
+    for _ in 0..100 {
+        if let Some(s) = served.child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = status.expect("the server did not exit after SIGTERM");
+    assert!(status.success(), "{status}");
+    // And the upload is stored.
+    let store = vergleichsring_store::Store::open(dir.path()).await.unwrap();
+    assert_eq!(store.data_version("library").await, Some(0));
+}
