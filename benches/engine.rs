@@ -138,7 +138,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("one HTML report (3 domains, 5 years), 11k", |b| {
         b.iter(|| {
             let report = rt
-                .block_on(engine.report(&report_member, YEAR, Audience::Member))
+                .block_on(engine.report(&report_member, YEAR, Audience::Member, None))
                 .unwrap();
             black_box(vergleichsring_report::to_html(
                 &report,

@@ -15,6 +15,7 @@ mod helpers;
 mod matrix;
 mod operations;
 mod rejections;
+mod releases;
 mod reports;
 mod snapshots;
 mod uploads;

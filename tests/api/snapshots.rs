@@ -129,6 +129,7 @@ async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
                         group_by,
                         audience,
                         member: m,
+                        as_of: None,
                     };
                     // Twice: the second answer comes from the cache.
                     let a = engine.comparison(&req, f.year).await.unwrap();

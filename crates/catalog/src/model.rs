@@ -34,7 +34,7 @@ pub enum CatalogError {
 }
 
 /// Whether a higher value of a key figure is better, worse, or neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Higher is better (↑).
@@ -46,7 +46,7 @@ pub enum Direction {
 }
 
 /// Whether a violated rule rejects the upload or is stored as a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// The upload is rejected and nothing is stored.
@@ -56,7 +56,7 @@ pub enum Level {
 }
 
 /// A basic figure (Grunddatum) that members report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicFigure {
     /// English snake_case id, the column name in uploads.
@@ -70,7 +70,7 @@ pub struct BasicFigure {
 }
 
 /// A key figure (Kennzahl) computed from basic figures.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyFigure {
     /// English snake_case id.
@@ -86,7 +86,7 @@ pub struct KeyFigure {
 }
 
 /// A cross-field plausibility rule evaluated on one submitted row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Id, unique within the domain.
@@ -102,7 +102,7 @@ pub struct Rule {
 }
 
 /// A year-over-year rule: the figure must not change by more than a share.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct YoyRule {
     /// Id, unique within the domain.
@@ -127,7 +127,7 @@ fn warning() -> Level {
 }
 
 /// A domain of comparison, e.g. public libraries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Domain {
     /// Id used in paths.
     pub id: String,
@@ -171,7 +171,7 @@ impl Domain {
 }
 
 /// A KGSt size class for some member kinds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SizeClass {
     /// Id, e.g. `GK4` or `LK1`.

@@ -72,7 +72,7 @@ impl GroupBy {
 }
 
 /// A peer shown by name (visibility mode `named`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Peer {
     /// The member.
     pub member_id: String,
@@ -83,7 +83,7 @@ pub struct Peer {
 }
 
 /// The requesting member's own position in its group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Own {
     /// The member.
     pub member_id: String,
@@ -96,7 +96,7 @@ pub struct Own {
 }
 
 /// One group of a comparison, after disclosure control.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupResult {
     /// Group id, e.g. `GK4`, `05`, `landkreis`, `all`.
     pub group: String,
@@ -132,7 +132,7 @@ pub struct GroupResult {
 }
 
 /// A comparison of one key figure in one (domain, year) by one dimension.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Comparison {
     /// Domain id.
     pub domain: String,
@@ -602,7 +602,7 @@ pub fn data_version(s: &Snapshot) -> String {
 }
 
 /// One year of a time series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Point {
     /// The year.
     pub year: i32,
@@ -660,7 +660,7 @@ impl Point {
 }
 
 /// A time series of one key figure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Timeseries {
     /// Domain id.
     pub domain: String,

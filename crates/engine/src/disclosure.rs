@@ -94,7 +94,7 @@ impl Policy {
 }
 
 /// The statistics of a group as released; withheld ones are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReleasedStats {
     /// Unweighted mean.
     pub mean: Option<f64>,
@@ -194,7 +194,7 @@ impl Reason {
 }
 
 /// A single statistic withheld from a released group, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Withheld {
     /// The statistic, e.g. `weighted` or `p25`.
     pub statistic: &'static str,

@@ -32,6 +32,7 @@ use compare::{CompareInput, Comparison, Dimension, GroupBy, Timeseries};
 use disclosure::{Audience, Policy};
 use snapshot::Snapshot;
 use vergleichsring_store::{CustomGroup, ReleaseEntry};
+pub use vergleichsring_store::DataRelease;
 
 /// Everything that can go wrong in the engine, by what the caller should say.
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +150,7 @@ pub struct SubmitRequest {
 }
 
 /// A warning stored with a submission.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Warning {
     /// The member.
     pub member_id: String,
@@ -166,7 +167,7 @@ pub struct Warning {
 }
 
 /// The outcome of an accepted submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmitOutcome {
     /// Id of the submission.
     pub submission_id: String,
@@ -189,7 +190,7 @@ pub struct SubmitOutcome {
 }
 
 /// A submission as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmissionInfo {
     /// Id of the submission.
     pub submission_id: String,
@@ -218,7 +219,7 @@ pub struct SubmissionInfo {
 }
 
 /// A member's basic and key figures for a (domain, year).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Figures {
     /// The member.
     pub member_id: String,
@@ -253,6 +254,30 @@ pub struct StatsRequest<'a> {
     pub audience: Audience,
     /// The member whose own position is shown (the requester for members).
     pub member: Option<&'a str>,
+    /// A past state to read instead of the latest (`as_of`).
+    pub as_of: Option<&'a AsOf>,
+}
+
+/// A past state of the data that a request reads instead of the latest:
+/// a frozen release, or a data version. Resolved by [`Engine::resolve_as_of`].
+#[derive(Debug, Clone)]
+pub struct AsOf {
+    /// What the caller asked for: a release id or a data version.
+    pub label: String,
+    /// The Delta version of each domain it fixes (`None`: nothing
+    /// submitted yet at that point). Domains not named read the latest.
+    versions: BTreeMap<String, Option<u64>>,
+    /// The member list of a release.
+    members: Option<MemberList>,
+    /// The release, when `as_of` names one, and its place in the log.
+    release: Option<(usize, DataRelease)>,
+}
+
+impl AsOf {
+    /// The release it names, if any.
+    pub fn release(&self) -> Option<&DataRelease> {
+        self.release.as_ref().map(|(_, r)| r)
+    }
 }
 
 /// A resolved [`StatsRequest`].
@@ -267,6 +292,7 @@ struct Prepared<'e> {
 /// The member list as one request sees it, with its generation read before
 /// the list, so that groups cached under a generation never come from an
 /// older list.
+#[derive(Debug, Clone)]
 pub(crate) struct MemberList {
     generation: u64,
     map: Arc<BTreeMap<String, Member>>,
@@ -295,7 +321,12 @@ pub struct Engine {
     snapshots: RwLock<HashMap<String, Arc<Snapshot>>>,
     refresh: tokio::sync::Mutex<()>,
     counters: RefreshCounters,
+    /// Snapshots of past versions asked for with `as_of`, a few at a time.
+    past: std::sync::Mutex<Vec<((String, u64), Arc<Snapshot>)>>,
 }
+
+/// How many past snapshots are kept (each is a whole domain at a version).
+const PAST_SNAPSHOTS: usize = 6;
 
 /// How snapshots were brought up to date since start.
 #[derive(Debug, Default)]
@@ -320,6 +351,7 @@ impl Engine {
             snapshots: RwLock::new(HashMap::new()),
             refresh: tokio::sync::Mutex::new(()),
             counters: RefreshCounters::default(),
+            past: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -422,6 +454,212 @@ impl Engine {
         Ok(snap)
     }
 
+    /// Resolves an `as_of` value: a release id (`library-2024-1`, see
+    /// [`Engine::releases`]) or a data version. A data version is one
+    /// number for a request about one domain, and the report's dotted form
+    /// (`12.7.9`, one number per domain in catalogue order) for a report.
+    pub async fn resolve_as_of(&self, value: &str, domain: Option<&str>) -> Result<AsOf> {
+        let releases = self.store.data_releases()?;
+        if let Some((i, r)) = releases.iter().enumerate().find(|(_, r)| r.id == value) {
+            let map = Arc::new(self.store.release_members(&r.id)?);
+            let versions = r
+                .data_versions
+                .iter()
+                .map(|(d, v)| {
+                    let n: u64 = v.parse().unwrap_or(0);
+                    (d.clone(), n.checked_sub(1))
+                })
+                .collect();
+            return Ok(AsOf {
+                label: value.to_string(),
+                versions,
+                // Groups materialised for a release's member list are kept
+                // apart from those of the live list.
+                members: Some(MemberList {
+                    generation: (1 << 63) | i as u64,
+                    map,
+                }),
+                release: Some((i, r.clone())),
+            });
+        }
+        let bad = || {
+            EngineError::BadRequest(format!(
+                "as_of '{value}' is neither a release id (GET /api/v1/releases lists them) nor a data version{}",
+                match domain {
+                    Some(_) => "",
+                    None => " of every domain such as 12.7.9 (a report's data_versions, in catalogue order)",
+                }
+            ))
+        };
+        let wanted: Vec<u64> = value
+            .split('.')
+            .map(|p| p.parse::<u64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad())?;
+        let domains: Vec<String> = match domain {
+            Some(d) => vec![self.domain(d)?.id.clone()],
+            None => self.catalog().domains.iter().map(|d| d.id.clone()).collect(),
+        };
+        if wanted.len() != domains.len() {
+            return Err(bad());
+        }
+        let mut versions = BTreeMap::new();
+        for (d, n) in domains.iter().zip(wanted) {
+            let current: u64 = self.data_version(d).await?.parse().unwrap_or(0);
+            if n > current {
+                return Err(EngineError::BadRequest(format!(
+                    "as_of {n} is later than the current data version {current} of {d}"
+                )));
+            }
+            versions.insert(d.clone(), n.checked_sub(1));
+        }
+        Ok(AsOf {
+            label: value.to_string(),
+            versions,
+            members: None,
+            release: None,
+        })
+    }
+
+    /// The snapshot a request reads: the latest, or the one `as_of` fixes.
+    async fn snapshot_for(&self, domain: &str, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>> {
+        match as_of.and_then(|a| a.versions.get(domain)) {
+            None => self.snapshot(domain).await,
+            Some(None) => Ok(Arc::new(Snapshot::default())),
+            Some(Some(v)) => self.snapshot_at(domain, *v).await,
+        }
+    }
+
+    /// The member list a request reads: a release's, or the live one.
+    fn members_for(&self, as_of: Option<&AsOf>) -> MemberList {
+        match as_of.and_then(|a| a.members.clone()) {
+            Some(m) => m,
+            None => self.members_by_id(),
+        }
+    }
+
+    /// A domain's snapshot at a past Delta version, read with Delta Lake
+    /// time travel. A few are kept, because a frozen release tends to be
+    /// asked for again and again (every member's report of the year).
+    async fn snapshot_at(&self, domain: &str, version: u64) -> Result<Arc<Snapshot>> {
+        let d = self.domain(domain)?;
+        if self.store.data_version(domain).await == Some(version) {
+            return self.snapshot(domain).await;
+        }
+        let key = (domain.to_string(), version);
+        let lookup = |past: &Vec<((String, u64), Arc<Snapshot>)>| {
+            past.iter().find(|(k, _)| *k == key).map(|(_, s)| s.clone())
+        };
+        let cached = match self.past.lock() {
+            Ok(p) => lookup(&p),
+            Err(p) => lookup(&p.into_inner()),
+        };
+        if let Some(s) = cached {
+            return Ok(s);
+        }
+        let mut table = self
+            .store
+            .table(domain)
+            .await
+            .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+        let started = std::time::Instant::now();
+        table
+            .load_version(version as _)
+            .await
+            .map_err(vergleichsring_store::StoreError::from)?;
+        let snap = Arc::new(Snapshot::load(d, &table).await?);
+        tracing::info!(
+            domain,
+            version,
+            ms = started.elapsed().as_millis() as u64,
+            "past snapshot loaded (time travel)"
+        );
+        let mut past = match self.past.lock() {
+            Ok(p) => p,
+            Err(p) => p.into_inner(),
+        };
+        if past.len() >= PAST_SNAPSHOTS {
+            past.remove(0);
+        }
+        past.push((key, snap.clone()));
+        Ok(snap)
+    }
+
+    /// Every release, oldest first, as it stood at `as_of`: for a release,
+    /// the releases frozen up to it (a later reopening is not shown); for a
+    /// data version, the releases contained in that state, without their
+    /// reopening; else the log as it is.
+    pub fn releases(&self, as_of: Option<&AsOf>) -> Result<Vec<DataRelease>> {
+        let all = self.store.data_releases()?;
+        let Some(a) = as_of else {
+            return Ok(all);
+        };
+        let mut out: Vec<DataRelease> = match &a.release {
+            Some((i, r)) => all
+                .into_iter()
+                .take(i + 1)
+                .map(|mut e| {
+                    if e.reopened_at.as_deref().is_some_and(|t| t > r.frozen_at.as_str()) {
+                        e.reopened_at = None;
+                        e.reopened_by = None;
+                    }
+                    e
+                })
+                .collect(),
+            None => all
+                .into_iter()
+                .filter(|r| {
+                    r.data_versions.iter().all(|(d, v)| {
+                        let n: u64 = v.parse().unwrap_or(0);
+                        a.versions
+                            .get(d)
+                            .is_none_or(|fixed| fixed.map_or(0, |x| x + 1) >= n)
+                    })
+                })
+                .map(|mut e| {
+                    e.reopened_at = None;
+                    e.reopened_by = None;
+                    e
+                })
+                .collect(),
+        };
+        out.sort_by(|x, y| x.frozen_at.cmp(&y.frozen_at));
+        Ok(out)
+    }
+
+    /// A tag that changes whenever the release log does (for `ETag`s of
+    /// reports, which list the releases).
+    pub fn releases_tag(&self) -> String {
+        match self.store.data_releases() {
+            Ok(all) => format!(
+                "{}-{}",
+                all.len(),
+                all.iter().filter(|r| !r.is_frozen()).count()
+            ),
+            Err(_) => "unreadable".into(),
+        }
+    }
+
+    /// Freezes a (domain, year): uploads for it get 409 until it is reopened.
+    pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        self.domain(domain)?;
+        check_year(year)?;
+        self.store.freeze(domain, year, by).await.map_err(|e| match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            other => EngineError::Store(other),
+        })
+    }
+
+    /// Reopens a frozen (domain, year) for uploads.
+    pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        self.domain(domain)?;
+        check_year(year)?;
+        self.store.reopen(domain, year, by).await.map_err(|e| match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            other => EngineError::Store(other),
+        })
+    }
+
     /// Brings the cached snapshot of a domain forward by one commit,
     /// rebuilding only the year it touches. Called with `refresh` held. If
     /// the cache is not at the previous version (or the refresh fails), the
@@ -487,6 +725,15 @@ impl Engine {
     async fn submit_checked(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
         let domain = self.domain(&req.domain)?.clone();
         check_year(req.year)?;
+        // A frozen year is refused before the file is read; the store checks
+        // again under its lock, where it counts.
+        if let Some(r) = self.store.frozen(&domain.id, req.year)? {
+            return Err(EngineError::Store(StoreError::Frozen {
+                domain: domain.id.clone(),
+                year: req.year,
+                release: r.id,
+            }));
+        }
         let format = Format::from_content_type(&req.content_type)?;
         let started = std::time::Instant::now();
         let registered = self.registered_ids();
@@ -675,8 +922,8 @@ impl Engine {
         let domain = self.domain(req.domain)?;
         let figure = self.figure_index(domain, req.figure)?;
         let by = self.group_by(req.group_by)?;
-        let snapshot = self.snapshot(req.domain).await?;
-        let members = self.members_by_id();
+        let snapshot = self.snapshot_for(req.domain, req.as_of).await?;
+        let members = self.members_for(req.as_of);
         if let Some(m) = req.member
             && !members.contains_key(m)
         {

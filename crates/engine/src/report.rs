@@ -25,6 +25,13 @@ pub struct Report {
     pub generated_at: String,
     /// The data version of every domain in the report.
     pub data_versions: BTreeMap<String, String>,
+    /// The `as_of` the report was asked for (a release id or data
+    /// versions), when it shows a past state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// The ring's frozen releases, oldest first, as they stood at the
+    /// report's state.
+    pub releases: Vec<crate::DataRelease>,
     /// The domains the member submitted for the year.
     pub domains: Vec<DomainReport>,
     /// How the numbers were made.
@@ -32,7 +39,7 @@ pub struct Report {
 }
 
 /// One domain of a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DomainReport {
     /// Domain id.
     pub domain: String,
@@ -47,7 +54,7 @@ pub struct DomainReport {
 }
 
 /// One key figure of a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FigureReport {
     /// Key figure id.
     pub id: String,
@@ -70,7 +77,7 @@ pub struct FigureReport {
 }
 
 /// The method section.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Method {
     /// The quantile definition, in German.
     pub quantiles: &'static str,
@@ -81,7 +88,7 @@ pub struct Method {
 }
 
 /// A peer group named in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MethodGroup {
     /// Domain id.
     pub domain: String,
@@ -94,7 +101,7 @@ pub struct MethodGroup {
 }
 
 /// A suppression reason explained.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MethodReason {
     /// The reason code.
     pub reason: &'static str,
@@ -110,8 +117,19 @@ impl Engine {
     /// The peer report of a member for a year, for an audience (the member
     /// itself, a granted consultant, or admin). A member without figures for
     /// the year gets `GiveToGet`.
-    pub async fn report(&self, member_id: &str, year: i32, audience: Audience) -> Result<Report> {
-        let members = self.members_by_id();
+    ///
+    /// With `as_of` it reads the tables at that state (Delta time travel)
+    /// and, for a release, the member list frozen with it; its date is the
+    /// release's, or the last commit's, so that it comes out the same every
+    /// time it is asked for.
+    pub async fn report(
+        &self,
+        member_id: &str,
+        year: i32,
+        audience: Audience,
+        as_of: Option<&crate::AsOf>,
+    ) -> Result<Report> {
+        let members = self.members_for(as_of);
         let member = members
             .get(member_id)
             .ok_or_else(|| EngineError::NotFound(format!("member {member_id} is not registered")))?
@@ -119,8 +137,14 @@ impl Engine {
         let mut domains = Vec::new();
         let mut data_versions = BTreeMap::new();
         let mut groups = Vec::new();
+        let mut last_commit: Option<String> = None;
         for d in &self.catalog().domains {
-            let snapshot = self.snapshot(&d.id).await?;
+            let snapshot = self.snapshot_for(&d.id, as_of).await?;
+            if let Some(t) = snapshot.latest_submitted_at()
+                && last_commit.as_ref().is_none_or(|l| *l < t)
+            {
+                last_commit = Some(t);
+            }
             let Some(row) = snapshot.current_row(year, member_id) else {
                 continue;
             };
@@ -221,8 +245,16 @@ impl Engine {
             member_id: member_id.to_string(),
             member_name: member.name.clone(),
             year,
-            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            generated_at: match as_of {
+                None => chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                Some(a) => match a.release() {
+                    Some(r) => r.frozen_at.clone(),
+                    None => last_commit.unwrap_or_default(),
+                },
+            },
             data_versions,
+            as_of: as_of.map(|a| a.label.clone()),
+            releases: self.releases(as_of)?,
             domains,
             method: Method {
                 quantiles: QUANTILES,

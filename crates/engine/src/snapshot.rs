@@ -201,6 +201,14 @@ impl Snapshot {
             .flat_map(|y| y.history.iter().map(Arc::as_ref))
     }
 
+    /// When the last commit of the snapshot was made (RFC 3339), if any.
+    pub fn latest_submitted_at(&self) -> Option<String> {
+        self.rows()
+            .map(|r| r.meta.submitted_at.as_str())
+            .max()
+            .map(str::to_string)
+    }
+
     /// The number of stored rows.
     pub fn row_count(&self) -> usize {
         self.years.values().map(|y| y.history.len()).sum()

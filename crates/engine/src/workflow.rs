@@ -8,7 +8,7 @@ use vergleichsring_store::Explanation;
 use crate::{Engine, EngineError, Result};
 
 /// One explanation as sent by a member.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ExplanationInput {
     /// The member the warning is on; optional for a member token (its own).
     #[serde(default)]

@@ -431,5 +431,36 @@ fn method_section(out: &mut String, report: &Report) {
     for s in &report.method.suppression {
         let _ = write!(out, "<li>{}</li>", escape(s.message_de));
     }
-    out.push_str("</ul></section>");
+    out.push_str("</ul>");
+    out.push_str("<h3>Datenstand und Freigaben</h3>");
+    if let Some(as_of) = &report.as_of {
+        let _ = write!(
+            out,
+            "<p>Dieser Bericht zeigt den Datenstand <strong>{}</strong>; spätere Korrekturen sind nicht enthalten.</p>",
+            escape(as_of)
+        );
+    }
+    if report.releases.is_empty() {
+        out.push_str("<p>Der Ring hat noch keinen Datenstand eingefroren.</p>");
+    } else {
+        out.push_str(r#"<table><thead><tr><th scope="col">Freigabe</th><th scope="col">Sparte</th><th scope="col" class="num">Jahr</th><th scope="col" class="num">Datenstand</th><th scope="col">Eingefroren am</th><th scope="col">Wieder geöffnet am</th></tr></thead><tbody>"#);
+        for r in &report.releases {
+            let _ = write!(
+                out,
+                r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td><td>{}</td></tr>"#,
+                escape(&r.id),
+                escape(&r.domain),
+                r.year,
+                escape(&r.data_version),
+                escape(&r.frozen_at.get(..19).unwrap_or(&r.frozen_at).replace('T', " ")),
+                escape(
+                    &r.reopened_at
+                        .as_deref()
+                        .map_or("–".to_string(), |t| t.get(..19).unwrap_or(t).replace('T', " "))
+                )
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    out.push_str("</section>");
 }

@@ -231,6 +231,36 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
         method.write_string(start + 1 + i as u32, 0, s.reason)?;
         method.write_string(start + 1 + i as u32, 1, s.message_de)?;
     }
+    // The data state: versions, `as_of` and the releases, so that a
+    // workbook says which state of the data it shows.
+    let mut r = start + report.method.suppression.len() as u32 + 2;
+    method.write_string_with_format(r, 0, "Datenstand", &bold)?;
+    for (d, v) in &report.data_versions {
+        r += 1;
+        method.write_string(r, 0, d)?;
+        method.write_string(r, 1, v)?;
+    }
+    if let Some(as_of) = &report.as_of {
+        r += 1;
+        method.write_string(r, 0, "as_of")?;
+        method.write_string(r, 1, neutralise(as_of))?;
+    }
+    r += 2;
+    method.write_string_with_format(r, 0, "Freigaben", &bold)?;
+    for rel in &report.releases {
+        r += 1;
+        method.write_string(r, 0, &rel.id)?;
+        method.write_string(r, 1, &rel.data_version)?;
+        method.write_string(r, 2, &rel.frozen_at)?;
+        method.write_string(r, 3, rel.reopened_at.as_deref().unwrap_or(""))?;
+    }
+    // The workbook's creation date is the report's, so that the same
+    // report gives the same bytes.
+    if let Ok(at) =
+        rust_xlsxwriter::ExcelDateTime::parse_from_str(report.generated_at.get(..19).unwrap_or(""))
+    {
+        book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&at));
+    }
     Ok(book.save_to_buffer()?)
 }
 

@@ -105,6 +105,10 @@ impl From<EngineError> for ApiError {
             },
             E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             E::Store(StoreError::Invalid(m)) => Self::bad_request(m),
+            E::Store(StoreError::Conflict(m)) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            E::Store(ref f @ StoreError::Frozen { .. }) => {
+                Self::new(StatusCode::CONFLICT, "release_frozen", f.to_string())
+            }
             ref other if other.is_resources_exhausted() => {
                 tracing::warn!(error = %other, "query ran out of memory");
                 Self::new(

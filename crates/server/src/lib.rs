@@ -10,6 +10,7 @@ pub mod cache;
 pub mod error;
 mod negotiate;
 pub mod observe;
+pub mod openapi;
 mod routes;
 pub mod web;
 
@@ -67,6 +68,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/catalog", get(routes::catalog))
+        .route("/openapi.json", get(openapi::openapi))
         .route(
             "/members",
             get(routes::list_members).post(routes::register_members),
@@ -93,12 +95,18 @@ pub fn router(state: AppState) -> Router {
         .route("/submissions/{domain}/explanations", post(routes::explain))
         .route("/warnings", get(routes::warnings))
         .route("/uploads/{sha256}", get(routes::archived_upload))
-        .route("/reports/{member_id}/{year}", get(routes::report));
+        .route("/reports/{member_id}/{year}", get(routes::report))
+        .route("/releases", get(routes::list_releases))
+        .route("/releases/{domain}/{year}", post(routes::freeze_release))
+        .route(
+            "/releases/{domain}/{year}/reopen",
+            post(routes::reopen_release),
+        );
     Router::new()
         .route("/health", get(routes::health))
         .route("/ready", get(observe::ready))
         .route("/metrics", get(observe::metrics))
-        .route("/", get(|| async { axum::response::Redirect::to("/web") }))
+        .route("/", get(routes::root))
         .merge(web::router(state.config.max_body_bytes))
         .nest("/api/v1", api)
         .fallback(routes::no_route)

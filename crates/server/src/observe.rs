@@ -121,6 +121,17 @@ fn new_id() -> String {
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    summary = "Prometheus metrics",
+    description = "Requests by route template, method and status with their latency, uploads by outcome, suppressed groups by reason, response cache results, snapshot refreshes and each domain's lake version, in the Prometheus text format. No token.",
+    responses(
+        (status = 200, description = "The metrics.", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 503, description = "No metrics recorder in this process.", body = String, content_type = "text/plain"),
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = prometheus() else {
         return (
@@ -153,6 +164,17 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// `GET /ready`: 200 when every domain's table can be read from the lake,
 /// else 503 naming the domain that cannot.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "service",
+    summary = "Readiness",
+    description = "200 when every domain's Delta table can be read from the lake, else 503 naming the table that cannot. No token.",
+    responses(
+        (status = 200, description = "Ready; with each domain's table version.", body = crate::openapi::Readiness, example = json!({"status": "ready", "lake": {"library": 3}})),
+        (status = 503, description = "Not ready: `lake_unreadable`.", body = crate::openapi::Readiness),
+    )
+)]
 pub async fn ready(State(state): State<AppState>) -> Response {
     match state.engine.store().check_lake().await {
         Ok(versions) => {

@@ -23,8 +23,33 @@ use crate::negotiate::answer_format;
 type Params = Query<HashMap<String, String>>;
 
 /// `GET /health`.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    summary = "Liveness",
+    description = "Answers as long as the process serves HTTP; it does not read the lake (that is `/ready`). No token.",
+    responses(
+        (status = 200, description = "The process is alive.", body = crate::openapi::Health, example = json!({"status": "ok"})),
+    )
+)]
 pub async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// `GET /`: the member web page lives at `/web`.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "web",
+    summary = "Redirect to the member web page",
+    description = "The service's front door: a browser is sent on to the member web page at `/web`.",
+    responses(
+        (status = 303, description = "See Other: the web page.", headers(("location" = String, description = "`/web`"))),
+    )
+)]
+pub async fn root() -> axum::response::Redirect {
+    axum::response::Redirect::to("/web")
 }
 
 /// Unknown paths answer JSON like every other error.
@@ -49,6 +74,16 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
 }
 
 /// `GET /api/v1/catalog` (no token).
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalog",
+    tag = "catalog",
+    summary = "The catalogue",
+    description = "The domains with their basic figures (what members upload), key figures (what is compared; `direction` is `higher`, `lower` or `neutral`) and plausibility rules, the built-in group dimensions, the KGSt size classes and the checks every upload passes. No token.",
+    responses(
+        (status = 200, description = "The catalogue.", body = crate::openapi::CatalogBody),
+    )
+)]
 pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
     let c = state.engine.catalog();
     Json(json!({
@@ -61,6 +96,18 @@ pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /api/v1/members`: admin and analysts see all members, a member
 /// itself, a consultant the members that granted it access.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members",
+    tag = "members",
+    summary = "List members",
+    description = "Admin and analysts see every member, a member token only its own member, a consultant the members that granted it access.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The members the caller may see.", body = Vec<crate::openapi::MemberDoc>),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,6 +127,22 @@ pub async fn list_members(
 }
 
 /// `POST /api/v1/members` (admin): register or update members.
+#[utoipa::path(
+    post,
+    path = "/api/v1/members",
+    tag = "members",
+    summary = "Register or update members",
+    description = "Admin only. Registers the members of the array; re-registering an id updates its name and kind. All or none: every entry is checked before anything is stored.",
+    request_body(content = Vec<crate::openapi::MemberDoc>, description = "A JSON array of members; `kind` is `kreisfreie_stadt`, `kreisangehoerige_gemeinde` or `landkreis`."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The registered members.", body = Vec<crate::openapi::MemberDoc>),
+        (status = 400, description = "The body is not a JSON array of members.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_member`: a regional key does not fit its kind, or a name is empty; nothing was stored.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn register_members(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,6 +174,34 @@ fn parse_year(s: &str) -> Result<i32, ApiError> {
 }
 
 /// `POST /api/v1/submissions/{domain}/{year}`: upload basic figures.
+#[utoipa::path(
+    post,
+    path = "/api/v1/submissions/{domain}/{year}",
+    tag = "submissions",
+    summary = "Upload basic figures",
+    description = "The body is a file of basic figures: one row per member, one column per basic figure id, and a `member_id` column (optional for a member token, which submits for its own member; required for admin bulk uploads). The format is chosen by `Content-Type`. A submission replaces the member's current figures for the (domain, year); earlier versions are kept. Plausibility warnings do not stop an upload: they are stored with it and answered. Admin and member tokens.",
+    params(crate::openapi::DomainYearPath),
+    request_body(
+        description = "The file: Parquet (any common writer), CSV (comma or semicolon separated, decimal point or comma) or XLSX (first sheet, first row = ids).",
+        content(
+            ("application/vnd.apache.parquet"),
+            (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Stored; with the warnings of the plausibility rules.", body = vergleichsring_engine::SubmitOutcome),
+        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token may not upload (analyst, consultant).", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`release_frozen`: the (domain, year) is frozen.", body = crate::openapi::ErrorBody),
+        (status = 413, description = "`body_too_large`: the upload is larger than the limit.", body = crate::openapi::ErrorBody),
+        (status = 415, description = "`unsupported_format`: the `Content-Type` is none of the three formats.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`validation_failed`: the file breaks checks or rules, listed in `errors` with row, member, column and rule; nothing was stored.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -166,6 +257,22 @@ pub async fn submit(
 }
 
 /// `GET /api/v1/submissions/{domain}/{year}`: newest first; a member sees its own.
+#[utoipa::path(
+    get,
+    path = "/api/v1/submissions/{domain}/{year}",
+    tag = "submissions",
+    summary = "List submissions",
+    description = "The submissions of a (domain, year), newest first, with the members whose current figures each holds. Admin sees all, a member token its own.",
+    params(crate::openapi::DomainYearPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The submissions, newest first.", body = Vec<vergleichsring_engine::SubmissionInfo>),
+        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token may not list submissions (analyst, consultant).", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn list_submissions(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,6 +289,22 @@ pub async fn list_submissions(
 }
 
 /// `GET /api/v1/figures/{domain}/{year}?member_id=ID[&submission_id=S]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/figures/{domain}/{year}",
+    tag = "statistics",
+    summary = "A member's figures",
+    description = "The member's current basic figures (or those of an earlier submission) and its key figures. A member token reads only its own; admin names any member.",
+    params(crate::openapi::DomainYearPath, crate::openapi::FiguresQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = vergleichsring_engine::Figures),
+        (status = 400, description = "The year is not a number, or admin named no member.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Another member's figures, or a role that may not read figures.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, or no figures of the member for that year or submission.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn figures(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,6 +332,18 @@ pub async fn figures(
     Ok(Json(json!(f)))
 }
 
+/// The `as_of` query parameter, resolved (a release id or a data version).
+async fn as_of(
+    state: &AppState,
+    params: &HashMap<String, String>,
+    domain: Option<&str>,
+) -> Result<Option<vergleichsring_engine::AsOf>, ApiError> {
+    match params.get("as_of").filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => Ok(Some(state.engine.resolve_as_of(v, domain).await?)),
+    }
+}
+
 fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
     params
         .get(name)
@@ -218,6 +353,31 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
 }
 
 /// `GET /api/v1/comparisons/{domain}/{year}?figure=F&group_by=D[&member_id=ID]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/comparisons/{domain}/{year}",
+    tag = "statistics",
+    summary = "Peer comparison of a key figure",
+    description = "The released statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
+    params(crate::openapi::DomainYearPath, crate::openapi::ComparisonQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The comparison, in the format `Accept` asks for.", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
+            content(
+                (vergleichsring_engine::compare::Comparison = "application/json"),
+                (String = "text/csv"),
+                ("application/vnd.apache.arrow.stream"),
+                ("application/vnd.apache.parquet"),
+            )
+        ),
+        (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
+        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: the role may not read this member's position; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, key figure, year or `as_of`.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members (`reason` names the rule).", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn comparison(
     State(state): State<AppState>,
     caller: Caller,
@@ -236,12 +396,14 @@ pub async fn comparison(
         params.get("member_id").map(String::as_str),
         "read the position",
     )?;
+    let as_of = as_of(&state, &params, Some(&domain)).await?;
     let req = StatsRequest {
         domain: &domain,
         figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
+        as_of: as_of.as_ref(),
     };
     let format = answer_format(&headers);
     let tag = statistics_tag(
@@ -255,6 +417,7 @@ pub async fn comparison(
             figure,
             member.as_deref().unwrap_or(""),
             format.content_type(),
+            as_of.as_ref().map_or("", |a| a.label.as_str()),
         ],
     )
     .await?;
@@ -296,6 +459,24 @@ fn opt_year(params: &HashMap<String, String>, name: &str) -> Result<Option<i32>,
 }
 
 /// `GET /api/v1/timeseries/{domain}/{figure}?group_by=D[&member_id=ID][&from=Y][&to=Y]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/timeseries/{domain}/{figure}",
+    tag = "statistics",
+    summary = "Time series of a key figure",
+    description = "Per year the member's own value and its group's released statistics (or, without a member, each group's), after disclosure control. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
+    params(crate::openapi::DomainFigurePath, crate::openapi::TimeseriesQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The time series.", body = vergleichsring_engine::compare::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
+        (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
+        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The role may not read this member's values.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, key figure or `as_of`.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn timeseries(
     State(state): State<AppState>,
     caller: Caller,
@@ -312,12 +493,14 @@ pub async fn timeseries(
         params.get("member_id").map(String::as_str),
         "read the time series",
     )?;
+    let as_of = as_of(&state, &params, Some(&domain)).await?;
     let req = StatsRequest {
         domain: &domain,
         figure: &figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
+        as_of: as_of.as_ref(),
     };
     let (from, to) = (opt_year(&params, "from")?, opt_year(&params, "to")?);
     let tag = statistics_tag(
@@ -330,6 +513,7 @@ pub async fn timeseries(
             &figure,
             member.as_deref().unwrap_or(""),
             &format!("{from:?}-{to:?}"),
+            as_of.as_ref().map_or("", |a| a.label.as_str()),
         ],
     )
     .await?;
@@ -366,7 +550,7 @@ async fn statistics_tag(
 }
 
 /// Body of `POST /api/v1/members/{member_id}/grants`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct GrantBody {
     consultant_id: String,
 }
@@ -388,6 +572,23 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result
 
 /// `POST /api/v1/members/{member_id}/grants`: a member (for itself) or admin
 /// grants a consultant access to the member's reports.
+#[utoipa::path(
+    post,
+    path = "/api/v1/members/{member_id}/grants",
+    tag = "access",
+    summary = "Grant a consultant access",
+    description = "A member (for itself) or admin lets a consultant read the member's comparisons, time series and reports.",
+    params(crate::openapi::MemberPath),
+    request_body(content = GrantBody, description = "The consultant."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Granted.", body = crate::openapi::Grant),
+        (status = 400, description = "The body is not `{\"consultant_id\": ID}`.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Neither the member itself nor admin.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "The member is not registered.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -414,6 +615,21 @@ pub async fn grant(
 }
 
 /// `DELETE /api/v1/members/{member_id}/grants/{consultant_id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/members/{member_id}/grants/{consultant_id}",
+    tag = "access",
+    summary = "Revoke a consultant's access",
+    description = "A member (for itself) or admin revokes a grant; it takes effect at once, also for the consultant's tokens in use.",
+    params(crate::openapi::GrantPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Neither the member itself nor admin.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "The consultant has no grant from the member.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -436,6 +652,23 @@ pub async fn revoke_grant(
 }
 
 /// `POST /api/v1/groups` (analyst, admin): define a custom peer group.
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups",
+    tag = "groups",
+    summary = "Define a custom peer group",
+    description = "Analysts and admin. The group's id is then usable as `group_by` wherever a dimension is; its statistics for a (domain, year) are released only if disclosure control allows it.",
+    request_body(content = crate::openapi::CustomGroupDoc, description = "The group."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Defined.", body = crate::openapi::CustomGroupDoc),
+        (status = 400, description = "The body is not a group.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Neither analyst nor admin.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: a group or dimension with that id exists.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`group_refused`: a rule refuses the group (`reason`), e.g. too few members or an unknown member.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn create_group(
     State(state): State<AppState>,
     caller: Caller,
@@ -451,6 +684,18 @@ pub async fn create_group(
 /// `GET /api/v1/groups`: analysts and admin see the members of each group;
 /// members and consultants only ids and names, because in the default
 /// visibility mode members do not learn who else is in the ring.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    tag = "groups",
+    summary = "List custom peer groups",
+    description = "Analysts and admin see the members of each group; members and consultants only ids and names, because members do not learn who else is in the ring.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The groups.", body = crate::openapi::GroupListing),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Json<Value> {
     let groups = state.engine.store().groups();
     Json(match caller.role {
@@ -465,6 +710,21 @@ pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Json<
 }
 
 /// `DELETE /api/v1/tokens/{token_id}` (admin): revoke a token.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{token_id}",
+    tag = "access",
+    summary = "Revoke a token",
+    description = "Admin only. The token is refused from the next request on, and the web sessions signed in with it end.",
+    params(crate::openapi::TokenPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No token with that id.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -485,12 +745,35 @@ pub async fn revoke_token(
 }
 
 /// Body of `POST /api/v1/query`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct QueryBody {
     sql: String,
 }
 
 /// `POST /api/v1/query` (analyst, admin): SQL over released statistics.
+#[utoipa::path(
+    post,
+    path = "/api/v1/query",
+    tag = "statistics",
+    summary = "SQL over the released statistics",
+    description = "Analysts and admin. Runs one query against the single table `comparisons` (columns `domain`, `year`, `figure`, `group_by`, `group`, `n`, `suppressed`, `mean`, `median`, `p25`, `p75`, `p10`, `p90`, `std_dev`, `weighted`), which holds only released statistics. Results as JSON or, by `Accept`, as CSV, Arrow IPC or Parquet.",
+    request_body(content = QueryBody, description = "The query."),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The result, in the format `Accept` asks for.",
+            content(
+                (crate::openapi::QueryResult = "application/json"),
+                (String = "text/csv"),
+                ("application/vnd.apache.arrow.stream"),
+                ("application/vnd.apache.parquet"),
+            )
+        ),
+        (status = 400, description = "Not a single query statement, or the query does not plan (e.g. another table).", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Neither analyst nor admin.", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`resources_exhausted`: the query needs more memory than the server allows; try a smaller one.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn query(
     State(state): State<AppState>,
     caller: Caller,
@@ -505,6 +788,19 @@ pub async fn query(
 }
 
 /// `GET /api/v1/access-log` (admin): who read which member's data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/access-log",
+    tag = "access",
+    summary = "The access log",
+    description = "Admin only. Who read which member's figures, comparisons, time series and reports, oldest first.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The log.", body = Vec<crate::openapi::AccessEntryDoc>),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn access_log(
     State(state): State<AppState>,
     caller: Caller,
@@ -521,6 +817,23 @@ pub async fn access_log(
 /// `POST /api/v1/submissions/{submission_id}/explanations`: a member explains
 /// warnings of its submission (admin may explain for any member). The body
 /// is one `{"rule", "text"[, "member_id"]}` or an array of them.
+#[utoipa::path(
+    post,
+    path = "/api/v1/submissions/{submission_id}/explanations",
+    tag = "submissions",
+    summary = "Explain warnings of a submission",
+    description = "A member explains the plausibility warnings on its rows of a submission (admin may explain for any member, naming `member_id`). An explanation replaces an earlier one of the same warning.",
+    params(crate::openapi::SubmissionPath),
+    request_body(content = crate::openapi::ExplanationRequest, description = "One `{\"rule\", \"text\"[, \"member_id\"]}` or an array of them."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The stored explanations.", body = Vec<crate::openapi::ExplanationDoc>),
+        (status = 400, description = "Malformed body, an empty text, or no such warning on the submission.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token may not explain warnings (analyst, consultant).", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such submission, or none of the member's rows in it.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn explain(
     State(state): State<AppState>,
     caller: Caller,
@@ -555,6 +868,22 @@ pub async fn explain(
 /// `GET /api/v1/warnings?[domain=D][&year=Y][&status=open|all]`: warnings of
 /// current figures with their explanations; admin sees every member, a
 /// member its own.
+#[utoipa::path(
+    get,
+    path = "/api/v1/warnings",
+    tag = "submissions",
+    summary = "Warnings of current figures",
+    description = "The plausibility warnings of the current figures with their explanations: open (unexplained) ones by default, or all. Admin sees every member, a member token its own.",
+    params(crate::openapi::WarningsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The warnings.", body = Vec<crate::openapi::WarningStatusDoc>),
+        (status = 400, description = "`status` is neither `open` nor `all`, or `year` is not a year.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Another member's warnings, or a role that may not list them.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn warnings(
     State(state): State<AppState>,
     caller: Caller,
@@ -588,6 +917,22 @@ pub async fn warnings(
 
 /// `GET /api/v1/uploads/{sha256}` (admin): the exact bytes of an accepted
 /// upload, checked against their hash.
+#[utoipa::path(
+    get,
+    path = "/api/v1/uploads/{sha256}",
+    tag = "submissions",
+    summary = "An archived upload",
+    description = "Admin only. The exact bytes of an accepted upload, checked against their hash before they are sent.",
+    params(crate::openapi::UploadPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The uploaded bytes.", content(("application/octet-stream"))),
+        (status = 400, description = "The archived bytes no longer match their hash.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No archived upload with that hash.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn archived_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -606,6 +951,31 @@ pub async fn archived_upload(
 /// `GET /api/v1/reports/{member_id}/{year}?format=json|csv|xlsx[&dialect=de]`:
 /// the member's peer report; the member itself, a consultant it granted
 /// access, or admin.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{member_id}/{year}",
+    tag = "reports",
+    summary = "A member's peer report",
+    description = "Every domain the member submitted for the year, every key figure, its own value against its size class and against all members (after disclosure control), a five-year time series and the method. As a self-contained HTML page with charts, JSON, CSV or XLSX. The member itself, a consultant it granted access, or admin.",
+    params(crate::openapi::MemberYearPath, crate::openapi::ReportQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report; CSV and XLSX come as a download (`Content-Disposition: attachment`).", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
+            content(
+                (crate::openapi::ReportDoc = "application/json"),
+                (String = "text/html"),
+                (String = "text/csv"),
+                ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )
+        ),
+        (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
+        (status = 400, description = "The year is not a number, or `dialect` is neither `en` nor `de`.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: neither the member, a consultant it granted access, nor admin; `give_to_get`: the member has not submitted for the year.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown member, year or `as_of`.", body = crate::openapi::ErrorBody),
+        (status = 406, description = "`unsupported_report_format`: `format` is none of html, json, csv, xlsx.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
@@ -642,8 +1012,11 @@ pub async fn report(
             format!("format '{format}' is not available; use html, json, csv or xlsx"),
         ));
     }
-    // A report spans every domain: its tag holds all data versions.
+    let as_of = as_of(&state, &params, None).await?;
+    // A report spans every domain: its tag holds all data versions, and
+    // the release log it lists.
     let generation = state.engine.store().members_generation().to_string();
+    let releases = state.engine.releases_tag();
     let tag = cache::etag(
         &state.engine.data_versions().await,
         &[
@@ -654,6 +1027,8 @@ pub async fn report(
             format,
             &format!("{dialect:?}"),
             &generation,
+            &releases,
+            as_of.as_ref().map_or("", |a| a.label.as_str()),
         ],
     );
     let internal = |e: vergleichsring_report::ReportError| {
@@ -662,7 +1037,7 @@ pub async fn report(
     let mut response = cache::conditional(&state.responses, &headers, Some(tag), || async {
         let report = state
             .engine
-            .report(&member, year, caller.audience())
+            .report(&member, year, caller.audience(), as_of.as_ref())
             .await?;
         Ok::<_, ApiError>(match format {
             "csv" => (
@@ -743,4 +1118,43 @@ fn add_page_headers(headers: &mut HeaderMap) {
     // browsers send `Origin: null` on form posts, and the web page checks
     // the origin.
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+}
+
+/// `GET /api/v1/releases`: every frozen release, oldest first (any role).
+pub async fn list_releases(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
+        "list releases",
+    )?;
+    Ok(Json(json!(state.engine.releases(None)?)))
+}
+
+/// `POST /api/v1/releases/{domain}/{year}` (admin): freezes the (domain,
+/// year) at the current data versions; uploads for it then get 409 until
+/// it is reopened. Answers 201 with the release.
+pub async fn freeze_release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((domain, year)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin], "freeze a release")?;
+    let year = parse_year(&year)?;
+    let release = state.engine.freeze(&domain, year, &caller.token_id).await?;
+    Ok((StatusCode::CREATED, Json(json!(release))))
+}
+
+/// `POST /api/v1/releases/{domain}/{year}/reopen` (admin): allows uploads
+/// again; the release stays available for `as_of`.
+pub async fn reopen_release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((domain, year)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Admin], "reopen a release")?;
+    let year = parse_year(&year)?;
+    let release = state.engine.reopen(&domain, year, &caller.token_id).await?;
+    Ok(Json(json!(release)))
 }

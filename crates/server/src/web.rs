@@ -337,6 +337,18 @@ fn see_other(to: &str) -> Response {
 }
 
 /// `GET /web`: the sign-in form, or the member's overview.
+#[utoipa::path(
+    get,
+    path = "/web",
+    tag = "web",
+    summary = "Sign-in form or overview",
+    description = "Without a session the sign-in form; with one the member's overview: the upload form, open warnings to explain, its reports and its submissions.",
+    params(crate::openapi::WebHomeQuery),
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+    )
+)]
 async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -367,13 +379,28 @@ fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> R
     response
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginForm {
     token: String,
     nonce: String,
 }
 
 /// `POST /web/anmelden`.
+#[utoipa::path(
+    post,
+    path = "/web/anmelden",
+    tag = "web",
+    summary = "Sign in",
+    description = "Exchanges a member token for a session cookie; the token itself stays on the server. The form carries the nonce of the sign-in page (double submit). Only member tokens may sign in.",
+    request_body(content = inline(LoginForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: on to `/web`, with the session cookie.", headers(("location" = String, description = "`/web`"), ("set-cookie" = String, description = "`vr_session`, HttpOnly, SameSite=Strict"))),
+        (status = 401, description = "The token is unknown or revoked: the form again, with the reason.", body = String, content_type = "text/html"),
+        (status = 403, description = "A stale form, a post from another site, or not a member token.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -421,12 +448,27 @@ async fn login(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CsrfForm {
     csrf: String,
 }
 
 /// `POST /web/abmelden`.
+#[utoipa::path(
+    post,
+    path = "/web/abmelden",
+    tag = "web",
+    summary = "Sign out",
+    description = "Ends the session; the form carries the session's CSRF token.",
+    request_body(content = inline(CsrfForm), content_type = "application/x-www-form-urlencoded"),
+    security((), ("session" = [])),
+    responses(
+        (status = 303, description = "Signed out: on to `/web`, the cookie cleared.", headers(("location" = String, description = "`/web`"))),
+        (status = 403, description = "A wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -708,6 +750,26 @@ async fn overview(
 
 /// `POST /web/hochladen` (multipart): validates and stores a file, then
 /// shows what the checks found.
+#[utoipa::path(
+    post,
+    path = "/web/hochladen",
+    tag = "web",
+    summary = "Upload a file",
+    description = "Validates and stores the member's file for a domain and year, then shows what the checks found: the warnings to explain, or, when the file is refused, a table naming row, column and rule (nothing is stored then).",
+    request_body(content = inline(crate::openapi::UploadForm), content_type = "multipart/form-data"),
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Stored; the page lists the warnings, if any.", body = String, content_type = "text/html"),
+        (status = 400, description = "No domain, year or file, or a broken form.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in (any more): the page says so.", body = String, content_type = "text/html"),
+        (status = 403, description = "A wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "Unknown domain.", body = String, content_type = "text/html"),
+        (status = 409, description = "The (domain, year) is frozen.", body = String, content_type = "text/html"),
+        (status = 413, description = "The file is larger than the limit.", body = String, content_type = "text/html"),
+        (status = 415, description = "The file's name has no known extension.", body = String, content_type = "text/html"),
+        (status = 422, description = "Refused: the page lists every error; nothing was stored.", body = String, content_type = "text/html"),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -853,7 +915,7 @@ async fn upload(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ExplainForm {
     csrf: String,
     submission_id: String,
@@ -862,6 +924,24 @@ struct ExplainForm {
 }
 
 /// `POST /web/erklaeren`: stores the explanation of a warning.
+#[utoipa::path(
+    post,
+    path = "/web/erklaeren",
+    tag = "web",
+    summary = "Explain a warning",
+    description = "Stores the member's explanation of one warning of its submission.",
+    request_body(content = inline(ExplainForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 303, description = "Saved: back to the overview's warnings.", headers(("location" = String, description = "`/web?erklaert=1#hinweise`"))),
+        (status = 400, description = "An empty explanation, or no such warning.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in (any more): the page says so.", body = String, content_type = "text/html"),
+        (status = 403, description = "A wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such submission of the member.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
 async fn explain(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -891,6 +971,28 @@ async fn explain(
 }
 
 /// `GET /web/bericht/{year}[?format=xlsx|csv]`: the member's own report.
+#[utoipa::path(
+    get,
+    path = "/web/bericht/{year}",
+    tag = "web",
+    summary = "The member's own report",
+    description = "The signed-in member's peer report for a year as a page, or as an Excel or CSV download (German number format).",
+    params(crate::openapi::YearPath, crate::openapi::WebReportQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The report.",
+            content(
+                (String = "text/html"),
+                ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "text/csv"),
+            )
+        ),
+        (status = 400, description = "The year is not a number.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in (any more): the page says so.", body = String, content_type = "text/html"),
+        (status = 403, description = "The member has not submitted for the year (give to get).", body = String, content_type = "text/html"),
+        (status = 404, description = "No such year.", body = String, content_type = "text/html"),
+    )
+)]
 async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -903,7 +1005,7 @@ async fn report(
         .map_err(|_| WebError::bad_request(format!("„{year}“ ist kein Jahr.")))?;
     let report = state
         .engine
-        .report(&member.member_id, year, Audience::Member)
+        .report(&member.member_id, year, Audience::Member, None)
         .await?;
     member
         .caller

@@ -9,7 +9,9 @@
 //!   replaced atomically (write to a temporary file, fsync, rename);
 //! - `uploads/`: the exact bytes of every accepted upload, by SHA-256;
 //! - `grants.json`, `groups.json`, `releases.json`, `explanations.json` and
-//!   the append-only `access.log`.
+//!   the append-only `access.log`;
+//! - `data-releases.json` and `releases/<id>/members.json`: frozen releases
+//!   of a (domain, year) and the member list each was frozen with.
 //!
 //! Every accepted submission is one Delta commit, so it is either wholly in the
 //! table or not at all.
@@ -20,11 +22,13 @@ mod files;
 mod lake;
 mod members;
 mod registry;
+mod releases;
 
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, SubmissionRows, SubmittedRow, lake_schema};
 pub use members::Member;
 pub use registry::{AccessEntry, CustomGroup, Explanation, ReleaseEntry};
+pub use releases::DataRelease;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -65,6 +69,17 @@ pub enum StoreError {
     /// The request conflicts with what is stored (an existing id).
     #[error("{0}")]
     Conflict(String),
+    /// The (domain, year) is frozen by a release; uploads wait until an
+    /// admin reopens it.
+    #[error("{domain} {year} is frozen as release {release}; an admin must reopen it (POST /api/v1/releases/{domain}/{year}/reopen) before figures can change")]
+    Frozen {
+        /// Domain id.
+        domain: String,
+        /// Year.
+        year: i32,
+        /// The release id.
+        release: String,
+    },
     /// The catalogue of the data directory does not load.
     #[error(transparent)]
     Catalog(#[from] vergleichsring_catalog::CatalogError),

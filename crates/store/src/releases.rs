@@ -1,0 +1,174 @@
+//! Frozen releases of a (domain, year): `data-releases.json` (the log, one
+//! entry per freeze, oldest first) and `releases/<id>/members.json` (the
+//! member list as it was when the release was frozen, because size classes
+//! and peer groups depend on it).
+//!
+//! A release records the data version of every domain at the moment it was
+//! frozen. Comparisons, time series and reports asked `as_of` the release
+//! read the Delta tables at those versions (time travel), so they come out
+//! as they did then, whatever was corrected later.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::files::{read_json, write_json_atomic};
+use crate::{Member, Result, Store, StoreError};
+
+const FILE: &str = "data-releases.json";
+const DIR: &str = "releases";
+
+/// A frozen (domain, year).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataRelease {
+    /// Id, e.g. `library-2024-1` (domain, year, the how-many-th freeze).
+    pub id: String,
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// The domain's data version when frozen (as the API counts: commits).
+    pub data_version: String,
+    /// Every domain's data version when frozen.
+    pub data_versions: BTreeMap<String, String>,
+    /// When it was frozen (RFC 3339, UTC).
+    pub frozen_at: String,
+    /// Token id of the admin who froze it.
+    pub frozen_by: String,
+    /// When an admin reopened it for uploads, if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_at: Option<String>,
+    /// Token id of the admin who reopened it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_by: Option<String>,
+}
+
+impl DataRelease {
+    /// Whether uploads for its (domain, year) are refused.
+    pub fn is_frozen(&self) -> bool {
+        self.reopened_at.is_none()
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl Store {
+    /// Every release, oldest first.
+    pub fn data_releases(&self) -> Result<Vec<DataRelease>> {
+        let path = self.root.join(FILE);
+        if path.exists() {
+            read_json(&path)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// The release that currently freezes a (domain, year), if any.
+    pub fn frozen(&self, domain: &str, year: i32) -> Result<Option<DataRelease>> {
+        Ok(self
+            .data_releases()?
+            .into_iter()
+            .rev()
+            .find(|r| r.domain == domain && r.year == year && r.is_frozen()))
+    }
+
+    /// Freezes a (domain, year) at the current data versions. Under the
+    /// writers' lock, so no commit lands between reading the versions and
+    /// recording them, and no upload for the (domain, year) lands after.
+    pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        if self.catalog.domain(domain).is_none() {
+            return Err(StoreError::Invalid(format!("unknown domain {domain}")));
+        }
+        let _guard = self.write_lock.lock().await;
+        let mut all = self.data_releases()?;
+        if let Some(r) = all
+            .iter()
+            .find(|r| r.domain == domain && r.year == year && r.is_frozen())
+        {
+            return Err(StoreError::Conflict(format!(
+                "{domain} {year} is already frozen as release {} since {}",
+                r.id, r.frozen_at
+            )));
+        }
+        let mut data_versions = BTreeMap::new();
+        for d in &self.catalog.domains {
+            let mut table = self
+                .table(&d.id)
+                .await
+                .ok_or_else(|| StoreError::Invalid(format!("unknown domain {}", d.id)))?;
+            // Another process may have committed: freeze what is in the log.
+            if table.version().is_some() {
+                table.update_state().await?;
+            }
+            data_versions.insert(d.id.clone(), table.version().map_or(0, |v| v + 1).to_string());
+        }
+        let n = all
+            .iter()
+            .filter(|r| r.domain == domain && r.year == year)
+            .count()
+            + 1;
+        let release = DataRelease {
+            id: format!("{domain}-{year}-{n}"),
+            domain: domain.to_string(),
+            year,
+            data_version: data_versions.get(domain).cloned().unwrap_or_default(),
+            data_versions,
+            frozen_at: now(),
+            frozen_by: by.to_string(),
+            reopened_at: None,
+            reopened_by: None,
+        };
+        // The member list first: a release without it could not be
+        // reproduced, a member list without a release is harmless.
+        let dir = self.root.join(DIR).join(&release.id);
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let members: Vec<Member> = self.members_map().values().cloned().collect();
+        write_json_atomic(&dir.join("members.json"), &members)?;
+        all.push(release.clone());
+        write_json_atomic(&self.root.join(FILE), &all)?;
+        tracing::info!(release = %release.id, "release frozen");
+        Ok(release)
+    }
+
+    /// Reopens a frozen (domain, year) for uploads. The release stays in the
+    /// log and can still be asked for `as_of`.
+    pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        let _guard = self.write_lock.lock().await;
+        let mut all = self.data_releases()?;
+        let Some(r) = all
+            .iter_mut()
+            .rev()
+            .find(|r| r.domain == domain && r.year == year && r.is_frozen())
+        else {
+            return Err(StoreError::Conflict(format!(
+                "{domain} {year} is not frozen"
+            )));
+        };
+        r.reopened_at = Some(now());
+        r.reopened_by = Some(by.to_string());
+        let r = r.clone();
+        write_json_atomic(&self.root.join(FILE), &all)?;
+        tracing::info!(release = %r.id, "release reopened");
+        Ok(r)
+    }
+
+    /// The member list frozen with a release.
+    pub fn release_members(&self, id: &str) -> Result<BTreeMap<String, Member>> {
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(StoreError::Invalid(format!("no release {id}")));
+        }
+        let members: Vec<Member> = read_json(&self.root.join(DIR).join(id).join("members.json"))?;
+        Ok(members
+            .into_iter()
+            .map(|m| (m.member_id.clone(), m))
+            .collect())
+    }
+}

@@ -1,0 +1,148 @@
+//! Frozen releases: uploads refused while frozen, and `as_of` answers that
+//! come out byte for byte as they did, after corrections, reopening, new
+//! members and a restart.
+
+use reqwest::StatusCode;
+use vergleichsring_store::Role;
+
+use crate::helpers::*;
+
+async fn bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+    let r = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
+    let mut app = TestApp::spawn().await;
+    let ids = app.city_ring(8, 10.0).await;
+    let member = app.token(Role::Member, Some(&ids[0]));
+    let comparison =
+        "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
+    let (status, live_at_freeze) = bytes(&app, comparison, &member).await;
+    assert_eq!(status, StatusCode::OK);
+    let version_at_freeze = app.data_version("library", 2024).await;
+
+    // Only admin freezes; a second freeze is a conflict.
+    assert_eq!(
+        app.post_json("/api/v1/releases/library/2024", Some(&member), &serde_json::json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let frozen = app
+        .post_json("/api/v1/releases/library/2024", Some(&app.admin), &serde_json::json!({}))
+        .await;
+    assert_eq!(frozen.status, StatusCode::CREATED, "{}", frozen.text);
+    let id = frozen.body["id"].as_str().unwrap().to_string();
+    assert_eq!(id, "library-2024-1");
+    assert_eq!(frozen.body["data_version"], version_at_freeze.as_str());
+    let again = app
+        .post_json("/api/v1/releases/library/2024", Some(&app.admin), &serde_json::json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // Everything asked `as_of` the release right after freezing.
+    let report = format!("/api/v1/reports/{}/2024", ids[0]);
+    let mut before = Vec::new();
+    let asked = [
+        format!("{comparison}&as_of={id}"),
+        format!("{comparison}&as_of={version_at_freeze}"),
+        format!("/api/v1/timeseries/library/loans_per_capita?group_by=size_class&as_of={id}"),
+        format!("{report}?as_of={id}&format=json"),
+        format!("{report}?as_of={id}&format=html"),
+        format!("{report}?as_of={id}&format=csv"),
+        format!("{report}?as_of={id}&format=xlsx"),
+    ];
+    for path in &asked {
+        let (status, body) = bytes(&app, path, &member).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+        before.push(body);
+    }
+    // The comparison as of the release is the one that was live then.
+    assert_eq!(before[0], live_at_freeze);
+    assert_eq!(before[1], live_at_freeze);
+    let json: serde_json::Value = serde_json::from_slice(&before[3]).unwrap();
+    assert_eq!(json["as_of"], id.as_str());
+    assert_eq!(json["releases"][0]["id"], id.as_str());
+    assert!(String::from_utf8_lossy(&before[4]).contains(&id));
+
+    // Frozen: uploads are refused with 409 and store nothing.
+    let upload = app
+        .upload("library", 2024, &member, PARQUET, library_file(Some(&ids[0]), 120_000.0, 3.0))
+        .await;
+    assert_eq!(upload.status, StatusCode::CONFLICT, "{}", upload.text);
+    assert_eq!(upload.body["error"], "release_frozen");
+    assert!(upload.text.contains(&id));
+    assert_eq!(app.data_version("library", 2024).await, version_at_freeze);
+    // Other years are open.
+    let other = app
+        .upload("library", 2023, &member, PARQUET, library_file(Some(&ids[0]), 120_000.0, 1.0))
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+
+    // Reopen, correct, add a member, rename one: the live answers change ...
+    let reopened = app
+        .post_json(
+            &format!("/api/v1/releases/library/2024/reopen"),
+            Some(&app.admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.text);
+    assert!(reopened.body["reopened_at"].is_string());
+    let fixed = app
+        .upload("library", 2024, &member, PARQUET, library_file(Some(&ids[0]), 120_000.0, 3.0))
+        .await;
+    assert_eq!(fixed.status, StatusCode::CREATED, "{}", fixed.text);
+    app.register(&[
+        ("05900000", "Neustadt", "kreisfreie_stadt"),
+        (ids[1].as_str(), "Umbenannt", "kreisfreie_stadt"),
+    ])
+    .await;
+    app.library_bulk(2024, &[("05900000", 120_000.0, 0.5)]).await;
+    let (_, live_now) = bytes(&app, comparison, &member).await;
+    assert_ne!(live_now, live_at_freeze);
+
+    // ... and the release's do not, also after a restart (no caches).
+    for round in 0..2 {
+        for (path, old) in asked.iter().zip(&before) {
+            let (status, body) = bytes(&app, path, &member).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert!(
+                body == *old,
+                "round {round}: {path} changed:\n{}\n---\n{}",
+                String::from_utf8_lossy(old),
+                String::from_utf8_lossy(&body)
+            );
+        }
+        app.restart().await;
+    }
+    // The live report lists the release with its reopening.
+    let live: serde_json::Value = app.get(&format!("{report}?format=json"), Some(&member)).await.body;
+    assert_eq!(live["releases"][0]["id"], id.as_str());
+    assert!(live["releases"][0]["reopened_at"].is_string());
+    assert!(live.get("as_of").is_none());
+    let list = app.get("/api/v1/releases", Some(&member)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+
+    // Bad `as_of` values are 400 with a sentence.
+    for bad in ["library-2024-9", "abc", "999", "1.2"] {
+        let a = app.get(&format!("{comparison}&as_of={bad}"), Some(&member)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}: {}", a.text);
+        assert!(a.body["message"].as_str().unwrap().contains("as_of"), "{}", a.text);
+    }
+    // Reopening what is open is a conflict.
+    let twice = app
+        .post_json("/api/v1/releases/library/2024/reopen", Some(&app.admin), &serde_json::json!({}))
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+}
