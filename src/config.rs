@@ -380,6 +380,33 @@ impl Config {
         Ok(*d)
     }
 
+    /// Where the store finds the Delta tables, with the storage options
+    /// deltalake and object_store take. Keys not set here fall back to the
+    /// standard `AWS_*` environment variables.
+    pub fn lake_location(&self) -> anyhow::Result<vergleichsring_store::LakeLocation> {
+        let l = &self.lake;
+        let Some(url) = &l.url else {
+            return Ok(vergleichsring_store::LakeLocation::default());
+        };
+        let mut options = std::collections::HashMap::new();
+        let mut set = |k: &str, v: Option<&String>| {
+            if let Some(v) = v {
+                options.insert(k.to_string(), v.clone());
+            }
+        };
+        set("AWS_ENDPOINT_URL", l.endpoint.as_ref());
+        set("AWS_ACCESS_KEY_ID", l.access_key_id.as_ref());
+        set("AWS_SECRET_ACCESS_KEY", l.secret_access_key.as_ref());
+        options.insert("AWS_REGION".into(), l.region.clone());
+        if l.allow_http {
+            options.insert("AWS_ALLOW_HTTP".into(), "true".into());
+        }
+        Ok(vergleichsring_store::LakeLocation {
+            url: Some(url::Url::parse(url).with_context(|| format!("lake.url '{url}'"))?),
+            options,
+        })
+    }
+
     /// The effective configuration as TOML with secrets masked.
     pub fn masked_toml(&self) -> anyhow::Result<String> {
         fn mask(value: &mut toml::Value) {

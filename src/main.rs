@@ -349,7 +349,7 @@ fn parse_years(s: &str) -> anyhow::Result<std::ops::RangeInclusive<i32>> {
 /// Opens a data directory and builds the application state.
 pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Result<AppState> {
     let store = Arc::new(
-        Store::open(data_dir)
+        Store::open_with_lake(data_dir, cfg.lake_location()?)
             .await
             .with_context(|| format!("opening data directory {}", data_dir.display()))?,
     );
@@ -360,12 +360,41 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
         cfg.limits.ingest(),
         std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
     ));
+    if cfg.lake.refresh_millis > 0 {
+        follow(engine.clone(), cfg.lake.refresh_millis);
+    }
     Ok(AppState::new(
         engine,
         HttpConfig {
             max_body_bytes: cfg.limits.max_body_bytes,
         },
     ))
+}
+
+/// Looks for commits of other processes on the same lake every `millis`
+/// (replicas), so that an upload through one is visible through all.
+fn follow(engine: Arc<Engine>, millis: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(millis));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match engine.follow_log().await {
+                Ok(_) if failing => {
+                    tracing::info!("the lake is readable again");
+                    failing = false;
+                }
+                Ok(_) => {}
+                // Logged once per outage, not once per tick.
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "following the lake failed; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ mod flows;
 mod golden;
 mod helpers;
 mod matrix;
+mod objectstore;
 mod operations;
 mod rejections;
 mod releases;

@@ -660,6 +660,74 @@ impl Engine {
         })
     }
 
+    /// Picks up what other processes on the same lake and data directory
+    /// did: the member list if `members.json` changed, and every commit
+    /// beyond this process's table handles, applied to the cached snapshot
+    /// one commit at a time (each commit's rows are found by their
+    /// `version` column). Returns the number of commits applied. Run every
+    /// `lake.refresh_millis` by `serve`.
+    pub async fn follow_log(&self) -> Result<usize> {
+        self.store.reload_members()?;
+        let _guard = self.refresh.lock().await;
+        let moved = self.store.follow_log().await?;
+        let mut applied = 0;
+        for (domain, old, new) in moved {
+            let d = self.domain(&domain)?.clone();
+            for v in old.map_or(0, |o| o + 1)..=new {
+                match self.commit_rows(&domain, v).await {
+                    Ok(c) => {
+                        self.apply_commit(&d, &c).await;
+                        applied += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(domain, version = v, error = %e, "reading another writer's commit failed; the next read reloads");
+                        match self.snapshots.write() {
+                            Ok(mut m) => m.remove(&domain),
+                            Err(p) => p.into_inner().remove(&domain),
+                        };
+                        break;
+                    }
+                }
+            }
+            tracing::info!(domain, version = new, "followed commits of other writers");
+        }
+        Ok(applied)
+    }
+
+    /// The rows one commit added, read back from the table.
+    async fn commit_rows(&self, domain: &str, version: u64) -> Result<vergleichsring_store::Committed> {
+        let table = self
+            .store
+            .table(domain)
+            .await
+            .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+        let batches = session::on_pool(async move {
+            let ctx = session::new_context();
+            table.update_datafusion_session(&ctx.state())?;
+            ctx.register_table("figures", table.table_provider().await?)?;
+            Ok(ctx
+                .sql(&format!("SELECT * FROM figures WHERE version = {version} ORDER BY row"))
+                .await?
+                .collect()
+                .await?)
+        })
+        .await?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => {
+                return Err(EngineError::Internal(format!(
+                    "commit {version} of {domain} has no rows"
+                )));
+            }
+        };
+        let batch = arrow::compute::concat_batches(&schema, &batches)?;
+        Ok(vergleichsring_store::Committed {
+            version,
+            submitted_at: String::new(),
+            batch,
+        })
+    }
+
     /// Brings the cached snapshot of a domain forward by one commit,
     /// rebuilding only the year it touches. Called with `refresh` held. If
     /// the cache is not at the previous version (or the refresh fails), the

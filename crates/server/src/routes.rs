@@ -359,7 +359,7 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
     tag = "statistics",
     summary = "Peer comparison of a key figure",
     description = "The released statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
-    params(crate::openapi::DomainYearPath, crate::openapi::ComparisonQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer.")),
+    params(crate::openapi::DomainYearPath, crate::openapi::ComparisonQuery, crate::openapi::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The comparison, in the format `Accept` asks for.", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
@@ -371,10 +371,10 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
             )
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is neither a release id nor a data version.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "`forbidden`: the role may not read this member's position; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, key figure, year or `as_of`.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, key figure or year.", body = crate::openapi::ErrorBody),
         (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members (`reason` names the rule).", body = crate::openapi::ErrorBody),
     )
 )]
@@ -465,15 +465,15 @@ fn opt_year(params: &HashMap<String, String>, name: &str) -> Result<Option<i32>,
     tag = "statistics",
     summary = "Time series of a key figure",
     description = "Per year the member's own value and its group's released statistics (or, without a member, each group's), after disclosure control. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
-    params(crate::openapi::DomainFigurePath, crate::openapi::TimeseriesQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer.")),
+    params(crate::openapi::DomainFigurePath, crate::openapi::TimeseriesQuery, crate::openapi::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The time series.", body = vergleichsring_engine::compare::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is neither a release id nor a data version.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The role may not read this member's values.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, key figure or `as_of`.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain or key figure.", body = crate::openapi::ErrorBody),
         (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members.", body = crate::openapi::ErrorBody),
     )
 )]
@@ -957,7 +957,7 @@ pub async fn archived_upload(
     tag = "reports",
     summary = "A member's peer report",
     description = "Every domain the member submitted for the year, every key figure, its own value against its size class and against all members (after disclosure control), a five-year time series and the method. As a self-contained HTML page with charts, JSON, CSV or XLSX. The member itself, a consultant it granted access, or admin.",
-    params(crate::openapi::MemberYearPath, crate::openapi::ReportQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer.")),
+    params(crate::openapi::MemberYearPath, crate::openapi::ReportQuery, crate::openapi::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; CSV and XLSX come as a download (`Content-Disposition: attachment`).", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
@@ -969,10 +969,10 @@ pub async fn archived_upload(
             )
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "The year is not a number, or `dialect` is neither `en` nor `de`.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number, `dialect` is neither `en` nor `de`, or `as_of` is neither a release id nor data versions.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "`forbidden`: neither the member, a consultant it granted access, nor admin; `give_to_get`: the member has not submitted for the year.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown member, year or `as_of`.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown member, or a year without figures.", body = crate::openapi::ErrorBody),
         (status = 406, description = "`unsupported_report_format`: `format` is none of html, json, csv, xlsx.", body = crate::openapi::ErrorBody),
     )
 )]

@@ -340,6 +340,7 @@ fn see_other(to: &str) -> Response {
 #[utoipa::path(
     get,
     path = "/web",
+    operation_id = "web_home",
     tag = "web",
     summary = "Sign-in form or overview",
     description = "Without a session the sign-in form; with one the member's overview: the upload form, open warnings to explain, its reports and its submissions.",
@@ -389,6 +390,7 @@ struct LoginForm {
 #[utoipa::path(
     post,
     path = "/web/anmelden",
+    operation_id = "web_login",
     tag = "web",
     summary = "Sign in",
     description = "Exchanges a member token for a session cookie; the token itself stays on the server. The form carries the nonce of the sign-in page (double submit). Only member tokens may sign in.",
@@ -457,6 +459,7 @@ struct CsrfForm {
 #[utoipa::path(
     post,
     path = "/web/abmelden",
+    operation_id = "web_logout",
     tag = "web",
     summary = "Sign out",
     description = "Ends the session; the form carries the session's CSRF token.",
@@ -753,6 +756,7 @@ async fn overview(
 #[utoipa::path(
     post,
     path = "/web/hochladen",
+    operation_id = "web_upload",
     tag = "web",
     summary = "Upload a file",
     description = "Validates and stores the member's file for a domain and year, then shows what the checks found: the warnings to explain, or, when the file is refused, a table naming row, column and rule (nothing is stored then).",
@@ -760,7 +764,9 @@ async fn overview(
     security(("session" = [])),
     responses(
         (status = 201, description = "Stored; the page lists the warnings, if any.", body = String, content_type = "text/html"),
-        (status = 400, description = "No domain, year or file, or a broken form.", body = String, content_type = "text/html"),
+        (status = 400, description = "No domain, year or file (a page), or not a multipart form (plain text).",
+            content((String = "text/html"), (String = "text/plain"))
+        ),
         (status = 401, description = "Not signed in (any more): the page says so.", body = String, content_type = "text/html"),
         (status = 403, description = "A wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "Unknown domain.", body = String, content_type = "text/html"),
@@ -927,6 +933,7 @@ struct ExplainForm {
 #[utoipa::path(
     post,
     path = "/web/erklaeren",
+    operation_id = "web_explain",
     tag = "web",
     summary = "Explain a warning",
     description = "Stores the member's explanation of one warning of its submission.",
@@ -974,6 +981,7 @@ async fn explain(
 #[utoipa::path(
     get,
     path = "/web/bericht/{year}",
+    operation_id = "web_report",
     tag = "web",
     summary = "The member's own report",
     description = "The signed-in member's peer report for a year as a page, or as an Excel or CSV download (German number format).",

@@ -48,3 +48,11 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
         source,
     })
 }
+
+/// Modification time and length of a file: the length changes with most
+/// writes even when two fall into one tick of the clock.
+pub(crate) fn modified(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    std::fs::metadata(path)
+        .and_then(|m| Ok((m.modified()?, m.len())))
+        .ok()
+}

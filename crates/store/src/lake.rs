@@ -64,20 +64,70 @@ pub struct Committed {
     pub batch: RecordBatch,
 }
 
-pub(crate) async fn open_table(root: &Path, domain: &str) -> Result<DeltaTable> {
-    let dir = root.join("lake").join(domain);
-    std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let dir = dir.canonicalize().map_err(|source| StoreError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let url = url::Url::from_directory_path(&dir)
-        .map_err(|_| StoreError::Invalid(format!("{} is not an absolute path", dir.display())))?;
-    Ok(DeltaTable::try_from_url(url).await?)
+/// Where the Delta tables live: `DATA_DIR/lake/<domain>` on the local
+/// disk, or `<url>/<domain>` on S3-compatible object storage.
+#[derive(Debug, Clone, Default)]
+pub struct LakeLocation {
+    /// `s3://bucket/prefix`; `None` for the data directory.
+    pub url: Option<url::Url>,
+    /// Storage options for deltalake and object_store (`AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...). Options not given here are
+    /// read from the environment by object_store.
+    pub options: std::collections::HashMap<String, String>,
 }
+
+impl LakeLocation {
+    /// The table URL of a domain.
+    pub fn table_url(&self, root: &Path, domain: &str) -> Result<url::Url> {
+        match &self.url {
+            Some(base) => {
+                let mut base = base.clone();
+                if !base.path().ends_with('/') {
+                    base.set_path(&format!("{}/", base.path()));
+                }
+                base.join(&format!("{domain}/"))
+                    .map_err(|e| StoreError::Invalid(format!("lake url {base}: {e}")))
+            }
+            None => {
+                let dir = root.join("lake").join(domain);
+                std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let dir = dir.canonicalize().map_err(|source| StoreError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+                url::Url::from_directory_path(&dir).map_err(|_| {
+                    StoreError::Invalid(format!("{} is not an absolute path", dir.display()))
+                })
+            }
+        }
+    }
+}
+
+pub(crate) async fn open_table(root: &Path, lake: &LakeLocation, domain: &str) -> Result<DeltaTable> {
+    let url = lake.table_url(root, domain)?;
+    Ok(DeltaTable::try_from_url_with_storage_options(url, lake.options.clone()).await?)
+}
+
+/// Whether a commit failed because another writer committed first (and the
+/// submission should be written again on top of it).
+fn lost_race(e: &deltalake::DeltaTableError) -> bool {
+    use deltalake::kernel::transaction::TransactionError;
+    match e {
+        deltalake::DeltaTableError::VersionAlreadyExists(_) => true,
+        deltalake::DeltaTableError::Transaction { source } => matches!(
+            source,
+            TransactionError::MaxCommitAttempts(_) | TransactionError::VersionAlreadyExists(_)
+        ),
+        _ => false,
+    }
+}
+
+/// How often a submission is written again after other writers committed
+/// first, before the upload fails.
+const COMMIT_ATTEMPTS: usize = 32;
 
 /// The Arrow schema of a domain's table.
 pub fn lake_schema(figures: &[String]) -> Schema {
@@ -120,6 +170,39 @@ impl Store {
             .await
             .get(domain)
             .and_then(|t| t.version())
+    }
+
+    /// Brings every domain's table handle to the latest version of its
+    /// log, to see commits other processes made (replicas on one lake).
+    /// Returns the domains that moved, with their old and new versions.
+    pub async fn follow_log(&self) -> Result<Vec<(String, Option<u64>, u64)>> {
+        let mut moved = Vec::new();
+        for d in &self.catalog.domains {
+            let Some(mut table) = self.table(&d.id).await else {
+                continue;
+            };
+            let old = table.version();
+            match old {
+                Some(_) => table.update_state().await?,
+                None => match table.load().await {
+                    Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => {}
+                    Err(e) => return Err(e.into()),
+                },
+            }
+            if let Some(new) = table.version()
+                && old.is_none_or(|o| new > o)
+            {
+                // Only forward: a commit of this process may have moved the
+                // handle further meanwhile.
+                let mut tables = self.tables.write().await;
+                let current = tables.get(&d.id).and_then(|t| t.version());
+                if current.is_none_or(|c| new > c) {
+                    tables.insert(d.id.clone(), table);
+                    moved.push((d.id.clone(), current, new));
+                }
+            }
+        }
+        Ok(moved)
     }
 
     /// Reads every domain's transaction log (for `/ready`): the latest
@@ -178,73 +261,48 @@ impl Store {
         // exactly: bring the handle to the log's latest version first (a
         // handle returned by an earlier write was seen one version behind
         // under load, which made the next write resolve a conflict and land
-        // one version later than its rows said).
-        if table.version().is_some() {
-            table.update_state().await?;
-        }
-        let version = table.version().map_or(0, |v| v + 1);
+        // one version later than its rows said). Another process may commit
+        // between that and our commit: delta-rs is told not to retry on its
+        // own (it would land the rows at a later version than they carry);
+        // the submission is written again at the next version instead. The
+        // commit itself is a put-if-absent of the log entry, on a local disk
+        // and on S3 alike, so exactly one writer wins each version.
         let now = chrono::Utc::now();
-        let n = submission.rows.len();
         let schema = Arc::new(lake_schema(&figures));
-        let version_i64 = i64::try_from(version)
-            .map_err(|_| StoreError::Invalid("table version out of range".into()))?;
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(vec![version_i64; n])),
-            Arc::new(StringArray::from(vec![
-                submission.submission_id.as_str();
-                n
-            ])),
-            Arc::new(
-                TimestampMicrosecondArray::from(vec![now.timestamp_micros(); n])
-                    .with_timezone("UTC"),
-            ),
-            Arc::new(StringArray::from(vec![submission.submitted_by.as_str(); n])),
-            Arc::new(Int32Array::from(
-                submission
-                    .rows
-                    .iter()
-                    .map(|r| i32::try_from(r.row).unwrap_or(i32::MAX))
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(
-                submission
-                    .rows
-                    .iter()
-                    .map(|r| r.member_id.as_str())
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(Int32Array::from(vec![submission.year; n])),
-            Arc::new(StringArray::from(
-                submission
-                    .rows
-                    .iter()
-                    .map(|r| r.warnings_json.as_str())
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(vec![
-                submission.upload_sha256.as_str();
-                n
-            ])),
-            Arc::new(StringArray::from(vec![
-                submission.upload_format.as_str();
-                n
-            ])),
-        ];
-        for i in 0..figures.len() {
-            columns.push(Arc::new(Float64Array::from(
-                submission
-                    .rows
-                    .iter()
-                    .map(|r| r.values.get(i).copied().flatten())
-                    .collect::<Vec<_>>(),
-            )));
-        }
-        let batch = RecordBatch::try_new(schema, columns)?;
-        let written = table
-            .write(vec![batch.clone()])
-            .with_save_mode(SaveMode::Append)
-            .with_schema_mode(SchemaMode::Merge)
-            .await?;
+        let mut attempt = 0;
+        let (written, batch, version) = loop {
+            attempt += 1;
+            if table.version().is_some() {
+                table.update_state().await?;
+            } else {
+                // A table another process created since we opened ours.
+                match table.load().await {
+                    Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let version = table.version().map_or(0, |v| v + 1);
+            let batch = submission_batch(&schema, &submission, version, now, figures.len())?;
+            let result = table
+                .clone()
+                .write(vec![batch.clone()])
+                .with_save_mode(SaveMode::Append)
+                .with_schema_mode(SchemaMode::Merge)
+                .with_commit_properties(
+                    deltalake::kernel::transaction::CommitProperties::default()
+                        .with_max_retries(0),
+                )
+                .await;
+            match result {
+                Ok(written) => break (written, batch, version),
+                Err(e) if lost_race(&e) && attempt < COMMIT_ATTEMPTS => {
+                    tracing::info!(domain, version, attempt, "another writer committed first; writing again");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let n = submission.rows.len();
         let mut written = written;
         if written.version() != Some(version) {
             written.update_state().await?;
@@ -274,4 +332,59 @@ impl Store {
             submitted_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         })
     }
+}
+
+/// The rows of a submission as written to the lake, carrying `version`.
+fn submission_batch(
+    schema: &Arc<Schema>,
+    submission: &SubmissionRows,
+    version: u64,
+    now: chrono::DateTime<chrono::Utc>,
+    figures: usize,
+) -> Result<RecordBatch> {
+    let n = submission.rows.len();
+    let version_i64 = i64::try_from(version)
+        .map_err(|_| StoreError::Invalid("table version out of range".into()))?;
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![version_i64; n])),
+        Arc::new(StringArray::from(vec![submission.submission_id.as_str(); n])),
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![now.timestamp_micros(); n]).with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from(vec![submission.submitted_by.as_str(); n])),
+        Arc::new(Int32Array::from(
+            submission
+                .rows
+                .iter()
+                .map(|r| i32::try_from(r.row).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            submission
+                .rows
+                .iter()
+                .map(|r| r.member_id.as_str())
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Int32Array::from(vec![submission.year; n])),
+        Arc::new(StringArray::from(
+            submission
+                .rows
+                .iter()
+                .map(|r| r.warnings_json.as_str())
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(vec![submission.upload_sha256.as_str(); n])),
+        Arc::new(StringArray::from(vec![submission.upload_format.as_str(); n])),
+    ];
+    for i in 0..figures {
+        columns.push(Arc::new(Float64Array::from(
+            submission
+                .rows
+                .iter()
+                .map(|r| r.values.get(i).copied().flatten())
+                .collect::<Vec<_>>(),
+        )));
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }

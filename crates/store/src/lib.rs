@@ -25,7 +25,7 @@ mod registry;
 mod releases;
 
 pub use auth::{Role, TokenRecord, hash_token};
-pub use lake::{Committed, SubmissionRows, SubmittedRow, lake_schema};
+pub use lake::{Committed, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use members::Member;
 pub use registry::{AccessEntry, CustomGroup, Explanation, ReleaseEntry};
 pub use releases::DataRelease;
@@ -104,6 +104,11 @@ pub struct Store {
     /// The access log, opened once for appending (opening it per read
     /// cost more than the read itself under load).
     access_log: std::sync::Mutex<Option<std::fs::File>>,
+    /// When `members.json` was last read, to see changes other processes
+    /// made (see `reload_members`).
+    members_modified: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
+    /// Where the tables live.
+    lake: LakeLocation,
 }
 
 impl Store {
@@ -136,6 +141,18 @@ impl Store {
 
     /// Opens an initialised data directory with the given catalogue.
     pub async fn open_with_catalog(root: &Path, catalog: Catalog) -> Result<Store> {
+        Self::open_at(root, catalog, LakeLocation::default()).await
+    }
+
+    /// Opens an initialised data directory whose lake lives at `lake`
+    /// (object storage, or the data directory when its URL is unset), with
+    /// the directory's own catalogue.
+    pub async fn open_with_lake(root: &Path, lake: LakeLocation) -> Result<Store> {
+        let catalog = Catalog::load(&root.join("catalog"))?;
+        Self::open_at(root, catalog, lake).await
+    }
+
+    async fn open_at(root: &Path, catalog: Catalog, lake: LakeLocation) -> Result<Store> {
         if !root.join(members::FILE).exists() {
             return Err(StoreError::Invalid(format!(
                 "{} is not a data directory (run `vergleichsring init --data-dir {}` first)",
@@ -147,7 +164,7 @@ impl Store {
         let tokens = auth::TokenCache::load(root)?;
         let mut tables = HashMap::new();
         for domain in &catalog.domains {
-            let table = lake::open_table(root, &domain.id).await?;
+            let table = lake::open_table(root, &lake, &domain.id).await?;
             tables.insert(domain.id.clone(), table);
         }
         Ok(Store {
@@ -159,7 +176,14 @@ impl Store {
             tables: tokio::sync::RwLock::new(tables),
             write_lock: tokio::sync::Mutex::new(()),
             access_log: std::sync::Mutex::new(None),
+            members_modified: std::sync::Mutex::new(files::modified(&root.join(members::FILE))),
+            lake,
         })
+    }
+
+    /// Where the Delta tables live.
+    pub fn lake(&self) -> &LakeLocation {
+        &self.lake
     }
 
     /// The data directory.

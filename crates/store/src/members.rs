@@ -30,6 +30,32 @@ pub(crate) fn load(root: &Path) -> Result<BTreeMap<String, Member>> {
 }
 
 impl Store {
+    /// Reads `members.json` again if another process changed it (replicas
+    /// over one data directory). Returns whether the list changed.
+    pub fn reload_members(&self) -> Result<bool> {
+        let path = self.root.join(FILE);
+        let now = crate::files::modified(&path);
+        let mut seen = match self.members_modified.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if *seen == now {
+            return Ok(false);
+        }
+        let fresh = load(&self.root)?;
+        *seen = now;
+        let mut members = match self.members.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if **members == fresh {
+            return Ok(false);
+        }
+        *members = Arc::new(fresh);
+        self.members_generation.fetch_add(1, Ordering::SeqCst);
+        Ok(true)
+    }
+
     /// All members, by id.
     pub fn members(&self) -> Vec<Member> {
         self.members_map().values().cloned().collect()
