@@ -51,6 +51,42 @@ enum Command {
         #[arg(long, value_enum)]
         log_format: Option<config::LogFormat>,
     },
+    /// Merge the lake's small files into larger ones (Delta OPTIMIZE); the
+    /// answers stay the same. Safe while the service runs.
+    Compact {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Copy the data directory and its lake (local or on object storage)
+    /// into a new directory. Safe while the service runs.
+    Backup {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The backup directory (must not exist or be empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into a new data directory and an empty lake (the
+    /// configured one, local or on object storage).
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -280,6 +316,57 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             repeat,
             json.as_deref(),
         )),
+        Command::Compact { data_dir, config } => {
+            let (cfg, dir) = maintenance_config(config.as_deref(), data_dir)?;
+            runtime()?.block_on(async move {
+                let store = Store::open_with_lake(&dir, cfg.lake_location()?).await?;
+                for c in store.compact().await? {
+                    println!(
+                        "{}: {} files, {} merged into {}, now version {}",
+                        c.domain,
+                        c.files_before,
+                        c.removed,
+                        c.added,
+                        c.version.map_or(0, |v| v + 1)
+                    );
+                }
+                anyhow::Ok(())
+            })
+        }
+        Command::Backup {
+            data_dir,
+            config,
+            to,
+        } => {
+            let (cfg, dir) = maintenance_config(config.as_deref(), data_dir)?;
+            runtime()?.block_on(async move {
+                let store = Store::open_with_lake(&dir, cfg.lake_location()?).await?;
+                let m = store.backup(&to).await?;
+                println!(
+                    "backed up {} to {}: {}",
+                    dir.display(),
+                    to.display(),
+                    serde_json::to_string(&m.versions)?
+                );
+                anyhow::Ok(())
+            })
+        }
+        Command::Restore {
+            from,
+            data_dir,
+            config,
+        } => {
+            let (cfg, dir) = maintenance_config(config.as_deref(), data_dir)?;
+            runtime()?.block_on(async move {
+                let m = Store::restore(&from, &dir, &cfg.lake_location()?).await?;
+                println!(
+                    "restored the backup of {} into {}",
+                    m.made_at,
+                    dir.display()
+                );
+                anyhow::Ok(())
+            })
+        }
         Command::Config {
             command: ConfigCommand::Check { file },
         } => {
@@ -333,6 +420,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             serve(listen, state).await
         }),
     }
+}
+
+/// The configuration and data directory of a maintenance command.
+fn maintenance_config(
+    config: Option<&Path>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<(config::Config, PathBuf)> {
+    let flags = config::Flags {
+        data_dir,
+        ..config::Flags::default()
+    };
+    let cfg = config::Config::resolve(config, std::env::vars(), &flags)?.config;
+    let Some(dir) = cfg.data_dir.clone() else {
+        bail!(
+            "no data directory: give --data-dir, data_dir in the configuration or VERGLEICHSRING_DATA_DIR"
+        );
+    };
+    Ok((cfg, dir))
 }
 
 fn parse_years(s: &str) -> anyhow::Result<std::ops::RangeInclusive<i32>> {

@@ -43,7 +43,12 @@ impl S3Server {
             .unwrap();
         let out = std::process::Command::new("bash")
             .arg(script())
-            .args(["start", dir.path().to_str().unwrap(), &base.to_string(), "vergleichsring"])
+            .args([
+                "start",
+                dir.path().to_str().unwrap(),
+                &base.to_string(),
+                "vergleichsring",
+            ])
             .output()
             .unwrap();
         if !out.status.success() {
@@ -64,12 +69,24 @@ impl S3Server {
     /// The configuration of a replica on this server, as environment.
     fn env(&self, prefix: &str) -> Vec<(String, String)> {
         vec![
-            ("VERGLEICHSRING_LAKE_URL".into(), format!("s3://vergleichsring/{prefix}")),
+            (
+                "VERGLEICHSRING_LAKE_URL".into(),
+                format!("s3://vergleichsring/{prefix}"),
+            ),
             ("VERGLEICHSRING_LAKE_ENDPOINT".into(), self.endpoint.clone()),
-            ("VERGLEICHSRING_LAKE_ACCESS_KEY_ID".into(), "vergleichsring".into()),
-            ("VERGLEICHSRING_LAKE_SECRET_ACCESS_KEY".into(), "vergleichsring-secret".into()),
+            (
+                "VERGLEICHSRING_LAKE_ACCESS_KEY_ID".into(),
+                "vergleichsring".into(),
+            ),
+            (
+                "VERGLEICHSRING_LAKE_SECRET_ACCESS_KEY".into(),
+                "vergleichsring-secret".into(),
+            ),
             ("VERGLEICHSRING_LAKE_ALLOW_HTTP".into(), "true".into()),
-            ("VERGLEICHSRING_LAKE_REFRESH_MILLIS".into(), REFRESH_MILLIS.to_string()),
+            (
+                "VERGLEICHSRING_LAKE_REFRESH_MILLIS".into(),
+                REFRESH_MILLIS.to_string(),
+            ),
         ]
     }
 }
@@ -93,14 +110,24 @@ async fn replica(data_dir: &Path, env: &[(String, String)]) -> Served {
     let listen = format!("127.0.0.1:{port}");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     serve_binary(
-        &["--data-dir", data_dir.to_str().unwrap(), "--listen", &listen],
+        &[
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--listen",
+            &listen,
+        ],
         &env,
         port,
     )
     .await
 }
 
-async fn get(client: &reqwest::Client, base: &str, path: &str, token: &str) -> (StatusCode, String) {
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+) -> (StatusCode, String) {
     let r = client
         .get(format!("http://{base}{path}"))
         .bearer_auth(token)
@@ -196,10 +223,16 @@ async fn two_replicas_share_a_lake_on_s3() {
     // its own version, whichever replica took it.
     let mut tasks = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let base = if i % 2 == 0 { a.addr.clone() } else { b.addr.clone() };
+        let base = if i % 2 == 0 {
+            a.addr.clone()
+        } else {
+            b.addr.clone()
+        };
         let (client, admin) = (client.clone(), admin.clone());
         let body = library_bulk_file(&[(id.as_str(), 120_000.0, 2.0 + i as f64)]);
-        tasks.push(tokio::spawn(async move { upload(&client, &base, &admin, body).await }));
+        tasks.push(tokio::spawn(async move {
+            upload(&client, &base, &admin, body).await
+        }));
     }
     let mut versions = Vec::new();
     for t in tasks {
@@ -207,7 +240,11 @@ async fn two_replicas_share_a_lake_on_s3() {
         versions.push(v["data_version"].as_str().unwrap().parse::<u64>().unwrap());
     }
     versions.sort_unstable();
-    assert_eq!(versions, (2..=11).collect::<Vec<_>>(), "one version per upload");
+    assert_eq!(
+        versions,
+        (2..=11).collect::<Vec<_>>(),
+        "one version per upload"
+    );
     visible(&client, &a.addr, &admin, 11).await;
     visible(&client, &b.addr, &admin, 11).await;
     let path = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
@@ -235,9 +272,80 @@ async fn two_replicas_share_a_lake_on_s3() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let (_, as_of) = get(&client, &c.addr, &format!("{path}&as_of=library-2024-1"), &admin).await;
+    let (_, as_of) = get(
+        &client,
+        &c.addr,
+        &format!("{path}&as_of=library-2024-1"),
+        &admin,
+    )
+    .await;
     assert_eq!(as_of, from_a);
     let (_, older) = get(&client, &c.addr, &format!("{path}&as_of=1"), &admin).await;
     let older: Value = serde_json::from_str(&older).unwrap();
     assert_eq!(older["data_version"], "1");
+
+    // A backup of the bucket's lake, restored into a local data directory,
+    // answers the same; and back into another prefix of the bucket too.
+    let backups = tempfile::tempdir().unwrap();
+    let to = backups.path().join("b");
+    let bin = env!("CARGO_BIN_EXE_vergleichsring");
+    let run = |args: &[&str], env: &[(String, String)]| {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let data = dir.path().to_str().unwrap();
+    run(
+        &["backup", "--data-dir", data, "--to", to.to_str().unwrap()],
+        &env,
+    );
+    let local = tempfile::tempdir().unwrap();
+    let local_dir = local.path().join("ring");
+    run(
+        &[
+            "restore",
+            "--from",
+            to.to_str().unwrap(),
+            "--data-dir",
+            local_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let d = replica(&local_dir, &[]).await;
+    let (_, restored) = get(&client, &d.addr, path, &admin).await;
+    assert_eq!(restored, from_a, "restored from S3 into a local lake");
+    let other = tempfile::tempdir().unwrap();
+    let other_dir = other.path().join("ring");
+    let env_b = s3.env("ring-b");
+    run(
+        &[
+            "restore",
+            "--from",
+            to.to_str().unwrap(),
+            "--data-dir",
+            other_dir.to_str().unwrap(),
+        ],
+        &env_b,
+    );
+    let e = replica(&other_dir, &env_b).await;
+    let (_, restored) = get(&client, &e.addr, path, &admin).await;
+    assert_eq!(
+        restored, from_a,
+        "restored into another prefix of the bucket"
+    );
+    let (_, as_of) = get(
+        &client,
+        &e.addr,
+        &format!("{path}&as_of=library-2024-1"),
+        &admin,
+    )
+    .await;
+    assert_eq!(as_of, from_a);
 }

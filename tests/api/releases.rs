@@ -24,28 +24,39 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     let mut app = TestApp::spawn().await;
     let ids = app.city_ring(8, 10.0).await;
     let member = app.token(Role::Member, Some(&ids[0]));
-    let comparison =
-        "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
+    let comparison = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
     let (status, live_at_freeze) = bytes(&app, comparison, &member).await;
     assert_eq!(status, StatusCode::OK);
     let version_at_freeze = app.data_version("library", 2024).await;
 
     // Only admin freezes; a second freeze is a conflict.
     assert_eq!(
-        app.post_json("/api/v1/releases/library/2024", Some(&member), &serde_json::json!({}))
-            .await
-            .status,
+        app.post_json(
+            "/api/v1/releases/library/2024",
+            Some(&member),
+            &serde_json::json!({})
+        )
+        .await
+        .status,
         StatusCode::FORBIDDEN
     );
     let frozen = app
-        .post_json("/api/v1/releases/library/2024", Some(&app.admin), &serde_json::json!({}))
+        .post_json(
+            "/api/v1/releases/library/2024",
+            Some(&app.admin),
+            &serde_json::json!({}),
+        )
         .await;
     assert_eq!(frozen.status, StatusCode::CREATED, "{}", frozen.text);
     let id = frozen.body["id"].as_str().unwrap().to_string();
     assert_eq!(id, "library-2024-1");
     assert_eq!(frozen.body["data_version"], version_at_freeze.as_str());
     let again = app
-        .post_json("/api/v1/releases/library/2024", Some(&app.admin), &serde_json::json!({}))
+        .post_json(
+            "/api/v1/releases/library/2024",
+            Some(&app.admin),
+            &serde_json::json!({}),
+        )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
@@ -63,7 +74,12 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     ];
     for path in &asked {
         let (status, body) = bytes(&app, path, &member).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         before.push(body);
     }
     // The comparison as of the release is the one that was live then.
@@ -76,7 +92,13 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
 
     // Frozen: uploads are refused with 409 and store nothing.
     let upload = app
-        .upload("library", 2024, &member, PARQUET, library_file(Some(&ids[0]), 120_000.0, 3.0))
+        .upload(
+            "library",
+            2024,
+            &member,
+            PARQUET,
+            library_file(Some(&ids[0]), 120_000.0, 3.0),
+        )
         .await;
     assert_eq!(upload.status, StatusCode::CONFLICT, "{}", upload.text);
     assert_eq!(upload.body["error"], "release_frozen");
@@ -84,7 +106,13 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     assert_eq!(app.data_version("library", 2024).await, version_at_freeze);
     // Other years are open.
     let other = app
-        .upload("library", 2023, &member, PARQUET, library_file(Some(&ids[0]), 120_000.0, 1.0))
+        .upload(
+            "library",
+            2023,
+            &member,
+            PARQUET,
+            library_file(Some(&ids[0]), 120_000.0, 1.0),
+        )
         .await;
     assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
 
@@ -99,7 +127,13 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.text);
     assert!(reopened.body["reopened_at"].is_string());
     let fixed = app
-        .upload("library", 2024, &member, PARQUET, library_file(Some(&ids[0]), 120_000.0, 3.0))
+        .upload(
+            "library",
+            2024,
+            &member,
+            PARQUET,
+            library_file(Some(&ids[0]), 120_000.0, 3.0),
+        )
         .await;
     assert_eq!(fixed.status, StatusCode::CREATED, "{}", fixed.text);
     app.register(&[
@@ -107,7 +141,8 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         (ids[1].as_str(), "Umbenannt", "kreisfreie_stadt"),
     ])
     .await;
-    app.library_bulk(2024, &[("05900000", 120_000.0, 0.5)]).await;
+    app.library_bulk(2024, &[("05900000", 120_000.0, 0.5)])
+        .await;
     let (_, live_now) = bytes(&app, comparison, &member).await;
     assert_ne!(live_now, live_at_freeze);
 
@@ -126,7 +161,10 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         app.restart().await;
     }
     // The live report lists the release with its reopening.
-    let live: serde_json::Value = app.get(&format!("{report}?format=json"), Some(&member)).await.body;
+    let live: serde_json::Value = app
+        .get(&format!("{report}?format=json"), Some(&member))
+        .await
+        .body;
     assert_eq!(live["releases"][0]["id"], id.as_str());
     assert!(live["releases"][0]["reopened_at"].is_string());
     assert!(live.get("as_of").is_none());
@@ -136,13 +174,23 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
 
     // Bad `as_of` values are 400 with a sentence.
     for bad in ["library-2024-9", "abc", "999", "1.2"] {
-        let a = app.get(&format!("{comparison}&as_of={bad}"), Some(&member)).await;
+        let a = app
+            .get(&format!("{comparison}&as_of={bad}"), Some(&member))
+            .await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}: {}", a.text);
-        assert!(a.body["message"].as_str().unwrap().contains("as_of"), "{}", a.text);
+        assert!(
+            a.body["message"].as_str().unwrap().contains("as_of"),
+            "{}",
+            a.text
+        );
     }
     // Reopening what is open is a conflict.
     let twice = app
-        .post_json("/api/v1/releases/library/2024/reopen", Some(&app.admin), &serde_json::json!({}))
+        .post_json(
+            "/api/v1/releases/library/2024/reopen",
+            Some(&app.admin),
+            &serde_json::json!({}),
+        )
         .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
 }

@@ -31,8 +31,8 @@ use vergleichsring_store::{Member, Store, StoreError, SubmissionRows, SubmittedR
 use compare::{CompareInput, Comparison, Dimension, GroupBy, Timeseries};
 use disclosure::{Audience, Policy};
 use snapshot::Snapshot;
-use vergleichsring_store::{CustomGroup, ReleaseEntry};
 pub use vergleichsring_store::DataRelease;
+use vergleichsring_store::{CustomGroup, ReleaseEntry};
 
 /// Everything that can go wrong in the engine, by what the caller should say.
 #[derive(Debug, thiserror::Error)]
@@ -487,7 +487,8 @@ impl Engine {
                 "as_of '{value}' is neither a release id (GET /api/v1/releases lists them) nor a data version{}",
                 match domain {
                     Some(_) => "",
-                    None => " of every domain such as 12.7.9 (a report's data_versions, in catalogue order)",
+                    None =>
+                        " of every domain such as 12.7.9 (a report's data_versions, in catalogue order)",
                 }
             ))
         };
@@ -498,7 +499,12 @@ impl Engine {
             .map_err(|_| bad())?;
         let domains: Vec<String> = match domain {
             Some(d) => vec![self.domain(d)?.id.clone()],
-            None => self.catalog().domains.iter().map(|d| d.id.clone()).collect(),
+            None => self
+                .catalog()
+                .domains
+                .iter()
+                .map(|d| d.id.clone())
+                .collect(),
         };
         if wanted.len() != domains.len() {
             return Err(bad());
@@ -599,7 +605,10 @@ impl Engine {
                 .into_iter()
                 .take(i + 1)
                 .map(|mut e| {
-                    if e.reopened_at.as_deref().is_some_and(|t| t > r.frozen_at.as_str()) {
+                    if e.reopened_at
+                        .as_deref()
+                        .is_some_and(|t| t > r.frozen_at.as_str())
+                    {
                         e.reopened_at = None;
                         e.reopened_by = None;
                     }
@@ -644,20 +653,26 @@ impl Engine {
     pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
         self.domain(domain)?;
         check_year(year)?;
-        self.store.freeze(domain, year, by).await.map_err(|e| match e {
-            StoreError::Conflict(m) => EngineError::Conflict(m),
-            other => EngineError::Store(other),
-        })
+        self.store
+            .freeze(domain, year, by)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => EngineError::Conflict(m),
+                other => EngineError::Store(other),
+            })
     }
 
     /// Reopens a frozen (domain, year) for uploads.
     pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
         self.domain(domain)?;
         check_year(year)?;
-        self.store.reopen(domain, year, by).await.map_err(|e| match e {
-            StoreError::Conflict(m) => EngineError::Conflict(m),
-            other => EngineError::Store(other),
-        })
+        self.store
+            .reopen(domain, year, by)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => EngineError::Conflict(m),
+                other => EngineError::Store(other),
+            })
     }
 
     /// Picks up what other processes on the same lake and data directory
@@ -695,7 +710,11 @@ impl Engine {
     }
 
     /// The rows one commit added, read back from the table.
-    async fn commit_rows(&self, domain: &str, version: u64) -> Result<vergleichsring_store::Committed> {
+    async fn commit_rows(
+        &self,
+        domain: &str,
+        version: u64,
+    ) -> Result<vergleichsring_store::Committed> {
         let table = self
             .store
             .table(domain)
@@ -706,7 +725,9 @@ impl Engine {
             table.update_datafusion_session(&ctx.state())?;
             ctx.register_table("figures", table.table_provider().await?)?;
             Ok(ctx
-                .sql(&format!("SELECT * FROM figures WHERE version = {version} ORDER BY row"))
+                .sql(&format!(
+                    "SELECT * FROM figures WHERE version = {version} ORDER BY row"
+                ))
                 .await?
                 .collect()
                 .await?)

@@ -452,12 +452,15 @@ fn method_section(out: &mut String, report: &Report) {
                 escape(&r.domain),
                 r.year,
                 escape(&r.data_version),
-                escape(&r.frozen_at.get(..19).unwrap_or(&r.frozen_at).replace('T', " ")),
                 escape(
-                    &r.reopened_at
-                        .as_deref()
-                        .map_or("–".to_string(), |t| t.get(..19).unwrap_or(t).replace('T', " "))
-                )
+                    &r.frozen_at
+                        .get(..19)
+                        .unwrap_or(&r.frozen_at)
+                        .replace('T', " ")
+                ),
+                escape(&r.reopened_at.as_deref().map_or("–".to_string(), |t| {
+                    t.get(..19).unwrap_or(t).replace('T', " ")
+                }))
             );
         }
         out.push_str("</tbody></table>");

@@ -639,13 +639,21 @@ mod tests {
 
     #[test]
     fn zz_dump() {
-        std::fs::write("/tmp/oa/doc.json", serde_json::to_string_pretty(&doc()).unwrap()).unwrap();
+        std::fs::write(
+            "/tmp/oa/doc.json",
+            serde_json::to_string_pretty(&doc()).unwrap(),
+        )
+        .unwrap();
     }
 
     #[test]
     fn openapi_document_is_3_1_and_named() {
         let d = doc();
-        assert!(d["openapi"].as_str().unwrap().starts_with("3.1"), "{}", d["openapi"]);
+        assert!(
+            d["openapi"].as_str().unwrap().starts_with("3.1"),
+            "{}",
+            d["openapi"]
+        );
         assert_eq!(d["info"]["title"], "vergleichsring");
         assert_eq!(d["info"]["version"], env!("CARGO_PKG_VERSION"));
         let schemes = &d["components"]["securitySchemes"];
@@ -698,7 +706,9 @@ mod tests {
             // requirement (`{}`) makes it optional.
             let session = op["security"].as_array().is_some_and(|s| {
                 s.iter().any(|r| r.get("session").is_some())
-                    && !s.iter().any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                    && !s
+                        .iter()
+                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
             });
             assert_eq!(
                 bearer,
@@ -804,7 +814,10 @@ mod tests {
             member_ids: vec![],
         };
         assert_eq!(properties(&d, "CustomGroup"), keys(&group));
-        assert_eq!(properties(&d, "GroupName"), keys(json!({"id": "g", "name": "G"})));
+        assert_eq!(
+            properties(&d, "GroupName"),
+            keys(json!({"id": "g", "name": "G"}))
+        );
         let access = store::AccessEntry {
             at: "t".into(),
             token_id: "t".into(),

@@ -106,7 +106,11 @@ impl LakeLocation {
     }
 }
 
-pub(crate) async fn open_table(root: &Path, lake: &LakeLocation, domain: &str) -> Result<DeltaTable> {
+pub(crate) async fn open_table(
+    root: &Path,
+    lake: &LakeLocation,
+    domain: &str,
+) -> Result<DeltaTable> {
     let url = lake.table_url(root, domain)?;
     Ok(DeltaTable::try_from_url_with_storage_options(url, lake.options.clone()).await?)
 }
@@ -289,14 +293,18 @@ impl Store {
                 .with_save_mode(SaveMode::Append)
                 .with_schema_mode(SchemaMode::Merge)
                 .with_commit_properties(
-                    deltalake::kernel::transaction::CommitProperties::default()
-                        .with_max_retries(0),
+                    deltalake::kernel::transaction::CommitProperties::default().with_max_retries(0),
                 )
                 .await;
             match result {
                 Ok(written) => break (written, batch, version),
                 Err(e) if lost_race(&e) && attempt < COMMIT_ATTEMPTS => {
-                    tracing::info!(domain, version, attempt, "another writer committed first; writing again");
+                    tracing::info!(
+                        domain,
+                        version,
+                        attempt,
+                        "another writer committed first; writing again"
+                    );
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -347,7 +355,10 @@ fn submission_batch(
         .map_err(|_| StoreError::Invalid("table version out of range".into()))?;
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(vec![version_i64; n])),
-        Arc::new(StringArray::from(vec![submission.submission_id.as_str(); n])),
+        Arc::new(StringArray::from(vec![
+            submission.submission_id.as_str();
+            n
+        ])),
         Arc::new(
             TimestampMicrosecondArray::from(vec![now.timestamp_micros(); n]).with_timezone("UTC"),
         ),
@@ -374,8 +385,14 @@ fn submission_batch(
                 .map(|r| r.warnings_json.as_str())
                 .collect::<Vec<_>>(),
         )),
-        Arc::new(StringArray::from(vec![submission.upload_sha256.as_str(); n])),
-        Arc::new(StringArray::from(vec![submission.upload_format.as_str(); n])),
+        Arc::new(StringArray::from(vec![
+            submission.upload_sha256.as_str();
+            n
+        ])),
+        Arc::new(StringArray::from(vec![
+            submission.upload_format.as_str();
+            n
+        ])),
     ];
     for i in 0..figures {
         columns.push(Arc::new(Float64Array::from(

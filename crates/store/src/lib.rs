@@ -20,12 +20,14 @@ mod archive;
 mod auth;
 mod files;
 mod lake;
+mod maintenance;
 mod members;
 mod registry;
 mod releases;
 
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
+pub use maintenance::{BackupManifest, Compacted};
 pub use members::Member;
 pub use registry::{AccessEntry, CustomGroup, Explanation, ReleaseEntry};
 pub use releases::DataRelease;
@@ -71,7 +73,9 @@ pub enum StoreError {
     Conflict(String),
     /// The (domain, year) is frozen by a release; uploads wait until an
     /// admin reopens it.
-    #[error("{domain} {year} is frozen as release {release}; an admin must reopen it (POST /api/v1/releases/{domain}/{year}/reopen) before figures can change")]
+    #[error(
+        "{domain} {year} is frozen as release {release}; an admin must reopen it (POST /api/v1/releases/{domain}/{year}/reopen) before figures can change"
+    )]
     Frozen {
         /// Domain id.
         domain: String,

@@ -102,7 +102,10 @@ impl Store {
             if table.version().is_some() {
                 table.update_state().await?;
             }
-            data_versions.insert(d.id.clone(), table.version().map_or(0, |v| v + 1).to_string());
+            data_versions.insert(
+                d.id.clone(),
+                table.version().map_or(0, |v| v + 1).to_string(),
+            );
         }
         let n = all
             .iter()
