@@ -529,6 +529,25 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_reference_is_a_valid_configuration_of_the_defaults() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("```toml\nlisten")
+            .expect("the configuration reference in README.md");
+        let block = &readme[start + "```toml\n".len()..];
+        let block = &block[..block.find("```").unwrap()];
+        let f = file(block);
+        let r = Config::resolve(Some(f.path()), env(&[]), &Flags::default()).unwrap();
+        // Apart from the data directory, the reference shows the defaults.
+        let mut shown = r.config;
+        shown.data_dir = None;
+        assert_eq!(
+            toml::to_string(&shown).unwrap(),
+            toml::to_string(&Config::default()).unwrap()
+        );
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let r = Config::resolve(
             None,
