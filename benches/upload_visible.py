@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Upload-to-visible latency: a member uploads its library row with a new
-number of loans, then reads its comparison until its own value shows the
-new figure. Prints p50 and p99 over `--count` uploads (standard library
+number of loans, then reads its comparison (from the same server, or with
+--read-base from another replica) until its own value shows the new figure. Prints p50 and p99 over `--count` uploads (standard library
 only; called by benches/load.sh).
 """
 
@@ -28,9 +28,10 @@ def main():
     ap.add_argument("--year", type=int, default=2024)
     ap.add_argument("--figures", required=True, help="the member's /figures answer (JSON)")
     ap.add_argument("--count", type=int, default=100)
+    ap.add_argument("--read-base", help="read from this replica instead of --base")
     args = ap.parse_args()
     basic = {k: v for k, v in json.load(open(args.figures))["basic"].items() if v is not None}
-    compare = (f"{args.base}/api/v1/comparisons/library/{args.year}"
+    compare = (f"{args.read_base or args.base}/api/v1/comparisons/library/{args.year}"
                "?figure=loans_per_capita&group_by=size_class")
     latencies = []
     for i in range(args.count):
