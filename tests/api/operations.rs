@@ -448,3 +448,73 @@ async fn sigterm_finishes_the_upload_in_flight_then_exits() {
     let store = vergleichsring_store::Store::open(dir.path()).await.unwrap();
     assert_eq!(store.data_version("library").await, Some(0));
 }
+
+#[tokio::test]
+async fn sighup_reopens_the_access_log_after_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    vergleichsring_store::Store::init(dir.path()).unwrap();
+    let admin =
+        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .unwrap()
+            .0;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let served = serve_binary(
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            &listen,
+        ],
+        &[],
+        port,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("http://{listen}/api/v1/members"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!([{"member_id": "05001000", "name": "Stadt", "kind": "kreisfreie_stadt"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = client
+        .post(format!("http://{listen}/api/v1/submissions/library/2024"))
+        .bearer_auth(&admin)
+        .header("Content-Type", PARQUET)
+        .body(library_bulk_file(&[("05001000", 120_000.0, 1.0)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let read = || async {
+        let r = client
+            .get(format!(
+                "http://{listen}/api/v1/figures/library/2024?member_id=05001000"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    };
+    read().await;
+    let log = dir.path().join("access.log");
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-HUP", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    read().await;
+    let lines = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().lines().count();
+    assert_eq!(lines(&rotated), 1, "the entry before the rotation");
+    assert_eq!(
+        lines(&log),
+        1,
+        "the entry after SIGHUP goes to a new access.log"
+    );
+}

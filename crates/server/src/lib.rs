@@ -120,6 +120,20 @@ pub fn router(state: AppState) -> Router {
 /// stops accepting connections and finishes the requests in flight (an
 /// upload that has started is committed and answered) before it returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        // SIGHUP after log rotation: the access log is opened again.
+        let engine = state.engine.clone();
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    engine.store().reopen_access_log();
+                    tracing::info!("SIGHUP: the access log is opened again on its next entry");
+                }
+            });
+        }
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -254,6 +254,13 @@ impl Store {
         written.map_err(|source| StoreError::Io { path, source })
     }
 
+    /// Closes the access log, so that the next entry opens `access.log`
+    /// again (after log rotation moved the file away; `serve` calls this on
+    /// SIGHUP).
+    pub fn reopen_access_log(&self) {
+        *self.access_log.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// The access log, oldest first.
     pub fn access_log(&self) -> Result<Vec<AccessEntry>> {
         let path = self.root.join(ACCESS_LOG);
