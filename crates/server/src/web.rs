@@ -908,6 +908,15 @@ async fn upload(
             body.push_str(&upload_form(&state, &member, Some(&domain), Some(year)));
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        Err(EngineError::Store(vergleichsring_store::StoreError::Frozen { release, .. })) => {
+            let _ = write!(
+                body,
+                r#"<section class="refused" role="alert"><h1>Nicht gespeichert</h1><p>Die Zahlen für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, sind als Stand <strong>{}</strong> freigegeben und eingefroren, damit veröffentlichte Berichte gleich bleiben. Korrekturen nimmt die Geschäftsstelle des Rings entgegen; sie kann das Jahr wieder öffnen.</p><p><a href="/web">Zur Übersicht</a></p></section>"#,
+                escape(&label),
+                escape(&release)
+            );
+            StatusCode::CONFLICT
+        }
         Err(other) => return Err(other.into()),
     };
     Ok((
