@@ -417,6 +417,7 @@ async fn openapi_every_documented_operation_is_routed() {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_string());
         let text = resp.text().await.unwrap();
+        eprintln!("TMPDBG {at} {path} -> {status} {content_type:?}");
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{at}: {text}");
         if status == StatusCode::NOT_FOUND {
             let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

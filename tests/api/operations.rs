@@ -450,6 +450,88 @@ async fn sigterm_finishes_the_upload_in_flight_then_exits() {
 }
 
 #[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    vergleichsring_store::Store::init(dir.path()).unwrap();
+    let admin =
+        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .unwrap()
+            .0;
+    let port = free_port();
+    let log = dir.path().join("server.log");
+    let child = binary()
+        .args(["serve", "--data-dir", dir.path().to_str().unwrap()])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let served = Served {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if client
+            .get(format!("http://{}/health", served.addr))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up);
+    let r = client
+        .post(format!("http://{}/api/v1/members", served.addr))
+        .bearer_auth(&admin)
+        .header("x-request-id", "trace-me-4711")
+        .json(&serde_json::json!([{"member_id": "05001000", "name": "Stadt", "kind": "kreisfreie_stadt"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = client
+        .post(format!(
+            "http://{}/api/v1/submissions/library/2024",
+            served.addr
+        ))
+        .bearer_auth(&admin)
+        .header("x-request-id", "trace-me-4711")
+        .header("Content-Type", PARQUET)
+        .body(library_bulk_file(&[("05001000", 120_000.0, 1.0)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    drop(served);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert!(!lines.is_empty());
+    let committed = lines
+        .iter()
+        .find(|l| l["message"] == "submission committed")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        committed["span"]["request_id"], "trace-me-4711",
+        "{committed}"
+    );
+    assert_eq!(committed["level"], "INFO");
+}
+
+#[tokio::test]
 async fn sighup_reopens_the_access_log_after_rotation() {
     let dir = tempfile::tempdir().unwrap();
     vergleichsring_store::Store::init(dir.path()).unwrap();
