@@ -119,7 +119,7 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     // Reopen, correct, add a member, rename one: the live answers change ...
     let reopened = app
         .post_json(
-            &format!("/api/v1/releases/library/2024/reopen"),
+            "/api/v1/releases/library/2024/reopen",
             Some(&app.admin),
             &serde_json::json!({}),
         )

@@ -322,8 +322,11 @@ pub struct Engine {
     refresh: tokio::sync::Mutex<()>,
     counters: RefreshCounters,
     /// Snapshots of past versions asked for with `as_of`, a few at a time.
-    past: std::sync::Mutex<Vec<((String, u64), Arc<Snapshot>)>>,
+    past: std::sync::Mutex<Vec<PastSnapshot>>,
 }
+
+/// A snapshot of a past version: (domain, Delta version) and the snapshot.
+type PastSnapshot = ((String, u64), Arc<Snapshot>);
 
 /// How many past snapshots are kept (each is a whole domain at a version).
 const PAST_SNAPSHOTS: usize = 6;
@@ -553,9 +556,8 @@ impl Engine {
             return self.snapshot(domain).await;
         }
         let key = (domain.to_string(), version);
-        let lookup = |past: &Vec<((String, u64), Arc<Snapshot>)>| {
-            past.iter().find(|(k, _)| *k == key).map(|(_, s)| s.clone())
-        };
+        let lookup =
+            |past: &Vec<PastSnapshot>| past.iter().find(|(k, _)| *k == key).map(|(_, s)| s.clone());
         let cached = match self.past.lock() {
             Ok(p) => lookup(&p),
             Err(p) => lookup(&p.into_inner()),
