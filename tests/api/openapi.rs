@@ -417,7 +417,6 @@ async fn openapi_every_documented_operation_is_routed() {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_string());
         let text = resp.text().await.unwrap();
-        eprintln!("TMPDBG {at} {path} -> {status} {content_type:?}");
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{at}: {text}");
         if status == StatusCode::NOT_FOUND {
             let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -426,12 +425,12 @@ async fn openapi_every_documented_operation_is_routed() {
                 "{at} ({path}) reached the fallback"
             );
         }
-        let documented = &op["responses"][status.as_str()];
+        let response = &op["responses"][status.as_str()];
         assert!(
-            documented.is_object(),
+            response.is_object(),
             "{at} ({path}) answered {status}, which is not documented: {text}"
         );
-        if let (Some(media), Some(actual)) = (documented["content"].as_object(), &content_type) {
+        if let (Some(media), Some(actual)) = (response["content"].as_object(), &content_type) {
             assert!(
                 media.keys().any(|k| essence(k) == essence(actual)),
                 "{at} ({path}) answered {status} as {actual}, documented as {:?}",

@@ -61,6 +61,9 @@ use crate::{observe, routes, web};
         routes::list_groups,
         routes::create_group,
         routes::report,
+        routes::list_releases,
+        routes::freeze_release,
+        routes::reopen_release,
         web::home,
         web::login,
         web::logout,
@@ -79,6 +82,7 @@ use crate::{observe, routes, web};
         (name = "access", description = "Consultants' grants, tokens and the access log."),
         (name = "groups", description = "Custom peer groups."),
         (name = "reports", description = "A member's peer report."),
+        (name = "releases", description = "Frozen (domain, year) releases, readable later with `as_of`."),
         (name = "web", description = "The member web page: server-rendered HTML in German, signed in with a session cookie."),
     )
 )]
@@ -635,15 +639,6 @@ mod tests {
             }
         }
         out
-    }
-
-    #[test]
-    fn zz_dump() {
-        std::fs::write(
-            "/tmp/oa/doc.json",
-            serde_json::to_string_pretty(&doc()).unwrap(),
-        )
-        .unwrap();
     }
 
     #[test]
