@@ -13,7 +13,7 @@ use crate::disclosure::{Audience, Reason};
 use crate::{Engine, EngineError, Result};
 
 /// A member's peer report for a year.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// The member.
     pub member_id: String,
@@ -28,6 +28,7 @@ pub struct Report {
     /// The `as_of` the report was asked for (a release id or data
     /// versions), when it shows a past state.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub as_of: Option<String>,
     /// The ring's frozen releases, oldest first, as they stood at the
     /// report's state.

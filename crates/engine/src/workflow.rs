@@ -20,7 +20,7 @@ pub struct ExplanationInput {
 }
 
 /// A warning of current figures with its explanation, if any.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WarningStatus {
     /// Domain id.
     pub domain: String,

@@ -5,12 +5,12 @@
 //! `#[utoipa::path(...)]` annotation next to it, and the answer types of the
 //! engine, the catalogue and ingest derive `utoipa::ToSchema`. This module
 //! only gathers them ([`ApiDoc`]) and adds what has no type of its own: the
-//! error body, bodies the handlers build as JSON values, the parameter
-//! groups shared by several endpoints, and descriptions of the types of
-//! `vergleichsring-store`, which does not depend on utoipa. The unit tests
-//! below check each of those descriptions against what the real type
-//! serialises to, so they cannot drift unnoticed; `tests/api/openapi.rs`
-//! checks the document against the router.
+//! error body, bodies the handlers build as JSON values and the parameter
+//! groups shared by several endpoints. The types of `vergleichsring-store`
+//! (members, groups, releases, …) derive `ToSchema` too. The unit tests
+//! below check the schemas against what the real types serialise to (serde
+//! attributes included); `tests/api/openapi.rs` checks the document against
+//! the router.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -19,8 +19,7 @@ use axum::Json;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
-use vergleichsring_catalog::{BuiltinCheck, Domain, MemberKind, SizeClass};
-use vergleichsring_engine::report::{DomainReport, Method};
+use vergleichsring_catalog::{BuiltinCheck, Domain, SizeClass};
 use vergleichsring_engine::workflow::ExplanationInput;
 use vergleichsring_ingest::RowError;
 
@@ -194,19 +193,6 @@ pub struct CatalogBody {
     pub checks: Vec<BuiltinCheck>,
 }
 
-/// A member municipality or county.
-#[derive(ToSchema)]
-#[schema(as = Member)]
-pub struct MemberDoc {
-    /// Official regional key (8 digits, or 5 for a county).
-    #[schema(example = "05315000")]
-    pub member_id: String,
-    /// Name, e.g. "Stadt Köln".
-    pub name: String,
-    /// Kind, which decides the size classes.
-    pub kind: MemberKind,
-}
-
 /// A consultant's grant, as `POST /api/v1/members/{member_id}/grants`
 /// answers it.
 #[derive(ToSchema)]
@@ -215,19 +201,6 @@ pub struct Grant {
     pub member_id: String,
     /// The consultant that may now read the member's data.
     pub consultant_id: String,
-}
-
-/// A custom peer group: a named list of members.
-#[derive(serde::Serialize, ToSchema)]
-#[schema(as = CustomGroup)]
-pub struct CustomGroupDoc {
-    /// Id, usable as `group_by`.
-    #[schema(example = "nrw_large")]
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Member ids.
-    pub member_ids: Vec<String>,
 }
 
 /// A custom group as members and consultants see it: without its members.
@@ -245,47 +218,9 @@ pub struct GroupName {
 #[serde(untagged)]
 pub enum GroupListing {
     /// For analysts and admin.
-    Full(Vec<CustomGroupDoc>),
+    Full(Vec<vergleichsring_store::CustomGroup>),
     /// For members and consultants.
     Names(Vec<GroupName>),
-}
-
-/// One line of the access log: who read which member's data.
-#[derive(ToSchema)]
-#[schema(as = AccessEntry)]
-pub struct AccessEntryDoc {
-    /// When (RFC 3339).
-    pub at: String,
-    /// Token id of the reader.
-    pub token_id: String,
-    /// Its role.
-    pub role: String,
-    /// What was read, e.g. `figures`, `comparison`, `timeseries`, `report`.
-    pub action: String,
-    /// Whose data.
-    pub member_id: String,
-    /// Domain, where one applies.
-    pub domain: Option<String>,
-    /// Year, where one applies.
-    pub year: Option<i32>,
-}
-
-/// A member's explanation of a warning stored with its submission.
-#[derive(ToSchema)]
-#[schema(as = Explanation)]
-pub struct ExplanationDoc {
-    /// The submission.
-    pub submission_id: String,
-    /// The member whose row the warning is on.
-    pub member_id: String,
-    /// The warning's rule id.
-    pub rule: String,
-    /// The explanation, e.g. "Neubau der Zentralbibliothek, 3 Monate geschlossen".
-    pub text: String,
-    /// Token id of the author.
-    pub explained_by: String,
-    /// When (RFC 3339).
-    pub explained_at: String,
 }
 
 /// The body of `POST /api/v1/submissions/{submission_id}/explanations`: one
@@ -297,86 +232,6 @@ pub enum ExplanationRequest {
     One(ExplanationInput),
     /// Several explanations, stored together.
     Many(Vec<ExplanationInput>),
-}
-
-/// A warning of current figures with its explanation, if any.
-#[derive(ToSchema)]
-#[schema(as = WarningStatus)]
-pub struct WarningStatusDoc {
-    /// Domain id.
-    pub domain: String,
-    /// Year.
-    pub year: i32,
-    /// The submission that holds the current figures.
-    pub submission_id: String,
-    /// The member.
-    pub member_id: String,
-    /// The rule id.
-    pub rule: String,
-    /// The figures concerned.
-    pub figure: String,
-    /// English message.
-    pub message: String,
-    /// German message.
-    pub message_de: String,
-    /// Whether nobody has explained it yet.
-    pub open: bool,
-    /// The member's explanation.
-    pub explanation: Option<ExplanationDoc>,
-}
-
-/// A frozen (domain, year): uploads for it are refused until an admin
-/// reopens it, and `as_of` reads the data as it was when frozen.
-#[derive(ToSchema)]
-#[schema(as = DataRelease)]
-pub struct DataReleaseDoc {
-    /// Id, e.g. `library-2024-1` (domain, year, the how-many-th freeze).
-    pub id: String,
-    /// Domain id.
-    pub domain: String,
-    /// Year.
-    pub year: i32,
-    /// The domain's data version when frozen.
-    pub data_version: String,
-    /// Every domain's data version when frozen.
-    pub data_versions: BTreeMap<String, String>,
-    /// When it was frozen (RFC 3339, UTC).
-    pub frozen_at: String,
-    /// Token id of the admin who froze it.
-    pub frozen_by: String,
-    /// When an admin reopened it for uploads, if so.
-    #[schema(nullable = false)]
-    pub reopened_at: Option<String>,
-    /// Token id of the admin who reopened it.
-    #[schema(nullable = false)]
-    pub reopened_by: Option<String>,
-}
-
-/// A member's peer report for a year.
-#[derive(ToSchema)]
-#[schema(as = Report)]
-pub struct ReportDoc {
-    /// The member.
-    pub member_id: String,
-    /// Its name.
-    pub member_name: String,
-    /// The year.
-    pub year: i32,
-    /// When the report was made (RFC 3339).
-    pub generated_at: String,
-    /// The data version of every domain in the report.
-    pub data_versions: BTreeMap<String, String>,
-    /// The `as_of` the report was asked for (a release id or data
-    /// versions), when it shows a past state.
-    #[schema(nullable = false)]
-    pub as_of: Option<String>,
-    /// The ring's frozen releases, oldest first, as they stood at the
-    /// report's state.
-    pub releases: Vec<DataReleaseDoc>,
-    /// The domains the member submitted for the year.
-    pub domains: Vec<DomainReport>,
-    /// How the numbers were made.
-    pub method: Method,
 }
 
 /// The JSON answer of `POST /api/v1/query`.
@@ -800,7 +655,7 @@ mod tests {
         let member = store::Member {
             member_id: "05315000".into(),
             name: "Stadt Köln".into(),
-            kind: MemberKind::KreisfreieStadt,
+            kind: vergleichsring_catalog::MemberKind::KreisfreieStadt,
         };
         assert_eq!(properties(&d, "Member"), keys(&member));
         let group = store::CustomGroup {
@@ -866,7 +721,7 @@ mod tests {
             as_of: Some("library-2024-1".into()),
             releases: vec![release],
             domains: vec![],
-            method: Method {
+            method: vergleichsring_engine::report::Method {
                 quantiles: "q",
                 groups: vec![],
                 suppression: vec![],

@@ -104,7 +104,7 @@ pub async fn catalog(State(state): State<AppState>) -> Json<Value> {
     description = "Admin and analysts see every member, a member token only its own member, a consultant the members that granted it access.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The members the caller may see.", body = Vec<crate::openapi::MemberDoc>),
+        (status = 200, description = "The members the caller may see.", body = Vec<vergleichsring_store::Member>),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
     )
 )]
@@ -133,10 +133,10 @@ pub async fn list_members(
     tag = "members",
     summary = "Register or update members",
     description = "Admin only. Registers the members of the array; re-registering an id updates its name and kind. All or none: every entry is checked before anything is stored.",
-    request_body(content = Vec<crate::openapi::MemberDoc>, description = "A JSON array of members; `kind` is `kreisfreie_stadt`, `kreisangehoerige_gemeinde` or `landkreis`."),
+    request_body(content = Vec<vergleichsring_store::Member>, description = "A JSON array of members; `kind` is `kreisfreie_stadt`, `kreisangehoerige_gemeinde` or `landkreis`."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The registered members.", body = Vec<crate::openapi::MemberDoc>),
+        (status = 201, description = "The registered members.", body = Vec<vergleichsring_store::Member>),
         (status = 400, description = "The body is not a JSON array of members.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
@@ -658,10 +658,10 @@ pub async fn revoke_grant(
     tag = "groups",
     summary = "Define a custom peer group",
     description = "Analysts and admin. The group's id is then usable as `group_by` wherever a dimension is; its statistics for a (domain, year) are released only if disclosure control allows it.",
-    request_body(content = crate::openapi::CustomGroupDoc, description = "The group."),
+    request_body(content = vergleichsring_store::CustomGroup, description = "The group."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Defined.", body = crate::openapi::CustomGroupDoc),
+        (status = 201, description = "Defined.", body = vergleichsring_store::CustomGroup),
         (status = 400, description = "The body is not a group.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "Neither analyst nor admin.", body = crate::openapi::ErrorBody),
@@ -796,7 +796,7 @@ pub async fn query(
     description = "Admin only. Who read which member's figures, comparisons, time series and reports, oldest first.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The log.", body = Vec<crate::openapi::AccessEntryDoc>),
+        (status = 200, description = "The log.", body = Vec<vergleichsring_store::AccessEntry>),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
     )
@@ -827,7 +827,7 @@ pub async fn access_log(
     request_body(content = crate::openapi::ExplanationRequest, description = "One `{\"rule\", \"text\"[, \"member_id\"]}` or an array of them."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The stored explanations.", body = Vec<crate::openapi::ExplanationDoc>),
+        (status = 201, description = "The stored explanations.", body = Vec<vergleichsring_store::Explanation>),
         (status = 400, description = "Malformed body, an empty text, or no such warning on the submission.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The token may not explain warnings (analyst, consultant).", body = crate::openapi::ErrorBody),
@@ -877,7 +877,7 @@ pub async fn explain(
     params(crate::openapi::WarningsQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The warnings.", body = Vec<crate::openapi::WarningStatusDoc>),
+        (status = 200, description = "The warnings.", body = Vec<vergleichsring_engine::workflow::WarningStatus>),
         (status = 400, description = "`status` is neither `open` nor `all`, or `year` is not a year.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "Another member's warnings, or a role that may not list them.", body = crate::openapi::ErrorBody),
@@ -962,7 +962,7 @@ pub async fn archived_upload(
     responses(
         (status = 200, description = "The report; CSV and XLSX come as a download (`Content-Disposition: attachment`).", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
             content(
-                (crate::openapi::ReportDoc = "application/json"),
+                (vergleichsring_engine::report::Report = "application/json"),
                 (String = "text/html"),
                 (String = "text/csv"),
                 ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -1129,7 +1129,7 @@ fn add_page_headers(headers: &mut HeaderMap) {
     description = "Every frozen release, oldest first, with the data versions it froze; a release id is usable as `as_of` of comparisons, time series and reports. Every role.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The releases, oldest first.", body = Vec<crate::openapi::DataReleaseDoc>),
+        (status = 200, description = "The releases, oldest first.", body = Vec<vergleichsring_store::DataRelease>),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
     )
 )]
@@ -1156,7 +1156,7 @@ pub async fn list_releases(
     params(crate::openapi::DomainYearPath),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Frozen.", body = crate::openapi::DataReleaseDoc),
+        (status = 201, description = "Frozen.", body = vergleichsring_store::DataRelease),
         (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
@@ -1186,7 +1186,7 @@ pub async fn freeze_release(
     params(crate::openapi::DomainYearPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = crate::openapi::DataReleaseDoc),
+        (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = vergleichsring_store::DataRelease),
         (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),

@@ -14,9 +14,10 @@ use crate::{Result, Store, StoreError};
 pub(crate) const FILE: &str = "members.json";
 
 /// A member municipality or county.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     /// Official regional key (8 digits, or 5 for a county).
+    #[schema(example = "05315000")]
     pub member_id: String,
     /// Name, e.g. "Stadt Köln".
     pub name: String,

@@ -19,7 +19,7 @@ const ACCESS_LOG: &str = "access.log";
 const EXPLANATIONS: &str = "explanations.json";
 
 /// A member's explanation of a warning stored with its submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The submission.
     pub submission_id: String,
@@ -36,7 +36,7 @@ pub struct Explanation {
 }
 
 /// A custom peer group: a named list of members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomGroup {
     /// Id, usable as `group_by`.
     pub id: String,
@@ -63,7 +63,7 @@ pub struct ReleaseEntry {
 }
 
 /// One line of the access log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessEntry {
     /// When (RFC 3339).
     pub at: String,

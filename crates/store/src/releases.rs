@@ -19,7 +19,7 @@ const FILE: &str = "data-releases.json";
 const DIR: &str = "releases";
 
 /// A frozen (domain, year).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DataRelease {
     /// Id, e.g. `library-2024-1` (domain, year, the how-many-th freeze).
     pub id: String,
@@ -37,9 +37,11 @@ pub struct DataRelease {
     pub frozen_by: String,
     /// When an admin reopened it for uploads, if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reopened_at: Option<String>,
     /// Token id of the admin who reopened it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reopened_by: Option<String>,
 }
 
