@@ -89,6 +89,18 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     assert_eq!(json["as_of"], id.as_str());
     assert_eq!(json["releases"][0]["id"], id.as_str());
     assert!(String::from_utf8_lossy(&before[4]).contains(&id));
+    // The CSV names the data version, the release and the state per row.
+    let csv = String::from_utf8_lossy(&before[5]).to_string();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        header[header.len() - 3..],
+        ["data_version", "release", "as_of"]
+    );
+    let library_row = csv.lines().find(|l| l.starts_with("library,")).unwrap();
+    assert!(
+        library_row.ends_with(&format!(",{version_at_freeze},{id},{id}")),
+        "{library_row}"
+    );
 
     // Frozen: uploads are refused with 409 and store nothing.
     let upload = app

@@ -179,6 +179,9 @@ impl Engine {
                     audience,
                     Some(member_id),
                 ));
+                for g in [&sc, &all].into_iter().flatten() {
+                    crate::count_suppressed(std::slice::from_ref(g));
+                }
                 if fi == 0 {
                     for (dimension, g) in [("size_class", &sc), ("all", &all)] {
                         if let Some(g) = g {

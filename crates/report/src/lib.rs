@@ -59,7 +59,7 @@ fn number(v: Option<f64>, dialect: Dialect) -> String {
 }
 
 /// The columns of the tabular report, one row per (domain, key figure).
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 24] = [
     "domain",
     "key_figure",
     "label",
@@ -81,6 +81,9 @@ pub const COLUMNS: [&str; 21] = [
     "all_mean",
     "all_median",
     "all_weighted",
+    "data_version",
+    "release",
+    "as_of",
 ];
 
 /// A cell of the tabular report.
@@ -103,15 +106,37 @@ pub fn rows(report: &Report) -> Vec<Vec<Cell>> {
     let mut out = Vec::new();
     for d in &report.domains {
         for k in &d.key_figures {
-            out.push(row(&d.domain, k));
+            out.push(row(report, &d.domain, k));
         }
     }
     out
 }
 
-fn row(domain: &str, k: &FigureReport) -> Vec<Cell> {
+/// The data state of a domain's rows: its data version, the release that
+/// froze the report's year (as the report's state knows it), and `as_of`.
+fn state_cells(report: &Report, domain: &str) -> [Cell; 3] {
+    let release = report
+        .releases
+        .iter()
+        .rev()
+        .find(|r| r.domain == domain && r.year == report.year && r.reopened_at.is_none())
+        .map(|r| r.id.clone());
+    [
+        Cell::Text(
+            report
+                .data_versions
+                .get(domain)
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        Cell::Text(release.unwrap_or_default()),
+        Cell::Text(report.as_of.clone().unwrap_or_default()),
+    ]
+}
+
+fn row(report: &Report, domain: &str, k: &FigureReport) -> Vec<Cell> {
     let own = k.size_class.as_ref().and_then(|g| g.own.as_ref());
-    vec![
+    let mut cells = vec![
         Cell::Text(domain.to_string()),
         Cell::Text(k.id.clone()),
         Cell::Text(k.label.clone()),
@@ -148,7 +173,9 @@ fn row(domain: &str, k: &FigureReport) -> Vec<Cell> {
         stat(&k.all, |s| s.mean),
         stat(&k.all, |s| s.median),
         stat(&k.all, |s| s.weighted),
-    ]
+    ];
+    cells.extend(state_cells(report, domain));
+    cells
 }
 
 /// The report as CSV in a dialect.
@@ -198,7 +225,7 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
             sheet.write_string_with_format(2, c as u16, *h, &bold)?;
         }
         for (r, k) in d.key_figures.iter().enumerate() {
-            for (c, cell) in row(&d.domain, k).into_iter().enumerate() {
+            for (c, cell) in row(report, &d.domain, k).into_iter().enumerate() {
                 let (r, c) = (r as u32 + 3, c as u16);
                 match cell {
                     Cell::Text(t) => {
