@@ -142,3 +142,94 @@ async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
         }
     }
 }
+
+/// Two engines over one data directory stand for two processes: what one
+/// commits (or compacts, or registers), the other picks up with
+/// `follow_log`, commit by commit, without reading the whole table again.
+#[tokio::test]
+async fn another_processes_commits_are_followed_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::init(dir.path()).unwrap();
+    let ring = vergleichsring_synth::generate(30, 2022..=2024, 3).unwrap();
+    let store_a = Arc::new(Store::open(dir.path()).await.unwrap());
+    let a = Engine::new(store_a.clone(), Policy::default())
+        .await
+        .unwrap();
+    let store_b = Arc::new(Store::open(dir.path()).await.unwrap());
+    let b = Engine::new(store_b.clone(), Policy::default())
+        .await
+        .unwrap();
+    let members: Vec<Member> = ring
+        .members
+        .iter()
+        .map(|m| Member {
+            member_id: m.member_id.clone(),
+            name: m.name.clone(),
+            kind: m.kind,
+        })
+        .collect();
+    store_b
+        .upsert_members(members[..20].to_vec())
+        .await
+        .unwrap();
+    // A sees B's members.
+    let generation = store_a.members_generation();
+    a.follow_log().await.unwrap();
+    assert_eq!(store_a.members_map().len(), 20);
+    assert!(store_a.members_generation() > generation);
+    store_b.upsert_members(members.clone()).await.unwrap();
+    a.follow_log().await.unwrap();
+    assert_eq!(store_a.members_map().len(), 30);
+    let library: Vec<_> = ring
+        .figures
+        .iter()
+        .filter(|f| f.domain == "library")
+        .collect();
+    let request = |i: usize| {
+        let f = library[i];
+        SubmitRequest {
+            domain: f.domain.clone(),
+            year: f.year,
+            content_type: PARQUET.into(),
+            body: vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap(),
+            token_id: "test".into(),
+            own_member: None,
+        }
+    };
+    a.submit(request(0)).await.unwrap();
+    a.snapshot("library").await.unwrap();
+    let loads = a.refresh_counters().full_loads.load(Ordering::Relaxed);
+    // B commits twice; A follows both commits one by one.
+    b.submit(request(1)).await.unwrap();
+    b.submit(request(2)).await.unwrap();
+    assert_eq!(a.follow_log().await.unwrap(), 2);
+    let fresh = || async {
+        let s = Arc::new(Store::open(dir.path()).await.unwrap());
+        let e = Engine::new(s, Policy::default()).await.unwrap();
+        e.snapshot("library").await.unwrap()
+    };
+    same_snapshot(
+        &a.snapshot("library").await.unwrap(),
+        &*fresh().await,
+        "after B's commits",
+    );
+    // B compacts: the same data at the next version, still no reload in A.
+    let compacted = store_b.compact().await.unwrap();
+    assert!(
+        compacted
+            .iter()
+            .any(|c| c.domain == "library" && c.added > 0)
+    );
+    assert_eq!(a.follow_log().await.unwrap(), 1);
+    let after = a.snapshot("library").await.unwrap();
+    same_snapshot(&after, &*fresh().await, "after B's compaction");
+    assert_eq!(after.version, Some(3));
+    assert_eq!(
+        a.refresh_counters().full_loads.load(Ordering::Relaxed),
+        loads,
+        "A never read the whole table again"
+    );
+    // And A's own next commit lands after all of that.
+    let outcome = a.submit(request(0)).await.unwrap();
+    assert_eq!(outcome.data_version, "5");
+}

@@ -692,9 +692,29 @@ impl Engine {
             let d = self.domain(&domain)?.clone();
             for v in old.map_or(0, |o| o + 1)..=new {
                 match self.commit_rows(&domain, v).await {
-                    Ok(c) => {
+                    Ok(Some(c)) => {
                         self.apply_commit(&d, &c).await;
                         applied += 1;
+                    }
+                    // A commit that added no rows and no data (compaction
+                    // by another process): the same data at the next
+                    // version. Rows of a data commit that cannot be found
+                    // drop the cache instead.
+                    Ok(None) if !self.store.commit_adds_data(&domain, v).await? => {
+                        self.relabel(&domain, v);
+                        applied += 1;
+                    }
+                    Ok(None) => {
+                        tracing::warn!(
+                            domain,
+                            version = v,
+                            "a data commit's rows were not found; the next read reloads"
+                        );
+                        match self.snapshots.write() {
+                            Ok(mut m) => m.remove(&domain),
+                            Err(p) => p.into_inner().remove(&domain),
+                        };
+                        break;
                     }
                     Err(e) => {
                         tracing::warn!(domain, version = v, error = %e, "reading another writer's commit failed; the next read reloads");
@@ -711,12 +731,34 @@ impl Engine {
         Ok(applied)
     }
 
-    /// The rows one commit added, read back from the table.
+    /// Moves the cached snapshot of a domain to `version` without a change
+    /// of data, if it is at the version before; else drops it.
+    fn relabel(&self, domain: &str, version: u64) {
+        let mut map = match self.snapshots.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let next = map
+            .get(domain)
+            .filter(|s| s.version.map_or(version == 0, |v| v + 1 == version))
+            .map(|s| Arc::new(s.relabelled(version)));
+        match next {
+            Some(s) => {
+                map.insert(domain.to_string(), s);
+            }
+            None => {
+                map.remove(domain);
+            }
+        }
+    }
+
+    /// The rows one commit added, read back from the table; `None` when it
+    /// added none.
     async fn commit_rows(
         &self,
         domain: &str,
         version: u64,
-    ) -> Result<vergleichsring_store::Committed> {
+    ) -> Result<Option<vergleichsring_store::Committed>> {
         let table = self
             .store
             .table(domain)
@@ -735,20 +777,18 @@ impl Engine {
                 .await?)
         })
         .await?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => {
-                return Err(EngineError::Internal(format!(
-                    "commit {version} of {domain} has no rows"
-                )));
-            }
+        let Some(schema) = batches.first().map(|b| b.schema()) else {
+            return Ok(None);
         };
         let batch = arrow::compute::concat_batches(&schema, &batches)?;
-        Ok(vergleichsring_store::Committed {
+        if batch.num_rows() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(vergleichsring_store::Committed {
             version,
             submitted_at: String::new(),
             batch,
-        })
+        }))
     }
 
     /// Brings the cached snapshot of a domain forward by one commit,

@@ -201,6 +201,16 @@ impl Snapshot {
             .flat_map(|y| y.history.iter().map(Arc::as_ref))
     }
 
+    /// The same data at another version (after a commit that changed no
+    /// data, such as a compaction); the years and their materialised
+    /// groups are shared.
+    pub fn relabelled(&self, version: u64) -> Snapshot {
+        Snapshot {
+            version: Some(version),
+            years: self.years.clone(),
+        }
+    }
+
     /// When the last commit of the snapshot was made (RFC 3339), if any.
     pub fn latest_submitted_at(&self) -> Option<String> {
         self.rows()

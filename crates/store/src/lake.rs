@@ -209,6 +209,32 @@ impl Store {
         Ok(moved)
     }
 
+    /// Whether a commit of a domain's table added data (an `add` action
+    /// with `dataChange: true`), as opposed to a compaction or a change of
+    /// table properties.
+    pub async fn commit_adds_data(&self, domain: &str, version: u64) -> Result<bool> {
+        let table = self
+            .table(domain)
+            .await
+            .ok_or_else(|| StoreError::Invalid(format!("unknown domain {domain}")))?;
+        let Some(bytes) = table.log_store().read_commit_entry(version as _).await? else {
+            return Err(StoreError::Invalid(format!(
+                "{domain}: commit {version} of the transaction log cannot be read"
+            )));
+        };
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let action: serde_json::Value =
+                serde_json::from_slice(line).map_err(|source| StoreError::Json {
+                    path: std::path::PathBuf::from(format!("{domain}/_delta_log/{version}")),
+                    source,
+                })?;
+            if action["add"]["dataChange"].as_bool() == Some(true) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Reads every domain's transaction log (for `/ready`): the latest
     /// version of each, or the first error.
     pub async fn check_lake(&self) -> Result<std::collections::BTreeMap<String, Option<u64>>> {
