@@ -272,6 +272,25 @@ async fn two_replicas_share_a_lake_on_s3() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    // The freeze is a commit (a table property): same numbers, next version.
+    let (_, frozen) = get(&client, &c.addr, path, &admin).await;
+    let (x, y): (Value, Value) = (
+        serde_json::from_str(&frozen).unwrap(),
+        serde_json::from_str(&from_a).unwrap(),
+    );
+    assert_eq!(x["groups"], y["groups"]);
+    assert_eq!(x["data_version"], "12");
+    let from_a = frozen;
+    // Replica-wide: an upload for the frozen year is refused by any process.
+    let refused = client
+        .post(format!("http://{}/api/v1/submissions/library/2024", c.addr))
+        .bearer_auth(&admin)
+        .header("Content-Type", PARQUET)
+        .body(library_bulk_file(&rows[..1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
     let (_, as_of) = get(
         &client,
         &c.addr,

@@ -25,9 +25,9 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     let ids = app.city_ring(8, 10.0).await;
     let member = app.token(Role::Member, Some(&ids[0]));
     let comparison = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
-    let (status, live_at_freeze) = bytes(&app, comparison, &member).await;
+    let (status, live_before) = bytes(&app, comparison, &member).await;
     assert_eq!(status, StatusCode::OK);
-    let version_at_freeze = app.data_version("library", 2024).await;
+    let version_before = app.data_version("library", 2024).await;
 
     // Only admin freezes; a second freeze is a conflict.
     assert_eq!(
@@ -50,7 +50,20 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     assert_eq!(frozen.status, StatusCode::CREATED, "{}", frozen.text);
     let id = frozen.body["id"].as_str().unwrap().to_string();
     assert_eq!(id, "library-2024-1");
+    // Freezing is a commit of its own (a table property, no data), so that
+    // the Delta log orders it against uploads from any process.
+    let version_at_freeze = app.data_version("library", 2024).await;
+    assert_eq!(
+        version_at_freeze.parse::<u64>().unwrap(),
+        version_before.parse::<u64>().unwrap() + 1
+    );
     assert_eq!(frozen.body["data_version"], version_at_freeze.as_str());
+    let (_, live_at_freeze) = bytes(&app, comparison, &member).await;
+    let (a, b) = (
+        serde_json::from_slice::<serde_json::Value>(&live_before).unwrap(),
+        serde_json::from_slice::<serde_json::Value>(&live_at_freeze).unwrap(),
+    );
+    assert_eq!(a["groups"], b["groups"], "freezing changes no number");
     let again = app
         .post_json(
             "/api/v1/releases/library/2024",
@@ -205,4 +218,67 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         )
         .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
+}
+
+/// The freeze is a commit in the Delta log, not only a line in the data
+/// directory: a process with a data directory of its own over the same lake
+/// refuses uploads for the frozen year too.
+#[tokio::test]
+async fn a_freeze_holds_for_every_process_on_the_lake() {
+    use std::sync::Arc;
+    use vergleichsring_engine::disclosure::Policy;
+    use vergleichsring_engine::{Engine, EngineError, SubmitRequest};
+    use vergleichsring_store::{LakeLocation, Member, Store, StoreError};
+
+    let lake_dir = tempfile::tempdir().unwrap();
+    let lake = LakeLocation {
+        url: Some(url::Url::from_directory_path(lake_dir.path()).unwrap()),
+        options: Default::default(),
+    };
+    let ring = vergleichsring_synth::generate(20, 2024..=2024, 9).unwrap();
+    let members: Vec<Member> = ring
+        .members
+        .iter()
+        .map(|m| Member {
+            member_id: m.member_id.clone(),
+            name: m.name.clone(),
+            kind: m.kind,
+        })
+        .collect();
+    let mut engines = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let store = Arc::new(
+            Store::open_with_lake(dir.path(), lake.clone())
+                .await
+                .unwrap(),
+        );
+        store.upsert_members(members.clone()).await.unwrap();
+        engines.push(Engine::new(store, Policy::default()).await.unwrap());
+        dirs.push(dir);
+    }
+    let library = ring.figures.iter().find(|f| f.domain == "library").unwrap();
+    let request = || SubmitRequest {
+        domain: "library".into(),
+        year: 2024,
+        content_type: PARQUET.into(),
+        body: vergleichsring_synth::to_parquet_bytes(&library.batch).unwrap(),
+        token_id: "test".into(),
+        own_member: None,
+    };
+    engines[0].submit(request()).await.unwrap();
+    let release = engines[0].freeze("library", 2024, "admin").await.unwrap();
+    assert!(!dirs[1].path().join("data-releases.json").exists());
+    match engines[1].submit(request()).await {
+        Err(EngineError::Store(StoreError::Frozen { release: id, .. })) => {
+            assert_eq!(id, release.id)
+        }
+        other => panic!("the other process took an upload for a frozen year: {other:?}"),
+    }
+    engines[0].reopen("library", 2024, "admin").await.unwrap();
+    let outcome = engines[1].submit(request()).await.unwrap();
+    // Upload, freeze, reopen, upload: four commits.
+    assert_eq!(outcome.data_version, "4");
 }

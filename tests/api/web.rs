@@ -309,6 +309,7 @@ async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
     let p = web.upload(&csrf, "1800", "z.csv", b"member_id\r\n").await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.data_version("library", 2024).await, version);
     // A frozen year is refused with a sentence that says why and whom to ask.
     let frozen = app
         .post_json(
@@ -318,6 +319,7 @@ async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
         )
         .await;
     assert_eq!(frozen.status, StatusCode::CREATED);
+    let version = app.data_version("library", 2024).await;
     let file = csv(&ids[0], &[]);
     let p = web
         .upload(&csrf, "2024", "korrektur.csv", file.as_bytes())

@@ -655,26 +655,42 @@ impl Engine {
     pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
         self.domain(domain)?;
         check_year(year)?;
-        self.store
+        let _guard = self.refresh.lock().await;
+        let release = self
+            .store
             .freeze(domain, year, by)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => EngineError::Conflict(m),
                 other => EngineError::Store(other),
-            })
+            })?;
+        // The commit that (un)froze the year changed no data: the cached
+        // snapshot moves on to its version instead of being loaded again.
+        if let Some(v) = self.store.data_version(domain).await {
+            self.relabel(domain, v);
+        }
+        Ok(release)
     }
 
     /// Reopens a frozen (domain, year) for uploads.
     pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
         self.domain(domain)?;
         check_year(year)?;
-        self.store
+        let _guard = self.refresh.lock().await;
+        let release = self
+            .store
             .reopen(domain, year, by)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => EngineError::Conflict(m),
                 other => EngineError::Store(other),
-            })
+            })?;
+        // The commit that (un)froze the year changed no data: the cached
+        // snapshot moves on to its version instead of being loaded again.
+        if let Some(v) = self.store.data_version(domain).await {
+            self.relabel(domain, v);
+        }
+        Ok(release)
     }
 
     /// Picks up what other processes on the same lake and data directory

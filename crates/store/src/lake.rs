@@ -85,8 +85,20 @@ impl LakeLocation {
                 if !base.path().ends_with('/') {
                     base.set_path(&format!("{}/", base.path()));
                 }
-                base.join(&format!("{domain}/"))
-                    .map_err(|e| StoreError::Invalid(format!("lake url {base}: {e}")))
+                let url = base
+                    .join(&format!("{domain}/"))
+                    .map_err(|e| StoreError::Invalid(format!("lake url {base}: {e}")))?;
+                // A `file://` lake (a shared disk) needs its directories;
+                // object storage has none.
+                if url.scheme() == "file"
+                    && let Ok(path) = url.to_file_path()
+                {
+                    std::fs::create_dir_all(&path).map_err(|source| StoreError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                Ok(url)
             }
             None => {
                 let dir = root.join("lake").join(domain);
@@ -310,6 +322,15 @@ impl Store {
                     Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
+            }
+            // The freeze is a commit too: read from the same state the
+            // commit builds on, so no freeze can slip in between.
+            if let Some(release) = crate::releases::frozen_in_table(&table, submission.year) {
+                return Err(StoreError::Frozen {
+                    domain: domain.to_string(),
+                    year: submission.year,
+                    release,
+                });
             }
             let version = table.version().map_or(0, |v| v + 1);
             let batch = submission_batch(&schema, &submission, version, now, figures.len())?;

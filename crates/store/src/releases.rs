@@ -16,6 +16,21 @@ use crate::files::{read_json, write_json_atomic};
 use crate::{Member, Result, Store, StoreError};
 
 const FILE: &str = "data-releases.json";
+
+/// The table property that freezes a year: `vergleichsring.frozen.<year>`,
+/// holding the release id (empty once reopened).
+const FROZEN_PROPERTY: &str = "vergleichsring.frozen.";
+
+/// The release that freezes `year` in the table's current state, if any.
+pub(crate) fn frozen_in_table(table: &deltalake::DeltaTable, year: i32) -> Option<String> {
+    let state = table.snapshot().ok()?;
+    state
+        .metadata()
+        .configuration()
+        .get(&format!("{FROZEN_PROPERTY}{year}"))
+        .filter(|v| !v.is_empty())
+        .cloned()
+}
 const DIR: &str = "releases";
 
 /// A frozen (domain, year).
@@ -94,6 +109,17 @@ impl Store {
                 r.id, r.frozen_at
             )));
         }
+        let n = all
+            .iter()
+            .filter(|r| r.domain == domain && r.year == year)
+            .count()
+            + 1;
+        let id = format!("{domain}-{year}-{n}");
+        // The freeze itself is a commit to the domain's table (a table
+        // property), so that it is ordered against uploads by the Delta log:
+        // an upload committed before it is in the release, one after it
+        // sees the property and is refused, whichever process takes it.
+        self.set_frozen(domain, year, &id).await?;
         let mut data_versions = BTreeMap::new();
         for d in &self.catalog.domains {
             let mut table = self
@@ -109,13 +135,8 @@ impl Store {
                 table.version().map_or(0, |v| v + 1).to_string(),
             );
         }
-        let n = all
-            .iter()
-            .filter(|r| r.domain == domain && r.year == year)
-            .count()
-            + 1;
         let release = DataRelease {
-            id: format!("{domain}-{year}-{n}"),
+            id,
             domain: domain.to_string(),
             year,
             data_version: data_versions.get(domain).cloned().unwrap_or_default(),
@@ -157,9 +178,36 @@ impl Store {
         r.reopened_at = Some(now());
         r.reopened_by = Some(by.to_string());
         let r = r.clone();
+        self.set_frozen(domain, year, "").await?;
         write_json_atomic(&self.root.join(FILE), &all)?;
         tracing::info!(release = %r.id, "release reopened");
         Ok(r)
+    }
+
+    /// Sets (or, with `""`, clears) the table property that freezes a
+    /// year of a domain: one commit that changes no data. A domain without
+    /// figures has no table yet and nothing to freeze.
+    async fn set_frozen(&self, domain: &str, year: i32, release: &str) -> Result<()> {
+        let mut table = self
+            .table(domain)
+            .await
+            .ok_or_else(|| StoreError::Invalid(format!("unknown domain {domain}")))?;
+        if table.version().is_none() {
+            return Err(StoreError::Conflict(format!(
+                "{domain} has no figures yet; there is nothing to freeze"
+            )));
+        }
+        table.update_state().await?;
+        let table = table
+            .set_tbl_properties()
+            .with_properties(std::collections::HashMap::from([(
+                format!("{FROZEN_PROPERTY}{year}"),
+                release.to_string(),
+            )]))
+            .with_raise_if_not_exists(false)
+            .await?;
+        self.tables.write().await.insert(domain.to_string(), table);
+        Ok(())
     }
 
     /// The member list frozen with a release.
