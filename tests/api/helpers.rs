@@ -90,6 +90,13 @@ impl TestApp {
         }
     }
 
+    /// Restarts the server under other disclosure settings (the ring
+    /// changed its configuration).
+    pub async fn restart_with_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+        self.restart().await;
+    }
+
     /// Stops the server and starts a new one over the same data directory.
     pub async fn restart(&mut self) {
         self.server.abort();

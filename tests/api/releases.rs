@@ -171,9 +171,31 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     let (_, live_now) = bytes(&app, comparison, &member).await;
     assert_ne!(live_now, live_at_freeze);
 
-    // ... and the release's do not, also after a restart (no caches).
-    for round in 0..2 {
+    // ... and the release's do not, also after a restart (no caches) and
+    // after the ring raised its threshold: 8 cities leave a member 7 peers,
+    // too few for the new threshold of 8, so the live answer is suppressed
+    // while the release keeps the settings it was frozen with.
+    assert!(frozen.body["disclosure"]["threshold"] == 5);
+    for round in 0..3 {
+        if round == 2 {
+            app.restart_with_policy(vergleichsring_engine::disclosure::Policy {
+                threshold: 12,
+                ..Default::default()
+            })
+            .await;
+            let live = app.get(comparison, Some(&member)).await;
+            assert_eq!(
+                live.body["groups"][0]["reason"], "below_threshold",
+                "{}",
+                live.text
+            );
+        }
         for (path, old) in asked.iter().zip(&before) {
+            // Only a release keeps the settings; a plain data version is
+            // answered under the ring's current ones.
+            if round == 2 && !path.contains(&id) {
+                continue;
+            }
             let (status, body) = bytes(&app, path, &member).await;
             assert_eq!(status, StatusCode::OK, "{path}");
             assert!(
@@ -183,7 +205,9 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
                 String::from_utf8_lossy(&body)
             );
         }
-        app.restart().await;
+        if round == 0 {
+            app.restart().await;
+        }
     }
     // The live report lists the release with its reopening.
     let live: serde_json::Value = app

@@ -278,6 +278,13 @@ impl AsOf {
     pub fn release(&self) -> Option<&DataRelease> {
         self.release.as_ref().map(|(_, r)| r)
     }
+
+    /// The disclosure settings the release was frozen with, if it names one
+    /// that recorded them.
+    fn policy(&self) -> Option<Policy> {
+        let r = self.release()?;
+        serde_json::from_value(r.disclosure.clone()?).ok()
+    }
 }
 
 /// A resolved [`StatsRequest`].
@@ -287,6 +294,7 @@ struct Prepared<'e> {
     by: GroupBy,
     snapshot: Arc<Snapshot>,
     members: MemberList,
+    policy: Policy,
 }
 
 /// The member list as one request sees it, with its generation read before
@@ -308,7 +316,7 @@ impl std::ops::Deref for MemberList {
 
 impl Prepared<'_> {
     fn input<'s>(&'s self, engine: &'s Engine) -> CompareInput<'s> {
-        engine.compare_input(self.domain, &self.snapshot, &self.members)
+        engine.compare_input(self.domain, &self.snapshot, &self.members, &self.policy)
     }
 }
 
@@ -539,6 +547,13 @@ impl Engine {
         }
     }
 
+    /// The disclosure settings a request is answered under: a release's
+    /// (so that it comes out as it did, even after the ring changed its
+    /// thresholds), or the ring's current ones.
+    fn policy_for(&self, as_of: Option<&AsOf>) -> Policy {
+        as_of.and_then(AsOf::policy).unwrap_or(self.policy)
+    }
+
     /// The member list a request reads: a release's, or the live one.
     fn members_for(&self, as_of: Option<&AsOf>) -> MemberList {
         match as_of.and_then(|a| a.members.clone()) {
@@ -658,7 +673,7 @@ impl Engine {
         let _guard = self.refresh.lock().await;
         let release = self
             .store
-            .freeze(domain, year, by)
+            .freeze(domain, year, by, serde_json::to_value(self.policy).ok())
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => EngineError::Conflict(m),
@@ -1023,13 +1038,14 @@ impl Engine {
         domain: &'a Domain,
         snapshot: &'a Snapshot,
         members: &'a MemberList,
+        policy: &'a Policy,
     ) -> CompareInput<'a> {
         CompareInput {
             catalog: self.catalog(),
             domain,
             snapshot,
             members: &members.map,
-            policy: &self.policy,
+            policy,
             members_generation: members.generation,
         }
     }
@@ -1084,6 +1100,7 @@ impl Engine {
             by,
             snapshot,
             members,
+            policy: self.policy_for(req.as_of),
         })
     }
 
@@ -1291,7 +1308,7 @@ impl Engine {
         let custom = self.store.groups();
         for d in &self.catalog().domains {
             let snapshot = self.snapshot(&d.id).await?;
-            let input = self.compare_input(d, &snapshot, &members);
+            let input = self.compare_input(d, &snapshot, &members, &self.policy);
             for year in snapshot.years() {
                 let released: HashSet<String> = self
                     .store

@@ -131,6 +131,7 @@ impl Engine {
         as_of: Option<&crate::AsOf>,
     ) -> Result<Report> {
         let members = self.members_for(as_of);
+        let policy = self.policy_for(as_of);
         let member = members
             .get(member_id)
             .ok_or_else(|| EngineError::NotFound(format!("member {member_id} is not registered")))?
@@ -150,7 +151,7 @@ impl Engine {
                 continue;
             };
             data_versions.insert(d.id.clone(), compare::data_version(&snapshot));
-            let input = self.compare_input(d, &snapshot, &members);
+            let input = self.compare_input(d, &snapshot, &members, &policy);
             let population = d
                 .basic_figures
                 .iter()

@@ -710,6 +710,7 @@ mod tests {
             frozen_by: "t".into(),
             reopened_at: Some("t".into()),
             reopened_by: Some("t".into()),
+            disclosure: Some(serde_json::json!({"threshold": 5})),
         };
         assert_eq!(properties(&d, "DataRelease"), keys(&release));
         let report = vergleichsring_engine::report::Report {

@@ -58,6 +58,11 @@ pub struct DataRelease {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub reopened_by: Option<String>,
+    /// The ring's disclosure settings when it was frozen (the `[disclosure]`
+    /// section), so that answers as of the release use them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub disclosure: Option<serde_json::Value>,
 }
 
 impl DataRelease {
@@ -94,7 +99,13 @@ impl Store {
     /// Freezes a (domain, year) at the current data versions. Under the
     /// writers' lock, so no commit lands between reading the versions and
     /// recording them, and no upload for the (domain, year) lands after.
-    pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+    pub async fn freeze(
+        &self,
+        domain: &str,
+        year: i32,
+        by: &str,
+        disclosure: Option<serde_json::Value>,
+    ) -> Result<DataRelease> {
         if self.catalog.domain(domain).is_none() {
             return Err(StoreError::Invalid(format!("unknown domain {domain}")));
         }
@@ -145,6 +156,7 @@ impl Store {
             frozen_by: by.to_string(),
             reopened_at: None,
             reopened_by: None,
+            disclosure,
         };
         // The member list first: a release without it could not be
         // reproduced, a member list without a release is harmless.
