@@ -71,7 +71,7 @@ use crate::{observe, routes, web};
         web::report,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonAnswers),
     tags(
         (name = "service", description = "Health, readiness, metrics and this document; no token."),
         (name = "catalog", description = "Domains, basic and key figures, size classes, checks; no token."),
@@ -112,6 +112,61 @@ impl Modify for SecuritySchemes {
                 "The web page's session, set by `POST /web/anmelden` for a member token (HttpOnly, SameSite=Strict).",
             ))),
         );
+    }
+}
+
+/// What every operation shares, added once instead of on every handler:
+/// the `x-request-id` header on every answer, and the generic 500 of the
+/// JSON API (its body carries no internal details).
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            ContentBuilder, Ref, ResponseBuilder, Type, header::HeaderBuilder,
+            schema::ObjectBuilder,
+        };
+        let request_id = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "The request's id: the caller's `x-request-id` if it sent a short printable one, else a new one. Every log line of the request carries it.",
+            ))
+            .build();
+        let internal = ResponseBuilder::new()
+            .description("The server failed; the body says so without details, which go to the log under the request id.")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let api = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if api {
+                    op.responses
+                        .responses
+                        .entry("500".to_string())
+                        .or_insert_with(|| internal.clone().into());
+                }
+                for response in op.responses.responses.values_mut() {
+                    if let utoipa::openapi::RefOr::T(r) = response {
+                        r.headers
+                            .insert("x-request-id".to_string(), request_id.clone());
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -595,6 +650,27 @@ mod tests {
     }
 
     /// Every `$ref` points at a schema the document holds.
+    #[test]
+    fn openapi_answers_carry_the_request_id_and_api_operations_their_500() {
+        let d = doc();
+        for (path, method, op) in operations(&d) {
+            let responses = op["responses"].as_object().unwrap();
+            for (status, r) in responses {
+                assert!(
+                    r["headers"]["x-request-id"].is_object(),
+                    "{method} {path} {status}: no x-request-id"
+                );
+            }
+            if path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" {
+                assert_eq!(
+                    responses["500"]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn openapi_references_resolve() {
         fn walk(v: &Value, refs: &mut BTreeSet<String>) {
