@@ -85,6 +85,17 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         format!("{report}?as_of={id}&format=csv"),
         format!("{report}?as_of={id}&format=xlsx"),
     ];
+    let etag_at_freeze = app
+        .client
+        .get(app.url(&asked[0]))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
     for path in &asked {
         let (status, body) = bytes(&app, path, &member).await;
         assert_eq!(
@@ -170,6 +181,16 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         .await;
     let (_, live_now) = bytes(&app, comparison, &member).await;
     assert_ne!(live_now, live_at_freeze);
+    // An answer as of the release keeps its ETag through later uploads.
+    let r = app
+        .client
+        .get(app.url(&asked[0]))
+        .bearer_auth(&member)
+        .header("If-None-Match", &etag_at_freeze)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
     // ... and the release's do not, also after a restart (no caches) and
     // after the ring raised its threshold: 8 cities leave a member 7 peers,

@@ -411,6 +411,7 @@ pub async fn comparison(
         &caller,
         &domain,
         group_by,
+        as_of.as_ref(),
         &[
             "comparison",
             &year.to_string(),
@@ -508,6 +509,7 @@ pub async fn timeseries(
         &caller,
         &domain,
         group_by,
+        as_of.as_ref(),
         &[
             "timeseries",
             &figure,
@@ -530,23 +532,39 @@ pub async fn timeseries(
 
 /// The `ETag` of a statistics answer over built-in dimensions: the
 /// domain's data version, the member list's generation, the caller's role
-/// and the request's parts. Custom groups get none, because their release
-/// also depends on the release log (rule 6).
+/// and the request's parts (or, `as_of` a past state, that state instead
+/// of the version). Custom groups get none, because their release also
+/// depends on the release log (rule 6).
 async fn statistics_tag(
     state: &AppState,
     caller: &Caller,
     domain: &str,
     group_by: &str,
+    as_of: Option<&vergleichsring_engine::AsOf>,
     parts: &[&str],
 ) -> Result<Option<String>, ApiError> {
     if vergleichsring_engine::compare::Dimension::parse(group_by).is_none() {
         return Ok(None);
     }
-    let version = state.engine.data_version(domain).await?;
-    let generation = state.engine.store().members_generation().to_string();
+    // An answer as of a past state does not change with later uploads, so
+    // its tag names that state instead of the current version.
+    let version = match as_of {
+        Some(a) => format!("asof-{}", a.label),
+        None => state.engine.data_version(domain).await?,
+    };
+    let generation = member_generation(state, as_of);
     let mut all = vec![domain, group_by, caller.role.as_str(), generation.as_str()];
     all.extend_from_slice(parts);
     Ok(Some(cache::etag(&version, &all)))
+}
+
+/// The member list's part of a tag: a release brings its own list, so
+/// answers as of it do not change when members change later.
+fn member_generation(state: &AppState, as_of: Option<&vergleichsring_engine::AsOf>) -> String {
+    match as_of.and_then(|a| a.release()) {
+        Some(_) => "release".to_string(),
+        None => state.engine.store().members_generation().to_string(),
+    }
 }
 
 /// Body of `POST /api/v1/members/{member_id}/grants`.
@@ -1015,10 +1033,14 @@ pub async fn report(
     let as_of = as_of(&state, &params, None).await?;
     // A report spans every domain: its tag holds all data versions, and
     // the release log it lists.
-    let generation = state.engine.store().members_generation().to_string();
+    let generation = member_generation(&state, as_of.as_ref());
     let releases = state.engine.releases_tag();
+    let versions = match &as_of {
+        Some(a) => format!("asof-{}", a.label),
+        None => state.engine.data_versions().await,
+    };
     let tag = cache::etag(
-        &state.engine.data_versions().await,
+        &versions,
         &[
             "report",
             &member,
