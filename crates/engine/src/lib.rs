@@ -1132,7 +1132,7 @@ impl Engine {
         }
         let input = p.input(self);
         let c = compare::compare(&input, year, p.figure, &p.by, req.audience, req.member);
-        count_suppressed(&c.groups);
+        count_suppressed(c.groups.iter().map(|g| (g.suppressed, g.reason)));
         Ok(c)
     }
 
@@ -1158,7 +1158,7 @@ impl Engine {
             }
         }
         let input = p.input(self);
-        Ok(compare::timeseries(
+        let ts = compare::timeseries(
             &input,
             p.figure,
             &p.by,
@@ -1166,7 +1166,9 @@ impl Engine {
             req.member,
             (from, to),
             &refused,
-        ))
+        );
+        count_suppressed(ts.points.iter().map(|p| (p.suppressed, p.reason)));
+        Ok(ts)
     }
 
     /// Resolves a `group_by` value: a built-in dimension or a custom group.
@@ -1520,10 +1522,11 @@ pub async fn run_key_figure_sql(
     Ok(ctx.sql(&domain.query).await?.collect().await?)
 }
 
-/// Counts the suppressed groups of an answer by reason, for `/metrics`.
-pub(crate) fn count_suppressed(groups: &[compare::GroupResult]) {
-    for g in groups {
-        if let Some(reason) = g.reason.filter(|_| g.suppressed) {
+/// Counts the suppressed groups (or time-series points) of an answer by
+/// reason, for `/metrics`: each item is (suppressed, reason).
+pub(crate) fn count_suppressed(outcomes: impl IntoIterator<Item = (bool, Option<&'static str>)>) {
+    for (suppressed, reason) in outcomes {
+        if let Some(reason) = reason.filter(|_| suppressed) {
             metrics::counter!("vergleichsring_suppressed_groups_total", "reason" => reason)
                 .increment(1);
         }

@@ -180,9 +180,12 @@ impl Engine {
                     audience,
                     Some(member_id),
                 ));
-                for g in [&sc, &all].into_iter().flatten() {
-                    crate::count_suppressed(std::slice::from_ref(g));
-                }
+                crate::count_suppressed(
+                    [&sc, &all]
+                        .into_iter()
+                        .flatten()
+                        .map(|g| (g.suppressed, g.reason)),
+                );
                 if fi == 0 {
                     for (dimension, g) in [("size_class", &sc), ("all", &all)] {
                         if let Some(g) = g {

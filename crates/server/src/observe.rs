@@ -67,7 +67,7 @@ fn describe() {
     );
     describe_counter!(
         "vergleichsring_suppressed_groups_total",
-        "Groups suppressed by disclosure control in computed comparisons, by reason"
+        "Groups suppressed by disclosure control in computed comparisons, time series and reports, by reason"
     );
     describe_counter!(
         "vergleichsring_response_cache_total",
