@@ -226,6 +226,16 @@ impl TestApp {
         ids
     }
 
+    /// Freezes a (domain, year) as admin (`POST /api/v1/releases/...`).
+    pub async fn freeze(&self, domain: &str, year: i32) -> Answer {
+        self.post_json(
+            &format!("/api/v1/releases/{domain}/{year}"),
+            Some(&self.admin),
+            &json!({}),
+        )
+        .await
+    }
+
     /// Registers members given as (id, name, kind).
     pub async fn register(&self, members: &[(&str, &str, &str)]) {
         let body: Vec<Value> = members

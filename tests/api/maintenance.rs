@@ -84,13 +84,7 @@ async fn backup_restore_and_compact_keep_every_answer() {
     let mut app = TestApp::spawn().await;
     let ring = app.load_ring(40, 2022..=2024, 5).await;
     let member = &ring.members[3].member_id;
-    let frozen = app
-        .post_json(
-            "/api/v1/releases/library/2024",
-            Some(&app.admin),
-            &serde_json::json!({}),
-        )
-        .await;
+    let frozen = app.freeze("library", 2024).await;
     assert_eq!(frozen.status, StatusCode::CREATED);
     let paths = paths(member);
     let base = format!("http://{}", app.addr);

@@ -244,14 +244,41 @@ pub async fn serve_binary(args: &[&str], env: &[(&str, &str)], port: u16) -> Ser
     panic!("the server did not come up on {}", served.addr);
 }
 
-#[tokio::test]
-async fn configuration_file_environment_and_flags_in_that_order() {
+/// An initialised data directory and an admin token for it.
+fn data_dir_with_admin() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     vergleichsring_store::Store::init(dir.path()).unwrap();
     let admin =
         vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
             .unwrap()
             .0;
+    (dir, admin)
+}
+
+/// `serve` over `dir` on a free port, with member 05001000 registered.
+async fn serve_with_member(dir: &std::path::Path, admin: &str) -> (Served, String) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let served = serve_binary(
+        &["--data-dir", dir.to_str().unwrap(), "--listen", &listen],
+        &[],
+        port,
+    )
+    .await;
+    let r = reqwest::Client::new()
+        .post(format!("http://{listen}/api/v1/members"))
+        .bearer_auth(admin)
+        .json(&serde_json::json!([{"member_id": "05001000", "name": "Stadt", "kind": "kreisfreie_stadt"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    (served, listen)
+}
+
+#[tokio::test]
+async fn configuration_file_environment_and_flags_in_that_order() {
+    let (dir, admin) = data_dir_with_admin();
     let (p_file, p_env, p_flag) = (free_port(), free_port(), free_port());
     let cfg = dir.path().join("ring.toml");
     std::fs::write(
@@ -372,34 +399,9 @@ async fn configuration_file_environment_and_flags_in_that_order() {
 #[tokio::test]
 async fn sigterm_finishes_the_upload_in_flight_then_exits() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = tempfile::tempdir().unwrap();
-    vergleichsring_store::Store::init(dir.path()).unwrap();
-    let admin =
-        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
-            .unwrap()
-            .0;
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut served = serve_binary(
-        &[
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--listen",
-            &listen,
-        ],
-        &[],
-        port,
-    )
-    .await;
+    let (dir, admin) = data_dir_with_admin();
+    let (mut served, listen) = serve_with_member(dir.path(), &admin).await;
     let client = reqwest::Client::new();
-    let r = client
-        .post(format!("http://{listen}/api/v1/members"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!([{"member_id": "05001000", "name": "Stadt", "kind": "kreisfreie_stadt"}]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
     // The upload's headers and half its body are sent, then SIGTERM, then
     // the rest: the server must still take, commit and answer it.
     let body = library_bulk_file(&[("05001000", 120_000.0, 1.0)]);
@@ -451,12 +453,7 @@ async fn sigterm_finishes_the_upload_in_flight_then_exits() {
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
-    let dir = tempfile::tempdir().unwrap();
-    vergleichsring_store::Store::init(dir.path()).unwrap();
-    let admin =
-        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
-            .unwrap()
-            .0;
+    let (dir, admin) = data_dir_with_admin();
     let port = free_port();
     let log = dir.path().join("server.log");
     let child = binary()
@@ -533,34 +530,9 @@ async fn json_logs_carry_the_request_id() {
 
 #[tokio::test]
 async fn sighup_reopens_the_access_log_after_rotation() {
-    let dir = tempfile::tempdir().unwrap();
-    vergleichsring_store::Store::init(dir.path()).unwrap();
-    let admin =
-        vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
-            .unwrap()
-            .0;
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let served = serve_binary(
-        &[
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--listen",
-            &listen,
-        ],
-        &[],
-        port,
-    )
-    .await;
+    let (dir, admin) = data_dir_with_admin();
+    let (served, listen) = serve_with_member(dir.path(), &admin).await;
     let client = reqwest::Client::new();
-    let r = client
-        .post(format!("http://{listen}/api/v1/members"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!([{"member_id": "05001000", "name": "Stadt", "kind": "kreisfreie_stadt"}]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
     let r = client
         .post(format!("http://{listen}/api/v1/submissions/library/2024"))
         .bearer_auth(&admin)

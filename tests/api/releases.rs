@@ -40,13 +40,7 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         .status,
         StatusCode::FORBIDDEN
     );
-    let frozen = app
-        .post_json(
-            "/api/v1/releases/library/2024",
-            Some(&app.admin),
-            &serde_json::json!({}),
-        )
-        .await;
+    let frozen = app.freeze("library", 2024).await;
     assert_eq!(frozen.status, StatusCode::CREATED, "{}", frozen.text);
     let id = frozen.body["id"].as_str().unwrap().to_string();
     assert_eq!(id, "library-2024-1");
@@ -64,13 +58,7 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
         serde_json::from_slice::<serde_json::Value>(&live_at_freeze).unwrap(),
     );
     assert_eq!(a["groups"], b["groups"], "freezing changes no number");
-    let again = app
-        .post_json(
-            "/api/v1/releases/library/2024",
-            Some(&app.admin),
-            &serde_json::json!({}),
-        )
-        .await;
+    let again = app.freeze("library", 2024).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
     // Everything asked `as_of` the release right after freezing.

@@ -311,13 +311,7 @@ async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.data_version("library", 2024).await, version);
     // A frozen year is refused with a sentence that says why and whom to ask.
-    let frozen = app
-        .post_json(
-            "/api/v1/releases/library/2024",
-            Some(&app.admin),
-            &serde_json::json!({}),
-        )
-        .await;
+    let frozen = app.freeze("library", 2024).await;
     assert_eq!(frozen.status, StatusCode::CREATED);
     let version = app.data_version("library", 2024).await;
     let file = csv(&ids[0], &[]);

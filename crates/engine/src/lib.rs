@@ -653,55 +653,39 @@ impl Engine {
         Ok(out)
     }
 
-    /// A tag that changes whenever the release log does (for `ETag`s of
-    /// reports, which list the releases).
-    pub fn releases_tag(&self) -> String {
-        match self.store.data_releases() {
-            Ok(all) => format!(
-                "{}-{}",
-                all.len(),
-                all.iter().filter(|r| !r.is_frozen()).count()
-            ),
-            Err(_) => "unreadable".into(),
-        }
-    }
-
     /// Freezes a (domain, year): uploads for it get 409 until it is reopened.
     pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
-        self.domain(domain)?;
-        check_year(year)?;
-        let _guard = self.refresh.lock().await;
-        let release = self
-            .store
-            .freeze(domain, year, by, serde_json::to_value(self.policy).ok())
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(m) => EngineError::Conflict(m),
-                other => EngineError::Store(other),
-            })?;
-        // The commit that (un)froze the year changed no data: the cached
-        // snapshot moves on to its version instead of being loaded again.
-        if let Some(v) = self.store.data_version(domain).await {
-            self.relabel(domain, v);
-        }
-        Ok(release)
+        let disclosure = serde_json::to_value(self.policy).ok();
+        self.change_release(
+            domain,
+            year,
+            self.store.freeze(domain, year, by, disclosure),
+        )
+        .await
     }
 
     /// Reopens a frozen (domain, year) for uploads.
     pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        self.change_release(domain, year, self.store.reopen(domain, year, by))
+            .await
+    }
+
+    /// Runs a freeze or reopen of the store under the refresh lock. Its
+    /// commit changes no data, so the cached snapshot moves on to its
+    /// version instead of being loaded again.
+    async fn change_release(
+        &self,
+        domain: &str,
+        year: i32,
+        change: impl std::future::Future<Output = vergleichsring_store::Result<DataRelease>>,
+    ) -> Result<DataRelease> {
         self.domain(domain)?;
         check_year(year)?;
         let _guard = self.refresh.lock().await;
-        let release = self
-            .store
-            .reopen(domain, year, by)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(m) => EngineError::Conflict(m),
-                other => EngineError::Store(other),
-            })?;
-        // The commit that (un)froze the year changed no data: the cached
-        // snapshot moves on to its version instead of being loaded again.
+        let release = change.await.map_err(|e| match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            other => EngineError::Store(other),
+        })?;
         if let Some(v) = self.store.data_version(domain).await {
             self.relabel(domain, v);
         }

@@ -1031,10 +1031,10 @@ pub async fn report(
         ));
     }
     let as_of = as_of(&state, &params, None).await?;
-    // A report spans every domain: its tag holds all data versions, and
-    // the release log it lists.
+    // A report spans every domain: its tag holds all data versions (a
+    // freeze or reopen, which changes the releases it lists, is a commit
+    // and so moves a data version too).
     let generation = member_generation(&state, as_of.as_ref());
-    let releases = state.engine.releases_tag();
     let versions = match &as_of {
         Some(a) => format!("asof-{}", a.label),
         None => state.engine.data_versions().await,
@@ -1049,7 +1049,6 @@ pub async fn report(
             format,
             &format!("{dialect:?}"),
             &generation,
-            &releases,
             as_of.as_ref().map_or("", |a| a.label.as_str()),
         ],
     );

@@ -286,15 +286,6 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid(format!("unknown domain {domain}")))?;
         let figures: Vec<String> = d.basic_figures.iter().map(|f| f.id.clone()).collect();
         let _guard = self.write_lock.lock().await;
-        // Checked under the writers' lock, which `freeze` also takes: an
-        // upload either lands before the freeze or is refused.
-        if let Some(r) = self.frozen(domain, submission.year)? {
-            return Err(StoreError::Frozen {
-                domain: domain.to_string(),
-                year: submission.year,
-                release: r.id,
-            });
-        }
         let mut table = self
             .table(domain)
             .await

@@ -65,6 +65,23 @@ fn log_version(name: &str) -> Option<u64> {
     name.split('.').next()?.parse().ok()
 }
 
+/// Copies one object between two stores, at the same path.
+async fn copy_object(
+    from: &dyn ObjectStore,
+    to: &dyn ObjectStore,
+    location: &deltalake::Path,
+) -> Result<()> {
+    let bytes = from
+        .get(location)
+        .await
+        .map_err(object_err)?
+        .bytes()
+        .await
+        .map_err(object_err)?;
+    to.put(location, bytes.into()).await.map_err(object_err)?;
+    Ok(())
+}
+
 /// Copies a table's files from `from` to `to` (both rooted at the table):
 /// data files first, then the log up to `version`. `_last_checkpoint` is
 /// left out (it may name a later checkpoint); readers list the log instead.
@@ -83,16 +100,7 @@ async fn copy_table(
         .partition(|m| m.location.as_ref().starts_with("_delta_log/"));
     let mut copied = 0;
     for m in data {
-        let bytes = from
-            .get(&m.location)
-            .await
-            .map_err(object_err)?
-            .bytes()
-            .await
-            .map_err(object_err)?;
-        to.put(&m.location, bytes.into())
-            .await
-            .map_err(object_err)?;
+        copy_object(from, to, &m.location).await?;
         copied += 1;
     }
     let mut log: Vec<_> = log
@@ -107,16 +115,7 @@ async fn copy_table(
     // Commits in order, so that a reader of a half-copied log sees a prefix.
     log.sort_by_key(|m| m.location.filename().and_then(log_version));
     for m in log {
-        let bytes = from
-            .get(&m.location)
-            .await
-            .map_err(object_err)?
-            .bytes()
-            .await
-            .map_err(object_err)?;
-        to.put(&m.location, bytes.into())
-            .await
-            .map_err(object_err)?;
+        copy_object(from, to, &m.location).await?;
         copied += 1;
     }
     Ok(copied)
