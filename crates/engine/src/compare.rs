@@ -131,6 +131,15 @@ pub struct GroupResult {
     pub peers: Option<Vec<Peer>>,
 }
 
+/// The publication an answer comes from (rule 9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PublicationRef {
+    /// Publication id, e.g. `library-2024-p2`.
+    pub id: String,
+    /// When it was published (RFC 3339, UTC).
+    pub published_at: String,
+}
+
 /// A comparison of one key figure in one (domain, year) by one dimension.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Comparison {
@@ -144,6 +153,11 @@ pub struct Comparison {
     pub group_by: String,
     /// Data version the statistics were computed from.
     pub data_version: String,
+    /// The publication the statistics come from (every answer to a
+    /// non-admin caller; admin reads the live state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub publication: Option<PublicationRef>,
     /// The groups, in catalogue order of their ids.
     pub groups: Vec<GroupResult>,
 }
@@ -449,18 +463,15 @@ pub fn compare(
             holds_own: own_group.as_deref() == Some(g.id.as_str()),
         })
         .collect();
-    let requester_known =
-        |b: &Building<'_>| b.holds_own && own_value.is_some() && audience == Audience::Member;
+    // The requester's own value, which it knows, where it counts: a
+    // member's own group.
+    let known = own_value.filter(|_| audience == Audience::Member);
     for b in &mut built {
-        b.release = release(policy, audience, &b.g.values, requester_known(b));
+        let own = known.filter(|_| b.holds_own);
+        b.release = release(policy, audience, &b.g.values, own);
     }
     if matches!(by, GroupBy::Dimension(d) if *d != Dimension::All) {
-        protect_complement(
-            policy,
-            audience,
-            &mut built,
-            own_value.is_some() && audience == Audience::Member,
-        );
+        protect_complement(policy, audience, &mut built, known);
     }
     let direction = domain.key_figures[figure].direction;
     let out = built
@@ -481,12 +492,18 @@ pub fn compare(
                 }),
                 _ => None,
             };
+            // Rule 8: the anonymous distribution only for built-in groups
+            // (two custom groups' distributions differing by one member
+            // would show that member's value); names with values only for
+            // members among themselves (and admin), never for analysts or
+            // consultants.
             let sees_values = matches!(
                 audience,
                 Audience::Member | Audience::Analyst | Audience::Admin
             );
             let distribution = (released
                 && sees_values
+                && matches!(by, GroupBy::Dimension(_))
                 && policy.visibility == Visibility::Pseudonymous)
                 .then(|| {
                     let mut v: Vec<f64> =
@@ -498,24 +515,26 @@ pub fn compare(
                     v.sort_by(f64::total_cmp);
                     v
                 });
-            let peers = (sees_values && policy.visibility == Visibility::Named).then(|| {
-                let mut p: Vec<Peer> =
-                    b.g.members
-                        .iter()
-                        .filter_map(|(i, v)| b.g.ids.get(*i as usize).map(|id| (id, v)))
-                        .map(|(id, v)| Peer {
-                            member_id: id.clone(),
-                            name: input
-                                .members
-                                .get(id)
-                                .map(|m| m.name.clone())
-                                .unwrap_or_default(),
-                            value: *v,
-                        })
-                        .collect();
-                p.sort_by(|a, b| b.value.total_cmp(&a.value));
-                p
-            });
+            let peers = (matches!(audience, Audience::Member | Audience::Admin)
+                && policy.visibility == Visibility::Named)
+                .then(|| {
+                    let mut p: Vec<Peer> =
+                        b.g.members
+                            .iter()
+                            .filter_map(|(i, v)| b.g.ids.get(*i as usize).map(|id| (id, v)))
+                            .map(|(id, v)| Peer {
+                                member_id: id.clone(),
+                                name: input
+                                    .members
+                                    .get(id)
+                                    .map(|m| m.name.clone())
+                                    .unwrap_or_default(),
+                                value: *v,
+                            })
+                            .collect();
+                    p.sort_by(|a, b| b.value.total_cmp(&a.value));
+                    p
+                });
             GroupResult {
                 group: b.g.id.clone(),
                 label: b.g.label.clone(),
@@ -538,6 +557,7 @@ pub fn compare(
         figure: domain.key_figures[figure].id.clone(),
         group_by: by.as_str().to_string(),
         data_version: data_version(input.snapshot),
+        publication: None,
         groups: out,
     }
 }
@@ -550,7 +570,7 @@ fn protect_complement(
     policy: &Policy,
     audience: Audience,
     built: &mut [Building<'_>],
-    requester_has_value: bool,
+    known: Option<f64>,
 ) {
     if audience == Audience::Admin {
         return;
@@ -559,7 +579,7 @@ fn protect_complement(
         .iter()
         .flat_map(|b| b.g.values.values.iter().copied())
         .collect();
-    if !passes_size_and_variety(policy, audience, &all, requester_has_value) {
+    if !passes_size_and_variety(policy, audience, &all, known) {
         return;
     }
     loop {
@@ -574,8 +594,8 @@ fn protect_complement(
             .iter()
             .flat_map(|b| b.g.values.values.iter().copied())
             .collect();
-        let requester_inside = requester_has_value && hidden.iter().any(|b| b.holds_own);
-        if passes_size_and_variety(policy, audience, &union, requester_inside) {
+        let inside = known.filter(|_| hidden.iter().any(|b| b.holds_own));
+        if passes_size_and_variety(policy, audience, &union, inside) {
             return;
         }
         let Some(next) = built
@@ -624,22 +644,31 @@ pub struct Point {
     pub message_de: Option<&'static str>,
     /// The released statistics.
     pub stats: Option<ReleasedStats>,
+    /// The publication the year's statistics come from (non-admin callers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub publication: Option<PublicationRef>,
 }
 
 impl Point {
     /// A year without statistics, for a reason.
-    fn withheld(year: i32, group: Option<String>, reason: &'static str) -> Point {
+    pub(crate) fn withheld(year: i32, group: Option<String>, reason: &'static str) -> Point {
         let known = [
             Reason::BelowThreshold,
             Reason::AllEqual,
             Reason::GiveToGet,
             Reason::Complement,
             Reason::Differencing,
+            Reason::Audit,
         ]
         .into_iter()
         .find(|r| r.code() == reason);
         let (message, message_de) = match known {
             Some(r) => (r.message_en(), r.message_de()),
+            None if reason == "not_published" => (
+                "The member's figures for this year are not in a publication yet; they appear with the next one.",
+                "Die Zahlen des Mitglieds für dieses Jahr sind noch in keiner Veröffentlichung; sie erscheinen mit der nächsten.",
+            ),
             None => (
                 "The member has no figures for this year.",
                 "Für dieses Jahr liegen keine Zahlen des Mitglieds vor.",
@@ -655,7 +684,31 @@ impl Point {
             message: Some(message),
             message_de: Some(message_de),
             stats: None,
+            publication: None,
         }
+    }
+
+    /// The points of one year's comparison: the requester's group, or every
+    /// group when no member is asked about.
+    pub(crate) fn of_comparison(c: Comparison, member: Option<&str>) -> Vec<Point> {
+        let year = c.year;
+        let publication = c.publication;
+        c.groups
+            .into_iter()
+            .filter(|g| member.is_none() || g.own.is_some())
+            .map(|g| Point {
+                year,
+                group: Some(g.group),
+                own: g.own.and_then(|o| o.value),
+                n: g.n,
+                suppressed: g.suppressed,
+                reason: g.reason,
+                message: g.message,
+                message_de: g.message_de,
+                stats: g.stats,
+                publication: publication.clone(),
+            })
+            .collect()
     }
 }
 
@@ -674,64 +727,6 @@ pub struct Timeseries {
     pub data_version: String,
     /// Points by year, then group.
     pub points: Vec<Point>,
-}
-
-/// Computes a time series over the years with data in `from..=to`.
-pub fn timeseries(
-    input: &CompareInput<'_>,
-    figure: usize,
-    by: &GroupBy,
-    audience: Audience,
-    member: Option<&str>,
-    (from, to): (Option<i32>, Option<i32>),
-    refused: &BTreeMap<i32, &'static str>,
-) -> Timeseries {
-    let mut points = Vec::new();
-    for year in input.snapshot.years() {
-        if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
-            continue;
-        }
-        if let Some(m) = member
-            && input.snapshot.current_row(year, m).is_none()
-        {
-            let reason = if matches!(audience, Audience::Member | Audience::Consultant) {
-                Reason::GiveToGet.code()
-            } else {
-                "no_submission"
-            };
-            points.push(Point::withheld(year, None, reason));
-            continue;
-        }
-        if let Some(reason) = refused.get(&year) {
-            points.push(Point::withheld(year, Some(by.as_str().to_string()), reason));
-            continue;
-        }
-        let c = compare(input, year, figure, by, audience, member);
-        for g in c.groups {
-            if member.is_some() && g.own.is_none() {
-                continue;
-            }
-            points.push(Point {
-                year,
-                group: Some(g.group),
-                own: g.own.and_then(|o| o.value),
-                n: g.n,
-                suppressed: g.suppressed,
-                reason: g.reason,
-                message: g.message,
-                message_de: g.message_de,
-                stats: g.stats,
-            });
-        }
-    }
-    Timeseries {
-        domain: input.domain.id.clone(),
-        figure: input.domain.key_figures[figure].id.clone(),
-        group_by: by.as_str().to_string(),
-        member_id: member.map(str::to_string),
-        data_version: data_version(input.snapshot),
-        points,
-    }
 }
 
 #[cfg(test)]
@@ -882,7 +877,7 @@ mod tests {
             let year = snapshot.year(2024).unwrap();
             let threshold = policy.threshold_for(audience);
             let mut hidden: Vec<f64> = Vec::new();
-            let mut hidden_has_own = false;
+            let mut hidden_has_own = None;
             let mut everything: Vec<f64> = Vec::new();
             for g in &c.groups {
                 let in_group: Vec<&KeyRow> = year
@@ -912,7 +907,9 @@ mod tests {
                     }
                     None => {
                         hidden.extend(&values);
-                        hidden_has_own |= requester_inside;
+                        if requester_inside {
+                            hidden_has_own = own_value;
+                        }
                     }
                 }
                 let json = serde_json::to_value(g).unwrap();
@@ -922,7 +919,7 @@ mod tests {
             }
             // Rule 5: if the whole is released, the hidden groups together pass rules 1 and 4.
             let all: Vec<f64> = year.key.values().filter_map(|k| k.values.get(0)).collect();
-            let all_released = passes_size_and_variety(&policy, audience, &all, own_value.is_some() && audience == Audience::Member);
+            let all_released = passes_size_and_variety(&policy, audience, &all, own_value.filter(|_| audience == Audience::Member));
             if dim != Dimension::All && all_released && !hidden.is_empty() {
                 prop_assert!(passes_size_and_variety(&policy, audience, &hidden, hidden_has_own));
             }

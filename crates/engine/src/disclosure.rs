@@ -63,6 +63,10 @@ pub struct Policy {
     pub p_ratio: f64,
     /// The ring's visibility mode.
     pub visibility: Visibility,
+    /// Publish a (domain, year) by itself as soon as the members whose
+    /// figures changed since its last publication reach the threshold
+    /// (rule 9).
+    pub auto_publish: bool,
 }
 
 impl Default for Policy {
@@ -77,6 +81,7 @@ impl Default for Policy {
             dominance_k: 0.90,
             p_ratio: 0.10,
             visibility: Visibility::AggregateOnly,
+            auto_publish: true,
         }
     }
 }
@@ -136,6 +141,10 @@ pub enum Reason {
     /// A custom group would differ from a released group by fewer members
     /// than the threshold (rule 6).
     Differencing,
+    /// Withheld by the audit of answers in combination (rule 11): together
+    /// with statistics already published, this group's would determine a
+    /// single member's value or a withheld group's total.
+    Audit,
 }
 
 impl Reason {
@@ -147,6 +156,7 @@ impl Reason {
             Reason::GiveToGet => "give_to_get",
             Reason::Complement => "complement",
             Reason::Differencing => "differencing",
+            Reason::Audit => "audit",
         }
     }
 
@@ -168,6 +178,9 @@ impl Reason {
             Reason::Differencing => {
                 "This group differs from an already published group by too few members; its statistics would reveal them."
             }
+            Reason::Audit => {
+                "Withheld because, together with statistics already published, it would reveal a single member's value or a withheld group's total."
+            }
         }
     }
 
@@ -188,6 +201,9 @@ impl Reason {
             }
             Reason::Differencing => {
                 "Diese Gruppe unterscheidet sich von einer bereits veröffentlichten Gruppe um zu wenige Mitglieder; ihre Statistiken würden diese offenlegen."
+            }
+            Reason::Audit => {
+                "Zurückgehalten, weil sie zusammen mit bereits veröffentlichten Statistiken den Wert eines einzelnen Mitglieds oder die Summe einer zurückgehaltenen Gruppe offenlegen würde."
             }
         }
     }
@@ -303,24 +319,46 @@ pub fn round_3_significant(x: f64) -> f64 {
     }
 }
 
+/// Rule 4: whether the values of the peers (the values without one
+/// occurrence of the requester's own value `own`, when it is in the group)
+/// are all equal. Counting the requester among them would let a requester
+/// whose value differs from five equal peers learn every peer's value from
+/// n, mean and its own value.
+pub fn peers_all_equal(values: &[f64], own: Option<f64>) -> bool {
+    let mut skipped = false;
+    let mut first: Option<f64> = None;
+    for v in values {
+        if !skipped && own.is_some_and(|o| o.to_bits() == v.to_bits()) {
+            skipped = true;
+            continue;
+        }
+        match first {
+            None => first = Some(*v),
+            Some(f) if f != *v => return false,
+            Some(_) => {}
+        }
+    }
+    true
+}
+
 /// Whether a set of values passes rules 1 and 4 for an audience: enough
-/// (peers or members) and not all equal. Used for single groups and for the
-/// union of suppressed groups (rule 5).
+/// (peers or members) and the peers' values not all equal. `own` is the
+/// requester's value when it is among `values`. Used for single groups and
+/// for the union of suppressed groups (rule 5).
 pub fn passes_size_and_variety(
     policy: &Policy,
     audience: Audience,
     values: &[f64],
-    requester_in_group: bool,
+    own: Option<f64>,
 ) -> bool {
     if audience == Audience::Admin {
         return true;
     }
     let counted = match audience {
         Audience::Consultant => values.len(),
-        _ => values.len() - usize::from(requester_in_group && !values.is_empty()),
+        _ => values.len() - usize::from(own.is_some() && !values.is_empty()),
     };
-    let varied = values.windows(2).any(|w| w[0] != w[1]);
-    counted >= policy.threshold_for(audience) && varied
+    counted >= policy.threshold_for(audience) && !peers_all_equal(values, own)
 }
 
 /// A group's raw material: values with numerators and denominators of the
@@ -335,14 +373,15 @@ pub struct GroupValues {
     pub dens: Vec<f64>,
 }
 
-/// Applies the rules to one group. `requester_in_group` is true when the
-/// requesting member has a value in the group, which it already knows.
+/// Applies the rules to one group. `own` is the requesting member's value
+/// when it has one in the group (it knows it already).
 pub fn release(
     policy: &Policy,
     audience: Audience,
     group: &GroupValues,
-    requester_in_group: bool,
+    own: Option<f64>,
 ) -> Release {
+    let requester_in_group = own.is_some();
     let n = group.values.len();
     let Some(summary) = summarize(&group.values) else {
         return if audience == Audience::Admin {
@@ -374,7 +413,7 @@ pub fn release(
     if counted < policy.threshold_for(audience) {
         return Release::suppressed(n, Reason::BelowThreshold);
     }
-    if summary.min == summary.max {
+    if peers_all_equal(&group.values, own) {
         return Release::suppressed(n, Reason::AllEqual);
     }
     let mut withheld = Vec::new();
@@ -484,7 +523,7 @@ mod tests {
             nums: vec![100.0, 1.0, 1.0, 1.0, 1.0, 1.0],
             dens: vec![1.0; 6],
         };
-        let r = release(&p, Audience::Analyst, &g, false);
+        let r = release(&p, Audience::Analyst, &g, None);
         assert_eq!(r.stats.unwrap().weighted, None);
         assert!(
             r.withheld
@@ -506,11 +545,11 @@ mod tests {
     fn the_threshold_counts_peers_without_the_requester() {
         let p = Policy::default();
         let g = group(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert!(release(&p, Audience::Analyst, &g, false).stats.is_some());
-        let r = release(&p, Audience::Member, &g, true);
+        assert!(release(&p, Audience::Analyst, &g, None).stats.is_some());
+        let r = release(&p, Audience::Member, &g, Some(3.0));
         assert_eq!(r.reason, Some(Reason::BelowThreshold));
         let g6 = group(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let r = release(&p, Audience::Member, &g6, true);
+        let r = release(&p, Audience::Member, &g6, Some(6.0));
         let s = r.stats.unwrap();
         assert!(s.median.is_some() && s.p25.is_none() && s.p10.is_none() && s.min.is_none());
     }
@@ -520,11 +559,32 @@ mod tests {
         let p = Policy::default();
         let g = group(&[2.0; 12]);
         assert_eq!(
-            release(&p, Audience::Analyst, &g, false).reason,
+            release(&p, Audience::Analyst, &g, None).reason,
             Some(Reason::AllEqual)
         );
-        let r = release(&p, Audience::Admin, &group(&[1.0, 9.0]), false);
+        let r = release(&p, Audience::Admin, &group(&[1.0, 9.0]), None);
         assert_eq!(r.stats.unwrap().max, Some(9.0));
+    }
+
+    #[test]
+    fn rule_4_looks_at_the_peers_without_the_requester() {
+        let p = Policy::default();
+        // Five equal peers and a requester with another value: n, mean and
+        // its own value would give every peer's value.
+        let g = group(&[2.0, 2.0, 2.0, 2.0, 2.0, 7.0]);
+        assert_eq!(
+            release(&p, Audience::Member, &g, Some(7.0)).reason,
+            Some(Reason::AllEqual)
+        );
+        // An analyst knows none of them: the values differ, so it passes.
+        assert!(release(&p, Audience::Analyst, &g, None).stats.is_some());
+        // A requester equal to the peers with one peer different is fine.
+        let g = group(&[2.0, 2.0, 2.0, 2.0, 2.0, 7.0]);
+        assert!(release(&p, Audience::Member, &g, Some(2.0)).stats.is_some());
+        assert!(peers_all_equal(&[3.0], Some(3.0)));
+        assert!(peers_all_equal(&[1.0, 1.0, 5.0], Some(5.0)));
+        assert!(!peers_all_equal(&[1.0, 1.0, 5.0], Some(1.0)));
+        assert!(!peers_all_equal(&[1.0, 1.0, 5.0], None));
     }
 
     proptest! {
@@ -536,7 +596,8 @@ mod tests {
         ) {
             let p = Policy::default();
             let in_group = in_group && !values.is_empty();
-            let r = release(&p, audience, &group(&values), in_group);
+            let own = values.first().copied().filter(|_| in_group);
+            let r = release(&p, audience, &group(&values), own);
             let peers = values.len() - usize::from(in_group);
             let needed = if audience == Audience::Consultant { values.len() >= 10 } else { peers >= 5 };
             if let Some(s) = &r.stats {
@@ -549,6 +610,10 @@ mod tests {
                 prop_assert!(s.p10.is_none() || peers >= 20);
                 let first = values[0];
                 prop_assert!(values.iter().any(|v| *v != first));
+                // Rule 4 over the peers: without the requester's value the
+                // peers' values differ.
+                let peers: Vec<f64> = values.iter().skip(usize::from(in_group)).copied().collect();
+                prop_assert!(peers.iter().any(|v| *v != peers[0]));
             } else {
                 prop_assert!(r.reason.is_some());
             }

@@ -62,6 +62,10 @@ pub fn comparison_schema(with_own: bool) -> SchemaRef {
         fields.push(Field::new("own_rank", DataType::UInt64, true));
         fields.push(Field::new("own_percentile_rank", DataType::Float64, true));
     }
+    // Rule 9: every row names the publication it comes from (null in
+    // admin's live answers).
+    fields.push(Field::new("publication", DataType::Utf8, true));
+    fields.push(Field::new("published_at", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
 
@@ -132,6 +136,16 @@ pub fn comparisons_batch(
                 .collect::<Vec<_>>(),
         )));
     }
+    columns.push(Arc::new(StringArray::from(
+        rows.iter()
+            .map(|(c, _)| c.publication.as_ref().map(|p| p.id.clone()))
+            .collect::<Vec<_>>(),
+    )));
+    columns.push(Arc::new(StringArray::from(
+        rows.iter()
+            .map(|(c, _)| c.publication.as_ref().map(|p| p.published_at.clone()))
+            .collect::<Vec<_>>(),
+    )));
     Ok(RecordBatch::try_new(comparison_schema(with_own), columns)?)
 }
 

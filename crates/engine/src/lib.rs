@@ -11,6 +11,7 @@ pub mod disclosure;
 pub mod export;
 pub mod groups;
 pub mod offline;
+pub mod publication;
 pub mod query;
 pub mod report;
 pub mod rules;
@@ -31,8 +32,8 @@ use vergleichsring_store::{Member, Store, StoreError, SubmissionRows, SubmittedR
 use compare::{CompareInput, Comparison, Dimension, GroupBy, Timeseries};
 use disclosure::{Audience, Policy};
 use snapshot::Snapshot;
+use vergleichsring_store::CustomGroup;
 pub use vergleichsring_store::DataRelease;
-use vergleichsring_store::{CustomGroup, ReleaseEntry};
 
 /// Everything that can go wrong in the engine, by what the caller should say.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +107,40 @@ pub enum EngineError {
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The caller may not ask for this (e.g. `as_of` a data version
+    /// without being admin).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing of the (domain, year) is published yet (rule 9).
+    #[error(
+        "{domain} {year} has no publication yet; its statistics are shown once the ring operator publishes them / Für {domain} {year} gibt es noch keine Veröffentlichung; die Statistiken erscheinen, sobald der Ring sie veröffentlicht"
+    )]
+    NotPublished {
+        /// The domain.
+        domain: String,
+        /// The year.
+        year: i32,
+    },
+    /// Fewer members changed than a new publication needs (rule 10).
+    #[error(
+        "only {changed} member(s) changed their figures for {domain} {year} since the last publication; a new one needs at least {threshold}, so that no single change can be read from the difference"
+    )]
+    TooFewChanges {
+        /// The domain.
+        domain: String,
+        /// The year.
+        year: i32,
+        /// Members whose figures differ from the last publication.
+        changed: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// No member's figures changed since the last publication.
+    #[error("nothing changed since publication {publication}")]
+    NothingChanged {
+        /// The latest publication, which stays current.
+        publication: String,
+    },
 }
 
 impl From<IngestError> for EngineError {
@@ -187,6 +222,10 @@ pub struct SubmitOutcome {
     pub format: String,
     /// Warnings, stored with the submission.
     pub warnings: Vec<Warning>,
+    /// The publication this upload completed (`auto_publish`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub publication: Option<vergleichsring_store::Publication>,
 }
 
 /// A submission as listed.
@@ -271,9 +310,34 @@ pub struct AsOf {
     members: Option<MemberList>,
     /// The release, when `as_of` names one, and its place in the log.
     release: Option<(usize, DataRelease)>,
+    /// The publication, when `as_of` names one.
+    publication: Option<PublicationCut>,
+}
+
+/// A publication named by `as_of`: its (domain, year) reads it, other
+/// years the latest publication made until then.
+#[derive(Debug, Clone)]
+pub(crate) struct PublicationCut {
+    domain: String,
+    year: i32,
+    seq: u64,
+    published_at: String,
 }
 
 impl AsOf {
+    /// Refuses a data version to everyone but admin (rule 9: others read
+    /// publications, named by publication or release id).
+    pub(crate) fn check_audience(as_of: Option<&AsOf>, audience: Audience) -> Result<()> {
+        match as_of {
+            Some(a) if audience != Audience::Admin && a.release.is_none() && a.publication.is_none() => {
+                Err(EngineError::Forbidden(
+                    "as_of takes publication or release ids (GET /api/v1/publications, GET /api/v1/releases); only admin may read a data version".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The release it names, if any.
     pub fn release(&self) -> Option<&DataRelease> {
         self.release.as_ref().map(|(_, r)| r)
@@ -292,9 +356,6 @@ struct Prepared<'e> {
     domain: &'e Domain,
     figure: usize,
     by: GroupBy,
-    snapshot: Arc<Snapshot>,
-    members: MemberList,
-    policy: Policy,
 }
 
 /// The member list as one request sees it, with its generation read before
@@ -314,12 +375,6 @@ impl std::ops::Deref for MemberList {
     }
 }
 
-impl Prepared<'_> {
-    fn input<'s>(&'s self, engine: &'s Engine) -> CompareInput<'s> {
-        engine.compare_input(self.domain, &self.snapshot, &self.members, &self.policy)
-    }
-}
-
 /// The engine: snapshots per domain over the store.
 pub struct Engine {
     store: Arc<Store>,
@@ -331,6 +386,8 @@ pub struct Engine {
     counters: RefreshCounters,
     /// Snapshots of past versions asked for with `as_of`, a few at a time.
     past: std::sync::Mutex<Vec<PastSnapshot>>,
+    /// The release ledgers and the publications read from them.
+    ledgers: publication::Ledgers,
 }
 
 /// A snapshot of a past version: (domain, Delta version) and the snapshot.
@@ -363,6 +420,7 @@ impl Engine {
             refresh: tokio::sync::Mutex::new(()),
             counters: RefreshCounters::default(),
             past: std::sync::Mutex::new(Vec::new()),
+            ledgers: publication::Ledgers::default(),
         })
     }
 
@@ -470,6 +528,9 @@ impl Engine {
     /// number for a request about one domain, and the report's dotted form
     /// (`12.7.9`, one number per domain in catalogue order) for a report.
     pub async fn resolve_as_of(&self, value: &str, domain: Option<&str>) -> Result<AsOf> {
+        if let Some(a) = self.publication_as_of(value)? {
+            return Ok(a);
+        }
         let releases = self.store.data_releases()?;
         if let Some((i, r)) = releases.iter().enumerate().find(|(_, r)| r.id == value) {
             let map = Arc::new(self.store.release_members(&r.id)?);
@@ -491,6 +552,7 @@ impl Engine {
                     map,
                 }),
                 release: Some((i, r.clone())),
+                publication: None,
             });
         }
         let bad = || {
@@ -535,7 +597,60 @@ impl Engine {
             versions,
             members: None,
             release: None,
+            publication: None,
         })
+    }
+
+    /// An `as_of` naming a publication (`library-2024-p2`), if `value` is
+    /// one: its (domain, year) reads that publication (admin: its data
+    /// version and member list), other years the publications made until
+    /// then.
+    fn publication_as_of(&self, value: &str) -> Result<Option<AsOf>> {
+        let mut parts = value.rsplitn(3, '-');
+        let (Some(seq), Some(year), Some(domain)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (Some(seq), Ok(year)) = (
+            seq.strip_prefix('p').and_then(|s| s.parse::<u64>().ok()),
+            year.parse::<i32>(),
+        ) else {
+            return Ok(None);
+        };
+        if self.catalog().domain(domain).is_none() || check_year(year).is_err() {
+            return Ok(None);
+        }
+        let entries = self.ledger(domain, year)?;
+        let Some(state) = entries.iter().find_map(|e| match &e.record {
+            vergleichsring_store::LedgerRecord::Publication(p) if e.seq == seq => Some(p),
+            _ => None,
+        }) else {
+            return Err(EngineError::NotFound(format!(
+                "no publication {value} (GET /api/v1/publications lists them)"
+            )));
+        };
+        let p = &state.publication;
+        let version: u64 = p.data_version.parse().unwrap_or(0);
+        let map: BTreeMap<String, Member> = state
+            .members
+            .iter()
+            .map(|m| (m.member_id.clone(), m.clone()))
+            .collect();
+        Ok(Some(AsOf {
+            label: value.to_string(),
+            versions: BTreeMap::from([(domain.to_string(), version.checked_sub(1))]),
+            members: Some(MemberList {
+                generation: (1 << 61) | (seq << 20) | u64::from(year.unsigned_abs()),
+                map: Arc::new(map),
+            }),
+            release: None,
+            publication: Some(PublicationCut {
+                domain: domain.to_string(),
+                year,
+                seq,
+                published_at: p.published_at.clone(),
+            }),
+        }))
     }
 
     /// The snapshot a request reads: the latest, or the one `as_of` fixes.
@@ -656,12 +771,26 @@ impl Engine {
     /// Freezes a (domain, year): uploads for it get 409 until it is reopened.
     pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
         let disclosure = serde_json::to_value(self.policy).ok();
-        self.change_release(
-            domain,
-            year,
-            self.store.freeze(domain, year, by, disclosure),
-        )
-        .await
+        let release = self
+            .change_release(
+                domain,
+                year,
+                self.store.freeze(domain, year, by, disclosure),
+            )
+            .await?;
+        // A freeze publishes the year (rule 9), unless it is published as
+        // it stands or too few members changed (rule 10).
+        match self
+            .publish(domain, year, publication::Trigger::Freeze, by)
+            .await
+        {
+            Ok(_) | Err(EngineError::NothingChanged { .. } | EngineError::TooFewChanges { .. }) => {
+            }
+            Err(e) => {
+                tracing::error!(error = %e, domain, year, "publishing the frozen year failed")
+            }
+        }
+        Ok(release)
     }
 
     /// Reopens a frozen (domain, year) for uploads.
@@ -850,7 +979,10 @@ impl Engine {
     /// Validates an upload and, if it passes, stores it as one commit.
     pub async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
         let domain = req.domain.clone();
-        let outcome = self.submit_checked(req).await;
+        let mut outcome = self.submit_checked(req).await;
+        if let Ok(o) = &mut outcome {
+            o.publication = self.auto_publish(&o.domain, o.year).await;
+        }
         // Counted here, so that the API and the web page count alike.
         match &outcome {
             Ok(_) => metrics::counter!("vergleichsring_uploads_total", "domain" => domain, "outcome" => "accepted", "rule" => "").increment(1),
@@ -1013,6 +1145,7 @@ impl Engine {
             upload_sha256,
             format: format.name().to_string(),
             warnings,
+            publication: None,
         })
     }
 
@@ -1065,39 +1198,35 @@ impl Engine {
     }
 
     /// Resolves what a comparison or time series asks for, or says why not.
-    async fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'_>> {
+    fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'_>> {
         let domain = self.domain(req.domain)?;
         let figure = self.figure_index(domain, req.figure)?;
         let by = self.group_by(req.group_by)?;
-        let snapshot = self.snapshot_for(req.domain, req.as_of).await?;
+        AsOf::check_audience(req.as_of, req.audience)?;
         let members = self.members_for(req.as_of);
         if let Some(m) = req.member
             && !members.contains_key(m)
+            && !self.store.members_map().contains_key(m)
         {
             return Err(EngineError::NotFound(format!(
                 "member {m} is not registered"
             )));
         }
-        Ok(Prepared {
-            domain,
-            figure,
-            by,
-            snapshot,
-            members,
-            policy: self.policy_for(req.as_of),
-        })
+        Ok(Prepared { domain, figure, by })
     }
 
-    /// A comparison for one year, after disclosure control for the audience.
-    /// A member that has not submitted for the year gets `GiveToGet`.
+    /// A comparison for one year, after disclosure control for the audience:
+    /// admin reads the live state, everyone else the latest publication (or
+    /// the one `as_of` names). A member that has not submitted for the year
+    /// gets `GiveToGet`.
     pub async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
-        let p = self.prepare(req).await?;
+        let p = self.prepare(req)?;
         // Give to get: a member, or a consultant reading on its behalf, sees a
         // year's comparisons only once the member has submitted for it.
         if let Some(m) = req.member
             && matches!(req.audience, Audience::Member | Audience::Consultant)
-            && p.snapshot.current_row(year, m).is_none()
+            && !self.has_submitted(req.domain, year, m).await?
         {
             return Err(EngineError::GiveToGet {
                 member_id: m.to_string(),
@@ -1105,8 +1234,15 @@ impl Engine {
                 year,
             });
         }
+        let view = self
+            .view(p.domain, year, req.audience, req.as_of)
+            .await?
+            .ok_or_else(|| EngineError::NotPublished {
+                domain: p.domain.id.clone(),
+                year,
+            })?;
         if let GroupBy::Custom(g) = &p.by
-            && let Err(refusal) = self.release_custom(&p, g, year, req.audience).await?
+            && let Err(refusal) = self.release_custom(p.domain, &view, g, year).await?
         {
             return Err(EngineError::Refused {
                 code: "disclosure_refused",
@@ -1114,45 +1250,62 @@ impl Engine {
                 message: refusal.message,
             });
         }
-        let input = p.input(self);
-        let c = compare::compare(&input, year, p.figure, &p.by, req.audience, req.member);
+        let c = view.compare(
+            self,
+            p.domain,
+            year,
+            p.figure,
+            &p.by,
+            req.audience,
+            req.member,
+        );
         count_suppressed(c.groups.iter().map(|g| (g.suppressed, g.reason)));
         Ok(c)
     }
 
-    /// A time series over the years with data in `from..=to`, after
-    /// disclosure control; years without the member's own submission are
-    /// marked instead of compared.
+    /// A time series over the years in `from..=to`, after disclosure
+    /// control: admin reads the live state, everyone else each year's
+    /// publication; years without the member's own submission are marked
+    /// instead of compared.
     pub async fn timeseries(
         &self,
         req: &StatsRequest<'_>,
         from: Option<i32>,
         to: Option<i32>,
     ) -> Result<Timeseries> {
-        let p = self.prepare(req).await?;
-        let mut refused = BTreeMap::new();
-        if let GroupBy::Custom(g) = &p.by {
-            for year in p.snapshot.years() {
-                if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
-                    continue;
-                }
-                if let Err(refusal) = self.release_custom(&p, g, year, req.audience).await? {
-                    refused.insert(year, refusal.reason);
-                }
+        let p = self.prepare(req)?;
+        let points = self
+            .published_points(
+                p.domain,
+                p.figure,
+                &p.by,
+                req.audience,
+                req.member,
+                (from, to),
+                req.as_of,
+            )
+            .await?;
+        count_suppressed(points.iter().map(|p| (p.suppressed, p.reason)));
+        let data_version = match req.audience {
+            Audience::Admin => {
+                compare::data_version(&*self.snapshot_for(req.domain, req.as_of).await?)
             }
-        }
-        let input = p.input(self);
-        let ts = compare::timeseries(
-            &input,
-            p.figure,
-            &p.by,
-            req.audience,
-            req.member,
-            (from, to),
-            &refused,
-        );
-        count_suppressed(ts.points.iter().map(|p| (p.suppressed, p.reason)));
-        Ok(ts)
+            // Each point names its publication and thereby its version.
+            _ => points
+                .iter()
+                .filter_map(|p| p.publication.as_ref())
+                .map(|p| p.id.clone())
+                .max()
+                .unwrap_or_default(),
+        };
+        Ok(Timeseries {
+            domain: p.domain.id.clone(),
+            figure: p.domain.key_figures[p.figure].id.clone(),
+            group_by: p.by.as_str().to_string(),
+            member_id: req.member.map(str::to_string),
+            data_version,
+            points,
+        })
     }
 
     /// Resolves a `group_by` value: a built-in dimension or a custom group.
@@ -1166,63 +1319,6 @@ impl Engine {
             .find(|g| g.id == value)
             .map(GroupBy::Custom)
             .ok_or_else(|| EngineError::UnknownGroupBy(value.to_string()))
-    }
-
-    /// Rule 6 for a custom group in a (domain, year): checks it against the
-    /// release log and the built-in groups, and logs its first release. Admin
-    /// reads are not releases.
-    async fn release_custom(
-        &self,
-        p: &Prepared<'_>,
-        group: &CustomGroup,
-        year: i32,
-        audience: Audience,
-    ) -> Result<Result<(), groups::Refusal>> {
-        if audience == Audience::Admin {
-            return Ok(Ok(()));
-        }
-        let effective = groups::effective_members(group, &p.snapshot, year);
-        let population = p
-            .domain
-            .basic_figures
-            .iter()
-            .position(|f| f.id == "population");
-        let builtin = groups::builtin_memberships(
-            self.catalog(),
-            &p.snapshot,
-            &p.members,
-            population,
-            year,
-            self.policy.threshold,
-        );
-        let entry = ReleaseEntry {
-            group_id: group.id.clone(),
-            domain: p.domain.id.clone(),
-            year,
-            member_ids: effective.clone(),
-            released_at: chrono::Utc::now().to_rfc3339(),
-        };
-        let policy = self.policy;
-        let mut refusal = None;
-        let logged = self
-            .store
-            .record_release(entry, |released| {
-                groups::check_release(&policy, &group.id, year, &effective, released, &builtin)
-                    .map_err(|r| {
-                        let message = r.message.clone();
-                        refusal = Some(r);
-                        message
-                    })
-            })
-            .await?;
-        match (logged, refusal) {
-            (Ok(()), _) => Ok(Ok(())),
-            (Err(_), Some(r)) => Ok(Err(r)),
-            (Err(m), None) => Ok(Err(groups::Refusal {
-                reason: "differencing",
-                message: m,
-            })),
-        }
     }
 
     /// Defines a custom peer group after checking it: a snake_case id that
@@ -1285,32 +1381,36 @@ impl Engine {
         })
     }
 
-    /// Every released statistic for analysts: all domains, years, key
-    /// figures, built-in dimensions and custom groups already released for
-    /// that (domain, year), after disclosure control.
+    /// Every released statistic for analysts: all domains and years with a
+    /// publication, every key figure, the built-in dimensions and the
+    /// custom groups released in that publication, as published.
     pub async fn released_comparisons(&self) -> Result<arrow::array::RecordBatch> {
         let mut all = Vec::new();
-        let members = self.members_by_id();
         let custom = self.store.groups();
         for d in &self.catalog().domains {
-            let snapshot = self.snapshot(&d.id).await?;
-            let input = self.compare_input(d, &snapshot, &members, &self.policy);
-            for year in snapshot.years() {
-                let released: HashSet<String> = self
-                    .store
-                    .releases(&d.id, year)
+            for year in self.store.ledger_years(&d.id)? {
+                let Some(view) = self.view(d, year, Audience::Analyst, None).await? else {
+                    continue;
+                };
+                let released: HashSet<String> = match &view.publication {
+                    Some(p) => self
+                        .ledger(&d.id, year)?
+                        .iter()
+                        .filter_map(|e| match &e.record {
+                            vergleichsring_store::LedgerRecord::CustomGroup(c)
+                                if c.publication == p.id =>
+                            {
+                                Some(c.group_id.clone())
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    None => HashSet::new(),
+                };
+                let mut bys: Vec<GroupBy> = publication::DIMENSIONS
                     .into_iter()
-                    .map(|r| r.group_id)
+                    .map(GroupBy::Dimension)
                     .collect();
-                let mut bys: Vec<GroupBy> = [
-                    Dimension::All,
-                    Dimension::SizeClass,
-                    Dimension::Land,
-                    Dimension::Kind,
-                ]
-                .into_iter()
-                .map(GroupBy::Dimension)
-                .collect();
                 bys.extend(
                     custom
                         .iter()
@@ -1320,14 +1420,7 @@ impl Engine {
                 );
                 for figure in 0..d.key_figures.len() {
                     for by in &bys {
-                        all.push(compare::compare(
-                            &input,
-                            year,
-                            figure,
-                            by,
-                            Audience::Analyst,
-                            None,
-                        ));
+                        all.push(view.compare(self, d, year, figure, by, Audience::Analyst, None));
                     }
                 }
             }
@@ -1476,7 +1569,7 @@ impl Engine {
     }
 }
 
-fn check_year(year: i32) -> Result<()> {
+pub(crate) fn check_year(year: i32) -> Result<()> {
     if (1990..=2100).contains(&year) {
         Ok(())
     } else {

@@ -25,6 +25,10 @@ pub struct Report {
     pub generated_at: String,
     /// The data version of every domain in the report.
     pub data_versions: BTreeMap<String, String>,
+    /// The publication each domain's statistics come from (rule 9; empty
+    /// for admin, who reads the live state).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub publications: BTreeMap<String, compare::PublicationRef>,
     /// The `as_of` the report was asked for (a release id or data
     /// versions), when it shows a past state.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,8 +134,8 @@ impl Engine {
         audience: Audience,
         as_of: Option<&crate::AsOf>,
     ) -> Result<Report> {
+        crate::AsOf::check_audience(as_of, audience)?;
         let members = self.members_for(as_of);
-        let policy = self.policy_for(as_of);
         let member = members
             .get(member_id)
             .ok_or_else(|| EngineError::NotFound(format!("member {member_id} is not registered")))?
@@ -140,18 +144,37 @@ impl Engine {
         let mut data_versions = BTreeMap::new();
         let mut groups = Vec::new();
         let mut last_commit: Option<String> = None;
+        let mut publications = BTreeMap::new();
+        // Domains the member submitted for that are not published yet.
+        let mut unpublished = Vec::new();
         for d in &self.catalog().domains {
-            let snapshot = self.snapshot_for(&d.id, as_of).await?;
-            if let Some(t) = snapshot.latest_submitted_at()
+            let given = self.has_submitted(&d.id, year, member_id).await?;
+            let Some(view) = self.view(d, year, audience, as_of).await? else {
+                if given {
+                    unpublished.push(d.id.clone());
+                }
+                continue;
+            };
+            let snapshot = view.snapshot.clone();
+            if audience == Audience::Admin
+                && let Some(t) = snapshot.latest_submitted_at()
                 && last_commit.as_ref().is_none_or(|l| *l < t)
             {
                 last_commit = Some(t);
             }
             let Some(row) = snapshot.current_row(year, member_id) else {
+                if given {
+                    unpublished.push(d.id.clone());
+                }
                 continue;
             };
             data_versions.insert(d.id.clone(), compare::data_version(&snapshot));
-            let input = self.compare_input(d, &snapshot, &members, &policy);
+            if let Some(p) = view.reference() {
+                if last_commit.as_ref().is_none_or(|l| *l < p.published_at) {
+                    last_commit = Some(p.published_at.clone());
+                }
+                publications.insert(d.id.clone(), p);
+            }
             let population = d
                 .basic_figures
                 .iter()
@@ -164,22 +187,17 @@ impl Engine {
             for (fi, k) in d.key_figures.iter().enumerate() {
                 let own_group =
                     |c: compare::Comparison| c.groups.into_iter().find(|g| g.own.is_some());
-                let sc = own_group(compare::compare(
-                    &input,
+                let sc = own_group(view.compare(
+                    self,
+                    d,
                     year,
                     fi,
                     &by_class,
                     audience,
                     Some(member_id),
                 ));
-                let all = own_group(compare::compare(
-                    &input,
-                    year,
-                    fi,
-                    &by_all,
-                    audience,
-                    Some(member_id),
-                ));
+                let all =
+                    own_group(view.compare(self, d, year, fi, &by_all, audience, Some(member_id)));
                 crate::count_suppressed(
                     [&sc, &all]
                         .into_iter()
@@ -198,15 +216,17 @@ impl Engine {
                         }
                     }
                 }
-                let ts = compare::timeseries(
-                    &input,
-                    fi,
-                    &by_class,
-                    audience,
-                    Some(member_id),
-                    (Some(year - 4), Some(year)),
-                    &BTreeMap::new(),
-                );
+                let timeseries = self
+                    .published_points(
+                        d,
+                        fi,
+                        &by_class,
+                        audience,
+                        Some(member_id),
+                        (Some(year - 4), Some(year)),
+                        as_of,
+                    )
+                    .await?;
                 figures.push(FigureReport {
                     id: k.id.clone(),
                     label: k.label.clone(),
@@ -218,7 +238,7 @@ impl Engine {
                         .and_then(|kr| kr.values.get(fi)),
                     size_class: sc,
                     all,
-                    timeseries: ts.points,
+                    timeseries,
                 });
             }
             domains.push(DomainReport {
@@ -230,6 +250,9 @@ impl Engine {
             });
         }
         if domains.is_empty() {
+            if let Some(domain) = unpublished.into_iter().next() {
+                return Err(EngineError::NotPublished { domain, year });
+            }
             return Err(EngineError::GiveToGet {
                 member_id: member_id.to_string(),
                 domain: "any domain".into(),
@@ -241,6 +264,7 @@ impl Engine {
             Reason::AllEqual,
             Reason::Complement,
             Reason::GiveToGet,
+            Reason::Audit,
         ]
         .into_iter()
         .map(|r| MethodReason {
@@ -254,13 +278,19 @@ impl Engine {
             member_name: member.name.clone(),
             year,
             generated_at: match as_of {
-                None => chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                None if audience == Audience::Admin => {
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                }
+                // A report from publications is dated by the newest of them,
+                // so that it comes out the same until the next one.
+                None => last_commit.unwrap_or_default(),
                 Some(a) => match a.release() {
                     Some(r) => r.frozen_at.clone(),
                     None => last_commit.unwrap_or_default(),
                 },
             },
             data_versions,
+            publications,
             as_of: as_of.map(|a| a.label.clone()),
             releases: self.releases(as_of)?,
             domains,

@@ -249,6 +249,40 @@ impl Snapshot {
         Snapshot { version, years }
     }
 
+    /// One year as it stood at `version` (every row committed at or before
+    /// it), as a snapshot holding that year only: what a publication made
+    /// at that version answers from. When nothing of the year changed
+    /// since, the year (with its materialised groups) is shared; otherwise
+    /// its current rows are picked again and their key figures computed.
+    pub async fn year_as_of(
+        &self,
+        domain: &Domain,
+        year: i32,
+        version: u64,
+    ) -> Result<Snapshot, EngineError> {
+        let one = |data: Arc<YearData>| Snapshot {
+            version: Some(version),
+            years: BTreeMap::from([(year, data)]),
+        };
+        let Some(data) = self.years.get(&year) else {
+            return Ok(one(Arc::default()));
+        };
+        if data.history.iter().all(|r| r.meta.version <= version) {
+            return Ok(one(data.clone()));
+        }
+        let mut at = YearData::default();
+        for r in data.history.iter().filter(|r| r.meta.version <= version) {
+            at.push(r.clone());
+        }
+        let current: Vec<&StoredRow> = at.current_rows().map(|(_, r)| r).collect();
+        at.key = key_figures(domain, &current)
+            .await?
+            .into_iter()
+            .map(|((_, m), k)| (m, k))
+            .collect();
+        Ok(one(Arc::new(at)))
+    }
+
     /// Loads a snapshot of a domain's table.
     pub async fn load(domain: &Domain, table: &DeltaTable) -> Result<Snapshot, EngineError> {
         let Some(version) = table.version() else {

@@ -104,6 +104,24 @@ impl From<EngineError> for ApiError {
                 extra: Some(json!({ "reason": reason })),
             },
             E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            E::Forbidden(m) => Self::forbidden(m),
+            E::NotPublished { .. } => {
+                Self::new(StatusCode::CONFLICT, "not_published", e.to_string())
+            }
+            E::NothingChanged { ref publication } => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "nothing_changed",
+                extra: Some(json!({ "publication": publication })),
+                message: e.to_string(),
+            },
+            E::TooFewChanges {
+                changed, threshold, ..
+            } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "too_few_changes",
+                message: e.to_string(),
+                extra: Some(json!({ "changed_members": changed, "threshold": threshold })),
+            },
             E::Store(StoreError::Invalid(m)) => Self::bad_request(m),
             E::Store(StoreError::Conflict(m)) => Self::new(StatusCode::CONFLICT, "conflict", m),
             E::Store(ref f @ StoreError::Frozen { .. }) => {

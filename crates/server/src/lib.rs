@@ -96,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         .route("/warnings", get(routes::warnings))
         .route("/uploads/{sha256}", get(routes::archived_upload))
         .route("/reports/{member_id}/{year}", get(routes::report))
+        .route("/publications", get(routes::list_publications))
+        .route("/publications/{domain}/{year}", post(routes::publish))
         .route("/releases", get(routes::list_releases))
         .route("/releases/{domain}/{year}", post(routes::freeze_release))
         .route(

@@ -63,6 +63,8 @@ use crate::{observe, routes, web};
         routes::list_releases,
         routes::freeze_release,
         routes::reopen_release,
+        routes::list_publications,
+        routes::publish,
         web::home,
         web::login,
         web::logout,
@@ -82,6 +84,7 @@ use crate::{observe, routes, web};
         (name = "groups", description = "Custom peer groups."),
         (name = "reports", description = "A member's peer report."),
         (name = "releases", description = "Frozen (domain, year) releases, readable later with `as_of`."),
+        (name = "publications", description = "Audited publications of a (domain, year): the only source of statistics for non-admin callers (rules 9–11 of the disclosure rules)."),
         (name = "web", description = "The member web page: server-rendered HTML in German, signed in with a session cookie."),
     )
 )]
@@ -328,6 +331,16 @@ pub enum ReportFormat {
     Xlsx,
 }
 
+/// Query of `GET /api/v1/publications`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicationsQuery {
+    /// Only this domain.
+    pub domain: Option<String>,
+    /// Only this year.
+    pub year: Option<i32>,
+}
+
 /// Path: a domain and a year.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -454,8 +467,9 @@ pub struct ComparisonQuery {
     /// The member whose position to show; implied for a member token,
     /// required for a consultant, not allowed for an analyst.
     pub member_id: Option<String>,
-    /// Read a past state: a release id (e.g. `library-2024-1`) or a data
-    /// version of the domain.
+    /// Read a past state: a publication id (e.g. `library-2024-p1`), a
+    /// release id (e.g. `library-2024-1`), or (admin only) a data version
+    /// of the domain.
     pub as_of: Option<String>,
 }
 
@@ -472,7 +486,8 @@ pub struct TimeseriesQuery {
     pub from: Option<i32>,
     /// Last year.
     pub to: Option<i32>,
-    /// Read a past state: a release id or a data version of the domain.
+    /// Read a past state: a publication or release id, or (admin only) a
+    /// data version of the domain.
     pub as_of: Option<String>,
 }
 
@@ -503,9 +518,9 @@ pub struct ReportQuery {
     /// decimal comma).
     #[param(example = json!("de"))]
     pub dialect: Option<String>,
-    /// Read a past state: a release id, or the data versions of every
-    /// domain such as `12.7.9` (a report's `data_versions`, in catalogue
-    /// order).
+    /// Read a past state: a publication or release id, or (admin only) the
+    /// data versions of every domain such as `12.7.9` (a report's
+    /// `data_versions`, in catalogue order).
     pub as_of: Option<String>,
 }
 
@@ -795,6 +810,13 @@ mod tests {
             year: 2024,
             generated_at: "t".into(),
             data_versions: BTreeMap::new(),
+            publications: BTreeMap::from([(
+                "library".to_string(),
+                vergleichsring_engine::compare::PublicationRef {
+                    id: "library-2024-p1".into(),
+                    published_at: "t".into(),
+                },
+            )]),
             as_of: Some("library-2024-1".into()),
             releases: vec![release],
             domains: vec![],

@@ -358,7 +358,7 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
     path = "/api/v1/comparisons/{domain}/{year}",
     tag = "statistics",
     summary = "Peer comparison of a key figure",
-    description = "The released statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
+    description = "The released statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control; for everyone but admin from the latest publication (named in `publication`), for admin from the live data: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
     params(crate::openapi::DomainYearPath, crate::openapi::ComparisonQuery, crate::openapi::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
@@ -373,8 +373,9 @@ fn require_param<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is neither a release id nor a data version.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`forbidden`: the role may not read this member's position; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: the role may not read this member's position, or a non-admin asked `as_of` a data version; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown domain, key figure or year.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`not_published`: the (domain, year) has no publication yet (everyone but admin reads publications only).", body = crate::openapi::ErrorBody),
         (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members (`reason` names the rule).", body = crate::openapi::ErrorBody),
     )
 )]
@@ -465,7 +466,7 @@ fn opt_year(params: &HashMap<String, String>, name: &str) -> Result<Option<i32>,
     path = "/api/v1/timeseries/{domain}/{figure}",
     tag = "statistics",
     summary = "Time series of a key figure",
-    description = "Per year the member's own value and its group's released statistics (or, without a member, each group's), after disclosure control. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
+    description = "Per year the member's own value and its group's released statistics (or, without a member, each group's), after disclosure control; for everyone but admin each year's latest publication (each point names it), years without one left out. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
     params(crate::openapi::DomainFigurePath, crate::openapi::TimeseriesQuery, crate::openapi::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
@@ -473,7 +474,7 @@ fn opt_year(params: &HashMap<String, String>, name: &str) -> Result<Option<i32>,
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is neither a release id nor a data version.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The role may not read this member's values.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The role may not read this member's values, or a non-admin asked `as_of` a data version.", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown domain or key figure.", body = crate::openapi::ErrorBody),
         (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members.", body = crate::openapi::ErrorBody),
     )
@@ -553,7 +554,16 @@ async fn statistics_tag(
         None => state.engine.data_version(domain).await?,
     };
     let generation = member_generation(state, as_of);
-    let mut all = vec![domain, group_by, caller.role.as_str(), generation.as_str()];
+    // A publication is no commit: answers from publications also name the
+    // state of the domain's ledgers.
+    let published = state.engine.publication_tag(domain);
+    let mut all = vec![
+        domain,
+        group_by,
+        caller.role.as_str(),
+        generation.as_str(),
+        published.as_str(),
+    ];
     all.extend_from_slice(parts);
     Ok(Some(cache::etag(&version, &all)))
 }
@@ -974,7 +984,7 @@ pub async fn archived_upload(
     path = "/api/v1/reports/{member_id}/{year}",
     tag = "reports",
     summary = "A member's peer report",
-    description = "Every domain the member submitted for the year, every key figure, its own value against its size class and against all members (after disclosure control), a five-year time series and the method. As a self-contained HTML page with charts, JSON, CSV or XLSX. The member itself, a consultant it granted access, or admin.",
+    description = "Every domain the member submitted for the year, every key figure, its own value against its size class and against all members (after disclosure control; for everyone but admin from each domain's latest publication, named in `publications`), a five-year time series and the method. As a self-contained HTML page with charts, JSON, CSV or XLSX. The member itself, a consultant it granted access, or admin.",
     params(crate::openapi::MemberYearPath, crate::openapi::ReportQuery, crate::openapi::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
@@ -989,8 +999,9 @@ pub async fn archived_upload(
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "The year is not a number, `dialect` is neither `en` nor `de`, or `as_of` is neither a release id nor data versions.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`forbidden`: neither the member, a consultant it granted access, nor admin; `give_to_get`: the member has not submitted for the year.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`forbidden`: neither the member, a consultant it granted access, nor admin, or a non-admin asked `as_of` data versions; `give_to_get`: the member has not submitted for the year.", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown member, or a year without figures.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`not_published`: the member's figures for the year are in no publication yet.", body = crate::openapi::ErrorBody),
         (status = 406, description = "`unsupported_report_format`: `format` is none of html, json, csv, xlsx.", body = crate::openapi::ErrorBody),
     )
 )]
@@ -1039,9 +1050,18 @@ pub async fn report(
         Some(a) => format!("asof-{}", a.label),
         None => state.engine.data_versions().await,
     };
+    let published: String = state
+        .engine
+        .catalog()
+        .domains
+        .iter()
+        .map(|d| state.engine.publication_tag(&d.id))
+        .collect::<Vec<_>>()
+        .join(";");
     let tag = cache::etag(
         &versions,
         &[
+            &published,
             "report",
             &member,
             &year.to_string(),
@@ -1224,4 +1244,81 @@ pub async fn reopen_release(
     let year = parse_year(&year)?;
     let release = state.engine.reopen(&domain, year, &caller.token_id).await?;
     Ok(Json(json!(release)))
+}
+
+/// `GET /api/v1/publications[?domain=&year=]`: the publications, newest
+/// first (any role).
+#[utoipa::path(
+    get,
+    path = "/api/v1/publications",
+    tag = "publications",
+    summary = "List publications",
+    description = "Every publication, newest first, optionally of one domain and year. A publication is the audited state of a (domain, year) that comparisons, time series, reports and the analysts' table show to everyone but admin; its id is usable as `as_of`. Every role.",
+    params(crate::openapi::PublicationsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The publications, newest first.", body = Vec<vergleichsring_store::Publication>),
+        (status = 400, description = "`year` is not a number.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain.", body = crate::openapi::ErrorBody),
+    )
+)]
+pub async fn list_publications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
+        "list publications",
+    )?;
+    let domain = params.get("domain").filter(|d| !d.is_empty());
+    if let Some(d) = domain {
+        state.engine.domain(d)?;
+    }
+    let year = opt_year(&params, "year")?;
+    Ok(Json(json!(
+        state
+            .engine
+            .publications(domain.map(String::as_str), year)?
+    )))
+}
+
+/// `POST /api/v1/publications/{domain}/{year}` (admin): publishes the
+/// (domain, year) at its current data version after the audit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/publications/{domain}/{year}",
+    tag = "publications",
+    summary = "Publish a (domain, year)",
+    description = "Admin only. Computes every group statistic of the (domain, year) at the current data version, audits it together with everything published before (rule 11; further groups are withheld, smallest first, until no member's value and no withheld group's total can be computed from the published ones) and records it as the state every non-admin caller reads. Refused while fewer than the threshold of members changed their figures since the last publication (rule 10); when nothing changed, the answer is 409 naming the current publication.",
+    params(crate::openapi::DomainYearPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Published.", body = vergleichsring_store::Publication),
+        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`nothing_changed`: no member's figures differ from the last publication (`publication` names it); `conflict`: the year has no figures.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`too_few_changes`: fewer than the threshold of members changed since the last publication (`changed_members`, `threshold`).", body = crate::openapi::ErrorBody),
+    )
+)]
+pub async fn publish(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((domain, year)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin], "publish")?;
+    let year = parse_year(&year)?;
+    let publication = state
+        .engine
+        .publish(
+            &domain,
+            year,
+            vergleichsring_engine::publication::Trigger::Admin,
+            &caller.token_id,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(publication))))
 }

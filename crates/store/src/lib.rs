@@ -11,7 +11,9 @@
 //! - `grants.json`, `groups.json`, `releases.json`, `explanations.json` and
 //!   the append-only `access.log`;
 //! - `data-releases.json` and `releases/<id>/members.json`: frozen releases
-//!   of a (domain, year) and the member list each was frozen with.
+//!   of a (domain, year) and the member list each was frozen with;
+//! - `ledger/<domain>/<year>/<seq>.json`: the release ledger of a (domain,
+//!   year): its publications and custom-group releases (rules 9–11).
 //!
 //! Every accepted submission is one Delta commit, so it is either wholly in the
 //! table or not at all.
@@ -20,6 +22,7 @@ mod archive;
 mod auth;
 mod files;
 mod lake;
+mod ledger;
 mod maintenance;
 mod members;
 mod registry;
@@ -27,6 +30,10 @@ mod releases;
 
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
+pub use ledger::{
+    Append, CustomRelease, LedgerEntry, LedgerRecord, Publication, PublishedFigure, PublishedState,
+    WithheldGroup,
+};
 pub use maintenance::{BackupManifest, Compacted};
 pub use members::Member;
 pub use registry::{AccessEntry, CustomGroup, Explanation, ReleaseEntry};

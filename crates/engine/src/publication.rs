@@ -1,0 +1,1057 @@
+//! Publications, the release ledger and the audit (rules 9–11 of the domain
+//! description): the one door every statistic for a non-admin caller
+//! passes.
+//!
+//! A *publication* fixes a (domain, year) at one data version, with one
+//! member list and one set of disclosure settings. Non-admin comparisons,
+//! time series, reports and the analysts' table are computed from it
+//! ([`View`]), never from the live data, so that an upload changes nothing
+//! others see until enough members changed for a new publication (rule 10),
+//! and a member's own position is the published one.
+//!
+//! Every publication and every custom group's first release in it is an
+//! entry of the year's ledger (`vergleichsring_store::LedgerEntry`). Before
+//! an entry is recorded, the audit (`vergleichsring_audit`) checks that the
+//! sums released so far together with the new ones determine no single
+//! member's value and no withheld group's total, also for a member that
+//! knows its own values: built-in groups are withheld further until it
+//! passes (secondary suppression), a custom group is refused. Check and
+//! record are one step: entries are numbered and put if absent, and a writer
+//! that loses the number to another process checks again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use vergleichsring_audit::Var;
+use vergleichsring_catalog::Domain;
+use vergleichsring_store::{
+    Append, CustomGroup, CustomRelease, LedgerEntry, LedgerRecord, Member, Publication,
+    PublishedFigure, PublishedState, ReleaseEntry, WithheldGroup,
+};
+
+use crate::compare::{
+    self, Comparison, Dimension, GroupBy, GroupResult, Point, PublicationRef, group_of,
+};
+use crate::disclosure::{Audience, Policy, Reason};
+use crate::snapshot::Snapshot;
+use crate::{AsOf, Engine, EngineError, MemberList, Result, groups};
+
+/// The built-in dimensions, in the order publications list them.
+pub const DIMENSIONS: [Dimension; 4] = [
+    Dimension::All,
+    Dimension::SizeClass,
+    Dimension::Land,
+    Dimension::Kind,
+];
+
+/// What made a publication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An admin asked for it.
+    Admin,
+    /// A freeze of the (domain, year).
+    Freeze,
+    /// Enough members changed (`auto_publish`).
+    Auto,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Admin => "admin",
+            Trigger::Freeze => "freeze",
+            Trigger::Auto => "auto",
+        }
+    }
+}
+
+/// How many publication views are kept in memory.
+const VIEWS: usize = 64;
+
+/// The ledgers as read so far, the views built from them, and the lock
+/// that serialises this process's writers of ledger entries (other
+/// processes are kept apart by put-if-absent).
+#[derive(Default)]
+pub(crate) struct Ledgers {
+    entries: Mutex<HashMap<(String, i32), Entries>>,
+    views: Mutex<Vec<(String, Arc<View>)>>,
+    /// Custom groups refused in a publication, by (publication, group,
+    /// ledger length): asked again with nothing new recorded, the answer
+    /// is the same.
+    refused: Mutex<HashMap<(String, String, usize), groups::Refusal>>,
+    write: tokio::sync::Mutex<()>,
+}
+
+/// The entries of one (domain, year)'s ledger, oldest first.
+type Entries = Arc<Vec<Arc<LedgerEntry>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The publication states of a ledger, oldest first.
+fn publications(entries: &[Arc<LedgerEntry>]) -> impl Iterator<Item = (u64, &PublishedState)> {
+    entries.iter().filter_map(|e| match &e.record {
+        LedgerRecord::Publication(p) => Some((e.seq, p.as_ref())),
+        LedgerRecord::CustomGroup(_) => None,
+    })
+}
+
+/// The custom-group releases of a ledger.
+fn custom_releases(entries: &[Arc<LedgerEntry>]) -> impl Iterator<Item = &CustomRelease> {
+    entries.iter().filter_map(|e| match &e.record {
+        LedgerRecord::CustomGroup(c) => Some(c),
+        LedgerRecord::Publication(_) => None,
+    })
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn version_number(v: &str) -> u64 {
+    v.parse().unwrap_or(0)
+}
+
+/// A publication, ready to answer from: the year's data at its version,
+/// its member list and settings, and which groups it releases.
+pub(crate) struct View {
+    pub(crate) publication: Option<Publication>,
+    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) members: MemberList,
+    pub(crate) policy: Policy,
+    /// (key figure index, dimension) → released group ids.
+    released: HashMap<(usize, &'static str), HashSet<String>>,
+    /// (key figure index, dimension, group) → why it is withheld.
+    withheld: HashMap<(usize, &'static str, String), String>,
+}
+
+impl View {
+    /// The live state, for admin: nothing is masked.
+    pub(crate) fn live(snapshot: Arc<Snapshot>, members: MemberList, policy: Policy) -> View {
+        View {
+            publication: None,
+            snapshot,
+            members,
+            policy,
+            released: HashMap::new(),
+            withheld: HashMap::new(),
+        }
+    }
+
+    /// How answers name the publication.
+    pub(crate) fn reference(&self) -> Option<PublicationRef> {
+        self.publication.as_ref().map(|p| PublicationRef {
+            id: p.id.clone(),
+            published_at: p.published_at.clone(),
+        })
+    }
+
+    /// A comparison from this state: computed for the requester like any
+    /// other, then every group the publication does not release is
+    /// withheld with the publication's reason.
+    pub(crate) fn compare(
+        &self,
+        engine: &Engine,
+        domain: &Domain,
+        year: i32,
+        figure: usize,
+        by: &GroupBy,
+        audience: Audience,
+        own: Option<&str>,
+    ) -> Comparison {
+        let input = engine.compare_input(domain, &self.snapshot, &self.members, &self.policy);
+        let mut c = compare::compare(&input, year, figure, by, audience, own);
+        if self.publication.is_some()
+            && let GroupBy::Dimension(d) = by
+        {
+            let released = self.released.get(&(figure, d.as_str()));
+            for g in c.groups.iter_mut().filter(|g| !g.suppressed) {
+                if released.is_some_and(|r| r.contains(&g.group)) {
+                    continue;
+                }
+                let reason = self
+                    .withheld
+                    .get(&(figure, d.as_str(), g.group.clone()))
+                    .map_or(Reason::Audit, |r| reason_of(r));
+                withhold(g, reason);
+            }
+        }
+        c.publication = self.reference();
+        c
+    }
+}
+
+/// The reason behind a stored reason code.
+fn reason_of(code: &str) -> Reason {
+    [
+        Reason::BelowThreshold,
+        Reason::AllEqual,
+        Reason::Complement,
+        Reason::Differencing,
+    ]
+    .into_iter()
+    .find(|r| r.code() == code)
+    .unwrap_or(Reason::Audit)
+}
+
+/// Withholds a group's statistics (and everything derived from them).
+fn withhold(g: &mut GroupResult, reason: Reason) {
+    g.suppressed = true;
+    g.stats = None;
+    g.reason = Some(reason.code());
+    g.message = Some(reason.message_en());
+    g.message_de = Some(reason.message_de());
+    g.withheld.clear();
+    g.distribution = None;
+    g.peers = None;
+    if let Some(o) = &mut g.own {
+        o.rank = None;
+        o.percentile_rank = None;
+    }
+}
+
+/// The variables and released sums of one key figure over a ledger, as the
+/// audit takes them: a variable is one member's value, the same in every
+/// publication while its bits are the same.
+#[derive(Default)]
+struct System {
+    members: HashMap<String, u32>,
+    vars: HashMap<(u32, u64), Var>,
+    owner: Vec<u32>,
+    released: Vec<Vec<Var>>,
+    protected: Vec<Vec<Var>>,
+}
+
+/// The rows of one publication's key figure: (dimension, group) → the
+/// variables of its members with a value.
+struct FigureRows {
+    released: Vec<((String, String), Vec<Var>)>,
+    withheld: Vec<((String, String), Vec<Var>)>,
+}
+
+impl System {
+    fn var(&mut self, member: &str, bits: u64) -> Var {
+        let next = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
+        let m = *self.members.entry(member.to_string()).or_insert(next);
+        let next = u32::try_from(self.owner.len()).unwrap_or(u32::MAX);
+        let owner = &mut self.owner;
+        *self.vars.entry((m, bits)).or_insert_with(|| {
+            owner.push(m);
+            next
+        })
+    }
+
+    /// The variables of a set of members in a publication's key figure.
+    fn vars_of<'a>(
+        &mut self,
+        state: &PublishedState,
+        figure: &PublishedFigure,
+        members: impl Iterator<Item = &'a str>,
+    ) -> Vec<Var> {
+        let index: HashMap<&str, usize> = state
+            .member_ids
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        let mut out: Vec<Var> = members
+            .filter_map(|m| index.get(m).copied())
+            .filter_map(|i| {
+                let bits = figure.values.get(i).copied().flatten()?;
+                Some(self.var(&state.member_ids[i], bits))
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The rows of a publication's key figure.
+    fn rows(&mut self, state: &PublishedState, figure: &PublishedFigure) -> FigureRows {
+        // Members by (dimension, group), once.
+        let mut by_group: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (dim, of) in &state.groups {
+            for (i, g) in of.iter().enumerate() {
+                if let Some(g) = g {
+                    by_group
+                        .entry((dim.as_str(), g.as_str()))
+                        .or_default()
+                        .push(i);
+                }
+            }
+        }
+        let row = |sys: &mut System, dim: &str, group: &str| -> Vec<Var> {
+            let mut vars: Vec<Var> = by_group
+                .get(&(dim, group))
+                .into_iter()
+                .flatten()
+                .filter_map(|&i| {
+                    let bits = figure.values.get(i).copied().flatten()?;
+                    Some(sys.var(&state.member_ids[i], bits))
+                })
+                .collect();
+            vars.sort_unstable();
+            vars
+        };
+        let released = figure
+            .released
+            .iter()
+            .map(|(d, g)| ((d.clone(), g.clone()), row(self, d, g)))
+            .collect();
+        let withheld = figure
+            .withheld
+            .iter()
+            .map(|w| {
+                (
+                    (w.dimension.clone(), w.group.clone()),
+                    row(self, &w.dimension, &w.group),
+                )
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        FigureRows { released, withheld }
+    }
+
+    /// Everything a ledger has released and withheld for a key figure.
+    fn of_ledger(entries: &[Arc<LedgerEntry>], figure: &str) -> System {
+        let mut sys = System::default();
+        let states: HashMap<&str, &PublishedState> = publications(entries)
+            .map(|(_, s)| (s.publication.id.as_str(), s))
+            .collect();
+        for e in entries {
+            match &e.record {
+                LedgerRecord::Publication(state) => {
+                    let Some(f) = state.figures.iter().find(|f| f.figure == figure) else {
+                        continue;
+                    };
+                    let rows = sys.rows(state, f);
+                    sys.released
+                        .extend(rows.released.into_iter().map(|(_, v)| v));
+                    sys.protected
+                        .extend(rows.withheld.into_iter().map(|(_, v)| v));
+                }
+                LedgerRecord::CustomGroup(c) => {
+                    if !c.figures.iter().any(|f| f == figure) {
+                        continue;
+                    }
+                    let Some(state) = states.get(c.publication.as_str()) else {
+                        continue;
+                    };
+                    let Some(f) = state.figures.iter().find(|f| f.figure == figure) else {
+                        continue;
+                    };
+                    let row = sys.vars_of(state, f, c.member_ids.iter().map(String::as_str));
+                    if !row.is_empty() {
+                        sys.released.push(row);
+                    }
+                }
+            }
+        }
+        sys
+    }
+}
+
+/// Whether two publication states differ for a member: its values of any
+/// key figure or its group in any dimension (what others see of it).
+fn changed_members(previous: Option<&PublishedState>, next: &PublishedState) -> usize {
+    let profile = |s: &PublishedState| -> BTreeMap<String, Vec<String>> {
+        s.member_ids
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut p: Vec<String> = s
+                    .figures
+                    .iter()
+                    .map(|f| format!("{}={:?}", f.figure, f.values.get(i).copied().flatten()))
+                    .collect();
+                p.extend(
+                    s.groups
+                        .iter()
+                        .map(|(d, g)| format!("{d}={:?}", g.get(i).cloned().flatten())),
+                );
+                (m.clone(), p)
+            })
+            .collect()
+    };
+    let next = profile(next);
+    let Some(previous) = previous else {
+        return next.len();
+    };
+    let previous = profile(previous);
+    let ids: BTreeSet<&String> = previous.keys().chain(next.keys()).collect();
+    ids.into_iter()
+        .filter(|m| previous.get(*m) != next.get(*m))
+        .count()
+}
+
+impl Engine {
+    /// The entries of a (domain, year)'s ledger, read from the store when
+    /// it has more than this process knows (another process may have
+    /// written them).
+    pub(crate) fn ledger(&self, domain: &str, year: i32) -> Result<Entries> {
+        let len = self.store.ledger_len(domain, year)?;
+        let key = (domain.to_string(), year);
+        let cached = lock(&self.ledgers.entries).get(&key).cloned();
+        let have = cached.as_ref().map_or(0, |c| c.len() as u64);
+        if have >= len {
+            return Ok(cached.unwrap_or_default());
+        }
+        let mut all: Vec<Arc<LedgerEntry>> = cached.map(|c| (*c).clone()).unwrap_or_default();
+        all.extend(
+            self.store
+                .ledger_entries(domain, year, have + 1, len)?
+                .into_iter()
+                .map(Arc::new),
+        );
+        let all = Arc::new(all);
+        lock(&self.ledgers.entries).insert(key, all.clone());
+        Ok(all)
+    }
+
+    /// A tag of every ledger of a domain (year and length), which changes
+    /// with every publication and custom release: part of the `ETag` of
+    /// answers computed from publications.
+    pub fn publication_tag(&self, domain: &str) -> String {
+        let years = self.store.ledger_years(domain).unwrap_or_default();
+        years
+            .iter()
+            .map(|y| format!("{y}:{}", self.store.ledger_len(domain, *y).unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The publications, newest first, optionally of one domain and year.
+    pub fn publications(
+        &self,
+        domain: Option<&str>,
+        year: Option<i32>,
+    ) -> Result<Vec<Publication>> {
+        let mut out = Vec::new();
+        for d in &self.catalog().domains {
+            if domain.is_some_and(|x| x != d.id) {
+                continue;
+            }
+            for y in self.store.ledger_years(&d.id)? {
+                if year.is_some_and(|x| x != y) {
+                    continue;
+                }
+                let entries = self.ledger(&d.id, y)?;
+                out.extend(publications(&entries).map(|(_, s)| s.publication.clone()));
+            }
+        }
+        out.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// Publishes a (domain, year) at its current data version (rules 9–11):
+    /// refused with `NothingChanged` when no member's figures differ from
+    /// the last publication, `TooFewChanges` when fewer than the threshold
+    /// do. Built-in groups are withheld by rules 1–5 and then, smallest
+    /// first, until the audit passes.
+    pub async fn publish(
+        &self,
+        domain: &str,
+        year: i32,
+        trigger: Trigger,
+        by: &str,
+    ) -> Result<Publication> {
+        let d = self.domain(domain)?;
+        crate::check_year(year)?;
+        let _writer = self.ledgers.write.lock().await;
+        let started = std::time::Instant::now();
+        loop {
+            let entries = self.ledger(&d.id, year)?;
+            let snapshot = self.snapshot(&d.id).await?;
+            let (Some(version), true) = (
+                snapshot.version,
+                snapshot.year(year).is_some_and(|y| !y.current.is_empty()),
+            ) else {
+                return Err(EngineError::Conflict(format!(
+                    "{domain} {year} has no figures to publish"
+                )));
+            };
+            let members = self.members_by_id();
+            let mut state = self.published_state(d, year, &snapshot, &members);
+            let previous = publications(&entries).last().map(|(_, s)| s);
+            let changed = changed_members(previous, &state);
+            if changed == 0
+                && let Some(p) = previous
+            {
+                return Err(EngineError::NothingChanged {
+                    publication: p.publication.id.clone(),
+                });
+            }
+            if changed < self.policy.threshold {
+                return Err(EngineError::TooFewChanges {
+                    domain: d.id.clone(),
+                    year,
+                    changed,
+                    threshold: self.policy.threshold,
+                });
+            }
+            let suppressed = audit_publication(&entries, &mut state);
+            let seq = entries.len() as u64 + 1;
+            let publication = Publication {
+                id: format!("{}-{year}-p{seq}", d.id),
+                domain: d.id.clone(),
+                year,
+                data_version: (version + 1).to_string(),
+                published_at: now(),
+                published_by: by.to_string(),
+                trigger: trigger.as_str().to_string(),
+                changed_members: changed,
+                suppressed_by_audit: suppressed,
+                disclosure: serde_json::to_value(self.policy).unwrap_or_default(),
+            };
+            state.publication = publication.clone();
+            let entry = LedgerEntry {
+                seq,
+                recorded_at: publication.published_at.clone(),
+                record: LedgerRecord::Publication(Box::new(state)),
+            };
+            match self.store.append_ledger(&d.id, year, &entry)? {
+                Append::Done => {
+                    tracing::info!(
+                        publication = %publication.id,
+                        changed,
+                        suppressed,
+                        ms = started.elapsed().as_millis() as u64,
+                        "published"
+                    );
+                    metrics::counter!("vergleichsring_publications_total", "domain" => d.id.clone(), "trigger" => trigger.as_str()).increment(1);
+                    return Ok(publication);
+                }
+                // Another process recorded an entry first: audit again
+                // against it.
+                Append::Taken => continue,
+            }
+        }
+    }
+
+    /// Publishes by itself when `auto_publish` is on and enough members
+    /// changed since the last publication; quietly does nothing otherwise.
+    pub(crate) async fn auto_publish(&self, domain: &str, year: i32) -> Option<Publication> {
+        if !self.policy.auto_publish {
+            return None;
+        }
+        match self.publish(domain, year, Trigger::Auto, "auto").await {
+            Ok(p) => Some(p),
+            Err(EngineError::NothingChanged { .. } | EngineError::TooFewChanges { .. }) => None,
+            Err(e) => {
+                tracing::error!(error = %e, domain, year, "automatic publication failed");
+                None
+            }
+        }
+    }
+
+    /// What a publication of the year at the snapshot would release by
+    /// rules 1–5 (for analysts, who see the most groups; members and
+    /// consultants see fewer), before the audit.
+    fn published_state(
+        &self,
+        d: &Domain,
+        year: i32,
+        snapshot: &Snapshot,
+        members: &MemberList,
+    ) -> PublishedState {
+        let input = self.compare_input(d, snapshot, members, &self.policy);
+        let member_ids: Vec<String> = snapshot
+            .year(year)
+            .map(|y| y.current.keys().cloned().collect())
+            .unwrap_or_default();
+        let pop = d.basic_figures.iter().position(|f| f.id == "population");
+        let groups = DIMENSIONS
+            .iter()
+            .map(|dim| {
+                let by = GroupBy::Dimension(*dim);
+                let of: Vec<Option<String>> = member_ids
+                    .iter()
+                    .map(|m| {
+                        let member = members.get(m)?;
+                        let row = snapshot.current_row(year, m)?;
+                        let population = pop.and_then(|i| row.basic.get(i));
+                        group_of(self.catalog(), &by, member, population).map(|(g, _)| g)
+                    })
+                    .collect();
+                (dim.as_str().to_string(), of)
+            })
+            .collect();
+        let figures = d
+            .key_figures
+            .iter()
+            .enumerate()
+            .map(|(fi, k)| {
+                let values = member_ids
+                    .iter()
+                    .map(|m| {
+                        snapshot
+                            .key_of(year, m)
+                            .and_then(|kr| kr.values.get(fi))
+                            .map(f64::to_bits)
+                    })
+                    .collect();
+                let mut released = Vec::new();
+                let mut withheld = Vec::new();
+                for dim in DIMENSIONS {
+                    let c = compare::compare(
+                        &input,
+                        year,
+                        fi,
+                        &GroupBy::Dimension(dim),
+                        Audience::Analyst,
+                        None,
+                    );
+                    for g in c.groups {
+                        if !g.suppressed {
+                            released.push((dim.as_str().to_string(), g.group));
+                        } else if g.n > 0 {
+                            withheld.push(WithheldGroup {
+                                dimension: dim.as_str().to_string(),
+                                group: g.group,
+                                reason: g.reason.unwrap_or("below_threshold").to_string(),
+                            });
+                        }
+                    }
+                }
+                PublishedFigure {
+                    figure: k.id.clone(),
+                    values,
+                    released,
+                    withheld,
+                }
+            })
+            .collect();
+        PublishedState {
+            publication: Publication {
+                id: String::new(),
+                domain: d.id.clone(),
+                year,
+                data_version: String::new(),
+                published_at: String::new(),
+                published_by: String::new(),
+                trigger: String::new(),
+                changed_members: 0,
+                suppressed_by_audit: 0,
+                disclosure: serde_json::Value::Null,
+            },
+            members: members.values().cloned().collect(),
+            member_ids,
+            groups,
+            figures,
+        }
+    }
+
+    /// The state a request reads for a (domain, year): admin the live one
+    /// (or `as_of` any state), everyone else a publication (the latest, or
+    /// the one `as_of` names). `None`: not published.
+    pub(crate) async fn view(
+        &self,
+        domain: &Domain,
+        year: i32,
+        audience: Audience,
+        as_of: Option<&AsOf>,
+    ) -> Result<Option<Arc<View>>> {
+        if audience == Audience::Admin {
+            return Ok(Some(Arc::new(View::live(
+                self.snapshot_for(&domain.id, as_of).await?,
+                self.members_for(as_of),
+                self.policy_for(as_of),
+            ))));
+        }
+        let entries = self.ledger(&domain.id, year)?;
+        let mut chosen: Option<&PublishedState> = None;
+        for (seq, state) in publications(&entries) {
+            let p = &state.publication;
+            let fits = match as_of {
+                None => true,
+                Some(a) => match (&a.publication, a.release()) {
+                    (Some(cut), _) if cut.domain == domain.id && cut.year == year => seq == cut.seq,
+                    (Some(cut), _) => p.published_at <= cut.published_at,
+                    (None, Some(r)) if r.domain == domain.id && r.year == year => {
+                        version_number(&p.data_version) <= version_number(&r.data_version)
+                    }
+                    (None, Some(r)) => p.published_at <= r.frozen_at,
+                    (None, None) => {
+                        AsOf::check_audience(as_of, audience)?;
+                        true
+                    }
+                },
+            };
+            if fits {
+                chosen = Some(state);
+            }
+        }
+        let Some(state) = chosen else {
+            return Ok(None);
+        };
+        let id = &state.publication.id;
+        if let Some(v) = lock(&self.ledgers.views)
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, v)| v.clone())
+        {
+            return Ok(Some(v));
+        }
+        let view = Arc::new(self.build_view(domain, state).await?);
+        let mut views = lock(&self.ledgers.views);
+        if views.len() >= VIEWS {
+            views.remove(0);
+        }
+        views.push((id.clone(), view.clone()));
+        Ok(Some(view))
+    }
+
+    async fn build_view(&self, domain: &Domain, state: &PublishedState) -> Result<View> {
+        let p = &state.publication;
+        let version = version_number(&p.data_version).saturating_sub(1);
+        let live = self.snapshot(&domain.id).await?;
+        // A replica that has not followed the publishing process's commit
+        // yet reads the version from the lake.
+        let source = if live.version.is_some_and(|v| v >= version) {
+            live
+        } else {
+            self.snapshot_at(&domain.id, version).await?
+        };
+        let snapshot = Arc::new(source.year_as_of(domain, p.year, version).await?);
+        let members: BTreeMap<String, Member> = state
+            .members
+            .iter()
+            .map(|m| (m.member_id.clone(), m.clone()))
+            .collect();
+        let generation = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            p.id.hash(&mut h);
+            // Kept apart from the live list's generations and releases'.
+            (1 << 62) | (h.finish() >> 2)
+        };
+        let mut released: HashMap<(usize, &'static str), HashSet<String>> = HashMap::new();
+        let mut withheld = HashMap::new();
+        for f in &state.figures {
+            let Some(fi) = domain.key_figure_index(&f.figure) else {
+                continue;
+            };
+            for (dim, group) in &f.released {
+                if let Some(d) = Dimension::parse(dim) {
+                    released
+                        .entry((fi, d.as_str()))
+                        .or_default()
+                        .insert(group.clone());
+                }
+            }
+            for w in &f.withheld {
+                if let Some(d) = Dimension::parse(&w.dimension) {
+                    withheld.insert((fi, d.as_str(), w.group.clone()), w.reason.clone());
+                }
+            }
+        }
+        Ok(View {
+            publication: Some(p.clone()),
+            snapshot,
+            members: MemberList {
+                generation,
+                map: Arc::new(members),
+            },
+            policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(self.policy),
+            released,
+            withheld,
+        })
+    }
+
+    /// A custom group in a publication (rules 6 and 11): released if it
+    /// was released in it before; else checked against every group
+    /// released for the (domain, year) and audited with every key figure,
+    /// and recorded in the ledger if it passes, in one step.
+    pub(crate) async fn release_custom(
+        &self,
+        domain: &Domain,
+        view: &View,
+        group: &CustomGroup,
+        year: i32,
+    ) -> Result<Result<(), groups::Refusal>> {
+        let Some(publication) = &view.publication else {
+            // Admin reads are not releases.
+            return Ok(Ok(()));
+        };
+        let done = |entries: &[Arc<LedgerEntry>]| {
+            custom_releases(entries)
+                .any(|c| c.publication == publication.id && c.group_id == group.id)
+        };
+        if done(&self.ledger(&domain.id, year)?) {
+            return Ok(Ok(()));
+        }
+        let _writer = self.ledgers.write.lock().await;
+        loop {
+            let entries = self.ledger(&domain.id, year)?;
+            if done(&entries) {
+                return Ok(Ok(()));
+            }
+            let key = (publication.id.clone(), group.id.clone(), entries.len());
+            if let Some(r) = lock(&self.ledgers.refused).get(&key) {
+                return Ok(Err(r.clone()));
+            }
+            let verdict = self.check_custom(domain, view, group, year, &entries)?;
+            let effective = match verdict {
+                Ok(effective) => effective,
+                Err(r) => {
+                    lock(&self.ledgers.refused).insert(key, r.clone());
+                    return Ok(Err(r));
+                }
+            };
+            let entry = LedgerEntry {
+                seq: entries.len() as u64 + 1,
+                recorded_at: now(),
+                record: LedgerRecord::CustomGroup(CustomRelease {
+                    publication: publication.id.clone(),
+                    group_id: group.id.clone(),
+                    member_ids: effective.into_iter().collect(),
+                    figures: domain.key_figures.iter().map(|k| k.id.clone()).collect(),
+                }),
+            };
+            match self.store.append_ledger(&domain.id, year, &entry)? {
+                Append::Done => return Ok(Ok(())),
+                Append::Taken => continue,
+            }
+        }
+    }
+
+    /// Rule 6 (pairwise differences with every group released for the
+    /// year, in any publication, and with the group in other years) and
+    /// rule 11 (the exact audit, every key figure) for a custom group.
+    fn check_custom(
+        &self,
+        domain: &Domain,
+        view: &View,
+        group: &CustomGroup,
+        year: i32,
+        entries: &[Arc<LedgerEntry>],
+    ) -> Result<Result<BTreeSet<String>, groups::Refusal>> {
+        let Some(state) = publications(entries)
+            .map(|(_, s)| s)
+            .find(|s| Some(&s.publication) == view.publication.as_ref())
+        else {
+            return Err(EngineError::Internal(
+                "publication not in its ledger".into(),
+            ));
+        };
+        let effective: BTreeSet<String> = group
+            .member_ids
+            .iter()
+            .filter(|m| state.member_ids.binary_search(m).is_ok())
+            .cloned()
+            .collect();
+        // Earlier releases of any custom group in this year (the same group
+        // in another publication counts as another group), and of this
+        // group in other years.
+        let mut released: Vec<ReleaseEntry> = custom_releases(entries)
+            .map(|c| ReleaseEntry {
+                group_id: format!("{}@{}", c.group_id, c.publication),
+                domain: domain.id.clone(),
+                year,
+                member_ids: c.member_ids.iter().cloned().collect(),
+                released_at: String::new(),
+            })
+            .collect();
+        for y in self.store.ledger_years(&domain.id)? {
+            if y == year {
+                continue;
+            }
+            let other = self.ledger(&domain.id, y)?;
+            released.extend(
+                custom_releases(&other)
+                    .filter(|c| c.group_id == group.id)
+                    .map(|c| ReleaseEntry {
+                        group_id: group.id.clone(),
+                        domain: domain.id.clone(),
+                        year: y,
+                        member_ids: c.member_ids.iter().cloned().collect(),
+                        released_at: String::new(),
+                    }),
+            );
+        }
+        // The built-in groups released in any publication of the year.
+        let mut builtin: Vec<(String, BTreeSet<String>)> = Vec::new();
+        for (_, s) in publications(entries) {
+            let mut sets: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+            for (dim, of) in &s.groups {
+                for (i, g) in of.iter().enumerate() {
+                    if let Some(g) = g {
+                        sets.entry((dim.clone(), g.clone()))
+                            .or_default()
+                            .insert(s.member_ids[i].clone());
+                    }
+                }
+            }
+            let released: BTreeSet<&(String, String)> =
+                s.figures.iter().flat_map(|f| f.released.iter()).collect();
+            builtin.extend(
+                sets.into_iter()
+                    .filter(|(k, _)| released.contains(k))
+                    .map(|((d, g), m)| (format!("{d}:{g} of {}", s.publication.id), m)),
+            );
+        }
+        if let Err(r) = groups::check_release(
+            &view.policy,
+            &group.id,
+            year,
+            &effective,
+            &released,
+            &builtin,
+        ) {
+            return Ok(Err(r));
+        }
+        for f in &state.figures {
+            let mut sys = System::of_ledger(entries, &f.figure);
+            let row = sys.vars_of(state, f, effective.iter().map(String::as_str));
+            if row.is_empty() {
+                continue;
+            }
+            // The new row as the one candidate of a secondary suppression:
+            // withheld totals that the ledger already determines are public
+            // knowledge and do not count against it, exactly as at
+            // publication.
+            let verdict = vergleichsring_audit::secondary_suppression(
+                &sys.owner,
+                &sys.released,
+                &sys.protected,
+                std::slice::from_ref(&row),
+                &[],
+            );
+            let refused = match verdict {
+                Ok(withheld) if withheld.is_empty() => None,
+                Ok(_) => Some(vergleichsring_audit::check_addition(
+                    &sys.owner,
+                    &sys.released,
+                    &sys.protected,
+                    &row,
+                )),
+                Err(f) => Some(Some(f)),
+            };
+            if let Some(finding) = refused {
+                tracing::info!(group = %group.id, figure = %f.figure, ?finding, "custom group refused by the audit");
+                return Ok(Err(groups::Refusal {
+                    reason: "differencing",
+                    message: format!(
+                        "group {} would, together with the statistics already published for {} {year}, determine a single member's value or a withheld group's total of {}; it is not released",
+                        group.id, domain.id, f.figure
+                    ),
+                }));
+            }
+        }
+        Ok(Ok(effective))
+    }
+
+    /// The published time series of a figure: per year in `from..=to` with
+    /// a publication, the requester's group (or every group) as published.
+    pub(crate) async fn published_points(
+        &self,
+        domain: &Domain,
+        figure: usize,
+        by: &GroupBy,
+        audience: Audience,
+        member: Option<&str>,
+        (from, to): (Option<i32>, Option<i32>),
+        as_of: Option<&AsOf>,
+    ) -> Result<Vec<Point>> {
+        let mut points = Vec::new();
+        let live = self.snapshot(&domain.id).await?;
+        let years: Vec<i32> = if audience == Audience::Admin {
+            self.snapshot_for(&domain.id, as_of).await?.years()
+        } else {
+            self.store.ledger_years(&domain.id)?
+        };
+        for year in years {
+            if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
+                continue;
+            }
+            let Some(view) = self.view(domain, year, audience, as_of).await? else {
+                continue;
+            };
+            if let Some(m) = member {
+                let given = if audience == Audience::Admin {
+                    view.snapshot.current_row(year, m).is_some()
+                } else {
+                    live.current_row(year, m).is_some()
+                };
+                if !given {
+                    let reason = if matches!(audience, Audience::Member | Audience::Consultant) {
+                        Reason::GiveToGet.code()
+                    } else {
+                        "no_submission"
+                    };
+                    points.push(Point::withheld(year, None, reason));
+                    continue;
+                }
+                if view.snapshot.current_row(year, m).is_none() {
+                    let mut p = Point::withheld(year, None, "not_published");
+                    p.publication = view.reference();
+                    points.push(p);
+                    continue;
+                }
+            }
+            if let GroupBy::Custom(g) = by
+                && let Err(refusal) = self.release_custom(domain, &view, g, year).await?
+            {
+                points.push(Point::withheld(
+                    year,
+                    Some(by.as_str().to_string()),
+                    refusal.reason,
+                ));
+                continue;
+            }
+            let c = view.compare(self, domain, year, figure, by, audience, member);
+            points.extend(Point::of_comparison(c, member));
+        }
+        Ok(points)
+    }
+}
+
+/// The audit of a new publication (rule 11) with secondary suppression:
+/// per key figure, the groups it would release are checked together with
+/// everything the ledger released before; groups are withheld, smallest
+/// first, until nothing is determined. Returns how many were withheld.
+fn audit_publication(entries: &[Arc<LedgerEntry>], state: &mut PublishedState) -> usize {
+    let mut suppressed = 0;
+    let figures = std::mem::take(&mut state.figures);
+    let mut out = Vec::with_capacity(figures.len());
+    for mut f in figures {
+        let mut sys = System::of_ledger(entries, &f.figure);
+        let rows = sys.rows(state, &f);
+        let candidates: Vec<Vec<Var>> = rows.released.iter().map(|(_, v)| v.clone()).collect();
+        let candidate_protected: Vec<Vec<Var>> =
+            rows.withheld.iter().map(|(_, v)| v.clone()).collect();
+        let withhold: BTreeSet<usize> = match vergleichsring_audit::secondary_suppression(
+            &sys.owner,
+            &sys.released,
+            &sys.protected,
+            &candidates,
+            &candidate_protected,
+        ) {
+            Ok(idx) => idx.into_iter().collect(),
+            Err(finding) => {
+                tracing::warn!(figure = %f.figure, ?finding, "the audit withholds every group of a key figure");
+                (0..candidates.len()).collect()
+            }
+        };
+        if !withhold.is_empty() {
+            let mut kept = Vec::new();
+            for (i, ((dim, group), _)) in rows.released.into_iter().enumerate() {
+                if withhold.contains(&i) {
+                    suppressed += 1;
+                    f.withheld.push(WithheldGroup {
+                        dimension: dim,
+                        group,
+                        reason: Reason::Audit.code().to_string(),
+                    });
+                } else {
+                    kept.push((dim, group));
+                }
+            }
+            f.released = kept;
+        }
+        out.push(f);
+    }
+    state.figures = out;
+    suppressed
+}

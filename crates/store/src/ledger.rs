@@ -1,0 +1,270 @@
+//! The release ledger of a (domain, year) (rules 9–11 of the domain
+//! description): `ledger/<domain>/<year>/<seq>.json`, one file per entry,
+//! numbered from 1 without gaps.
+//!
+//! An entry is either a *publication* (the audited state of the year that
+//! non-admin callers read: which members had which values, which groups were
+//! released and which suppressed) or the first release of a *custom group*
+//! in a publication. Every group statistic that reaches a non-admin caller is
+//! in one of them, so the ledger is what the audit of rule 11 checks against.
+//!
+//! Entries are put if absent: an entry is written to a temporary file and
+//! then hard-linked to its numbered name, which fails if the name exists.
+//! A writer that loses the race (another process took the number) reads the
+//! new entries, checks again and tries the next number; so the check and the
+//! record are one step for every process on the data directory, and a reader
+//! never sees a half-written entry.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Member, Result, Store, StoreError};
+
+const DIR: &str = "ledger";
+
+/// A publication of a (domain, year): what its answers are computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Publication {
+    /// Id, e.g. `library-2024-p2` (domain, year, the how-many-th entry of the
+    /// year's ledger).
+    #[schema(example = "library-2024-p2")]
+    pub id: String,
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// The domain's data version the statistics were computed at.
+    pub data_version: String,
+    /// When it was published (RFC 3339, UTC).
+    pub published_at: String,
+    /// Token id of the admin who published it, or `auto`.
+    pub published_by: String,
+    /// What published it: `admin`, `freeze` or `auto`.
+    pub trigger: String,
+    /// Members whose figures differ from the previous publication (new,
+    /// corrected or withdrawn); all members with figures for the first.
+    pub changed_members: usize,
+    /// Groups (over all key figures and built-in dimensions) suppressed by
+    /// the audit of rule 11 on top of rules 1–5.
+    pub suppressed_by_audit: usize,
+    /// The disclosure settings it was computed with (`[disclosure]`).
+    #[schema(value_type = Object)]
+    pub disclosure: serde_json::Value,
+}
+
+/// A group of a publication withheld from non-admin callers, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithheldGroup {
+    /// The built-in dimension.
+    pub dimension: String,
+    /// The group id within it.
+    pub group: String,
+    /// The machine-readable reason (`below_threshold`, `all_equal`,
+    /// `complement`, `audit`).
+    pub reason: String,
+}
+
+/// One key figure of a publication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedFigure {
+    /// Key figure id.
+    pub figure: String,
+    /// Per member (aligned with [`PublishedState::member_ids`]) the bits of
+    /// its value (`f64::to_bits`), `None` without a value. The audit treats
+    /// a member's value as the same variable in every publication while the
+    /// bits are the same.
+    pub values: Vec<Option<u64>>,
+    /// The groups released to non-admin callers: (dimension, group).
+    pub released: Vec<(String, String)>,
+    /// The groups withheld, with reasons.
+    pub withheld: Vec<WithheldGroup>,
+}
+
+/// Everything a publication fixes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedState {
+    /// The publication.
+    pub publication: Publication,
+    /// The member list it was computed with (groups depend on it).
+    pub members: Vec<Member>,
+    /// The members with figures for the year, the index base of the lists
+    /// below.
+    pub member_ids: Vec<String>,
+    /// Per built-in dimension, each member's group (aligned with
+    /// `member_ids`).
+    pub groups: BTreeMap<String, Vec<Option<String>>>,
+    /// Per key figure, the values and released groups.
+    pub figures: Vec<PublishedFigure>,
+}
+
+/// The first release of a custom group in a publication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomRelease {
+    /// The publication it was released in.
+    pub publication: String,
+    /// The custom group.
+    pub group_id: String,
+    /// Its members with figures for the year in that publication.
+    pub member_ids: Vec<String>,
+    /// The key figures it was released for (all figures whose audit passed;
+    /// a group is refused when any figure would disclose).
+    pub figures: Vec<String>,
+}
+
+/// What an entry records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LedgerRecord {
+    /// A publication.
+    Publication(Box<PublishedState>),
+    /// A custom group's release.
+    CustomGroup(CustomRelease),
+}
+
+/// One entry of a (domain, year)'s ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Its number in the year's ledger, from 1.
+    pub seq: u64,
+    /// When it was recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// What it records.
+    pub record: LedgerRecord,
+}
+
+/// Why an entry could not be appended.
+#[derive(Debug)]
+pub enum Append {
+    /// Written.
+    Done,
+    /// Another writer took the number first: read the new entries, check
+    /// again, and try the next number.
+    Taken,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    fn ledger_dir(&self, domain: &str, year: i32) -> Result<PathBuf> {
+        if self.catalog.domain(domain).is_none() {
+            return Err(StoreError::Invalid(format!("unknown domain {domain}")));
+        }
+        Ok(self.root.join(DIR).join(domain).join(year.to_string()))
+    }
+
+    /// The years of a domain that have a ledger, ascending.
+    pub fn ledger_years(&self, domain: &str) -> Result<Vec<i32>> {
+        let dir = self.root.join(DIR).join(domain);
+        let Ok(list) = std::fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut years: Vec<i32> = list
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+            .collect();
+        years.sort_unstable();
+        Ok(years)
+    }
+
+    /// The highest entry number of a (domain, year)'s ledger (0: empty).
+    /// Reads only the directory.
+    pub fn ledger_len(&self, domain: &str, year: i32) -> Result<u64> {
+        let dir = self.ledger_dir(domain, year)?;
+        let Ok(list) = std::fs::read_dir(&dir) else {
+            return Ok(0);
+        };
+        Ok(list
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .max()
+            .unwrap_or(0))
+    }
+
+    /// The entries of a (domain, year)'s ledger numbered `from..=to`.
+    pub fn ledger_entries(
+        &self,
+        domain: &str,
+        year: i32,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<LedgerEntry>> {
+        let dir = self.ledger_dir(domain, year)?;
+        let mut out = Vec::new();
+        for seq in from.max(1)..=to {
+            let path = dir.join(format!("{seq:08}.json"));
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            let entry: LedgerEntry =
+                serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+                    path: path.clone(),
+                    source,
+                })?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// Appends an entry at its number if that number is still free.
+    pub fn append_ledger(&self, domain: &str, year: i32, entry: &LedgerEntry) -> Result<Append> {
+        let dir = self.ledger_dir(domain, year)?;
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let path = dir.join(format!("{:08}.json", entry.seq));
+        if path.exists() {
+            return Ok(Append::Taken);
+        }
+        let bytes = serde_json::to_vec(entry).map_err(|source| StoreError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        let tmp = dir.join(format!(
+            ".{:08}.{}.tmp",
+            entry.seq,
+            rand_suffix(&bytes, std::process::id())
+        ));
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(&bytes).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        // A hard link fails if the name exists: put if absent, with the
+        // whole content already on disk.
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                if let Ok(d) = std::fs::File::open(&dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(Append::Done)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Append::Taken),
+            Err(e) => Err(StoreError::Io { path, source: e }),
+        }
+    }
+}
+
+/// A name part that keeps two writers' temporary files apart.
+fn rand_suffix(bytes: &[u8], pid: u32) -> String {
+    use sha2::Digest;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = sha2::Sha256::new();
+    h.update(bytes);
+    h.update(pid.to_le_bytes());
+    h.update(nanos.to_le_bytes());
+    let d = h.finalize();
+    d.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
