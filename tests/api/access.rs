@@ -75,13 +75,39 @@ async fn roles_and_members_see_only_what_they_may() {
         )
         .await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", up.text);
+    // One member alone: nothing is published (rule 9), and publishing is
+    // refused until five members changed (rule 10); its own figures are
+    // there.
     let a = app.get(comparison, Some(&m1)).await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-    // One member alone: the group is suppressed, but the own value is shown.
-    assert_eq!(a.body["groups"][0]["suppressed"], true);
-    assert_eq!(a.body["groups"][0]["reason"], "below_threshold");
-    assert_eq!(a.body["groups"][0]["stats"], serde_json::Value::Null);
-    assert_eq!(a.body["groups"][0]["own"]["value"], 4.0);
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    assert_eq!(a.body["error"], "not_published");
+    let message = a.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("no publication yet") && message.contains("noch keine Veröffentlichung")
+    );
+    let p = app
+        .post_json(
+            "/api/v1/publications/library/2024",
+            Some(&app.admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+    assert_eq!(p.body["error"], "too_few_changes");
+    assert_eq!(p.body["changed_members"], 1);
+    let own = app.get(figures, Some(&m1)).await;
+    assert_eq!(own.body["key"]["loans_per_capita"], 4.0, "{}", own.text);
+    let ts = app
+        .get(
+            "/api/v1/timeseries/library/loans_per_capita?group_by=all",
+            Some(&m1),
+        )
+        .await;
+    assert_eq!(
+        ts.body["points"][0]["reason"], "not_published",
+        "{}",
+        ts.text
+    );
     // m2 still has not submitted.
     assert_eq!(
         app.get(comparison, Some(&m2)).await.status,
@@ -147,11 +173,11 @@ async fn roles_and_members_see_only_what_they_may() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["groups"][0]["stats"]["max"], 4.0);
 
-    // Analysts read comparisons but no member's raw values.
-    assert_eq!(
-        app.get(comparison, Some(&analyst)).await.status,
-        StatusCode::OK
-    );
+    // Analysts read comparisons (here: none published yet) but no member's
+    // raw values.
+    let a = app.get(comparison, Some(&analyst)).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    assert_eq!(a.body["error"], "not_published");
     for path in [
         format!("{figures}?member_id={M1}"),
         format!("{comparison}&member_id={M1}"),
@@ -266,18 +292,13 @@ async fn thresholds_count_peers_without_the_requester() {
         .map(|id| (*id, "Stadt", "kreisfreie_stadt"))
         .collect();
     app.register(&members).await;
-    for (i, id) in ids.iter().enumerate() {
-        let a = app
-            .upload(
-                "library",
-                2024,
-                &app.admin,
-                PARQUET,
-                library_file(Some(id), 120_000.0, 1.0 + i as f64 / 10.0),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
-    }
+    // One upload of all six, so that one publication holds them (rule 10).
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, 120_000.0, 1.0 + i as f64 / 10.0))
+        .collect();
+    app.library_bulk(2024, &rows).await;
     let path = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
     // The analyst sees 6 members: released, median yes, quartiles no (< 8).
     let a = app.get(path, Some(&app.analyst)).await;
@@ -291,18 +312,13 @@ async fn thresholds_count_peers_without_the_requester() {
     let a = app.get(path, Some(&m)).await;
     assert_eq!(a.body["groups"][0]["suppressed"], false, "{}", a.text);
     assert_eq!(a.body["groups"][0]["own"]["rank"], 6);
-    // One member fewer (its figures replaced by a town of another class)
-    // leaves 4 peers: suppressed for the member, released for the analyst (5).
-    let a = app
-        .upload(
-            "library",
-            2024,
-            &app.admin,
-            PARQUET,
-            library_file(Some(ids[5]), 20_000.0, 1.0),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED);
+    // One member fewer (in 2023 it was a town of another class) leaves 4
+    // peers: suppressed for the member, released for the analyst (5).
+    let mut rows = rows;
+    rows[5].1 = 20_000.0;
+    rows[5].2 = 1.0;
+    app.library_bulk(2023, &rows).await;
+    let path = "/api/v1/comparisons/library/2023?figure=loans_per_capita&group_by=size_class";
     let a = app.get(path, Some(&m)).await;
     let gk3 = group(&a.body, "GK3");
     assert_eq!(gk3["suppressed"], true);
@@ -314,8 +330,12 @@ async fn thresholds_count_peers_without_the_requester() {
     // computed from the total: rule 5 suppresses GK3 as well.
     assert_eq!(gk3["suppressed"], true);
     assert_eq!(gk3["reason"], "complement");
+    // The total of all six would give the lone GK6 town, which knows its
+    // own value, the total of the five GK3 towns that rule 5 withholds: the
+    // audit of rule 11 withholds it too.
     let all = app
         .get(&path.replace("size_class", "all"), Some(&app.analyst))
         .await;
-    assert_eq!(all.body["groups"][0]["suppressed"], false);
+    assert_eq!(all.body["groups"][0]["suppressed"], true, "{}", all.text);
+    assert_eq!(all.body["groups"][0]["reason"], "audit");
 }

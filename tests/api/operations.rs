@@ -51,13 +51,23 @@ async fn metrics_count_requests_uploads_suppressions_and_cache_hits() {
         .await
         .unwrap();
     assert_eq!(third.status(), StatusCode::NOT_MODIFIED);
-    // Two small towns form a size class of their own, too small to show.
+    // Five small towns form a size class of their own: published (five
+    // changes), but a member of it has only four peers.
     app.register(&[
         ("09001001", "Dorf A", "kreisangehoerige_gemeinde"),
         ("09001002", "Dorf B", "kreisangehoerige_gemeinde"),
+        ("09001003", "Dorf C", "kreisangehoerige_gemeinde"),
+        ("09001004", "Dorf D", "kreisangehoerige_gemeinde"),
+        ("09001005", "Dorf E", "kreisangehoerige_gemeinde"),
     ])
     .await;
-    let rows = [("09001001", 3_000.0, 1.0), ("09001002", 3_500.0, 1.2)];
+    let rows = [
+        ("09001001", 3_000.0, 1.0),
+        ("09001002", 3_500.0, 1.2),
+        ("09001003", 4_000.0, 1.3),
+        ("09001004", 4_500.0, 1.5),
+        ("09001005", 5_000.0, 1.7),
+    ];
     app.library_bulk(2024, &rows).await;
     let small = app.token(Role::Member, Some("09001001"));
     let a = app.get(path, Some(&small)).await;

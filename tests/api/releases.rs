@@ -53,6 +53,7 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     );
     assert_eq!(frozen.body["data_version"], version_at_freeze.as_str());
     let (_, live_at_freeze) = bytes(&app, comparison, &member).await;
+    let (_, admin_at_freeze) = bytes(&app, comparison, &app.admin).await;
     let (a, b) = (
         serde_json::from_slice::<serde_json::Value>(&live_before).unwrap(),
         serde_json::from_slice::<serde_json::Value>(&live_at_freeze).unwrap(),
@@ -64,9 +65,17 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     // Everything asked `as_of` the release right after freezing.
     let report = format!("/api/v1/reports/{}/2024", ids[0]);
     let mut before = Vec::new();
+    // A data version is admin's (rule 12); everyone else asks for
+    // publications and releases.
+    let by_version = format!("{comparison}&as_of={version_at_freeze}");
+    let refused = app.get(&by_version, Some(&member)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let (status, admin_by_version) = bytes(&app, &by_version, &app.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(admin_by_version, admin_at_freeze);
     let asked = [
         format!("{comparison}&as_of={id}"),
-        format!("{comparison}&as_of={version_at_freeze}"),
+        format!("{comparison}&as_of={id}"),
         format!("/api/v1/timeseries/library/loans_per_capita?group_by=size_class&as_of={id}"),
         format!("{report}?as_of={id}&format=json"),
         format!("{report}?as_of={id}&format=html"),
@@ -101,7 +110,9 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     assert_eq!(json["as_of"], id.as_str());
     assert_eq!(json["releases"][0]["id"], id.as_str());
     assert!(String::from_utf8_lossy(&before[4]).contains(&id));
-    // The CSV names the data version, the release and the state per row.
+    // The CSV names the data version, the release and the state per row;
+    // the freeze changed no figure, so the member's statistics are those of
+    // the publication before it, at the data version before the freeze.
     let csv = String::from_utf8_lossy(&before[5]).to_string();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(
@@ -110,7 +121,7 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     );
     let library_row = csv.lines().find(|l| l.starts_with("library,")).unwrap();
     assert!(
-        library_row.ends_with(&format!(",{version_at_freeze},{id},{id}")),
+        library_row.ends_with(&format!(",{version_before},{id},{id}")),
         "{library_row}"
     );
 
@@ -167,8 +178,14 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     .await;
     app.library_bulk(2024, &[("05900000", 120_000.0, 0.5)])
         .await;
+    // Admin reads the live state, which changed; the member reads the
+    // publication, which two changes do not replace (rule 10).
+    let (_, admin_now) = bytes(&app, comparison, &app.admin).await;
+    assert_ne!(admin_now, admin_at_freeze);
     let (_, live_now) = bytes(&app, comparison, &member).await;
-    assert_ne!(live_now, live_at_freeze);
+    assert_eq!(live_now, live_at_freeze);
+    let (_, by_version_now) = bytes(&app, &by_version, &app.admin).await;
+    assert_eq!(by_version_now, admin_at_freeze);
     // An answer as of the release keeps its ETag through later uploads.
     let r = app
         .client
@@ -181,9 +198,8 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
     // ... and the release's do not, also after a restart (no caches) and
-    // after the ring raised its threshold: 8 cities leave a member 7 peers,
-    // too few for the new threshold of 8, so the live answer is suppressed
-    // while the release keeps the settings it was frozen with.
+    // after the ring raised its threshold: the release and the publication
+    // keep the settings they were made with.
     assert!(frozen.body["disclosure"]["threshold"] == 5);
     for round in 0..3 {
         if round == 2 {
@@ -192,12 +208,10 @@ async fn a_release_is_reproduced_byte_for_byte_after_corrections() {
                 ..Default::default()
             })
             .await;
-            let live = app.get(comparison, Some(&member)).await;
-            assert_eq!(
-                live.body["groups"][0]["reason"], "below_threshold",
-                "{}",
-                live.text
-            );
+            // A publication keeps the settings it was made with: the
+            // member's answer stays as published.
+            let (_, live) = bytes(&app, comparison, &member).await;
+            assert_eq!(live, live_at_freeze);
         }
         for (path, old) in asked.iter().zip(&before) {
             // Only a release keeps the settings; a plain data version is

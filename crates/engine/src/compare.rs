@@ -666,8 +666,8 @@ impl Point {
         let (message, message_de) = match known {
             Some(r) => (r.message_en(), r.message_de()),
             None if reason == "not_published" => (
-                "The member's figures for this year are not in a publication yet; they appear with the next one.",
-                "Die Zahlen des Mitglieds für dieses Jahr sind noch in keiner Veröffentlichung; sie erscheinen mit der nächsten.",
+                "These figures are not in a publication yet; statistics for them appear with the next publication of the year.",
+                "Diese Zahlen sind noch in keiner Veröffentlichung; Statistiken dazu erscheinen mit der nächsten Veröffentlichung des Jahres.",
             ),
             None => (
                 "The member has no figures for this year.",

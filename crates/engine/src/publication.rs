@@ -792,8 +792,8 @@ impl Engine {
                 return Ok(Err(r.clone()));
             }
             let verdict = self.check_custom(domain, view, group, year, &entries)?;
-            let effective = match verdict {
-                Ok(effective) => effective,
+            let (effective, figures) = match verdict {
+                Ok(released) => released,
                 Err(r) => {
                     lock(&self.ledgers.refused).insert(key, r.clone());
                     return Ok(Err(r));
@@ -806,7 +806,7 @@ impl Engine {
                     publication: publication.id.clone(),
                     group_id: group.id.clone(),
                     member_ids: effective.into_iter().collect(),
-                    figures: domain.key_figures.iter().map(|k| k.id.clone()).collect(),
+                    figures,
                 }),
             };
             match self.store.append_ledger(&domain.id, year, &entry)? {
@@ -826,7 +826,7 @@ impl Engine {
         group: &CustomGroup,
         year: i32,
         entries: &[Arc<LedgerEntry>],
-    ) -> Result<Result<BTreeSet<String>, groups::Refusal>> {
+    ) -> Result<Result<(BTreeSet<String>, Vec<String>), groups::Refusal>> {
         let Some(state) = publications(entries)
             .map(|(_, s)| s)
             .find(|s| Some(&s.publication) == view.publication.as_ref())
@@ -901,7 +901,18 @@ impl Engine {
         ) {
             return Ok(Err(r));
         }
+        let by = GroupBy::Custom(group.clone());
+        let mut figures = Vec::new();
         for f in &state.figures {
+            // Only figures whose statistics rules 1–4 release for the group
+            // (for analysts, who see the most) add a sum to the ledger.
+            let Some(fi) = domain.key_figure_index(&f.figure) else {
+                continue;
+            };
+            let c = view.compare(self, domain, year, fi, &by, Audience::Analyst, None);
+            if c.groups.iter().all(|g| g.suppressed) {
+                continue;
+            }
             let mut sys = System::of_ledger(entries, &f.figure);
             let row = sys.vars_of(state, f, effective.iter().map(String::as_str));
             if row.is_empty() {
@@ -938,8 +949,9 @@ impl Engine {
                     ),
                 }));
             }
+            figures.push(f.figure.clone());
         }
-        Ok(Ok(effective))
+        Ok(Ok((effective, figures)))
     }
 
     /// The published time series of a figure: per year in `from..=to` with
@@ -956,23 +968,33 @@ impl Engine {
     ) -> Result<Vec<Point>> {
         let mut points = Vec::new();
         let live = self.snapshot(&domain.id).await?;
-        let years: Vec<i32> = if audience == Audience::Admin {
-            self.snapshot_for(&domain.id, as_of).await?.years()
+        let years: BTreeSet<i32> = if audience == Audience::Admin {
+            self.snapshot_for(&domain.id, as_of)
+                .await?
+                .years()
+                .into_iter()
+                .collect()
         } else {
-            self.store.ledger_years(&domain.id)?
+            // Years with figures but no publication yet are shown as such
+            // (a past state shows what was published by then).
+            let mut y: BTreeSet<i32> = self.store.ledger_years(&domain.id)?.into_iter().collect();
+            if as_of.is_none() {
+                y.extend(live.years());
+            }
+            y
         };
         for year in years {
             if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
                 continue;
             }
-            let Some(view) = self.view(domain, year, audience, as_of).await? else {
+            let view = self.view(domain, year, audience, as_of).await?;
+            if view.is_none() && as_of.is_some() {
                 continue;
-            };
+            }
             if let Some(m) = member {
-                let given = if audience == Audience::Admin {
-                    view.snapshot.current_row(year, m).is_some()
-                } else {
-                    live.current_row(year, m).is_some()
+                let given = match (&view, audience) {
+                    (Some(v), Audience::Admin) => v.snapshot.current_row(year, m).is_some(),
+                    _ => live.current_row(year, m).is_some(),
                 };
                 if !given {
                     let reason = if matches!(audience, Audience::Member | Audience::Consultant) {
@@ -983,6 +1005,12 @@ impl Engine {
                     points.push(Point::withheld(year, None, reason));
                     continue;
                 }
+            }
+            let Some(view) = view else {
+                points.push(Point::withheld(year, None, "not_published"));
+                continue;
+            };
+            if let Some(m) = member {
                 if view.snapshot.current_row(year, m).is_none() {
                     let mut p = Point::withheld(year, None, "not_published");
                     p.publication = view.reference();
