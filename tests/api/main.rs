@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod access;
+mod attacks;
 mod browser;
+mod combination;
 mod disclosure;
 mod domains;
 mod durability;

@@ -1,0 +1,1 @@
+//! Answers in combination (rule 11) over random small rings: property test.
