@@ -375,6 +375,22 @@ impl std::ops::Deref for MemberList {
     }
 }
 
+impl<'e> Prepared<'e> {
+    /// The comparison a request asks for.
+    fn ask<'a>(&'a self, req: &StatsRequest<'a>) -> publication::Ask<'a>
+    where
+        'e: 'a,
+    {
+        publication::Ask {
+            domain: self.domain,
+            figure: self.figure,
+            by: &self.by,
+            audience: req.audience,
+            member: req.member,
+        }
+    }
+}
+
 /// The engine: snapshots per domain over the store.
 pub struct Engine {
     store: Arc<Store>,
@@ -829,6 +845,7 @@ impl Engine {
     /// `lake.refresh_millis` by `serve`.
     pub async fn follow_log(&self) -> Result<usize> {
         self.store.reload_members()?;
+        self.follow_ledgers()?;
         let _guard = self.refresh.lock().await;
         let moved = self.store.follow_log().await?;
         let mut applied = 0;
@@ -1250,15 +1267,7 @@ impl Engine {
                 message: refusal.message,
             });
         }
-        let c = view.compare(
-            self,
-            p.domain,
-            year,
-            p.figure,
-            &p.by,
-            req.audience,
-            req.member,
-        );
+        let c = view.compare(self, p.ask(req), year);
         count_suppressed(c.groups.iter().map(|g| (g.suppressed, g.reason)));
         Ok(c)
     }
@@ -1275,15 +1284,7 @@ impl Engine {
     ) -> Result<Timeseries> {
         let p = self.prepare(req)?;
         let points = self
-            .published_points(
-                p.domain,
-                p.figure,
-                &p.by,
-                req.audience,
-                req.member,
-                (from, to),
-                req.as_of,
-            )
+            .published_points(p.ask(req), (from, to), req.as_of)
             .await?;
         count_suppressed(points.iter().map(|p| (p.suppressed, p.reason)));
         let data_version = match req.audience {
@@ -1388,7 +1389,7 @@ impl Engine {
         let mut all = Vec::new();
         let custom = self.store.groups();
         for d in &self.catalog().domains {
-            for year in self.store.ledger_years(&d.id)? {
+            for year in self.ledger_years(&d.id)? {
                 let Some(view) = self.view(d, year, Audience::Analyst, None).await? else {
                     continue;
                 };
@@ -1420,7 +1421,14 @@ impl Engine {
                 );
                 for figure in 0..d.key_figures.len() {
                     for by in &bys {
-                        all.push(view.compare(self, d, year, figure, by, Audience::Analyst, None));
+                        let ask = publication::Ask {
+                            domain: d,
+                            figure,
+                            by,
+                            audience: Audience::Analyst,
+                            member: None,
+                        };
+                        all.push(view.compare(self, ask, year));
                     }
                 }
             }

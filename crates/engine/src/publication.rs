@@ -73,6 +73,12 @@ const VIEWS: usize = 64;
 /// processes are kept apart by put-if-absent).
 #[derive(Default)]
 pub(crate) struct Ledgers {
+    /// Per domain, the length of each year's ledger as last seen on disk:
+    /// reads take it from here, so that answering touches no file. It is
+    /// read again by `follow_ledgers` (every `lake.refresh_millis` in
+    /// `serve`), when a write loses its number, and after this process's
+    /// own writes.
+    lengths: Mutex<HashMap<String, Arc<BTreeMap<i32, u64>>>>,
     entries: Mutex<HashMap<(String, i32), Entries>>,
     views: Mutex<Vec<(String, Arc<View>)>>,
     /// Custom groups refused in a publication, by (publication, group,
@@ -113,6 +119,21 @@ fn version_number(v: &str) -> u64 {
     v.parse().unwrap_or(0)
 }
 
+/// What one comparison asks: the key figure (an index into the domain's),
+/// the grouping, who asks and whose position it shows.
+#[derive(Clone, Copy)]
+pub(crate) struct Ask<'a> {
+    pub(crate) domain: &'a Domain,
+    pub(crate) figure: usize,
+    pub(crate) by: &'a GroupBy,
+    pub(crate) audience: Audience,
+    pub(crate) member: Option<&'a str>,
+}
+
+/// The outcome of checking a custom group: its members with figures and the
+/// key figures it is released for, or why not.
+type CustomVerdict = std::result::Result<(BTreeSet<String>, Vec<String>), groups::Refusal>;
+
 /// A publication, ready to answer from: the year's data at its version,
 /// its member list and settings, and which groups it releases.
 pub(crate) struct View {
@@ -150,18 +171,16 @@ impl View {
     /// A comparison from this state: computed for the requester like any
     /// other, then every group the publication does not release is
     /// withheld with the publication's reason.
-    pub(crate) fn compare(
-        &self,
-        engine: &Engine,
-        domain: &Domain,
-        year: i32,
-        figure: usize,
-        by: &GroupBy,
-        audience: Audience,
-        own: Option<&str>,
-    ) -> Comparison {
+    pub(crate) fn compare(&self, engine: &Engine, ask: Ask<'_>, year: i32) -> Comparison {
+        let Ask {
+            domain,
+            figure,
+            by,
+            audience,
+            member,
+        } = ask;
         let input = engine.compare_input(domain, &self.snapshot, &self.members, &self.policy);
-        let mut c = compare::compare(&input, year, figure, by, audience, own);
+        let mut c = compare::compare(&input, year, figure, by, audience, member);
         if self.publication.is_some()
             && let GroupBy::Dimension(d) = by
         {
@@ -386,11 +405,15 @@ fn changed_members(previous: Option<&PublishedState>, next: &PublishedState) -> 
 }
 
 impl Engine {
-    /// The entries of a (domain, year)'s ledger, read from the store when
-    /// it has more than this process knows (another process may have
-    /// written them).
+    /// The entries of a (domain, year)'s ledger up to the length last seen
+    /// on disk (see `Ledgers::lengths`); entries not read yet are read from
+    /// the store once and kept.
     pub(crate) fn ledger(&self, domain: &str, year: i32) -> Result<Entries> {
-        let len = self.store.ledger_len(domain, year)?;
+        let len = self
+            .ledger_lengths(domain)?
+            .get(&year)
+            .copied()
+            .unwrap_or(0);
         let key = (domain.to_string(), year);
         let cached = lock(&self.ledgers.entries).get(&key).cloned();
         let have = cached.as_ref().map_or(0, |c| c.len() as u64);
@@ -413,12 +436,67 @@ impl Engine {
     /// with every publication and custom release: part of the `ETag` of
     /// answers computed from publications.
     pub fn publication_tag(&self, domain: &str) -> String {
-        let years = self.store.ledger_years(domain).unwrap_or_default();
-        years
-            .iter()
-            .map(|y| format!("{y}:{}", self.store.ledger_len(domain, *y).unwrap_or(0)))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.ledger_lengths(domain)
+            .map(|l| {
+                l.iter()
+                    .map(|(y, n)| format!("{y}:{n}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    }
+
+    /// The length of every year's ledger of a domain, as last seen.
+    fn ledger_lengths(&self, domain: &str) -> Result<Arc<BTreeMap<i32, u64>>> {
+        if let Some(l) = lock(&self.ledgers.lengths).get(domain) {
+            return Ok(l.clone());
+        }
+        self.scan_ledgers(domain)
+    }
+
+    /// Reads the lengths of a domain's ledgers from the store.
+    fn scan_ledgers(&self, domain: &str) -> Result<Arc<BTreeMap<i32, u64>>> {
+        let mut lengths = BTreeMap::new();
+        for y in self.store.ledger_years(domain)? {
+            lengths.insert(y, self.store.ledger_len(domain, y)?);
+        }
+        let lengths = Arc::new(lengths);
+        lock(&self.ledgers.lengths).insert(domain.to_string(), lengths.clone());
+        Ok(lengths)
+    }
+
+    /// The years of a domain with a ledger.
+    pub(crate) fn ledger_years(&self, domain: &str) -> Result<Vec<i32>> {
+        Ok(self.ledger_lengths(domain)?.keys().copied().collect())
+    }
+
+    /// Picks up publications and custom releases that other processes on
+    /// the data directory recorded. Run with `follow_log`.
+    pub(crate) fn follow_ledgers(&self) -> Result<()> {
+        for d in &self.catalog().domains {
+            self.scan_ledgers(&d.id)?;
+        }
+        Ok(())
+    }
+
+    /// Appends an entry to a ledger if its number is free, and tells the
+    /// cache either way.
+    fn append(&self, domain: &str, year: i32, entry: &LedgerEntry) -> Result<Append> {
+        let outcome = self.store.append_ledger(domain, year, entry)?;
+        match outcome {
+            Append::Done => {
+                let mut all = lock(&self.ledgers.lengths);
+                let mut lengths: BTreeMap<i32, u64> =
+                    all.get(domain).map(|l| (**l).clone()).unwrap_or_default();
+                let n = lengths.entry(year).or_default();
+                *n = (*n).max(entry.seq);
+                all.insert(domain.to_string(), Arc::new(lengths));
+            }
+            Append::Taken => {
+                self.scan_ledgers(domain)?;
+            }
+        }
+        Ok(outcome)
     }
 
     /// The publications, newest first, optionally of one domain and year.
@@ -432,7 +510,7 @@ impl Engine {
             if domain.is_some_and(|x| x != d.id) {
                 continue;
             }
-            for y in self.store.ledger_years(&d.id)? {
+            for y in self.ledger_years(&d.id)? {
                 if year.is_some_and(|x| x != y) {
                     continue;
                 }
@@ -510,7 +588,7 @@ impl Engine {
                 recorded_at: publication.published_at.clone(),
                 record: LedgerRecord::Publication(Box::new(state)),
             };
-            match self.store.append_ledger(&d.id, year, &entry)? {
+            match self.append(&d.id, year, &entry)? {
                 Append::Done => {
                     tracing::info!(
                         publication = %publication.id,
@@ -809,7 +887,7 @@ impl Engine {
                     figures,
                 }),
             };
-            match self.store.append_ledger(&domain.id, year, &entry)? {
+            match self.append(&domain.id, year, &entry)? {
                 Append::Done => return Ok(Ok(())),
                 Append::Taken => continue,
             }
@@ -826,7 +904,7 @@ impl Engine {
         group: &CustomGroup,
         year: i32,
         entries: &[Arc<LedgerEntry>],
-    ) -> Result<Result<(BTreeSet<String>, Vec<String>), groups::Refusal>> {
+    ) -> Result<CustomVerdict> {
         let Some(state) = publications(entries)
             .map(|(_, s)| s)
             .find(|s| Some(&s.publication) == view.publication.as_ref())
@@ -853,7 +931,7 @@ impl Engine {
                 released_at: String::new(),
             })
             .collect();
-        for y in self.store.ledger_years(&domain.id)? {
+        for y in self.ledger_years(&domain.id)? {
             if y == year {
                 continue;
             }
@@ -909,7 +987,14 @@ impl Engine {
             let Some(fi) = domain.key_figure_index(&f.figure) else {
                 continue;
             };
-            let c = view.compare(self, domain, year, fi, &by, Audience::Analyst, None);
+            let ask = Ask {
+                domain,
+                figure: fi,
+                by: &by,
+                audience: Audience::Analyst,
+                member: None,
+            };
+            let c = view.compare(self, ask, year);
             if c.groups.iter().all(|g| g.suppressed) {
                 continue;
             }
@@ -958,14 +1043,17 @@ impl Engine {
     /// a publication, the requester's group (or every group) as published.
     pub(crate) async fn published_points(
         &self,
-        domain: &Domain,
-        figure: usize,
-        by: &GroupBy,
-        audience: Audience,
-        member: Option<&str>,
+        ask: Ask<'_>,
         (from, to): (Option<i32>, Option<i32>),
         as_of: Option<&AsOf>,
     ) -> Result<Vec<Point>> {
+        let Ask {
+            domain,
+            by,
+            audience,
+            member,
+            ..
+        } = ask;
         let mut points = Vec::new();
         let live = self.snapshot(&domain.id).await?;
         let years: BTreeSet<i32> = if audience == Audience::Admin {
@@ -977,7 +1065,7 @@ impl Engine {
         } else {
             // Years with figures but no publication yet are shown as such
             // (a past state shows what was published by then).
-            let mut y: BTreeSet<i32> = self.store.ledger_years(&domain.id)?.into_iter().collect();
+            let mut y: BTreeSet<i32> = self.ledger_years(&domain.id)?.into_iter().collect();
             if as_of.is_none() {
                 y.extend(live.years());
             }
@@ -1010,13 +1098,13 @@ impl Engine {
                 points.push(Point::withheld(year, None, "not_published"));
                 continue;
             };
-            if let Some(m) = member {
-                if view.snapshot.current_row(year, m).is_none() {
-                    let mut p = Point::withheld(year, None, "not_published");
-                    p.publication = view.reference();
-                    points.push(p);
-                    continue;
-                }
+            if let Some(m) = member
+                && view.snapshot.current_row(year, m).is_none()
+            {
+                let mut p = Point::withheld(year, None, "not_published");
+                p.publication = view.reference();
+                points.push(p);
+                continue;
             }
             if let GroupBy::Custom(g) = by
                 && let Err(refusal) = self.release_custom(domain, &view, g, year).await?
@@ -1028,7 +1116,7 @@ impl Engine {
                 ));
                 continue;
             }
-            let c = view.compare(self, domain, year, figure, by, audience, member);
+            let c = view.compare(self, ask, year);
             points.extend(Point::of_comparison(c, member));
         }
         Ok(points)

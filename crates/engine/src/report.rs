@@ -187,17 +187,15 @@ impl Engine {
             for (fi, k) in d.key_figures.iter().enumerate() {
                 let own_group =
                     |c: compare::Comparison| c.groups.into_iter().find(|g| g.own.is_some());
-                let sc = own_group(view.compare(
-                    self,
-                    d,
-                    year,
-                    fi,
-                    &by_class,
+                let ask = |by| crate::publication::Ask {
+                    domain: d,
+                    figure: fi,
+                    by,
                     audience,
-                    Some(member_id),
-                ));
-                let all =
-                    own_group(view.compare(self, d, year, fi, &by_all, audience, Some(member_id)));
+                    member: Some(member_id),
+                };
+                let sc = own_group(view.compare(self, ask(&by_class), year));
+                let all = own_group(view.compare(self, ask(&by_all), year));
                 crate::count_suppressed(
                     [&sc, &all]
                         .into_iter()
@@ -217,15 +215,7 @@ impl Engine {
                     }
                 }
                 let timeseries = self
-                    .published_points(
-                        d,
-                        fi,
-                        &by_class,
-                        audience,
-                        Some(member_id),
-                        (Some(year - 4), Some(year)),
-                        as_of,
-                    )
+                    .published_points(ask(&by_class), (Some(year - 4), Some(year)), as_of)
                     .await?;
                 figures.push(FigureReport {
                     id: k.id.clone(),
