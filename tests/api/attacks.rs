@@ -459,3 +459,88 @@ async fn visibility_modes_never_give_analysts_values_or_custom_distributions() {
         }
     }
 }
+
+async fn ask_as_analyst(
+    engine: &vergleichsring_engine::Engine,
+    group: &str,
+) -> Result<vergleichsring_engine::compare::Comparison, vergleichsring_engine::EngineError> {
+    let req = vergleichsring_engine::StatsRequest {
+        domain: "library",
+        figure: FIGURE,
+        group_by: group,
+        audience: vergleichsring_engine::disclosure::Audience::Analyst,
+        member: None,
+        as_of: None,
+    };
+    engine.comparison(&req, 2024).await
+}
+
+/// The check and the record are one step also across processes: a second
+/// engine over the same data directory that has not seen two custom
+/// releases yet audits again when it loses the ledger number, and refuses.
+#[tokio::test]
+async fn two_processes_cannot_release_a_differencing_triple_between_them() {
+    use std::sync::Arc;
+    use vergleichsring_engine::compare::Comparison;
+    use vergleichsring_engine::{Engine, EngineError, SubmitRequest};
+    use vergleichsring_store::{CustomGroup, Member, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    Store::init(dir.path()).unwrap();
+    let ids = city_ids("05", 1, 16);
+    let members: Vec<Member> = ids
+        .iter()
+        .map(|id| {
+            serde_json::from_value(
+                json!({"member_id": id, "name": "Ort", "kind": "kreisfreie_stadt"}),
+            )
+            .unwrap()
+        })
+        .collect();
+    let open = || async {
+        let store = Arc::new(Store::open(dir.path()).await.unwrap());
+        Engine::new(store, Policy::default()).await.unwrap()
+    };
+    let a = open().await;
+    a.store().upsert_members(members).await.unwrap();
+    let b = open().await;
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + 0.071 * i as f64))
+        .collect();
+    let outcome = a
+        .submit(SubmitRequest {
+            domain: "library".into(),
+            year: 2024,
+            content_type: PARQUET.into(),
+            body: crate::helpers::library_bulk_file(&rows),
+            token_id: "admin".into(),
+            own_member: None,
+        })
+        .await
+        .unwrap();
+    assert!(outcome.publication.is_some());
+    // B follows the log and reads the publication: its ledger is at one
+    // entry.
+    b.follow_log().await.unwrap();
+    let seen: Comparison = ask_as_analyst(&b, "all").await.unwrap();
+    assert!(seen.publication.is_some());
+    let group = |id: &str, m: &[String]| CustomGroup {
+        id: id.into(),
+        name: id.into(),
+        member_ids: m.to_vec(),
+    };
+    let mut pqx: Vec<String> = ids[0..10].to_vec();
+    pqx.push(ids[10].clone());
+    a.create_group(group("p", &ids[0..5])).await.unwrap();
+    a.create_group(group("q", &ids[5..10])).await.unwrap();
+    a.create_group(group("pqx", &pqx)).await.unwrap();
+    ask_as_analyst(&a, "p").await.unwrap();
+    ask_as_analyst(&a, "q").await.unwrap();
+    // B has not followed A's two releases; it must not release the third.
+    match ask_as_analyst(&b, "pqx").await {
+        Err(EngineError::Refused { reason, .. }) => assert_eq!(reason, "differencing"),
+        other => panic!("the second process released p ∪ q ∪ {{x}}: {other:?}"),
+    }
+}

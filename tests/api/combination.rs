@@ -287,12 +287,12 @@ impl System {
         let mut stats = AuditStats::default();
         let callers = std::iter::once(None).chain((0..members.len()).map(Some));
         for caller in callers {
-            let who = caller.map_or_else(|| "the outside caller".to_string(), |m| {
-                format!("member {}", members[m])
-            });
-            let known: BTreeSet<usize> = (0..nv)
-                .filter(|&v| Some(self.owner[v]) == caller)
-                .collect();
+            let who = caller.map_or_else(
+                || "the outside caller".to_string(),
+                |m| format!("member {}", members[m]),
+            );
+            let known: BTreeSet<usize> =
+                (0..nv).filter(|&v| Some(self.owner[v]) == caller).collect();
             let span_of = |pos: Option<usize>| {
                 let mut s = Span::new(nv);
                 for r in &self.released {
@@ -496,9 +496,8 @@ fn upload_rows(n: usize, p: f64) -> impl Strategy<Value = Vec<UploadRow>> {
 
 fn ring_spec() -> impl Strategy<Value = RingSpec> {
     (6usize..=14).prop_flat_map(|n| {
-        let member = (any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(land06, city, size)| {
-            MemberSpec { land06, city, size }
-        });
+        let member = (any::<bool>(), any::<bool>(), 0usize..3)
+            .prop_map(|(land06, city, size)| MemberSpec { land06, city, size });
         let group = proptest::sample::subsequence((0..n).collect::<Vec<_>>(), THRESHOLD..=n);
         let event = prop_oneof![
             4 => (upload_rows(n, 0.55), proptest::bool::weighted(0.8))
@@ -572,11 +571,7 @@ impl Case {
     async fn new(spec: &RingSpec) -> Result<Case, TestCaseError> {
         let dir = tempfile::tempdir()?;
         Store::init(dir.path()).map_err(|e| fail("init", e))?;
-        let store = Arc::new(
-            Store::open(dir.path())
-                .await
-                .map_err(|e| fail("open", e))?,
-        );
+        let store = Arc::new(Store::open(dir.path()).await.map_err(|e| fail("open", e))?);
         let ids: Vec<String> = spec
             .members
             .iter()
@@ -667,9 +662,10 @@ impl Case {
                         match res {
                             Err(EngineError::NotPublished { .. }) if self.pubs.is_empty() => {}
                             res => {
-                                let p = self.pubs.len().checked_sub(1).ok_or_else(|| {
-                                    fail("answer before any publication", &gid)
-                                })?;
+                                let p =
+                                    self.pubs.len().checked_sub(1).ok_or_else(|| {
+                                        fail("answer before any publication", &gid)
+                                    })?;
                                 self.take_analyst(p, &gid, res)?;
                             }
                         }
@@ -889,7 +885,12 @@ impl Case {
                 self.analyst.entry(key).or_insert(None);
                 return Ok(());
             }
-            Err(e) => return Err(fail(&format!("analyst {group_by} in {}", self.pubs[p].id), e)),
+            Err(e) => {
+                return Err(fail(
+                    &format!("analyst {group_by} in {}", self.pubs[p].id),
+                    e,
+                ));
+            }
         };
         prop_assert_eq!(
             c.publication.as_ref().map(|r| r.id.as_str()),
@@ -967,9 +968,7 @@ impl Case {
             }
             let id = self.ids[caller].clone();
             for by in &bys {
-                let res = self
-                    .ask(by, Audience::Member, Some(&id), Some(p))
-                    .await;
+                let res = self.ask(by, Audience::Member, Some(&id), Some(p)).await;
                 self.check_member(p, by, caller, res)?;
             }
         }
@@ -1011,11 +1010,7 @@ impl Case {
             Err(EngineError::Refused { .. }) if !DIMS.contains(&by) => return Ok(()),
             Err(e) => return Err(fail(&format!("member answer {by}"), e)),
         };
-        let analyst = self
-            .analyst
-            .get(&(p, by.to_string()))
-            .cloned()
-            .flatten();
+        let analyst = self.analyst.get(&(p, by.to_string())).cloned().flatten();
         for g in &c.groups {
             if let Some(own) = &g.own {
                 let want = self.pubs[p].rows[m].map(|(_, bits)| bits);
@@ -1074,16 +1069,14 @@ async fn run_case(spec: &RingSpec) -> Result<(Case, AuditStats), TestCaseError> 
     let mut case = Case::new(spec).await?;
     case.run(spec).await?;
     case.collect(spec.caller).await?;
-    let stats = case
-        .sys
-        .audit(&case.ids)
-        .map_err(TestCaseError::fail)?;
+    let stats = case.sys.audit(&case.ids).map_err(TestCaseError::fail)?;
     Ok((case, stats))
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 40,
+        // PROPTEST_CASES runs more for a longer search.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(40),
         max_shrink_iters: 128,
         ..ProptestConfig::default()
     })]
@@ -1178,10 +1171,16 @@ fn combination_auditor_finds_disclosures() {
     assert!(build(&[(0, all)], &[]).is_ok());
     // A parent minus its released child: the outsider learns member 5.
     let e = build(&[(0, all), (1, &[0, 1, 2, 3, 4])], &[]).unwrap_err();
-    assert!(e.contains("the outside caller can determine the single value 05006000"), "{e}");
+    assert!(
+        e.contains("the outside caller can determine the single value 05006000"),
+        "{e}"
+    );
     // Two groups differing in members 5 and 6: member 5 learns member 6.
     let e = build(&[(0, all), (1, &[0, 1, 2, 3, 4, 6])], &[]).unwrap_err();
-    assert!(e.contains("member 05006000 can determine the single value 05007000"), "{e}");
+    assert!(
+        e.contains("member 05006000 can determine the single value 05007000"),
+        "{e}"
+    );
     // A withheld triple recovered by subtraction.
     let rows: &[(usize, &[usize])] = &[(0, all), (0, &[3, 4, 5])];
     let e = build(rows, &[(0, &[0, 1, 2])]).unwrap_err();
