@@ -468,6 +468,17 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
     if cfg.lake.refresh_millis > 0 {
         follow(engine.clone(), cfg.lake.refresh_millis);
     }
+    // Years with figures but no (current) publication, e.g. in a data
+    // directory from before publications: published in the background, so
+    // that the service answers /health at once.
+    let pending = engine.clone();
+    tokio::spawn(async move {
+        match pending.publish_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(publications = n, "published pending years"),
+            Err(e) => tracing::warn!(error = %e, "publishing pending years failed"),
+        }
+    });
     Ok(AppState::new(
         engine,
         HttpConfig {

@@ -544,3 +544,39 @@ async fn two_processes_cannot_release_a_differencing_triple_between_them() {
         other => panic!("the second process released p ∪ q ∪ {{x}}: {other:?}"),
     }
 }
+
+/// A data directory written before publications existed (or with
+/// `auto_publish` off) gets its years published when a server with
+/// `auto_publish` starts; until then non-admin callers get `not_published`.
+#[tokio::test]
+async fn pending_years_are_published_at_start() {
+    let mut app = TestApp::spawn_with_policy(Policy {
+        auto_publish: false,
+        ..Policy::default()
+    })
+    .await;
+    let ids = app.city_ring(8, 10.0).await;
+    let member = app.token(Role::Member, Some(&ids[0]));
+    let path = comparison("size_class", None);
+    let a = app.get(&path, Some(&member)).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    assert_eq!(a.body["error"], "not_published");
+    app.restart_with_policy(Policy::default()).await;
+    let engine = {
+        let store = std::sync::Arc::new(
+            vergleichsring_store::Store::open(app.dir.path())
+                .await
+                .unwrap(),
+        );
+        vergleichsring_engine::Engine::new(store, Policy::default())
+            .await
+            .unwrap()
+    };
+    assert_eq!(engine.publish_pending().await.unwrap(), 1);
+    assert_eq!(engine.publish_pending().await.unwrap(), 0, "nothing new");
+    // The server sees the publication once it follows the ledgers (here:
+    // at its first read of the domain's ledger after the restart).
+    let a = app.get(&path, Some(&member)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["publication"]["id"], "library-2024-p1");
+}

@@ -623,6 +623,39 @@ impl Engine {
         }
     }
 
+    /// Publishes every (domain, year) whose figures changed after its last
+    /// publication (or that has none) when `auto_publish` is on and enough
+    /// members changed: for a data directory written before publications
+    /// existed, or uploads whose automatic publication was cut short.
+    /// `serve` runs it in the background at start. Returns how many it
+    /// published.
+    pub async fn publish_pending(&self) -> Result<usize> {
+        if !self.policy.auto_publish {
+            return Ok(0);
+        }
+        let mut published = 0;
+        for d in &self.catalog().domains {
+            let snapshot = self.snapshot(&d.id).await?;
+            for year in snapshot.years() {
+                let newest = snapshot
+                    .year(year)
+                    .and_then(|y| y.history.iter().map(|r| r.meta.version).max());
+                let entries = self.ledger(&d.id, year)?;
+                let published_at = publications(&entries)
+                    .last()
+                    .map(|(_, s)| version_number(&s.publication.data_version));
+                // Data version n holds the commits up to Delta version n - 1.
+                if published_at.is_some_and(|p| newest.is_none_or(|v| v < p)) {
+                    continue;
+                }
+                if self.auto_publish(&d.id, year).await.is_some() {
+                    published += 1;
+                }
+            }
+        }
+        Ok(published)
+    }
+
     /// What a publication of the year at the snapshot would release by
     /// rules 1–5 (for analysts, who see the most groups; members and
     /// consultants see fewer), before the audit.
