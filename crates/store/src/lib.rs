@@ -8,7 +8,7 @@
 //! - `members.json` and `tokens.json`: master data and token hashes, each
 //!   replaced atomically (write to a temporary file, fsync, rename);
 //! - `uploads/`: the exact bytes of every accepted upload, by SHA-256;
-//! - `grants.json`, `groups.json`, `releases.json`, `explanations.json` and
+//! - `grants.json`, `groups.json`, `explanations.json` and
 //!   the append-only `access.log`;
 //! - `data-releases.json` and `releases/<id>/members.json`: frozen releases
 //!   of a (domain, year) and the member list each was frozen with;

@@ -1,7 +1,8 @@
 //! Small registries beside the lake, each one JSON file replaced atomically:
 //! consultants' grants (`grants.json`), custom peer groups (`groups.json`),
-//! the release log of custom groups (`releases.json`), and the append-only
-//! access log (`access.log`, one JSON object per line).
+//! explanations of warnings, and the append-only access log (`access.log`,
+//! one JSON object per line). Releases of custom groups are entries of the
+//! release ledger (`ledger.rs`); an old `releases.json` is left alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -14,7 +15,6 @@ use crate::{Result, Store, StoreError};
 
 const GRANTS: &str = "grants.json";
 const GROUPS: &str = "groups.json";
-const RELEASES: &str = "releases.json";
 const ACCESS_LOG: &str = "access.log";
 const EXPLANATIONS: &str = "explanations.json";
 
@@ -46,8 +46,9 @@ pub struct CustomGroup {
     pub member_ids: Vec<String>,
 }
 
-/// The first release of a custom group's statistics for a (domain, year),
-/// with the members that made it up (rule 6 compares against these).
+/// A release of a custom group's statistics for a (domain, year), with the
+/// members that made it up (rule 6 compares against these; built from the
+/// release ledger).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseEntry {
     /// The custom group.
@@ -155,45 +156,6 @@ impl Store {
         groups.push(group.clone());
         write_json_atomic(&path, &groups)?;
         Ok(group)
-    }
-
-    /// The release log of custom groups for a (domain, year).
-    pub fn releases(&self, domain: &str, year: i32) -> Vec<ReleaseEntry> {
-        read_or_default::<Vec<ReleaseEntry>>(&self.root.join(RELEASES))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.domain == domain && r.year == year)
-            .collect()
-    }
-
-    /// Records a first release, unless the group was already released for
-    /// that (domain, year). `check` sees every release of the domain (all
-    /// years); the check and the write happen under one lock, so two
-    /// concurrent releases cannot both pass.
-    pub async fn record_release(
-        &self,
-        entry: ReleaseEntry,
-        check: impl FnOnce(&[ReleaseEntry]) -> std::result::Result<(), String>,
-    ) -> Result<std::result::Result<(), String>> {
-        let _guard = self.write_lock.lock().await;
-        let path = self.root.join(RELEASES);
-        let mut all: Vec<ReleaseEntry> = read_or_default(&path)?;
-        if all.iter().any(|r| {
-            r.domain == entry.domain && r.year == entry.year && r.group_id == entry.group_id
-        }) {
-            return Ok(Ok(()));
-        }
-        let domain: Vec<ReleaseEntry> = all
-            .iter()
-            .filter(|r| r.domain == entry.domain)
-            .cloned()
-            .collect();
-        if let Err(why) = check(&domain) {
-            return Ok(Err(why));
-        }
-        all.push(entry);
-        write_json_atomic(&path, &all)?;
-        Ok(Ok(()))
     }
 
     /// Every explanation, oldest first.
