@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Upload-to-visible latency: a member uploads its library row with a new
-number of loans, then reads its comparison (from the same server, or with
---read-base from another replica) until its own value shows the new figure. Prints p50 and p99 over `--count` uploads (standard library
-only; called by benches/load.sh).
+number of loans, then reads its own figures (from the same server, or with
+--read-base from another replica) until its key figure shows the new value.
+(Comparisons show it with the next publication, rule 10.) Prints p50 and p99
+over `--count` uploads (standard library only; called by benches/load.sh).
 """
 
 import argparse
@@ -31,8 +32,7 @@ def main():
     ap.add_argument("--read-base", help="read from this replica instead of --base")
     args = ap.parse_args()
     basic = {k: v for k, v in json.load(open(args.figures))["basic"].items() if v is not None}
-    compare = (f"{args.read_base or args.base}/api/v1/comparisons/library/{args.year}"
-               "?figure=loans_per_capita&group_by=size_class")
+    figures = f"{args.read_base or args.base}/api/v1/figures/library/{args.year}"
     latencies = []
     for i in range(args.count):
         row = dict(basic)
@@ -45,9 +45,9 @@ def main():
                             args.token, csv, "text/csv")
         assert status == 201, status
         while True:
-            _, body = request("GET", compare, args.token)
-            own = [g["own"]["value"] for g in json.loads(body)["groups"] if g.get("own")]
-            if own and own[0] is not None and abs(own[0] - expected) < 1e-9 * expected:
+            _, body = request("GET", figures, args.token)
+            own = json.loads(body)["key"].get("loans_per_capita")
+            if own is not None and abs(own - expected) < 1e-9 * expected:
                 break
             if time.perf_counter() - start > 10:
                 raise SystemExit(f"upload {i} not visible after 10 s")

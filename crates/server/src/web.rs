@@ -195,6 +195,7 @@ impl From<ApiError> for WebError {
         let message = match e.code {
             "give_to_get" => "Vergleiche und Berichte gibt es erst, wenn Sie selbst Zahlen für dieses Jahr eingereicht haben (Geben und Nehmen).".to_string(),
             "unauthorized" => "Bitte melden Sie sich erneut an.".to_string(),
+            "not_published" => "Für dieses Jahr gibt es noch keine Veröffentlichung. Vergleiche und Berichte erscheinen, sobald genug Mitglieder ihre Zahlen gemeldet haben oder der Ring das Jahr veröffentlicht; Ihre eigenen Zahlen sind schon gespeichert.".to_string(),
             "not_found" => format!("Nicht gefunden ({}).", e.message),
             "internal_error" => "Der Server konnte die Anfrage nicht beantworten. Bitte versuchen Sie es später erneut; der Betreiber findet Einzelheiten im Protokoll.".to_string(),
             _ => format!("Die Anfrage wurde abgewiesen: {}", e.message),
@@ -858,6 +859,17 @@ async fn upload(
                 escape(&filename),
                 escape(&o.submission_id)
             );
+            // Rule 10: others see a change only with the next publication.
+            match &o.publication {
+                Some(p) => {
+                    let _ = write!(
+                        body,
+                        "<p>Damit haben genug Mitglieder gemeldet: der Ring hat das Jahr neu veröffentlicht (Stand {}); Vergleiche und Berichte zeigen Ihre Zahlen.</p>",
+                        escape(&p.id)
+                    );
+                }
+                None => body.push_str("<p>In Vergleichen und Berichten erscheinen Ihre Zahlen mit der nächsten Veröffentlichung des Jahres, sobald mindestens fünf Mitglieder gemeldet oder berichtigt haben.</p>"),
+            }
             if o.warnings.is_empty() {
                 body.push_str("<p>Die Prüfung ergab keine Hinweise.</p>");
             } else {
