@@ -459,6 +459,17 @@ enum Event {
     Publish,
     /// A custom group is defined.
     Group(Vec<usize>),
+    /// Three custom groups from a permutation of the members: p, q and
+    /// p ∪ q ∪ {x} (p and q disjoint, five each), when the ring has 11.
+    Triple(Vec<usize>),
+    /// A custom group close to a built-in one: the members whose Land (0),
+    /// kind (1) or usual size class (2) is `value`, with `toggle` added or
+    /// taken out.
+    Near {
+        dim: u8,
+        value: usize,
+        toggle: usize,
+    },
     /// Every custom group is asked for in the latest publication.
     Ask,
 }
@@ -504,6 +515,9 @@ fn ring_spec() -> impl Strategy<Value = RingSpec> {
                 .prop_map(|(rows, publish)| Event::Upload { rows, publish }),
             2 => Just(Event::Publish),
             1 => group.clone().prop_map(Event::Group),
+            1 => Just((0..n).collect::<Vec<_>>()).prop_shuffle().prop_map(Event::Triple),
+            1 => (0u8..3, 0usize..3, 0..n)
+                .prop_map(|(dim, value, toggle)| Event::Near { dim, value, toggle }),
             1 => Just(Event::Ask),
         ];
         (
@@ -643,17 +657,28 @@ impl Case {
                     }
                 }
                 Event::Publish => self.publish().await?,
-                Event::Group(members) => {
-                    let id = format!("grp{}", self.groups.len());
-                    self.engine
-                        .create_group(CustomGroup {
-                            id: id.clone(),
-                            name: format!("Gruppe {id}"),
-                            member_ids: members.iter().map(|&m| self.ids[m].clone()).collect(),
+                Event::Group(members) => self.define(members.clone()).await?,
+                Event::Triple(perm) => {
+                    self.define(perm[..5].to_vec()).await?;
+                    if perm.len() >= 11 {
+                        self.define(perm[5..10].to_vec()).await?;
+                        self.define(perm[..11].to_vec()).await?;
+                    }
+                }
+                Event::Near { dim, value, toggle } => {
+                    let members: Vec<usize> = (0..self.ids.len())
+                        .filter(|&m| {
+                            let v = match dim {
+                                0 => usize::from(self.ids[m].starts_with("06")),
+                                1 => usize::from(self.kinds[m] == MemberKind::KreisfreieStadt),
+                                _ => self.base[m],
+                            };
+                            (v == *value) != (m == *toggle)
                         })
-                        .await
-                        .map_err(|e| fail("create_group", e))?;
-                    self.groups.push((id, members.clone()));
+                        .collect();
+                    if members.len() >= THRESHOLD {
+                        self.define(members).await?;
+                    }
                 }
                 Event::Ask => {
                     for g in 0..self.groups.len() {
@@ -673,6 +698,20 @@ impl Case {
                 }
             }
         }
+        Ok(())
+    }
+
+    async fn define(&mut self, members: Vec<usize>) -> Result<(), TestCaseError> {
+        let id = format!("grp{}", self.groups.len());
+        self.engine
+            .create_group(CustomGroup {
+                id: id.clone(),
+                name: format!("Gruppe {id}"),
+                member_ids: members.iter().map(|&m| self.ids[m].clone()).collect(),
+            })
+            .await
+            .map_err(|e| fail("create_group", e))?;
+        self.groups.push((id, members));
         Ok(())
     }
 
@@ -1138,6 +1177,49 @@ async fn combination_fixed_ring_discloses_nothing() {
         "something is released:\n{}",
         case.sys.describe()
     );
+}
+
+/// Custom groups p, q and p ∪ q ∪ {x} over 11 members, asked for in two
+/// publications: x's value must not follow from the three.
+#[tokio::test]
+async fn combination_custom_triple_discloses_nothing() {
+    let members = (0..11)
+        .map(|i| MemberSpec {
+            land06: i % 4 == 0,
+            city: i % 3 != 0,
+            size: i % 2 * 2,
+        })
+        .collect();
+    let spec = RingSpec {
+        members,
+        ties: false,
+        events: vec![
+            Event::Triple(vec![3, 1, 4, 0, 5, 9, 2, 6, 8, 7, 10]),
+            Event::Upload {
+                rows: (0..11).map(|i| (i, None, 5 + 23 * i as u32)).collect(),
+                publish: true,
+            },
+            Event::Ask,
+            Event::Upload {
+                rows: vec![
+                    (1, None, 1),
+                    (3, None, 2),
+                    (5, None, 3),
+                    (7, None, 4),
+                    (9, None, 5),
+                ],
+                publish: true,
+            },
+            Event::Ask,
+        ],
+        caller: 10,
+    };
+    let (case, _) = match run_case(&spec).await {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(case.pubs.len(), 2, "both publications are made");
+    assert_eq!(case.groups.len(), 3);
 }
 
 /// The auditor itself finds a differenced value, a member's own-value
