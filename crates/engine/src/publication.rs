@@ -568,6 +568,7 @@ impl Engine {
                     threshold: self.policy.threshold,
                 });
             }
+            self.decide_groups(d, year, &snapshot, &members, &mut state);
             let suppressed = audit_publication(&entries, &mut state);
             let seq = entries.len() as u64 + 1;
             let publication = Publication {
@@ -656,9 +657,9 @@ impl Engine {
         Ok(published)
     }
 
-    /// What a publication of the year at the snapshot would release by
-    /// rules 1–5 (for analysts, who see the most groups; members and
-    /// consultants see fewer), before the audit.
+    /// The members, values and groups a publication of the year at the
+    /// snapshot would fix, with no group decided yet: enough to count the
+    /// changed members, which every upload does (`auto_publish`).
     fn published_state(
         &self,
         d: &Domain,
@@ -666,7 +667,6 @@ impl Engine {
         snapshot: &Snapshot,
         members: &MemberList,
     ) -> PublishedState {
-        let input = self.compare_input(d, snapshot, members, &self.policy);
         let member_ids: Vec<String> = snapshot
             .year(year)
             .map(|y| y.current.keys().cloned().collect())
@@ -692,8 +692,9 @@ impl Engine {
             .key_figures
             .iter()
             .enumerate()
-            .map(|(fi, k)| {
-                let values = member_ids
+            .map(|(fi, k)| PublishedFigure {
+                figure: k.id.clone(),
+                values: member_ids
                     .iter()
                     .map(|m| {
                         snapshot
@@ -701,36 +702,9 @@ impl Engine {
                             .and_then(|kr| kr.values.get(fi))
                             .map(f64::to_bits)
                     })
-                    .collect();
-                let mut released = Vec::new();
-                let mut withheld = Vec::new();
-                for dim in DIMENSIONS {
-                    let c = compare::compare(
-                        &input,
-                        year,
-                        fi,
-                        &GroupBy::Dimension(dim),
-                        Audience::Analyst,
-                        None,
-                    );
-                    for g in c.groups {
-                        if !g.suppressed {
-                            released.push((dim.as_str().to_string(), g.group));
-                        } else if g.n > 0 {
-                            withheld.push(WithheldGroup {
-                                dimension: dim.as_str().to_string(),
-                                group: g.group,
-                                reason: g.reason.unwrap_or("below_threshold").to_string(),
-                            });
-                        }
-                    }
-                }
-                PublishedFigure {
-                    figure: k.id.clone(),
-                    values,
-                    released,
-                    withheld,
-                }
+                    .collect(),
+                released: Vec::new(),
+                withheld: Vec::new(),
             })
             .collect();
         PublishedState {
@@ -750,6 +724,43 @@ impl Engine {
             member_ids,
             groups,
             figures,
+        }
+    }
+
+    /// Decides every built-in group of a publication by rules 1–5 for
+    /// analysts (who see the most groups; members and consultants see
+    /// fewer), before the audit.
+    fn decide_groups(
+        &self,
+        d: &Domain,
+        year: i32,
+        snapshot: &Snapshot,
+        members: &MemberList,
+        state: &mut PublishedState,
+    ) {
+        let input = self.compare_input(d, snapshot, members, &self.policy);
+        for (fi, f) in state.figures.iter_mut().enumerate() {
+            for dim in DIMENSIONS {
+                let c = compare::compare(
+                    &input,
+                    year,
+                    fi,
+                    &GroupBy::Dimension(dim),
+                    Audience::Analyst,
+                    None,
+                );
+                for g in c.groups {
+                    if !g.suppressed {
+                        f.released.push((dim.as_str().to_string(), g.group));
+                    } else if g.n > 0 {
+                        f.withheld.push(WithheldGroup {
+                            dimension: dim.as_str().to_string(),
+                            group: g.group,
+                            reason: g.reason.unwrap_or("below_threshold").to_string(),
+                        });
+                    }
+                }
+            }
         }
     }
 
