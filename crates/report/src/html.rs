@@ -433,6 +433,27 @@ fn method_section(out: &mut String, report: &Report) {
     }
     out.push_str("</ul>");
     out.push_str("<h3>Datenstand und Freigaben</h3>");
+    if !report.publications.is_empty() {
+        // Rule 9: the comparisons come from these publications.
+        out.push_str(
+            "<p>Die Vergleichswerte stammen aus diesen Veröffentlichungen des Rings:</p><ul>",
+        );
+        for (domain, p) in &report.publications {
+            let _ = write!(
+                out,
+                "<li>{}: <strong>{}</strong>, veröffentlicht am {}</li>",
+                escape(domain),
+                escape(&p.id),
+                escape(
+                    &p.published_at
+                        .get(..19)
+                        .unwrap_or(&p.published_at)
+                        .replace('T', " ")
+                )
+            );
+        }
+        out.push_str("</ul>");
+    }
     if let Some(as_of) = &report.as_of {
         let _ = write!(
             out,

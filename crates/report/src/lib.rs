@@ -59,7 +59,7 @@ fn number(v: Option<f64>, dialect: Dialect) -> String {
 }
 
 /// The columns of the tabular report, one row per (domain, key figure).
-pub const COLUMNS: [&str; 24] = [
+pub const COLUMNS: [&str; 25] = [
     "domain",
     "key_figure",
     "label",
@@ -81,6 +81,7 @@ pub const COLUMNS: [&str; 24] = [
     "all_mean",
     "all_median",
     "all_weighted",
+    "publication",
     "data_version",
     "release",
     "as_of",
@@ -112,9 +113,10 @@ pub fn rows(report: &Report) -> Vec<Vec<Cell>> {
     out
 }
 
-/// The data state of a domain's rows: its data version, the release that
-/// froze the report's year (as the report's state knows it), and `as_of`.
-fn state_cells(report: &Report, domain: &str) -> [Cell; 3] {
+/// The data state of a domain's rows: the publication its statistics come
+/// from (none for admin), its data version, the release that froze the
+/// report's year (as the report's state knows it), and `as_of`.
+fn state_cells(report: &Report, domain: &str) -> [Cell; 4] {
     let release = report
         .releases
         .iter()
@@ -122,6 +124,13 @@ fn state_cells(report: &Report, domain: &str) -> [Cell; 3] {
         .find(|r| r.domain == domain && r.year == report.year && r.reopened_at.is_none())
         .map(|r| r.id.clone());
     [
+        Cell::Text(
+            report
+                .publications
+                .get(domain)
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
+        ),
         Cell::Text(
             report
                 .data_versions
@@ -266,6 +275,12 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
         r += 1;
         method.write_string(r, 0, d)?;
         method.write_string(r, 1, v)?;
+    }
+    for (d, p) in &report.publications {
+        r += 1;
+        method.write_string(r, 0, format!("{d} (Veröffentlichung)"))?;
+        method.write_string(r, 1, &p.id)?;
+        method.write_string(r, 2, &p.published_at)?;
     }
     if let Some(as_of) = &report.as_of {
         r += 1;
