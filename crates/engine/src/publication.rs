@@ -85,8 +85,15 @@ pub(crate) struct Ledgers {
     /// ledger length): asked again with nothing new recorded, the answer
     /// is the same.
     refused: Mutex<HashMap<(String, String, usize), groups::Refusal>>,
+    /// The audit's view of a (domain, year)'s ledger, at a ledger length:
+    /// built once for the custom groups asked while nothing new is
+    /// recorded.
+    systems: Mutex<HashMap<(String, i32), AuditView>>,
     write: tokio::sync::Mutex<()>,
 }
+
+/// The audit's view of a ledger and the ledger length it was built at.
+type AuditView = (usize, Arc<Systems>);
 
 /// The entries of one (domain, year)'s ledger, oldest first.
 type Entries = Arc<Vec<Arc<LedgerEntry>>>;
@@ -230,12 +237,22 @@ fn withhold(g: &mut GroupResult, reason: Reason) {
     }
 }
 
-/// The variables and released sums of one key figure over a ledger, as the
-/// audit takes them: a variable is one member's value, the same in every
-/// publication while its bits are the same.
-#[derive(Default)]
-struct System {
+/// The variables and released sums of every key figure over a ledger, as
+/// the audit takes them: a variable is one member's value of one key
+/// figure, the same in every publication while its bits are the same.
+/// Built in one pass over the ledger; kept per (domain, year, ledger
+/// length) for custom groups (`Ledgers::systems`).
+#[derive(Default, Clone)]
+struct Systems {
+    /// Members by id, one index for all key figures.
     members: HashMap<String, u32>,
+    /// Per key figure id.
+    figures: HashMap<String, System>,
+}
+
+/// The variables and released sums of one key figure.
+#[derive(Default, Clone)]
+struct System {
     vars: HashMap<(u32, u64), Var>,
     owner: Vec<u32>,
     released: Vec<Vec<Var>>,
@@ -250,45 +267,40 @@ struct FigureRows {
 }
 
 impl System {
-    fn var(&mut self, member: &str, bits: u64) -> Var {
-        let next = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
-        let m = *self.members.entry(member.to_string()).or_insert(next);
+    fn var(&mut self, member: u32, bits: u64) -> Var {
         let next = u32::try_from(self.owner.len()).unwrap_or(u32::MAX);
         let owner = &mut self.owner;
-        *self.vars.entry((m, bits)).or_insert_with(|| {
-            owner.push(m);
+        *self.vars.entry((member, bits)).or_insert_with(|| {
+            owner.push(member);
             next
         })
     }
+}
 
-    /// The variables of a set of members in a publication's key figure.
-    fn vars_of<'a>(
-        &mut self,
-        state: &PublishedState,
-        figure: &PublishedFigure,
-        members: impl Iterator<Item = &'a str>,
-    ) -> Vec<Var> {
-        let index: HashMap<&str, usize> = state
+/// A publication's members in the index of a [`Systems`], and its members
+/// by built-in group.
+struct Indexed<'s> {
+    members: Vec<u32>,
+    position: HashMap<&'s str, usize>,
+    by_group: HashMap<(&'s str, &'s str), Vec<usize>>,
+}
+
+impl Systems {
+    fn index<'s>(&mut self, state: &'s PublishedState) -> Indexed<'s> {
+        let members = state
+            .member_ids
+            .iter()
+            .map(|m| {
+                let next = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
+                *self.members.entry(m.clone()).or_insert(next)
+            })
+            .collect();
+        let position = state
             .member_ids
             .iter()
             .enumerate()
             .map(|(i, m)| (m.as_str(), i))
             .collect();
-        let mut out: Vec<Var> = members
-            .filter_map(|m| index.get(m).copied())
-            .filter_map(|i| {
-                let bits = figure.values.get(i).copied().flatten()?;
-                Some(self.var(&state.member_ids[i], bits))
-            })
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// The rows of a publication's key figure.
-    fn rows(&mut self, state: &PublishedState, figure: &PublishedFigure) -> FigureRows {
-        // Members by (dimension, group), once.
         let mut by_group: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
         for (dim, of) in &state.groups {
             for (i, g) in of.iter().enumerate() {
@@ -300,18 +312,43 @@ impl System {
                 }
             }
         }
-        let row = |sys: &mut System, dim: &str, group: &str| -> Vec<Var> {
-            let mut vars: Vec<Var> = by_group
+        Indexed {
+            members,
+            position,
+            by_group,
+        }
+    }
+
+    /// The variables of members (by position in the publication) in a key
+    /// figure, sorted.
+    fn vars(
+        &mut self,
+        ix: &Indexed<'_>,
+        figure: &PublishedFigure,
+        positions: impl Iterator<Item = usize>,
+    ) -> Vec<Var> {
+        let sys = self.figures.entry(figure.figure.clone()).or_default();
+        let mut out: Vec<Var> = positions
+            .filter_map(|i| {
+                let bits = figure.values.get(i).copied().flatten()?;
+                Some(sys.var(*ix.members.get(i)?, bits))
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The rows of a publication's key figure.
+    fn rows(&mut self, ix: &Indexed<'_>, figure: &PublishedFigure) -> FigureRows {
+        let row = |this: &mut Systems, dim: &str, group: &str| {
+            let members = ix
+                .by_group
                 .get(&(dim, group))
                 .into_iter()
                 .flatten()
-                .filter_map(|&i| {
-                    let bits = figure.values.get(i).copied().flatten()?;
-                    Some(sys.var(&state.member_ids[i], bits))
-                })
-                .collect();
-            vars.sort_unstable();
-            vars
+                .copied();
+            this.vars(ix, figure, members)
         };
         let released = figure
             .released
@@ -332,42 +369,90 @@ impl System {
         FigureRows { released, withheld }
     }
 
-    /// Everything a ledger has released and withheld for a key figure.
-    fn of_ledger(entries: &[Arc<LedgerEntry>], figure: &str) -> System {
-        let mut sys = System::default();
+    /// The variables of a custom group's members in a publication's key
+    /// figure.
+    fn custom_vars<'a>(
+        &mut self,
+        ix: &Indexed<'_>,
+        figure: &PublishedFigure,
+        members: impl Iterator<Item = &'a str>,
+    ) -> Vec<Var> {
+        let positions: Vec<usize> = members
+            .filter_map(|m| ix.position.get(m).copied())
+            .collect();
+        self.vars(ix, figure, positions.into_iter())
+    }
+
+    /// The variables of a custom group's members in a publication's key
+    /// figure, looked up without adding any (`None` if one is missing).
+    fn lookup<'a>(
+        &self,
+        position: &HashMap<&str, usize>,
+        figure: &PublishedFigure,
+        members: impl Iterator<Item = &'a str>,
+    ) -> Option<Vec<Var>> {
+        let sys = self.figures.get(&figure.figure)?;
+        let mut out = Vec::new();
+        for m in members {
+            let Some(i) = position.get(m) else {
+                continue;
+            };
+            let Some(bits) = figure.values.get(*i).copied().flatten() else {
+                continue;
+            };
+            out.push(*sys.vars.get(&(*self.members.get(m)?, bits))?);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
+    /// Everything a ledger has released and withheld, every key figure.
+    fn of_ledger(entries: &[Arc<LedgerEntry>]) -> Systems {
+        let mut all = Systems::default();
         let states: HashMap<&str, &PublishedState> = publications(entries)
             .map(|(_, s)| (s.publication.id.as_str(), s))
             .collect();
+        let mut indexed: HashMap<&str, Indexed<'_>> = HashMap::new();
         for e in entries {
             match &e.record {
                 LedgerRecord::Publication(state) => {
-                    let Some(f) = state.figures.iter().find(|f| f.figure == figure) else {
-                        continue;
-                    };
-                    let rows = sys.rows(state, f);
-                    sys.released
-                        .extend(rows.released.into_iter().map(|(_, v)| v));
-                    sys.protected
-                        .extend(rows.withheld.into_iter().map(|(_, v)| v));
+                    let ix = all.index(state);
+                    for f in &state.figures {
+                        let rows = all.rows(&ix, f);
+                        let sys = all.figures.entry(f.figure.clone()).or_default();
+                        sys.released
+                            .extend(rows.released.into_iter().map(|(_, v)| v));
+                        sys.protected
+                            .extend(rows.withheld.into_iter().map(|(_, v)| v));
+                    }
+                    indexed.insert(state.publication.id.as_str(), ix);
                 }
                 LedgerRecord::CustomGroup(c) => {
-                    if !c.figures.iter().any(|f| f == figure) {
-                        continue;
-                    }
-                    let Some(state) = states.get(c.publication.as_str()) else {
-                        continue;
-                    };
-                    let Some(f) = state.figures.iter().find(|f| f.figure == figure) else {
+                    let (Some(state), Some(ix)) = (
+                        states.get(c.publication.as_str()),
+                        indexed.get(c.publication.as_str()),
+                    ) else {
                         continue;
                     };
-                    let row = sys.vars_of(state, f, c.member_ids.iter().map(String::as_str));
-                    if !row.is_empty() {
-                        sys.released.push(row);
+                    for f in state
+                        .figures
+                        .iter()
+                        .filter(|f| c.figures.contains(&f.figure))
+                    {
+                        let row = all.custom_vars(ix, f, c.member_ids.iter().map(String::as_str));
+                        if !row.is_empty() {
+                            all.figures
+                                .entry(f.figure.clone())
+                                .or_default()
+                                .released
+                                .push(row);
+                        }
                     }
                 }
             }
         }
-        sys
+        all
     }
 }
 
@@ -938,6 +1023,19 @@ impl Engine {
         }
     }
 
+    /// The audit's view of a ledger (kept while its length stays).
+    fn systems(&self, domain: &str, year: i32, entries: &[Arc<LedgerEntry>]) -> Arc<Systems> {
+        let key = (domain.to_string(), year);
+        if let Some((len, s)) = lock(&self.ledgers.systems).get(&key)
+            && *len == entries.len()
+        {
+            return s.clone();
+        }
+        let built = Arc::new(Systems::of_ledger(entries));
+        lock(&self.ledgers.systems).insert(key, (entries.len(), built.clone()));
+        built
+    }
+
     /// Rule 6 (pairwise differences with every group released for the
     /// year, in any publication, and with the group in other years) and
     /// rule 11 (the exact audit, every key figure) for a custom group.
@@ -1025,6 +1123,13 @@ impl Engine {
         }
         let by = GroupBy::Custom(group.clone());
         let mut figures = Vec::new();
+        let systems = self.systems(&domain.id, year, entries);
+        let position: HashMap<&str, usize> = state
+            .member_ids
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
         for f in &state.figures {
             // Only figures whose statistics rules 1–4 release for the group
             // (for analysts, who see the most) add a sum to the ledger.
@@ -1042,32 +1147,43 @@ impl Engine {
             if c.groups.iter().all(|g| g.suppressed) {
                 continue;
             }
-            let mut sys = System::of_ledger(entries, &f.figure);
-            let row = sys.vars_of(state, f, effective.iter().map(String::as_str));
+            let Some(row) = systems.lookup(&position, f, effective.iter().map(String::as_str))
+            else {
+                return Err(EngineError::Internal(format!(
+                    "a member of {} has no variable in the ledger of {} {year}",
+                    group.id, domain.id
+                )));
+            };
             if row.is_empty() {
                 continue;
             }
-            // The new row as the one candidate of a secondary suppression:
-            // withheld totals that the ledger already determines are public
-            // knowledge and do not count against it, exactly as at
-            // publication.
-            let verdict = vergleichsring_audit::secondary_suppression(
+            let Some(sys) = systems.figures.get(&f.figure) else {
+                continue;
+            };
+            // Usually nothing at all is determined (one audit). Otherwise
+            // the new row is tried as the one candidate of a secondary
+            // suppression: withheld totals that the ledger already
+            // determines are public knowledge and do not count against it,
+            // exactly as at publication.
+            let refused = vergleichsring_audit::check_addition(
                 &sys.owner,
                 &sys.released,
                 &sys.protected,
-                std::slice::from_ref(&row),
-                &[],
-            );
-            let refused = match verdict {
-                Ok(withheld) if withheld.is_empty() => None,
-                Ok(_) => Some(vergleichsring_audit::check_addition(
+                &row,
+            )
+            .and_then(|finding| {
+                match vergleichsring_audit::secondary_suppression(
                     &sys.owner,
                     &sys.released,
                     &sys.protected,
-                    &row,
-                )),
-                Err(f) => Some(Some(f)),
-            };
+                    std::slice::from_ref(&row),
+                    &[],
+                ) {
+                    Ok(withheld) if withheld.is_empty() => None,
+                    Ok(_) => Some(finding),
+                    Err(f) => Some(f),
+                }
+            });
             if let Some(finding) = refused {
                 tracing::info!(group = %group.id, figure = %f.figure, ?finding, "custom group refused by the audit");
                 return Ok(Err(groups::Refusal {
@@ -1175,9 +1291,11 @@ fn audit_publication(entries: &[Arc<LedgerEntry>], state: &mut PublishedState) -
     let mut suppressed = 0;
     let figures = std::mem::take(&mut state.figures);
     let mut out = Vec::with_capacity(figures.len());
+    let mut all = Systems::of_ledger(entries);
+    let ix = all.index(state);
     for mut f in figures {
-        let mut sys = System::of_ledger(entries, &f.figure);
-        let rows = sys.rows(state, &f);
+        let rows = all.rows(&ix, &f);
+        let sys = all.figures.entry(f.figure.clone()).or_default();
         let candidates: Vec<Vec<Var>> = rows.released.iter().map(|(_, v)| v.clone()).collect();
         let candidate_protected: Vec<Vec<Var>> =
             rows.withheld.iter().map(|(_, v)| v.clone()).collect();
