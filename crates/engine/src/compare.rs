@@ -171,10 +171,13 @@ pub fn group_of(
 ) -> Option<(String, String)> {
     let dim = match by {
         GroupBy::Dimension(d) => *d,
+        // Sorted and without duplicates (`Engine::create_group` and
+        // `Engine::group_by` see to it): a binary search per member.
         GroupBy::Custom(c) => {
             return c
                 .member_ids
-                .contains(&member.member_id)
+                .binary_search(&member.member_id)
+                .is_ok()
                 .then(|| (c.id.clone(), c.name.clone()));
         }
     };

@@ -1318,7 +1318,12 @@ impl Engine {
             .groups()
             .into_iter()
             .find(|g| g.id == value)
-            .map(GroupBy::Custom)
+            .map(|mut g| {
+                // `compare::group_of` searches the list.
+                g.member_ids.sort();
+                g.member_ids.dedup();
+                GroupBy::Custom(g)
+            })
             .ok_or_else(|| EngineError::UnknownGroupBy(value.to_string()))
     }
 

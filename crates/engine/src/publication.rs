@@ -1090,38 +1090,17 @@ impl Engine {
                     }),
             );
         }
-        // The built-in groups released in any publication of the year.
-        let mut builtin: Vec<(String, BTreeSet<String>)> = Vec::new();
-        for (_, s) in publications(entries) {
-            let mut sets: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-            for (dim, of) in &s.groups {
-                for (i, g) in of.iter().enumerate() {
-                    if let Some(g) = g {
-                        sets.entry((dim.clone(), g.clone()))
-                            .or_default()
-                            .insert(s.member_ids[i].clone());
-                    }
-                }
-            }
-            let released: BTreeSet<&(String, String)> =
-                s.figures.iter().flat_map(|f| f.released.iter()).collect();
-            builtin.extend(
-                sets.into_iter()
-                    .filter(|(k, _)| released.contains(k))
-                    .map(|((d, g), m)| (format!("{d}:{g} of {}", s.publication.id), m)),
-            );
-        }
-        if let Err(r) = groups::check_release(
-            &view.policy,
-            &group.id,
-            year,
-            &effective,
-            &released,
-            &builtin,
-        ) {
+        if let Err(r) =
+            groups::check_release(&view.policy, &group.id, year, &effective, &released, &[])
+        {
             return Ok(Err(r));
         }
-        let by = GroupBy::Custom(group.clone());
+        // The built-in groups released in any publication of the year.
+        for (_, s) in publications(entries) {
+            if let Some(r) = differs_from_builtin(&view.policy, &group.id, &effective, s) {
+                return Ok(Err(r));
+            }
+        }
         let mut figures = Vec::new();
         let systems = self.systems(&domain.id, year, entries);
         let position: HashMap<&str, usize> = state
@@ -1131,20 +1110,20 @@ impl Engine {
             .map(|(i, m)| (m.as_str(), i))
             .collect();
         for f in &state.figures {
-            // Only figures whose statistics rules 1–4 release for the group
-            // (for analysts, who see the most) add a sum to the ledger.
-            let Some(fi) = domain.key_figure_index(&f.figure) else {
-                continue;
-            };
-            let ask = Ask {
-                domain,
-                figure: fi,
-                by: &by,
-                audience: Audience::Analyst,
-                member: None,
-            };
-            let c = view.compare(self, ask, year);
-            if c.groups.iter().all(|g| g.suppressed) {
+            // Only figures whose statistics rules 1 and 4 release for the
+            // group (for analysts, who see the most) add a sum to the ledger.
+            let values: Vec<f64> = effective
+                .iter()
+                .filter_map(|m| position.get(m.as_str()))
+                .filter_map(|&i| f.values.get(i).copied().flatten())
+                .map(f64::from_bits)
+                .collect();
+            if !crate::disclosure::passes_size_and_variety(
+                &view.policy,
+                Audience::Analyst,
+                &values,
+                None,
+            ) {
                 continue;
             }
             let Some(row) = systems.lookup(&position, f, effective.iter().map(String::as_str))
@@ -1281,6 +1260,55 @@ impl Engine {
         }
         Ok(points)
     }
+}
+
+/// Rule 6 against the built-in groups a publication released: the
+/// symmetric difference of the custom group with each, from counts
+/// (|E Δ B| = |E| + |B| − 2 |E ∩ B|), must be 0 or at least the threshold.
+fn differs_from_builtin(
+    policy: &Policy,
+    group_id: &str,
+    effective: &BTreeSet<String>,
+    s: &PublishedState,
+) -> Option<groups::Refusal> {
+    let t = policy.threshold;
+    let released: HashSet<(&str, &str)> = s
+        .figures
+        .iter()
+        .flat_map(|f| f.released.iter().map(|(d, g)| (d.as_str(), g.as_str())))
+        .collect();
+    let inside: Vec<usize> = effective
+        .iter()
+        .filter_map(|m| s.member_ids.binary_search(m).ok())
+        .collect();
+    for (dim, of) in &s.groups {
+        let mut sizes: HashMap<&str, (usize, usize)> = HashMap::new();
+        for g in of.iter().flatten() {
+            sizes.entry(g.as_str()).or_default().0 += 1;
+        }
+        for g in inside
+            .iter()
+            .filter_map(|&i| of.get(i).and_then(Option::as_deref))
+        {
+            sizes.entry(g).or_default().1 += 1;
+        }
+        for (g, (size, common)) in sizes {
+            if !released.contains(&(dim.as_str(), g)) {
+                continue;
+            }
+            let diff = effective.len() + size - 2 * common;
+            if diff != 0 && diff < t {
+                return Some(groups::Refusal {
+                    reason: "differencing",
+                    message: format!(
+                        "group {group_id} differs from the published group {dim}:{g} of {} by {diff} member(s); the difference must be 0 or at least {t}, or the published statistics could be subtracted to reveal those members",
+                        s.publication.id
+                    ),
+                });
+            }
+        }
+    }
+    None
 }
 
 /// The audit of a new publication (rule 11) with secondary suppression:
