@@ -71,6 +71,10 @@ echo "2) a custom group of $(python3 -c "import json,sys; print(len(json.load(op
 python3 -c "import json,sys; print(json.dumps({'id': 'bench_group', 'name': 'Bench', 'member_ids': json.load(open(sys.argv[1]))}))" "$WORK/group.json" > "$WORK/group_body.json"
 curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
   --data-binary @"$WORK/group_body.json" "$BASE/api/v1/groups" >/dev/null || true
+# The publication's view (its year, member list and masks) is built by the
+# first read after publishing; not part of the custom group's time.
+curl -sf -H "Authorization: Bearer $ANALYST" \
+  "$BASE/api/v1/comparisons/library/$YEAR?figure=loans_per_capita&group_by=all" >/dev/null
 for i in 1 2; do
   curl -s -o "$WORK/custom.json" -w '   %{time_total} s, HTTP %{http_code}\n' -H "Authorization: Bearer $ANALYST" \
     "$BASE/api/v1/comparisons/library/$YEAR?figure=loans_per_capita&group_by=bench_group"
