@@ -456,37 +456,47 @@ impl Systems {
     }
 }
 
-/// Whether two publication states differ for a member: its values of any
-/// key figure or its group in any dimension (what others see of it).
+/// How many members differ between two publication states: a member
+/// counts when it is new, gone, or has another value of any key figure or
+/// another group in any dimension (what others see of it).
 fn changed_members(previous: Option<&PublishedState>, next: &PublishedState) -> usize {
-    let profile = |s: &PublishedState| -> BTreeMap<String, Vec<String>> {
-        s.member_ids
+    let Some(prev) = previous else {
+        return next.member_ids.len();
+    };
+    let index: HashMap<&str, usize> = prev
+        .member_ids
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let figures: Vec<(&PublishedFigure, Option<&PublishedFigure>)> = next
+        .figures
+        .iter()
+        .map(|f| (f, prev.figures.iter().find(|p| p.figure == f.figure)))
+        .collect();
+    type Groups = [Option<String>];
+    let dims: Vec<(&Groups, Option<&Groups>)> = next
+        .groups
+        .iter()
+        .map(|(d, g)| (g.as_slice(), prev.groups.get(d).map(Vec::as_slice)))
+        .collect();
+    let (mut changed, mut kept) = (0, 0);
+    for (i, m) in next.member_ids.iter().enumerate() {
+        let Some(&j) = index.get(m.as_str()) else {
+            changed += 1;
+            continue;
+        };
+        kept += 1;
+        let differs = figures
             .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let mut p: Vec<String> = s
-                    .figures
-                    .iter()
-                    .map(|f| format!("{}={:?}", f.figure, f.values.get(i).copied().flatten()))
-                    .collect();
-                p.extend(
-                    s.groups
-                        .iter()
-                        .map(|(d, g)| format!("{d}={:?}", g.get(i).cloned().flatten())),
-                );
-                (m.clone(), p)
-            })
-            .collect()
-    };
-    let next = profile(next);
-    let Some(previous) = previous else {
-        return next.len();
-    };
-    let previous = profile(previous);
-    let ids: BTreeSet<&String> = previous.keys().chain(next.keys()).collect();
-    ids.into_iter()
-        .filter(|m| previous.get(*m) != next.get(*m))
-        .count()
+            .any(|(f, p)| p.is_none_or(|p| f.values.get(i) != p.values.get(j)))
+            || dims
+                .iter()
+                .any(|(g, p)| p.is_none_or(|p| g.get(i) != p.get(j)));
+        changed += usize::from(differs);
+    }
+    // Members of the previous publication without figures now.
+    changed + (prev.member_ids.len() - kept)
 }
 
 impl Engine {
@@ -654,6 +664,7 @@ impl Engine {
                 });
             }
             self.decide_groups(d, year, &snapshot, &members, &mut state);
+            state.members = members.values().cloned().collect();
             let suppressed = audit_publication(&entries, &mut state);
             let seq = entries.len() as u64 + 1;
             let publication = Publication {
@@ -805,7 +816,8 @@ impl Engine {
                 suppressed_by_audit: 0,
                 disclosure: serde_json::Value::Null,
             },
-            members: members.values().cloned().collect(),
+            // Filled when the publication goes ahead.
+            members: Vec::new(),
             member_ids,
             groups,
             figures,
