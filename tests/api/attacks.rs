@@ -580,3 +580,41 @@ async fn pending_years_are_published_at_start() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.body["publication"]["id"], "library-2024-p1");
 }
+
+/// Admin's answers keep their form (rule 12): no publication fields or
+/// columns; everyone else's name the publication.
+#[tokio::test]
+async fn admin_answers_keep_their_form_and_others_name_the_publication() {
+    let app = TestApp::spawn().await;
+    let ids = app.city_ring(8, 10.0).await;
+    let member = app.token(Role::Member, Some(&ids[0]));
+    let path = format!("{}&member_id={}", comparison("size_class", None), ids[0]);
+    let json = app.get(&path, Some(&app.admin)).await;
+    assert!(json.body.get("publication").is_none(), "{}", json.text);
+    let admin = app.get_accept(&path, &app.admin, "text/csv").await;
+    let header = admin.text.lines().next().unwrap().to_string();
+    assert!(header.ends_with("own_percentile_rank"), "{header}");
+    let mine = app
+        .get_accept(&comparison("size_class", None), &member, "text/csv")
+        .await;
+    let header = mine.text.lines().next().unwrap().to_string();
+    assert!(header.ends_with("publication,published_at"), "{header}");
+    assert!(
+        mine.text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(",library-2024-p1,")
+    );
+    let report = format!("/api/v1/reports/{}/2024?format=csv", ids[0]);
+    let admin = app.get(&report, Some(&app.admin)).await;
+    assert!(!admin.text.lines().next().unwrap().contains("publication"));
+    let mine = app.get(&report, Some(&member)).await;
+    assert!(
+        mine.text
+            .lines()
+            .next()
+            .unwrap()
+            .contains(",publication,data_version,")
+    );
+}

@@ -39,8 +39,9 @@ impl TableFormat {
 }
 
 /// The columns of the released statistics (the `comparisons` table of the
-/// analysts' SQL), optionally followed by the requester's own position.
-pub fn comparison_schema(with_own: bool) -> SchemaRef {
+/// analysts' SQL), optionally followed by the requester's own position,
+/// and the publication they come from.
+pub fn comparison_schema(with_own: bool, with_publication: bool) -> SchemaRef {
     let mut fields = vec![
         Field::new("domain", DataType::Utf8, false),
         Field::new("year", DataType::Int32, false),
@@ -62,14 +63,17 @@ pub fn comparison_schema(with_own: bool) -> SchemaRef {
         fields.push(Field::new("own_rank", DataType::UInt64, true));
         fields.push(Field::new("own_percentile_rank", DataType::Float64, true));
     }
-    // Rule 9: every row names the publication it comes from (null in
-    // admin's live answers).
-    fields.push(Field::new("publication", DataType::Utf8, true));
-    fields.push(Field::new("published_at", DataType::Utf8, true));
+    // Rule 9: every row names the publication it comes from.
+    if with_publication {
+        fields.push(Field::new("publication", DataType::Utf8, true));
+        fields.push(Field::new("published_at", DataType::Utf8, true));
+    }
     Arc::new(Schema::new(fields))
 }
 
-/// Comparisons as one batch, one row per group.
+/// Comparisons as one batch, one row per group. The analysts' table
+/// (without own positions) always names publications; a single answer does
+/// when it comes from one (admin's live answers keep their columns).
 pub fn comparisons_batch(
     comparisons: &[Comparison],
     with_own: bool,
@@ -136,17 +140,23 @@ pub fn comparisons_batch(
                 .collect::<Vec<_>>(),
         )));
     }
-    columns.push(Arc::new(StringArray::from(
-        rows.iter()
-            .map(|(c, _)| c.publication.as_ref().map(|p| p.id.clone()))
-            .collect::<Vec<_>>(),
-    )));
-    columns.push(Arc::new(StringArray::from(
-        rows.iter()
-            .map(|(c, _)| c.publication.as_ref().map(|p| p.published_at.clone()))
-            .collect::<Vec<_>>(),
-    )));
-    Ok(RecordBatch::try_new(comparison_schema(with_own), columns)?)
+    let with_publication = !with_own || comparisons.iter().any(|c| c.publication.is_some());
+    if with_publication {
+        columns.push(Arc::new(StringArray::from(
+            rows.iter()
+                .map(|(c, _)| c.publication.as_ref().map(|p| p.id.clone()))
+                .collect::<Vec<_>>(),
+        )));
+        columns.push(Arc::new(StringArray::from(
+            rows.iter()
+                .map(|(c, _)| c.publication.as_ref().map(|p| p.published_at.clone()))
+                .collect::<Vec<_>>(),
+        )));
+    }
+    Ok(RecordBatch::try_new(
+        comparison_schema(with_own, with_publication),
+        columns,
+    )?)
 }
 
 /// Encodes batches in a format.

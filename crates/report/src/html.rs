@@ -438,18 +438,14 @@ fn method_section(out: &mut String, report: &Report) {
         out.push_str(
             "<p>Die Vergleichswerte stammen aus diesen Veröffentlichungen des Rings:</p><ul>",
         );
+        // The id names domain, year and number; the time is in the JSON
+        // and XLSX forms.
         for (domain, p) in &report.publications {
             let _ = write!(
                 out,
-                "<li>{}: <strong>{}</strong>, veröffentlicht am {}</li>",
+                "<li>{}: <strong>{}</strong></li>",
                 escape(domain),
-                escape(&p.id),
-                escape(
-                    &p.published_at
-                        .get(..19)
-                        .unwrap_or(&p.published_at)
-                        .replace('T', " ")
-                )
+                escape(&p.id)
             );
         }
         out.push_str("</ul>");

@@ -116,31 +116,46 @@ pub fn rows(report: &Report) -> Vec<Vec<Cell>> {
 /// The data state of a domain's rows: the publication its statistics come
 /// from (none for admin), its data version, the release that froze the
 /// report's year (as the report's state knows it), and `as_of`.
-fn state_cells(report: &Report, domain: &str) -> [Cell; 4] {
+fn state_cells(report: &Report, domain: &str) -> Vec<Cell> {
     let release = report
         .releases
         .iter()
         .rev()
         .find(|r| r.domain == domain && r.year == report.year && r.reopened_at.is_none())
         .map(|r| r.id.clone());
-    [
+    let publication = (!report.publications.is_empty()).then(|| {
         Cell::Text(
             report
                 .publications
                 .get(domain)
                 .map(|p| p.id.clone())
                 .unwrap_or_default(),
-        ),
-        Cell::Text(
-            report
-                .data_versions
-                .get(domain)
-                .cloned()
-                .unwrap_or_default(),
-        ),
-        Cell::Text(release.unwrap_or_default()),
-        Cell::Text(report.as_of.clone().unwrap_or_default()),
-    ]
+        )
+    });
+    publication
+        .into_iter()
+        .chain([
+            Cell::Text(
+                report
+                    .data_versions
+                    .get(domain)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            Cell::Text(release.unwrap_or_default()),
+            Cell::Text(report.as_of.clone().unwrap_or_default()),
+        ])
+        .collect()
+}
+
+/// The header of the tabular report: the `publication` column only when
+/// the report comes from publications (not in admin's live reports).
+pub fn columns(report: &Report) -> Vec<&'static str> {
+    COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c != "publication" || !report.publications.is_empty())
+        .collect()
 }
 
 fn row(report: &Report, domain: &str, k: &FigureReport) -> Vec<Cell> {
@@ -192,7 +207,7 @@ pub fn to_csv(report: &Report, dialect: Dialect) -> Result<Vec<u8>, ReportError>
     let mut w = csv::WriterBuilder::new()
         .delimiter(if dialect == Dialect::De { b';' } else { b',' })
         .from_writer(Vec::new());
-    w.write_record(COLUMNS)?;
+    w.write_record(columns(report))?;
     for r in rows(report) {
         w.write_record(r.iter().map(|c| match c {
             Cell::Text(t) => neutralise(t),
@@ -230,7 +245,7 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
             )),
             &bold,
         )?;
-        for (c, h) in COLUMNS.iter().enumerate() {
+        for (c, h) in columns(report).iter().enumerate() {
             sheet.write_string_with_format(2, c as u16, *h, &bold)?;
         }
         for (r, k) in d.key_figures.iter().enumerate() {
