@@ -10,8 +10,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::EngineError;
 use crate::compare::Comparison;
+use crate::error::EngineError;
 
 /// An answer format for tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,9 +11,9 @@ use arrow::datatypes::{DataType, Float64Type};
 use vergleichsring_catalog::{Catalog, MemberKind};
 use vergleichsring_store::Member;
 
-use crate::EngineError;
 use crate::compare::{self, CompareInput, Comparison, Dimension, GroupBy};
 use crate::disclosure::{Audience, Policy};
+use crate::error::EngineError;
 use crate::session::{new_context, on_pool};
 use crate::snapshot::{Snapshot, StoredRow};
 

@@ -33,8 +33,9 @@ use crate::compare::{
     self, Comparison, Dimension, GroupBy, GroupResult, Point, PublicationRef, group_of,
 };
 use crate::disclosure::{Audience, Policy, Reason};
+use crate::error::{EngineError, Result};
 use crate::snapshot::Snapshot;
-use crate::{AsOf, Engine, EngineError, MemberList, Result, groups};
+use crate::{AsOf, Engine, MemberList, groups};
 
 /// The built-in dimensions, in the order publications list them.
 pub const DIMENSIONS: [Dimension; 4] = [

@@ -14,7 +14,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 
-use crate::EngineError;
+use crate::error::EngineError;
 
 /// Memory one analyst query may use.
 pub const QUERY_MEMORY: usize = 256 * 1024 * 1024;

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::Engine;
 use crate::compare::{self, Dimension, GroupBy, GroupResult, Point};
 use crate::disclosure::{Audience, Reason};
-use crate::{Engine, EngineError, Result};
+use crate::error::{EngineError, Result};
 
 /// A member's peer report for a year.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use vergleichsring_catalog::{Domain, Level};
 use vergleichsring_ingest::Upload;
 
-use crate::EngineError;
+use crate::error::EngineError;
 use crate::session::context_with;
 use crate::snapshot::Snapshot;
 

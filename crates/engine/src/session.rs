@@ -48,16 +48,15 @@ fn pool() -> Option<&'static tokio::runtime::Runtime> {
 }
 
 /// Runs DataFusion work on the engine's pool and waits for it.
-pub async fn on_pool<T, F>(work: F) -> Result<T, crate::EngineError>
+pub async fn on_pool<T, F>(work: F) -> Result<T, crate::error::EngineError>
 where
-    F: std::future::Future<Output = Result<T, crate::EngineError>> + Send + 'static,
+    F: std::future::Future<Output = Result<T, crate::error::EngineError>> + Send + 'static,
     T: Send + 'static,
 {
     match pool() {
-        Some(rt) => rt
-            .spawn(work)
-            .await
-            .map_err(|e| crate::EngineError::Internal(format!("DataFusion task failed: {e}")))?,
+        Some(rt) => rt.spawn(work).await.map_err(|e| {
+            crate::error::EngineError::Internal(format!("DataFusion task failed: {e}"))
+        })?,
         None => work.await,
     }
 }
@@ -69,7 +68,7 @@ pub async fn query_batch(
     name: &'static str,
     batch: arrow::array::RecordBatch,
     sql: String,
-) -> Result<Vec<arrow::array::RecordBatch>, crate::EngineError> {
+) -> Result<Vec<arrow::array::RecordBatch>, crate::error::EngineError> {
     on_pool(async move {
         let ctx = context_with(name, batch)?;
         Ok(ctx.sql(&sql).await?.collect().await?)

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, TimestampMic
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::DeltaTable;
 
-use crate::EngineError;
+use crate::error::EngineError;
 use crate::session::new_context;
 
 /// The SQL that selects the current rows of the `figures` table.

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use vergleichsring_store::Explanation;
 
-use crate::{Engine, EngineError, Result};
+use crate::Engine;
+use crate::error::{EngineError, Result};
 
 /// One explanation as sent by a member.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
