@@ -327,7 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         c.files_before,
                         c.removed,
                         c.added,
-                        c.version.map_or(0, |v| v + 1)
+                        vergleichsring_store::DataVersion::after(c.version)
                     );
                 }
                 anyhow::Ok(())

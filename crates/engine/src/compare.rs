@@ -620,8 +620,7 @@ fn protect_complement(
 
 /// The data version of a snapshot as the API shows it.
 pub fn data_version(s: &Snapshot) -> String {
-    s.version
-        .map_or_else(|| "0".into(), |v| (v + 1).to_string())
+    vergleichsring_store::DataVersion::after(s.version).to_string()
 }
 
 /// One year of a time series.

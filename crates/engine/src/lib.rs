@@ -28,7 +28,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use vergleichsring_catalog::{Catalog, Domain, Level};
 use vergleichsring_ingest::{Format, Limits, RowError, Submitter, Upload, UploadRow};
-use vergleichsring_store::{Member, Store, StoreError, SubmissionRows, SubmittedRow};
+use vergleichsring_store::{DataVersion, Member, Store, StoreError, SubmissionRows, SubmittedRow};
 
 use compare::{CompareInput, Comparison, Dimension, GroupBy, Timeseries};
 use disclosure::{Audience, Policy};
@@ -320,11 +320,7 @@ impl Engine {
     /// commits), without computing a snapshot.
     pub async fn data_version(&self, domain: &str) -> Result<String> {
         self.domain(domain)?;
-        Ok(self
-            .store
-            .data_version(domain)
-            .await
-            .map_or_else(|| "0".into(), |v| (v + 1).to_string()))
+        Ok(DataVersion::after(self.store.data_version(domain).await).to_string())
     }
 
     /// The data versions of all domains, joined (for reports, which span
@@ -332,13 +328,7 @@ impl Engine {
     pub async fn data_versions(&self) -> String {
         let mut out = Vec::new();
         for d in &self.catalog().domains {
-            out.push(
-                self.store
-                    .data_version(&d.id)
-                    .await
-                    .map_or(0, |v| v + 1)
-                    .to_string(),
-            );
+            out.push(DataVersion::after(self.store.data_version(&d.id).await).to_string());
         }
         out.join(".")
     }
@@ -422,10 +412,7 @@ impl Engine {
             let versions = r
                 .data_versions
                 .iter()
-                .map(|(d, v)| {
-                    let n: u64 = v.parse().unwrap_or(0);
-                    (d.clone(), n.checked_sub(1))
-                })
+                .map(|(d, v)| (d.clone(), DataVersion::parse_or_zero(v).delta()))
                 .collect();
             return Ok(AsOf {
                 label: value.to_string(),
@@ -450,9 +437,9 @@ impl Engine {
                 }
             ))
         };
-        let wanted: Vec<u64> = value
+        let wanted: Vec<DataVersion> = value
             .split('.')
-            .map(|p| p.parse::<u64>())
+            .map(|p| p.parse::<DataVersion>())
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| bad())?;
         let domains: Vec<String> = match domain {
@@ -469,13 +456,13 @@ impl Engine {
         }
         let mut versions = BTreeMap::new();
         for (d, n) in domains.iter().zip(wanted) {
-            let current: u64 = self.data_version(d).await?.parse().unwrap_or(0);
+            let current = DataVersion::after(self.store.data_version(d).await);
             if n > current {
                 return Err(EngineError::BadRequest(format!(
                     "as_of {n} is later than the current data version {current} of {d}"
                 )));
             }
-            versions.insert(d.clone(), n.checked_sub(1));
+            versions.insert(d.clone(), n.delta());
         }
         Ok(AsOf {
             label: value.to_string(),
@@ -515,7 +502,7 @@ impl Engine {
             )));
         };
         let p = &state.publication;
-        let version: u64 = p.data_version.parse().unwrap_or(0);
+        let version = DataVersion::parse_or_zero(&p.data_version);
         let map: BTreeMap<String, Member> = state
             .members
             .iter()
@@ -523,7 +510,7 @@ impl Engine {
             .collect();
         Ok(Some(AsOf {
             label: value.to_string(),
-            versions: BTreeMap::from([(domain.to_string(), version.checked_sub(1))]),
+            versions: BTreeMap::from([(domain.to_string(), version.delta())]),
             members: Some(MemberList {
                 generation: (1 << 61) | (seq << 20) | u64::from(year.unsigned_abs()),
                 map: Arc::new(map),
@@ -636,10 +623,10 @@ impl Engine {
                 .into_iter()
                 .filter(|r| {
                     r.data_versions.iter().all(|(d, v)| {
-                        let n: u64 = v.parse().unwrap_or(0);
+                        let n = DataVersion::parse_or_zero(v);
                         a.versions
                             .get(d)
-                            .is_none_or(|fixed| fixed.map_or(0, |x| x + 1) >= n)
+                            .is_none_or(|fixed| DataVersion::after(*fixed) >= n)
                     })
                 })
                 .map(|mut e| {
@@ -1027,7 +1014,7 @@ impl Engine {
             year,
             rows: members.len(),
             members,
-            data_version: (committed.version + 1).to_string(),
+            data_version: DataVersion::of_commit(committed.version).to_string(),
             upload_sha256,
             format: format.name().to_string(),
             warnings,
@@ -1430,7 +1417,7 @@ impl Engine {
                     year,
                     submitted_at: r.meta.submitted_at.clone(),
                     submitted_by: r.meta.submitted_by.clone(),
-                    data_version: (r.meta.version + 1).to_string(),
+                    data_version: DataVersion::of_commit(r.meta.version).to_string(),
                     rows: 0,
                     members: Vec::new(),
                     current_for: Vec::new(),

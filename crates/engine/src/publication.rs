@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use vergleichsring_audit::Var;
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::{
-    Append, CustomGroup, CustomRelease, LedgerEntry, LedgerRecord, Member, Publication,
-    PublishedFigure, PublishedState, ReleaseEntry, WithheldGroup,
+    Append, CustomGroup, CustomRelease, DataVersion, LedgerEntry, LedgerRecord, Member,
+    Publication, PublishedFigure, PublishedState, ReleaseEntry, WithheldGroup,
 };
 
 use crate::compare::{
@@ -123,8 +123,8 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn version_number(v: &str) -> u64 {
-    v.parse().unwrap_or(0)
+fn version_of(v: &str) -> DataVersion {
+    DataVersion::parse_or_zero(v)
 }
 
 /// What one comparison asks: the key figure (an index into the domain's),
@@ -672,7 +672,7 @@ impl Engine {
                 id: format!("{}-{year}-p{seq}", d.id),
                 domain: d.id.clone(),
                 year,
-                data_version: (version + 1).to_string(),
+                data_version: DataVersion::of_commit(version).to_string(),
                 published_at: now(),
                 published_by: by.to_string(),
                 trigger: trigger.as_str().to_string(),
@@ -741,9 +741,11 @@ impl Engine {
                 let entries = self.ledger(&d.id, year)?;
                 let published_at = publications(&entries)
                     .last()
-                    .map(|(_, s)| version_number(&s.publication.data_version));
-                // Data version n holds the commits up to Delta version n - 1.
-                if published_at.is_some_and(|p| newest.is_none_or(|v| v < p)) {
+                    .map(|(_, s)| version_of(&s.publication.data_version));
+                // Nothing of the year committed after the publication.
+                if published_at
+                    .is_some_and(|p| newest.is_none_or(|v| DataVersion::of_commit(v) <= p))
+                {
                     continue;
                 }
                 if self.auto_publish(&d.id, year).await.is_some() {
@@ -889,7 +891,7 @@ impl Engine {
                     (Some(cut), _) if cut.domain == domain.id && cut.year == year => seq == cut.seq,
                     (Some(cut), _) => p.published_at <= cut.published_at,
                     (None, Some(r)) if r.domain == domain.id && r.year == year => {
-                        version_number(&p.data_version) <= version_number(&r.data_version)
+                        version_of(&p.data_version) <= version_of(&r.data_version)
                     }
                     (None, Some(r)) => p.published_at <= r.frozen_at,
                     (None, None) => {
@@ -924,7 +926,7 @@ impl Engine {
 
     async fn build_view(&self, domain: &Domain, state: &PublishedState) -> Result<View> {
         let p = &state.publication;
-        let version = version_number(&p.data_version).saturating_sub(1);
+        let version = version_of(&p.data_version).delta().unwrap_or(0);
         let live = self.snapshot(&domain.id).await?;
         // A replica that has not followed the publishing process's commit
         // yet reads the version from the lake.

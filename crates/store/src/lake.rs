@@ -443,3 +443,72 @@ fn submission_batch(
     }
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
+
+/// A domain's data version as the API counts it: the number of commits in
+/// its Delta table (0: nothing yet). The latest commit's Delta version is
+/// one less. Every conversion between the two goes through this type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DataVersion(u64);
+
+impl DataVersion {
+    /// The data version of a table whose latest commit has this Delta
+    /// version (`None`: no commit yet).
+    pub fn after(delta: Option<u64>) -> DataVersion {
+        DataVersion(delta.map_or(0, |v| v + 1))
+    }
+
+    /// The data version a commit with this Delta version makes.
+    pub fn of_commit(delta: u64) -> DataVersion {
+        DataVersion(delta + 1)
+    }
+
+    /// The Delta version of the latest commit in this state (`None`:
+    /// nothing committed yet).
+    pub fn delta(self) -> Option<u64> {
+        self.0.checked_sub(1)
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Reads a data version as the API writes it; anything else is 0.
+    pub fn parse_or_zero(s: &str) -> DataVersion {
+        s.parse().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for DataVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for DataVersion {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(DataVersion)
+    }
+}
+
+#[cfg(test)]
+mod data_version_tests {
+    use super::DataVersion;
+
+    #[test]
+    fn data_versions_count_commits() {
+        assert_eq!(DataVersion::after(None).get(), 0);
+        assert_eq!(DataVersion::after(None).delta(), None);
+        assert_eq!(DataVersion::after(Some(0)), DataVersion::of_commit(0));
+        for v in [0, 1, 41] {
+            assert_eq!(DataVersion::of_commit(v).delta(), Some(v));
+            assert_eq!(DataVersion::of_commit(v).to_string(), (v + 1).to_string());
+            let back: DataVersion = (v + 1).to_string().parse().unwrap_or_default();
+            assert_eq!(back, DataVersion::of_commit(v));
+        }
+        assert_eq!(DataVersion::parse_or_zero("x"), DataVersion::default());
+        assert!(DataVersion::of_commit(3) > DataVersion::of_commit(2));
+    }
+}

@@ -29,7 +29,7 @@ mod registry;
 mod releases;
 
 pub use auth::{Role, TokenRecord, hash_token};
-pub use lake::{Committed, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
+pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
     Append, CustomRelease, LedgerEntry, LedgerRecord, Publication, PublishedFigure, PublishedState,
     WithheldGroup,

@@ -143,7 +143,7 @@ impl Store {
             }
             data_versions.insert(
                 d.id.clone(),
-                table.version().map_or(0, |v| v + 1).to_string(),
+                crate::DataVersion::after(table.version()).to_string(),
             );
         }
         let release = DataRelease {
