@@ -1,0 +1,322 @@
+//! Past states: `as_of` (a publication, a release or, for admin, a data
+//! version), the snapshots and member lists they read, and frozen releases.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use vergleichsring_store::{DataVersion, Member, StoreError};
+
+use crate::disclosure::{Audience, Policy};
+use crate::error::{EngineError, Result};
+use crate::snapshot::Snapshot;
+use crate::{Engine, MemberList, check_year, publication};
+use vergleichsring_store::DataRelease;
+
+/// A past state of the data that a request reads instead of the latest:
+/// a frozen release, or a data version. Resolved by [`Engine::resolve_as_of`].
+#[derive(Debug, Clone)]
+pub struct AsOf {
+    /// What the caller asked for: a release id or a data version.
+    pub label: String,
+    /// The Delta version of each domain it fixes (`None`: nothing
+    /// submitted yet at that point). Domains not named read the latest.
+    pub(crate) versions: BTreeMap<String, Option<u64>>,
+    /// The member list of a release.
+    pub(crate) members: Option<MemberList>,
+    /// The release, when `as_of` names one, and its place in the log.
+    pub(crate) release: Option<(usize, DataRelease)>,
+    /// The publication, when `as_of` names one.
+    pub(crate) publication: Option<PublicationCut>,
+}
+
+/// A publication named by `as_of`: its (domain, year) reads it, other
+/// years the latest publication made until then.
+#[derive(Debug, Clone)]
+pub(crate) struct PublicationCut {
+    pub(crate) domain: String,
+    pub(crate) year: i32,
+    pub(crate) seq: u64,
+    pub(crate) published_at: String,
+}
+
+impl AsOf {
+    /// Refuses a data version to everyone but admin (rule 9: others read
+    /// publications, named by publication or release id).
+    pub(crate) fn check_audience(as_of: Option<&AsOf>, audience: Audience) -> Result<()> {
+        match as_of {
+            Some(a) if audience != Audience::Admin && a.release.is_none() && a.publication.is_none() => {
+                Err(EngineError::Forbidden(
+                    "as_of takes publication or release ids (GET /api/v1/publications, GET /api/v1/releases); only admin may read a data version".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The release it names, if any.
+    pub fn release(&self) -> Option<&DataRelease> {
+        self.release.as_ref().map(|(_, r)| r)
+    }
+
+    /// The disclosure settings the release was frozen with, if it names one
+    /// that recorded them.
+    fn policy(&self) -> Option<Policy> {
+        let r = self.release()?;
+        serde_json::from_value(r.disclosure.clone()?).ok()
+    }
+}
+
+impl Engine {
+    /// Resolves an `as_of` value: a release id (`library-2024-1`, see
+    /// [`Engine::releases`]) or a data version. A data version is one
+    /// number for a request about one domain, and the report's dotted form
+    /// (`12.7.9`, one number per domain in catalogue order) for a report.
+    pub async fn resolve_as_of(&self, value: &str, domain: Option<&str>) -> Result<AsOf> {
+        if let Some(a) = self.publication_as_of(value)? {
+            return Ok(a);
+        }
+        let releases = self.store.data_releases()?;
+        if let Some((i, r)) = releases.iter().enumerate().find(|(_, r)| r.id == value) {
+            let map = Arc::new(self.store.release_members(&r.id)?);
+            let versions = r
+                .data_versions
+                .iter()
+                .map(|(d, v)| (d.clone(), DataVersion::parse_or_zero(v).delta()))
+                .collect();
+            return Ok(AsOf {
+                label: value.to_string(),
+                versions,
+                // Groups materialised for a release's member list are kept
+                // apart from those of the live list.
+                members: Some(MemberList {
+                    generation: (1 << 63) | i as u64,
+                    map,
+                }),
+                release: Some((i, r.clone())),
+                publication: None,
+            });
+        }
+        let bad = || {
+            EngineError::BadRequest(format!(
+                "as_of '{value}' is neither a release id (GET /api/v1/releases lists them) nor a data version{}",
+                match domain {
+                    Some(_) => "",
+                    None =>
+                        " of every domain such as 12.7.9 (a report's data_versions, in catalogue order)",
+                }
+            ))
+        };
+        let wanted: Vec<DataVersion> = value
+            .split('.')
+            .map(|p| p.parse::<DataVersion>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad())?;
+        let domains: Vec<String> = match domain {
+            Some(d) => vec![self.domain(d)?.id.clone()],
+            None => self
+                .catalog()
+                .domains
+                .iter()
+                .map(|d| d.id.clone())
+                .collect(),
+        };
+        if wanted.len() != domains.len() {
+            return Err(bad());
+        }
+        let mut versions = BTreeMap::new();
+        for (d, n) in domains.iter().zip(wanted) {
+            let current = DataVersion::after(self.store.data_version(d).await);
+            if n > current {
+                return Err(EngineError::BadRequest(format!(
+                    "as_of {n} is later than the current data version {current} of {d}"
+                )));
+            }
+            versions.insert(d.clone(), n.delta());
+        }
+        Ok(AsOf {
+            label: value.to_string(),
+            versions,
+            members: None,
+            release: None,
+            publication: None,
+        })
+    }
+
+    /// An `as_of` naming a publication (`library-2024-p2`), if `value` is
+    /// one: its (domain, year) reads that publication (admin: its data
+    /// version and member list), other years the publications made until
+    /// then.
+    pub(crate) fn publication_as_of(&self, value: &str) -> Result<Option<AsOf>> {
+        let mut parts = value.rsplitn(3, '-');
+        let (Some(seq), Some(year), Some(domain)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (Some(seq), Ok(year)) = (
+            seq.strip_prefix('p').and_then(|s| s.parse::<u64>().ok()),
+            year.parse::<i32>(),
+        ) else {
+            return Ok(None);
+        };
+        if self.catalog().domain(domain).is_none() || check_year(year).is_err() {
+            return Ok(None);
+        }
+        let entries = self.ledger(domain, year)?;
+        let Some(state) = entries.iter().find_map(|e| match &e.record {
+            vergleichsring_store::LedgerRecord::Publication(p) if e.seq == seq => Some(p),
+            _ => None,
+        }) else {
+            return Err(EngineError::NotFound(format!(
+                "no publication {value} (GET /api/v1/publications lists them)"
+            )));
+        };
+        let p = &state.publication;
+        let version = DataVersion::parse_or_zero(&p.data_version);
+        let map: BTreeMap<String, Member> = state
+            .members
+            .iter()
+            .map(|m| (m.member_id.clone(), m.clone()))
+            .collect();
+        Ok(Some(AsOf {
+            label: value.to_string(),
+            versions: BTreeMap::from([(domain.to_string(), version.delta())]),
+            members: Some(MemberList {
+                generation: (1 << 61) | (seq << 20) | u64::from(year.unsigned_abs()),
+                map: Arc::new(map),
+            }),
+            release: None,
+            publication: Some(PublicationCut {
+                domain: domain.to_string(),
+                year,
+                seq,
+                published_at: p.published_at.clone(),
+            }),
+        }))
+    }
+
+    /// The snapshot a request reads: the latest, or the one `as_of` fixes.
+    pub(crate) async fn snapshot_for(
+        &self,
+        domain: &str,
+        as_of: Option<&AsOf>,
+    ) -> Result<Arc<Snapshot>> {
+        match as_of.and_then(|a| a.versions.get(domain)) {
+            None => self.snapshot(domain).await,
+            Some(None) => Ok(Arc::new(Snapshot::default())),
+            Some(Some(v)) => self.snapshot_at(domain, *v).await,
+        }
+    }
+
+    /// The disclosure settings a request is answered under: a release's
+    /// (so that it comes out as it did, even after the ring changed its
+    /// thresholds), or the ring's current ones.
+    pub(crate) fn policy_for(&self, as_of: Option<&AsOf>) -> Policy {
+        as_of.and_then(AsOf::policy).unwrap_or(self.policy)
+    }
+
+    /// The member list a request reads: a release's, or the live one.
+    pub(crate) fn members_for(&self, as_of: Option<&AsOf>) -> MemberList {
+        match as_of.and_then(|a| a.members.clone()) {
+            Some(m) => m,
+            None => self.members_by_id(),
+        }
+    }
+
+    /// Every release, oldest first, as it stood at `as_of`: for a release,
+    /// the releases frozen up to it (a later reopening is not shown); for a
+    /// data version, the releases contained in that state, without their
+    /// reopening; else the log as it is.
+    pub fn releases(&self, as_of: Option<&AsOf>) -> Result<Vec<DataRelease>> {
+        let all = self.store.data_releases()?;
+        let Some(a) = as_of else {
+            return Ok(all);
+        };
+        let mut out: Vec<DataRelease> = match &a.release {
+            Some((i, r)) => all
+                .into_iter()
+                .take(i + 1)
+                .map(|mut e| {
+                    if e.reopened_at
+                        .as_deref()
+                        .is_some_and(|t| t > r.frozen_at.as_str())
+                    {
+                        e.reopened_at = None;
+                        e.reopened_by = None;
+                    }
+                    e
+                })
+                .collect(),
+            None => all
+                .into_iter()
+                .filter(|r| {
+                    r.data_versions.iter().all(|(d, v)| {
+                        let n = DataVersion::parse_or_zero(v);
+                        a.versions
+                            .get(d)
+                            .is_none_or(|fixed| DataVersion::after(*fixed) >= n)
+                    })
+                })
+                .map(|mut e| {
+                    e.reopened_at = None;
+                    e.reopened_by = None;
+                    e
+                })
+                .collect(),
+        };
+        out.sort_by(|x, y| x.frozen_at.cmp(&y.frozen_at));
+        Ok(out)
+    }
+
+    /// Freezes a (domain, year): uploads for it get 409 until it is reopened.
+    pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        let disclosure = serde_json::to_value(self.policy).ok();
+        let release = self
+            .change_release(
+                domain,
+                year,
+                self.store.freeze(domain, year, by, disclosure),
+            )
+            .await?;
+        // A freeze publishes the year (rule 9), unless it is published as
+        // it stands or too few members changed (rule 10).
+        match self
+            .publish(domain, year, publication::Trigger::Freeze, by)
+            .await
+        {
+            Ok(_) | Err(EngineError::NothingChanged { .. } | EngineError::TooFewChanges { .. }) => {
+            }
+            Err(e) => {
+                tracing::error!(error = %e, domain, year, "publishing the frozen year failed")
+            }
+        }
+        Ok(release)
+    }
+
+    /// Reopens a frozen (domain, year) for uploads.
+    pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        self.change_release(domain, year, self.store.reopen(domain, year, by))
+            .await
+    }
+
+    /// Runs a freeze or reopen of the store under the refresh lock. Its
+    /// commit changes no data, so the cached snapshot moves on to its
+    /// version instead of being loaded again.
+    pub(crate) async fn change_release(
+        &self,
+        domain: &str,
+        year: i32,
+        change: impl std::future::Future<Output = vergleichsring_store::Result<DataRelease>>,
+    ) -> Result<DataRelease> {
+        self.domain(domain)?;
+        check_year(year)?;
+        let _guard = self.refresh.lock().await;
+        let release = change.await.map_err(|e| match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            other => EngineError::Store(other),
+        })?;
+        if let Some(v) = self.store.data_version(domain).await {
+            self.relabel(domain, v);
+        }
+        Ok(release)
+    }
+}

@@ -1,0 +1,331 @@
+//! Statistics: comparisons, time series, custom groups and the analysts'
+//! SQL, each through a publication (`publication.rs`) for everyone but
+//! admin.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use vergleichsring_catalog::Domain;
+use vergleichsring_store::StoreError;
+
+use crate::compare::{self, CompareInput, Comparison, Dimension, GroupBy, Timeseries};
+use crate::disclosure::{Audience, Policy};
+use crate::error::{EngineError, Result};
+use crate::snapshot::Snapshot;
+use crate::{AsOf, Engine, MemberList, check_year, export, publication, query};
+use vergleichsring_store::CustomGroup;
+
+/// What a comparison or time series asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsRequest<'a> {
+    /// Domain id.
+    pub domain: &'a str,
+    /// Key figure id.
+    pub figure: &'a str,
+    /// Group dimension.
+    pub group_by: &'a str,
+    /// Who receives the statistics.
+    pub audience: Audience,
+    /// The member whose own position is shown (the requester for members).
+    pub member: Option<&'a str>,
+    /// A past state to read instead of the latest (`as_of`).
+    pub as_of: Option<&'a AsOf>,
+}
+
+/// A resolved [`StatsRequest`].
+struct Prepared<'e> {
+    domain: &'e Domain,
+    figure: usize,
+    by: GroupBy,
+}
+
+impl<'e> Prepared<'e> {
+    /// The comparison a request asks for.
+    fn ask<'a>(&'a self, req: &StatsRequest<'a>) -> publication::Ask<'a>
+    where
+        'e: 'a,
+    {
+        publication::Ask {
+            domain: self.domain,
+            figure: self.figure,
+            by: &self.by,
+            audience: req.audience,
+            member: req.member,
+        }
+    }
+}
+
+/// Counts the suppressed groups (or time-series points) of an answer by
+/// reason, for `/metrics`: each item is (suppressed, reason).
+pub(crate) fn count_suppressed(outcomes: impl IntoIterator<Item = (bool, Option<&'static str>)>) {
+    for (suppressed, reason) in outcomes {
+        if let Some(reason) = reason.filter(|_| suppressed) {
+            metrics::counter!("vergleichsring_suppressed_groups_total", "reason" => reason)
+                .increment(1);
+        }
+    }
+}
+
+impl Engine {
+    /// What `compare` needs for one domain.
+    pub(crate) fn compare_input<'a>(
+        &'a self,
+        domain: &'a Domain,
+        snapshot: &'a Snapshot,
+        members: &'a MemberList,
+        policy: &'a Policy,
+    ) -> CompareInput<'a> {
+        CompareInput {
+            catalog: self.catalog(),
+            domain,
+            snapshot,
+            members: &members.map,
+            policy,
+            members_generation: members.generation,
+        }
+    }
+
+    pub(crate) fn figure_index(&self, domain: &Domain, figure: &str) -> Result<usize> {
+        domain
+            .key_figure_index(figure)
+            .ok_or_else(|| EngineError::UnknownFigure {
+                domain: domain.id.clone(),
+                figure: figure.to_string(),
+            })
+    }
+
+    /// Resolves what a comparison or time series asks for, or says why not.
+    fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'_>> {
+        let domain = self.domain(req.domain)?;
+        let figure = self.figure_index(domain, req.figure)?;
+        let by = self.group_by(req.group_by)?;
+        AsOf::check_audience(req.as_of, req.audience)?;
+        let members = self.members_for(req.as_of);
+        if let Some(m) = req.member
+            && !members.contains_key(m)
+            && !self.store.members_map().contains_key(m)
+        {
+            return Err(EngineError::NotFound(format!(
+                "member {m} is not registered"
+            )));
+        }
+        Ok(Prepared { domain, figure, by })
+    }
+
+    /// A comparison for one year, after disclosure control for the audience:
+    /// admin reads the live state, everyone else the latest publication (or
+    /// the one `as_of` names). A member that has not submitted for the year
+    /// gets `GiveToGet`.
+    pub async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
+        check_year(year)?;
+        let p = self.prepare(req)?;
+        // Give to get: a member, or a consultant reading on its behalf, sees a
+        // year's comparisons only once the member has submitted for it.
+        if let Some(m) = req.member
+            && matches!(req.audience, Audience::Member | Audience::Consultant)
+            && !self.has_submitted(req.domain, year, m).await?
+        {
+            return Err(EngineError::GiveToGet {
+                member_id: m.to_string(),
+                domain: req.domain.to_string(),
+                year,
+            });
+        }
+        let view = self
+            .view(p.domain, year, req.audience, req.as_of)
+            .await?
+            .ok_or_else(|| EngineError::NotPublished {
+                domain: p.domain.id.clone(),
+                year,
+            })?;
+        if let GroupBy::Custom(g) = &p.by
+            && let Err(refusal) = self.release_custom(p.domain, &view, g, year).await?
+        {
+            return Err(EngineError::Refused {
+                code: "disclosure_refused",
+                reason: refusal.reason,
+                message: refusal.message,
+            });
+        }
+        let c = view.compare(self, p.ask(req), year);
+        count_suppressed(c.groups.iter().map(|g| (g.suppressed, g.reason)));
+        Ok(c)
+    }
+
+    /// A time series over the years in `from..=to`, after disclosure
+    /// control: admin reads the live state, everyone else each year's
+    /// publication; years without the member's own submission are marked
+    /// instead of compared.
+    pub async fn timeseries(
+        &self,
+        req: &StatsRequest<'_>,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<Timeseries> {
+        let p = self.prepare(req)?;
+        let points = self
+            .published_points(p.ask(req), (from, to), req.as_of)
+            .await?;
+        count_suppressed(points.iter().map(|p| (p.suppressed, p.reason)));
+        let data_version = match req.audience {
+            Audience::Admin => {
+                compare::data_version(&*self.snapshot_for(req.domain, req.as_of).await?)
+            }
+            // Each point names its publication and thereby its version.
+            _ => points
+                .iter()
+                .filter_map(|p| p.publication.as_ref())
+                .map(|p| p.id.clone())
+                .max()
+                .unwrap_or_default(),
+        };
+        Ok(Timeseries {
+            domain: p.domain.id.clone(),
+            figure: p.domain.key_figures[p.figure].id.clone(),
+            group_by: p.by.as_str().to_string(),
+            member_id: req.member.map(str::to_string),
+            data_version,
+            points,
+        })
+    }
+
+    /// Resolves a `group_by` value: a built-in dimension or a custom group.
+    pub(crate) fn group_by(&self, value: &str) -> Result<GroupBy> {
+        if let Some(d) = Dimension::parse(value) {
+            return Ok(GroupBy::Dimension(d));
+        }
+        self.store
+            .groups()
+            .into_iter()
+            .find(|g| g.id == value)
+            .map(|mut g| {
+                // `compare::group_of` searches the list.
+                g.member_ids.sort();
+                g.member_ids.dedup();
+                GroupBy::Custom(g)
+            })
+            .ok_or_else(|| EngineError::UnknownGroupBy(value.to_string()))
+    }
+
+    /// Defines a custom peer group after checking it: a snake_case id that
+    /// is not a dimension, registered members, at least the threshold of them.
+    pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
+        let refuse = |reason: &'static str, message: String| EngineError::Refused {
+            code: "group_refused",
+            reason,
+            message,
+        };
+        let id_ok = group.id.len() <= 64
+            && group
+                .id
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+            && group
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !id_ok || Dimension::parse(&group.id).is_some() {
+            return Err(refuse(
+                "invalid_id",
+                format!(
+                    "group id '{}' must be lowercase letters, digits, '_' or '-', start with a letter, and not be a built-in dimension",
+                    group.id
+                ),
+            ));
+        }
+        if group.name.trim().is_empty() {
+            return Err(refuse("invalid_name", "the group needs a name".into()));
+        }
+        let mut ids: Vec<String> = group.member_ids.clone();
+        ids.sort();
+        ids.dedup();
+        let registered = self.registered_ids();
+        if let Some(unknown) = ids.iter().find(|m| !registered.contains(*m)) {
+            return Err(refuse(
+                "unregistered_member",
+                format!("member {unknown} is not registered"),
+            ));
+        }
+        if ids.len() < self.policy.threshold {
+            return Err(refuse(
+                "below_threshold",
+                format!(
+                    "a custom group needs at least {} members; this one has {}",
+                    self.policy.threshold,
+                    ids.len()
+                ),
+            ));
+        }
+        let group = CustomGroup {
+            member_ids: ids,
+            ..group
+        };
+        self.store.add_group(group).await.map_err(|e| match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            other => EngineError::Store(other),
+        })
+    }
+
+    /// Every released statistic for analysts: all domains and years with a
+    /// publication, every key figure, the built-in dimensions and the
+    /// custom groups released in that publication, as published.
+    pub async fn released_comparisons(&self) -> Result<arrow::array::RecordBatch> {
+        let mut all = Vec::new();
+        let custom = self.store.groups();
+        for d in &self.catalog().domains {
+            for year in self.ledger_years(&d.id)? {
+                let Some(view) = self.view(d, year, Audience::Analyst, None).await? else {
+                    continue;
+                };
+                let released: HashSet<String> = match &view.publication {
+                    Some(p) => self
+                        .ledger(&d.id, year)?
+                        .iter()
+                        .filter_map(|e| match &e.record {
+                            vergleichsring_store::LedgerRecord::CustomGroup(c)
+                                if c.publication == p.id =>
+                            {
+                                Some(c.group_id.clone())
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    None => HashSet::new(),
+                };
+                let mut bys: Vec<GroupBy> = publication::DIMENSIONS
+                    .into_iter()
+                    .map(GroupBy::Dimension)
+                    .collect();
+                bys.extend(
+                    custom
+                        .iter()
+                        .filter(|g| released.contains(&g.id))
+                        .cloned()
+                        .map(GroupBy::Custom),
+                );
+                for figure in 0..d.key_figures.len() {
+                    for by in &bys {
+                        let ask = publication::Ask {
+                            domain: d,
+                            figure,
+                            by,
+                            audience: Audience::Analyst,
+                            member: None,
+                        };
+                        all.push(view.compare(self, ask, year));
+                    }
+                }
+            }
+        }
+        export::comparisons_batch(&all, false)
+    }
+
+    /// Runs an analyst's SQL over the released statistics.
+    pub async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
+        query::check_single_query(sql)?;
+        let table = self.released_comparisons().await?;
+        let (schema, batches) = query::run(sql, table).await?;
+        export::encode(&schema, &batches, format)
+    }
+}
