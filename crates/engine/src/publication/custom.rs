@@ -1,0 +1,288 @@
+//! Custom groups in a publication: rule 6 against every group released for
+//! the year, rules 1 and 4, the audit, and the ledger entry, in one step.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use vergleichsring_catalog::Domain;
+use vergleichsring_store::{
+    Append, CustomGroup, CustomRelease, LedgerEntry, LedgerRecord, PublishedState, ReleaseEntry,
+};
+
+use super::{Systems, View, custom_releases, lock, now, publications};
+use crate::disclosure::{Audience, Policy};
+use crate::error::{EngineError, Result};
+use crate::{Engine, groups};
+
+/// The outcome of checking a custom group: its members with figures and the
+/// key figures it is released for, or why not.
+pub(super) type CustomVerdict =
+    std::result::Result<(BTreeSet<String>, Vec<String>), groups::Refusal>;
+
+/// Rule 6 against the built-in groups a publication released: the
+/// symmetric difference of the custom group with each, from counts
+/// (|E Δ B| = |E| + |B| − 2 |E ∩ B|), must be 0 or at least the threshold.
+pub(super) fn differs_from_builtin(
+    policy: &Policy,
+    group_id: &str,
+    effective: &BTreeSet<String>,
+    s: &PublishedState,
+) -> Option<groups::Refusal> {
+    let t = policy.threshold;
+    let released: HashSet<(&str, &str)> = s
+        .figures
+        .iter()
+        .flat_map(|f| f.released.iter().map(|(d, g)| (d.as_str(), g.as_str())))
+        .collect();
+    let inside: Vec<usize> = effective
+        .iter()
+        .filter_map(|m| s.member_ids.binary_search(m).ok())
+        .collect();
+    for (dim, of) in &s.groups {
+        let mut sizes: HashMap<&str, (usize, usize)> = HashMap::new();
+        for g in of.iter().flatten() {
+            sizes.entry(g.as_str()).or_default().0 += 1;
+        }
+        for g in inside
+            .iter()
+            .filter_map(|&i| of.get(i).and_then(Option::as_deref))
+        {
+            sizes.entry(g).or_default().1 += 1;
+        }
+        for (g, (size, common)) in sizes {
+            if !released.contains(&(dim.as_str(), g)) {
+                continue;
+            }
+            let diff = effective.len() + size - 2 * common;
+            if diff != 0 && diff < t {
+                return Some(groups::Refusal {
+                    reason: "differencing",
+                    message: format!(
+                        "group {group_id} differs from the published group {dim}:{g} of {} by {diff} member(s); the difference must be 0 or at least {t}, or the published statistics could be subtracted to reveal those members",
+                        s.publication.id
+                    ),
+                });
+            }
+        }
+    }
+    None
+}
+
+impl Engine {
+    /// A custom group in a publication (rules 6 and 11): released if it
+    /// was released in it before; else checked against every group
+    /// released for the (domain, year) and audited with every key figure,
+    /// and recorded in the ledger if it passes, in one step.
+    pub(crate) async fn release_custom(
+        &self,
+        domain: &Domain,
+        view: &View,
+        group: &CustomGroup,
+        year: i32,
+    ) -> Result<Result<(), groups::Refusal>> {
+        let Some(publication) = &view.publication else {
+            // Admin reads are not releases.
+            return Ok(Ok(()));
+        };
+        let done = |entries: &[Arc<LedgerEntry>]| {
+            custom_releases(entries)
+                .any(|c| c.publication == publication.id && c.group_id == group.id)
+        };
+        if done(&self.ledger(&domain.id, year)?) {
+            return Ok(Ok(()));
+        }
+        let _writer = self.ledgers.write.lock().await;
+        loop {
+            let entries = self.ledger(&domain.id, year)?;
+            if done(&entries) {
+                return Ok(Ok(()));
+            }
+            let key = (publication.id.clone(), group.id.clone(), entries.len());
+            if let Some(r) = lock(&self.ledgers.refused).get(&key) {
+                return Ok(Err(r.clone()));
+            }
+            let verdict = self.check_custom(domain, view, group, year, &entries)?;
+            let (effective, figures) = match verdict {
+                Ok(released) => released,
+                Err(r) => {
+                    lock(&self.ledgers.refused).insert(key, r.clone());
+                    return Ok(Err(r));
+                }
+            };
+            let entry = LedgerEntry {
+                seq: entries.len() as u64 + 1,
+                recorded_at: now(),
+                record: LedgerRecord::CustomGroup(CustomRelease {
+                    publication: publication.id.clone(),
+                    group_id: group.id.clone(),
+                    member_ids: effective.into_iter().collect(),
+                    figures,
+                }),
+            };
+            match self.append(&domain.id, year, &entry)? {
+                Append::Done => return Ok(Ok(())),
+                Append::Taken => continue,
+            }
+        }
+    }
+
+    /// The audit's view of a ledger (kept while its length stays).
+    pub(super) fn systems(
+        &self,
+        domain: &str,
+        year: i32,
+        entries: &[Arc<LedgerEntry>],
+    ) -> Arc<Systems> {
+        let key = (domain.to_string(), year);
+        if let Some((len, s)) = lock(&self.ledgers.systems).get(&key)
+            && *len == entries.len()
+        {
+            return s.clone();
+        }
+        let built = Arc::new(Systems::of_ledger(entries));
+        lock(&self.ledgers.systems).insert(key, (entries.len(), built.clone()));
+        built
+    }
+
+    /// Rule 6 (pairwise differences with every group released for the
+    /// year, in any publication, and with the group in other years) and
+    /// rule 11 (the exact audit, every key figure) for a custom group.
+    pub(super) fn check_custom(
+        &self,
+        domain: &Domain,
+        view: &View,
+        group: &CustomGroup,
+        year: i32,
+        entries: &[Arc<LedgerEntry>],
+    ) -> Result<CustomVerdict> {
+        let Some(state) = publications(entries)
+            .map(|(_, s)| s)
+            .find(|s| Some(&s.publication) == view.publication.as_ref())
+        else {
+            return Err(EngineError::Internal(
+                "publication not in its ledger".into(),
+            ));
+        };
+        let effective: BTreeSet<String> = group
+            .member_ids
+            .iter()
+            .filter(|m| state.member_ids.binary_search(m).is_ok())
+            .cloned()
+            .collect();
+        // Earlier releases of any custom group in this year (the same group
+        // in another publication counts as another group), and of this
+        // group in other years.
+        let mut released: Vec<ReleaseEntry> = custom_releases(entries)
+            .map(|c| ReleaseEntry {
+                group_id: format!("{}@{}", c.group_id, c.publication),
+                domain: domain.id.clone(),
+                year,
+                member_ids: c.member_ids.iter().cloned().collect(),
+                released_at: String::new(),
+            })
+            .collect();
+        for y in self.ledger_years(&domain.id)? {
+            if y == year {
+                continue;
+            }
+            let other = self.ledger(&domain.id, y)?;
+            released.extend(
+                custom_releases(&other)
+                    .filter(|c| c.group_id == group.id)
+                    .map(|c| ReleaseEntry {
+                        group_id: group.id.clone(),
+                        domain: domain.id.clone(),
+                        year: y,
+                        member_ids: c.member_ids.iter().cloned().collect(),
+                        released_at: String::new(),
+                    }),
+            );
+        }
+        if let Err(r) =
+            groups::check_release(&view.policy, &group.id, year, &effective, &released, &[])
+        {
+            return Ok(Err(r));
+        }
+        // The built-in groups released in any publication of the year.
+        for (_, s) in publications(entries) {
+            if let Some(r) = differs_from_builtin(&view.policy, &group.id, &effective, s) {
+                return Ok(Err(r));
+            }
+        }
+        let mut figures = Vec::new();
+        let systems = self.systems(&domain.id, year, entries);
+        let position: HashMap<&str, usize> = state
+            .member_ids
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        for f in &state.figures {
+            // Only figures whose statistics rules 1 and 4 release for the
+            // group (for analysts, who see the most) add a sum to the ledger.
+            let values: Vec<f64> = effective
+                .iter()
+                .filter_map(|m| position.get(m.as_str()))
+                .filter_map(|&i| f.values.get(i).copied().flatten())
+                .map(f64::from_bits)
+                .collect();
+            if !crate::disclosure::passes_size_and_variety(
+                &view.policy,
+                Audience::Analyst,
+                &values,
+                None,
+            ) {
+                continue;
+            }
+            let Some(row) = systems.lookup(&position, f, effective.iter().map(String::as_str))
+            else {
+                return Err(EngineError::Internal(format!(
+                    "a member of {} has no variable in the ledger of {} {year}",
+                    group.id, domain.id
+                )));
+            };
+            if row.is_empty() {
+                continue;
+            }
+            let Some(sys) = systems.figures.get(&f.figure) else {
+                continue;
+            };
+            // Usually nothing at all is determined (one audit). Otherwise
+            // the new row is tried as the one candidate of a secondary
+            // suppression: withheld totals that the ledger already
+            // determines are public knowledge and do not count against it,
+            // exactly as at publication.
+            let refused = vergleichsring_audit::check_addition(
+                &sys.owner,
+                &sys.released,
+                &sys.protected,
+                &row,
+            )
+            .and_then(|finding| {
+                match vergleichsring_audit::secondary_suppression(
+                    &sys.owner,
+                    &sys.released,
+                    &sys.protected,
+                    std::slice::from_ref(&row),
+                    &[],
+                ) {
+                    Ok(withheld) if withheld.is_empty() => None,
+                    Ok(_) => Some(finding),
+                    Err(f) => Some(f),
+                }
+            });
+            if let Some(finding) = refused {
+                tracing::info!(group = %group.id, figure = %f.figure, ?finding, "custom group refused by the audit");
+                return Ok(Err(groups::Refusal {
+                    reason: "differencing",
+                    message: format!(
+                        "group {} would, together with the statistics already published for {} {year}, determine a single member's value or a withheld group's total of {}; it is not released",
+                        group.id, domain.id, f.figure
+                    ),
+                }));
+            }
+            figures.push(f.figure.clone());
+        }
+        Ok(Ok((effective, figures)))
+    }
+}
