@@ -8,7 +8,7 @@
 //! job: `snapshots.rs` (the cache, past versions, following other
 //! processes), `uploads.rs`, `as_of.rs` (past states, releases),
 //! `statistics.rs` (comparisons, time series, custom groups, SQL),
-//! `records.rs` (figures and submissions), `publication.rs` (publications,
+//! `records.rs` (figures and submissions), `publication/` (publications,
 //! the ledger and the audit), `report.rs` and `workflow.rs`.
 
 mod as_of;

@@ -1,5 +1,5 @@
 //! Statistics: comparisons, time series, custom groups and the analysts'
-//! SQL, each through a publication (`publication.rs`) for everyone but
+//! SQL, each through a publication (`publication/`) for everyone but
 //! admin.
 
 use std::collections::HashSet;
