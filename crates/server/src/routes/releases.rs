@@ -1,0 +1,88 @@
+//! Frozen releases (tag `releases`).
+
+use super::*;
+
+/// `GET /api/v1/releases`: every frozen release, oldest first (any role).
+#[utoipa::path(
+    get,
+    path = "/api/v1/releases",
+    tag = "releases",
+    summary = "List frozen releases",
+    description = "Every frozen release, oldest first, with the data versions it froze; a release id is usable as `as_of` of comparisons, time series and reports. Every role.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The releases, oldest first.", body = Vec<vergleichsring_store::DataRelease>),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+    )
+)]
+pub async fn list_releases(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(
+        &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
+        "list releases",
+    )?;
+    Ok(Json(json!(state.engine.releases(None)?)))
+}
+
+/// `POST /api/v1/releases/{domain}/{year}` (admin): freezes the (domain,
+/// year) at the current data versions; uploads for it then get 409 until
+/// it is reopened. Answers 201 with the release.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{domain}/{year}",
+    tag = "releases",
+    summary = "Freeze a (domain, year)",
+    description = "Admin only. Records every domain's current data version as a release; uploads for the (domain, year) then get 409 until it is reopened, and `as_of` the release reads the data as it is now.",
+    params(crate::openapi::DomainYearPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Frozen.", body = vergleichsring_store::DataRelease),
+        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: the (domain, year) is frozen already.", body = crate::openapi::ErrorBody),
+    )
+)]
+pub async fn freeze_release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((domain, year)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin], "freeze a release")?;
+    let year = parse_year(&year)?;
+    let release = state.engine.freeze(&domain, year, &caller.token_id).await?;
+    Ok((StatusCode::CREATED, Json(json!(release))))
+}
+
+/// `POST /api/v1/releases/{domain}/{year}/reopen` (admin): allows uploads
+/// again; the release stays available for `as_of`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{domain}/{year}/reopen",
+    tag = "releases",
+    summary = "Reopen a frozen (domain, year)",
+    description = "Admin only. Allows uploads for the (domain, year) again; the release stays in the log and available as `as_of`.",
+    params(crate::openapi::DomainYearPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = vergleichsring_store::DataRelease),
+        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: the (domain, year) is not frozen.", body = crate::openapi::ErrorBody),
+    )
+)]
+pub async fn reopen_release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((domain, year)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Admin], "reopen a release")?;
+    let year = parse_year(&year)?;
+    let release = state.engine.reopen(&domain, year, &caller.token_id).await?;
+    Ok(Json(json!(release)))
+}
