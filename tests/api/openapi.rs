@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 const LIB_RS: &str = include_str!("../../crates/server/src/lib.rs");
-const WEB_RS: &str = include_str!("../../crates/server/src/web.rs");
+const WEB_RS: &str = include_str!("../../crates/server/src/web/mod.rs");
 
 /// What the router's fallback answers for a path no route matches.
 const FALLBACK: &str = "no such endpoint; the API lives under /api/v1";

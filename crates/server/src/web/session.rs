@@ -1,0 +1,187 @@
+//! Sessions of the member web page: the cookie, CSRF tokens, the
+//! double-submit nonce of the sign-in and the origin check of every POST.
+
+use super::*;
+
+pub(super) const SESSION_COOKIE: &str = "vr_session";
+
+pub(super) const LOGIN_COOKIE: &str = "vr_login";
+
+/// A session ends after this long without a request.
+pub(super) const IDLE: Duration = Duration::from_secs(8 * 3600);
+
+/// At most this many sessions are kept; the oldest goes first.
+pub(super) const MAX_SESSIONS: usize = 10_000;
+
+pub(super) struct Session {
+    pub(super) token: String,
+    pub(super) csrf: String,
+    pub(super) last_seen: Instant,
+}
+
+/// The signed-in browser sessions, in memory: a restart signs everybody
+/// out, which is acceptable for a page used a few times a year.
+#[derive(Default)]
+pub struct Sessions {
+    pub(super) inner: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        // A panic while holding the lock leaves a usable map behind.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new session for a token: its id and its CSRF token.
+    pub(super) fn create(&self, token: String) -> (String, String) {
+        let id = random_hex();
+        let csrf = random_hex();
+        let mut map = self.lock();
+        map.retain(|_, s| s.last_seen.elapsed() < IDLE);
+        if map.len() >= MAX_SESSIONS
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, s)| s.last_seen)
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(
+            id.clone(),
+            Session {
+                token,
+                csrf: csrf.clone(),
+                last_seen: Instant::now(),
+            },
+        );
+        (id, csrf)
+    }
+
+    /// The token and CSRF token of a live session.
+    pub(super) fn get(&self, id: &str) -> Option<(String, String)> {
+        let mut map = self.lock();
+        let expired = map.get(id)?.last_seen.elapsed() >= IDLE;
+        if expired {
+            map.remove(id);
+            return None;
+        }
+        let s = map.get_mut(id)?;
+        s.last_seen = Instant::now();
+        Some((s.token.clone(), s.csrf.clone()))
+    }
+
+    pub(super) fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+}
+
+pub(super) fn random_hex() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares secrets in time independent of where they differ.
+pub(super) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Behind a TLS proxy (`X-Forwarded-Proto: https`) cookies get `Secure`.
+pub(super) fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: u64) -> String {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    format!(
+        "{name}={value}; Path=/web; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Refuses a POST that a browser marks as coming from another site.
+pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(WebError::forbidden(
+            "Diese Anfrage kam von einer anderen Website und wurde abgewiesen.",
+        ));
+    }
+    if let (Some(origin), Some(host)) = (header("origin"), headers.get(HOST)) {
+        let host = host.to_str().unwrap_or("");
+        let ok = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o == host);
+        if !ok {
+            return Err(WebError::forbidden(
+                "Diese Anfrage kam von einer anderen Website und wurde abgewiesen.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A signed-in member.
+pub(super) struct Member {
+    pub(super) caller: Caller,
+    pub(super) member_id: String,
+    pub(super) name: String,
+    pub(super) csrf: String,
+}
+
+pub(super) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
+    let id = cookie(headers, SESSION_COOKIE)?;
+    let (token, csrf) = state.sessions.get(&id)?;
+    let Ok(caller) = Caller::from_token(state, &token) else {
+        // The token was revoked: the session ends with it.
+        state.sessions.remove(&id);
+        return None;
+    };
+    let member_id = caller.member_id.clone()?;
+    let name = state
+        .engine
+        .store()
+        .member(&member_id)
+        .map_or_else(|| member_id.clone(), |m| m.name);
+    Some(Member {
+        caller,
+        member_id,
+        name,
+        csrf,
+    })
+}
+
+pub(super) fn require(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
+    signed_in(state, headers).ok_or_else(|| {
+        WebError::new(
+            StatusCode::UNAUTHORIZED,
+            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich mit Ihrem Zugangsschlüssel an.",
+        )
+    })
+}
+
+pub(super) fn check_csrf(member: &Member, sent: &str) -> Result<(), WebError> {
+    if same_secret(&member.csrf, sent) {
+        Ok(())
+    } else {
+        Err(WebError::forbidden(
+            "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+        ))
+    }
+}
