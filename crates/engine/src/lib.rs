@@ -16,6 +16,7 @@ pub mod compare;
 pub mod disclosure;
 mod error;
 pub mod export;
+mod grouping;
 pub mod groups;
 pub mod offline;
 pub mod publication;
