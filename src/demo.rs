@@ -108,7 +108,7 @@ pub async fn print_tokens(
     state: &AppState,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
-    let store = state.engine.store();
+    let store = &state.store;
     // A mid-sized town is the typical member: pick one in size class GK4.
     let mut member = None;
     for m in store.members() {

@@ -461,10 +461,14 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
     vergleichsring_engine::session::set_memory_limit(
         cfg.limits.memory_limit_mib.saturating_mul(1024 * 1024),
     );
-    let engine = Arc::new(Engine::new(store, cfg.policy()?).await?.with_limits(
-        cfg.limits.ingest(),
-        std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
-    ));
+    let engine = Arc::new(
+        Engine::new(store.clone(), cfg.policy()?)
+            .await?
+            .with_limits(
+                cfg.limits.ingest(),
+                std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
+            ),
+    );
     if cfg.lake.refresh_millis > 0 {
         follow(engine.clone(), cfg.lake.refresh_millis);
     }
@@ -481,6 +485,7 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
     });
     Ok(AppState::new(
         engine,
+        store,
         HttpConfig {
             max_body_bytes: cfg.limits.max_body_bytes,
         },

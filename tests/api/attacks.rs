@@ -499,10 +499,10 @@ async fn two_processes_cannot_release_a_differencing_triple_between_them() {
         .collect();
     let open = || async {
         let store = Arc::new(Store::open(dir.path()).await.unwrap());
+        store.upsert_members(members.clone()).await.unwrap();
         Engine::new(store, Policy::default()).await.unwrap()
     };
     let a = open().await;
-    a.store().upsert_members(members).await.unwrap();
     let b = open().await;
     let rows: Vec<(&str, f64, f64)> = ids
         .iter()

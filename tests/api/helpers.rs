@@ -36,9 +36,10 @@ pub struct Answer {
 
 async fn start(dir: &Path, policy: Policy) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let store = Arc::new(Store::open(dir).await.expect("open store"));
-    let engine = Arc::new(Engine::new(store, policy).await.expect("engine"));
+    let engine = Arc::new(Engine::new(store.clone(), policy).await.expect("engine"));
     let state = AppState::new(
         engine,
+        store,
         HttpConfig {
             max_body_bytes: 2 * 1024 * 1024,
         },

@@ -132,8 +132,9 @@ impl Engine {
         &self.counters
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
+    /// The store, for the engine's own modules (the server holds its own
+    /// handle for what is not figures).
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 

@@ -110,7 +110,7 @@ impl Caller {
             domain: domain.map(str::to_string),
             year,
         };
-        if let Err(e) = state.engine.store().log_access(&entry) {
+        if let Err(e) = state.store.log_access(&entry) {
             tracing::error!(error = %e, "access log could not be written");
         }
     }
@@ -140,12 +140,11 @@ impl Caller {
     /// The caller a token stands for; unknown or revoked tokens are refused.
     pub fn from_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
         let record = state
-            .engine
-            .store()
+            .store
             .authenticate(token)
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         let grants = match &record.consultant_id {
-            Some(c) if record.role == Role::Consultant => state.engine.store().grants_of(c),
+            Some(c) if record.role == Role::Consultant => state.store.grants_of(c),
             _ => Default::default(),
         };
         Ok(Caller {

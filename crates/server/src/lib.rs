@@ -40,8 +40,11 @@ impl Default for HttpConfig {
 /// Shared state of all handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// The engine.
+    /// The engine: the only door to figures and statistics.
     pub engine: Arc<Engine>,
+    /// The store, for what is not figures: tokens, members, grants,
+    /// custom groups, the access log and the lake's health.
+    pub store: Arc<vergleichsring_store::Store>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
     /// Signed-in sessions of the member web page.
@@ -51,12 +54,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a server over an engine.
-    pub fn new(engine: Arc<Engine>, config: HttpConfig) -> AppState {
+    /// The state of a server over an engine and its store.
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<vergleichsring_store::Store>,
+        config: HttpConfig,
+    ) -> AppState {
         // Counters recorded before the recorder exists would be lost.
         observe::prometheus();
         AppState {
             engine,
+            store,
             config: Arc::new(config),
             sessions: Arc::default(),
             responses: Arc::default(),
@@ -125,12 +133,12 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     #[cfg(unix)]
     {
         // SIGHUP after log rotation: the access log is opened again.
-        let engine = state.engine.clone();
+        let store = state.store.clone();
         if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
-                    engine.store().reopen_access_log();
+                    store.reopen_access_log();
                     tracing::info!("SIGHUP: the access log is opened again on its next entry");
                 }
             });

@@ -176,7 +176,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     )
 )]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.engine.store().check_lake().await {
+    match state.store.check_lake().await {
         Ok(versions) => {
             axum::Json(serde_json::json!({"status": "ready", "lake": versions})).into_response()
         }

@@ -35,14 +35,13 @@ pub async fn grant(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     own_member_or_admin(&caller, &member_id, "grant access to its reports")?;
     let b: GrantBody = json_body(&body, "{\"consultant_id\": ID}")?;
-    if state.engine.store().member(&member_id).is_none() {
+    if state.store.member(&member_id).is_none() {
         return Err(ApiError::not_found(format!(
             "member {member_id} is not registered"
         )));
     }
     state
-        .engine
-        .store()
+        .store
         .grant(&member_id, &b.consultant_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
@@ -75,8 +74,7 @@ pub async fn revoke_grant(
 ) -> Result<StatusCode, ApiError> {
     own_member_or_admin(&caller, &member_id, "revoke access to its reports")?;
     let removed = state
-        .engine
-        .store()
+        .store
         .revoke_grant(&member_id, &consultant_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
@@ -112,8 +110,7 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "revoke tokens")?;
     let found = state
-        .engine
-        .store()
+        .store
         .revoke_token(&token_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
@@ -144,8 +141,7 @@ pub async fn access_log(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin], "read the access log")?;
     let log = state
-        .engine
-        .store()
+        .store
         .access_log()
         .map_err(vergleichsring_engine::EngineError::from)?;
     Ok(Json(json!(log)))

@@ -48,7 +48,7 @@ pub async fn create_group(
     )
 )]
 pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    let groups = state.engine.store().groups();
+    let groups = state.store.groups();
     Json(match caller.role {
         Role::Admin | Role::Analyst => json!(groups),
         _ => json!(

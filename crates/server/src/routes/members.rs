@@ -20,7 +20,7 @@ pub async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Member>>, ApiError> {
-    let all = state.engine.store().members();
+    let all = state.store.members();
     Ok(Json(match caller.role {
         Role::Admin | Role::Analyst => all,
         Role::Member => all
@@ -63,8 +63,7 @@ pub async fn register_members(
         ))
     })?;
     let saved = state
-        .engine
-        .store()
+        .store
         .upsert_members(members)
         .await
         .map_err(|e| match e {

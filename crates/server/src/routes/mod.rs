@@ -198,7 +198,7 @@ async fn statistics_tag(
 fn member_generation(state: &AppState, as_of: Option<&vergleichsring_engine::AsOf>) -> String {
     match as_of.and_then(|a| a.release()) {
         Some(_) => "release".to_string(),
-        None => state.engine.store().members_generation().to_string(),
+        None => state.store.members_generation().to_string(),
     }
 }
 

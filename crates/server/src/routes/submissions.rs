@@ -243,8 +243,7 @@ pub async fn archived_upload(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Admin], "read archived uploads")?;
     let bytes = state
-        .engine
-        .store()
+        .store
         .archived_upload(&hash)
         .map_err(vergleichsring_engine::EngineError::from)?
         .ok_or_else(|| ApiError::not_found(format!("no archived upload {hash}")))?;

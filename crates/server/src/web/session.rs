@@ -155,8 +155,7 @@ pub(super) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member>
     };
     let member_id = caller.member_id.clone()?;
     let name = state
-        .engine
-        .store()
+        .store
         .member(&member_id)
         .map_or_else(|| member_id.clone(), |m| m.name);
     Some(Member {
