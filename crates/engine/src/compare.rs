@@ -1,6 +1,6 @@
 //! Peer comparisons and time series: group the current key figures of a
 //! (domain, year) by a dimension, and pass every group through
-//! [`crate::disclosure::release`].
+//! [`crate::disclosure::verdict`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use vergleichsring_catalog::{Catalog, Domain, LAENDER, MemberKind};
 use vergleichsring_store::{CustomGroup, Member};
 
 use crate::disclosure::{
-    Audience, Policy, Reason, Release, ReleasedStats, Visibility, Withheld,
-    passes_size_and_variety, release, round_3_significant,
+    Audience, Policy, Reason, ReleasedStats, Verdict, Visibility, Withheld,
+    passes_size_and_variety, round_3_significant, verdict,
 };
 pub use crate::grouping::Materialised;
 use crate::grouping::{GroupData, assign, build_groups, cached};
@@ -241,7 +241,7 @@ pub struct CompareInput<'a> {
 /// One group while a comparison is being built.
 struct Building<'g> {
     g: &'g GroupData,
-    release: Release,
+    verdict: Verdict,
     holds_own: bool,
 }
 
@@ -292,7 +292,7 @@ pub fn compare(
         .iter()
         .map(|g| Building {
             g,
-            release: Release::suppressed(0, Reason::BelowThreshold),
+            verdict: Verdict::suppressed(0, Reason::BelowThreshold),
             holds_own: own_group.as_deref() == Some(g.id.as_str()),
         })
         .collect();
@@ -301,7 +301,7 @@ pub fn compare(
     let known = own_value.filter(|_| audience == Audience::Member);
     for b in &mut built {
         let own = known.filter(|_| b.holds_own);
-        b.release = release(policy, audience, &b.g.values, own);
+        b.verdict = verdict(policy, audience, &b.g.values, own);
     }
     if matches!(by, GroupBy::Dimension(d) if *d != Dimension::All) {
         protect_complement(policy, audience, &mut built, known);
@@ -310,7 +310,7 @@ pub fn compare(
     let out = built
         .into_iter()
         .map(|b| {
-            let r = b.release;
+            let r = b.verdict;
             let released = r.stats.is_some();
             let own = match (b.holds_own, own) {
                 (true, Some(member_id)) => Some(Own {
@@ -418,7 +418,7 @@ fn protect_complement(
     loop {
         let hidden: Vec<&Building<'_>> = built
             .iter()
-            .filter(|b| b.release.stats.is_none() && !b.g.values.values.is_empty())
+            .filter(|b| b.verdict.stats.is_none() && !b.g.values.values.is_empty())
             .collect();
         if hidden.is_empty() {
             return;
@@ -433,7 +433,7 @@ fn protect_complement(
         }
         let Some(next) = built
             .iter_mut()
-            .filter(|b| b.release.stats.is_some())
+            .filter(|b| b.verdict.stats.is_some())
             .min_by(|a, b| {
                 a.g.values
                     .values
@@ -444,7 +444,7 @@ fn protect_complement(
         else {
             return;
         };
-        next.release = Release::suppressed(next.g.values.values.len(), Reason::Complement);
+        next.verdict = Verdict::suppressed(next.g.values.values.len(), Reason::Complement);
     }
 }
 

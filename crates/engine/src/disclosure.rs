@@ -255,7 +255,7 @@ impl Withheld {
 
 /// The outcome of disclosure control for one group.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Release {
+pub struct Verdict {
     /// Number of members with a value.
     pub n: usize,
     /// `None` when suppressed.
@@ -266,10 +266,10 @@ pub struct Release {
     pub withheld: Vec<Withheld>,
 }
 
-impl Release {
+impl Verdict {
     /// A suppressed group.
-    pub fn suppressed(n: usize, reason: Reason) -> Release {
-        Release {
+    pub fn suppressed(n: usize, reason: Reason) -> Verdict {
+        Verdict {
             n,
             stats: None,
             reason: Some(reason),
@@ -375,29 +375,29 @@ pub struct GroupValues {
 
 /// Applies the rules to one group. `own` is the requesting member's value
 /// when it has one in the group (it knows it already).
-pub fn release(
+pub fn verdict(
     policy: &Policy,
     audience: Audience,
     group: &GroupValues,
     own: Option<f64>,
-) -> Release {
+) -> Verdict {
     let requester_in_group = own.is_some();
     let n = group.values.len();
     let Some(summary) = summarize(&group.values) else {
         return if audience == Audience::Admin {
-            Release {
+            Verdict {
                 n,
                 stats: None,
                 reason: None,
                 withheld: Vec::new(),
             }
         } else {
-            Release::suppressed(n, Reason::BelowThreshold)
+            Verdict::suppressed(n, Reason::BelowThreshold)
         };
     };
     let w = weighted(&group.nums, &group.dens);
     if audience == Audience::Admin {
-        return Release {
+        return Verdict {
             n,
             stats: Some(full(&summary, w)),
             reason: None,
@@ -411,10 +411,10 @@ pub fn release(
         peers
     };
     if counted < policy.threshold_for(audience) {
-        return Release::suppressed(n, Reason::BelowThreshold);
+        return Verdict::suppressed(n, Reason::BelowThreshold);
     }
     if peers_all_equal(&group.values, own) {
-        return Release::suppressed(n, Reason::AllEqual);
+        return Verdict::suppressed(n, Reason::AllEqual);
     }
     let mut withheld = Vec::new();
     let mut by_size = |name: &'static str, min: usize, v: f64| {
@@ -439,7 +439,7 @@ pub fn release(
         }
         (w, _) => w,
     };
-    Release {
+    Verdict {
         n,
         stats: Some(ReleasedStats {
             mean: Some(summary.mean),
@@ -523,7 +523,7 @@ mod tests {
             nums: vec![100.0, 1.0, 1.0, 1.0, 1.0, 1.0],
             dens: vec![1.0; 6],
         };
-        let r = release(&p, Audience::Analyst, &g, None);
+        let r = verdict(&p, Audience::Analyst, &g, None);
         assert_eq!(r.stats.unwrap().weighted, None);
         assert!(
             r.withheld
@@ -545,11 +545,11 @@ mod tests {
     fn the_threshold_counts_peers_without_the_requester() {
         let p = Policy::default();
         let g = group(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert!(release(&p, Audience::Analyst, &g, None).stats.is_some());
-        let r = release(&p, Audience::Member, &g, Some(3.0));
+        assert!(verdict(&p, Audience::Analyst, &g, None).stats.is_some());
+        let r = verdict(&p, Audience::Member, &g, Some(3.0));
         assert_eq!(r.reason, Some(Reason::BelowThreshold));
         let g6 = group(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let r = release(&p, Audience::Member, &g6, Some(6.0));
+        let r = verdict(&p, Audience::Member, &g6, Some(6.0));
         let s = r.stats.unwrap();
         assert!(s.median.is_some() && s.p25.is_none() && s.p10.is_none() && s.min.is_none());
     }
@@ -559,10 +559,10 @@ mod tests {
         let p = Policy::default();
         let g = group(&[2.0; 12]);
         assert_eq!(
-            release(&p, Audience::Analyst, &g, None).reason,
+            verdict(&p, Audience::Analyst, &g, None).reason,
             Some(Reason::AllEqual)
         );
-        let r = release(&p, Audience::Admin, &group(&[1.0, 9.0]), None);
+        let r = verdict(&p, Audience::Admin, &group(&[1.0, 9.0]), None);
         assert_eq!(r.stats.unwrap().max, Some(9.0));
     }
 
@@ -573,14 +573,14 @@ mod tests {
         // its own value would give every peer's value.
         let g = group(&[2.0, 2.0, 2.0, 2.0, 2.0, 7.0]);
         assert_eq!(
-            release(&p, Audience::Member, &g, Some(7.0)).reason,
+            verdict(&p, Audience::Member, &g, Some(7.0)).reason,
             Some(Reason::AllEqual)
         );
         // An analyst knows none of them: the values differ, so it passes.
-        assert!(release(&p, Audience::Analyst, &g, None).stats.is_some());
+        assert!(verdict(&p, Audience::Analyst, &g, None).stats.is_some());
         // A requester equal to the peers with one peer different is fine.
         let g = group(&[2.0, 2.0, 2.0, 2.0, 2.0, 7.0]);
-        assert!(release(&p, Audience::Member, &g, Some(2.0)).stats.is_some());
+        assert!(verdict(&p, Audience::Member, &g, Some(2.0)).stats.is_some());
         assert!(peers_all_equal(&[3.0], Some(3.0)));
         assert!(peers_all_equal(&[1.0, 1.0, 5.0], Some(5.0)));
         assert!(!peers_all_equal(&[1.0, 1.0, 5.0], Some(1.0)));
@@ -597,7 +597,7 @@ mod tests {
             let p = Policy::default();
             let in_group = in_group && !values.is_empty();
             let own = values.first().copied().filter(|_| in_group);
-            let r = release(&p, audience, &group(&values), own);
+            let r = verdict(&p, audience, &group(&values), own);
             let peers = values.len() - usize::from(in_group);
             let needed = if audience == Audience::Consultant { values.len() >= 10 } else { peers >= 5 };
             if let Some(s) = &r.stats {

@@ -11,11 +11,25 @@
 use std::collections::BTreeSet;
 
 use vergleichsring_catalog::Catalog;
-use vergleichsring_store::{CustomGroup, Member, ReleaseEntry};
+use vergleichsring_store::{CustomGroup, Member};
 
 use crate::compare::{Dimension, GroupBy, group_of};
 use crate::disclosure::Policy;
 use crate::snapshot::Snapshot;
+
+/// A custom group's statistics already given out for a year (in some
+/// publication), with the members that made it up: what rule 6 compares a
+/// new custom group against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosedGroup {
+    /// A name for messages (the group id, with the publication when it is
+    /// another publication of the same year).
+    pub group_id: String,
+    /// The year.
+    pub year: i32,
+    /// Its members with figures.
+    pub member_ids: BTreeSet<String>,
+}
 
 /// Why a custom group may not be released.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,14 +90,14 @@ pub fn builtin_memberships(
 }
 
 /// Checks rule 6 for a custom group with `effective` members in `year`
-/// against the domain's earlier releases (other groups of the same year, the
+/// against the custom groups given out before (other groups of the year, the
 /// same group in other years) and the year's built-in groups.
-pub fn check_release(
+pub fn check_differences(
     policy: &Policy,
     group_id: &str,
     year: i32,
     effective: &BTreeSet<String>,
-    released: &[ReleaseEntry],
+    released: &[DisclosedGroup],
     builtin: &[(String, BTreeSet<String>)],
 ) -> Result<(), Refusal> {
     let t = policy.threshold;
@@ -133,13 +147,11 @@ mod tests {
         ids.iter().map(|i| format!("{i:08}")).collect()
     }
 
-    fn entry(id: &str, m: &BTreeSet<String>) -> ReleaseEntry {
-        ReleaseEntry {
+    fn entry(id: &str, m: &BTreeSet<String>) -> DisclosedGroup {
+        DisclosedGroup {
             group_id: id.into(),
-            domain: "library".into(),
             year: 2024,
             member_ids: m.clone(),
-            released_at: String::new(),
         }
     }
 
@@ -148,24 +160,24 @@ mod tests {
         let p = Policy::default();
         let a = set(&[1, 2, 3, 4, 5, 6]);
         let b = set(&[1, 2, 3, 4, 5, 6, 7]);
-        let r = check_release(&p, "b", 2024, &b, &[entry("a", &a)], &[]);
+        let r = check_differences(&p, "b", 2024, &b, &[entry("a", &a)], &[]);
         assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
-        assert!(check_release(&p, "b", 2024, &a, &[entry("a", &a)], &[]).is_ok());
+        assert!(check_differences(&p, "b", 2024, &a, &[entry("a", &a)], &[]).is_ok());
         let far = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-        assert!(check_release(&p, "c", 2024, &far, &[entry("a", &a)], &[]).is_ok());
+        assert!(check_differences(&p, "c", 2024, &far, &[entry("a", &a)], &[]).is_ok());
         // The complement trick: all members but one.
         let all = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         let all_but_one = set(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        let r = check_release(&p, "d", 2024, &all_but_one, &[], &[("all:all".into(), all)]);
+        let r = check_differences(&p, "d", 2024, &all_but_one, &[], &[("all:all".into(), all)]);
         assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
         assert_eq!(
-            check_release(&p, "e", 2024, &set(&[1, 2]), &[], &[]).map_err(|e| e.reason),
+            check_differences(&p, "e", 2024, &set(&[1, 2]), &[], &[]).map_err(|e| e.reason),
             Err("below_threshold")
         );
         // The same group a year later with one member more is refused.
         let mut earlier = entry("a", &a);
         earlier.year = 2023;
-        let r = check_release(&p, "a", 2024, &b, &[earlier], &[]);
+        let r = check_differences(&p, "a", 2024, &b, &[earlier], &[]);
         assert_eq!(r.map_err(|e| e.reason), Err("differencing"));
     }
 
@@ -177,10 +189,10 @@ mod tests {
             groups in prop::collection::vec(prop::collection::btree_set(0u32..15, 0..15), 1..12),
         ) {
             let p = Policy::default();
-            let mut log: Vec<ReleaseEntry> = Vec::new();
+            let mut log: Vec<DisclosedGroup> = Vec::new();
             for (i, g) in groups.iter().enumerate() {
                 let members = set(&g.iter().copied().collect::<Vec<_>>());
-                if check_release(&p, &format!("g{i}"), 2024, &members, &log, &[]).is_ok() {
+                if check_differences(&p, &format!("g{i}"), 2024, &members, &log, &[]).is_ok() {
                     log.push(entry(&format!("g{i}"), &members));
                 }
             }

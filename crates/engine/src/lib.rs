@@ -4,7 +4,7 @@
 //! [`Engine`] is the only way the server reaches figures. It keeps one
 //! [`snapshot::Snapshot`] per domain, computed once per data version (the
 //! Delta version) and replaced when a submission commits, and it passes every
-//! outgoing statistic through [`disclosure::release`]. Its methods live by
+//! outgoing statistic through [`disclosure::verdict`]. Its methods live by
 //! job: `snapshots.rs` (the cache, past versions, following other
 //! processes), `uploads.rs`, `as_of.rs` (past states, releases),
 //! `statistics.rs` (comparisons, time series, custom groups, SQL),

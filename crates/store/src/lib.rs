@@ -36,7 +36,7 @@ pub use ledger::{
 };
 pub use maintenance::{BackupManifest, Compacted};
 pub use members::Member;
-pub use registry::{AccessEntry, CustomGroup, Explanation, ReleaseEntry};
+pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
 
 use std::collections::{BTreeMap, HashMap};

@@ -46,23 +46,6 @@ pub struct CustomGroup {
     pub member_ids: Vec<String>,
 }
 
-/// A release of a custom group's statistics for a (domain, year), with the
-/// members that made it up (rule 6 compares against these; built from the
-/// release ledger).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleaseEntry {
-    /// The custom group.
-    pub group_id: String,
-    /// Domain id.
-    pub domain: String,
-    /// Year.
-    pub year: i32,
-    /// The members with figures in the group when it was first released.
-    pub member_ids: BTreeSet<String>,
-    /// When (RFC 3339).
-    pub released_at: String,
-}
-
 /// One line of the access log.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessEntry {

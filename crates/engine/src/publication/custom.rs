@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::{
-    Append, CustomGroup, CustomRelease, LedgerEntry, LedgerRecord, PublishedState, ReleaseEntry,
+    Append, CustomGroup, CustomRelease, LedgerEntry, LedgerRecord, PublishedState,
 };
 
 use super::{Systems, View, custom_releases, lock, now, publications};
@@ -172,13 +172,11 @@ impl Engine {
         // Earlier releases of any custom group in this year (the same group
         // in another publication counts as another group), and of this
         // group in other years.
-        let mut released: Vec<ReleaseEntry> = custom_releases(entries)
-            .map(|c| ReleaseEntry {
+        let mut released: Vec<groups::DisclosedGroup> = custom_releases(entries)
+            .map(|c| groups::DisclosedGroup {
                 group_id: format!("{}@{}", c.group_id, c.publication),
-                domain: domain.id.clone(),
                 year,
                 member_ids: c.member_ids.iter().cloned().collect(),
-                released_at: String::new(),
             })
             .collect();
         for y in self.ledger_years(&domain.id)? {
@@ -189,17 +187,15 @@ impl Engine {
             released.extend(
                 custom_releases(&other)
                     .filter(|c| c.group_id == group.id)
-                    .map(|c| ReleaseEntry {
+                    .map(|c| groups::DisclosedGroup {
                         group_id: group.id.clone(),
-                        domain: domain.id.clone(),
                         year: y,
                         member_ids: c.member_ids.iter().cloned().collect(),
-                        released_at: String::new(),
                     }),
             );
         }
         if let Err(r) =
-            groups::check_release(&view.policy, &group.id, year, &effective, &released, &[])
+            groups::check_differences(&view.policy, &group.id, year, &effective, &released, &[])
         {
             return Ok(Err(r));
         }
