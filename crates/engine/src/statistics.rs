@@ -139,7 +139,7 @@ impl Engine {
                 year,
             })?;
         if let GroupBy::Custom(g) = &p.by
-            && let Err(refusal) = self.release_custom(p.domain, &view, g, year).await?
+            && let Err(refusal) = self.disclose_custom(p.domain, &view, g, year).await?
         {
             return Err(EngineError::Refused {
                 code: "disclosure_refused",

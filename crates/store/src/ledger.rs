@@ -102,7 +102,7 @@ pub struct PublishedState {
 
 /// The first release of a custom group in a publication.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CustomRelease {
+pub struct CustomDisclosure {
     /// The publication it was released in.
     pub publication: String,
     /// The custom group.
@@ -121,7 +121,7 @@ pub enum LedgerRecord {
     /// A publication.
     Publication(Box<PublishedState>),
     /// A custom group's release.
-    CustomGroup(CustomRelease),
+    CustomGroup(CustomDisclosure),
 }
 
 /// One entry of a (domain, year)'s ledger.

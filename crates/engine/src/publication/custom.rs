@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::{
-    Append, CustomGroup, CustomRelease, LedgerEntry, LedgerRecord, PublishedState,
+    Append, CustomDisclosure, CustomGroup, LedgerEntry, LedgerRecord, PublishedState,
 };
 
-use super::{Systems, View, custom_releases, lock, now, publications};
+use super::{Systems, View, custom_disclosures, lock, now, publications};
 use crate::disclosure::{Audience, Policy};
 use crate::error::{EngineError, Result};
 use crate::{Engine, groups};
@@ -73,7 +73,7 @@ impl Engine {
     /// was released in it before; else checked against every group
     /// released for the (domain, year) and audited with every key figure,
     /// and recorded in the ledger if it passes, in one step.
-    pub(crate) async fn release_custom(
+    pub(crate) async fn disclose_custom(
         &self,
         domain: &Domain,
         view: &View,
@@ -85,7 +85,7 @@ impl Engine {
             return Ok(Ok(()));
         };
         let done = |entries: &[Arc<LedgerEntry>]| {
-            custom_releases(entries)
+            custom_disclosures(entries)
                 .any(|c| c.publication == publication.id && c.group_id == group.id)
         };
         if done(&self.ledger(&domain.id, year)?) {
@@ -112,7 +112,7 @@ impl Engine {
             let entry = LedgerEntry {
                 seq: entries.len() as u64 + 1,
                 recorded_at: now(),
-                record: LedgerRecord::CustomGroup(CustomRelease {
+                record: LedgerRecord::CustomGroup(CustomDisclosure {
                     publication: publication.id.clone(),
                     group_id: group.id.clone(),
                     member_ids: effective.into_iter().collect(),
@@ -172,7 +172,7 @@ impl Engine {
         // Earlier releases of any custom group in this year (the same group
         // in another publication counts as another group), and of this
         // group in other years.
-        let mut released: Vec<groups::DisclosedGroup> = custom_releases(entries)
+        let mut released: Vec<groups::DisclosedGroup> = custom_disclosures(entries)
             .map(|c| groups::DisclosedGroup {
                 group_id: format!("{}@{}", c.group_id, c.publication),
                 year,
@@ -185,7 +185,7 @@ impl Engine {
             }
             let other = self.ledger(&domain.id, y)?;
             released.extend(
-                custom_releases(&other)
+                custom_disclosures(&other)
                     .filter(|c| c.group_id == group.id)
                     .map(|c| groups::DisclosedGroup {
                         group_id: group.id.clone(),

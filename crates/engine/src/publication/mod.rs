@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::{
-    Append, CustomRelease, DataVersion, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
+    Append, CustomDisclosure, DataVersion, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
     PublishedState, WithheldGroup,
 };
 
@@ -85,7 +85,7 @@ fn publications(entries: &[Arc<LedgerEntry>]) -> impl Iterator<Item = (u64, &Pub
 }
 
 /// The custom-group releases of a ledger.
-fn custom_releases(entries: &[Arc<LedgerEntry>]) -> impl Iterator<Item = &CustomRelease> {
+fn custom_disclosures(entries: &[Arc<LedgerEntry>]) -> impl Iterator<Item = &CustomDisclosure> {
     entries.iter().filter_map(|e| match &e.record {
         LedgerRecord::CustomGroup(c) => Some(c),
         LedgerRecord::Publication(_) => None,

@@ -310,7 +310,7 @@ impl Engine {
                 continue;
             }
             if let GroupBy::Custom(g) = by
-                && let Err(refusal) = self.release_custom(domain, &view, g, year).await?
+                && let Err(refusal) = self.disclose_custom(domain, &view, g, year).await?
             {
                 points.push(Point::withheld(
                     year,
