@@ -23,7 +23,7 @@ use super::*;
             )
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "The year is not a number, `dialect` is neither `en` nor `de`, or `as_of` is neither a release id nor data versions.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number, `dialect` is neither `en` nor `de`, or `as_of` is no publication id, release id or data versions.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "`forbidden`: neither the member, a consultant it granted access, nor admin, or a non-admin asked `as_of` data versions; `give_to_get`: the member has not submitted for the year.", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown member, or a year without figures.", body = crate::openapi::ErrorBody),

@@ -65,7 +65,7 @@ pub async fn figures(
             )
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is neither a release id nor a data version.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "`forbidden`: the role may not read this member's position, or a non-admin asked `as_of` a data version; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown domain, key figure or year.", body = crate::openapi::ErrorBody),
@@ -149,7 +149,7 @@ pub async fn comparison(
     responses(
         (status = 200, description = "The time series.", body = vergleichsring_engine::compare::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is neither a release id nor a data version.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
         (status = 403, description = "The role may not read this member's values, or a non-admin asked `as_of` a data version.", body = crate::openapi::ErrorBody),
         (status = 404, description = "Unknown domain or key figure.", body = crate::openapi::ErrorBody),
