@@ -329,3 +329,58 @@ impl Engine {
         export::encode(&schema, &batches, format)
     }
 }
+
+impl Engine {
+    /// What a statistics answer depends on besides the request itself, as
+    /// a string for its `ETag`, or `None` when the answer cannot be tagged:
+    /// over a custom group it also depends on the ledger's disclosures of
+    /// other groups (rule 6), which no version counts.
+    ///
+    /// The state is the domain's data version (or, `as_of` a past state,
+    /// that state, which later uploads do not change), the member list's
+    /// generation (a release brings its own list) and the domain's ledgers
+    /// (a publication is no commit).
+    pub async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
+        if Dimension::parse(req.group_by).is_none() {
+            return Ok(None);
+        }
+        let version = match req.as_of {
+            Some(a) => format!("asof-{}", a.label),
+            None => self.data_version(req.domain).await?,
+        };
+        let members = self.members_generation(req.as_of);
+        let published = self.publication_tag(req.domain);
+        Ok(Some(format!("{version}/{members}/{published}")))
+    }
+
+    /// What a member's report depends on, as a string for its `ETag`. A
+    /// report spans every domain, so the state holds every domain's data
+    /// version and ledgers (a freeze or reopen, which changes the releases
+    /// it lists, is a commit and so moves a data version too).
+    pub async fn report_state(&self, as_of: Option<&AsOf>) -> String {
+        let versions = match as_of {
+            Some(a) => format!("asof-{}", a.label),
+            None => self.data_versions().await,
+        };
+        let published: Vec<String> = self
+            .catalog()
+            .domains
+            .iter()
+            .map(|d| self.publication_tag(&d.id))
+            .collect();
+        format!(
+            "{versions}/{}/{}",
+            self.members_generation(as_of),
+            published.join(";")
+        )
+    }
+
+    /// The member list's part of a state: a release brings its own list,
+    /// so answers as of it do not change when members change later.
+    fn members_generation(&self, as_of: Option<&AsOf>) -> String {
+        match as_of.and_then(|a| a.release()) {
+            Some(_) => "release".to_string(),
+            None => self.store().members_generation().to_string(),
+        }
+    }
+}

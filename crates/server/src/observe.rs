@@ -1,5 +1,6 @@
-//! Observability: a request id on every request and response, Prometheus
-//! metrics at `/metrics`, and the readiness check at `/ready`.
+//! Observability: a request id on every request and response, and the
+//! Prometheus recorder whose metrics `GET /metrics` serves
+//! (`routes/service.rs`).
 //!
 //! Metrics go through the `metrics` facade, so the engine counts uploads and
 //! suppressed groups where they happen without knowing about HTTP; the
@@ -8,13 +9,11 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header::CONTENT_TYPE};
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::AppState;
 
 /// The header that carries the request id, in and out.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -118,75 +117,4 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// A random request id: 16 hex digits.
 fn new_id() -> String {
     format!("{:016x}", rand::random::<u64>())
-}
-
-/// `GET /metrics`: Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "service",
-    summary = "Prometheus metrics",
-    description = "Requests by route template, method and status with their latency, uploads by outcome, suppressed groups by reason, response cache results, snapshot refreshes and each domain's lake version, in the Prometheus text format. No token.",
-    responses(
-        (status = 200, description = "The metrics.", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 503, description = "No metrics recorder in this process.", body = String, content_type = "text/plain"),
-    )
-)]
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let Some(handle) = prometheus() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics are not available in this process\n",
-        )
-            .into_response();
-    };
-    for d in &state.engine.catalog().domains {
-        if let Ok(v) = state.engine.data_version(&d.id).await
-            && let Ok(v) = v.parse::<f64>()
-        {
-            metrics::gauge!("vergleichsring_lake_version", "domain" => d.id.clone()).set(v);
-        }
-    }
-    let counters = state.engine.refresh_counters();
-    for (kind, n) in [
-        ("full", &counters.full_loads),
-        ("incremental", &counters.incremental),
-    ] {
-        metrics::counter!("vergleichsring_snapshot_refreshes_total", "kind" => kind)
-            .absolute(n.load(std::sync::atomic::Ordering::Relaxed));
-    }
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        handle.render(),
-    )
-        .into_response()
-}
-
-/// `GET /ready`: 200 when every domain's table can be read from the lake,
-/// else 503 naming the domain that cannot.
-#[utoipa::path(
-    get,
-    path = "/ready",
-    tag = "service",
-    summary = "Readiness",
-    description = "200 when every domain's Delta table can be read from the lake, else 503 naming the table that cannot. No token.",
-    responses(
-        (status = 200, description = "Ready; with each domain's table version.", body = crate::openapi::Readiness, example = json!({"status": "ready", "lake": {"library": 3}})),
-        (status = 503, description = "Not ready: `lake_unreadable`.", body = crate::openapi::Readiness),
-    )
-)]
-pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.store.check_lake().await {
-        Ok(versions) => {
-            axum::Json(serde_json::json!({"status": "ready", "lake": versions})).into_response()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "not_ready", "error": "lake_unreadable", "message": e.to_string()})),
-            )
-                .into_response()
-        }
-    }
 }

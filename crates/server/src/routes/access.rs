@@ -16,21 +16,21 @@ pub struct GrantBody {
     tag = "access",
     summary = "Grant a consultant access",
     description = "A member (for itself) or admin lets a consultant read the member's comparisons, time series and reports.",
-    params(crate::openapi::MemberPath),
+    params(crate::contract::MemberPath),
     request_body(content = GrantBody, description = "The consultant."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Granted.", body = crate::openapi::Grant),
-        (status = 400, description = "The body is not `{\"consultant_id\": ID}`.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Neither the member itself nor admin.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "The member is not registered.", body = crate::openapi::ErrorBody),
+        (status = 201, description = "Granted.", body = crate::contract::Grant),
+        (status = 400, description = "The body is not `{\"consultant_id\": ID}`.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "Neither the member itself nor admin.", body = crate::contract::ErrorBody),
+        (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
-    Path(member_id): Path<String>,
+    ApiPath(contract::MemberPath { member_id }): ApiPath<contract::MemberPath>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     own_member_or_admin(&caller, &member_id, "grant access to its reports")?;
@@ -58,19 +58,22 @@ pub async fn grant(
     tag = "access",
     summary = "Revoke a consultant's access",
     description = "A member (for itself) or admin revokes a grant; it takes effect at once, also for the consultant's tokens in use.",
-    params(crate::openapi::GrantPath),
+    params(crate::contract::GrantPath),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Neither the member itself nor admin.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "The consultant has no grant from the member.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "Neither the member itself nor admin.", body = crate::contract::ErrorBody),
+        (status = 404, description = "The consultant has no grant from the member.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
-    Path((member_id, consultant_id)): Path<(String, String)>,
+    ApiPath(contract::GrantPath {
+        member_id,
+        consultant_id,
+    }): ApiPath<contract::GrantPath>,
 ) -> Result<StatusCode, ApiError> {
     own_member_or_admin(&caller, &member_id, "revoke access to its reports")?;
     let removed = state
@@ -94,19 +97,19 @@ pub async fn revoke_grant(
     tag = "access",
     summary = "Revoke a token",
     description = "Admin only. The token is refused from the next request on, and the web sessions signed in with it end.",
-    params(crate::openapi::TokenPath),
+    params(crate::contract::TokenPath),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No token with that id.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "No token with that id.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(token_id): Path<String>,
+    ApiPath(contract::TokenPath { token_id }): ApiPath<contract::TokenPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "revoke tokens")?;
     let found = state
@@ -131,8 +134,8 @@ pub async fn revoke_token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The log.", body = Vec<vergleichsring_store::AccessEntry>),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn access_log(

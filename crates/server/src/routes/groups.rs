@@ -13,11 +13,11 @@ use super::*;
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Defined.", body = vergleichsring_store::CustomGroup),
-        (status = 400, description = "The body is not a group.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Neither analyst nor admin.", body = crate::openapi::ErrorBody),
-        (status = 409, description = "`conflict`: a group or dimension with that id exists.", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`group_refused`: a rule refuses the group (`reason`), e.g. too few members or an unknown member.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The body is not a group.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "Neither analyst nor admin.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`conflict`: a group or dimension with that id exists.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`group_refused`: a rule refuses the group (`reason`), e.g. too few members or an unknown member.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn create_group(
@@ -43,8 +43,8 @@ pub async fn create_group(
     description = "Analysts and admin see the members of each group; members and consultants only ids and names, because members do not learn who else is in the ring.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The groups.", body = crate::openapi::GroupListing),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 200, description = "The groups.", body = crate::contract::GroupListing),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Json<Value> {

@@ -13,7 +13,7 @@ use super::*;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The members the caller may see.", body = Vec<vergleichsring_store::Member>),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn list_members(
@@ -45,10 +45,10 @@ pub async fn list_members(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The registered members.", body = Vec<vergleichsring_store::Member>),
-        (status = 400, description = "The body is not a JSON array of members.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`invalid_member`: a regional key does not fit its kind, or a name is empty; nothing was stored.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The body is not a JSON array of members.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`invalid_member`: a regional key does not fit its kind, or a name is empty; nothing was stored.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn register_members(

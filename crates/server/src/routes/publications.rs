@@ -10,33 +10,29 @@ use super::*;
     tag = "publications",
     summary = "List publications",
     description = "Every publication, newest first, optionally of one domain and year. A publication is the audited state of a (domain, year) that comparisons, time series, reports and the analysts' table show to everyone but admin; its id is usable as `as_of`. Every role.",
-    params(crate::openapi::PublicationsQuery),
+    params(crate::contract::PublicationsQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The publications, newest first.", body = Vec<vergleichsring_store::Publication>),
-        (status = 400, description = "`year` is not a number.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "`year` is not a number.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn list_publications(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Params,
+    ApiQuery(q): ApiQuery<contract::PublicationsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(
         &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
         "list publications",
     )?;
-    let domain = params.get("domain").filter(|d| !d.is_empty());
-    if let Some(d) = domain {
+    if let Some(d) = &q.domain {
         state.engine.domain(d)?;
     }
-    let year = opt_year(&params, "year")?;
     Ok(Json(json!(
-        state
-            .engine
-            .publications(domain.map(String::as_str), year)?
+        state.engine.publications(q.domain.as_deref(), q.year)?
     )))
 }
 
@@ -48,25 +44,24 @@ pub async fn list_publications(
     tag = "publications",
     summary = "Publish a (domain, year)",
     description = "Admin only. Computes every group statistic of the (domain, year) at the current data version, audits it together with everything published before (rule 11; further groups are withheld, smallest first, until no member's value and no withheld group's total can be computed from the published ones) and records it as the state every non-admin caller reads. Refused while fewer than the threshold of members changed their figures since the last publication (rule 10); when nothing changed, the answer is 409 naming the current publication.",
-    params(crate::openapi::DomainYearPath),
+    params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Published.", body = vergleichsring_store::Publication),
-        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
-        (status = 409, description = "`nothing_changed`: no member's figures differ from the last publication (`publication` names it); `conflict`: the year has no figures.", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`too_few_changes`: fewer than the threshold of members changed since the last publication (`changed_members`, `threshold`).", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`nothing_changed`: no member's figures differ from the last publication (`publication` names it); `conflict`: the year has no figures.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`too_few_changes`: fewer than the threshold of members changed since the last publication (`changed_members`, `threshold`).", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin], "publish")?;
-    let year = parse_year(&year)?;
     let publication = state
         .engine
         .publish(

@@ -12,7 +12,7 @@ use super::*;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The releases, oldest first.", body = Vec<vergleichsring_store::DataRelease>),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn list_releases(
@@ -35,24 +35,23 @@ pub async fn list_releases(
     tag = "releases",
     summary = "Freeze a (domain, year)",
     description = "Admin only. Records every domain's current data version as a release; uploads for the (domain, year) then get 409 until it is reopened, and `as_of` the release reads the data as it is now.",
-    params(crate::openapi::DomainYearPath),
+    params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Frozen.", body = vergleichsring_store::DataRelease),
-        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
-        (status = 409, description = "`conflict`: the (domain, year) is frozen already.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`conflict`: the (domain, year) is frozen already.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn freeze_release(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin], "freeze a release")?;
-    let year = parse_year(&year)?;
     let release = state.engine.freeze(&domain, year, &caller.token_id).await?;
     Ok((StatusCode::CREATED, Json(json!(release))))
 }
@@ -65,24 +64,23 @@ pub async fn freeze_release(
     tag = "releases",
     summary = "Reopen a frozen (domain, year)",
     description = "Admin only. Allows uploads for the (domain, year) again; the release stays in the log and available as `as_of`.",
-    params(crate::openapi::DomainYearPath),
+    params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = vergleichsring_store::DataRelease),
-        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
-        (status = 409, description = "`conflict`: the (domain, year) is not frozen.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`conflict`: the (domain, year) is not frozen.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn reopen_release(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin], "reopen a release")?;
-    let year = parse_year(&year)?;
     let release = state.engine.reopen(&domain, year, &caller.token_id).await?;
     Ok(Json(json!(release)))
 }

@@ -9,38 +9,29 @@ use super::*;
     tag = "statistics",
     summary = "A member's figures",
     description = "The member's current basic figures (or those of an earlier submission) and its key figures. A member token reads only its own; admin names any member.",
-    params(crate::openapi::DomainYearPath, crate::openapi::FiguresQuery),
+    params(crate::contract::DomainYearPath, crate::contract::FiguresQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The figures.", body = vergleichsring_engine::Figures),
-        (status = 400, description = "The year is not a number, or admin named no member.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Another member's figures, or a role that may not read figures.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, or no figures of the member for that year or submission.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number, or admin named no member.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "Another member's figures, or a role that may not read figures.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain, or no figures of the member for that year or submission.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn figures(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
-    Query(params): Params,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
+    ApiQuery(q): ApiQuery<contract::FiguresQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin, Role::Member], "read a member's figures")?;
-    let year = parse_year(&year)?;
     let member = caller
-        .member_scope(
-            params.get("member_id").map(String::as_str),
-            "read the figures",
-        )?
+        .member_scope(q.member_id.as_deref(), "read the figures")?
         .ok_or_else(|| ApiError::bad_request("name the member with ?member_id=ID"))?;
     let f = state
         .engine
-        .figures(
-            &domain,
-            year,
-            &member,
-            params.get("submission_id").map(String::as_str),
-        )
+        .figures(&domain, year, &member, q.submission_id.as_deref())
         .await?;
     caller.log_access(&state, "figures", &member, Some(&domain), Some(year));
     Ok(Json(json!(f)))
@@ -53,7 +44,7 @@ pub async fn figures(
     tag = "statistics",
     summary = "Peer comparison of a key figure",
     description = "The released statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control; for everyone but admin from the latest publication (named in `publication`), for admin from the live data: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
-    params(crate::openapi::DomainYearPath, crate::openapi::ComparisonQuery, crate::openapi::ConditionalHeaders),
+    params(crate::contract::DomainYearPath, crate::contract::ComparisonQuery, crate::contract::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The comparison, in the format `Accept` asks for.", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
@@ -65,36 +56,31 @@ pub async fn figures(
             )
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`forbidden`: the role may not read this member's position, or a non-admin asked `as_of` a data version; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, key figure or year.", body = crate::openapi::ErrorBody),
-        (status = 409, description = "`not_published`: the (domain, year) has no publication yet (everyone but admin reads publications only).", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members (`reason` names the rule).", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "`forbidden`: the role may not read this member's position, or a non-admin asked `as_of` a data version; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain, key figure or year.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`not_published`: the (domain, year) has no publication yet (everyone but admin reads publications only).", body = crate::contract::ErrorBody),
+        (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members (`reason` names the rule).", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn comparison(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
-    Query(params): Params,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
+    ApiQuery(q): ApiQuery<contract::ComparisonQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(
         &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
         "read comparisons",
     )?;
-    let year = parse_year(&year)?;
-    let figure = require_param(&params, "figure")?;
-    let group_by = params.get("group_by").map_or("all", String::as_str);
-    let member = caller.member_scope(
-        params.get("member_id").map(String::as_str),
-        "read the position",
-    )?;
-    let as_of = as_of(&state, &params, Some(&domain)).await?;
+    let group_by = q.group_by.as_deref().unwrap_or("all");
+    let member = caller.member_scope(q.member_id.as_deref(), "read the position")?;
+    let as_of = as_of(&state, q.as_of.as_deref(), Some(&domain)).await?;
     let req = StatsRequest {
         domain: &domain,
-        figure,
+        figure: &q.figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
@@ -104,17 +90,8 @@ pub async fn comparison(
     let tag = statistics_tag(
         &state,
         &caller,
-        &domain,
-        group_by,
-        as_of.as_ref(),
-        &[
-            "comparison",
-            &year.to_string(),
-            figure,
-            member.as_deref().unwrap_or(""),
-            format.content_type(),
-            as_of.as_ref().map_or("", |a| a.label.as_str()),
-        ],
+        &req,
+        &["comparison", &year.to_string(), format.content_type()],
     )
     .await?;
     let response = cache::conditional(&state.responses, &headers, tag, || async {
@@ -144,35 +121,32 @@ pub async fn comparison(
     tag = "statistics",
     summary = "Time series of a key figure",
     description = "Per year the member's own value and its group's released statistics (or, without a member, each group's), after disclosure control; for everyone but admin each year's latest publication (each point names it), years without one left out. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
-    params(crate::openapi::DomainFigurePath, crate::openapi::TimeseriesQuery, crate::openapi::ConditionalHeaders),
+    params(crate::contract::DomainFigurePath, crate::contract::TimeseriesQuery, crate::contract::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The time series.", body = vergleichsring_engine::compare::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
-        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The role may not read this member's values, or a non-admin asked `as_of` a data version.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain or key figure.", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The role may not read this member's values, or a non-admin asked `as_of` a data version.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain or key figure.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn timeseries(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, figure)): Path<(String, String)>,
-    Query(params): Params,
+    ApiPath(contract::DomainFigurePath { domain, figure }): ApiPath<contract::DomainFigurePath>,
+    ApiQuery(q): ApiQuery<contract::TimeseriesQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(
         &[Role::Admin, Role::Analyst, Role::Member, Role::Consultant],
         "read time series",
     )?;
-    let group_by = params.get("group_by").map_or("all", String::as_str);
-    let member = caller.member_scope(
-        params.get("member_id").map(String::as_str),
-        "read the time series",
-    )?;
-    let as_of = as_of(&state, &params, Some(&domain)).await?;
+    let group_by = q.group_by.as_deref().unwrap_or("all");
+    let member = caller.member_scope(q.member_id.as_deref(), "read the time series")?;
+    let as_of = as_of(&state, q.as_of.as_deref(), Some(&domain)).await?;
     let req = StatsRequest {
         domain: &domain,
         figure: &figure,
@@ -181,20 +155,12 @@ pub async fn timeseries(
         member: member.as_deref(),
         as_of: as_of.as_ref(),
     };
-    let (from, to) = (opt_year(&params, "from")?, opt_year(&params, "to")?);
+    let (from, to) = (q.from, q.to);
     let tag = statistics_tag(
         &state,
         &caller,
-        &domain,
-        group_by,
-        as_of.as_ref(),
-        &[
-            "timeseries",
-            &figure,
-            member.as_deref().unwrap_or(""),
-            &format!("{from:?}-{to:?}"),
-            as_of.as_ref().map_or("", |a| a.label.as_str()),
-        ],
+        &req,
+        &["timeseries", &format!("{from:?}-{to:?}")],
     )
     .await?;
     let response = cache::conditional(&state.responses, &headers, tag, || async {
@@ -226,16 +192,16 @@ pub struct QueryBody {
     responses(
         (status = 200, description = "The result, in the format `Accept` asks for.",
             content(
-                (crate::openapi::QueryResult = "application/json"),
+                (crate::contract::QueryResult = "application/json"),
                 (String = "text/csv"),
                 ("application/vnd.apache.arrow.stream"),
                 ("application/vnd.apache.parquet"),
             )
         ),
-        (status = 400, description = "Not a single query statement, or the query does not plan (e.g. another table).", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Neither analyst nor admin.", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`resources_exhausted`: the query needs more memory than the server allows; try a smaller one.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Not a single query statement, or the query does not plan (e.g. another table).", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "Neither analyst nor admin.", body = crate::contract::ErrorBody),
+        (status = 503, description = "`resources_exhausted`: the query needs more memory than the server allows; try a smaller one.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn query(

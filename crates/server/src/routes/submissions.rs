@@ -9,7 +9,7 @@ use super::*;
     tag = "submissions",
     summary = "Upload basic figures",
     description = "The body is a file of basic figures: one row per member, one column per basic figure id, and a `member_id` column (optional for a member token, which submits for its own member; required for admin bulk uploads). The format is chosen by `Content-Type`. A submission replaces the member's current figures for the (domain, year); earlier versions are kept. Plausibility warnings do not stop an upload: they are stored with it and answered. Admin and member tokens.",
-    params(crate::openapi::DomainYearPath),
+    params(crate::contract::DomainYearPath),
     request_body(
         description = "The file: Parquet (any common writer), CSV (comma or semicolon separated, decimal point or comma) or XLSX (first sheet, first row = ids).",
         content(
@@ -21,25 +21,24 @@ use super::*;
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored; with the warnings of the plausibility rules.", body = vergleichsring_engine::SubmitOutcome),
-        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token may not upload (analyst, consultant).", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::openapi::ErrorBody),
-        (status = 409, description = "`release_frozen`: the (domain, year) is frozen.", body = crate::openapi::ErrorBody),
-        (status = 413, description = "`body_too_large`: the upload is larger than the limit.", body = crate::openapi::ErrorBody),
-        (status = 415, description = "`unsupported_format`: the `Content-Type` is none of the three formats.", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`validation_failed`: the file breaks checks or rules, listed in `errors` with row, member, column and rule; nothing was stored.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token may not upload (analyst, consultant).", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`release_frozen`: the (domain, year) is frozen.", body = crate::contract::ErrorBody),
+        (status = 413, description = "`body_too_large`: the upload is larger than the limit.", body = crate::contract::ErrorBody),
+        (status = 415, description = "`unsupported_format`: the `Content-Type` is none of the three formats.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`validation_failed`: the file breaks checks or rules, listed in `errors` with row, member, column and rule; nothing was stored.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin, Role::Member], "upload figures")?;
-    let year = parse_year(&year)?;
     state.engine.domain(&domain)?;
     let limit = state.config.max_body_bytes;
     let too_large = || {
@@ -92,23 +91,22 @@ pub async fn submit(
     tag = "submissions",
     summary = "List submissions",
     description = "The submissions of a (domain, year), newest first, with the members whose current figures each holds. Admin sees all, a member token its own.",
-    params(crate::openapi::DomainYearPath),
+    params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The submissions, newest first.", body = Vec<vergleichsring_engine::SubmissionInfo>),
-        (status = 400, description = "The year is not a number.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token may not list submissions (analyst, consultant).", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token may not list submissions (analyst, consultant).", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn list_submissions(
     State(state): State<AppState>,
     caller: Caller,
-    Path((domain, year)): Path<(String, String)>,
+    ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin, Role::Member], "list submissions")?;
-    let year = parse_year(&year)?;
     let scope = caller.member_scope(None, "list the submissions")?;
     let list = state
         .engine
@@ -126,21 +124,21 @@ pub async fn list_submissions(
     tag = "submissions",
     summary = "Explain warnings of a submission",
     description = "A member explains the plausibility warnings on its rows of a submission (admin may explain for any member, naming `member_id`). An explanation replaces an earlier one of the same warning.",
-    params(crate::openapi::SubmissionPath),
-    request_body(content = crate::openapi::ExplanationRequest, description = "One `{\"rule\", \"text\"[, \"member_id\"]}` or an array of them."),
+    params(crate::contract::SubmissionPath),
+    request_body(content = crate::contract::ExplanationRequest, description = "One `{\"rule\", \"text\"[, \"member_id\"]}` or an array of them."),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The stored explanations.", body = Vec<vergleichsring_store::Explanation>),
-        (status = 400, description = "Malformed body, an empty text, or no such warning on the submission.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token may not explain warnings (analyst, consultant).", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such submission, or none of the member's rows in it.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Malformed body, an empty text, or no such warning on the submission.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token may not explain warnings (analyst, consultant).", body = crate::contract::ErrorBody),
+        (status = 404, description = "No such submission, or none of the member's rows in it.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn explain(
     State(state): State<AppState>,
     caller: Caller,
-    Path(submission_id): Path<String>,
+    ApiPath(contract::SubmissionPath { submission_id }): ApiPath<contract::SubmissionPath>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin, Role::Member], "explain warnings")?;
@@ -177,43 +175,27 @@ pub async fn explain(
     tag = "submissions",
     summary = "Warnings of current figures",
     description = "The plausibility warnings of the current figures with their explanations: open (unexplained) ones by default, or all. Admin sees every member, a member token its own.",
-    params(crate::openapi::WarningsQuery),
+    params(crate::contract::WarningsQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The warnings.", body = Vec<vergleichsring_engine::workflow::WarningStatus>),
-        (status = 400, description = "`status` is neither `open` nor `all`, or `year` is not a year.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Another member's warnings, or a role that may not list them.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown domain.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "`status` is neither `open` nor `all`, or `year` is not a year.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "Another member's warnings, or a role that may not list them.", body = crate::contract::ErrorBody),
+        (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn warnings(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Params,
+    ApiQuery(q): ApiQuery<contract::WarningsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin, Role::Member], "list warnings")?;
-    let scope = caller.member_scope(
-        params.get("member_id").map(String::as_str),
-        "list the warnings",
-    )?;
-    let only_open = match params.get("status").map(String::as_str) {
-        None | Some("open") => true,
-        Some("all") => false,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "status '{other}' must be open or all"
-            )));
-        }
-    };
+    let scope = caller.member_scope(q.member_id.as_deref(), "list the warnings")?;
+    let only_open = q.status.unwrap_or_default() == contract::WarningFilter::Open;
     let list = state
         .engine
-        .warnings(
-            params.get("domain").map(String::as_str),
-            opt_year(&params, "year")?,
-            scope.as_deref(),
-            only_open,
-        )
+        .warnings(q.domain.as_deref(), q.year, scope.as_deref(), only_open)
         .await?;
     Ok(Json(json!(list)))
 }
@@ -226,20 +208,20 @@ pub async fn warnings(
     tag = "submissions",
     summary = "An archived upload",
     description = "Admin only. The exact bytes of an accepted upload, checked against their hash before they are sent.",
-    params(crate::openapi::UploadPath),
+    params(crate::contract::UploadPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The uploaded bytes.", content(("application/octet-stream"))),
-        (status = 400, description = "The archived bytes no longer match their hash.", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::openapi::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No archived upload with that hash.", body = crate::openapi::ErrorBody),
+        (status = 400, description = "The archived bytes no longer match their hash.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "No archived upload with that hash.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn archived_upload(
     State(state): State<AppState>,
     caller: Caller,
-    Path(hash): Path<String>,
+    ApiPath(contract::UploadPath { sha256: hash }): ApiPath<contract::UploadPath>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Admin], "read archived uploads")?;
     let bytes = state

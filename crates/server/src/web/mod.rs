@@ -17,13 +17,13 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vergleichsring_engine::disclosure::Audience;
 use vergleichsring_engine::workflow::ExplanationInput;
 use vergleichsring_engine::{EngineError, SubmitRequest};
@@ -34,7 +34,7 @@ use vergleichsring_store::Role;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::routes::html_page;
+use crate::html::html_page;
 
 mod page;
 mod session;
@@ -43,20 +43,22 @@ use page::*;
 pub use session::Sessions;
 use session::*;
 
-/// The routes of the web page, under `/web`.
-pub fn router(max_body_bytes: usize) -> Router<AppState> {
-    Router::new()
-        .route("/web", get(home))
-        .route("/web/anmelden", post(login))
-        .route("/web/abmelden", post(logout))
-        .route(
-            "/web/hochladen",
-            // The form's other fields and the multipart framing come on top
-            // of the file itself.
-            post(upload).layer(DefaultBodyLimit::max(max_body_bytes + 64 * 1024)),
+/// The routes of the web page, under `/web`, with their OpenAPI paths.
+pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
+    // The form's other fields and the multipart framing come on top of the
+    // file itself.
+    let upload_limit = DefaultBodyLimit::max(max_body_bytes + 64 * 1024);
+    OpenApiRouter::new()
+        .routes(routes!(home))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(upload))
+                .layer(upload_limit),
         )
-        .route("/web/erklaeren", post(explain))
-        .route("/web/bericht/{year}", get(report))
+        .routes(routes!(explain))
+        .routes(routes!(report))
 }
 
 /// `GET /web`: the sign-in form, or the member's overview.
@@ -67,7 +69,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
     tag = "web",
     summary = "Sign-in form or overview",
     description = "Without a session the sign-in form; with one the member's overview: the upload form, open warnings to explain, its reports and its submissions.",
-    params(crate::openapi::WebHomeQuery),
+    params(crate::contract::WebHomeQuery),
     security((), ("session" = [])),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
@@ -204,7 +206,7 @@ async fn logout(
     tag = "web",
     summary = "Upload a file",
     description = "Validates and stores the member's file for a domain and year, then shows what the checks found: the warnings to explain, or, when the file is refused, a table naming row, column and rule (nothing is stored then).",
-    request_body(content = inline(crate::openapi::UploadForm), content_type = "multipart/form-data"),
+    request_body(content = inline(crate::contract::UploadForm), content_type = "multipart/form-data"),
     security(("session" = [])),
     responses(
         (status = 201, description = "Stored; the page lists the warnings, if any.", body = String, content_type = "text/html"),
@@ -449,7 +451,7 @@ async fn explain(
     tag = "web",
     summary = "The member's own report",
     description = "The signed-in member's peer report for a year as a page, or as an Excel or CSV download (German number format).",
-    params(crate::openapi::YearPath, crate::openapi::WebReportQuery),
+    params(crate::contract::YearPath, crate::contract::WebReportQuery),
     security(("session" = [])),
     responses(
         (status = 200, description = "The report.",

@@ -1,32 +1,30 @@
-//! The OpenAPI 3.1 document of the HTTP API, served at
-//! `GET /api/v1/openapi.json`.
+//! The HTTP contract written once: the OpenAPI document's frame
+//! ([`ApiDoc`]: title, tags, security schemes), the bodies that have no
+//! type elsewhere, and the path and query parameter structs that the
+//! handlers extract (`crate::extract::ApiPath`, `crate::extract::ApiQuery`)
+//! and the document describes (`IntoParams`), so that a parameter is
+//! declared in one place.
 //!
-//! It is generated from the code: every handler carries a
-//! `#[utoipa::path(...)]` annotation next to it, and the answer types of the
-//! engine, the catalogue and ingest derive `utoipa::ToSchema`. This module
-//! only gathers them ([`ApiDoc`]) and adds what has no type of its own: the
-//! error body, bodies the handlers build as JSON values and the parameter
-//! groups shared by several endpoints. The types of `vergleichsring-store`
-//! (members, groups, releases, …) derive `ToSchema` too. The unit tests
-//! below check the schemas against what the real types serialise to (serde
-//! attributes included); `tests/api/openapi.rs` checks the document against
-//! the router.
+//! The paths themselves come from the `#[utoipa::path(...)]` annotation
+//! next to each handler: `routes::api` registers every handler with
+//! `utoipa_axum::routes!`, which builds the router and the document from
+//! the same annotation, so the two cannot disagree. The answer types of the
+//! engine, the catalogue, ingest and the store derive `utoipa::ToSchema`
+//! where they are defined. `routes/tests.rs` checks the schemas against
+//! what the real types serialise to; `tests/api/openapi.rs` calls every
+//! documented operation through the real server.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use axum::Json;
-use axum::response::IntoResponse;
+use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use vergleichsring_catalog::{BuiltinCheck, Domain, SizeClass};
 use vergleichsring_engine::workflow::ExplanationInput;
 use vergleichsring_ingest::RowError;
 
-use crate::{observe, routes, web};
-
-/// The OpenAPI document: every path of the router, its parameters, bodies,
-/// answers and errors.
+/// The frame of the OpenAPI document; `routes::document` adds every path
+/// from the router.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -35,45 +33,8 @@ use crate::{observe, routes, web};
         description = "Inter-municipal benchmarking: members upload basic figures per domain and year; the service computes key figures and releases peer statistics under disclosure control.\n\nAll API paths are under `/api/v1` and authenticate with `Authorization: Bearer TOKEN` (roles `admin`, `analyst`, `consultant`, `member`). Errors are JSON `{\"error\": code, \"message\": sentence, ...}` (schema `ErrorBody`) with the status that fits: 400 malformed request, 401 no or unknown token, 403 token not allowed, 404 unknown domain, figure, member or year, 409 conflict, 413 body too large, 415 unsupported upload format, 422 validation failed or disclosure refused. A 5xx never carries internal details. The member web page under `/web` answers HTML in German.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(
-        routes::root,
-        routes::health,
-        observe::ready,
-        observe::metrics,
-        openapi,
-        routes::catalog,
-        routes::list_members,
-        routes::register_members,
-        routes::submit,
-        routes::list_submissions,
-        routes::explain,
-        routes::warnings,
-        routes::archived_upload,
-        routes::figures,
-        routes::comparison,
-        routes::timeseries,
-        routes::query,
-        routes::grant,
-        routes::revoke_grant,
-        routes::revoke_token,
-        routes::access_log,
-        routes::list_groups,
-        routes::create_group,
-        routes::report,
-        routes::list_releases,
-        routes::freeze_release,
-        routes::reopen_release,
-        routes::list_publications,
-        routes::publish,
-        web::home,
-        web::login,
-        web::logout,
-        web::upload,
-        web::explain,
-        web::report,
-    ),
     components(schemas(ErrorBody)),
-    modifiers(&SecuritySchemes, &CommonAnswers),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "service", description = "Health, readiness, metrics and this document; no token."),
         (name = "catalog", description = "Domains, basic and key figures, size classes, checks; no token."),
@@ -120,8 +81,9 @@ impl Modify for SecuritySchemes {
 
 /// What every operation shares, added once instead of on every handler:
 /// the `x-request-id` header on every answer, and the generic 500 of the
-/// JSON API (its body carries no internal details).
-struct CommonAnswers;
+/// JSON API (its body carries no internal details). Applied once the
+/// paths are in (`routes::document`).
+pub(crate) struct CommonAnswers;
 
 impl Modify for CommonAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
@@ -171,22 +133,6 @@ impl Modify for CommonAnswers {
             }
         }
     }
-}
-
-/// `GET /api/v1/openapi.json`: this document.
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    tag = "service",
-    summary = "This OpenAPI document",
-    description = "The OpenAPI 3.1 document of every endpoint, generated from the code. No token.",
-    responses(
-        (status = 200, description = "The document.", body = Object, content_type = "application/json"),
-    )
-)]
-pub async fn openapi() -> impl IntoResponse {
-    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    Json(DOC.get_or_init(ApiDoc::openapi))
 }
 
 /// The body of every error answer of the API.
@@ -317,8 +263,10 @@ pub struct UploadForm {
     pub file: Vec<u8>,
 }
 
-/// Format of a peer report.
-#[derive(ToSchema)]
+/// Format of a peer report. The query carries it as a string so that an
+/// unknown format answers 406 `unsupported_report_format` (the report's own
+/// rule) rather than the 400 of a malformed parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
 #[schema(rename_all = "lowercase")]
 pub enum ReportFormat {
     /// A self-contained page with charts.
@@ -331,8 +279,53 @@ pub enum ReportFormat {
     Xlsx,
 }
 
+impl ReportFormat {
+    /// The format named `value`, if there is one.
+    pub fn parse(value: &str) -> Option<ReportFormat> {
+        Some(match value {
+            "html" => ReportFormat::Html,
+            "json" => ReportFormat::Json,
+            "csv" => ReportFormat::Csv,
+            "xlsx" => ReportFormat::Xlsx,
+            _ => return None,
+        })
+    }
+
+    /// The name in the query (and the file extension of a download).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Json => "json",
+            ReportFormat::Csv => "csv",
+            ReportFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// Number format of a report's CSV.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvDialect {
+    /// Commas and decimal points.
+    #[default]
+    En,
+    /// Semicolons and decimal commas, as German spreadsheets expect.
+    De,
+}
+
+/// Which warnings `GET /api/v1/warnings` lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WarningFilter {
+    /// Only warnings without an explanation.
+    #[default]
+    Open,
+    /// Every warning, explained or not.
+    All,
+}
+
 /// Query of `GET /api/v1/publications`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PublicationsQuery {
     /// Only this domain.
@@ -342,7 +335,7 @@ pub struct PublicationsQuery {
 }
 
 /// Path: a domain and a year.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct DomainYearPath {
     /// Domain id from the catalogue.
@@ -354,7 +347,7 @@ pub struct DomainYearPath {
 }
 
 /// Path: a domain and a key figure.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct DomainFigurePath {
     /// Domain id from the catalogue.
@@ -366,7 +359,7 @@ pub struct DomainFigurePath {
 }
 
 /// Path: a member.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct MemberPath {
     /// Official regional key of the member.
@@ -375,7 +368,7 @@ pub struct MemberPath {
 }
 
 /// Path: a member and a consultant.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct GrantPath {
     /// Official regional key of the member.
@@ -387,7 +380,7 @@ pub struct GrantPath {
 }
 
 /// Path: a member and a year.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct MemberYearPath {
     /// Official regional key of the member.
@@ -399,7 +392,7 @@ pub struct MemberYearPath {
 }
 
 /// Path: a year.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct YearPath {
     /// Reporting year, 1990 to 2100.
@@ -408,7 +401,7 @@ pub struct YearPath {
 }
 
 /// Path: a token.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct TokenPath {
     /// The token's public id (12 hex digits, printed when it was made).
@@ -417,7 +410,7 @@ pub struct TokenPath {
 }
 
 /// Path: a submission.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct SubmissionPath {
     /// Id of the submission, as the upload answered it.
@@ -426,7 +419,7 @@ pub struct SubmissionPath {
 }
 
 /// Path: an archived upload.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct UploadPath {
     /// SHA-256 of the uploaded bytes (64 hex digits), as the upload answered it.
@@ -445,7 +438,7 @@ pub struct ConditionalHeaders {
 }
 
 /// Query of `GET /api/v1/figures/{domain}/{year}`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FiguresQuery {
     /// The member; implied for a member token, required for admin.
@@ -455,7 +448,7 @@ pub struct FiguresQuery {
 }
 
 /// Query of `GET /api/v1/comparisons/{domain}/{year}`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ComparisonQuery {
     /// Key figure id.
@@ -474,7 +467,7 @@ pub struct ComparisonQuery {
 }
 
 /// Query of `GET /api/v1/timeseries/{domain}/{figure}`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TimeseriesQuery {
     /// `all` (default), `size_class`, `land`, `kind`, or a custom group id.
@@ -492,7 +485,7 @@ pub struct TimeseriesQuery {
 }
 
 /// Query of `GET /api/v1/warnings`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WarningsQuery {
     /// Only this domain.
@@ -502,22 +495,22 @@ pub struct WarningsQuery {
     /// Only this member (admin); implied for a member token.
     pub member_id: Option<String>,
     /// `open` (default: unexplained only) or `all`.
-    #[param(example = json!("open"))]
-    pub status: Option<String>,
+    #[param(inline, example = json!("open"))]
+    pub status: Option<WarningFilter>,
 }
 
 /// Query of `GET /api/v1/reports/{member_id}/{year}`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// The format; without it a browser (`Accept: text/html`) gets the page
     /// and every other client JSON.
-    #[param(inline)]
-    pub format: Option<ReportFormat>,
+    #[param(value_type = Option<ReportFormat>, inline)]
+    pub format: Option<String>,
     /// Number format of the CSV: `en` (default) or `de` (semicolons,
     /// decimal comma).
-    #[param(example = json!("de"))]
-    pub dialect: Option<String>,
+    #[param(inline, example = json!("de"))]
+    pub dialect: Option<CsvDialect>,
     /// Read a past state: a publication or release id, or (admin only) the
     /// data versions of every domain such as `12.7.9` (a report's
     /// `data_versions`, in catalogue order).
@@ -525,7 +518,7 @@ pub struct ReportQuery {
 }
 
 /// Query of `GET /web/bericht/{year}`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WebReportQuery {
     /// `xlsx` or `csv` (German number format) for a download; the page
@@ -535,342 +528,9 @@ pub struct WebReportQuery {
 }
 
 /// Query of `GET /web`.
-#[derive(IntoParams)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WebHomeQuery {
     /// Present after an explanation was saved: the page confirms it.
     pub erklaert: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use std::collections::BTreeSet;
-
-    use serde_json::{Value, json};
-
-    use super::*;
-
-    fn doc() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).unwrap()
-    }
-
-    fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
-        let mut out = Vec::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                out.push((path.clone(), method.clone(), op));
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn openapi_document_is_3_1_and_named() {
-        let d = doc();
-        assert!(
-            d["openapi"].as_str().unwrap().starts_with("3.1"),
-            "{}",
-            d["openapi"]
-        );
-        assert_eq!(d["info"]["title"], "vergleichsring");
-        assert_eq!(d["info"]["version"], env!("CARGO_PKG_VERSION"));
-        let schemes = &d["components"]["securitySchemes"];
-        assert_eq!(schemes["bearer"]["scheme"], "bearer");
-        assert_eq!(schemes["session"]["in"], "cookie");
-    }
-
-    /// Every operation has a summary, a description, a tag, a unique
-    /// operation id and at least one answer; every one that reads a token
-    /// documents 401 and, where the role matters, 403; every JSON error of
-    /// the API is an `ErrorBody`.
-    #[test]
-    fn openapi_operations_are_described_with_their_errors() {
-        let d = doc();
-        let tags: BTreeSet<&str> = d["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
-        let mut ids = BTreeSet::new();
-        for (path, method, op) in operations(&d) {
-            let at = format!("{method} {path}");
-            assert!(
-                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
-                "{at}: no summary"
-            );
-            assert!(
-                op["description"].as_str().is_some_and(|s| s.len() > 20),
-                "{at}: no description"
-            );
-            let tag = op["tags"][0].as_str().unwrap_or_default();
-            assert!(tags.contains(tag), "{at}: tag '{tag}' is not declared");
-            assert!(
-                ids.insert(op["operationId"].as_str().unwrap().to_string()),
-                "{at}: duplicate operation id"
-            );
-            let responses = op["responses"].as_object().unwrap();
-            assert!(!responses.is_empty(), "{at}: no responses");
-            for (status, r) in responses {
-                assert!(
-                    r["description"].as_str().is_some_and(|s| !s.is_empty()),
-                    "{at} {status}: no description"
-                );
-            }
-            let bearer = op["security"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
-            // The web page's session is required unless an empty
-            // requirement (`{}`) makes it optional.
-            let session = op["security"].as_array().is_some_and(|s| {
-                s.iter().any(|r| r.get("session").is_some())
-                    && !s
-                        .iter()
-                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
-            });
-            assert_eq!(
-                bearer,
-                path.starts_with("/api/v1/")
-                    && !matches!(path.as_str(), "/api/v1/catalog" | "/api/v1/openapi.json"),
-                "{at}: bearer security"
-            );
-            if bearer {
-                assert!(responses.contains_key("401"), "{at}: 401 missing");
-            }
-            if session {
-                assert!(responses.contains_key("401"), "{at}: 401 missing");
-                assert!(responses.contains_key("403"), "{at}: 403 missing");
-            }
-            if path.starts_with("/api/v1/") {
-                for (status, r) in responses {
-                    if status.starts_with('4') && status != "401" || status.starts_with('5') {
-                        assert_eq!(
-                            r["content"]["application/json"]["schema"]["$ref"],
-                            "#/components/schemas/ErrorBody",
-                            "{at} {status}: errors are ErrorBody"
-                        );
-                    }
-                }
-                if responses.contains_key("401") {
-                    assert_eq!(
-                        responses["401"]["content"]["application/json"]["schema"]["$ref"],
-                        "#/components/schemas/ErrorBody",
-                        "{at} 401"
-                    );
-                }
-            }
-        }
-    }
-
-    /// Every `$ref` points at a schema the document holds.
-    #[test]
-    fn openapi_answers_carry_the_request_id_and_api_operations_their_500() {
-        let d = doc();
-        for (path, method, op) in operations(&d) {
-            let responses = op["responses"].as_object().unwrap();
-            for (status, r) in responses {
-                assert!(
-                    r["headers"]["x-request-id"].is_object(),
-                    "{method} {path} {status}: no x-request-id"
-                );
-            }
-            if path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" {
-                assert_eq!(
-                    responses["500"]["content"]["application/json"]["schema"]["$ref"],
-                    "#/components/schemas/ErrorBody",
-                    "{method} {path}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn openapi_references_resolve() {
-        fn walk(v: &Value, refs: &mut BTreeSet<String>) {
-            match v {
-                Value::Object(m) => {
-                    if let Some(Value::String(r)) = m.get("$ref") {
-                        refs.insert(r.clone());
-                    }
-                    m.values().for_each(|x| walk(x, refs));
-                }
-                Value::Array(a) => a.iter().for_each(|x| walk(x, refs)),
-                _ => {}
-            }
-        }
-        let d = doc();
-        let mut refs = BTreeSet::new();
-        walk(&d, &mut refs);
-        assert!(!refs.is_empty());
-        for r in refs {
-            let name = r
-                .strip_prefix("#/components/schemas/")
-                .unwrap_or_else(|| panic!("unexpected reference {r}"));
-            assert!(
-                d["components"]["schemas"].get(name).is_some(),
-                "{r} does not resolve"
-            );
-        }
-    }
-
-    /// The properties a schema of the document names.
-    fn properties(d: &Value, schema: &str) -> BTreeSet<String> {
-        d["components"]["schemas"][schema]["properties"]
-            .as_object()
-            .unwrap_or_else(|| panic!("no schema {schema}"))
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    /// The keys a value serialises to.
-    fn keys(v: impl serde::Serialize) -> BTreeSet<String> {
-        serde_json::to_value(v)
-            .unwrap()
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    /// The schemas written here for types of other crates and for bodies
-    /// built as JSON values have exactly the fields of the real answers
-    /// (every optional field filled, so that none is skipped).
-    #[test]
-    fn openapi_schemas_match_what_is_served() {
-        use vergleichsring_store as store;
-        let d = doc();
-        let member = store::Member {
-            member_id: "05315000".into(),
-            name: "Stadt Köln".into(),
-            kind: vergleichsring_catalog::MemberKind::KreisfreieStadt,
-        };
-        assert_eq!(properties(&d, "Member"), keys(&member));
-        let group = store::CustomGroup {
-            id: "g".into(),
-            name: "G".into(),
-            member_ids: vec![],
-        };
-        assert_eq!(properties(&d, "CustomGroup"), keys(&group));
-        assert_eq!(
-            properties(&d, "GroupName"),
-            keys(json!({"id": "g", "name": "G"}))
-        );
-        let access = store::AccessEntry {
-            at: "t".into(),
-            token_id: "t".into(),
-            role: "admin".into(),
-            action: "figures".into(),
-            member_id: "m".into(),
-            domain: Some("library".into()),
-            year: Some(2024),
-        };
-        assert_eq!(properties(&d, "AccessEntry"), keys(&access));
-        let explanation = store::Explanation {
-            submission_id: "s".into(),
-            member_id: "m".into(),
-            rule: "r".into(),
-            text: "t".into(),
-            explained_by: "t".into(),
-            explained_at: "t".into(),
-        };
-        assert_eq!(properties(&d, "Explanation"), keys(&explanation));
-        let warning = vergleichsring_engine::workflow::WarningStatus {
-            domain: "library".into(),
-            year: 2024,
-            submission_id: "s".into(),
-            member_id: "m".into(),
-            rule: "r".into(),
-            figure: "f".into(),
-            message: "m".into(),
-            message_de: "m".into(),
-            open: false,
-            explanation: Some(explanation),
-        };
-        assert_eq!(properties(&d, "WarningStatus"), keys(&warning));
-        let release = store::DataRelease {
-            id: "library-2024-1".into(),
-            domain: "library".into(),
-            year: 2024,
-            data_version: "3".into(),
-            data_versions: BTreeMap::new(),
-            frozen_at: "t".into(),
-            frozen_by: "t".into(),
-            reopened_at: Some("t".into()),
-            reopened_by: Some("t".into()),
-            disclosure: Some(serde_json::json!({"threshold": 5})),
-        };
-        assert_eq!(properties(&d, "DataRelease"), keys(&release));
-        let report = vergleichsring_engine::report::Report {
-            member_id: "m".into(),
-            member_name: "M".into(),
-            year: 2024,
-            generated_at: "t".into(),
-            data_versions: BTreeMap::new(),
-            publications: BTreeMap::from([(
-                "library".to_string(),
-                vergleichsring_engine::compare::PublicationRef {
-                    id: "library-2024-p1".into(),
-                    published_at: "t".into(),
-                },
-            )]),
-            as_of: Some("library-2024-1".into()),
-            releases: vec![release],
-            domains: vec![],
-            method: vergleichsring_engine::report::Method {
-                quantiles: "q",
-                groups: vec![],
-                suppression: vec![],
-            },
-        };
-        assert_eq!(properties(&d, "Report"), keys(&report));
-        assert_eq!(
-            properties(&d, "Health"),
-            keys(json!({"status": "ok"})),
-            "routes::health"
-        );
-        assert_eq!(
-            properties(&d, "Grant"),
-            keys(json!({"member_id": "m", "consultant_id": "c"})),
-            "routes::grant"
-        );
-        assert_eq!(
-            properties(&d, "CatalogBody"),
-            keys(json!({"domains": [], "group_dimensions": [], "size_classes": [], "checks": []})),
-            "routes::catalog"
-        );
-        let errors = [
-            crate::error::ApiError::not_found("x"),
-            vergleichsring_engine::EngineError::Rejected(vec![]).into(),
-            vergleichsring_engine::EngineError::Refused {
-                code: "group_refused",
-                reason: "below_threshold",
-                message: "x".into(),
-            }
-            .into(),
-        ];
-        let error_fields = properties(&d, "ErrorBody");
-        for e in errors {
-            let body = {
-                use axum::response::IntoResponse;
-                let response = e.into_response();
-                let bytes = body_bytes(response);
-                serde_json::from_slice::<Value>(&bytes).unwrap()
-            };
-            let k = keys(&body);
-            assert!(k.is_subset(&error_fields), "{k:?} not in {error_fields:?}");
-        }
-    }
-
-    /// The bytes of a response body (the error bodies are ready at once).
-    fn body_bytes(response: axum::response::Response) -> bytes::Bytes {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
-            .unwrap()
-    }
 }

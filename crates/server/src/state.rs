@@ -1,0 +1,57 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use vergleichsring_engine::Engine;
+
+use crate::{cache, observe, web};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest accepted upload body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine: the only door to figures and statistics.
+    pub engine: Arc<Engine>,
+    /// The store, for what is not figures: tokens, members, grants,
+    /// custom groups, the access log and the lake's health.
+    pub store: Arc<vergleichsring_store::Store>,
+    /// HTTP settings.
+    pub config: Arc<HttpConfig>,
+    /// Signed-in sessions of the member web page.
+    pub sessions: Arc<web::Sessions>,
+    /// Materialised statistics responses by `ETag`.
+    pub responses: Arc<cache::ResponseCache>,
+}
+
+impl AppState {
+    /// The state of a server over an engine and its store.
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<vergleichsring_store::Store>,
+        config: HttpConfig,
+    ) -> AppState {
+        // Counters recorded before the recorder exists would be lost.
+        observe::prometheus();
+        AppState {
+            engine,
+            store,
+            config: Arc::new(config),
+            sessions: Arc::default(),
+            responses: Arc::default(),
+        }
+    }
+}
