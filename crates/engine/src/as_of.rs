@@ -201,9 +201,9 @@ impl Engine {
         as_of: Option<&AsOf>,
     ) -> Result<Arc<Snapshot>> {
         match as_of.and_then(|a| a.versions.get(domain)) {
-            None => self.snapshot(domain).await,
+            None => self.snapshots.current(self.domain(domain)?).await,
             Some(None) => Ok(Arc::new(Snapshot::default())),
-            Some(Some(v)) => self.snapshot_at(domain, *v).await,
+            Some(Some(v)) => self.snapshots.at(self.domain(domain)?, *v).await,
         }
     }
 
@@ -309,13 +309,13 @@ impl Engine {
     ) -> Result<DataRelease> {
         self.domain(domain)?;
         check_year(year)?;
-        let _guard = self.refresh.lock().await;
+        let _guard = self.snapshots.refresh.lock().await;
         let release = change.await.map_err(|e| match e {
             StoreError::Conflict(m) => EngineError::Conflict(m),
             other => EngineError::Store(other),
         })?;
         if let Some(v) = self.store.data_version(domain).await {
-            self.relabel(domain, v);
+            self.snapshots.relabel(self.domain(domain)?, v);
         }
         Ok(release)
     }

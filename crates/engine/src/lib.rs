@@ -32,8 +32,8 @@ pub mod stats;
 mod uploads;
 pub mod workflow;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use vergleichsring_catalog::{Catalog, Domain};
 use vergleichsring_ingest::Limits;
@@ -44,7 +44,6 @@ use disclosure::Policy;
 pub use error::{EngineError, Result};
 pub use records::{Figures, SubmissionInfo};
 use snapshot::Snapshot;
-use snapshots::PastSnapshot;
 pub use snapshots::RefreshCounters;
 pub use statistics::StatsRequest;
 pub(crate) use statistics::count_suppressed;
@@ -74,12 +73,8 @@ pub struct Engine {
     policy: Policy,
     limits: Limits,
     upload_timeout: std::time::Duration,
-    snapshots: RwLock<HashMap<String, Arc<Snapshot>>>,
-    refresh: tokio::sync::Mutex<()>,
-    counters: RefreshCounters,
-    /// Snapshots of past versions asked for with `as_of`, a few at a time
-    /// (`snapshots.rs`).
-    past: std::sync::Mutex<Vec<PastSnapshot>>,
+    /// Each domain's snapshot and a few past ones (`snapshots.rs`).
+    snapshots: snapshots::Snapshots,
     /// The release ledgers and the publications read from them.
     ledgers: publication::Ledgers,
 }
@@ -91,14 +86,11 @@ impl Engine {
             rules::check_domain(d).await?;
         }
         Ok(Engine {
+            snapshots: snapshots::Snapshots::new(store.clone()),
             store,
             policy,
             limits: Limits::default(),
             upload_timeout: std::time::Duration::from_secs(60),
-            snapshots: RwLock::new(HashMap::new()),
-            refresh: tokio::sync::Mutex::new(()),
-            counters: RefreshCounters::default(),
-            past: std::sync::Mutex::new(Vec::new()),
             ledgers: publication::Ledgers::default(),
         })
     }
@@ -129,7 +121,24 @@ impl Engine {
 
     /// How snapshots were brought up to date since start.
     pub fn refresh_counters(&self) -> &RefreshCounters {
-        &self.counters
+        self.snapshots.counters()
+    }
+
+    /// The domain's snapshot at its current data version, computed at most
+    /// once per version.
+    pub async fn snapshot(&self, domain: &str) -> Result<Arc<Snapshot>> {
+        self.snapshots.current(self.domain(domain)?).await
+    }
+
+    /// Picks up what other processes on the same lake and data directory
+    /// did: the member list if `members.json` changed, new ledger entries,
+    /// and every commit beyond this process's table handles. Returns the
+    /// number of commits applied. Run every `lake.refresh_millis` by
+    /// `serve`.
+    pub async fn follow_log(&self) -> Result<usize> {
+        self.store.reload_members()?;
+        self.follow_ledgers()?;
+        self.snapshots.follow(self.catalog()).await
     }
 
     /// The store, for the engine's own modules (the server holds its own

@@ -1,13 +1,16 @@
-//! The snapshot of each domain: the cache, past versions read with time
-//! travel, and following the commits of other processes on the lake.
+//! [`Snapshots`]: the snapshot of each domain, the cache of past versions
+//! read with time travel, and following the commits of other processes on
+//! the lake.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
-use vergleichsring_catalog::Domain;
+use vergleichsring_catalog::{Catalog, Domain};
+use vergleichsring_store::Store;
 
 use crate::error::{EngineError, Result};
+use crate::session;
 use crate::snapshot::Snapshot;
-use crate::{Engine, session};
 
 /// A snapshot of a past version: (domain, Delta version) and the snapshot.
 pub(crate) type PastSnapshot = ((String, u64), Arc<Snapshot>);
@@ -24,18 +27,54 @@ pub struct RefreshCounters {
     pub incremental: std::sync::atomic::AtomicU64,
 }
 
-impl Engine {
-    pub(crate) fn cached(&self, domain: &str) -> Option<Arc<Snapshot>> {
-        match self.snapshots.read() {
+/// The snapshots of every domain: one at the current data version each,
+/// and a few of past versions.
+pub(crate) struct Snapshots {
+    store: Arc<Store>,
+    current: RwLock<HashMap<String, Arc<Snapshot>>>,
+    /// Held while a snapshot is loaded or moved forward by a commit, so
+    /// that commits are applied in order and a table is read once.
+    pub(crate) refresh: tokio::sync::Mutex<()>,
+    counters: RefreshCounters,
+    /// Snapshots of past versions asked for with `as_of`, a few at a time.
+    past: Mutex<Vec<PastSnapshot>>,
+}
+
+impl Snapshots {
+    /// No snapshot yet: each is computed on first use.
+    pub(crate) fn new(store: Arc<Store>) -> Snapshots {
+        Snapshots {
+            store,
+            current: RwLock::new(HashMap::new()),
+            refresh: tokio::sync::Mutex::new(()),
+            counters: RefreshCounters::default(),
+            past: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// How snapshots were brought up to date since start.
+    pub(crate) fn counters(&self) -> &RefreshCounters {
+        &self.counters
+    }
+
+    fn cached(&self, domain: &str) -> Option<Arc<Snapshot>> {
+        match self.current.read() {
             Ok(s) => s.get(domain).cloned(),
             Err(p) => p.into_inner().get(domain).cloned(),
         }
     }
 
+    fn forget(&self, domain: &str) {
+        match self.current.write() {
+            Ok(mut m) => m.remove(domain),
+            Err(p) => p.into_inner().remove(domain),
+        };
+    }
+
     /// The domain's snapshot at its current data version, computed at most
     /// once per version.
-    pub async fn snapshot(&self, domain: &str) -> Result<Arc<Snapshot>> {
-        let d = self.domain(domain)?;
+    pub(crate) async fn current(&self, d: &Domain) -> Result<Arc<Snapshot>> {
+        let domain = d.id.as_str();
         let version = self.store.data_version(domain).await;
         if let Some(s) = self.cached(domain).filter(|s| s.version == version) {
             return Ok(s);
@@ -61,7 +100,7 @@ impl Engine {
             ms = started.elapsed().as_millis() as u64,
             "snapshot computed"
         );
-        match self.snapshots.write() {
+        match self.current.write() {
             Ok(mut s) => s.insert(domain.to_string(), snap.clone()),
             Err(p) => p.into_inner().insert(domain.to_string(), snap.clone()),
         };
@@ -71,10 +110,10 @@ impl Engine {
     /// A domain's snapshot at a past Delta version, read with Delta Lake
     /// time travel. A few are kept, because a frozen release tends to be
     /// asked for again and again (every member's report of the year).
-    pub(crate) async fn snapshot_at(&self, domain: &str, version: u64) -> Result<Arc<Snapshot>> {
-        let d = self.domain(domain)?;
+    pub(crate) async fn at(&self, d: &Domain, version: u64) -> Result<Arc<Snapshot>> {
+        let domain = d.id.as_str();
         if self.store.data_version(domain).await == Some(version) {
-            return self.snapshot(domain).await;
+            return self.current(d).await;
         }
         let key = (domain.to_string(), version);
         let lookup =
@@ -114,24 +153,21 @@ impl Engine {
         Ok(snap)
     }
 
-    /// Picks up what other processes on the same lake and data directory
-    /// did: the member list if `members.json` changed, and every commit
-    /// beyond this process's table handles, applied to the cached snapshot
-    /// one commit at a time (each commit's rows are found by their
-    /// `version` column). Returns the number of commits applied. Run every
-    /// `lake.refresh_millis` by `serve`.
-    pub async fn follow_log(&self) -> Result<usize> {
-        self.store.reload_members()?;
-        self.follow_ledgers()?;
+    /// Applies every commit beyond this process's table handles to the
+    /// cached snapshot, one commit at a time (each commit's rows are found
+    /// by their `version` column). Returns the number of commits applied.
+    pub(crate) async fn follow(&self, catalog: &Catalog) -> Result<usize> {
         let _guard = self.refresh.lock().await;
         let moved = self.store.follow_log().await?;
         let mut applied = 0;
         for (domain, old, new) in moved {
-            let d = self.domain(&domain)?.clone();
+            let d = catalog
+                .domain(&domain)
+                .ok_or_else(|| EngineError::UnknownDomain(domain.clone()))?;
             for v in old.map_or(0, |o| o + 1)..=new {
-                match self.commit_rows(&domain, v).await {
+                match self.commit_rows(d, v).await {
                     Ok(Some(c)) => {
-                        self.apply_commit(&d, &c).await;
+                        self.apply_commit(d, &c).await;
                         applied += 1;
                     }
                     // A commit that added no rows and no data (compaction
@@ -139,7 +175,7 @@ impl Engine {
                     // version. Rows of a data commit that cannot be found
                     // drop the cache instead.
                     Ok(None) if !self.store.commit_adds_data(&domain, v).await? => {
-                        self.relabel(&domain, v);
+                        self.relabel(d, v);
                         applied += 1;
                     }
                     Ok(None) => {
@@ -148,18 +184,12 @@ impl Engine {
                             version = v,
                             "a data commit's rows were not found; the next read reloads"
                         );
-                        match self.snapshots.write() {
-                            Ok(mut m) => m.remove(&domain),
-                            Err(p) => p.into_inner().remove(&domain),
-                        };
+                        self.forget(&domain);
                         break;
                     }
                     Err(e) => {
                         tracing::warn!(domain, version = v, error = %e, "reading another writer's commit failed; the next read reloads");
-                        match self.snapshots.write() {
-                            Ok(mut m) => m.remove(&domain),
-                            Err(p) => p.into_inner().remove(&domain),
-                        };
+                        self.forget(&domain);
                         break;
                     }
                 }
@@ -171,8 +201,9 @@ impl Engine {
 
     /// Moves the cached snapshot of a domain to `version` without a change
     /// of data, if it is at the version before; else drops it.
-    pub(crate) fn relabel(&self, domain: &str, version: u64) {
-        let mut map = match self.snapshots.write() {
+    pub(crate) fn relabel(&self, d: &Domain, version: u64) {
+        let domain = d.id.as_str();
+        let mut map = match self.current.write() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
@@ -192,11 +223,12 @@ impl Engine {
 
     /// The rows one commit added, read back from the table; `None` when it
     /// added none.
-    pub(crate) async fn commit_rows(
+    async fn commit_rows(
         &self,
-        domain: &str,
+        d: &Domain,
         version: u64,
     ) -> Result<Option<vergleichsring_store::Committed>> {
+        let domain = d.id.as_str();
         let table = self
             .store
             .table(domain)
@@ -251,7 +283,7 @@ impl Engine {
                 .ok(),
             None => None,
         };
-        let mut map = match self.snapshots.write() {
+        let mut map = match self.current.write() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };

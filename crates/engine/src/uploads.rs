@@ -162,7 +162,7 @@ impl Engine {
 
         let decoded_at = started.elapsed();
         let mut findings = rules::evaluate(&domain, year, &upload).await?;
-        let snapshot = self.snapshot(&domain.id).await?;
+        let snapshot = self.snapshots.current(&domain).await?;
         findings.extend(rules::year_over_year(&domain, year, &upload, &snapshot));
         let errors: Vec<RowError> = findings
             .iter()
@@ -210,7 +210,7 @@ impl Engine {
         let archived_at = started.elapsed();
         // Commit and snapshot refresh happen under one lock, so that the
         // snapshot follows the table commit by commit.
-        let _refresh = self.refresh.lock().await;
+        let _refresh = self.snapshots.refresh.lock().await;
         let committed = self
             .store
             .append_submission(
@@ -226,7 +226,7 @@ impl Engine {
             )
             .await?;
         let committed_at = started.elapsed();
-        self.apply_commit(&domain, &committed).await;
+        self.snapshots.apply_commit(&domain, &committed).await;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         tracing::info!(
             domain = domain.id,

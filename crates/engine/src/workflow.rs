@@ -57,7 +57,7 @@ impl Engine {
     ) -> Result<Vec<Explanation>> {
         let mut rows = Vec::new();
         for d in &self.catalog().domains {
-            let snapshot = self.snapshot(&d.id).await?;
+            let snapshot = self.snapshots.current(d).await?;
             rows.extend(
                 snapshot
                     .rows()
@@ -146,7 +146,7 @@ impl Engine {
             if domain.is_some_and(|x| x != d.id) {
                 continue;
             }
-            let snapshot = self.snapshot(&d.id).await?;
+            let snapshot = self.snapshots.current(d).await?;
             let current = snapshot.years().into_iter().flat_map(|y| {
                 snapshot
                     .year(y)

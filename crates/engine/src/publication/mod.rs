@@ -185,7 +185,7 @@ impl Engine {
         let started = std::time::Instant::now();
         loop {
             let entries = self.ledger(&d.id, year)?;
-            let snapshot = self.snapshot(&d.id).await?;
+            let snapshot = self.snapshots.current(d).await?;
             let (Some(version), true) = (
                 snapshot.version,
                 snapshot.year(year).is_some_and(|y| !y.current.is_empty()),
@@ -282,7 +282,7 @@ impl Engine {
         }
         let mut published = 0;
         for d in &self.catalog().domains {
-            let snapshot = self.snapshot(&d.id).await?;
+            let snapshot = self.snapshots.current(d).await?;
             for year in snapshot.years() {
                 let newest = snapshot
                     .year(year)

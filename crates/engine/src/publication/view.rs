@@ -188,13 +188,13 @@ impl Engine {
     pub(super) async fn build_view(&self, domain: &Domain, state: &PublishedState) -> Result<View> {
         let p = &state.publication;
         let version = version_of(&p.data_version).delta().unwrap_or(0);
-        let live = self.snapshot(&domain.id).await?;
+        let live = self.snapshots.current(domain).await?;
         // A replica that has not followed the publishing process's commit
         // yet reads the version from the lake.
         let source = if live.version.is_some_and(|v| v >= version) {
             live
         } else {
-            self.snapshot_at(&domain.id, version).await?
+            self.snapshots.at(domain, version).await?
         };
         let snapshot = Arc::new(source.year_as_of(domain, p.year, version).await?);
         let members: BTreeMap<String, Member> = state
@@ -258,7 +258,7 @@ impl Engine {
             ..
         } = ask;
         let mut points = Vec::new();
-        let live = self.snapshot(&domain.id).await?;
+        let live = self.snapshots.current(domain).await?;
         let years: BTreeSet<i32> = if audience == Audience::Admin {
             self.snapshot_for(&domain.id, as_of)
                 .await?
