@@ -130,6 +130,42 @@ impl Engine {
         self.snapshots.current(self.domain(domain)?).await
     }
 
+    /// Validates an upload and, if it passes, stores it as one commit (and
+    /// publishes the year when enough members changed).
+    pub async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
+        uploads::Uploads::new(self).submit(req).await
+    }
+
+    /// Whether a member has current figures for a (domain, year).
+    pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
+        self.records(domain)?.has_submitted(year, member_id).await
+    }
+
+    /// A member's figures for a (domain, year): the current ones, or those
+    /// of an earlier submission.
+    pub async fn figures(
+        &self,
+        domain: &str,
+        year: i32,
+        member_id: &str,
+        submission: Option<&str>,
+    ) -> Result<Figures> {
+        self.records(domain)?
+            .figures(year, member_id, submission)
+            .await
+    }
+
+    /// The submissions of a (domain, year), newest first; with `member`,
+    /// only those holding that member's figures, and only its rows.
+    pub async fn submissions(
+        &self,
+        domain: &str,
+        year: i32,
+        member: Option<&str>,
+    ) -> Result<Vec<SubmissionInfo>> {
+        self.records(domain)?.submissions(year, member).await
+    }
+
     /// Picks up what other processes on the same lake and data directory
     /// did: the member list if `members.json` changed, new ledger entries,
     /// and every commit beyond this process's table handles. Returns the
@@ -150,6 +186,10 @@ impl Engine {
     /// The catalogue.
     pub fn catalog(&self) -> &Catalog {
         self.store.catalog()
+    }
+
+    fn records(&self, domain: &str) -> Result<records::Records<'_>> {
+        Ok(records::Records::new(self, self.domain(domain)?))
     }
 
     /// The domain, or `UnknownDomain`.

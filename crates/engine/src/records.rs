@@ -62,27 +62,40 @@ pub struct Figures {
     pub warnings: serde_json::Value,
 }
 
-impl Engine {
-    /// Whether a member has current figures for a (domain, year).
-    pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
+/// The records of one domain.
+pub(crate) struct Records<'e> {
+    engine: &'e Engine,
+    domain: &'e Domain,
+}
+
+impl<'e> Records<'e> {
+    /// The records of `domain`.
+    pub(crate) fn new(engine: &'e Engine, domain: &'e Domain) -> Records<'e> {
+        Records { engine, domain }
+    }
+
+    /// Whether a member has current figures for a year.
+    pub(crate) async fn has_submitted(&self, year: i32, member_id: &str) -> Result<bool> {
         Ok(self
-            .snapshot(domain)
+            .engine
+            .snapshots
+            .current(self.domain)
             .await?
             .current_row(year, member_id)
             .is_some())
     }
 
-    /// A member's figures for a (domain, year): the current ones, or those of
-    /// an earlier submission.
-    pub async fn figures(
+    /// A member's figures for a year: the current ones, or those of an
+    /// earlier submission.
+    pub(crate) async fn figures(
         &self,
-        domain: &str,
         year: i32,
         member_id: &str,
         submission_id: Option<&str>,
     ) -> Result<Figures> {
-        let d = self.domain(domain)?;
-        let snapshot = self.snapshot(domain).await?;
+        let d = self.domain;
+        let domain = d.id.as_str();
+        let snapshot = self.engine.snapshots.current(d).await?;
         let current = snapshot.current_row(year, member_id);
         let row = match submission_id {
             None => current.ok_or_else(|| {
@@ -109,7 +122,7 @@ impl Engine {
                 .map(|k| k.values.to_vec())
                 .unwrap_or_else(|| vec![None; d.key_figures.len()])
         } else {
-            self.key_figures_of(d, year, row).await?
+            key_figures_of(d, year, row).await?
         };
         Ok(Figures {
             member_id: member_id.to_string(),
@@ -134,40 +147,15 @@ impl Engine {
         })
     }
 
-    /// Key figures of one stored row, by running the domain's SQL on it.
-    pub(crate) async fn key_figures_of(
+    /// The submissions of a year, newest first; with `member`, only those
+    /// holding that member's figures, and only its rows.
+    pub(crate) async fn submissions(
         &self,
-        d: &Domain,
-        year: i32,
-        row: &snapshot::StoredRow,
-    ) -> Result<Vec<Option<f64>>> {
-        let upload = Upload {
-            rows: vec![UploadRow {
-                row: row.row,
-                member_id: row.member_id.clone(),
-                values: row.basic.to_vec(),
-            }],
-        };
-        let batch = rules::upload_batch(d, year, &upload)?;
-        let batches = session::query_batch("basic", batch, d.query.clone()).await?;
-        for b in &batches {
-            if let Some((_, k)) = snapshot::read_key_rows(d, b)?.into_iter().next() {
-                return Ok(k.values.to_vec());
-            }
-        }
-        Ok(vec![None; d.key_figures.len()])
-    }
-
-    /// The submissions of a (domain, year), newest first; with `member`, only
-    /// those holding that member's figures, and only its rows.
-    pub async fn submissions(
-        &self,
-        domain: &str,
         year: i32,
         member: Option<&str>,
     ) -> Result<Vec<SubmissionInfo>> {
-        self.domain(domain)?;
-        let snapshot = self.snapshot(domain).await?;
+        let domain = self.domain.id.as_str();
+        let snapshot = self.engine.snapshots.current(self.domain).await?;
         let mut by_id: BTreeMap<(u64, String), SubmissionInfo> = BTreeMap::new();
         let Some(data) = snapshot.year(year) else {
             return Ok(Vec::new());
@@ -203,4 +191,27 @@ impl Engine {
         }
         Ok(by_id.into_values().rev().collect())
     }
+}
+
+/// Key figures of one stored row, by running the domain's SQL on it.
+async fn key_figures_of(
+    d: &Domain,
+    year: i32,
+    row: &snapshot::StoredRow,
+) -> Result<Vec<Option<f64>>> {
+    let upload = Upload {
+        rows: vec![UploadRow {
+            row: row.row,
+            member_id: row.member_id.clone(),
+            values: row.basic.to_vec(),
+        }],
+    };
+    let batch = rules::upload_batch(d, year, &upload)?;
+    let batches = session::query_batch("basic", batch, d.query.clone()).await?;
+    for b in &batches {
+        if let Some((_, k)) = snapshot::read_key_rows(d, b)?.into_iter().next() {
+            return Ok(k.values.to_vec());
+        }
+    }
+    Ok(vec![None; d.key_figures.len()])
 }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use serde::Serialize;
-use vergleichsring_catalog::Level;
+use vergleichsring_catalog::{Domain, Level};
 use vergleichsring_ingest::{Format, RowError, Submitter, Upload, UploadRow};
 use vergleichsring_store::{DataVersion, StoreError, SubmissionRows, SubmittedRow};
 
@@ -79,13 +79,26 @@ fn new_submission_id() -> String {
     )
 }
 
-impl Engine {
+/// The upload pipeline: decode, check, store, publish if due.
+pub(crate) struct Uploads<'e> {
+    engine: &'e Engine,
+}
+
+impl<'e> Uploads<'e> {
+    /// The pipeline of `engine`.
+    pub(crate) fn new(engine: &'e Engine) -> Uploads<'e> {
+        Uploads { engine }
+    }
+
     /// Validates an upload and, if it passes, stores it as one commit.
-    pub async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
+    pub(crate) async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
         let domain = req.domain.clone();
-        let mut outcome = self.submit_checked(req).await;
+        let mut outcome = match self.engine.domain(&req.domain) {
+            Ok(d) => self.check_and_store(d, req).await,
+            Err(e) => Err(e),
+        };
         if let Ok(o) = &mut outcome {
-            o.publication = self.auto_publish(&o.domain, o.year).await;
+            o.publication = self.engine.auto_publish(&o.domain, o.year).await;
         }
         // Counted here, so that the API and the web page count alike.
         match &outcome {
@@ -104,12 +117,12 @@ impl Engine {
         outcome
     }
 
-    pub(crate) async fn submit_checked(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
-        let domain = self.domain(&req.domain)?.clone();
+    /// Checks an upload to a resolved domain and stores it as one commit.
+    async fn check_and_store(&self, domain: &Domain, req: SubmitRequest) -> Result<SubmitOutcome> {
         check_year(req.year)?;
         // A frozen year is refused before the file is read; the store checks
         // again under its lock, where it counts.
-        if let Some(r) = self.store.frozen(&domain.id, req.year)? {
+        if let Some(r) = self.engine.store.frozen(&domain.id, req.year)? {
             return Err(EngineError::Store(StoreError::Frozen {
                 domain: domain.id.clone(),
                 year: req.year,
@@ -118,12 +131,12 @@ impl Engine {
         }
         let format = Format::from_content_type(&req.content_type)?;
         let started = std::time::Instant::now();
-        let registered = self.registered_ids();
+        let registered = self.engine.registered_ids();
         let own = req.own_member.clone();
         let year = req.year;
         let d2 = domain.clone();
         let body = req.body.clone();
-        let limits = self.limits;
+        let limits = self.engine.limits;
         // Decoding and cell checks are CPU work: keep them off the request
         // threads, and give up waiting after the time limit.
         let decoding = tokio::task::spawn_blocking(move || {
@@ -139,14 +152,14 @@ impl Engine {
                 },
             )
         });
-        let upload: Upload = tokio::time::timeout(self.upload_timeout, decoding)
+        let upload: Upload = tokio::time::timeout(self.engine.upload_timeout, decoding)
             .await
             .map_err(|_| {
                 EngineError::Rejected(vec![RowError::file(
                     "too_slow",
                     format!(
                         "checking the upload took longer than {} s; split it into smaller files",
-                        self.upload_timeout.as_secs()
+                        self.engine.upload_timeout.as_secs()
                     ),
                 )])
             })?
@@ -161,9 +174,9 @@ impl Engine {
             })??;
 
         let decoded_at = started.elapsed();
-        let mut findings = rules::evaluate(&domain, year, &upload).await?;
-        let snapshot = self.snapshots.current(&domain).await?;
-        findings.extend(rules::year_over_year(&domain, year, &upload, &snapshot));
+        let mut findings = rules::evaluate(domain, year, &upload).await?;
+        let snapshot = self.engine.snapshots.current(domain).await?;
+        findings.extend(rules::year_over_year(domain, year, &upload, &snapshot));
         let errors: Vec<RowError> = findings
             .iter()
             .filter(|f| f.level == Level::Error)
@@ -206,12 +219,13 @@ impl Engine {
         let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
         let checked_at = started.elapsed();
         // The exact bytes are kept before the commit that refers to them.
-        let upload_sha256 = self.store.archive_upload(&req.body)?;
+        let upload_sha256 = self.engine.store.archive_upload(&req.body)?;
         let archived_at = started.elapsed();
         // Commit and snapshot refresh happen under one lock, so that the
         // snapshot follows the table commit by commit.
-        let _refresh = self.snapshots.refresh.lock().await;
+        let _refresh = self.engine.snapshots.refresh.lock().await;
         let committed = self
+            .engine
             .store
             .append_submission(
                 &domain.id,
@@ -226,7 +240,7 @@ impl Engine {
             )
             .await?;
         let committed_at = started.elapsed();
-        self.snapshots.apply_commit(&domain, &committed).await;
+        self.engine.snapshots.apply_commit(domain, &committed).await;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         tracing::info!(
             domain = domain.id,
