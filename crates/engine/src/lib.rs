@@ -35,9 +35,11 @@ pub mod workflow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use bytes::Bytes;
+use compare::{Comparison, Timeseries};
 use vergleichsring_catalog::{Catalog, Domain};
 use vergleichsring_ingest::Limits;
-use vergleichsring_store::{DataVersion, Member, Store};
+use vergleichsring_store::{CustomGroup, DataVersion, Member, Store};
 
 pub use as_of::AsOf;
 use disclosure::Policy;
@@ -136,6 +138,50 @@ impl Engine {
         uploads::Uploads::new(self).submit(req).await
     }
 
+    /// A comparison for one year, after disclosure control for the
+    /// audience: admin reads the live state, everyone else the latest
+    /// publication (or the one `as_of` names).
+    pub async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
+        self.statistics().comparison(req, year).await
+    }
+
+    /// A time series over the years in `from..=to`, after disclosure
+    /// control.
+    pub async fn timeseries(
+        &self,
+        req: &StatsRequest<'_>,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<Timeseries> {
+        self.statistics().timeseries(req, from, to).await
+    }
+
+    /// Runs an analyst's SQL over the published statistics.
+    pub async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
+        self.statistics().query(sql, format).await
+    }
+
+    /// Every published statistic for analysts, as the SQL's table.
+    pub async fn published_comparisons(&self) -> Result<arrow::array::RecordBatch> {
+        self.statistics().published_comparisons().await
+    }
+
+    /// Defines a custom peer group after checking it.
+    pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
+        self.statistics().create_group(group).await
+    }
+
+    /// What a statistics answer depends on, for its `ETag`; `None` when it
+    /// cannot be tagged (custom groups).
+    pub async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
+        self.statistics().answer_state(req).await
+    }
+
+    /// What a member's report depends on, for its `ETag`.
+    pub async fn report_state(&self, as_of: Option<&AsOf>) -> String {
+        self.statistics().report_state(as_of).await
+    }
+
     /// Whether a member has current figures for a (domain, year).
     pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
         self.records(domain)?.has_submitted(year, member_id).await
@@ -186,6 +232,10 @@ impl Engine {
     /// The catalogue.
     pub fn catalog(&self) -> &Catalog {
         self.store.catalog()
+    }
+
+    fn statistics(&self) -> statistics::Statistics<'_> {
+        statistics::Statistics::new(self)
     }
 
     fn records(&self, domain: &str) -> Result<records::Records<'_>> {

@@ -84,6 +84,18 @@ impl Engine {
             members_generation: members.generation,
         }
     }
+}
+
+/// Comparisons, time series, custom groups and the analysts' SQL.
+pub(crate) struct Statistics<'e> {
+    engine: &'e Engine,
+}
+
+impl<'e> Statistics<'e> {
+    /// The statistics of `engine`.
+    pub(crate) fn new(engine: &'e Engine) -> Statistics<'e> {
+        Statistics { engine }
+    }
 
     pub(crate) fn figure_index(&self, domain: &Domain, figure: &str) -> Result<usize> {
         domain
@@ -95,15 +107,15 @@ impl Engine {
     }
 
     /// Resolves what a comparison or time series asks for, or says why not.
-    fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'_>> {
-        let domain = self.domain(req.domain)?;
+    fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
+        let domain = self.engine.domain(req.domain)?;
         let figure = self.figure_index(domain, req.figure)?;
         let by = self.group_by(req.group_by)?;
         AsOf::check_audience(req.as_of, req.audience)?;
-        let members = self.members_for(req.as_of);
+        let members = self.engine.members_for(req.as_of);
         if let Some(m) = req.member
             && !members.contains_key(m)
-            && !self.store.members_map().contains_key(m)
+            && !self.engine.store.members_map().contains_key(m)
         {
             return Err(EngineError::NotFound(format!(
                 "member {m} is not registered"
@@ -116,14 +128,14 @@ impl Engine {
     /// admin reads the live state, everyone else the latest publication (or
     /// the one `as_of` names). A member that has not submitted for the year
     /// gets `GiveToGet`.
-    pub async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
+    pub(crate) async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
         let p = self.prepare(req)?;
         // Give to get: a member, or a consultant reading on its behalf, sees a
         // year's comparisons only once the member has submitted for it.
         if let Some(m) = req.member
             && matches!(req.audience, Audience::Member | Audience::Consultant)
-            && !self.has_submitted(req.domain, year, m).await?
+            && !self.engine.has_submitted(req.domain, year, m).await?
         {
             return Err(EngineError::GiveToGet {
                 member_id: m.to_string(),
@@ -132,6 +144,7 @@ impl Engine {
             });
         }
         let view = self
+            .engine
             .view(p.domain, year, req.audience, req.as_of)
             .await?
             .ok_or_else(|| EngineError::NotPublished {
@@ -139,7 +152,10 @@ impl Engine {
                 year,
             })?;
         if let GroupBy::Custom(g) = &p.by
-            && let Err(refusal) = self.disclose_custom(p.domain, &view, g, year).await?
+            && let Err(refusal) = self
+                .engine
+                .disclose_custom(p.domain, &view, g, year)
+                .await?
         {
             return Err(EngineError::Refused {
                 code: "disclosure_refused",
@@ -147,7 +163,7 @@ impl Engine {
                 message: refusal.message,
             });
         }
-        let c = view.compare(self, p.ask(req), year);
+        let c = view.compare(self.engine, p.ask(req), year);
         count_suppressed(c.groups.iter().map(|g| (g.suppressed, g.reason)));
         Ok(c)
     }
@@ -156,7 +172,7 @@ impl Engine {
     /// control: admin reads the live state, everyone else each year's
     /// publication; years without the member's own submission are marked
     /// instead of compared.
-    pub async fn timeseries(
+    pub(crate) async fn timeseries(
         &self,
         req: &StatsRequest<'_>,
         from: Option<i32>,
@@ -164,12 +180,13 @@ impl Engine {
     ) -> Result<Timeseries> {
         let p = self.prepare(req)?;
         let points = self
+            .engine
             .published_points(p.ask(req), (from, to), req.as_of)
             .await?;
         count_suppressed(points.iter().map(|p| (p.suppressed, p.reason)));
         let data_version = match req.audience {
             Audience::Admin => {
-                compare::data_version(&*self.snapshot_for(req.domain, req.as_of).await?)
+                compare::data_version(&*self.engine.snapshot_for(req.domain, req.as_of).await?)
             }
             // Each point names its publication and thereby its version.
             _ => points
@@ -194,7 +211,8 @@ impl Engine {
         if let Some(d) = Dimension::parse(value) {
             return Ok(GroupBy::Dimension(d));
         }
-        self.store
+        self.engine
+            .store
             .groups()
             .into_iter()
             .find(|g| g.id == value)
@@ -209,7 +227,7 @@ impl Engine {
 
     /// Defines a custom peer group after checking it: a snake_case id that
     /// is not a dimension, registered members, at least the threshold of them.
-    pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
+    pub(crate) async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
         let refuse = |reason: &'static str, message: String| EngineError::Refused {
             code: "group_refused",
             reason,
@@ -240,19 +258,19 @@ impl Engine {
         let mut ids: Vec<String> = group.member_ids.clone();
         ids.sort();
         ids.dedup();
-        let registered = self.registered_ids();
+        let registered = self.engine.registered_ids();
         if let Some(unknown) = ids.iter().find(|m| !registered.contains(*m)) {
             return Err(refuse(
                 "unregistered_member",
                 format!("member {unknown} is not registered"),
             ));
         }
-        if ids.len() < self.policy.threshold {
+        if ids.len() < self.engine.policy.threshold {
             return Err(refuse(
                 "below_threshold",
                 format!(
                     "a custom group needs at least {} members; this one has {}",
-                    self.policy.threshold,
+                    self.engine.policy.threshold,
                     ids.len()
                 ),
             ));
@@ -261,25 +279,30 @@ impl Engine {
             member_ids: ids,
             ..group
         };
-        self.store.add_group(group).await.map_err(|e| match e {
-            StoreError::Conflict(m) => EngineError::Conflict(m),
-            other => EngineError::Store(other),
-        })
+        self.engine
+            .store
+            .add_group(group)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => EngineError::Conflict(m),
+                other => EngineError::Store(other),
+            })
     }
 
-    /// Every released statistic for analysts: all domains and years with a
-    /// publication, every key figure, the built-in dimensions and the
-    /// custom groups released in that publication, as published.
-    pub async fn released_comparisons(&self) -> Result<arrow::array::RecordBatch> {
+    /// Every published statistic for analysts: all domains and years with
+    /// a publication, every key figure, the built-in dimensions and the
+    /// custom groups disclosed in that publication, as published.
+    pub(crate) async fn published_comparisons(&self) -> Result<arrow::array::RecordBatch> {
         let mut all = Vec::new();
-        let custom = self.store.groups();
-        for d in &self.catalog().domains {
-            for year in self.ledger_years(&d.id)? {
-                let Some(view) = self.view(d, year, Audience::Analyst, None).await? else {
+        let custom = self.engine.store.groups();
+        for d in &self.engine.catalog().domains {
+            for year in self.engine.ledger_years(&d.id)? {
+                let Some(view) = self.engine.view(d, year, Audience::Analyst, None).await? else {
                     continue;
                 };
                 let released: HashSet<String> = match &view.publication {
                     Some(p) => self
+                        .engine
                         .ledger(&d.id, year)?
                         .iter()
                         .filter_map(|e| match &e.record {
@@ -313,7 +336,7 @@ impl Engine {
                             audience: Audience::Analyst,
                             member: None,
                         };
-                        all.push(view.compare(self, ask, year));
+                        all.push(view.compare(self.engine, ask, year));
                     }
                 }
             }
@@ -322,15 +345,13 @@ impl Engine {
     }
 
     /// Runs an analyst's SQL over the released statistics.
-    pub async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
+    pub(crate) async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
         query::check_single_query(sql)?;
-        let table = self.released_comparisons().await?;
+        let table = self.published_comparisons().await?;
         let (schema, batches) = query::run(sql, table).await?;
         export::encode(&schema, &batches, format)
     }
-}
 
-impl Engine {
     /// What a statistics answer depends on besides the request itself, as
     /// a string for its `ETag`, or `None` when the answer cannot be tagged:
     /// over a custom group it also depends on the ledger's disclosures of
@@ -340,16 +361,16 @@ impl Engine {
     /// that state, which later uploads do not change), the member list's
     /// generation (a release brings its own list) and the domain's ledgers
     /// (a publication is no commit).
-    pub async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
+    pub(crate) async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
         if Dimension::parse(req.group_by).is_none() {
             return Ok(None);
         }
         let version = match req.as_of {
             Some(a) => format!("asof-{}", a.label),
-            None => self.data_version(req.domain).await?,
+            None => self.engine.data_version(req.domain).await?,
         };
         let members = self.members_generation(req.as_of);
-        let published = self.publication_tag(req.domain);
+        let published = self.engine.publication_tag(req.domain);
         Ok(Some(format!("{version}/{members}/{published}")))
     }
 
@@ -357,16 +378,17 @@ impl Engine {
     /// report spans every domain, so the state holds every domain's data
     /// version and ledgers (a freeze or reopen, which changes the releases
     /// it lists, is a commit and so moves a data version too).
-    pub async fn report_state(&self, as_of: Option<&AsOf>) -> String {
+    pub(crate) async fn report_state(&self, as_of: Option<&AsOf>) -> String {
         let versions = match as_of {
             Some(a) => format!("asof-{}", a.label),
-            None => self.data_versions().await,
+            None => self.engine.data_versions().await,
         };
         let published: Vec<String> = self
+            .engine
             .catalog()
             .domains
             .iter()
-            .map(|d| self.publication_tag(&d.id))
+            .map(|d| self.engine.publication_tag(&d.id))
             .collect();
         format!(
             "{versions}/{}/{}",
@@ -380,7 +402,7 @@ impl Engine {
     fn members_generation(&self, as_of: Option<&AsOf>) -> String {
         match as_of.and_then(|a| a.release()) {
             Some(_) => "release".to_string(),
-            None => self.store().members_generation().to_string(),
+            None => self.engine.store().members_generation().to_string(),
         }
     }
 }
