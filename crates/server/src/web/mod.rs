@@ -13,7 +13,6 @@
 //! scripts and no resources from elsewhere.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,21 +26,20 @@ use serde::Deserialize;
 use vergleichsring_engine::disclosure::Audience;
 use vergleichsring_engine::workflow::ExplanationInput;
 use vergleichsring_engine::{EngineError, SubmitRequest};
-use vergleichsring_ingest::{Format, RowError};
-use vergleichsring_report::fmt::escape;
+use vergleichsring_ingest::Format;
 use vergleichsring_store::Role;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
 use crate::routes::html_page;
 
-mod page;
+mod layout;
+mod pages;
 mod session;
 #[cfg(test)]
 mod tests;
 
-use page::*;
+use layout::WebError;
 pub use session::Sessions;
 use session::*;
 
@@ -282,7 +280,6 @@ async fn upload(
             format!("Die Datei „{filename}“ hat keine bekannte Endung. Bitte laden Sie eine .csv-, .xlsx- oder .parquet-Datei hoch."),
         )
     })?;
-    let label = domain_label(&state, &domain).to_string();
     let outcome = state
         .engine
         .submit(SubmitRequest {
@@ -294,97 +291,23 @@ async fn upload(
             own_member: Some(member.member_id.clone()),
         })
         .await;
-    let mut body = String::new();
-    let status = match outcome {
-        Ok(o) => {
-            let _ = write!(
-                body,
-                r#"<section class="ok" role="status"><h1>Gespeichert</h1><p>Ihre Zahlen für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, aus „{}“ wurden geprüft und gespeichert (Einreichung {}).</p>"#,
-                escape(&label),
-                escape(&filename),
-                escape(&o.submission_id)
-            );
-            // Rule 10: others see a change only with the next publication.
-            match &o.publication {
-                Some(p) => {
-                    let _ = write!(
-                        body,
-                        "<p>Damit haben genug Mitglieder gemeldet: der Ring hat das Jahr neu veröffentlicht (Stand {}); Vergleiche und Berichte zeigen Ihre Zahlen.</p>",
-                        escape(&p.id)
-                    );
-                }
-                None => body.push_str("<p>In Vergleichen und Berichten erscheinen Ihre Zahlen mit der nächsten Veröffentlichung des Jahres, sobald mindestens fünf Mitglieder gemeldet oder berichtigt haben.</p>"),
-            }
-            if o.warnings.is_empty() {
-                body.push_str("<p>Die Prüfung ergab keine Hinweise.</p>");
-            } else {
-                let _ = write!(
-                    body,
-                    r#"</section><section class="notice" id="hinweise"><h2>{} Hinweis(e) zur Plausibilität</h2><p>Die Zahlen sind gespeichert. Bitte prüfen Sie die folgenden Werte und erklären Sie sie, wenn sie stimmen.</p><table><thead><tr><th scope="col">Zeile</th><th scope="col">Feld</th><th scope="col">Hinweis</th><th scope="col">Erklärung</th></tr></thead><tbody>"#,
-                    o.warnings.len()
-                );
-                for w in &o.warnings {
-                    let _ = write!(
-                        body,
-                        r#"<tr class="warning"><td class="num">{}</td><td>{} <code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
-                        w.row,
-                        escape(&figure_label(&state, &domain, &w.figure)),
-                        escape(&w.figure),
-                        escape(&w.message_de),
-                        explain_form(&member, &o.submission_id, &w.rule)
-                    );
-                }
-                body.push_str("</tbody></table>");
-            }
-            let _ = write!(
-                body,
-                r#"<p><a href="/web/bericht/{year}">Vergleichsbericht {year} öffnen</a> · <a href="/web">Zur Übersicht</a></p></section>"#
-            );
-            StatusCode::CREATED
-        }
-        Err(EngineError::Rejected(errors)) => {
-            let _ = write!(
-                body,
-                r#"<section class="refused" role="alert"><h1>Nicht gespeichert</h1><p>Die Datei „{}“ für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, wurde <strong>nicht</strong> gespeichert: die Prüfung fand {} Fehler. Bitte korrigieren Sie die Datei und laden Sie sie erneut hoch.</p><table><thead><tr><th scope="col">Zeile</th><th scope="col">Mitglied</th><th scope="col">Spalte</th><th scope="col">Regel</th><th scope="col">Meldung</th></tr></thead><tbody>"#,
-                escape(&filename),
-                escape(&label),
-                errors.len()
-            );
-            for e in &errors {
-                let _ = write!(
-                    body,
-                    r#"<tr class="rejection"><td class="num">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"#,
-                    e.row.map_or("–".to_string(), |r| r.to_string()),
-                    escape(e.member_id.as_deref().unwrap_or("–")),
-                    escape(e.column.as_deref().unwrap_or("–")),
-                    escape(&e.rule),
-                    escape(&rule_message_de(&state, &domain, e))
-                );
-            }
-            body.push_str("</tbody></table></section>");
-            body.push_str(&upload_form(&state, &member, Some(&domain), Some(year)));
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Err(EngineError::Store(vergleichsring_store::StoreError::Frozen { release, .. })) => {
-            let _ = write!(
-                body,
-                r#"<section class="refused" role="alert"><h1>Nicht gespeichert</h1><p>Die Zahlen für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, sind als Stand <strong>{}</strong> freigegeben und eingefroren, damit veröffentlichte Berichte gleich bleiben. Korrekturen nimmt die Geschäftsstelle des Rings entgegen; sie kann das Jahr wieder öffnen.</p><p><a href="/web">Zur Übersicht</a></p></section>"#,
-                escape(&label),
-                escape(&release)
-            );
-            StatusCode::CONFLICT
-        }
+    let catalog = state.engine.catalog();
+    let (status, page) = match outcome {
+        Ok(o) => (
+            StatusCode::CREATED,
+            pages::upload_saved(catalog, &member, &domain, year, &filename, &o),
+        ),
+        Err(EngineError::Rejected(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::upload_refused(catalog, &member, &domain, year, &filename, &errors),
+        ),
+        Err(EngineError::Store(vergleichsring_store::StoreError::Frozen { release, .. })) => (
+            StatusCode::CONFLICT,
+            pages::upload_frozen(catalog, &member, &domain, year, &release),
+        ),
         Err(other) => return Err(other.into()),
     };
-    Ok((
-        status,
-        html_page(layout(
-            "Hochladen",
-            Some((&member.name, &member.csrf)),
-            &body,
-        )),
-    )
-        .into_response())
+    Ok((status, html_page(page.into_string())).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -512,11 +435,63 @@ async fn report(
                 .map_err(internal)?,
         )
             .into_response(),
-        _ => html_page(vergleichsring_report::to_html(
-            &report,
-            &vergleichsring_report::HtmlOptions {
-                back_link: Some("/web".into()),
-            },
-        )),
+        _ => html_page(pages::report(&report).into_string()),
     })
+}
+
+/// A redirect to `to` after a POST (303, so the browser GETs it).
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
+}
+
+/// The sign-in page with a fresh double-submit nonce, set as the sign-in
+/// cookie too.
+fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {
+    let nonce = random_hex();
+    let page = pages::login(&nonce, error);
+    let mut response = (status, html_page(page.into_string())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    response
+}
+
+/// The signed-in member's overview: its open warnings and its submissions
+/// of the last ten years, newest first.
+async fn overview(
+    state: &AppState,
+    member: &Member,
+    params: &HashMap<String, String>,
+) -> Result<Response, WebError> {
+    let open = state
+        .engine
+        .warnings(None, None, Some(&member.member_id), true)
+        .await?;
+    let catalog = state.engine.catalog();
+    let mut submissions = Vec::new();
+    let latest = pages::this_year();
+    for year in (latest - 10..=latest).rev() {
+        for d in &catalog.domains {
+            let list = state
+                .engine
+                .submissions(&d.id, year, Some(&member.member_id))
+                .await?;
+            for info in list {
+                submissions.push(pages::SubmissionRow {
+                    domain: &d.label,
+                    year,
+                    current: info.current_for.contains(&member.member_id),
+                    info,
+                });
+            }
+        }
+    }
+    let page = pages::overview(
+        catalog,
+        member,
+        params.contains_key("erklaert"),
+        &open,
+        &submissions,
+    );
+    Ok(html_page(page.into_string()))
 }
