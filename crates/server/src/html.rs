@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 
 /// An HTML page with headers that keep it self-contained: no scripts, and
 /// nothing loaded from elsewhere.
-pub fn html_page(body: String) -> Response {
+pub fn html_page(body: impl Into<axum::body::Body>) -> Response {
+    let body: axum::body::Body = body.into();
     let mut r = ([(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     add_page_headers(r.headers_mut());
     r

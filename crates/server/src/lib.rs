@@ -13,7 +13,9 @@ pub mod extract;
 mod html;
 mod negotiate;
 pub mod observe;
+mod render;
 mod routes;
+mod sessions;
 mod state;
 pub mod web;
 
@@ -22,6 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use routes::document;
+pub use sessions::Sessions;
 pub use state::{AppState, HttpConfig};
 
 /// The service's routes.

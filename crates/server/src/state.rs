@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use vergleichsring_engine::Engine;
 
-use crate::{cache, observe, web};
+use crate::{cache, observe, sessions};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct AppState {
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
     /// Signed-in sessions of the member web page.
-    pub sessions: Arc<web::Sessions>,
+    pub sessions: Arc<sessions::Sessions>,
     /// Materialised statistics responses by `ETag`.
     pub responses: Arc<cache::ResponseCache>,
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::contract::ReportFormat;
+use crate::render;
 
 /// `GET /api/v1/reports/{member_id}/{year}?format=json|csv|xlsx[&dialect=de]`:
 /// the member's peer report; the member itself, a consultant it granted
@@ -76,37 +77,12 @@ pub async fn report(
             as_of.as_ref().map_or("", |a| a.label.as_str()),
         ],
     );
-    let internal = |e: vergleichsring_report::ReportError| {
-        ApiError::from(vergleichsring_engine::EngineError::Internal(e.to_string()))
-    };
     let mut response = cache::conditional(&state.responses, &headers, Some(tag), || async {
         let report = state
             .engine
             .report(&member, year, caller.audience(), as_of.as_ref())
             .await?;
-        Ok::<_, ApiError>(match format {
-            ReportFormat::Csv => (
-                "text/csv; charset=utf-8",
-                vergleichsring_report::to_csv(&report, dialect)
-                    .map_err(internal)?
-                    .into(),
-            ),
-            ReportFormat::Xlsx => (
-                vergleichsring_ingest::XLSX_TYPE,
-                vergleichsring_report::to_xlsx(&report)
-                    .map_err(internal)?
-                    .into(),
-            ),
-            ReportFormat::Html => (
-                "text/html; charset=utf-8",
-                vergleichsring_report::to_html(
-                    &report,
-                    &vergleichsring_report::HtmlOptions::default(),
-                )
-                .into(),
-            ),
-            ReportFormat::Json => ("application/json", json_bytes(&report)?),
-        })
+        Ok::<_, ApiError>(render::report(&report, format, dialect, None)?)
     })
     .await?;
     caller.log_access(&state, "report", &member, None, Some(year));

@@ -12,12 +12,7 @@
 //! is refused. Pages are sent with a Content-Security-Policy that allows no
 //! scripts and no resources from elsewhere.
 
-use std::collections::HashMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, Multipart, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,20 +22,24 @@ use utoipa_axum::routes;
 use vergleichsring_engine::disclosure::Audience;
 use vergleichsring_engine::workflow::ExplanationInput;
 use vergleichsring_engine::{EngineError, SubmitRequest};
-use vergleichsring_ingest::{Format, RowError};
-use vergleichsring_report::fmt::escape;
+use vergleichsring_ingest::Format;
 use vergleichsring_store::Role;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::contract::{self, ReportFormat};
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::html::html_page;
+use crate::render;
 
-mod page;
+mod layout;
+mod pages;
 mod session;
+#[cfg(test)]
+mod tests;
 
-use page::*;
-pub use session::Sessions;
+use layout::WebError;
 use session::*;
 
 /// The routes of the web page, under `/web`, with their OpenAPI paths.
@@ -78,10 +77,10 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
 async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<contract::WebHomeQuery>,
 ) -> Result<Response, WebError> {
     match signed_in(&state, &headers) {
-        Some(member) => overview(&state, &member, &params).await,
+        Some(member) => overview(&state, &member, query.erklaert.is_some()).await,
         None => Ok(login_page(&headers, None, StatusCode::OK)),
     }
 }
@@ -282,7 +281,6 @@ async fn upload(
             format!("Die Datei „{filename}“ hat keine bekannte Endung. Bitte laden Sie eine .csv-, .xlsx- oder .parquet-Datei hoch."),
         )
     })?;
-    let label = domain_label(&state, &domain).to_string();
     let outcome = state
         .engine
         .submit(SubmitRequest {
@@ -294,97 +292,23 @@ async fn upload(
             own_member: Some(member.member_id.clone()),
         })
         .await;
-    let mut body = String::new();
-    let status = match outcome {
-        Ok(o) => {
-            let _ = write!(
-                body,
-                r#"<section class="ok" role="status"><h1>Gespeichert</h1><p>Ihre Zahlen für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, aus „{}“ wurden geprüft und gespeichert (Einreichung {}).</p>"#,
-                escape(&label),
-                escape(&filename),
-                escape(&o.submission_id)
-            );
-            // Rule 10: others see a change only with the next publication.
-            match &o.publication {
-                Some(p) => {
-                    let _ = write!(
-                        body,
-                        "<p>Damit haben genug Mitglieder gemeldet: der Ring hat das Jahr neu veröffentlicht (Stand {}); Vergleiche und Berichte zeigen Ihre Zahlen.</p>",
-                        escape(&p.id)
-                    );
-                }
-                None => body.push_str("<p>In Vergleichen und Berichten erscheinen Ihre Zahlen mit der nächsten Veröffentlichung des Jahres, sobald mindestens fünf Mitglieder gemeldet oder berichtigt haben.</p>"),
-            }
-            if o.warnings.is_empty() {
-                body.push_str("<p>Die Prüfung ergab keine Hinweise.</p>");
-            } else {
-                let _ = write!(
-                    body,
-                    r#"</section><section class="notice" id="hinweise"><h2>{} Hinweis(e) zur Plausibilität</h2><p>Die Zahlen sind gespeichert. Bitte prüfen Sie die folgenden Werte und erklären Sie sie, wenn sie stimmen.</p><table><thead><tr><th scope="col">Zeile</th><th scope="col">Feld</th><th scope="col">Hinweis</th><th scope="col">Erklärung</th></tr></thead><tbody>"#,
-                    o.warnings.len()
-                );
-                for w in &o.warnings {
-                    let _ = write!(
-                        body,
-                        r#"<tr class="warning"><td class="num">{}</td><td>{} <code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
-                        w.row,
-                        escape(&figure_label(&state, &domain, &w.figure)),
-                        escape(&w.figure),
-                        escape(&w.message_de),
-                        explain_form(&member, &o.submission_id, &w.rule)
-                    );
-                }
-                body.push_str("</tbody></table>");
-            }
-            let _ = write!(
-                body,
-                r#"<p><a href="/web/bericht/{year}">Vergleichsbericht {year} öffnen</a> · <a href="/web">Zur Übersicht</a></p></section>"#
-            );
-            StatusCode::CREATED
-        }
-        Err(EngineError::Rejected(errors)) => {
-            let _ = write!(
-                body,
-                r#"<section class="refused" role="alert"><h1>Nicht gespeichert</h1><p>Die Datei „{}“ für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, wurde <strong>nicht</strong> gespeichert: die Prüfung fand {} Fehler. Bitte korrigieren Sie die Datei und laden Sie sie erneut hoch.</p><table><thead><tr><th scope="col">Zeile</th><th scope="col">Mitglied</th><th scope="col">Spalte</th><th scope="col">Regel</th><th scope="col">Meldung</th></tr></thead><tbody>"#,
-                escape(&filename),
-                escape(&label),
-                errors.len()
-            );
-            for e in &errors {
-                let _ = write!(
-                    body,
-                    r#"<tr class="rejection"><td class="num">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"#,
-                    e.row.map_or("–".to_string(), |r| r.to_string()),
-                    escape(e.member_id.as_deref().unwrap_or("–")),
-                    escape(e.column.as_deref().unwrap_or("–")),
-                    escape(&e.rule),
-                    escape(&rule_message_de(&state, &domain, e))
-                );
-            }
-            body.push_str("</tbody></table></section>");
-            body.push_str(&upload_form(&state, &member, Some(&domain), Some(year)));
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Err(EngineError::Store(vergleichsring_store::StoreError::Frozen { release, .. })) => {
-            let _ = write!(
-                body,
-                r#"<section class="refused" role="alert"><h1>Nicht gespeichert</h1><p>Die Zahlen für <strong>{}</strong>, Berichtsjahr <strong>{year}</strong>, sind als Stand <strong>{}</strong> freigegeben und eingefroren, damit veröffentlichte Berichte gleich bleiben. Korrekturen nimmt die Geschäftsstelle des Rings entgegen; sie kann das Jahr wieder öffnen.</p><p><a href="/web">Zur Übersicht</a></p></section>"#,
-                escape(&label),
-                escape(&release)
-            );
-            StatusCode::CONFLICT
-        }
+    let catalog = state.engine.catalog();
+    let (status, page) = match outcome {
+        Ok(o) => (
+            StatusCode::CREATED,
+            pages::upload_saved(catalog, &member, &domain, year, &filename, &o),
+        ),
+        Err(EngineError::Rejected(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::upload_refused(catalog, &member, &domain, year, &filename, &errors),
+        ),
+        Err(EngineError::Store(vergleichsring_store::StoreError::Frozen { release, .. })) => (
+            StatusCode::CONFLICT,
+            pages::upload_frozen(catalog, &member, &domain, year, &release),
+        ),
         Err(other) => return Err(other.into()),
     };
-    Ok((
-        status,
-        html_page(layout(
-            "Hochladen",
-            Some((&member.name, &member.csrf)),
-            &body,
-        )),
-    )
-        .into_response())
+    Ok((status, html_page(page.into_string())).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -470,13 +394,12 @@ async fn explain(
 async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(year): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    path: Result<ApiPath<contract::YearPath>, ApiError>,
+    ApiQuery(query): ApiQuery<contract::WebReportQuery>,
 ) -> Result<Response, WebError> {
     let member = require(&state, &headers)?;
-    let year: i32 = year
-        .parse()
-        .map_err(|_| WebError::bad_request(format!("„{year}“ ist kein Jahr.")))?;
+    let ApiPath(contract::YearPath { year }) =
+        path.map_err(|_| WebError::bad_request("Das Jahr in der Adresse ist keine Zahl."))?;
     let report = state
         .engine
         .report(&member.member_id, year, Audience::Member, None)
@@ -484,86 +407,84 @@ async fn report(
     member
         .caller
         .log_access(&state, "report", &member.member_id, None, Some(year));
-    let internal = |e: vergleichsring_report::ReportError| {
-        WebError::from(EngineError::Internal(e.to_string()))
+    // The page unless a download is asked for; the CSV in German number
+    // format, for German spreadsheets.
+    let format = match query.format.as_deref() {
+        Some("xlsx") => ReportFormat::Xlsx,
+        Some("csv") => ReportFormat::Csv,
+        _ => ReportFormat::Html,
     };
+    let (content_type, body) = render::report(
+        &report,
+        format,
+        vergleichsring_report::Dialect::De,
+        Some("/web"),
+    )?;
+    if format == ReportFormat::Html {
+        return Ok(html_page(body));
+    }
     let file = format!("vergleichsbericht_{}_{year}", member.member_id);
-    Ok(match params.get("format").map(String::as_str) {
-        Some("xlsx") => (
-            [
-                (CONTENT_TYPE, vergleichsring_ingest::XLSX_TYPE.to_string()),
-                (
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}.xlsx\""),
-                ),
-            ],
-            vergleichsring_report::to_xlsx(&report).map_err(internal)?,
-        )
-            .into_response(),
-        Some("csv") => (
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}.csv\""),
-                ),
-            ],
-            vergleichsring_report::to_csv(&report, vergleichsring_report::Dialect::De)
-                .map_err(internal)?,
-        )
-            .into_response(),
-        _ => html_page(vergleichsring_report::to_html(
-            &report,
-            &vergleichsring_report::HtmlOptions {
-                back_link: Some("/web".into()),
-            },
-        )),
-    })
+    let extension = format.as_str();
+    Ok((
+        [
+            (CONTENT_TYPE, content_type.to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}.{extension}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A redirect to `to` after a POST (303, so the browser GETs it).
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
+}
 
-    #[test]
-    fn cookies_and_secrets() {
-        let mut h = HeaderMap::new();
-        h.insert(COOKIE, HeaderValue::from_static("a=1; vr_session=abc; b=2"));
-        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
-        assert_eq!(cookie(&h, "missing"), None);
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "ab"));
-        let c = set_cookie(&h, SESSION_COOKIE, "x", 60);
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
-        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert!(set_cookie(&h, SESSION_COOKIE, "x", 60).ends_with("; Secure"));
+/// The sign-in page with a fresh double-submit nonce, set as the sign-in
+/// cookie too.
+fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {
+    let nonce = random_hex();
+    let page = pages::login(&nonce, error);
+    let mut response = (status, html_page(page.into_string())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
+        response.headers_mut().append(SET_COOKIE, v);
     }
+    response
+}
 
-    #[test]
-    fn cross_site_posts_are_refused() {
-        let mut h = HeaderMap::new();
-        h.insert(HOST, HeaderValue::from_static("ring.example:8080"));
-        assert!(same_origin(&h).is_ok());
-        h.insert(
-            "origin",
-            HeaderValue::from_static("http://ring.example:8080"),
-        );
-        assert!(same_origin(&h).is_ok());
-        h.insert("origin", HeaderValue::from_static("http://evil.example"));
-        assert!(same_origin(&h).is_err());
-        h.remove("origin");
-        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(same_origin(&h).is_err());
+/// The signed-in member's overview: its open warnings and its submissions
+/// of the last ten years, newest first.
+async fn overview(
+    state: &AppState,
+    member: &Member,
+    explained: bool,
+) -> Result<Response, WebError> {
+    let open = state
+        .engine
+        .warnings(None, None, Some(&member.member_id), true)
+        .await?;
+    let catalog = state.engine.catalog();
+    let mut submissions = Vec::new();
+    let latest = pages::this_year();
+    for year in (latest - 10..=latest).rev() {
+        for d in &catalog.domains {
+            let list = state
+                .engine
+                .submissions(&d.id, year, Some(&member.member_id))
+                .await?;
+            for info in list {
+                submissions.push(pages::SubmissionRow {
+                    domain: &d.label,
+                    year,
+                    current: info.current_for.contains(&member.member_id),
+                    info,
+                });
+            }
+        }
     }
-
-    #[test]
-    fn sessions_expire_and_are_bounded() {
-        let s = Sessions::default();
-        let (id, csrf) = s.create("tok".into());
-        assert_eq!(s.get(&id), Some(("tok".to_string(), csrf)));
-        s.remove(&id);
-        assert_eq!(s.get(&id), None);
-        assert_ne!(random_hex(), random_hex());
-    }
+    let page = pages::overview(catalog, member, explained, &open, &submissions);
+    Ok(html_page(page.into_string()))
 }

@@ -1,0 +1,21 @@
+//! The pages of the member web page, each a function from what it shows to
+//! its HTML (`maud::Markup`, escaped by default). They do no I/O: the
+//! handlers in `web/mod.rs` fetch what a page shows and send what it
+//! returns.
+
+mod explain;
+mod labels;
+mod login;
+mod overview;
+mod upload;
+
+pub(crate) use login::login;
+pub(crate) use overview::{SubmissionRow, overview};
+pub(crate) use upload::{upload_frozen, upload_refused, upload_saved};
+
+/// The current calendar year (UTC): the upload form offers the ten years
+/// before it, the overview lists submissions back to ten years before it.
+pub(crate) fn this_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Utc::now().year()
+}

@@ -1,0 +1,146 @@
+//! The member's overview (`/web` when signed in): the upload form, the
+//! open warnings to explain, its reports and its submissions.
+
+use std::collections::BTreeSet;
+
+use maud::{Markup, html};
+use vergleichsring_catalog::Catalog;
+use vergleichsring_engine::SubmissionInfo;
+use vergleichsring_engine::workflow::WarningStatus;
+
+use super::explain::{explain_form, explained_notice};
+use super::labels::{domain_label, figure_label};
+use super::upload::upload_form;
+use crate::web::layout::layout;
+use crate::web::session::Member;
+
+/// One of the member's submissions as the overview lists it.
+pub(crate) struct SubmissionRow<'a> {
+    /// The domain's German label.
+    pub(crate) domain: &'a str,
+    /// The year it is for.
+    pub(crate) year: i32,
+    /// Whether the member's current figures for the year come from it
+    /// (else a later one replaced it).
+    pub(crate) current: bool,
+    /// The submission.
+    pub(crate) info: SubmissionInfo,
+}
+
+/// The overview: `explained` after an explanation was saved, the `open`
+/// warnings, and the `submissions` newest first. A report is offered for
+/// every year with current figures.
+pub(crate) fn overview(
+    catalog: &Catalog,
+    member: &Member,
+    explained: bool,
+    open: &[WarningStatus],
+    submissions: &[SubmissionRow<'_>],
+) -> Markup {
+    let years: BTreeSet<i32> = submissions
+        .iter()
+        .filter(|s| s.current)
+        .map(|s| s.year)
+        .collect();
+    let content = html! {
+        h1 { (member.name) }
+        p class="muted" { "Mitgliedsnummer " (member.member_id) }
+        @if explained {
+            (explained_notice())
+        }
+        (upload_form(catalog, member, None, None))
+        section id="hinweise" {
+            h2 { "Offene Hinweise (" (open.len()) ")" }
+            @if open.is_empty() {
+                p { "Zu Ihren aktuellen Zahlen gibt es keine unerklärten Hinweise." }
+            } @else {
+                p class="muted" {
+                    "Hinweise halten eine Datei nicht auf. Bitte erklären Sie auffällige Werte kurz (z. B. „Umbau, drei Monate geschlossen“), damit der Ring sie einordnen kann."
+                }
+                table {
+                    thead {
+                        tr {
+                            th scope="col" { "Sparte" }
+                            th scope="col" { "Jahr" }
+                            th scope="col" { "Feld" }
+                            th scope="col" { "Hinweis" }
+                            th scope="col" { "Erklärung" }
+                        }
+                    }
+                    tbody {
+                        @for w in open {
+                            tr class="warning" {
+                                td { (domain_label(catalog, &w.domain)) }
+                                td { (w.year) }
+                                td { (figure_label(catalog, &w.domain, &w.figure)) }
+                                td { (w.message_de) }
+                                td { (explain_form(member, &w.submission_id, &w.rule)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section id="berichte" {
+            h2 { "Ihre Berichte" }
+            @if years.is_empty() {
+                p { "Berichte gibt es für jedes Jahr, für das Sie Zahlen eingereicht haben." }
+            } @else {
+                ul {
+                    @for y in years.iter().rev() {
+                        li {
+                            a href={ "/web/bericht/" (y) } { "Vergleichsbericht " (y) }
+                            " · "
+                            a href={ "/web/bericht/" (y) "?format=xlsx" } { "Excel" }
+                            " · "
+                            a href={ "/web/bericht/" (y) "?format=csv" } { "CSV" }
+                        }
+                    }
+                }
+            }
+        }
+        section id="einreichungen" {
+            h2 { "Ihre Einreichungen" }
+            @if submissions.is_empty() {
+                p { "Noch keine Einreichungen." }
+            } @else {
+                table {
+                    thead {
+                        tr {
+                            th scope="col" { "Sparte" }
+                            th scope="col" { "Jahr" }
+                            th scope="col" { "Eingereicht (UTC)" }
+                            th scope="col" { "Format" }
+                            th scope="col" { "Hinweise" }
+                            th scope="col" { "Stand" }
+                        }
+                    }
+                    tbody {
+                        @for s in submissions {
+                            tr {
+                                td { (s.domain) }
+                                td { (s.year) }
+                                td { (submitted_at(&s.info.submitted_at)) }
+                                td { (s.info.format.as_deref().unwrap_or("–")) }
+                                td class="num" { (s.info.warnings.len()) }
+                                td {
+                                    @if s.current {
+                                        span class="tag" { "aktuell" }
+                                    } @else {
+                                        "ersetzt"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Übersicht", Some((&member.name, &member.csrf)), content)
+}
+
+/// An RFC 3339 time as date and minute (`2024-03-01 12:30`).
+fn submitted_at(rfc3339: &str) -> String {
+    rfc3339.replace('T', " ").chars().take(16).collect()
+}
