@@ -2,76 +2,21 @@
 //! (domain, year) by a dimension, and pass every group through
 //! [`crate::disclosure::verdict`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use vergleichsring_catalog::{Catalog, Domain, LAENDER, MemberKind};
-use vergleichsring_store::{CustomGroup, Member};
 
+pub use crate::dimension::{Dimension, GroupBy, group_of};
 use crate::disclosure::{
     Audience, Policy, Reason, ReleasedStats, Verdict, Visibility, Withheld,
     passes_size_and_variety, round_3_significant, verdict,
 };
-pub use crate::grouping::Materialised;
-use crate::grouping::{GroupData, assign, build_groups, cached};
+pub use crate::grouping::CompareInput;
+use crate::grouping::{assign, build_groups, cached};
 use crate::snapshot::{Snapshot, YearData};
 use crate::stats::{percentile_rank, rank};
-
-/// A built-in group dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dimension {
-    /// Every member with a value.
-    All,
-    /// KGSt size class from the population of that domain and year.
-    SizeClass,
-    /// The Land (first two digits of the member id).
-    Land,
-    /// The member's kind.
-    Kind,
-}
-
-impl Dimension {
-    /// Parses a `group_by` value.
-    pub fn parse(s: &str) -> Option<Dimension> {
-        match s {
-            "all" => Some(Dimension::All),
-            "size_class" => Some(Dimension::SizeClass),
-            "land" => Some(Dimension::Land),
-            "kind" => Some(Dimension::Kind),
-            _ => None,
-        }
-    }
-
-    /// The API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dimension::All => "all",
-            Dimension::SizeClass => "size_class",
-            Dimension::Land => "land",
-            Dimension::Kind => "kind",
-        }
-    }
-}
-
-/// What a comparison groups by: a built-in dimension or a custom group.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GroupBy {
-    /// A built-in dimension.
-    Dimension(Dimension),
-    /// A custom group (one group).
-    Custom(CustomGroup),
-}
-
-impl GroupBy {
-    /// The `group_by` value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            GroupBy::Dimension(d) => d.as_str(),
-            GroupBy::Custom(c) => &c.id,
-        }
-    }
-}
+use crate::year::GroupData;
+pub use crate::year::Materialised;
 
 /// A peer shown by name (visibility mode `named`).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -162,80 +107,6 @@ pub struct Comparison {
     pub publication: Option<PublicationRef>,
     /// The groups, in catalogue order of their ids.
     pub groups: Vec<GroupResult>,
-}
-
-/// The group a member falls into in a dimension, with its label.
-pub fn group_of(
-    catalog: &Catalog,
-    by: &GroupBy,
-    member: &Member,
-    population: Option<f64>,
-) -> Option<(String, String)> {
-    let dim = match by {
-        GroupBy::Dimension(d) => *d,
-        // Sorted and without duplicates (`Engine::create_group` and
-        // `Engine::group_by` see to it): a binary search per member.
-        GroupBy::Custom(c) => {
-            return c
-                .member_ids
-                .binary_search(&member.member_id)
-                .is_ok()
-                .then(|| (c.id.clone(), c.name.clone()));
-        }
-    };
-    match dim {
-        Dimension::All => Some(("all".into(), "Alle Mitglieder".into())),
-        Dimension::SizeClass => {
-            let c = catalog.size_class(member.kind, population?)?;
-            Some((c.id.clone(), c.label.clone()))
-        }
-        Dimension::Land => {
-            let code = member.member_id.get(0..2)?;
-            let name = LAENDER.iter().find(|(c, _)| *c == code)?.1;
-            Some((code.to_string(), name.to_string()))
-        }
-        Dimension::Kind => {
-            let label = match member.kind {
-                MemberKind::KreisfreieStadt => "Kreisfreie Städte",
-                MemberKind::KreisangehoerigeGemeinde => "Kreisangehörige Gemeinden",
-                MemberKind::Landkreis => "Landkreise",
-            };
-            Some((member.kind.as_str().into(), label.into()))
-        }
-    }
-}
-
-/// Orders group ids: size classes in catalogue order, the rest alphabetically.
-pub(crate) fn order_key(catalog: &Catalog, by: &GroupBy, id: &str) -> (usize, String) {
-    match by {
-        GroupBy::Dimension(Dimension::SizeClass) => (
-            catalog
-                .size_classes
-                .iter()
-                .position(|c| c.id == id)
-                .unwrap_or(usize::MAX),
-            id.to_string(),
-        ),
-        _ => (0, id.to_string()),
-    }
-}
-
-/// Everything needed to compute one comparison.
-pub struct CompareInput<'a> {
-    /// The catalogue.
-    pub catalog: &'a Catalog,
-    /// The domain.
-    pub domain: &'a Domain,
-    /// The domain's data.
-    pub snapshot: &'a Snapshot,
-    /// Registered members by id.
-    pub members: &'a BTreeMap<String, Member>,
-    /// Disclosure thresholds.
-    pub policy: &'a Policy,
-    /// The generation of the member list (see `Store::members_generation`):
-    /// materialised groups are kept per generation, because a member's kind
-    /// decides its groups.
-    pub members_generation: u64,
 }
 
 /// One group while a comparison is being built.

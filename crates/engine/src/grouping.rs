@@ -6,51 +6,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::compare::{CompareInput, Dimension, GroupBy, group_of, order_key};
-use crate::disclosure::GroupValues;
-use crate::snapshot::{KeyRow, YearData};
+use vergleichsring_catalog::{Catalog, Domain};
+use vergleichsring_store::Member;
 
-/// One group of a (year, key figure, grouping) with its members' values:
-/// everything about a group that does not depend on who asks.
-#[derive(Debug)]
-pub struct GroupData {
-    pub(crate) id: String,
-    pub(crate) label: String,
-    pub(crate) values: GroupValues,
-    /// (index into the year's member ids, value) of every member with a value.
-    pub(crate) members: Vec<(u32, f64)>,
-    pub(crate) ids: Arc<Vec<String>>,
-}
-
-/// Which group each current member of a year belongs to for one grouping:
-/// computed once per (year data, dimension, member list) and shared by all
-/// key figures.
-#[derive(Debug)]
-pub(crate) struct Assignment {
-    /// The groups in the order the API lists them: (id, label).
-    pub(crate) groups: Vec<(String, String)>,
-    /// Per current row (in member id order) its group, if any.
-    pub(crate) of_row: Vec<Option<u32>>,
-    /// The member ids in the same order.
-    pub(crate) ids: Arc<Vec<String>>,
-}
-
-/// The materialised comparisons of one year of a domain: per (key figure,
-/// dimension, generation of the member list) the groups with their values,
-/// built on first use and kept until the year's data change (an upload for
-/// the year builds a new `YearData` with an empty cache). Disclosure control
-/// runs per request on top, because it depends on the requester.
-#[derive(Debug, Default)]
-pub struct Materialised {
-    pub(crate) groups: Cache<MaterialisedKey, Vec<GroupData>>,
-    pub(crate) assignments: Cache<(Dimension, u64), Assignment>,
-    /// The key figures in the order of `current` (one entry per current
-    /// row), so that grouping a key figure is one pass over a vector.
-    pub(crate) aligned: Cache<(), Vec<Option<KeyRow>>>,
-}
-
-/// Cells by key, each filled once.
-pub(crate) type Cache<K, V> = std::sync::Mutex<HashMap<K, Arc<std::sync::OnceLock<Arc<V>>>>>;
+use crate::dimension::{GroupBy, group_of, order_key};
+use crate::disclosure::{GroupValues, Policy};
+use crate::snapshot::Snapshot;
+pub(crate) use crate::year::cached;
+use crate::year::{Assignment, GroupData, KeyRow, YearData};
 
 /// The key figures of a year's current rows, in member id order.
 pub(crate) fn align(data: &YearData) -> Vec<Option<KeyRow>> {
@@ -66,39 +29,6 @@ pub(crate) fn align(data: &YearData) -> Vec<Option<KeyRow>> {
                 .map(|(_, k)| (*k).clone())
         })
         .collect()
-}
-
-/// (key figure index, dimension, generation of the member list).
-pub(crate) type MaterialisedKey = (usize, Dimension, u64);
-
-/// A value from a cache, built by the first caller that needs it; callers
-/// that come while it is being built wait for it instead of building it
-/// again (after an upload, many requests ask for the same year at once).
-/// The map's lock is held only to find the cell.
-pub(crate) fn cached<K: std::hash::Hash + Eq, V>(
-    map: &Cache<K, V>,
-    key: K,
-    build: impl FnOnce() -> V,
-) -> Arc<V> {
-    let cell = map
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(key)
-        .or_default()
-        .clone();
-    cell.get_or_init(|| Arc::new(build())).clone()
-}
-
-impl Materialised {
-    /// The number of materialised (key figure, dimension) entries.
-    pub fn len(&self) -> usize {
-        self.groups.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether nothing is materialised yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Assigns every current member of a year to its group of `by`.
@@ -184,4 +114,22 @@ pub(crate) fn build_groups(
         g.values.values.sort_by(f64::total_cmp);
     }
     groups
+}
+
+/// Everything needed to compute one comparison.
+pub struct CompareInput<'a> {
+    /// The catalogue.
+    pub catalog: &'a Catalog,
+    /// The domain.
+    pub domain: &'a Domain,
+    /// The domain's data.
+    pub snapshot: &'a Snapshot,
+    /// Registered members by id.
+    pub members: &'a BTreeMap<String, Member>,
+    /// Disclosure thresholds.
+    pub policy: &'a Policy,
+    /// The generation of the member list (see `Store::members_generation`):
+    /// materialised groups are kept per generation, because a member's kind
+    /// decides its groups.
+    pub members_generation: u64,
 }

@@ -13,6 +13,7 @@
 
 mod as_of;
 pub mod compare;
+mod dimension;
 pub mod disclosure;
 mod error;
 pub mod export;
@@ -31,6 +32,7 @@ mod statistics;
 pub mod stats;
 mod uploads;
 pub mod workflow;
+mod year;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

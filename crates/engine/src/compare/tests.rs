@@ -1,4 +1,9 @@
 //! Unit tests of `compare.rs`.
+use std::collections::BTreeMap;
+
+use vergleichsring_catalog::{Catalog, MemberKind};
+use vergleichsring_store::Member;
+
 use super::*;
 use crate::disclosure::{Visibility, passes_size_and_variety};
 use crate::snapshot::{KeyRow, StoredRow};
