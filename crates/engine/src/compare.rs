@@ -8,7 +8,7 @@ use serde::Serialize;
 
 pub use crate::dimension::{Dimension, GroupBy, group_of};
 use crate::disclosure::{
-    Audience, Policy, Reason, ReleasedStats, Verdict, Visibility, Withheld,
+    Audience, DisclosedStats, Policy, Reason, Verdict, Visibility, Withheld,
     passes_size_and_variety, round_3_significant, verdict,
 };
 pub use crate::grouping::CompareInput;
@@ -61,9 +61,9 @@ pub struct GroupResult {
     /// German explanation of the suppression.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_de: Option<&'static str>,
-    /// The released statistics.
-    pub stats: Option<ReleasedStats>,
-    /// Statistics withheld from a released group, with reasons.
+    /// The disclosed statistics.
+    pub stats: Option<DisclosedStats>,
+    /// Statistics withheld from a disclosed group, with reasons.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<Withheld>,
     /// The requesting member's position, only in its own group.
@@ -182,16 +182,16 @@ pub fn compare(
         .into_iter()
         .map(|b| {
             let r = b.verdict;
-            let released = r.stats.is_some();
+            let disclosed = r.stats.is_some();
             let own = match (b.holds_own, own) {
                 (true, Some(member_id)) => Some(Own {
                     member_id: member_id.to_string(),
                     value: own_value,
                     rank: own_value
-                        .filter(|_| released)
+                        .filter(|_| disclosed)
                         .map(|v| rank(&b.g.values.values, v, direction)),
                     percentile_rank: own_value
-                        .filter(|_| released)
+                        .filter(|_| disclosed)
                         .and_then(|v| percentile_rank(&b.g.values.values, v)),
                 }),
                 _ => None,
@@ -205,7 +205,7 @@ pub fn compare(
                 audience,
                 Audience::Member | Audience::Analyst | Audience::Admin
             );
-            let distribution = (released
+            let distribution = (disclosed
                 && sees_values
                 && matches!(by, GroupBy::Dimension(_))
                 && policy.visibility == Visibility::Pseudonymous)
@@ -267,7 +267,7 @@ pub fn compare(
 }
 
 /// Rule 5: when the whole (all groups of the dimension together) would be
-/// released, the suppressed groups taken together must pass rules 1 and 4,
+/// disclosed, the suppressed groups taken together must pass rules 1 and 4,
 /// or their values could be recovered by subtraction; otherwise suppress
 /// further groups, smallest first, until they do.
 fn protect_complement(
@@ -345,8 +345,8 @@ pub struct Point {
     /// German explanation of the suppression.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_de: Option<&'static str>,
-    /// The released statistics.
-    pub stats: Option<ReleasedStats>,
+    /// The disclosed statistics.
+    pub stats: Option<DisclosedStats>,
     /// The publication the year's statistics come from (non-admin callers).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]

@@ -34,7 +34,7 @@ pub enum Visibility {
     /// Statistics only.
     #[default]
     AggregateOnly,
-    /// Statistics plus the anonymous sorted distribution of released groups.
+    /// Statistics plus the anonymous sorted distribution of disclosed groups.
     Pseudonymous,
     /// Members see each other by name.
     Named,
@@ -98,9 +98,9 @@ impl Policy {
     }
 }
 
-/// The statistics of a group as released; withheld ones are `None`.
+/// The statistics of a group as disclosed; withheld ones are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ReleasedStats {
+pub struct DisclosedStats {
     /// Unweighted mean.
     pub mean: Option<f64>,
     /// Median (type 7).
@@ -138,7 +138,7 @@ pub enum Reason {
     /// Suppressed so that other suppressed groups cannot be recovered by
     /// subtraction from the total (rule 5).
     Complement,
-    /// A custom group would differ from a released group by fewer members
+    /// A custom group would differ from a disclosed group by fewer members
     /// than the threshold (rule 6).
     Differencing,
     /// Withheld by the audit of answers in combination (rule 11): together
@@ -209,7 +209,7 @@ impl Reason {
     }
 }
 
-/// A single statistic withheld from a released group, and why.
+/// A single statistic withheld from a disclosed group, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Withheld {
     /// The statistic, e.g. `weighted` or `p25`.
@@ -259,10 +259,10 @@ pub struct Verdict {
     /// Number of members with a value.
     pub n: usize,
     /// `None` when suppressed.
-    pub stats: Option<ReleasedStats>,
+    pub stats: Option<DisclosedStats>,
     /// Why it was suppressed.
     pub reason: Option<Reason>,
-    /// Statistics withheld from a released group.
+    /// Statistics withheld from a disclosed group.
     pub withheld: Vec<Withheld>,
 }
 
@@ -441,7 +441,7 @@ pub fn verdict(
     };
     Verdict {
         n,
-        stats: Some(ReleasedStats {
+        stats: Some(DisclosedStats {
             mean: Some(summary.mean),
             median,
             p25,
@@ -458,8 +458,8 @@ pub fn verdict(
     }
 }
 
-fn full(s: &Summary, w: Option<f64>) -> ReleasedStats {
-    ReleasedStats {
+fn full(s: &Summary, w: Option<f64>) -> DisclosedStats {
+    DisclosedStats {
         mean: Some(s.mean),
         median: Some(s.median),
         p25: Some(s.p25),

@@ -38,7 +38,7 @@ impl TableFormat {
     }
 }
 
-/// The columns of the released statistics (the `comparisons` table of the
+/// The columns of the disclosed statistics (the `comparisons` table of the
 /// analysts' SQL), optionally followed by the requester's own position,
 /// and the publication they come from.
 pub fn comparison_schema(with_own: bool, with_publication: bool) -> SchemaRef {
@@ -85,7 +85,7 @@ pub fn comparisons_batch(
     let text = |f: &dyn Fn(&(&Comparison, &crate::compare::GroupResult)) -> String| -> ArrayRef {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
-    let stat = |f: &dyn Fn(&crate::disclosure::ReleasedStats) -> Option<f64>| -> ArrayRef {
+    let stat = |f: &dyn Fn(&crate::disclosure::DisclosedStats) -> Option<f64>| -> ArrayRef {
         Arc::new(Float64Array::from(
             rows.iter()
                 .map(|(_, g)| g.stats.as_ref().and_then(f))

@@ -1,7 +1,7 @@
 //! Rule 6: custom groups and differencing. A custom group's statistics for a
-//! (domain, year) are released only if the group has at least the threshold
+//! (domain, year) are disclosed only if the group has at least the threshold
 //! of members with figures, and its symmetric difference with every group
-//! released before for that (domain, year) — custom groups from the release
+//! disclosed before for that (domain, year) — custom groups from the release
 //! log and the built-in groups — is either 0 or at least the threshold.
 //! Otherwise two releases could be subtracted to reveal the few members that
 //! tell them apart. The same holds for one custom group across years: its
@@ -31,7 +31,7 @@ pub struct DisclosedGroup {
     pub member_ids: BTreeSet<String>,
 }
 
-/// Why a custom group may not be released.
+/// Why a custom group may not be disclosed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// Machine-readable reason: `below_threshold` or `differencing`.
@@ -51,7 +51,7 @@ pub fn effective_members(group: &CustomGroup, snapshot: &Snapshot, year: i32) ->
 }
 
 /// The memberships of the built-in groups of a (domain, year) that are large
-/// enough to be released, which a custom group is compared with as well.
+/// enough to be disclosed, which a custom group is compared with as well.
 pub fn builtin_memberships(
     catalog: &Catalog,
     snapshot: &Snapshot,
@@ -97,7 +97,7 @@ pub fn check_differences(
     group_id: &str,
     year: i32,
     effective: &BTreeSet<String>,
-    released: &[DisclosedGroup],
+    disclosed: &[DisclosedGroup],
     builtin: &[(String, BTreeSet<String>)],
 ) -> Result<(), Refusal> {
     let t = policy.threshold;
@@ -110,7 +110,7 @@ pub fn check_differences(
             ),
         });
     }
-    let others = released
+    let others = disclosed
         .iter()
         .filter(|r| {
             (r.group_id != group_id && r.year == year) || (r.group_id == group_id && r.year != year)

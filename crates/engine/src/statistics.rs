@@ -300,7 +300,7 @@ impl<'e> Statistics<'e> {
                 let Some(view) = self.engine.view(d, year, Audience::Analyst, None).await? else {
                     continue;
                 };
-                let released: HashSet<String> = match &view.publication {
+                let disclosed: HashSet<String> = match &view.publication {
                     Some(p) => self
                         .engine
                         .ledger(&d.id, year)?
@@ -323,7 +323,7 @@ impl<'e> Statistics<'e> {
                 bys.extend(
                     custom
                         .iter()
-                        .filter(|g| released.contains(&g.id))
+                        .filter(|g| disclosed.contains(&g.id))
                         .cloned()
                         .map(GroupBy::Custom),
                 );
@@ -344,7 +344,7 @@ impl<'e> Statistics<'e> {
         export::comparisons_batch(&all, false)
     }
 
-    /// Runs an analyst's SQL over the released statistics.
+    /// Runs an analyst's SQL over the disclosed statistics.
     pub(crate) async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
         query::check_single_query(sql)?;
         let table = self.published_comparisons().await?;

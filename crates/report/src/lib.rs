@@ -97,7 +97,7 @@ pub enum Cell {
 
 fn stat(
     g: &Option<GroupResult>,
-    f: impl Fn(&vergleichsring_engine::disclosure::ReleasedStats) -> Option<f64>,
+    f: impl Fn(&vergleichsring_engine::disclosure::DisclosedStats) -> Option<f64>,
 ) -> Cell {
     Cell::Number(g.as_ref().and_then(|g| g.stats.as_ref()).and_then(f))
 }

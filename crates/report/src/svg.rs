@@ -145,7 +145,7 @@ fn diamond(out: &mut String, x: f64, y: f64, r: f64) {
     );
 }
 
-/// One row of a band chart: a peer group and its released statistics.
+/// One row of a band chart: a peer group and its disclosed statistics.
 pub struct BandRow<'a> {
     /// What the row is, e.g. "Größenklasse GK4".
     pub label: String,
@@ -154,7 +154,7 @@ pub struct BandRow<'a> {
 }
 
 /// A band chart: per group the middle half (p25–p75) as a box, p10–p90 as
-/// whiskers where released, the median as a thick line, and the member's
+/// whiskers where disclosed, the median as a thick line, and the member's
 /// own value as a labelled diamond on every row.
 pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]) -> String {
     let stats: Vec<_> = rows

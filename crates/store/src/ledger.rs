@@ -4,7 +4,7 @@
 //!
 //! An entry is either a *publication* (the audited state of the year that
 //! non-admin callers read: which members had which values, which groups were
-//! released and which suppressed) or the first release of a *custom group*
+//! disclosed and which suppressed) or the first release of a *custom group*
 //! in a publication. Every group statistic that reaches a non-admin caller is
 //! in one of them, so the ledger is what the audit of rule 11 checks against.
 //!
@@ -77,8 +77,11 @@ pub struct PublishedFigure {
     /// a member's value as the same variable in every publication while the
     /// bits are the same.
     pub values: Vec<Option<u64>>,
-    /// The groups released to non-admin callers: (dimension, group).
-    pub released: Vec<(String, String)>,
+    /// The groups disclosed to non-admin callers: (dimension, group).
+    /// (Ledgers written before the word "release" was kept for frozen
+    /// years call it `released`.)
+    #[serde(alias = "released")]
+    pub disclosed: Vec<(String, String)>,
     /// The groups withheld, with reasons.
     pub withheld: Vec<WithheldGroup>,
 }
@@ -96,20 +99,20 @@ pub struct PublishedState {
     /// Per built-in dimension, each member's group (aligned with
     /// `member_ids`).
     pub groups: BTreeMap<String, Vec<Option<String>>>,
-    /// Per key figure, the values and released groups.
+    /// Per key figure, the values and disclosed groups.
     pub figures: Vec<PublishedFigure>,
 }
 
 /// The first release of a custom group in a publication.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomDisclosure {
-    /// The publication it was released in.
+    /// The publication it was disclosed in.
     pub publication: String,
     /// The custom group.
     pub group_id: String,
     /// Its members with figures for the year in that publication.
     pub member_ids: Vec<String>,
-    /// The key figures it was released for (all figures whose audit passed;
+    /// The key figures it was disclosed for (all figures whose audit passed;
     /// a group is refused when any figure would disclose).
     pub figures: Vec<String>,
 }
@@ -267,4 +270,23 @@ fn rand_suffix(bytes: &[u8], pid: u32) -> String {
     h.update(nanos.to_le_bytes());
     let d = h.finalize();
     d.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A ledger written before "release" was kept for frozen years still
+    /// reads: the disclosed groups of a figure were called `released`.
+    #[test]
+    fn figures_of_older_ledgers_read() {
+        let old =
+            r#"{"figure": "f", "values": [1, null], "released": [["all", "all"]], "withheld": []}"#;
+        let f: PublishedFigure = serde_json::from_str(old).unwrap();
+        assert_eq!(f.disclosed, vec![("all".to_string(), "all".to_string())]);
+        let new = serde_json::to_value(&f).unwrap();
+        assert!(new.get("disclosed").is_some() && new.get("released").is_none());
+    }
 }

@@ -190,7 +190,7 @@ proptest! {
                 all_numbers(&json[key], &mut everything);
             }
         }
-        // Rule 5: if the whole is released, the hidden groups together pass rules 1 and 4.
+        // Rule 5: if the whole is disclosed, the hidden groups together pass rules 1 and 4.
         let all: Vec<f64> = year.key.values().filter_map(|k| k.values.get(0)).collect();
         let all_released = passes_size_and_variety(&policy, audience, &all, own_value.filter(|_| audience == Audience::Member));
         if dim != Dimension::All && all_released && !hidden.is_empty() {

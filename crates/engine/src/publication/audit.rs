@@ -1,4 +1,4 @@
-//! The audit's view of a ledger (variables and released sums per key
+//! The audit's view of a ledger (variables and disclosed sums per key
 //! figure) and the audit of a new publication with secondary suppression.
 
 use std::collections::{BTreeSet, HashMap};
@@ -12,7 +12,7 @@ use vergleichsring_store::{
 use super::publications;
 use crate::disclosure::Reason;
 
-/// The variables and released sums of every key figure over a ledger, as
+/// The variables and disclosed sums of every key figure over a ledger, as
 /// the audit takes them: a variable is one member's value of one key
 /// figure, the same in every publication while its bits are the same.
 /// Built in one pass over the ledger; kept per (domain, year, ledger
@@ -25,19 +25,19 @@ pub(super) struct Systems {
     pub(super) figures: HashMap<String, System>,
 }
 
-/// The variables and released sums of one key figure.
+/// The variables and disclosed sums of one key figure.
 #[derive(Default, Clone)]
 pub(super) struct System {
     pub(super) vars: HashMap<(u32, u64), Var>,
     pub(super) owner: Vec<u32>,
-    pub(super) released: Vec<Vec<Var>>,
+    pub(super) disclosed: Vec<Vec<Var>>,
     pub(super) protected: Vec<Vec<Var>>,
 }
 
 /// The rows of one publication's key figure: (dimension, group) → the
 /// variables of its members with a value.
 pub(super) struct FigureRows {
-    pub(super) released: Vec<((String, String), Vec<Var>)>,
+    pub(super) disclosed: Vec<((String, String), Vec<Var>)>,
     pub(super) withheld: Vec<((String, String), Vec<Var>)>,
 }
 
@@ -125,8 +125,8 @@ impl Systems {
                 .copied();
             this.vars(ix, figure, members)
         };
-        let released = figure
-            .released
+        let disclosed = figure
+            .disclosed
             .iter()
             .map(|(d, g)| ((d.clone(), g.clone()), row(self, d, g)))
             .collect();
@@ -141,7 +141,10 @@ impl Systems {
             })
             .filter(|(_, v)| !v.is_empty())
             .collect();
-        FigureRows { released, withheld }
+        FigureRows {
+            disclosed,
+            withheld,
+        }
     }
 
     /// The variables of a custom group's members in a publication's key
@@ -182,7 +185,7 @@ impl Systems {
         Some(out)
     }
 
-    /// Everything a ledger has released and withheld, every key figure.
+    /// Everything a ledger has disclosed and withheld, every key figure.
     pub(super) fn of_ledger(entries: &[Arc<LedgerEntry>]) -> Systems {
         let mut all = Systems::default();
         let states: HashMap<&str, &PublishedState> = publications(entries)
@@ -196,8 +199,8 @@ impl Systems {
                     for f in &state.figures {
                         let rows = all.rows(&ix, f);
                         let sys = all.figures.entry(f.figure.clone()).or_default();
-                        sys.released
-                            .extend(rows.released.into_iter().map(|(_, v)| v));
+                        sys.disclosed
+                            .extend(rows.disclosed.into_iter().map(|(_, v)| v));
                         sys.protected
                             .extend(rows.withheld.into_iter().map(|(_, v)| v));
                     }
@@ -220,7 +223,7 @@ impl Systems {
                             all.figures
                                 .entry(f.figure.clone())
                                 .or_default()
-                                .released
+                                .disclosed
                                 .push(row);
                         }
                     }
@@ -233,7 +236,7 @@ impl Systems {
 
 /// The audit of a new publication (rule 11) with secondary suppression:
 /// per key figure, the groups it would release are checked together with
-/// everything the ledger released before; groups are withheld, smallest
+/// everything the ledger disclosed before; groups are withheld, smallest
 /// first, until nothing is determined. Returns how many were withheld.
 pub(super) fn audit_publication(entries: &[Arc<LedgerEntry>], state: &mut PublishedState) -> usize {
     let mut suppressed = 0;
@@ -244,12 +247,12 @@ pub(super) fn audit_publication(entries: &[Arc<LedgerEntry>], state: &mut Publis
     for mut f in figures {
         let rows = all.rows(&ix, &f);
         let sys = all.figures.entry(f.figure.clone()).or_default();
-        let candidates: Vec<Vec<Var>> = rows.released.iter().map(|(_, v)| v.clone()).collect();
+        let candidates: Vec<Vec<Var>> = rows.disclosed.iter().map(|(_, v)| v.clone()).collect();
         let candidate_protected: Vec<Vec<Var>> =
             rows.withheld.iter().map(|(_, v)| v.clone()).collect();
         let withhold: BTreeSet<usize> = match vergleichsring_audit::secondary_suppression(
             &sys.owner,
-            &sys.released,
+            &sys.disclosed,
             &sys.protected,
             &candidates,
             &candidate_protected,
@@ -262,7 +265,7 @@ pub(super) fn audit_publication(entries: &[Arc<LedgerEntry>], state: &mut Publis
         };
         if !withhold.is_empty() {
             let mut kept = Vec::new();
-            for (i, ((dim, group), _)) in rows.released.into_iter().enumerate() {
+            for (i, ((dim, group), _)) in rows.disclosed.into_iter().enumerate() {
                 if withhold.contains(&i) {
                     suppressed += 1;
                     f.withheld.push(WithheldGroup {
@@ -274,7 +277,7 @@ pub(super) fn audit_publication(entries: &[Arc<LedgerEntry>], state: &mut Publis
                     kept.push((dim, group));
                 }
             }
-            f.released = kept;
+            f.disclosed = kept;
         }
         out.push(f);
     }

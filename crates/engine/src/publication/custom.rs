@@ -1,4 +1,4 @@
-//! Custom groups in a publication: rule 6 against every group released for
+//! Custom groups in a publication: rule 6 against every group disclosed for
 //! the year, rules 1 and 4, the audit, and the ledger entry, in one step.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -15,11 +15,11 @@ use crate::error::{EngineError, Result};
 use crate::{Engine, groups};
 
 /// The outcome of checking a custom group: its members with figures and the
-/// key figures it is released for, or why not.
+/// key figures it is disclosed for, or why not.
 pub(super) type CustomVerdict =
     std::result::Result<(BTreeSet<String>, Vec<String>), groups::Refusal>;
 
-/// Rule 6 against the built-in groups a publication released: the
+/// Rule 6 against the built-in groups a publication disclosed: the
 /// symmetric difference of the custom group with each, from counts
 /// (|E Δ B| = |E| + |B| − 2 |E ∩ B|), must be 0 or at least the threshold.
 pub(super) fn differs_from_builtin(
@@ -29,10 +29,10 @@ pub(super) fn differs_from_builtin(
     s: &PublishedState,
 ) -> Option<groups::Refusal> {
     let t = policy.threshold;
-    let released: HashSet<(&str, &str)> = s
+    let disclosed: HashSet<(&str, &str)> = s
         .figures
         .iter()
-        .flat_map(|f| f.released.iter().map(|(d, g)| (d.as_str(), g.as_str())))
+        .flat_map(|f| f.disclosed.iter().map(|(d, g)| (d.as_str(), g.as_str())))
         .collect();
     let inside: Vec<usize> = effective
         .iter()
@@ -50,7 +50,7 @@ pub(super) fn differs_from_builtin(
             sizes.entry(g).or_default().1 += 1;
         }
         for (g, (size, common)) in sizes {
-            if !released.contains(&(dim.as_str(), g)) {
+            if !disclosed.contains(&(dim.as_str(), g)) {
                 continue;
             }
             let diff = effective.len() + size - 2 * common;
@@ -69,9 +69,9 @@ pub(super) fn differs_from_builtin(
 }
 
 impl Engine {
-    /// A custom group in a publication (rules 6 and 11): released if it
-    /// was released in it before; else checked against every group
-    /// released for the (domain, year) and audited with every key figure,
+    /// A custom group in a publication (rules 6 and 11): disclosed if it
+    /// was disclosed in it before; else checked against every group
+    /// disclosed for the (domain, year) and audited with every key figure,
     /// and recorded in the ledger if it passes, in one step.
     pub(crate) async fn disclose_custom(
         &self,
@@ -103,7 +103,7 @@ impl Engine {
             }
             let verdict = self.check_custom(domain, view, group, year, &entries)?;
             let (effective, figures) = match verdict {
-                Ok(released) => released,
+                Ok(disclosed) => disclosed,
                 Err(r) => {
                     lock(&self.ledgers.refused).insert(key, r.clone());
                     return Ok(Err(r));
@@ -144,7 +144,7 @@ impl Engine {
         built
     }
 
-    /// Rule 6 (pairwise differences with every group released for the
+    /// Rule 6 (pairwise differences with every group disclosed for the
     /// year, in any publication, and with the group in other years) and
     /// rule 11 (the exact audit, every key figure) for a custom group.
     pub(super) fn check_custom(
@@ -172,7 +172,7 @@ impl Engine {
         // Earlier releases of any custom group in this year (the same group
         // in another publication counts as another group), and of this
         // group in other years.
-        let mut released: Vec<groups::DisclosedGroup> = custom_disclosures(entries)
+        let mut disclosed: Vec<groups::DisclosedGroup> = custom_disclosures(entries)
             .map(|c| groups::DisclosedGroup {
                 group_id: format!("{}@{}", c.group_id, c.publication),
                 year,
@@ -184,7 +184,7 @@ impl Engine {
                 continue;
             }
             let other = self.ledger(&domain.id, y)?;
-            released.extend(
+            disclosed.extend(
                 custom_disclosures(&other)
                     .filter(|c| c.group_id == group.id)
                     .map(|c| groups::DisclosedGroup {
@@ -195,11 +195,11 @@ impl Engine {
             );
         }
         if let Err(r) =
-            groups::check_differences(&view.policy, &group.id, year, &effective, &released, &[])
+            groups::check_differences(&view.policy, &group.id, year, &effective, &disclosed, &[])
         {
             return Ok(Err(r));
         }
-        // The built-in groups released in any publication of the year.
+        // The built-in groups disclosed in any publication of the year.
         for (_, s) in publications(entries) {
             if let Some(r) = differs_from_builtin(&view.policy, &group.id, &effective, s) {
                 return Ok(Err(r));
@@ -250,14 +250,14 @@ impl Engine {
             // exactly as at publication.
             let refused = vergleichsring_audit::check_addition(
                 &sys.owner,
-                &sys.released,
+                &sys.disclosed,
                 &sys.protected,
                 &row,
             )
             .and_then(|finding| {
                 match vergleichsring_audit::secondary_suppression(
                     &sys.owner,
-                    &sys.released,
+                    &sys.disclosed,
                     &sys.protected,
                     std::slice::from_ref(&row),
                     &[],
@@ -272,7 +272,7 @@ impl Engine {
                 return Ok(Err(groups::Refusal {
                     reason: "differencing",
                     message: format!(
-                        "group {} would, together with the statistics already published for {} {year}, determine a single member's value or a withheld group's total of {}; it is not released",
+                        "group {} would, together with the statistics already published for {} {year}, determine a single member's value or a withheld group's total of {}; it is not disclosed",
                         group.id, domain.id, f.figure
                     ),
                 }));

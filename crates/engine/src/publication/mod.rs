@@ -12,7 +12,7 @@
 //! Every publication and every custom group's first release in it is an
 //! entry of the year's ledger (`vergleichsring_store::LedgerEntry`). Before
 //! an entry is recorded, the audit (`vergleichsring_audit`) checks that the
-//! sums released so far together with the new ones determine no single
+//! sums disclosed so far together with the new ones determine no single
 //! member's value and no withheld group's total, also for a member that
 //! knows its own values: built-in groups are withheld further until it
 //! passes (secondary suppression), a custom group is refused. Check and
@@ -351,7 +351,7 @@ impl Engine {
                             .map(f64::to_bits)
                     })
                     .collect(),
-                released: Vec::new(),
+                disclosed: Vec::new(),
                 withheld: Vec::new(),
             })
             .collect();
@@ -400,7 +400,7 @@ impl Engine {
                 );
                 for g in c.groups {
                     if !g.suppressed {
-                        f.released.push((dim.as_str().to_string(), g.group));
+                        f.disclosed.push((dim.as_str().to_string(), g.group));
                     } else if g.n > 0 {
                         f.withheld.push(WithheldGroup {
                             dimension: dim.as_str().to_string(),

@@ -35,8 +35,8 @@ pub(crate) struct View {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) members: MemberList,
     pub(crate) policy: Policy,
-    /// (key figure index, dimension) → released group ids.
-    pub(super) released: HashMap<(usize, &'static str), HashSet<String>>,
+    /// (key figure index, dimension) → disclosed group ids.
+    pub(super) disclosed: HashMap<(usize, &'static str), HashSet<String>>,
     /// (key figure index, dimension, group) → why it is withheld.
     pub(super) withheld: HashMap<(usize, &'static str, String), String>,
 }
@@ -49,7 +49,7 @@ impl View {
             snapshot,
             members,
             policy,
-            released: HashMap::new(),
+            disclosed: HashMap::new(),
             withheld: HashMap::new(),
         }
     }
@@ -78,9 +78,9 @@ impl View {
         if self.publication.is_some()
             && let GroupBy::Dimension(d) = by
         {
-            let released = self.released.get(&(figure, d.as_str()));
+            let disclosed = self.disclosed.get(&(figure, d.as_str()));
             for g in c.groups.iter_mut().filter(|g| !g.suppressed) {
-                if released.is_some_and(|r| r.contains(&g.group)) {
+                if disclosed.is_some_and(|r| r.contains(&g.group)) {
                     continue;
                 }
                 let reason = self
@@ -209,15 +209,15 @@ impl Engine {
             // Kept apart from the live list's generations and releases'.
             (1 << 62) | (h.finish() >> 2)
         };
-        let mut released: HashMap<(usize, &'static str), HashSet<String>> = HashMap::new();
+        let mut disclosed: HashMap<(usize, &'static str), HashSet<String>> = HashMap::new();
         let mut withheld = HashMap::new();
         for f in &state.figures {
             let Some(fi) = domain.key_figure_index(&f.figure) else {
                 continue;
             };
-            for (dim, group) in &f.released {
+            for (dim, group) in &f.disclosed {
                 if let Some(d) = Dimension::parse(dim) {
-                    released
+                    disclosed
                         .entry((fi, d.as_str()))
                         .or_default()
                         .insert(group.clone());
@@ -237,7 +237,7 @@ impl Engine {
                 map: Arc::new(members),
             },
             policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(self.policy),
-            released,
+            disclosed,
             withheld,
         })
     }

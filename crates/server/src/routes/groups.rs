@@ -8,7 +8,7 @@ use super::*;
     path = "/api/v1/groups",
     tag = "groups",
     summary = "Define a custom peer group",
-    description = "Analysts and admin. The group's id is then usable as `group_by` wherever a dimension is; its statistics for a (domain, year) are released only if disclosure control allows it.",
+    description = "Analysts and admin. The group's id is then usable as `group_by` wherever a dimension is; its statistics for a (domain, year) are disclosed only if disclosure control allows it.",
     request_body(content = vergleichsring_store::CustomGroup, description = "The group."),
     security(("bearer" = [])),
     responses(

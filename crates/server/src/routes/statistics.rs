@@ -43,7 +43,7 @@ pub async fn figures(
     path = "/api/v1/comparisons/{domain}/{year}",
     tag = "statistics",
     summary = "Peer comparison of a key figure",
-    description = "The released statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control; for everyone but admin from the latest publication (named in `publication`), for admin from the live data: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
+    description = "The disclosed statistics of one key figure in one (domain, year) for each group of a dimension, after disclosure control; for everyone but admin from the latest publication (named in `publication`), for admin from the live data: a withheld statistic is `null`; a suppressed group has `suppressed: true`, a `reason` and `stats: null`. `own` appears only in the group that holds the requested member. With `Accept: text/csv`, `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet` the same rows come in that format. Every role; a member sees comparisons only for years it has submitted itself (give to get).",
     params(crate::contract::DomainYearPath, crate::contract::ComparisonQuery, crate::contract::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
@@ -120,7 +120,7 @@ pub async fn comparison(
     path = "/api/v1/timeseries/{domain}/{figure}",
     tag = "statistics",
     summary = "Time series of a key figure",
-    description = "Per year the member's own value and its group's released statistics (or, without a member, each group's), after disclosure control; for everyone but admin each year's latest publication (each point names it), years without one left out. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
+    description = "Per year the member's own value and its group's disclosed statistics (or, without a member, each group's), after disclosure control; for everyone but admin each year's latest publication (each point names it), years without one left out. Every role; years the member has not submitted for are withheld with `reason: give_to_get`.",
     params(crate::contract::DomainFigurePath, crate::contract::TimeseriesQuery, crate::contract::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
@@ -180,13 +180,13 @@ pub struct QueryBody {
     sql: String,
 }
 
-/// `POST /api/v1/query` (analyst, admin): SQL over released statistics.
+/// `POST /api/v1/query` (analyst, admin): SQL over disclosed statistics.
 #[utoipa::path(
     post,
     path = "/api/v1/query",
     tag = "statistics",
-    summary = "SQL over the released statistics",
-    description = "Analysts and admin. Runs one query against the single table `comparisons` (columns `domain`, `year`, `figure`, `group_by`, `group`, `n`, `suppressed`, `mean`, `median`, `p25`, `p75`, `p10`, `p90`, `std_dev`, `weighted`), which holds only released statistics. Results as JSON or, by `Accept`, as CSV, Arrow IPC or Parquet.",
+    summary = "SQL over the disclosed statistics",
+    description = "Analysts and admin. Runs one query against the single table `comparisons` (columns `domain`, `year`, `figure`, `group_by`, `group`, `n`, `suppressed`, `mean`, `median`, `p25`, `p75`, `p10`, `p90`, `std_dev`, `weighted`), which holds only disclosed statistics. Results as JSON or, by `Accept`, as CSV, Arrow IPC or Parquet.",
     request_body(content = QueryBody, description = "The query."),
     security(("bearer" = [])),
     responses(
