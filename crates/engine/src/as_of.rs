@@ -1,19 +1,21 @@
 //! Past states: `as_of` (a publication, a release or, for admin, a data
-//! version), the snapshots and member lists they read, and frozen releases.
+//! version), and the snapshots, member lists and disclosure settings a
+//! request reads at one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use vergleichsring_store::{DataVersion, Member, StoreError};
+use vergleichsring_store::{DataVersion, Member};
 
 use crate::disclosure::{Audience, Policy};
 use crate::error::{EngineError, Result};
 use crate::snapshot::Snapshot;
-use crate::{Engine, MemberList, check_year, publication};
+use crate::{Engine, MemberList, check_year};
 use vergleichsring_store::DataRelease;
 
 /// A past state of the data that a request reads instead of the latest:
-/// a frozen release, or a data version. Resolved by [`Engine::resolve_as_of`].
+/// a publication, a frozen release, or a data version. Resolved by
+/// [`Engine::resolve_as_of`].
 #[derive(Debug, Clone)]
 pub struct AsOf {
     /// What the caller asked for: a release id or a data version.
@@ -66,18 +68,22 @@ impl AsOf {
     }
 }
 
-impl Engine {
+impl AsOf {
     /// Resolves an `as_of` value: a release id (`library-2024-1`, see
     /// [`Engine::releases`]) or a data version. A data version is one
     /// number for a request about one domain, and the report's dotted form
     /// (`12.7.9`, one number per domain in catalogue order) for a report.
-    pub async fn resolve_as_of(&self, value: &str, domain: Option<&str>) -> Result<AsOf> {
-        if let Some(a) = self.publication_as_of(value)? {
+    pub(crate) async fn resolve(
+        engine: &Engine,
+        value: &str,
+        domain: Option<&str>,
+    ) -> Result<AsOf> {
+        if let Some(a) = AsOf::of_publication(engine, value)? {
             return Ok(a);
         }
-        let releases = self.store.data_releases()?;
+        let releases = engine.store.data_releases()?;
         if let Some((i, r)) = releases.iter().enumerate().find(|(_, r)| r.id == value) {
-            let map = Arc::new(self.store.release_members(&r.id)?);
+            let map = Arc::new(engine.store.release_members(&r.id)?);
             let versions = r
                 .data_versions
                 .iter()
@@ -112,8 +118,8 @@ impl Engine {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| bad())?;
         let domains: Vec<String> = match domain {
-            Some(d) => vec![self.domain(d)?.id.clone()],
-            None => self
+            Some(d) => vec![engine.domain(d)?.id.clone()],
+            None => engine
                 .catalog()
                 .domains
                 .iter()
@@ -125,7 +131,7 @@ impl Engine {
         }
         let mut versions = BTreeMap::new();
         for (d, n) in domains.iter().zip(wanted) {
-            let current = DataVersion::after(self.store.data_version(d).await);
+            let current = DataVersion::after(engine.store.data_version(d).await);
             if n > current {
                 return Err(EngineError::BadRequest(format!(
                     "as_of {n} is later than the current data version {current} of {d}"
@@ -146,7 +152,7 @@ impl Engine {
     /// one: its (domain, year) reads that publication (admin: its data
     /// version and member list), other years the publications made until
     /// then.
-    pub(crate) fn publication_as_of(&self, value: &str) -> Result<Option<AsOf>> {
+    fn of_publication(engine: &Engine, value: &str) -> Result<Option<AsOf>> {
         let mut parts = value.rsplitn(3, '-');
         let (Some(seq), Some(year), Some(domain)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -158,10 +164,10 @@ impl Engine {
         ) else {
             return Ok(None);
         };
-        if self.catalog().domain(domain).is_none() || check_year(year).is_err() {
+        if engine.catalog().domain(domain).is_none() || check_year(year).is_err() {
             return Ok(None);
         }
-        let entries = self.ledger(domain, year)?;
+        let entries = engine.ledger(domain, year)?;
         let Some(state) = entries.iter().find_map(|e| match &e.record {
             vergleichsring_store::LedgerRecord::Publication(p) if e.seq == seq => Some(p),
             _ => None,
@@ -193,7 +199,9 @@ impl Engine {
             }),
         }))
     }
+}
 
+impl Engine {
     /// The snapshot a request reads: the latest, or the one `as_of` fixes.
     pub(crate) async fn snapshot_for(
         &self,
@@ -220,103 +228,5 @@ impl Engine {
             Some(m) => m,
             None => self.members_by_id(),
         }
-    }
-
-    /// Every release, oldest first, as it stood at `as_of`: for a release,
-    /// the releases frozen up to it (a later reopening is not shown); for a
-    /// data version, the releases contained in that state, without their
-    /// reopening; else the log as it is.
-    pub fn releases(&self, as_of: Option<&AsOf>) -> Result<Vec<DataRelease>> {
-        let all = self.store.data_releases()?;
-        let Some(a) = as_of else {
-            return Ok(all);
-        };
-        let mut out: Vec<DataRelease> = match &a.release {
-            Some((i, r)) => all
-                .into_iter()
-                .take(i + 1)
-                .map(|mut e| {
-                    if e.reopened_at
-                        .as_deref()
-                        .is_some_and(|t| t > r.frozen_at.as_str())
-                    {
-                        e.reopened_at = None;
-                        e.reopened_by = None;
-                    }
-                    e
-                })
-                .collect(),
-            None => all
-                .into_iter()
-                .filter(|r| {
-                    r.data_versions.iter().all(|(d, v)| {
-                        let n = DataVersion::parse_or_zero(v);
-                        a.versions
-                            .get(d)
-                            .is_none_or(|fixed| DataVersion::after(*fixed) >= n)
-                    })
-                })
-                .map(|mut e| {
-                    e.reopened_at = None;
-                    e.reopened_by = None;
-                    e
-                })
-                .collect(),
-        };
-        out.sort_by(|x, y| x.frozen_at.cmp(&y.frozen_at));
-        Ok(out)
-    }
-
-    /// Freezes a (domain, year): uploads for it get 409 until it is reopened.
-    pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
-        let disclosure = serde_json::to_value(self.policy).ok();
-        let release = self
-            .change_release(
-                domain,
-                year,
-                self.store.freeze(domain, year, by, disclosure),
-            )
-            .await?;
-        // A freeze publishes the year (rule 9), unless it is published as
-        // it stands or too few members changed (rule 10).
-        match self
-            .publish(domain, year, publication::Trigger::Freeze, by)
-            .await
-        {
-            Ok(_) | Err(EngineError::NothingChanged { .. } | EngineError::TooFewChanges { .. }) => {
-            }
-            Err(e) => {
-                tracing::error!(error = %e, domain, year, "publishing the frozen year failed")
-            }
-        }
-        Ok(release)
-    }
-
-    /// Reopens a frozen (domain, year) for uploads.
-    pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
-        self.change_release(domain, year, self.store.reopen(domain, year, by))
-            .await
-    }
-
-    /// Runs a freeze or reopen of the store under the refresh lock. Its
-    /// commit changes no data, so the cached snapshot moves on to its
-    /// version instead of being loaded again.
-    pub(crate) async fn change_release(
-        &self,
-        domain: &str,
-        year: i32,
-        change: impl std::future::Future<Output = vergleichsring_store::Result<DataRelease>>,
-    ) -> Result<DataRelease> {
-        self.domain(domain)?;
-        check_year(year)?;
-        let _guard = self.snapshots.refresh.lock().await;
-        let release = change.await.map_err(|e| match e {
-            StoreError::Conflict(m) => EngineError::Conflict(m),
-            other => EngineError::Store(other),
-        })?;
-        if let Some(v) = self.store.data_version(domain).await {
-            self.snapshots.relabel(self.domain(domain)?, v);
-        }
-        Ok(release)
     }
 }

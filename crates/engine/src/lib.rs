@@ -23,6 +23,7 @@ pub mod offline;
 pub mod publication;
 pub mod query;
 mod records;
+mod releases;
 pub mod report;
 pub mod rules;
 pub mod session;
@@ -44,7 +45,7 @@ use vergleichsring_ingest::Limits;
 use vergleichsring_store::{CustomGroup, DataVersion, Member, Store};
 
 pub use as_of::AsOf;
-use disclosure::Policy;
+use disclosure::{Audience, Policy};
 pub use error::{EngineError, Result};
 pub use records::{Figures, SubmissionInfo};
 use snapshot::Snapshot;
@@ -182,6 +183,76 @@ impl Engine {
     /// What a member's report depends on, for its `ETag`.
     pub async fn report_state(&self, as_of: Option<&AsOf>) -> String {
         self.statistics().report_state(as_of).await
+    }
+
+    /// Resolves an `as_of` value: a publication id (`library-2024-p2`), a
+    /// release id (`library-2024-1`) or a data version (one number for a
+    /// request about one domain; the report's dotted form, one number per
+    /// domain in catalogue order, without one).
+    pub async fn resolve_as_of(&self, value: &str, domain: Option<&str>) -> Result<AsOf> {
+        AsOf::resolve(self, value, domain).await
+    }
+
+    /// Every release, oldest first, as it stood at `as_of`.
+    pub fn releases(&self, as_of: Option<&AsOf>) -> Result<Vec<DataRelease>> {
+        releases::Releases::new(self).list(as_of)
+    }
+
+    /// Freezes a (domain, year): uploads for it get 409 until it is
+    /// reopened; the year is published as it stands.
+    pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        releases::Releases::new(self)
+            .freeze(self.domain(domain)?, year, by)
+            .await
+    }
+
+    /// Reopens a frozen (domain, year) for uploads.
+    pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
+        releases::Releases::new(self)
+            .reopen(self.domain(domain)?, year, by)
+            .await
+    }
+
+    /// The peer report of a member for a year, for an audience (the member
+    /// itself, a granted consultant, or admin), as of a past state or now.
+    pub async fn report(
+        &self,
+        member_id: &str,
+        year: i32,
+        audience: Audience,
+        as_of: Option<&AsOf>,
+    ) -> Result<report::Report> {
+        report::Reports::new(self)
+            .report(member_id, year, audience, as_of)
+            .await
+    }
+
+    /// Stores explanations of warnings of a submission; with `scope` (a
+    /// member token) only that member's.
+    pub async fn explain(
+        &self,
+        submission_id: &str,
+        scope: Option<&str>,
+        token_id: &str,
+        inputs: Vec<workflow::ExplanationInput>,
+    ) -> Result<Vec<vergleichsring_store::Explanation>> {
+        workflow::Workflow::new(self)
+            .explain(submission_id, scope, token_id, inputs)
+            .await
+    }
+
+    /// The warnings of current figures, optionally of one domain, year or
+    /// member, optionally only the unexplained ones.
+    pub async fn warnings(
+        &self,
+        domain: Option<&str>,
+        year: Option<i32>,
+        member: Option<&str>,
+        only_open: bool,
+    ) -> Result<Vec<workflow::WarningStatus>> {
+        workflow::Workflow::new(self)
+            .warnings(domain, year, member, only_open)
+            .await
     }
 
     /// Whether a member has current figures for a (domain, year).

@@ -119,7 +119,17 @@ pub struct MethodReason {
 
 const QUANTILES: &str = "Median und Quartile nach Hyndman–Fan Typ 7 (lineare Interpolation, wie QUANTIL.INKL in Excel); Mittelwert ungewichtet; Gesamtwert als Summe der Zähler durch Summe der Nenner.";
 
-impl Engine {
+/// Members' peer reports.
+pub(crate) struct Reports<'e> {
+    engine: &'e Engine,
+}
+
+impl<'e> Reports<'e> {
+    /// The reports of `engine`.
+    pub(crate) fn new(engine: &'e Engine) -> Reports<'e> {
+        Reports { engine }
+    }
+
     /// The peer report of a member for a year, for an audience (the member
     /// itself, a granted consultant, or admin). A member without figures for
     /// the year gets `GiveToGet`.
@@ -128,7 +138,7 @@ impl Engine {
     /// and, for a release, the member list frozen with it; its date is the
     /// release's, or the last commit's, so that it comes out the same every
     /// time it is asked for.
-    pub async fn report(
+    pub(crate) async fn report(
         &self,
         member_id: &str,
         year: i32,
@@ -136,7 +146,7 @@ impl Engine {
         as_of: Option<&crate::AsOf>,
     ) -> Result<Report> {
         crate::AsOf::check_audience(as_of, audience)?;
-        let members = self.members_for(as_of);
+        let members = self.engine.members_for(as_of);
         let member = members
             .get(member_id)
             .ok_or_else(|| EngineError::NotFound(format!("member {member_id} is not registered")))?
@@ -148,9 +158,9 @@ impl Engine {
         let mut publications = BTreeMap::new();
         // Domains the member submitted for that are not published yet.
         let mut unpublished = Vec::new();
-        for d in &self.catalog().domains {
-            let given = self.has_submitted(&d.id, year, member_id).await?;
-            let Some(view) = self.view(d, year, audience, as_of).await? else {
+        for d in &self.engine.catalog().domains {
+            let given = self.engine.has_submitted(&d.id, year, member_id).await?;
+            let Some(view) = self.engine.view(d, year, audience, as_of).await? else {
                 if given {
                     unpublished.push(d.id.clone());
                 }
@@ -181,7 +191,7 @@ impl Engine {
                 .iter()
                 .position(|f| f.id == "population")
                 .and_then(|i| row.basic.get(i));
-            let class = population.and_then(|p| self.catalog().size_class(member.kind, p));
+            let class = population.and_then(|p| self.engine.catalog().size_class(member.kind, p));
             let by_class = GroupBy::Dimension(Dimension::SizeClass);
             let by_all = GroupBy::Dimension(Dimension::All);
             let mut figures = Vec::new();
@@ -195,8 +205,8 @@ impl Engine {
                     audience,
                     member: Some(member_id),
                 };
-                let sc = own_group(view.compare(self, ask(&by_class), year));
-                let all = own_group(view.compare(self, ask(&by_all), year));
+                let sc = own_group(view.compare(self.engine, ask(&by_class), year));
+                let all = own_group(view.compare(self.engine, ask(&by_all), year));
                 crate::count_suppressed(
                     [&sc, &all]
                         .into_iter()
@@ -216,6 +226,7 @@ impl Engine {
                     }
                 }
                 let timeseries = self
+                    .engine
                     .published_points(ask(&by_class), (Some(year - 4), Some(year)), as_of)
                     .await?;
                 figures.push(FigureReport {
@@ -283,7 +294,7 @@ impl Engine {
             data_versions,
             publications,
             as_of: as_of.map(|a| a.label.clone()),
-            releases: self.releases(as_of)?,
+            releases: self.engine.releases(as_of)?,
             domains,
             method: Method {
                 quantiles: QUANTILES,

@@ -45,10 +45,20 @@ pub struct WarningStatus {
     pub explanation: Option<Explanation>,
 }
 
-impl Engine {
+/// Warnings and their explanations.
+pub(crate) struct Workflow<'e> {
+    engine: &'e Engine,
+}
+
+impl<'e> Workflow<'e> {
+    /// The workflow of `engine`.
+    pub(crate) fn new(engine: &'e Engine) -> Workflow<'e> {
+        Workflow { engine }
+    }
+
     /// Stores explanations of warnings of a submission. With `scope` (a
     /// member token) only that member's warnings may be explained.
-    pub async fn explain(
+    pub(crate) async fn explain(
         &self,
         submission_id: &str,
         scope: Option<&str>,
@@ -56,8 +66,8 @@ impl Engine {
         inputs: Vec<ExplanationInput>,
     ) -> Result<Vec<Explanation>> {
         let mut rows = Vec::new();
-        for d in &self.catalog().domains {
-            let snapshot = self.snapshots.current(d).await?;
+        for d in &self.engine.catalog().domains {
+            let snapshot = self.engine.snapshots.current(d).await?;
             rows.extend(
                 snapshot
                     .rows()
@@ -125,12 +135,12 @@ impl Engine {
                 explained_at: now.clone(),
             });
         }
-        Ok(self.store().add_explanations(out).await?)
+        Ok(self.engine.store().add_explanations(out).await?)
     }
 
     /// The warnings of current figures, optionally of one domain, year or
     /// member, optionally only the unexplained ones.
-    pub async fn warnings(
+    pub(crate) async fn warnings(
         &self,
         domain: Option<&str>,
         year: Option<i32>,
@@ -138,15 +148,15 @@ impl Engine {
         only_open: bool,
     ) -> Result<Vec<WarningStatus>> {
         if let Some(d) = domain {
-            self.domain(d)?;
+            self.engine.domain(d)?;
         }
-        let explanations = self.store().explanations();
+        let explanations = self.engine.store().explanations();
         let mut out = Vec::new();
-        for d in &self.catalog().domains {
+        for d in &self.engine.catalog().domains {
             if domain.is_some_and(|x| x != d.id) {
                 continue;
             }
-            let snapshot = self.snapshots.current(d).await?;
+            let snapshot = self.engine.snapshots.current(d).await?;
             let current = snapshot.years().into_iter().flat_map(|y| {
                 snapshot
                     .year(y)
