@@ -167,7 +167,7 @@ impl AsOf {
         if engine.catalog().domain(domain).is_none() || check_year(year).is_err() {
             return Ok(None);
         }
-        let entries = engine.ledger(domain, year)?;
+        let entries = engine.ledgers.entries_of(domain, year)?;
         let Some(state) = entries.iter().find_map(|e| match &e.record {
             vergleichsring_store::LedgerRecord::Publication(p) if e.seq == seq => Some(p),
             _ => None,

@@ -42,7 +42,7 @@ use bytes::Bytes;
 use compare::{Comparison, Timeseries};
 use vergleichsring_catalog::{Catalog, Domain};
 use vergleichsring_ingest::Limits;
-use vergleichsring_store::{CustomGroup, DataVersion, Member, Store};
+use vergleichsring_store::{CustomGroup, DataVersion, Member, Publication, Store};
 
 pub use as_of::AsOf;
 use disclosure::{Audience, Policy};
@@ -92,11 +92,11 @@ impl Engine {
         }
         Ok(Engine {
             snapshots: snapshots::Snapshots::new(store.clone()),
+            ledgers: publication::Ledgers::new(store.clone()),
             store,
             policy,
             limits: Limits::default(),
             upload_timeout: std::time::Duration::from_secs(60),
-            ledgers: publication::Ledgers::default(),
         })
     }
 
@@ -255,6 +255,34 @@ impl Engine {
             .await
     }
 
+    /// The publications, newest first, optionally of one domain and year.
+    pub fn publications(
+        &self,
+        domain: Option<&str>,
+        year: Option<i32>,
+    ) -> Result<Vec<Publication>> {
+        self.publishing().publications(domain, year)
+    }
+
+    /// Publishes a (domain, year) at its current data version after the
+    /// audit (rules 9–11).
+    pub async fn publish(
+        &self,
+        domain: &str,
+        year: i32,
+        trigger: publication::Trigger,
+        by: &str,
+    ) -> Result<Publication> {
+        self.publishing().publish(domain, year, trigger, by).await
+    }
+
+    /// Publishes every year whose figures changed enough since its last
+    /// publication (for data directories from before publications, and
+    /// after a restart). Returns how many it published.
+    pub async fn publish_pending(&self) -> Result<usize> {
+        self.publishing().publish_pending().await
+    }
+
     /// Whether a member has current figures for a (domain, year).
     pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
         self.records(domain)?.has_submitted(year, member_id).await
@@ -292,7 +320,7 @@ impl Engine {
     /// `serve`.
     pub async fn follow_log(&self) -> Result<usize> {
         self.store.reload_members()?;
-        self.follow_ledgers()?;
+        self.ledgers.follow(self.catalog())?;
         self.snapshots.follow(self.catalog()).await
     }
 
@@ -305,6 +333,10 @@ impl Engine {
     /// The catalogue.
     pub fn catalog(&self) -> &Catalog {
         self.store.catalog()
+    }
+
+    pub(crate) fn publishing(&self) -> publication::Publications<'_> {
+        publication::Publications::new(self)
     }
 
     fn statistics(&self) -> statistics::Statistics<'_> {

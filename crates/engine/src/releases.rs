@@ -78,6 +78,7 @@ impl<'e> Releases<'e> {
         // it stands or too few members changed (rule 10).
         match self
             .engine
+            .publishing()
             .publish(domain, year, publication::Trigger::Freeze, by)
             .await
         {

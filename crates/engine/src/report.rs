@@ -160,7 +160,12 @@ impl<'e> Reports<'e> {
         let mut unpublished = Vec::new();
         for d in &self.engine.catalog().domains {
             let given = self.engine.has_submitted(&d.id, year, member_id).await?;
-            let Some(view) = self.engine.view(d, year, audience, as_of).await? else {
+            let Some(view) = self
+                .engine
+                .publishing()
+                .view(d, year, audience, as_of)
+                .await?
+            else {
                 if given {
                     unpublished.push(d.id.clone());
                 }
@@ -227,6 +232,7 @@ impl<'e> Reports<'e> {
                 }
                 let timeseries = self
                     .engine
+                    .publishing()
                     .published_points(ask(&by_class), (Some(year - 4), Some(year)), as_of)
                     .await?;
                 figures.push(FigureReport {

@@ -145,6 +145,7 @@ impl<'e> Statistics<'e> {
         }
         let view = self
             .engine
+            .publishing()
             .view(p.domain, year, req.audience, req.as_of)
             .await?
             .ok_or_else(|| EngineError::NotPublished {
@@ -154,6 +155,7 @@ impl<'e> Statistics<'e> {
         if let GroupBy::Custom(g) = &p.by
             && let Err(refusal) = self
                 .engine
+                .publishing()
                 .disclose_custom(p.domain, &view, g, year)
                 .await?
         {
@@ -181,6 +183,7 @@ impl<'e> Statistics<'e> {
         let p = self.prepare(req)?;
         let points = self
             .engine
+            .publishing()
             .published_points(p.ask(req), (from, to), req.as_of)
             .await?;
         count_suppressed(points.iter().map(|p| (p.suppressed, p.reason)));
@@ -296,14 +299,20 @@ impl<'e> Statistics<'e> {
         let mut all = Vec::new();
         let custom = self.engine.store.groups();
         for d in &self.engine.catalog().domains {
-            for year in self.engine.ledger_years(&d.id)? {
-                let Some(view) = self.engine.view(d, year, Audience::Analyst, None).await? else {
+            for year in self.engine.ledgers.years(&d.id)? {
+                let Some(view) = self
+                    .engine
+                    .publishing()
+                    .view(d, year, Audience::Analyst, None)
+                    .await?
+                else {
                     continue;
                 };
                 let disclosed: HashSet<String> = match &view.publication {
                     Some(p) => self
                         .engine
-                        .ledger(&d.id, year)?
+                        .ledgers
+                        .entries_of(&d.id, year)?
                         .iter()
                         .filter_map(|e| match &e.record {
                             vergleichsring_store::LedgerRecord::CustomGroup(c)
@@ -370,7 +379,7 @@ impl<'e> Statistics<'e> {
             None => self.engine.data_version(req.domain).await?,
         };
         let members = self.members_generation(req.as_of);
-        let published = self.engine.publication_tag(req.domain);
+        let published = self.engine.ledgers.tag(req.domain);
         Ok(Some(format!("{version}/{members}/{published}")))
     }
 
@@ -388,7 +397,7 @@ impl<'e> Statistics<'e> {
             .catalog()
             .domains
             .iter()
-            .map(|d| self.engine.publication_tag(&d.id))
+            .map(|d| self.engine.ledgers.tag(&d.id))
             .collect();
         format!(
             "{versions}/{}/{}",

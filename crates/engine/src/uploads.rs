@@ -98,7 +98,11 @@ impl<'e> Uploads<'e> {
             Err(e) => Err(e),
         };
         if let Ok(o) = &mut outcome {
-            o.publication = self.engine.auto_publish(&o.domain, o.year).await;
+            o.publication = self
+                .engine
+                .publishing()
+                .auto_publish(&o.domain, o.year)
+                .await;
         }
         // Counted here, so that the API and the web page count alike.
         match &outcome {

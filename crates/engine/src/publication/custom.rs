@@ -9,10 +9,11 @@ use vergleichsring_store::{
     Append, CustomDisclosure, CustomGroup, LedgerEntry, LedgerRecord, PublishedState,
 };
 
+use super::Publications;
 use super::{Systems, View, custom_disclosures, lock, now, publications};
 use crate::disclosure::{Audience, Policy};
 use crate::error::{EngineError, Result};
-use crate::{Engine, groups};
+use crate::groups;
 
 /// The outcome of checking a custom group: its members with figures and the
 /// key figures it is disclosed for, or why not.
@@ -68,7 +69,7 @@ pub(super) fn differs_from_builtin(
     None
 }
 
-impl Engine {
+impl Publications<'_> {
     /// A custom group in a publication (rules 6 and 11): disclosed if it
     /// was disclosed in it before; else checked against every group
     /// disclosed for the (domain, year) and audited with every key figure,
@@ -88,24 +89,24 @@ impl Engine {
             custom_disclosures(entries)
                 .any(|c| c.publication == publication.id && c.group_id == group.id)
         };
-        if done(&self.ledger(&domain.id, year)?) {
+        if done(&self.engine.ledgers.entries_of(&domain.id, year)?) {
             return Ok(Ok(()));
         }
-        let _writer = self.ledgers.write.lock().await;
+        let _writer = self.engine.ledgers.write.lock().await;
         loop {
-            let entries = self.ledger(&domain.id, year)?;
+            let entries = self.engine.ledgers.entries_of(&domain.id, year)?;
             if done(&entries) {
                 return Ok(Ok(()));
             }
             let key = (publication.id.clone(), group.id.clone(), entries.len());
-            if let Some(r) = lock(&self.ledgers.refused).get(&key) {
+            if let Some(r) = lock(&self.engine.ledgers.refused).get(&key) {
                 return Ok(Err(r.clone()));
             }
             let verdict = self.check_custom(domain, view, group, year, &entries)?;
             let (effective, figures) = match verdict {
                 Ok(disclosed) => disclosed,
                 Err(r) => {
-                    lock(&self.ledgers.refused).insert(key, r.clone());
+                    lock(&self.engine.ledgers.refused).insert(key, r.clone());
                     return Ok(Err(r));
                 }
             };
@@ -119,7 +120,7 @@ impl Engine {
                     figures,
                 }),
             };
-            match self.append(&domain.id, year, &entry)? {
+            match self.engine.ledgers.append(&domain.id, year, &entry)? {
                 Append::Done => return Ok(Ok(())),
                 Append::Taken => continue,
             }
@@ -134,13 +135,13 @@ impl Engine {
         entries: &[Arc<LedgerEntry>],
     ) -> Arc<Systems> {
         let key = (domain.to_string(), year);
-        if let Some((len, s)) = lock(&self.ledgers.systems).get(&key)
+        if let Some((len, s)) = lock(&self.engine.ledgers.systems).get(&key)
             && *len == entries.len()
         {
             return s.clone();
         }
         let built = Arc::new(Systems::of_ledger(entries));
-        lock(&self.ledgers.systems).insert(key, (entries.len(), built.clone()));
+        lock(&self.engine.ledgers.systems).insert(key, (entries.len(), built.clone()));
         built
     }
 
@@ -179,11 +180,11 @@ impl Engine {
                 member_ids: c.member_ids.iter().cloned().collect(),
             })
             .collect();
-        for y in self.ledger_years(&domain.id)? {
+        for y in self.engine.ledgers.years(&domain.id)? {
             if y == year {
                 continue;
             }
-            let other = self.ledger(&domain.id, y)?;
+            let other = self.engine.ledgers.entries_of(&domain.id, y)?;
             disclosed.extend(
                 custom_disclosures(&other)
                     .filter(|c| c.group_id == group.id)

@@ -1,21 +1,22 @@
-//! The release ledger as this process knows it: entries read once and
+//! The ledger as this process knows it: entries read once and
 //! kept, the length of each year's ledger in memory, and put-if-absent
 //! appends.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use vergleichsring_store::{Append, LedgerEntry};
+use vergleichsring_catalog::Catalog;
+use vergleichsring_store::{Append, LedgerEntry, Store};
 
 use super::{Systems, View, lock};
 use crate::error::Result;
-use crate::{Engine, groups};
+use crate::groups;
 
 /// The ledgers as read so far, the views built from them, and the lock
 /// that serialises this process's writers of ledger entries (other
 /// processes are kept apart by put-if-absent).
-#[derive(Default)]
 pub(crate) struct Ledgers {
+    store: Arc<Store>,
     /// Per domain, the length of each year's ledger as last seen on disk:
     /// reads take it from here, so that answering touches no file. It is
     /// read again by `follow_ledgers` (every `lake.refresh_millis` in
@@ -35,24 +36,35 @@ pub(crate) struct Ledgers {
     pub(super) write: tokio::sync::Mutex<()>,
 }
 
+impl Ledgers {
+    /// Nothing read yet: each ledger is read on first use.
+    pub(crate) fn new(store: Arc<Store>) -> Ledgers {
+        Ledgers {
+            store,
+            lengths: Mutex::default(),
+            entries: Mutex::default(),
+            views: Mutex::default(),
+            refused: Mutex::default(),
+            systems: Mutex::default(),
+            write: tokio::sync::Mutex::default(),
+        }
+    }
+}
+
 /// The audit's view of a ledger and the ledger length it was built at.
 pub(super) type AuditView = (usize, Arc<Systems>);
 
 /// The entries of one (domain, year)'s ledger, oldest first.
 pub(super) type Entries = Arc<Vec<Arc<LedgerEntry>>>;
 
-impl Engine {
+impl Ledgers {
     /// The entries of a (domain, year)'s ledger up to the length last seen
     /// on disk (see `Ledgers::lengths`); entries not read yet are read from
     /// the store once and kept.
-    pub(crate) fn ledger(&self, domain: &str, year: i32) -> Result<Entries> {
-        let len = self
-            .ledger_lengths(domain)?
-            .get(&year)
-            .copied()
-            .unwrap_or(0);
+    pub(crate) fn entries_of(&self, domain: &str, year: i32) -> Result<Entries> {
+        let len = self.lengths_of(domain)?.get(&year).copied().unwrap_or(0);
         let key = (domain.to_string(), year);
-        let cached = lock(&self.ledgers.entries).get(&key).cloned();
+        let cached = lock(&self.entries).get(&key).cloned();
         let have = cached.as_ref().map_or(0, |c| c.len() as u64);
         if have >= len {
             return Ok(cached.unwrap_or_default());
@@ -65,15 +77,15 @@ impl Engine {
                 .map(Arc::new),
         );
         let all = Arc::new(all);
-        lock(&self.ledgers.entries).insert(key, all.clone());
+        lock(&self.entries).insert(key, all.clone());
         Ok(all)
     }
 
     /// A tag of every ledger of a domain (year and length), which changes
     /// with every publication and custom release: part of the `ETag` of
     /// answers computed from publications.
-    pub fn publication_tag(&self, domain: &str) -> String {
-        self.ledger_lengths(domain)
+    pub(crate) fn tag(&self, domain: &str) -> String {
+        self.lengths_of(domain)
             .map(|l| {
                 l.iter()
                     .map(|(y, n)| format!("{y}:{n}"))
@@ -84,34 +96,34 @@ impl Engine {
     }
 
     /// The length of every year's ledger of a domain, as last seen.
-    pub(super) fn ledger_lengths(&self, domain: &str) -> Result<Arc<BTreeMap<i32, u64>>> {
-        if let Some(l) = lock(&self.ledgers.lengths).get(domain) {
+    fn lengths_of(&self, domain: &str) -> Result<Arc<BTreeMap<i32, u64>>> {
+        if let Some(l) = lock(&self.lengths).get(domain) {
             return Ok(l.clone());
         }
-        self.scan_ledgers(domain)
+        self.scan(domain)
     }
 
     /// Reads the lengths of a domain's ledgers from the store.
-    pub(super) fn scan_ledgers(&self, domain: &str) -> Result<Arc<BTreeMap<i32, u64>>> {
+    fn scan(&self, domain: &str) -> Result<Arc<BTreeMap<i32, u64>>> {
         let mut lengths = BTreeMap::new();
         for y in self.store.ledger_years(domain)? {
             lengths.insert(y, self.store.ledger_len(domain, y)?);
         }
         let lengths = Arc::new(lengths);
-        lock(&self.ledgers.lengths).insert(domain.to_string(), lengths.clone());
+        lock(&self.lengths).insert(domain.to_string(), lengths.clone());
         Ok(lengths)
     }
 
     /// The years of a domain with a ledger.
-    pub(crate) fn ledger_years(&self, domain: &str) -> Result<Vec<i32>> {
-        Ok(self.ledger_lengths(domain)?.keys().copied().collect())
+    pub(crate) fn years(&self, domain: &str) -> Result<Vec<i32>> {
+        Ok(self.lengths_of(domain)?.keys().copied().collect())
     }
 
     /// Picks up publications and custom releases that other processes on
     /// the data directory recorded. Run with `follow_log`.
-    pub(crate) fn follow_ledgers(&self) -> Result<()> {
-        for d in &self.catalog().domains {
-            self.scan_ledgers(&d.id)?;
+    pub(crate) fn follow(&self, catalog: &Catalog) -> Result<()> {
+        for d in &catalog.domains {
+            self.scan(&d.id)?;
         }
         Ok(())
     }
@@ -122,7 +134,7 @@ impl Engine {
         let outcome = self.store.append_ledger(domain, year, entry)?;
         match outcome {
             Append::Done => {
-                let mut all = lock(&self.ledgers.lengths);
+                let mut all = lock(&self.lengths);
                 let mut lengths: BTreeMap<i32, u64> =
                     all.get(domain).map(|l| (**l).clone()).unwrap_or_default();
                 let n = lengths.entry(year).or_default();
@@ -130,7 +142,7 @@ impl Engine {
                 all.insert(domain.to_string(), Arc::new(lengths));
             }
             Append::Taken => {
-                self.scan_ledgers(domain)?;
+                self.scan(domain)?;
             }
         }
         Ok(outcome)

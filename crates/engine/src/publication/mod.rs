@@ -143,23 +143,36 @@ fn changed_members(previous: Option<&PublishedState>, next: &PublishedState) -> 
     changed + (prev.member_ids.len() - kept)
 }
 
-impl Engine {
+/// Publishing (domain, year)s, the views every non-admin answer reads,
+/// and custom groups' disclosures.
+pub(crate) struct Publications<'e> {
+    engine: &'e Engine,
+}
+
+impl<'e> Publications<'e> {
+    /// The publications of `engine`.
+    pub(crate) fn new(engine: &'e Engine) -> Publications<'e> {
+        Publications { engine }
+    }
+}
+
+impl Publications<'_> {
     /// The publications, newest first, optionally of one domain and year.
-    pub fn publications(
+    pub(crate) fn publications(
         &self,
         domain: Option<&str>,
         year: Option<i32>,
     ) -> Result<Vec<Publication>> {
         let mut out = Vec::new();
-        for d in &self.catalog().domains {
+        for d in &self.engine.catalog().domains {
             if domain.is_some_and(|x| x != d.id) {
                 continue;
             }
-            for y in self.ledger_years(&d.id)? {
+            for y in self.engine.ledgers.years(&d.id)? {
                 if year.is_some_and(|x| x != y) {
                     continue;
                 }
-                let entries = self.ledger(&d.id, y)?;
+                let entries = self.engine.ledgers.entries_of(&d.id, y)?;
                 out.extend(publications(&entries).map(|(_, s)| s.publication.clone()));
             }
         }
@@ -172,20 +185,20 @@ impl Engine {
     /// the last publication, `TooFewChanges` when fewer than the threshold
     /// do. Built-in groups are withheld by rules 1–5 and then, smallest
     /// first, until the audit passes.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &self,
         domain: &str,
         year: i32,
         trigger: Trigger,
         by: &str,
     ) -> Result<Publication> {
-        let d = self.domain(domain)?;
+        let d = self.engine.domain(domain)?;
         crate::check_year(year)?;
-        let _writer = self.ledgers.write.lock().await;
+        let _writer = self.engine.ledgers.write.lock().await;
         let started = std::time::Instant::now();
         loop {
-            let entries = self.ledger(&d.id, year)?;
-            let snapshot = self.snapshots.current(d).await?;
+            let entries = self.engine.ledgers.entries_of(&d.id, year)?;
+            let snapshot = self.engine.snapshots.current(d).await?;
             let (Some(version), true) = (
                 snapshot.version,
                 snapshot.year(year).is_some_and(|y| !y.current.is_empty()),
@@ -194,7 +207,7 @@ impl Engine {
                     "{domain} {year} has no figures to publish"
                 )));
             };
-            let members = self.members_by_id();
+            let members = self.engine.members_by_id();
             let mut state = self.published_state(d, year, &snapshot, &members);
             let previous = publications(&entries).last().map(|(_, s)| s);
             let changed = changed_members(previous, &state);
@@ -205,12 +218,12 @@ impl Engine {
                     publication: p.publication.id.clone(),
                 });
             }
-            if changed < self.policy.threshold {
+            if changed < self.engine.policy.threshold {
                 return Err(EngineError::TooFewChanges {
                     domain: d.id.clone(),
                     year,
                     changed,
-                    threshold: self.policy.threshold,
+                    threshold: self.engine.policy.threshold,
                 });
             }
             self.decide_groups(d, year, &snapshot, &members, &mut state);
@@ -227,7 +240,7 @@ impl Engine {
                 trigger: trigger.as_str().to_string(),
                 changed_members: changed,
                 suppressed_by_audit: suppressed,
-                disclosure: serde_json::to_value(self.policy).unwrap_or_default(),
+                disclosure: serde_json::to_value(self.engine.policy).unwrap_or_default(),
             };
             state.publication = publication.clone();
             let entry = LedgerEntry {
@@ -235,7 +248,7 @@ impl Engine {
                 recorded_at: publication.published_at.clone(),
                 record: LedgerRecord::Publication(Box::new(state)),
             };
-            match self.append(&d.id, year, &entry)? {
+            match self.engine.ledgers.append(&d.id, year, &entry)? {
                 Append::Done => {
                     tracing::info!(
                         publication = %publication.id,
@@ -257,7 +270,7 @@ impl Engine {
     /// Publishes by itself when `auto_publish` is on and enough members
     /// changed since the last publication; quietly does nothing otherwise.
     pub(crate) async fn auto_publish(&self, domain: &str, year: i32) -> Option<Publication> {
-        if !self.policy.auto_publish {
+        if !self.engine.policy.auto_publish {
             return None;
         }
         match self.publish(domain, year, Trigger::Auto, "auto").await {
@@ -276,18 +289,18 @@ impl Engine {
     /// existed, or uploads whose automatic publication was cut short.
     /// `serve` runs it in the background at start. Returns how many it
     /// published.
-    pub async fn publish_pending(&self) -> Result<usize> {
-        if !self.policy.auto_publish {
+    pub(crate) async fn publish_pending(&self) -> Result<usize> {
+        if !self.engine.policy.auto_publish {
             return Ok(0);
         }
         let mut published = 0;
-        for d in &self.catalog().domains {
-            let snapshot = self.snapshots.current(d).await?;
+        for d in &self.engine.catalog().domains {
+            let snapshot = self.engine.snapshots.current(d).await?;
             for year in snapshot.years() {
                 let newest = snapshot
                     .year(year)
                     .and_then(|y| y.history.iter().map(|r| r.meta.version).max());
-                let entries = self.ledger(&d.id, year)?;
+                let entries = self.engine.ledgers.entries_of(&d.id, year)?;
                 let published_at = publications(&entries)
                     .last()
                     .map(|(_, s)| version_of(&s.publication.data_version));
@@ -330,7 +343,7 @@ impl Engine {
                         let member = members.get(m)?;
                         let row = snapshot.current_row(year, m)?;
                         let population = pop.and_then(|i| row.basic.get(i));
-                        group_of(self.catalog(), &by, member, population).map(|(g, _)| g)
+                        group_of(self.engine.catalog(), &by, member, population).map(|(g, _)| g)
                     })
                     .collect();
                 (dim.as_str().to_string(), of)
@@ -387,7 +400,9 @@ impl Engine {
         members: &MemberList,
         state: &mut PublishedState,
     ) {
-        let input = self.compare_input(d, snapshot, members, &self.policy);
+        let input = self
+            .engine
+            .compare_input(d, snapshot, members, &self.engine.policy);
         for (fi, f) in state.figures.iter_mut().enumerate() {
             for dim in DIMENSIONS {
                 let c = compare::compare(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use vergleichsring_catalog::Domain;
 use vergleichsring_store::{Member, Publication, PublishedState};
 
+use super::Publications;
 use super::{lock, publications, version_of};
 use crate::compare::{self, Comparison, Dimension, GroupBy, GroupResult, Point, PublicationRef};
 use crate::disclosure::{Audience, Policy, Reason};
@@ -124,7 +125,7 @@ pub(super) fn withhold(g: &mut GroupResult, reason: Reason) {
     }
 }
 
-impl Engine {
+impl Publications<'_> {
     /// The state a request reads for a (domain, year): admin the live one
     /// (or `as_of` any state), everyone else a publication (the latest, or
     /// the one `as_of` names). `None`: not published.
@@ -137,12 +138,12 @@ impl Engine {
     ) -> Result<Option<Arc<View>>> {
         if audience == Audience::Admin {
             return Ok(Some(Arc::new(View::live(
-                self.snapshot_for(&domain.id, as_of).await?,
-                self.members_for(as_of),
-                self.policy_for(as_of),
+                self.engine.snapshot_for(&domain.id, as_of).await?,
+                self.engine.members_for(as_of),
+                self.engine.policy_for(as_of),
             ))));
         }
-        let entries = self.ledger(&domain.id, year)?;
+        let entries = self.engine.ledgers.entries_of(&domain.id, year)?;
         let mut chosen: Option<&PublishedState> = None;
         for (seq, state) in publications(&entries) {
             let p = &state.publication;
@@ -169,7 +170,7 @@ impl Engine {
             return Ok(None);
         };
         let id = &state.publication.id;
-        if let Some(v) = lock(&self.ledgers.views)
+        if let Some(v) = lock(&self.engine.ledgers.views)
             .iter()
             .find(|(k, _)| k == id)
             .map(|(_, v)| v.clone())
@@ -177,7 +178,7 @@ impl Engine {
             return Ok(Some(v));
         }
         let view = Arc::new(self.build_view(domain, state).await?);
-        let mut views = lock(&self.ledgers.views);
+        let mut views = lock(&self.engine.ledgers.views);
         if views.len() >= VIEWS {
             views.remove(0);
         }
@@ -188,13 +189,13 @@ impl Engine {
     pub(super) async fn build_view(&self, domain: &Domain, state: &PublishedState) -> Result<View> {
         let p = &state.publication;
         let version = version_of(&p.data_version).delta().unwrap_or(0);
-        let live = self.snapshots.current(domain).await?;
+        let live = self.engine.snapshots.current(domain).await?;
         // A replica that has not followed the publishing process's commit
         // yet reads the version from the lake.
         let source = if live.version.is_some_and(|v| v >= version) {
             live
         } else {
-            self.snapshots.at(domain, version).await?
+            self.engine.snapshots.at(domain, version).await?
         };
         let snapshot = Arc::new(source.year_as_of(domain, p.year, version).await?);
         let members: BTreeMap<String, Member> = state
@@ -236,7 +237,7 @@ impl Engine {
                 generation,
                 map: Arc::new(members),
             },
-            policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(self.policy),
+            policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(self.engine.policy),
             disclosed,
             withheld,
         })
@@ -258,9 +259,10 @@ impl Engine {
             ..
         } = ask;
         let mut points = Vec::new();
-        let live = self.snapshots.current(domain).await?;
+        let live = self.engine.snapshots.current(domain).await?;
         let years: BTreeSet<i32> = if audience == Audience::Admin {
-            self.snapshot_for(&domain.id, as_of)
+            self.engine
+                .snapshot_for(&domain.id, as_of)
                 .await?
                 .years()
                 .into_iter()
@@ -268,7 +270,7 @@ impl Engine {
         } else {
             // Years with figures but no publication yet are shown as such
             // (a past state shows what was published by then).
-            let mut y: BTreeSet<i32> = self.ledger_years(&domain.id)?.into_iter().collect();
+            let mut y: BTreeSet<i32> = self.engine.ledgers.years(&domain.id)?.into_iter().collect();
             if as_of.is_none() {
                 y.extend(live.years());
             }
@@ -319,7 +321,7 @@ impl Engine {
                 ));
                 continue;
             }
-            let c = view.compare(self, ask, year);
+            let c = view.compare(self.engine, ask, year);
             points.extend(Point::of_comparison(c, member));
         }
         Ok(points)
