@@ -4,12 +4,18 @@
 //! [`Engine`] is the only way the server reaches figures. It keeps one
 //! [`snapshot::Snapshot`] per domain, computed once per data version (the
 //! Delta version) and replaced when a submission commits, and it passes every
-//! outgoing statistic through [`disclosure::verdict`]. Its methods live by
-//! job: `snapshots.rs` (the cache, past versions, following other
-//! processes), `uploads.rs`, `as_of.rs` (past states, releases),
-//! `statistics.rs` (comparisons, time series, custom groups, SQL),
-//! `records.rs` (figures and submissions), `publication/` (publications,
-//! the ledger and the audit), `report.rs` and `workflow.rs`.
+//! outgoing statistic through [`disclosure::verdict`].
+//!
+//! This file is the engine's façade: every public method is one line that
+//! resolves the domain once and hands the work to the type of its job:
+//! `Snapshots` (`snapshots.rs`: the cache, past versions, following other
+//! processes), `Uploads` (`uploads.rs`), `Records` (`records.rs`: figures
+//! and submissions), `Statistics` (`statistics.rs`: comparisons, time
+//! series, custom groups, SQL, what answers depend on), `Releases`
+//! (`releases.rs`: frozen years), `AsOf` (`as_of.rs`: past states),
+//! `Publications` and `Ledgers` (`publication/`: publications, the ledger
+//! and the audit), `Reports` (`report.rs`) and `Workflow` (`workflow.rs`:
+//! warnings and explanations).
 
 mod as_of;
 pub mod compare;
