@@ -138,3 +138,16 @@ pub(super) fn layout(title: &str, who: Option<(&str, &str)>, content: Markup) ->
         }
     }
 }
+
+/// The head row of a table: one column header per name.
+pub(crate) fn table_head(columns: &[&str]) -> Markup {
+    html! {
+        thead {
+            tr {
+                @for c in columns {
+                    th scope="col" { (c) }
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use vergleichsring_engine::workflow::WarningStatus;
 use super::explain::{explain_form, explained_notice};
 use super::labels::{domain_label, figure_label};
 use super::upload::upload_form;
-use crate::web::layout::layout;
+use crate::web::layout::{layout, table_head};
 use crate::web::session::Member;
 
 /// One of the member's submissions as the overview lists it.
@@ -58,15 +58,7 @@ pub(crate) fn overview(
                     "Hinweise halten eine Datei nicht auf. Bitte erklären Sie auffällige Werte kurz (z. B. „Umbau, drei Monate geschlossen“), damit der Ring sie einordnen kann."
                 }
                 table {
-                    thead {
-                        tr {
-                            th scope="col" { "Sparte" }
-                            th scope="col" { "Jahr" }
-                            th scope="col" { "Feld" }
-                            th scope="col" { "Hinweis" }
-                            th scope="col" { "Erklärung" }
-                        }
-                    }
+                    (table_head(&["Sparte", "Jahr", "Feld", "Hinweis", "Erklärung"]))
                     tbody {
                         @for w in open {
                             tr class="warning" {
@@ -105,16 +97,7 @@ pub(crate) fn overview(
                 p { "Noch keine Einreichungen." }
             } @else {
                 table {
-                    thead {
-                        tr {
-                            th scope="col" { "Sparte" }
-                            th scope="col" { "Jahr" }
-                            th scope="col" { "Eingereicht (UTC)" }
-                            th scope="col" { "Format" }
-                            th scope="col" { "Hinweise" }
-                            th scope="col" { "Stand" }
-                        }
-                    }
+                    (table_head(&["Sparte", "Jahr", "Eingereicht (UTC)", "Format", "Hinweise", "Stand"]))
                     tbody {
                         @for s in submissions {
                             tr {

@@ -10,7 +10,7 @@ use vergleichsring_ingest::RowError;
 use super::explain::explain_form;
 use super::labels::{domain_label, figure_label, rule_message_de};
 use super::this_year;
-use crate::web::layout::layout;
+use crate::web::layout::{layout, table_head};
 use crate::web::session::Member;
 
 /// The title of every outcome page.
@@ -65,14 +65,7 @@ pub(crate) fn upload_form(
                 @for d in &catalog.domains {
                     h3 { (d.label) }
                     table {
-                        thead {
-                            tr {
-                                th scope="col" { "Spalte" }
-                                th scope="col" { "Bezeichnung" }
-                                th scope="col" { "Einheit" }
-                                th scope="col" { "Pflicht" }
-                            }
-                        }
+                        (table_head(&["Spalte", "Bezeichnung", "Einheit", "Pflicht"]))
                         tbody {
                             @for f in &d.basic_figures {
                                 tr {
@@ -136,14 +129,7 @@ pub(crate) fn upload_saved(
                 h2 { (outcome.warnings.len()) " Hinweis(e) zur Plausibilität" }
                 p { "Die Zahlen sind gespeichert. Bitte prüfen Sie die folgenden Werte und erklären Sie sie, wenn sie stimmen." }
                 table {
-                    thead {
-                        tr {
-                            th scope="col" { "Zeile" }
-                            th scope="col" { "Feld" }
-                            th scope="col" { "Hinweis" }
-                            th scope="col" { "Erklärung" }
-                        }
-                    }
+                    (table_head(&["Zeile", "Feld", "Hinweis", "Erklärung"]))
                     tbody {
                         @for w in &outcome.warnings {
                             tr class="warning" {
@@ -182,15 +168,7 @@ pub(crate) fn upload_refused(
                 " Fehler. Bitte korrigieren Sie die Datei und laden Sie sie erneut hoch."
             }
             table {
-                thead {
-                    tr {
-                        th scope="col" { "Zeile" }
-                        th scope="col" { "Mitglied" }
-                        th scope="col" { "Spalte" }
-                        th scope="col" { "Regel" }
-                        th scope="col" { "Meldung" }
-                    }
-                }
+                (table_head(&["Zeile", "Mitglied", "Spalte", "Regel", "Meldung"]))
                 tbody {
                     @for e in errors {
                         tr class="rejection" {
