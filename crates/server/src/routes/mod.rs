@@ -10,14 +10,13 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vergleichsring_catalog::{BUILTIN_CHECKS, GROUP_DIMENSIONS};
 use vergleichsring_engine::export::{self, TableFormat};
 use vergleichsring_engine::{StatsRequest, SubmitRequest};
 use vergleichsring_store::{Member, Role};
-
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::cache;
