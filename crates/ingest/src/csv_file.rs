@@ -73,6 +73,16 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, IngestErr
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    if headers.len() > limits.max_columns {
+        return Err(IngestError::Rejected(vec![RowError::file(
+            "too_many_columns",
+            format!(
+                "the header row has {} columns; at most {} are accepted",
+                headers.len(),
+                limits.max_columns
+            ),
+        )]));
+    }
     let mut columns: Vec<TextColumn> = headers
         .iter()
         .map(|h| TextColumn {

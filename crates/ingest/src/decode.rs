@@ -132,10 +132,13 @@ fn decode_parquet(body: Bytes, limits: &Limits) -> Result<RecordBatch, IngestErr
     }
     let columns = meta.file_metadata().schema_descr().num_columns();
     if columns > limits.max_columns {
-        return Err(unreadable(format!(
-            "the file has {columns} columns; at most {} are accepted",
-            limits.max_columns
-        )));
+        return Err(IngestError::Rejected(vec![RowError::file(
+            "too_many_columns",
+            format!(
+                "the file has {columns} columns; at most {} are accepted",
+                limits.max_columns
+            ),
+        )]));
     }
     let unpacked: i64 = meta
         .row_groups()

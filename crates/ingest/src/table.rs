@@ -20,6 +20,7 @@ pub struct Decoded {
 }
 
 /// A column of text cells from a CSV or XLSX file.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TextColumn {
     pub name: String,
     pub cells: Vec<Option<String>>,

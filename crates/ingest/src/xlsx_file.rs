@@ -82,15 +82,6 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, IngestErr
             format!("the workbook cannot be read: {e}"),
         )
     })?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| refuse("empty_upload", "the workbook has no sheet"))?
-        .map_err(|e| {
-            refuse(
-                "unreadable_file",
-                format!("the first sheet cannot be read: {e}"),
-            )
-        })?;
     let merged = workbook.merge_cells_by_sheet_id(0).unwrap_or_default();
     if let Some(m) = merged.first() {
         return Err(refuse(
@@ -104,53 +95,165 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, IngestErr
             ),
         ));
     }
-    let mut rows = range.rows();
-    let Some(header) = rows.next() else {
-        return Err(refuse("empty_upload", "the first sheet is empty"));
-    };
-    let mut columns: Vec<TextColumn> = header
-        .iter()
-        .map(|c| TextColumn {
-            name: cell_text(c).ok().flatten().unwrap_or_default(),
-            cells: Vec::new(),
-        })
-        .collect();
-    let mut errors = Vec::new();
-    let mut blank_tail = 0;
-    for (i, row) in rows.enumerate() {
-        if i >= limits.max_rows {
-            return Err(refuse(
-                "too_many_rows",
-                format!("the sheet has more than {} rows; split it", limits.max_rows),
-            ));
-        }
-        let blank = row.iter().all(|c| matches!(c, Data::Empty));
-        blank_tail = if blank { blank_tail + 1 } else { 0 };
-        for (j, col) in columns.iter_mut().enumerate() {
-            let cell = row.get(j).unwrap_or(&Data::Empty);
-            match cell_text(cell) {
-                Ok(t) => col.cells.push(t),
-                Err(message) => {
-                    errors.push(RowError {
-                        row: Some(i as u32 + 1),
-                        member_id: None,
-                        column: Some(truncate(&col.name)),
-                        rule: "wrong_type".into(),
-                        message,
-                    });
-                    col.cells.push(None);
-                }
-            }
-        }
-    }
-    for c in columns.iter_mut() {
-        c.cells.truncate(c.cells.len() - blank_tail);
-    }
-    if !errors.is_empty() {
-        return Err(IngestError::Rejected(errors));
-    }
+    let cells = sheet_cells(&mut workbook, limits)?;
+    let columns = text_columns(cells, limits)?;
     // Text cells in a German workbook carry decimal commas.
     from_text_columns(columns, |s| {
         parse(s, Decimal::Comma).or_else(|| parse(s, Decimal::Point))
     })
 }
+
+/// The most filled cells of a sheet: 100,000 members with 40 figures each.
+/// Each kept cell costs about 40 bytes, so a sheet within the limits of rows
+/// and columns cannot hold a few hundred MB of cells.
+const MAX_CELLS: usize = 4_000_000;
+
+/// The non-empty cells of the first sheet as (row, column, value), read one
+/// by one from the sheet's XML. calamine's `worksheet_range` would allocate
+/// the whole bounding box of the used cells first (two cells at `A1` and
+/// `XFD1048576` make 17 billion), before any limit could be checked; here a
+/// sheet whose declared or actual extent is beyond the limits is refused
+/// while it is read, and memory grows only with the cells the file holds.
+fn sheet_cells(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    limits: &Limits,
+) -> Result<Vec<(u32, u32, Data)>, IngestError> {
+    let Some(name) = workbook.sheet_names().first().cloned() else {
+        return Err(refuse("empty_upload", "the workbook has no sheet"));
+    };
+    let unreadable = |e: calamine::XlsxError| {
+        refuse(
+            "unreadable_file",
+            format!("the first sheet cannot be read: {e}"),
+        )
+    };
+    let mut reader = workbook.worksheet_cells_reader(&name).map_err(unreadable)?;
+    // The header row comes on top of the data rows.
+    let row_limit = limits.max_rows.saturating_add(1);
+    let declared = reader.dimensions();
+    if declared.len() > 0 {
+        check_extent(declared.start, declared.end, row_limit, limits, "declares")?;
+    }
+    let (mut low, mut high) = ((u32::MAX, u32::MAX), (0u32, 0u32));
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        let value = Data::from(cell.get_value().clone());
+        if matches!(value, Data::Empty) {
+            continue;
+        }
+        low = (low.0.min(row), low.1.min(col));
+        high = (high.0.max(row), high.1.max(col));
+        check_extent(low, high, row_limit, limits, "uses")?;
+        if cells.len() >= MAX_CELLS {
+            return Err(refuse(
+                "too_many_cells",
+                format!("the first sheet holds more than {MAX_CELLS} filled cells; split the file"),
+            ));
+        }
+        cells.push((row, col, value));
+    }
+    Ok(cells)
+}
+
+/// Refuses a sheet whose cells from `start` to `end` (row, column; both
+/// inclusive, from 0) span more rows or columns than an upload may have.
+fn check_extent(
+    start: (u32, u32),
+    end: (u32, u32),
+    row_limit: usize,
+    limits: &Limits,
+    verb: &str,
+) -> Result<(), IngestError> {
+    let rows = u64::from(end.0.saturating_sub(start.0)) + 1;
+    let columns = u64::from(end.1.saturating_sub(start.1)) + 1;
+    if columns > limits.max_columns as u64 {
+        return Err(refuse(
+            "too_many_columns",
+            format!(
+                "the first sheet {verb} {columns} columns (to column {}); at most {} are accepted: delete the columns right of the data",
+                end.1 + 1,
+                limits.max_columns
+            ),
+        ));
+    }
+    if rows > row_limit as u64 {
+        return Err(refuse(
+            "too_many_rows",
+            format!(
+                "the first sheet {verb} {rows} rows (to row {}); at most {} rows and the header are accepted: delete the rows below the data or split the file",
+                end.0 + 1,
+                limits.max_rows
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The cells as text columns: the first used row names the columns, the
+/// used area starts at the first used row and column (as calamine's ranges
+/// do), blank rows inside the data stay in place (row numbers must match
+/// the sheet) and blank rows at the end are dropped.
+fn text_columns(
+    mut cells: Vec<(u32, u32, Data)>,
+    limits: &Limits,
+) -> Result<Vec<TextColumn>, IngestError> {
+    let Some(first_row) = cells.iter().map(|c| c.0).min() else {
+        return Err(refuse("empty_upload", "the first sheet is empty"));
+    };
+    let first_col = cells.iter().map(|c| c.1).min().unwrap_or(0);
+    let last_col = cells.iter().map(|c| c.1).max().unwrap_or(0);
+    cells.sort_by_key(|c| (c.0, c.1));
+    let width = (last_col - first_col + 1) as usize;
+    let mut columns: Vec<TextColumn> = (0..width)
+        .map(|j| TextColumn {
+            name: cells
+                .iter()
+                .take_while(|c| c.0 == first_row)
+                .find(|c| (c.1 - first_col) as usize == j)
+                .and_then(|c| cell_text(&c.2).ok().flatten())
+                .unwrap_or_default(),
+            cells: Vec::new(),
+        })
+        .collect();
+    // Header cells beyond the last named column still count as columns
+    // (calamine's range did the same); trailing unnamed columns without
+    // data are dropped by `from_text_columns` like any unnamed one.
+    let mut errors = Vec::new();
+    let data = cells.iter().filter(|c| c.0 > first_row);
+    let last_row = cells.last().map_or(first_row, |c| c.0);
+    let rows = (last_row - first_row) as usize;
+    if rows > limits.max_rows {
+        return Err(refuse(
+            "too_many_rows",
+            format!("the sheet has more than {} rows; split it", limits.max_rows),
+        ));
+    }
+    for c in columns.iter_mut() {
+        c.cells = vec![None; rows];
+    }
+    for (row, col, value) in data {
+        let i = (row - first_row - 1) as usize;
+        let j = (col - first_col) as usize;
+        let Some(column) = columns.get_mut(j) else {
+            continue;
+        };
+        match cell_text(value) {
+            Ok(t) => column.cells[i] = t,
+            Err(message) => errors.push(RowError {
+                row: Some(i as u32 + 1),
+                member_id: None,
+                column: Some(truncate(&column.name)),
+                rule: "wrong_type".into(),
+                message,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(IngestError::Rejected(errors));
+    }
+    Ok(columns)
+}
+
+#[cfg(test)]
+mod tests;
