@@ -14,6 +14,7 @@ mod etag;
 mod flows;
 mod golden;
 mod helpers;
+mod hostile;
 mod maintenance;
 mod matrix;
 mod objectstore;
