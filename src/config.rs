@@ -109,17 +109,30 @@ pub struct Limits {
     pub upload_seconds: u64,
     /// Memory one DataFusion query may use, in MiB.
     pub memory_limit_mib: usize,
+    /// Columns per upload.
+    pub max_columns: usize,
+    /// Uploads one token may make a minute (admin: no limit); 0: no limit.
+    pub uploads_per_minute: u32,
+    /// Analysts' queries one token may send a minute; 0: no limit.
+    pub queries_per_minute: u32,
+    /// Analysts' queries running at once.
+    pub concurrent_queries: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         let ingest = vergleichsring_ingest::Limits::default();
+        let http = vergleichsring_server::HttpConfig::default();
         Limits {
             max_body_bytes: 20 * 1024 * 1024,
             max_rows: ingest.max_rows,
             max_uncompressed_bytes: ingest.max_uncompressed_bytes,
             upload_seconds: 60,
             memory_limit_mib: vergleichsring_engine::session::MEMORY_LIMIT / (1024 * 1024),
+            max_columns: ingest.max_columns,
+            uploads_per_minute: http.uploads_per_minute,
+            queries_per_minute: http.queries_per_minute,
+            concurrent_queries: http.concurrent_queries,
         }
     }
 }
@@ -129,8 +142,8 @@ impl Limits {
     pub fn ingest(&self) -> vergleichsring_ingest::Limits {
         vergleichsring_ingest::Limits {
             max_rows: self.max_rows,
+            max_columns: self.max_columns,
             max_uncompressed_bytes: self.max_uncompressed_bytes,
-            ..vergleichsring_ingest::Limits::default()
         }
     }
 }
@@ -346,8 +359,14 @@ impl Config {
                 self.limits.memory_limit_mib
             );
         }
-        if self.limits.max_body_bytes == 0 || self.limits.max_rows == 0 {
-            bail!("configuration: limits.max_body_bytes and limits.max_rows must be positive");
+        if self.limits.max_body_bytes == 0
+            || self.limits.max_rows == 0
+            || self.limits.max_columns == 0
+            || self.limits.concurrent_queries == 0
+        {
+            bail!(
+                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns and limits.concurrent_queries must be positive"
+            );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("configuration: log.level '{}'", self.log.level))?;

@@ -478,6 +478,9 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
         store,
         HttpConfig {
             max_body_bytes: cfg.limits.max_body_bytes,
+            uploads_per_minute: cfg.limits.uploads_per_minute,
+            queries_per_minute: cfg.limits.queries_per_minute,
+            concurrent_queries: cfg.limits.concurrent_queries,
         },
     ))
 }

@@ -42,6 +42,7 @@ async fn start(dir: &Path, policy: Policy) -> (SocketAddr, tokio::task::JoinHand
         store,
         HttpConfig {
             max_body_bytes: 2 * 1024 * 1024,
+            ..HttpConfig::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

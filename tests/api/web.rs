@@ -323,3 +323,95 @@ async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
     assert_eq!(app.data_version("library", 2024).await, version);
     assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
 }
+
+/// Fair share (issue 14): a token's 31st upload within a minute gets 429
+/// with `Retry-After`, through the API and then the web page (in German),
+/// and an analyst's 61st query too; admin's uploads are not limited, and
+/// other tokens keep their own allowance.
+#[tokio::test]
+async fn too_many_uploads_or_queries_answer_429_with_the_time_to_wait() {
+    let app = TestApp::spawn().await;
+    let ids = seven_members(&app).await;
+    let member = app.token(Role::Member, Some(&ids[0]));
+    let file = csv(&ids[0], &[]);
+    let upload = |token: String| {
+        let app = &app;
+        let file = file.clone();
+        async move {
+            app.client
+                .post(app.url("/api/v1/submissions/library/2024"))
+                .bearer_auth(token)
+                .header("Content-Type", "text/csv")
+                .body(file)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The bucket refills by one every 2 s while the uploads run, so the
+    // first refusal comes after 30 and a few more.
+    let mut accepted = 0;
+    let r = loop {
+        let r = upload(member.clone()).await;
+        if r.status() != StatusCode::CREATED {
+            break r;
+        }
+        accepted += 1;
+        assert!(accepted <= 40, "no limit after {accepted} uploads");
+    };
+    assert!(accepted >= 30, "refused after {accepted}");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(body["retry_after_seconds"], wait);
+
+    // The web page shares the token's allowance and says it in German.
+    let mut web = WebClient::new(&app);
+    web.sign_in(&member).await;
+    let csrf = hidden(&web.get("/web").await.text, "csrf");
+    let p = web
+        .upload(&csrf, "2024", "zahlen.csv", file.as_bytes())
+        .await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS, "{}", p.text);
+    assert!(p.text.contains("Bitte warten Sie"), "{}", p.text);
+
+    // Another member and admin are not held up.
+    let other = app.token(Role::Member, Some(&ids[1]));
+    let r = app
+        .client
+        .post(app.url("/api/v1/submissions/library/2024"))
+        .bearer_auth(&other)
+        .header("Content-Type", "text/csv")
+        .body(csv(&ids[1], &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for _ in 0..35 {
+        assert_eq!(
+            upload(app.admin.clone()).await.status(),
+            StatusCode::CREATED
+        );
+    }
+
+    // Queries: 60 a minute per token.
+    let q = serde_json::json!({"sql": "SELECT count(*) FROM comparisons"});
+    let mut answered = 0;
+    let a = loop {
+        let a = app.post_json("/api/v1/query", Some(&app.analyst), &q).await;
+        if a.status != StatusCode::OK {
+            break a;
+        }
+        answered += 1;
+        assert!(answered <= 80, "no limit after {answered} queries");
+    };
+    assert!(answered >= 60, "refused after {answered}");
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
+    assert_eq!(a.body["error"], "rate_limited");
+}

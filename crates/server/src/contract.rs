@@ -143,7 +143,7 @@ pub struct ErrorBody {
     /// `release_frozen`, `body_too_large`, `unsupported_format`,
     /// `validation_failed`, `invalid_member`, `group_refused`,
     /// `disclosure_refused`, `unsupported_report_format`,
-    /// `resources_exhausted`, `internal_error`.
+    /// `resources_exhausted`, `rate_limited`, `internal_error`.
     #[schema(example = "not_found")]
     pub error: String,
     /// A sentence for people.
@@ -156,6 +156,10 @@ pub struct ErrorBody {
     /// e.g. `below_threshold` or `differencing`.
     #[schema(nullable = false)]
     pub reason: Option<String>,
+    /// With `rate_limited`: seconds until the request may be sent again
+    /// (also the `Retry-After` header).
+    #[schema(nullable = false)]
+    pub retry_after_seconds: Option<u64>,
 }
 
 /// `GET /health`.

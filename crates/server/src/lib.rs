@@ -13,6 +13,7 @@ pub mod extract;
 mod html;
 mod negotiate;
 pub mod observe;
+pub mod rate;
 mod render;
 mod routes;
 mod sessions;

@@ -4,19 +4,28 @@ use std::sync::Arc;
 
 use vergleichsring_engine::Engine;
 
-use crate::{cache, observe, sessions};
+use crate::{cache, observe, rate, sessions};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Largest accepted upload body in bytes.
     pub max_body_bytes: usize,
+    /// Uploads one token (other than admin's) may make a minute; 0: no limit.
+    pub uploads_per_minute: u32,
+    /// Analysts' queries one token may send a minute; 0: no limit.
+    pub queries_per_minute: u32,
+    /// Analysts' queries running at once, over all tokens.
+    pub concurrent_queries: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_body_bytes: 20 * 1024 * 1024,
+            uploads_per_minute: 30,
+            queries_per_minute: 60,
+            concurrent_queries: 2,
         }
     }
 }
@@ -35,6 +44,8 @@ pub struct AppState {
     pub sessions: Arc<sessions::Sessions>,
     /// Materialised statistics responses by `ETag`.
     pub responses: Arc<cache::ResponseCache>,
+    /// Per-token rate limits and the bound on queries running at once.
+    pub rates: Arc<rate::Rates>,
 }
 
 impl AppState {
@@ -49,6 +60,11 @@ impl AppState {
         AppState {
             engine,
             store,
+            rates: Arc::new(rate::Rates::new(
+                config.uploads_per_minute,
+                config.queries_per_minute,
+                config.concurrent_queries,
+            )),
             config: Arc::new(config),
             sessions: Arc::default(),
             responses: Arc::default(),

@@ -198,9 +198,10 @@ pub struct QueryBody {
                 ("application/vnd.apache.parquet"),
             )
         ),
-        (status = 400, description = "Not a single query statement, or the query does not plan (e.g. another table).", body = crate::contract::ErrorBody),
+        (status = 400, description = "Not a single query statement; a function outside the allow-list, string concatenation, a table function, a join without an equality condition or more than 20 KB of text; a query that does not plan (e.g. another table) or fails while it runs (e.g. division by zero). The message names what.", body = crate::contract::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
         (status = 403, description = "Neither analyst nor admin.", body = crate::contract::ErrorBody),
+        (status = 429, description = "`rate_limited`: this token sent more than `limits.queries_per_minute` queries in the last minute, or `limits.concurrent_queries` queries ran for 5 s; `Retry-After` and `retry_after_seconds` say when to try again.", headers(("retry-after" = u64, description = "Seconds to wait.")), body = crate::contract::ErrorBody),
         (status = 503, description = "`resources_exhausted`: the query needs more memory than the server allows; try a smaller one.", body = crate::contract::ErrorBody),
     )
 )]
@@ -211,8 +212,10 @@ pub async fn query(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Admin, Role::Analyst], "run SQL queries")?;
+    state.rates.queries.check(&caller.token_id)?;
     let b: QueryBody = json_body(&body, "{\"sql\": \"SELECT ...\"}")?;
     let format = answer_format(&headers);
+    let _slot = state.rates.query_slot().await?;
     let bytes = state.engine.query(&b.sql, format).await?;
     Ok(([(CONTENT_TYPE, format.content_type())], bytes).into_response())
 }

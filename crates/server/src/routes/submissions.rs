@@ -29,6 +29,7 @@ use super::*;
         (status = 413, description = "`body_too_large`: the upload is larger than the limit.", body = crate::contract::ErrorBody),
         (status = 415, description = "`unsupported_format`: the `Content-Type` is none of the three formats.", body = crate::contract::ErrorBody),
         (status = 422, description = "`validation_failed`: the file breaks checks or rules, listed in `errors` with row, member, column and rule; nothing was stored.", body = crate::contract::ErrorBody),
+        (status = 429, description = "`rate_limited`: this token uploaded more than `limits.uploads_per_minute` files in the last minute (admin is not limited); `Retry-After` and `retry_after_seconds` say when to try again.", headers(("retry-after" = u64, description = "Seconds to wait.")), body = crate::contract::ErrorBody),
     )
 )]
 pub async fn submit(
@@ -40,6 +41,9 @@ pub async fn submit(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin, Role::Member], "upload figures")?;
     state.engine.domain(&domain)?;
+    if caller.role != Role::Admin {
+        state.rates.uploads.check(&caller.token_id)?;
+    }
     let limit = state.config.max_body_bytes;
     let too_large = || {
         ApiError::new(

@@ -217,6 +217,7 @@ async fn logout(
         (status = 404, description = "Unknown domain.", body = String, content_type = "text/html"),
         (status = 409, description = "The (domain, year) is frozen.", body = String, content_type = "text/html"),
         (status = 413, description = "The file is larger than the limit.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many uploads with this sign-in in the last minute (`limits.uploads_per_minute`): the page says how long to wait.", body = String, content_type = "text/html"),
         (status = 415, description = "The file's name has no known extension.", body = String, content_type = "text/html"),
         (status = 422, description = "Refused: the page lists every error; nothing was stored.", body = String, content_type = "text/html"),
     )
@@ -228,6 +229,15 @@ async fn upload(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let member = require(&state, &headers)?;
+    if let Err(wait) = state.rates.uploads.take(&member.caller.token_id) {
+        return Err(WebError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Sie haben in kurzer Zeit sehr viele Dateien hochgeladen. Bitte warten Sie {} Sekunden und versuchen Sie es dann erneut.",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
     let (mut csrf, mut domain, mut year, mut file) = (None, None, None, None);
     loop {
         let field = match multipart.next_field().await {
