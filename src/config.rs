@@ -117,6 +117,10 @@ pub struct Limits {
     pub queries_per_minute: u32,
     /// Analysts' queries running at once.
     pub concurrent_queries: usize,
+    /// Worker processes that decode uploads and run analysts' SQL.
+    pub workers: usize,
+    /// Address space of one worker process, in MiB.
+    pub worker_memory_mib: u64,
 }
 
 impl Default for Limits {
@@ -133,6 +137,8 @@ impl Default for Limits {
             uploads_per_minute: http.uploads_per_minute,
             queries_per_minute: http.queries_per_minute,
             concurrent_queries: http.concurrent_queries,
+            workers: 2,
+            worker_memory_mib: 2048,
         }
     }
 }
@@ -353,6 +359,12 @@ impl Config {
                 format!("configuration: lake.endpoint '{endpoint}' is not a URL")
             })?;
         }
+        if self.limits.worker_memory_mib < 512 {
+            bail!(
+                "configuration: limits.worker_memory_mib = {} is below the minimum of 512 (the worker's own program takes a few hundred MiB of address space)",
+                self.limits.worker_memory_mib
+            );
+        }
         if self.limits.memory_limit_mib < 16 {
             bail!(
                 "configuration: limits.memory_limit_mib = {} is below the minimum of 16",
@@ -363,9 +375,10 @@ impl Config {
             || self.limits.max_rows == 0
             || self.limits.max_columns == 0
             || self.limits.concurrent_queries == 0
+            || self.limits.workers == 0
         {
             bail!(
-                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns and limits.concurrent_queries must be positive"
+                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries and limits.workers must be positive"
             );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod generate;
 mod upload;
+mod worker;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A worker process of the server (started by `serve`): decodes
+    /// uploads and runs analysts' SQL within kernel limits.
+    #[command(hide = true)]
+    Worker {
+        /// Address space in MiB.
+        #[arg(long)]
+        memory_mib: u64,
+        /// CPU seconds over the worker's life.
+        #[arg(long)]
+        cpu_seconds: u64,
+    },
     /// Create (or reuse) a data directory with a generated ring and serve it.
     Demo {
         /// Address to listen on.
@@ -264,6 +276,10 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Worker {
+            memory_mib,
+            cpu_seconds,
+        } => worker::run(memory_mib, cpu_seconds),
         Command::Init { data_dir } => {
             Store::init(&data_dir)?;
             println!("initialised {}", data_dir.display());
@@ -457,7 +473,13 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
             .with_limits(
                 cfg.limits.ingest(),
                 std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
-            ),
+            )
+            .with_workers(vergleichsring_engine::worker::WorkerConfig {
+                program: std::env::current_exe().context("finding this program for its workers")?,
+                size: cfg.limits.workers,
+                memory_mib: cfg.limits.worker_memory_mib,
+                jobs_per_worker: 100,
+            }),
     );
     if cfg.lake.refresh_millis > 0 {
         follow(engine.clone(), cfg.lake.refresh_millis);

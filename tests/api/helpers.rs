@@ -34,9 +34,24 @@ pub struct Answer {
     pub text: String,
 }
 
+/// Workers as `serve` starts them: this package's binary.
+pub fn worker_config() -> vergleichsring_engine::worker::WorkerConfig {
+    vergleichsring_engine::worker::WorkerConfig {
+        program: env!("CARGO_BIN_EXE_vergleichsring").into(),
+        size: 2,
+        memory_mib: 2048,
+        jobs_per_worker: 100,
+    }
+}
+
 async fn start(dir: &Path, policy: Policy) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let store = Arc::new(Store::open(dir).await.expect("open store"));
-    let engine = Arc::new(Engine::new(store.clone(), policy).await.expect("engine"));
+    let engine = Arc::new(
+        Engine::new(store.clone(), policy)
+            .await
+            .expect("engine")
+            .with_workers(worker_config()),
+    );
     let state = AppState::new(
         engine,
         store,

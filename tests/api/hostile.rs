@@ -105,3 +105,132 @@ async fn hostile_queries_are_refused_quickly_and_the_service_stays_up() {
         .body;
     assert_eq!(figures_before, figures_after);
 }
+
+/// The worker processes of this test's server: children of this process
+/// started as `vergleichsring worker`, with their CPU ticks so far.
+fn workers() -> Vec<(u32, u64)> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The fields after the command's closing parenthesis: state, ppid, …
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if fields.get(1) == Some(&me.as_str()) && cmdline.split(|b| *b == 0).any(|a| a == b"worker")
+        {
+            let ticks = fields
+                .get(11)
+                .and_then(|u| u.parse::<u64>().ok())
+                .unwrap_or(0)
+                + fields
+                    .get(12)
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0);
+            out.push((pid, ticks));
+        }
+    }
+    out
+}
+
+/// A workbook that takes the decoder a while: many rows of numbers.
+fn slow_workbook() -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "member_id").unwrap();
+    for c in 1..8u16 {
+        sheet.write_string(0, c, format!("f{c}")).unwrap();
+    }
+    for r in 1..60_000u32 {
+        sheet.write_string(r, 0, "05001000").unwrap();
+        for c in 1..8u16 {
+            sheet
+                .write_number(r, c, f64::from(r % 97 + u32::from(c)))
+                .unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// A worker killed with SIGKILL in the middle of decoding an upload: the
+/// upload is refused with a reason, nothing is stored, the server stays up
+/// and the next upload works.
+#[tokio::test]
+async fn a_worker_killed_mid_upload_refuses_it_and_the_next_one_works() {
+    let app = TestApp::spawn().await;
+    app.city_ring(8, 10.0).await;
+    let version = app.data_version("library", 2024).await;
+    let body = slow_workbook();
+    assert!(body.len() < 2 * 1024 * 1024, "{} bytes", body.len());
+    let upload = {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/submissions/library/2024");
+        let admin = app.admin.clone();
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(admin)
+                .header(
+                    "Content-Type",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                )
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    // The busy worker is the one whose CPU time grows.
+    let started = Instant::now();
+    let mut seen: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    let killed = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no worker got busy"
+        );
+        let busy = workers().into_iter().find(|(pid, ticks)| {
+            seen.insert(*pid, *ticks)
+                .is_some_and(|before| *ticks > before)
+        });
+        if let Some((pid, _)) = busy {
+            let status = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            break pid;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let r = upload.await.unwrap();
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        status.is_client_error() || status.is_server_error(),
+        "killed worker {killed}: {status} {body}"
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("decoder stopped"), "{body}");
+    assert_eq!(app.data_version("library", 2024).await, version);
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+    // The next upload works (a new worker is started for it).
+    let next = app
+        .upload(
+            "library",
+            2024,
+            &app.admin,
+            crate::helpers::PARQUET,
+            crate::helpers::library_bulk_file(&[("05001000", 120_000.0, 1.5)]),
+        )
+        .await;
+    assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
+    assert_ne!(app.data_version("library", 2024).await, version);
+}

@@ -38,6 +38,7 @@ mod snapshots;
 mod statistics;
 pub mod stats;
 mod uploads;
+pub mod worker;
 pub mod workflow;
 mod year;
 
@@ -86,8 +87,11 @@ pub struct Engine {
     upload_timeout: std::time::Duration,
     /// Each domain's snapshot and a few past ones (`snapshots.rs`).
     snapshots: snapshots::Snapshots,
-    /// The release ledgers and the publications read from them.
+    /// The ledgers and the publications read from them.
     ledgers: publication::Ledgers,
+    /// Worker processes for decoding uploads and running analysts' SQL;
+    /// without them (a library user, unit tests) both run in this process.
+    workers: Option<Arc<worker::Pool>>,
 }
 
 impl Engine {
@@ -103,6 +107,7 @@ impl Engine {
             policy,
             limits: Limits::default(),
             upload_timeout: std::time::Duration::from_secs(60),
+            workers: None,
         })
     }
 
@@ -111,6 +116,17 @@ impl Engine {
         self.limits = limits;
         self.upload_timeout = upload_timeout;
         self
+    }
+
+    /// Decodes uploads and runs analysts' SQL in worker processes.
+    pub fn with_workers(mut self, config: worker::WorkerConfig) -> Engine {
+        self.workers = Some(Arc::new(worker::Pool::new(config)));
+        self
+    }
+
+    /// The worker pool, if the engine has one.
+    pub fn workers(&self) -> Option<&worker::Pool> {
+        self.workers.as_deref()
     }
 
     /// The data version of a domain as the API shows it (the number of

@@ -221,8 +221,35 @@ fn check_plan(plan: &Arc<dyn ExecutionPlan>) -> Result<(), EngineError> {
     plan.children().into_iter().try_for_each(check_plan)
 }
 
-/// Runs one query against `comparisons` (the given batch).
+/// Runs one query against `comparisons` (the given batch) on the engine's
+/// pool, within the time limit.
 pub async fn run(
+    sql: &str,
+    comparisons: RecordBatch,
+) -> Result<(SchemaRef, Vec<RecordBatch>), EngineError> {
+    let sql = sql.to_string();
+    // The time limit runs on the pool too, so that the query stops there
+    // when it is reached.
+    crate::session::on_pool(async move {
+        tokio::time::timeout(QUERY_TIMEOUT, execute(&sql, comparisons))
+            .await
+            .map_err(|_| too_slow())?
+    })
+    .await
+}
+
+/// The answer to a query that ran out of time.
+pub(crate) fn too_slow() -> EngineError {
+    EngineError::BadRequest(format!(
+        "the query ran longer than {} s",
+        QUERY_TIMEOUT.as_secs()
+    ))
+}
+
+/// Checks, plans and runs one query against `comparisons`, without a time
+/// limit: the caller sets one (the pool's timeout, or the worker process
+/// killed by its parent).
+pub async fn execute(
     sql: &str,
     comparisons: RecordBatch,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), EngineError> {
@@ -237,45 +264,28 @@ pub async fn run(
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    let sql = sql.to_string();
-    let work = async move {
-        let df = ctx.sql_with_options(&sql, options).await.map_err(|e| {
-            EngineError::BadRequest(format!("the query cannot be planned: {}", e.find_root()))
+    let df = ctx.sql_with_options(sql, options).await.map_err(|e| {
+        EngineError::BadRequest(format!("the query cannot be planned: {}", e.find_root()))
+    })?;
+    // At most one row more than an answer may have, so that collecting
+    // is bounded and an oversized answer is recognised.
+    let df = df.limit(0, Some(MAX_ROWS + 1))?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await.map_err(|e| {
+        EngineError::BadRequest(format!("the query cannot be planned: {}", e.find_root()))
+    })?;
+    check_plan(&plan)?;
+    let batches = datafusion::physical_plan::collect(plan, task)
+        .await
+        .map_err(|e| match EngineError::from(e) {
+            // The memory limit is the service's (503), not the query's.
+            e if e.is_resources_exhausted() => e,
+            EngineError::DataFusion(e) => {
+                EngineError::BadRequest(format!("the query failed: {}", e.find_root()))
+            }
+            e => e,
         })?;
-        // At most one row more than an answer may have, so that collecting
-        // is bounded and an oversized answer is recognised.
-        let df = df.limit(0, Some(MAX_ROWS + 1))?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let task = Arc::new(df.task_ctx());
-        let plan = df.create_physical_plan().await.map_err(|e| {
-            EngineError::BadRequest(format!("the query cannot be planned: {}", e.find_root()))
-        })?;
-        check_plan(&plan)?;
-        let batches = datafusion::physical_plan::collect(plan, task)
-            .await
-            .map_err(|e| match EngineError::from(e) {
-                // The memory limit is the service's (503), not the query's.
-                e if e.is_resources_exhausted() => e,
-                EngineError::DataFusion(e) => {
-                    EngineError::BadRequest(format!("the query failed: {}", e.find_root()))
-                }
-                e => e,
-            })?;
-        Ok::<_, EngineError>((schema, batches))
-    };
-    // The time limit runs on the pool too, so that the query stops there
-    // when it is reached.
-    let (schema, batches) = crate::session::on_pool(async move {
-        tokio::time::timeout(QUERY_TIMEOUT, work)
-            .await
-            .map_err(|_| {
-                EngineError::BadRequest(format!(
-                    "the query ran longer than {} s",
-                    QUERY_TIMEOUT.as_secs()
-                ))
-            })?
-    })
-    .await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     if rows > MAX_ROWS {
         return Err(EngineError::BadRequest(format!(

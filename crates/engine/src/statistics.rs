@@ -357,7 +357,10 @@ impl<'e> Statistics<'e> {
     pub(crate) async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
         query::check_single_query(sql)?;
         let table = self.published_comparisons().await?;
-        let (schema, batches) = query::run(sql, table).await?;
+        let (schema, batches) = match &self.engine.workers {
+            Some(pool) => pool.query(sql, &table, query::QUERY_TIMEOUT).await?,
+            None => query::run(sql, table).await?,
+        };
         export::encode(&schema, &batches, format)
     }
 

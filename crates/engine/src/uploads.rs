@@ -141,10 +141,23 @@ impl<'e> Uploads<'e> {
         let d2 = domain.clone();
         let body = req.body.clone();
         let limits = self.engine.limits;
-        // Decoding and cell checks are CPU work: keep them off the request
-        // threads, and give up waiting after the time limit.
+        // Untrusted bytes are decoded in a worker process when the engine
+        // has workers (the server always does); it is killed at the time
+        // limit, and its crash refuses the file.
+        let decoded = match &self.engine.workers {
+            Some(pool) => Some(
+                pool.decode(format, &body, &limits, self.engine.upload_timeout)
+                    .await?,
+            ),
+            None => None,
+        };
+        // Decoding (without workers) and cell checks are CPU work: keep them
+        // off the request threads, and give up waiting after the time limit.
         let decoding = tokio::task::spawn_blocking(move || {
-            let decoded = vergleichsring_ingest::decode(format, body, &limits)?;
+            let decoded = match decoded {
+                Some(d) => d,
+                None => vergleichsring_ingest::decode(format, body, &limits)?,
+            };
             let is_registered = |id: &str| registered.contains(id);
             vergleichsring_ingest::validate(
                 &decoded,

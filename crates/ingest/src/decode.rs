@@ -9,7 +9,7 @@ use crate::table::Decoded;
 use crate::{IngestError, Limits, RowError};
 
 /// The upload formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// Apache Parquet.
     Parquet,

@@ -18,10 +18,10 @@ pub use decode::{Format, XLSX_TYPE, decode};
 pub use table::Decoded;
 pub use validate::{Submitter, Upload, UploadRow, validate};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One reason an upload is refused, naming where and which rule.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RowError {
     /// 1-based data row (the header is not counted); `None` for the whole file or a column.
     pub row: Option<u32>,
@@ -60,7 +60,7 @@ pub enum IngestError {
 }
 
 /// Limits on what one upload may hold, checked before and while decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Rows per upload.
     pub max_rows: usize,

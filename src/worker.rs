@@ -1,0 +1,25 @@
+//! `vergleichsring worker`: the process that decodes uploads and runs
+//! analysts' SQL for the server (`vergleichsring_engine::worker`). It is
+//! started by the server, not by people.
+
+use anyhow::Context;
+
+/// Limits this process, then answers requests on stdin until it closes.
+pub(crate) fn run(memory_mib: u64, cpu_seconds: u64) -> anyhow::Result<()> {
+    // The limits are set before any untrusted byte is read, and the hard
+    // limits too, so that nothing in this process can raise them again.
+    let memory = memory_mib.saturating_mul(1024 * 1024);
+    rlimit::setrlimit(rlimit::Resource::AS, memory, memory)
+        .context("limiting the worker's address space")?;
+    rlimit::setrlimit(
+        rlimit::Resource::CPU,
+        cpu_seconds,
+        cpu_seconds.saturating_add(5),
+    )
+    .context("limiting the worker's CPU seconds")?;
+    // A core file of a crashed decoder would hold the upload.
+    rlimit::setrlimit(rlimit::Resource::CORE, 0, 0).context("disabling core files")?;
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    vergleichsring_engine::worker::serve(stdin, stdout).context("serving the server's requests")
+}
