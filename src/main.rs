@@ -232,6 +232,10 @@ fn main() {
                 }
             }
         }
+        // A worker decodes hostile files: the decoders' warnings about them
+        // (calamine logs one per damaged part) would flood the server's
+        // log, so a worker logs errors only.
+        Command::Worker { .. } => (config::LogFormat::Human, "error".to_string()),
         // `generate` shows a progress bar; a log line per commit would tear it.
         Command::Generate { .. } => (
             config::LogFormat::Human,

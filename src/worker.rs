@@ -19,6 +19,11 @@ pub(crate) fn run(memory_mib: u64, cpu_seconds: u64) -> anyhow::Result<()> {
     .context("limiting the worker's CPU seconds")?;
     // A core file of a crashed decoder would hold the upload.
     rlimit::setrlimit(rlimit::Resource::CORE, 0, 0).context("disabling core files")?;
+    // A decoder that panics on a damaged file is caught and the file
+    // refused; one line says so, not a backtrace per hostile upload.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("worker: a decoder panicked on an upload (the upload is refused): {info}");
+    }));
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     vergleichsring_engine::worker::serve(stdin, stdout).context("serving the server's requests")

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -25,6 +26,7 @@ pub struct TestApp {
     pub admin: String,
     pub analyst: String,
     policy: Policy,
+    upload_timeout: Duration,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -44,12 +46,17 @@ pub fn worker_config() -> vergleichsring_engine::worker::WorkerConfig {
     }
 }
 
-async fn start(dir: &Path, policy: Policy) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+async fn start(
+    dir: &Path,
+    policy: Policy,
+    upload_timeout: Duration,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let store = Arc::new(Store::open(dir).await.expect("open store"));
     let engine = Arc::new(
         Engine::new(store.clone(), policy)
             .await
             .expect("engine")
+            .with_limits(vergleichsring_ingest::Limits::default(), upload_timeout)
             .with_workers(worker_config()),
     );
     let state = AppState::new(
@@ -95,7 +102,8 @@ impl TestApp {
         let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![])
             .unwrap()
             .0;
-        let (addr, server) = start(dir.path(), policy).await;
+        let upload_timeout = Duration::from_secs(60);
+        let (addr, server) = start(dir.path(), policy, upload_timeout).await;
         TestApp {
             dir,
             addr,
@@ -103,8 +111,17 @@ impl TestApp {
             admin,
             analyst,
             policy,
+            upload_timeout,
             server,
         }
+    }
+
+    /// A server whose uploads may take at most `upload_timeout` to check.
+    pub async fn spawn_with_upload_timeout(upload_timeout: Duration) -> TestApp {
+        let mut app = Self::spawn().await;
+        app.upload_timeout = upload_timeout;
+        app.restart().await;
+        app
     }
 
     /// Restarts the server under other disclosure settings (the ring
@@ -118,7 +135,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.server.abort();
         let _ = (&mut self.server).await;
-        let (addr, server) = start(self.dir.path(), self.policy).await;
+        let (addr, server) = start(self.dir.path(), self.policy, self.upload_timeout).await;
         self.addr = addr;
         self.server = server;
     }

@@ -22,10 +22,23 @@ fn rss() -> u64 {
 
 const LIMIT: u64 = 1536 * 1024 * 1024;
 
+/// `/health` and a member's comparison answer.
+async fn reads_answer(app: &TestApp, member: &str) {
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+    let c = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
+            Some(member),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+}
+
 #[tokio::test]
 async fn hostile_queries_are_refused_quickly_and_the_service_stays_up() {
     let app = TestApp::spawn().await;
     app.city_ring(8, 10.0).await;
+    let member = app.token(vergleichsring_store::Role::Member, Some("05001000"));
     let figures_before = app
         .get(
             "/api/v1/figures/library/2024?member_id=05001000",
@@ -71,7 +84,6 @@ async fn hostile_queries_are_refused_quickly_and_the_service_stays_up() {
     }
     // A sheet of two cells whose range would be 17 billion cells.
     let sparse = std::fs::read("fixtures/uploads/bad/sparse_extent.xlsx").unwrap();
-    let member = app.token(vergleichsring_store::Role::Member, Some("05001000"));
     let started = Instant::now();
     let a = app
         .upload(
@@ -109,14 +121,7 @@ async fn hostile_queries_are_refused_quickly_and_the_service_stays_up() {
         })
         .collect();
     let started = Instant::now();
-    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
-    let c = app
-        .get(
-            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
-            Some(&app.analyst),
-        )
-        .await;
-    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    reads_answer(&app, &member).await;
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -127,14 +132,7 @@ async fn hostile_queries_are_refused_quickly_and_the_service_stays_up() {
     }
 
     // The service answers, and nothing stored changed.
-    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
-    let c = app
-        .get(
-            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
-            Some(&app.analyst),
-        )
-        .await;
-    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    reads_answer(&app, &member).await;
     let figures_after = app
         .get(
             "/api/v1/figures/library/2024?member_id=05001000",
@@ -272,4 +270,64 @@ async fn a_worker_killed_mid_upload_refuses_it_and_the_next_one_works() {
         .await;
     assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
     assert_ne!(app.data_version("library", 2024).await, version);
+}
+
+/// Parquet files of a few KB that take a decoder minutes (found by
+/// `examples/fuzz_workers.rs`): each is refused at the time limit, its
+/// worker is killed (no core keeps burning), and nothing is stored.
+#[tokio::test]
+async fn slow_files_are_refused_at_the_time_limit_and_their_worker_killed() {
+    let limit = Duration::from_secs(2);
+    let app = TestApp::spawn_with_upload_timeout(limit).await;
+    app.city_ring(8, 10.0).await;
+    let version = app.data_version("library", 2024).await;
+    let mut files: Vec<_> = std::fs::read_dir("fixtures/uploads/slow")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for path in files {
+        let started = Instant::now();
+        let a = app
+            .upload(
+                "library",
+                2024,
+                &app.admin,
+                crate::helpers::PARQUET,
+                std::fs::read(&path).unwrap().into(),
+            )
+            .await;
+        let took = started.elapsed();
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path:?}: {}",
+            a.text
+        );
+        assert_eq!(a.body["errors"][0]["rule"], "too_slow", "{path:?}");
+        assert!(
+            took < limit + Duration::from_secs(2),
+            "{path:?} took {took:?}"
+        );
+        // No worker keeps decoding it.
+        let before = workers();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = workers();
+        for (pid, ticks) in after {
+            let earlier = before
+                .iter()
+                .find(|(p, _)| *p == pid)
+                .map_or(ticks, |w| w.1);
+            assert!(
+                ticks <= earlier + 1,
+                "worker {pid} is still busy after {path:?}"
+            );
+        }
+    }
+    assert_eq!(app.data_version("library", 2024).await, version);
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+    assert!(rss() < LIMIT);
 }
