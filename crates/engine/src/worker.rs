@@ -31,6 +31,15 @@ use vergleichsring_ingest::{Decoded, Format, IngestError, Limits, RowError};
 use crate::error::{EngineError, Result};
 use crate::query;
 
+/// The largest answer header the server reads from a worker (the cell
+/// errors of an upload, a message).
+const MAX_HEADER_BYTES: usize = 64 * 1024 * 1024;
+/// The largest answer payload the server reads from a worker: a decoded
+/// upload or a query's answer, both bounded by the limits long before.
+/// A worker that sends more is treated as broken, so that not even a
+/// subverted decoder can make the server allocate without bound.
+const MAX_PAYLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// How the server starts and limits its workers.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -306,13 +315,21 @@ impl Pool {
             write_frame(&mut frame, &header, payload)?;
             worker.stdin.write_all(&frame).await?;
             worker.stdin.flush().await?;
+            let too_large = || std::io::Error::other("the worker's answer is larger than allowed");
             let mut len = [0u8; 4];
             worker.stdout.read_exact(&mut len).await?;
-            let mut head = vec![0; u32::from_be_bytes(len) as usize];
+            let header_len = u32::from_be_bytes(len) as usize;
+            if header_len > MAX_HEADER_BYTES {
+                return Err(too_large());
+            }
+            let mut head = vec![0; header_len];
             worker.stdout.read_exact(&mut head).await?;
             let mut len = [0u8; 8];
             worker.stdout.read_exact(&mut len).await?;
             let size = u64::from_be_bytes(len);
+            if size > MAX_PAYLOAD_BYTES {
+                return Err(too_large());
+            }
             let mut body = Vec::new();
             (&mut worker.stdout)
                 .take(size)
@@ -522,5 +539,44 @@ mod tests {
         let answer: Answer = serde_json::from_slice(&head).unwrap();
         assert_eq!(answer.error.as_deref(), Some("bad_request"));
         assert!(answer.message.contains("repeat"));
+    }
+
+    /// A worker that answers with an absurd header length (a subverted
+    /// decoder) is treated as broken: the upload is refused and the server
+    /// allocates nothing for it.
+    #[tokio::test]
+    async fn a_worker_announcing_a_huge_answer_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("fake-worker");
+        std::fs::write(
+            &program,
+            "#!/bin/sh\nhead -c 1 >/dev/null\nprintf '\\377\\377\\377\\377'\nexec sleep 5\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let pool = Pool::new(WorkerConfig {
+            program,
+            size: 1,
+            memory_mib: 1024,
+            jobs_per_worker: 10,
+        });
+        let started = std::time::Instant::now();
+        let refused = pool
+            .decode(
+                Format::Csv,
+                b"member_id\n1\n",
+                &Limits::default(),
+                Duration::from_secs(10),
+            )
+            .await;
+        match refused {
+            Err(IngestError::Rejected(e)) => {
+                assert_eq!(e[0].rule, "unreadable_file");
+                assert!(e[0].message.contains("decoder stopped"), "{e:?}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(4));
     }
 }
