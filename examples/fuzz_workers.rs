@@ -101,6 +101,7 @@ fn main() -> anyhow::Result<()> {
         size: 2,
         memory_mib: 2048,
         jobs_per_worker: 100,
+        job_seconds: 10,
     });
     let limits = Limits::default();
     let time_limit = Duration::from_secs(10);

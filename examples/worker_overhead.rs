@@ -101,6 +101,7 @@ fn main() -> anyhow::Result<()> {
             size: 2,
             memory_mib: 2048,
             jobs_per_worker: 100_000,
+            job_seconds: 60,
         });
         // Warm both (snapshots, the published table, a started worker).
         measure([&here, &there], &member, 3).await?;

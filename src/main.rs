@@ -483,6 +483,7 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
                 size: cfg.limits.workers,
                 memory_mib: cfg.limits.worker_memory_mib,
                 jobs_per_worker: 100,
+                job_seconds: cfg.limits.upload_seconds.max(10),
             }),
     );
     if cfg.lake.refresh_millis > 0 {

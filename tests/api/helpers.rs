@@ -43,6 +43,7 @@ pub fn worker_config() -> vergleichsring_engine::worker::WorkerConfig {
         size: 2,
         memory_mib: 2048,
         jobs_per_worker: 100,
+        job_seconds: 60,
     }
 }
 

@@ -51,6 +51,10 @@ pub struct WorkerConfig {
     pub memory_mib: u64,
     /// Jobs one worker does before it is replaced.
     pub jobs_per_worker: u32,
+    /// The longest a job may take, in seconds (the larger of the upload
+    /// and the query time limit): a worker's CPU seconds are this for each
+    /// of its jobs, whichever kind it does.
+    pub job_seconds: u64,
 }
 
 /// A request to a worker.
@@ -257,9 +261,11 @@ impl Pool {
     }
 
     fn spawn(&self, time_limit: Duration) -> std::io::Result<Worker> {
-        // CPU seconds for every job the worker may do, at the time limit.
+        // CPU seconds for every job the worker may do, at the longest time
+        // limit of any job.
         let cpu = time_limit
             .as_secs()
+            .max(self.config.job_seconds)
             .max(1)
             .saturating_mul(u64::from(self.config.jobs_per_worker) + 1);
         let mut child = tokio::process::Command::new(&self.config.program)
@@ -560,6 +566,7 @@ mod tests {
             size: 1,
             memory_mib: 1024,
             jobs_per_worker: 10,
+            job_seconds: 10,
         });
         let started = std::time::Instant::now();
         let refused = pool
