@@ -44,9 +44,8 @@ fn fresh_copy(s: &Snapshot) -> Snapshot {
     let y = s.year(YEAR).unwrap();
     let rows = y.history.iter().map(|r| r.as_ref().clone()).collect();
     let keys = y
-        .key
-        .iter()
-        .map(|(m, k)| ((YEAR, m.clone()), k.clone()))
+        .keys()
+        .map(|(m, k)| ((YEAR, m.to_string()), k.clone()))
         .collect();
     Snapshot::from_parts(s.version, rows, keys)
 }

@@ -121,6 +121,9 @@ pub struct Limits {
     pub workers: usize,
     /// Address space of one worker process, in MiB.
     pub worker_memory_mib: u64,
+    /// The engine's memory cache (years of figures, ledger entries,
+    /// publication masks), in MiB.
+    pub cache_mib: usize,
 }
 
 impl Default for Limits {
@@ -139,6 +142,7 @@ impl Default for Limits {
             concurrent_queries: http.concurrent_queries,
             workers: 2,
             worker_memory_mib: 2048,
+            cache_mib: vergleichsring_engine::DEFAULT_CACHE_BYTES >> 20,
         }
     }
 }
@@ -375,10 +379,11 @@ impl Config {
             || self.limits.max_rows == 0
             || self.limits.max_columns == 0
             || self.limits.concurrent_queries == 0
+            || self.limits.cache_mib == 0
             || self.limits.workers == 0
         {
             bail!(
-                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries and limits.workers must be positive"
+                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers and limits.cache_mib must be positive"
             );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

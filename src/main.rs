@@ -478,6 +478,7 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
                 cfg.limits.ingest(),
                 std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
             )
+            .with_cache_budget(cfg.limits.cache_mib.saturating_mul(1 << 20))
             .with_workers(vergleichsring_engine::worker::WorkerConfig {
                 program: std::env::current_exe().context("finding this program for its workers")?,
                 size: cfg.limits.workers,

@@ -134,11 +134,18 @@ pub fn compare(
     let groups: Arc<Vec<GroupData>> = match by {
         GroupBy::Dimension(d) => {
             let m = &data.materialised;
+            // What is built here is weighed into the year's size, so that
+            // the memory cache (`memory.rs`) accounts for it.
+            let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             cached(&m.groups, (figure, *d, input.members_generation), || {
                 let a = cached(&m.assignments, (*d, input.members_generation), || {
-                    assign(input, data, by)
+                    let a = assign(input, data, by);
+                    grown(a.bytes());
+                    a
                 });
-                build_groups(data, &a, figure)
+                let groups = build_groups(data, &a, figure);
+                grown(crate::grouping::groups_bytes(&groups));
+                groups
             })
         }
         GroupBy::Custom(_) => Arc::new(build_groups(data, &assign(input, data, by), figure)),

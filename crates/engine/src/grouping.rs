@@ -13,23 +13,7 @@ use crate::dimension::{GroupBy, group_of, order_key};
 use crate::disclosure::{GroupValues, Policy};
 use crate::snapshot::Snapshot;
 pub(crate) use crate::year::cached;
-use crate::year::{Assignment, GroupData, KeyRow, YearData};
-
-/// The key figures of a year's current rows, in member id order.
-pub(crate) fn align(data: &YearData) -> Vec<Option<KeyRow>> {
-    let mut keys = data.key.iter().peekable();
-    data.current
-        .keys()
-        .map(|member_id| {
-            while keys.peek().is_some_and(|(m, _)| *m < member_id) {
-                keys.next();
-            }
-            keys.peek()
-                .filter(|(m, _)| *m == member_id)
-                .map(|(_, k)| (*k).clone())
-        })
-        .collect()
-}
+use crate::year::{Assignment, GroupData, YearData};
 
 /// Assigns every current member of a year to its group of `by`.
 pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) -> Assignment {
@@ -39,10 +23,10 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
         .iter()
         .position(|f| f.id == "population");
     let mut order: BTreeMap<(usize, String), String> = BTreeMap::new();
-    let mut ids = Vec::with_capacity(data.current.len());
-    let mut raw: Vec<Option<String>> = Vec::with_capacity(data.current.len());
+    let mut ids = Vec::with_capacity(data.len());
+    let mut raw: Vec<Option<String>> = Vec::with_capacity(data.len());
     for (member_id, row) in data.current_rows() {
-        ids.push(member_id.clone());
+        ids.push(member_id.to_string());
         let group = input.members.get(member_id).and_then(|member| {
             let population = pop_idx.and_then(|i| row.basic.get(i));
             group_of(input.catalog, by, member, population)
@@ -89,8 +73,7 @@ pub(crate) fn build_groups(
             ids: assignment.ids.clone(),
         })
         .collect();
-    let aligned = cached(&data.materialised.aligned, (), || align(data));
-    for (i, key) in aligned.iter().enumerate() {
+    for (i, key) in data.aligned_keys().iter().enumerate() {
         let (Some(Some(g)), Some(k)) = (assignment.of_row.get(i), key) else {
             continue;
         };
@@ -114,6 +97,36 @@ pub(crate) fn build_groups(
         g.values.values.sort_by(f64::total_cmp);
     }
     groups
+}
+
+impl Assignment {
+    /// What it takes in memory, estimated (the member ids are counted
+    /// here, the groups share them).
+    pub(crate) fn bytes(&self) -> usize {
+        let ids: usize = self.ids.iter().map(|m| m.capacity() + 40).sum();
+        let groups: usize = self
+            .groups
+            .iter()
+            .map(|(id, label)| id.capacity() + label.capacity() + 64)
+            .sum();
+        ids + groups + self.of_row.len() * std::mem::size_of::<Option<u32>>()
+    }
+}
+
+/// What a key figure's groups take in memory, estimated.
+pub(crate) fn groups_bytes(groups: &[GroupData]) -> usize {
+    groups
+        .iter()
+        .map(|g| {
+            std::mem::size_of::<GroupData>()
+                + g.id.capacity()
+                + g.label.capacity()
+                + (g.values.values.capacity() + g.values.nums.capacity() + g.values.dens.capacity())
+                    * std::mem::size_of::<f64>()
+                + g.members.capacity() * std::mem::size_of::<(u32, f64)>()
+                + 64
+        })
+        .sum()
 }
 
 /// Everything needed to compute one comparison.

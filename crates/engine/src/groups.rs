@@ -80,7 +80,7 @@ pub fn builtin_memberships(
             {
                 out.entry(format!("{}:{gid}", dim.as_str()))
                     .or_default()
-                    .insert(member_id.clone());
+                    .insert(member_id.to_string());
             }
         }
     }

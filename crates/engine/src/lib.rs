@@ -2,14 +2,16 @@
 //! statistics and disclosure control.
 //!
 //! [`Engine`] is the only way the server reaches figures. It keeps one
-//! [`snapshot::Snapshot`] per domain, computed once per data version (the
-//! Delta version) and replaced when a submission commits, and it passes every
-//! outgoing statistic through [`disclosure::verdict`].
+//! [`snapshot::Snapshot`] per domain (an index of its years, read once per
+//! data version and brought forward when a submission commits), reads the
+//! years a request needs from the lake into a memory cache bounded by a
+//! byte budget (`memory.rs`), and passes every outgoing statistic through
+//! [`disclosure::verdict`].
 //!
 //! This file is the engine's façade: every public method is one line that
 //! resolves the domain once and hands the work to the type of its job:
-//! `Snapshots` (`snapshots.rs`: the cache, past versions, following other
-//! processes), `Uploads` (`uploads.rs`), `Records` (`records.rs`: figures
+//! `Snapshots` (`snapshots.rs`: the year indexes, years loaded on demand,
+//! past versions, following other processes), `Uploads` (`uploads.rs`), `Records` (`records.rs`: figures
 //! and submissions), `Statistics` (`statistics.rs`: comparisons, time
 //! series, custom groups, SQL, what answers depend on), `Releases`
 //! (`releases.rs`: frozen years), `AsOf` (`as_of.rs`: past states),
@@ -22,6 +24,7 @@ pub mod compare;
 mod dimension;
 pub mod disclosure;
 mod error;
+mod memory;
 pub mod export;
 mod grouping;
 pub mod groups;
@@ -54,6 +57,7 @@ use vergleichsring_store::{CustomGroup, DataVersion, Member, Publication, Store}
 pub use as_of::AsOf;
 use disclosure::{Audience, Policy};
 pub use error::{EngineError, Result};
+pub use memory::CacheStats;
 pub use records::{Figures, SubmissionInfo};
 use snapshot::Snapshot;
 pub use snapshots::RefreshCounters;
@@ -79,14 +83,21 @@ impl std::ops::Deref for MemberList {
     }
 }
 
+/// The memory cache's budget unless configured (`[limits] cache_mib`):
+/// sized so that the server stays within 300 MiB at national scale.
+pub const DEFAULT_CACHE_BYTES: usize = 128 << 20;
+
 /// The engine: snapshots per domain over the store.
 pub struct Engine {
     store: Arc<Store>,
     policy: Policy,
     limits: Limits,
     upload_timeout: std::time::Duration,
-    /// Each domain's snapshot and a few past ones (`snapshots.rs`).
+    /// Each domain's year index; years load on demand (`snapshots.rs`).
     snapshots: snapshots::Snapshots,
+    /// Years, ledger entries and publication masks within one byte budget
+    /// (`memory.rs`), shared by `snapshots` and `ledgers`.
+    memory: Arc<memory::MemoryCache>,
     /// The ledgers and the publications read from them.
     ledgers: publication::Ledgers,
     /// Worker processes for decoding uploads and running analysts' SQL;
@@ -100,9 +111,11 @@ impl Engine {
         for d in &store.catalog().domains {
             rules::check_domain(d).await?;
         }
+        let memory = Arc::new(memory::MemoryCache::new(DEFAULT_CACHE_BYTES));
         Ok(Engine {
-            snapshots: snapshots::Snapshots::new(store.clone()),
-            ledgers: publication::Ledgers::new(store.clone()),
+            snapshots: snapshots::Snapshots::new(store.clone(), memory.clone()),
+            ledgers: publication::Ledgers::new(store.clone(), memory.clone()),
+            memory,
             store,
             policy,
             limits: Limits::default(),
@@ -116,6 +129,22 @@ impl Engine {
         self.limits = limits;
         self.upload_timeout = upload_timeout;
         self
+    }
+
+    /// Sets the byte budget of the memory cache (years, ledger entries,
+    /// publication masks). Call before the engine is used: what was
+    /// cached is dropped.
+    pub fn with_cache_budget(mut self, bytes: usize) -> Engine {
+        self.memory = Arc::new(memory::MemoryCache::new(bytes));
+        self.snapshots = snapshots::Snapshots::new(self.store.clone(), self.memory.clone());
+        self.ledgers = publication::Ledgers::new(self.store.clone(), self.memory.clone());
+        self
+    }
+
+    /// How the memory cache is doing (bytes held within its budget,
+    /// evictions, loads).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.memory.stats()
     }
 
     /// Decodes uploads and runs analysts' SQL in worker processes.
@@ -151,10 +180,23 @@ impl Engine {
         self.snapshots.counters()
     }
 
-    /// The domain's snapshot at its current data version, computed at most
-    /// once per version.
+    /// The domain's snapshot at its current data version with every year
+    /// loaded (for tests and tools: at national scale this reads the whole
+    /// domain; requests load the years they need).
     pub async fn snapshot(&self, domain: &str) -> Result<Arc<Snapshot>> {
-        self.snapshots.current(self.domain(domain)?).await
+        let d = self.domain(domain)?;
+        let current = self.snapshots.current(d).await?;
+        self.snapshots.load_all(d, &current).await
+    }
+
+    /// The domain's snapshot at its current data version with the given
+    /// years loaded.
+    pub async fn snapshot_of_years(
+        &self,
+        domain: &str,
+        years: impl IntoIterator<Item = i32>,
+    ) -> Result<Arc<Snapshot>> {
+        self.snapshots.current_with(self.domain(domain)?, years).await
     }
 
     /// Validates an upload and, if it passes, stores it as one commit (and

@@ -79,7 +79,7 @@ impl<'e> Records<'e> {
         Ok(self
             .engine
             .snapshots
-            .current(self.domain)
+            .current_with(self.domain, [year])
             .await?
             .current_row(year, member_id)
             .is_some())
@@ -95,7 +95,7 @@ impl<'e> Records<'e> {
     ) -> Result<Figures> {
         let d = self.domain;
         let domain = d.id.as_str();
-        let snapshot = self.engine.snapshots.current(d).await?;
+        let snapshot = self.engine.snapshots.current_with(d, [year]).await?;
         let current = snapshot.current_row(year, member_id);
         let row = match submission_id {
             None => current.ok_or_else(|| {
@@ -155,7 +155,11 @@ impl<'e> Records<'e> {
         member: Option<&str>,
     ) -> Result<Vec<SubmissionInfo>> {
         let domain = self.domain.id.as_str();
-        let snapshot = self.engine.snapshots.current(self.domain).await?;
+        let snapshot = self
+            .engine
+            .snapshots
+            .current_with(self.domain, [year])
+            .await?;
         let mut by_id: BTreeMap<(u64, String), SubmissionInfo> = BTreeMap::new();
         let Some(data) = snapshot.year(year) else {
             return Ok(Vec::new());
@@ -182,7 +186,7 @@ impl<'e> Records<'e> {
                 });
             info.rows += 1;
             info.members.push(r.member_id.clone());
-            if data.current.get(&r.member_id) == Some(&i) {
+            if data.is_current(i) {
                 info.current_for.push(r.member_id.clone());
             }
             if let serde_json::Value::Array(w) = &r.warnings {

@@ -1,6 +1,12 @@
-//! A domain's data as of one data version: every stored row (the history) and
-//! the key figures of the current rows, computed by DataFusion from the Delta
-//! table with `queries/current.sql` and the domain's key-figure SQL.
+//! A domain's data as of one data version. The snapshot itself is an
+//! index: per year, the commits that touched it (read from the Delta table
+//! with one small aggregate at start and brought forward by each commit).
+//! The years themselves (every stored row, the current row per member and
+//! their key figures, computed by DataFusion with `queries/current.sql`'s
+//! rule and the domain's key-figure SQL) are read from the lake when a
+//! request needs them and kept in the engine's memory cache
+//! (`snapshots.rs`, `memory.rs`); a snapshot carries the years it was
+//! asked to load.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,207 +24,355 @@ pub use crate::year::{KeyRow, MemberYear, StoredRow, SubmissionMeta, Values, Yea
 /// The SQL that selects the current rows of the `figures` table.
 pub const CURRENT_SQL: &str = include_str!("../../../queries/current.sql");
 
-/// A domain's data at one version, split by year.
-#[derive(Debug, Default)]
+/// One commit's rows of one year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearCommit {
+    /// The Delta version of the commit.
+    pub version: u64,
+    /// How many rows of the year it added.
+    pub rows: u64,
+    /// The submission it stored.
+    pub submission_id: String,
+    /// When (RFC 3339).
+    pub submitted_at: String,
+}
+
+/// Per year, the commits that added rows to it, oldest first.
+pub type YearIndex = BTreeMap<i32, Vec<YearCommit>>;
+
+/// A domain's data at one version: the index of its years, and those
+/// years that were loaded for the request at hand.
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     /// The data version (`None`: nothing submitted yet).
     pub version: Option<u64>,
+    /// May hold commits after `version` (a past version shares the
+    /// current index); every reader filters.
+    index: Arc<YearIndex>,
     years: BTreeMap<i32, Arc<YearData>>,
 }
 
 impl Snapshot {
-    /// The data of a year.
+    /// A snapshot of nothing but its index.
+    pub fn of_index(version: Option<u64>, index: Arc<YearIndex>) -> Snapshot {
+        Snapshot {
+            version,
+            index,
+            years: BTreeMap::new(),
+        }
+    }
+
+    /// The commits of a year up to the snapshot's version.
+    pub fn commits(&self, year: i32) -> impl Iterator<Item = &YearCommit> {
+        let version = self.version;
+        self.index
+            .get(&year)
+            .into_iter()
+            .flatten()
+            .filter(move |c| version.is_some_and(|v| c.version <= v))
+    }
+
+    /// The version of the last commit that touched a year, if any: the
+    /// year's data are the same at every version from there to the next.
+    pub fn year_version(&self, year: i32) -> Option<u64> {
+        self.commits(year).map(|c| c.version).max()
+    }
+
+    /// Whether a year's data were loaded into this snapshot.
+    pub fn is_loaded(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
+    }
+
+    /// The data of a year, if it has any. The year must have been loaded
+    /// (`Engine` does that for every request); a year with data that was
+    /// not is a bug, caught by the tests.
     pub fn year(&self, year: i32) -> Option<&YearData> {
-        self.years.get(&year).map(Arc::as_ref)
+        let data = self.years.get(&year).map(Arc::as_ref);
+        debug_assert!(
+            data.is_some() || self.year_version(year).is_none(),
+            "year {year} was read before it was loaded"
+        );
+        data
     }
 
     /// The current row of a member in a year.
     pub fn current_row(&self, year: i32, member_id: &str) -> Option<&StoredRow> {
-        let y = self.year(year)?;
-        y.current
-            .get(member_id)
-            .and_then(|&i| y.history.get(i))
-            .map(Arc::as_ref)
+        self.year(year)?.current_row(member_id)
     }
 
     /// The key figures of a member's current row in a year.
     pub fn key_of(&self, year: i32, member_id: &str) -> Option<&KeyRow> {
-        self.year(year)?.key.get(member_id)
+        self.year(year)?.key_of(member_id)
     }
 
-    /// The years with at least one current row, ascending.
+    /// The years with at least one row, ascending.
     pub fn years(&self) -> Vec<i32> {
-        self.years
-            .iter()
-            .filter(|(_, y)| !y.current.is_empty())
-            .map(|(y, _)| *y)
+        self.index
+            .keys()
+            .copied()
+            .filter(|y| self.commits(*y).next().is_some())
             .collect()
     }
 
-    /// Every stored row, year by year, oldest first within a year.
+    /// Every stored row of the loaded years, year by year, oldest first
+    /// within a year.
     pub fn rows(&self) -> impl Iterator<Item = &StoredRow> {
         self.years
             .values()
             .flat_map(|y| y.history.iter().map(Arc::as_ref))
     }
 
+    /// The same index at an earlier version, with no year loaded (at a
+    /// later one: the same snapshot, nothing loaded).
+    pub fn at(&self, version: u64) -> Snapshot {
+        Snapshot::of_index(
+            Some(self.version.map_or(version, |v| v.min(version))),
+            self.index.clone(),
+        )
+    }
+
     /// The same data at another version (after a commit that changed no
-    /// data, such as a compaction); the years and their materialised
-    /// groups are shared.
+    /// data, such as a compaction).
     pub fn relabelled(&self, version: u64) -> Snapshot {
         Snapshot {
             version: Some(version),
+            index: self.index.clone(),
             years: self.years.clone(),
         }
     }
 
+    /// This snapshot with more years loaded.
+    pub fn with_years(&self, loaded: impl IntoIterator<Item = (i32, Arc<YearData>)>) -> Snapshot {
+        let mut years = self.years.clone();
+        years.extend(loaded);
+        Snapshot {
+            version: self.version,
+            index: self.index.clone(),
+            years,
+        }
+    }
+
+    /// The index after one more commit (its rows in `batch`), with no year
+    /// loaded.
+    pub fn with_commit(
+        &self,
+        version: u64,
+        batch: &RecordBatch,
+    ) -> Result<Snapshot, EngineError> {
+        let mut index = (*self.index).clone();
+        for (year, commit) in index_of(batch)? {
+            let commits = index.entry(year).or_default();
+            commits.retain(|c| c.version != commit.version);
+            commits.push(commit);
+            commits.sort_by_key(|c| c.version);
+        }
+        Ok(Snapshot::of_index(Some(version), Arc::new(index)))
+    }
+
     /// When the last commit of the snapshot was made (RFC 3339), if any.
     pub fn latest_submitted_at(&self) -> Option<String> {
-        self.rows()
-            .map(|r| r.meta.submitted_at.as_str())
+        self.index
+            .keys()
+            .flat_map(|y| self.commits(*y))
+            .map(|c| c.submitted_at.as_str())
             .max()
             .map(str::to_string)
     }
 
     /// The number of stored rows.
     pub fn row_count(&self) -> usize {
-        self.years.values().map(|y| y.history.len()).sum()
+        self.index
+            .keys()
+            .flat_map(|y| self.commits(*y))
+            .map(|c| usize::try_from(c.rows).unwrap_or(usize::MAX))
+            .sum()
     }
 
     /// A snapshot from stored rows (ordered by version) and the key figures
-    /// of the current ones, without a table: for tests and tools.
+    /// of the current ones, every year loaded, without a table: for tests
+    /// and tools.
     pub fn from_parts(
         version: Option<u64>,
         rows: Vec<StoredRow>,
         mut keys: HashMap<MemberYear, KeyRow>,
     ) -> Snapshot {
-        let mut years: BTreeMap<i32, YearData> = BTreeMap::new();
+        let mut index = YearIndex::new();
+        let mut by_year: BTreeMap<i32, Vec<Arc<StoredRow>>> = BTreeMap::new();
         for r in rows {
-            years.entry(r.year).or_default().push(Arc::new(r));
+            let commits = index.entry(r.year).or_default();
+            match commits.last_mut() {
+                Some(c) if c.version == r.meta.version => c.rows += 1,
+                _ => commits.push(YearCommit {
+                    version: r.meta.version,
+                    rows: 1,
+                    submission_id: r.meta.submission_id.clone(),
+                    submitted_at: r.meta.submitted_at.clone(),
+                }),
+            }
+            by_year.entry(r.year).or_default().push(Arc::new(r));
         }
-        let years = years
+        let years = by_year
             .into_iter()
-            .map(|(year, mut data)| {
-                data.key = data
-                    .current
-                    .keys()
-                    .filter_map(|m| keys.remove(&(year, m.clone())).map(|k| (m.clone(), k)))
+            .map(|(year, history)| {
+                let mine: HashMap<String, KeyRow> = history
+                    .iter()
+                    .filter_map(|r| {
+                        keys.remove(&(year, r.member_id.clone()))
+                            .map(|k| (r.member_id.clone(), k))
+                    })
                     .collect();
-                (year, Arc::new(data))
+                (year, Arc::new(YearData::new(history, mine)))
             })
             .collect();
-        Snapshot { version, years }
-    }
-
-    /// One year as it stood at `version` (every row committed at or before
-    /// it), as a snapshot holding that year only: what a publication made
-    /// at that version answers from. When nothing of the year changed
-    /// since, the year (with its materialised groups) is shared; otherwise
-    /// its current rows are picked again and their key figures computed.
-    pub async fn year_as_of(
-        &self,
-        domain: &Domain,
-        year: i32,
-        version: u64,
-    ) -> Result<Snapshot, EngineError> {
-        let one = |data: Arc<YearData>| Snapshot {
-            version: Some(version),
-            years: BTreeMap::from([(year, data)]),
-        };
-        let Some(data) = self.years.get(&year) else {
-            return Ok(one(Arc::default()));
-        };
-        if data.history.iter().all(|r| r.meta.version <= version) {
-            return Ok(one(data.clone()));
-        }
-        let mut at = YearData::default();
-        for r in data.history.iter().filter(|r| r.meta.version <= version) {
-            at.push(r.clone());
-        }
-        let current: Vec<&StoredRow> = at.current_rows().map(|(_, r)| r).collect();
-        at.key = key_figures(domain, &current)
-            .await?
-            .into_iter()
-            .map(|((_, m), k)| (m, k))
-            .collect();
-        Ok(one(Arc::new(at)))
-    }
-
-    /// Loads a snapshot of a domain's table.
-    pub async fn load(domain: &Domain, table: &DeltaTable) -> Result<Snapshot, EngineError> {
-        let Some(version) = table.version() else {
-            return Ok(Snapshot::default());
-        };
-        let table = table.clone();
-        let history_batches = crate::session::on_pool(async move {
-            let ctx = new_context();
-            table.update_datafusion_session(&ctx.state())?;
-            ctx.register_table("figures", table.table_provider().await?)?;
-            Ok(ctx
-                .sql("SELECT * FROM figures ORDER BY version, row")
-                .await?
-                .collect()
-                .await?)
-        })
-        .await?;
-        let mut rows = Vec::new();
-        for b in &history_batches {
-            read_history(domain, b, &mut rows)?;
-        }
-        // One query over the current rows of all years.
-        let keys = {
-            let mut current: BTreeMap<MemberYear, &StoredRow> = BTreeMap::new();
-            for r in &rows {
-                current.insert((r.year, r.member_id.clone()), r);
-            }
-            let current: Vec<&StoredRow> = current.into_values().collect();
-            key_figures(domain, &current).await?
-        };
-        Ok(Snapshot::from_parts(Some(version), rows, keys))
-    }
-
-    /// The snapshot after one more commit: only the years the commit
-    /// touches are rebuilt (their rows appended, their key figures computed
-    /// again over their current rows); every other year is shared with
-    /// `self`. `batch` holds the committed rows as written to the lake.
-    pub async fn with_commit(
-        &self,
-        domain: &Domain,
-        version: u64,
-        batch: &RecordBatch,
-    ) -> Result<Snapshot, EngineError> {
-        let mut rows = Vec::new();
-        read_history(domain, batch, &mut rows)?;
-        let mut touched: BTreeMap<i32, YearData> = BTreeMap::new();
-        for r in rows {
-            let data = touched.entry(r.year).or_insert_with(|| {
-                self.years
-                    .get(&r.year)
-                    .map(|y| YearData {
-                        history: y.history.clone(),
-                        current: y.current.clone(),
-                        key: BTreeMap::new(),
-                        materialised: Default::default(),
-                    })
-                    .unwrap_or_default()
-            });
-            data.push(Arc::new(r));
-        }
-        let mut years = self.years.clone();
-        for (year, mut data) in touched {
-            let current: Vec<&StoredRow> = data.current_rows().map(|(_, r)| r).collect();
-            data.key = key_figures(domain, &current)
-                .await?
-                .into_iter()
-                .map(|((_, m), k)| (m, k))
-                .collect();
-            years.insert(year, Arc::new(data));
-        }
-        Ok(Snapshot {
-            version: Some(version),
+        Snapshot {
+            version: version.or(Some(0)),
+            index: Arc::new(index),
             years,
-        })
+        }
     }
+}
+
+/// Reads a domain's year index from its table: one aggregate over the
+/// year, version and submission columns.
+pub async fn load_index(table: &DeltaTable) -> Result<YearIndex, EngineError> {
+    if table.version().is_none() {
+        return Ok(YearIndex::new());
+    }
+    let table = table.clone();
+    let batches = crate::session::on_pool(async move {
+        let ctx = new_context();
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("figures", table.table_provider().await?)?;
+        Ok(ctx
+            .sql(
+                "SELECT year, version, submission_id, MAX(submitted_at) AS submitted_at, \
+                 COUNT(*) AS rows FROM figures GROUP BY year, version, submission_id",
+            )
+            .await?
+            .collect()
+            .await?)
+    })
+    .await?;
+    let mut index = YearIndex::new();
+    for b in &batches {
+        for (year, commit) in index_of(b)? {
+            index.entry(year).or_default().push(commit);
+        }
+    }
+    for commits in index.values_mut() {
+        commits.sort_by_key(|c| c.version);
+    }
+    Ok(index)
+}
+
+/// (year, commit) of every (year, version) in a batch of stored rows or of
+/// the index aggregate (which has a `rows` column).
+fn index_of(b: &RecordBatch) -> Result<Vec<(i32, YearCommit)>, EngineError> {
+    let years = i32_column(b, "year")?;
+    let versions = cast(column(b, "version")?, &DataType::Int64)?;
+    let versions = versions.as_primitive::<Int64Type>();
+    let ids = str_column(b, "submission_id")?;
+    let at = timestamps(b)?;
+    let counts: Option<Vec<i64>> = match b.column_by_name("rows") {
+        Some(c) => {
+            let c = cast(c, &DataType::Int64)?;
+            let a = c.as_primitive::<Int64Type>();
+            Some((0..a.len()).map(|i| a.value(i)).collect())
+        }
+        None => None,
+    };
+    let mut out: BTreeMap<(i32, u64), YearCommit> = BTreeMap::new();
+    for i in 0..b.num_rows() {
+        let version = u64::try_from(versions.value(i)).unwrap_or(0);
+        let rows = counts
+            .as_ref()
+            .and_then(|c| c.get(i))
+            .map_or(1, |n| u64::try_from(*n).unwrap_or(0));
+        out.entry((years[i], version))
+            .and_modify(|c| c.rows += rows)
+            .or_insert_with(|| YearCommit {
+                version,
+                rows,
+                submission_id: ids[i].clone(),
+                submitted_at: at[i].clone(),
+            });
+    }
+    Ok(out.into_iter().map(|((y, _), c)| (y, c)).collect())
+}
+
+/// Reads one year of a domain as it stood at `version` (every row of the
+/// year committed at or before it) from the table, whose handle must be
+/// at `version` or later: the table is append-only and every row carries
+/// its commit's version, so no time travel is needed. The Delta files'
+/// statistics of `year` leave out the files of other years.
+pub async fn load_year(
+    domain: &Domain,
+    table: &DeltaTable,
+    year: i32,
+    version: u64,
+) -> Result<YearData, EngineError> {
+    let table = table.clone();
+    let batches = crate::session::on_pool(async move {
+        let ctx = new_context();
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("figures", table.table_provider().await?)?;
+        Ok(ctx
+            .sql(&format!(
+                "SELECT * FROM figures WHERE year = {year} AND version <= {version} \
+                 ORDER BY version, row"
+            ))
+            .await?
+            .collect()
+            .await?)
+    })
+    .await?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        read_history(domain, b, &mut rows)?;
+    }
+    year_of_rows(domain, rows.into_iter().map(Arc::new).collect()).await
+}
+
+/// A year from its stored rows (ordered by version, then row), with the key
+/// figures of its current rows computed.
+pub(crate) async fn year_of_rows(
+    domain: &Domain,
+    history: Vec<Arc<StoredRow>>,
+) -> Result<YearData, EngineError> {
+    let bare = YearData::new(history, HashMap::new());
+    let keys = key_figures(domain, &bare.current_stored())
+        .await?
+        .into_iter()
+        .map(|((_, m), k)| (m, k))
+        .collect();
+    Ok(YearData::new(bare.history, keys))
+}
+
+/// A year brought forward by the rows of one commit: the rows are added
+/// to the year's history and the key figures of its current rows
+/// computed again.
+pub(crate) async fn year_with_rows(
+    domain: &Domain,
+    previous: Option<&YearData>,
+    rows: Vec<StoredRow>,
+) -> Result<YearData, EngineError> {
+    let mut history: Vec<Arc<StoredRow>> = previous.map(|p| p.history.clone()).unwrap_or_default();
+    history.extend(rows.into_iter().map(Arc::new));
+    year_of_rows(domain, history).await
+}
+
+/// The stored rows of a batch as the lake holds them, by year.
+pub(crate) fn rows_by_year(
+    domain: &Domain,
+    batch: &RecordBatch,
+) -> Result<BTreeMap<i32, Vec<StoredRow>>, EngineError> {
+    let mut rows = Vec::new();
+    read_history(domain, batch, &mut rows)?;
+    let mut out: BTreeMap<i32, Vec<StoredRow>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.year).or_default().push(r);
+    }
+    Ok(out)
 }
 
 /// The `basic` table of the key-figure SQL: member_id, year and the basic
@@ -324,6 +478,21 @@ pub(crate) fn read_key_rows(
         .collect())
 }
 
+/// The `submitted_at` column as RFC 3339 strings.
+fn timestamps(b: &RecordBatch) -> Result<Vec<String>, EngineError> {
+    let at = column(b, "submitted_at")?;
+    let at = at
+        .as_primitive_opt::<TimestampMicrosecondType>()
+        .ok_or_else(|| EngineError::Internal("submitted_at is not a timestamp".into()))?;
+    Ok((0..at.len())
+        .map(|i| {
+            chrono::DateTime::from_timestamp_micros(at.value(i))
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
 fn read_history(
     domain: &Domain,
     b: &RecordBatch,
@@ -332,10 +501,7 @@ fn read_history(
     let versions = cast(column(b, "version")?, &DataType::Int64)?;
     let versions = versions.as_primitive::<Int64Type>();
     let ids = str_column(b, "submission_id")?;
-    let at = column(b, "submitted_at")?;
-    let at = at
-        .as_primitive_opt::<TimestampMicrosecondType>()
-        .ok_or_else(|| EngineError::Internal("submitted_at is not a timestamp".into()))?;
+    let at = timestamps(b)?;
     let by = str_column(b, "submitted_by")?;
     let rows = i32_column(b, "row")?;
     let members = str_column(b, "member_id")?;
@@ -372,13 +538,10 @@ fn read_history(
         let shared = match &meta {
             Some(m) if m.version == version && m.submission_id == ids[i] => m.clone(),
             _ => {
-                let ts = chrono::DateTime::from_timestamp_micros(at.value(i))
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-                    .unwrap_or_default();
                 let m = Arc::new(SubmissionMeta {
                     version,
                     submission_id: ids[i].clone(),
-                    submitted_at: ts,
+                    submitted_at: at[i].clone(),
                     submitted_by: by[i].clone(),
                     upload_sha256: hashes[i].clone(),
                     upload_format: formats[i].clone(),

@@ -1,54 +1,54 @@
-//! [`Snapshots`]: the snapshot of each domain, the cache of past versions
-//! read with time travel, and following the commits of other processes on
-//! the lake.
+//! [`Snapshots`]: the year index of each domain at its current version,
+//! the years loaded on demand into the memory cache, and following the
+//! commits of other processes on the lake.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use vergleichsring_catalog::{Catalog, Domain};
-use vergleichsring_store::Store;
+use vergleichsring_store::{DeltaTable, Store};
 
 use crate::error::{EngineError, Result};
+use crate::memory::{Key, MemoryCache, Weigh};
 use crate::session;
-use crate::snapshot::Snapshot;
-
-/// A snapshot of a past version: (domain, Delta version) and the snapshot.
-pub(crate) type PastSnapshot = ((String, u64), Arc<Snapshot>);
-
-/// How many past snapshots are kept (each is a whole domain at a version).
-const PAST_SNAPSHOTS: usize = 6;
+use crate::snapshot::{self, Snapshot, YearData};
 
 /// How snapshots were brought up to date since start.
 #[derive(Debug, Default)]
 pub struct RefreshCounters {
-    /// Snapshots loaded from the whole table.
+    /// Year indexes read from the whole table.
     pub full_loads: std::sync::atomic::AtomicU64,
-    /// Snapshots brought forward by one commit, one year rebuilt.
+    /// Snapshots brought forward by one commit.
     pub incremental: std::sync::atomic::AtomicU64,
 }
 
-/// The snapshots of every domain: one at the current data version each,
-/// and a few of past versions.
+impl Weigh for YearData {
+    fn bytes(&self) -> usize {
+        YearData::bytes(self)
+    }
+}
+
+/// The snapshots of every domain: the year index at the current data
+/// version each; the years themselves live in the memory cache.
 pub(crate) struct Snapshots {
     store: Arc<Store>,
+    memory: Arc<MemoryCache>,
     current: RwLock<HashMap<String, Arc<Snapshot>>>,
-    /// Held while a snapshot is loaded or moved forward by a commit, so
+    /// Held while an index is loaded or moved forward by a commit, so
     /// that commits are applied in order and a table is read once.
     pub(crate) refresh: tokio::sync::Mutex<()>,
     counters: RefreshCounters,
-    /// Snapshots of past versions asked for with `as_of`, a few at a time.
-    past: Mutex<Vec<PastSnapshot>>,
 }
 
 impl Snapshots {
-    /// No snapshot yet: each is computed on first use.
-    pub(crate) fn new(store: Arc<Store>) -> Snapshots {
+    /// No snapshot yet: each index is read on first use.
+    pub(crate) fn new(store: Arc<Store>, memory: Arc<MemoryCache>) -> Snapshots {
         Snapshots {
             store,
+            memory,
             current: RwLock::new(HashMap::new()),
             refresh: tokio::sync::Mutex::new(()),
             counters: RefreshCounters::default(),
-            past: Mutex::new(Vec::new()),
         }
     }
 
@@ -71,8 +71,15 @@ impl Snapshots {
         };
     }
 
-    /// The domain's snapshot at its current data version, computed at most
-    /// once per version.
+    async fn table(&self, domain: &str) -> Result<DeltaTable> {
+        self.store
+            .table(domain)
+            .await
+            .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))
+    }
+
+    /// The domain's snapshot at its current data version (its index, no
+    /// year loaded), read at most once per version.
     pub(crate) async fn current(&self, d: &Domain) -> Result<Arc<Snapshot>> {
         let domain = d.id.as_str();
         let version = self.store.data_version(domain).await;
@@ -80,16 +87,13 @@ impl Snapshots {
             return Ok(s);
         }
         let _guard = self.refresh.lock().await;
-        let table = self
-            .store
-            .table(domain)
-            .await
-            .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+        let table = self.table(domain).await?;
         if let Some(s) = self.cached(domain).filter(|s| s.version == table.version()) {
             return Ok(s);
         }
         let started = std::time::Instant::now();
-        let snap = Arc::new(Snapshot::load(d, &table).await?);
+        let index = snapshot::load_index(&table).await?;
+        let snap = Arc::new(Snapshot::of_index(table.version(), Arc::new(index)));
         self.counters
             .full_loads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -98,7 +102,7 @@ impl Snapshots {
             version = ?snap.version,
             rows = snap.row_count(),
             ms = started.elapsed().as_millis() as u64,
-            "snapshot computed"
+            "year index read"
         );
         match self.current.write() {
             Ok(mut s) => s.insert(domain.to_string(), snap.clone()),
@@ -107,50 +111,94 @@ impl Snapshots {
         Ok(snap)
     }
 
-    /// A domain's snapshot at a past Delta version, read with Delta Lake
-    /// time travel. A few are kept, because a frozen release tends to be
-    /// asked for again and again (every member's report of the year).
+    /// A domain's snapshot at a past Delta version: the current index cut
+    /// at that version. A version this process has not followed yet (a
+    /// publication of another replica) is read from the lake with time
+    /// travel.
     pub(crate) async fn at(&self, d: &Domain, version: u64) -> Result<Arc<Snapshot>> {
-        let domain = d.id.as_str();
-        if self.store.data_version(domain).await == Some(version) {
-            return self.current(d).await;
+        let current = self.current(d).await?;
+        if current.version.is_some_and(|v| v >= version) {
+            return Ok(Arc::new(current.at(version)));
         }
-        let key = (domain.to_string(), version);
-        let lookup =
-            |past: &Vec<PastSnapshot>| past.iter().find(|(k, _)| *k == key).map(|(_, s)| s.clone());
-        let cached = match self.past.lock() {
-            Ok(p) => lookup(&p),
-            Err(p) => lookup(&p.into_inner()),
-        };
-        if let Some(s) = cached {
-            return Ok(s);
-        }
-        let mut table = self
-            .store
-            .table(domain)
-            .await
-            .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
-        let started = std::time::Instant::now();
+        let mut table = self.table(&d.id).await?;
         table
             .load_version(version as _)
             .await
             .map_err(vergleichsring_store::StoreError::from)?;
-        let snap = Arc::new(Snapshot::load(d, &table).await?);
-        tracing::info!(
-            domain,
-            version,
-            ms = started.elapsed().as_millis() as u64,
-            "past snapshot loaded (time travel)"
-        );
-        let mut past = match self.past.lock() {
-            Ok(p) => p,
-            Err(p) => p.into_inner(),
-        };
-        if past.len() >= PAST_SNAPSHOTS {
-            past.remove(0);
+        let index = snapshot::load_index(&table).await?;
+        tracing::info!(domain = d.id, version, "year index read at a later version");
+        Ok(Arc::new(Snapshot::of_index(Some(version), Arc::new(index))))
+    }
+
+    /// `snapshot` with the given years loaded (those with data at its
+    /// version): from the memory cache, or read from the lake and kept
+    /// there.
+    pub(crate) async fn load(
+        &self,
+        d: &Domain,
+        snapshot: &Snapshot,
+        years: impl IntoIterator<Item = i32>,
+    ) -> Result<Arc<Snapshot>> {
+        let mut loaded = Vec::new();
+        for year in years {
+            if snapshot.is_loaded(year) {
+                continue;
+            }
+            let Some(version) = snapshot.year_version(year) else {
+                continue;
+            };
+            loaded.push((year, self.year(d, year, version).await?));
         }
-        past.push((key, snap.clone()));
-        Ok(snap)
+        Ok(Arc::new(snapshot.with_years(loaded)))
+    }
+
+    /// `snapshot` with every year loaded: for tests and tools (at national
+    /// scale this reads the whole domain).
+    pub(crate) async fn load_all(&self, d: &Domain, snapshot: &Snapshot) -> Result<Arc<Snapshot>> {
+        self.load(d, snapshot, snapshot.years()).await
+    }
+
+    /// The current snapshot with the given years loaded.
+    pub(crate) async fn current_with(
+        &self,
+        d: &Domain,
+        years: impl IntoIterator<Item = i32>,
+    ) -> Result<Arc<Snapshot>> {
+        let current = self.current(d).await?;
+        self.load(d, &current, years).await
+    }
+
+    /// A year as of the last commit that touched it (`version`).
+    async fn year(&self, d: &Domain, year: i32, version: u64) -> Result<Arc<YearData>> {
+        let key = Key::Year {
+            domain: d.id.clone(),
+            year,
+            version,
+        };
+        self.memory
+            .get_or_load(key, || async {
+                let started = std::time::Instant::now();
+                let mut table = self.table(&d.id).await?;
+                // A replica that has not followed the commit yet reads the
+                // table at it.
+                if table.version().is_none_or(|v| v < version) {
+                    table
+                        .load_version(version as _)
+                        .await
+                        .map_err(vergleichsring_store::StoreError::from)?;
+                }
+                let data = snapshot::load_year(d, &table, year, version).await?;
+                tracing::debug!(
+                    domain = d.id,
+                    year,
+                    version,
+                    rows = data.history.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "year loaded"
+                );
+                Ok::<_, EngineError>(data)
+            })
+            .await
     }
 
     /// Applies every commit beyond this process's table handles to the
@@ -261,10 +309,13 @@ impl Snapshots {
         }))
     }
 
-    /// Brings the cached snapshot of a domain forward by one commit,
-    /// rebuilding only the year it touches. Called with `refresh` held. If
-    /// the cache is not at the previous version (or the refresh fails), the
-    /// cache is dropped and the next read loads the table again.
+    /// Brings the cached index of a domain forward by one commit. A year
+    /// the commit touches that is in the memory cache is brought forward
+    /// too (its rows appended, its key figures computed again), so that
+    /// the year an upload went to answers at once; other years are read
+    /// when asked. Called with `refresh` held. If the index is not at the
+    /// previous version (or the refresh fails), it is dropped and the next
+    /// read loads it again.
     pub(crate) async fn apply_commit(
         &self,
         domain: &Domain,
@@ -276,8 +327,8 @@ impl Snapshots {
                 .map_or(committed.version == 0, |v| v + 1 == committed.version)
         });
         let next = match previous {
-            Some(p) => p
-                .with_commit(domain, committed.version, &committed.batch)
+            Some(p) => self
+                .forward(domain, &p, committed)
                 .await
                 .map_err(|e| tracing::warn!(error = %e, "snapshot refresh failed; the next read reloads"))
                 .ok(),
@@ -304,5 +355,38 @@ impl Snapshots {
                 map.remove(&domain.id);
             }
         }
+    }
+
+    async fn forward(
+        &self,
+        d: &Domain,
+        previous: &Snapshot,
+        committed: &vergleichsring_store::Committed,
+    ) -> Result<Snapshot> {
+        let next = previous.with_commit(committed.version, &committed.batch)?;
+        for (year, rows) in snapshot::rows_by_year(d, &committed.batch)? {
+            let before = previous.year_version(year);
+            let held: Option<Arc<YearData>> = match before {
+                Some(v) => self.memory.get(&Key::Year {
+                    domain: d.id.clone(),
+                    year,
+                    version: v,
+                }),
+                None => Some(Arc::default()),
+            };
+            let Some(held) = held else {
+                continue;
+            };
+            let data = snapshot::year_with_rows(d, Some(&held), rows).await?;
+            self.memory.insert(
+                Key::Year {
+                    domain: d.id.clone(),
+                    year,
+                    version: committed.version,
+                },
+                Arc::new(data),
+            );
+        }
+        Ok(next)
     }
 }

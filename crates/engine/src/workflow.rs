@@ -67,7 +67,15 @@ impl<'e> Workflow<'e> {
     ) -> Result<Vec<Explanation>> {
         let mut rows = Vec::new();
         for d in &self.engine.catalog().domains {
+            // The index says which years the submission went to; only
+            // those are read.
             let snapshot = self.engine.snapshots.current(d).await?;
+            let years: Vec<i32> = snapshot
+                .years()
+                .into_iter()
+                .filter(|y| snapshot.commits(*y).any(|c| c.submission_id == submission_id))
+                .collect();
+            let snapshot = self.engine.snapshots.load(d, &snapshot, years).await?;
             rows.extend(
                 snapshot
                     .rows()
@@ -156,15 +164,19 @@ impl<'e> Workflow<'e> {
             if domain.is_some_and(|x| x != d.id) {
                 continue;
             }
-            let snapshot = self.engine.snapshots.current(d).await?;
-            let current = snapshot.years().into_iter().flat_map(|y| {
-                snapshot
-                    .year(y)
-                    .into_iter()
-                    .flat_map(move |data| data.current_rows().map(move |(m, r)| (y, m, r)))
-            });
-            for (y, m, row) in current {
-                if year.is_some_and(|x| x != y) || member.is_some_and(|x| x != m) {
+            let index = self.engine.snapshots.current(d).await?;
+            // One year at a time, so that listing every year's warnings
+            // holds no more than the memory cache does.
+            for y in index.years() {
+                if year.is_some_and(|x| x != y) {
+                    continue;
+                }
+                let snapshot = self.engine.snapshots.load(d, &index, [y]).await?;
+                let Some(data) = snapshot.year(y) else {
+                    continue;
+                };
+                for (m, row) in data.current_rows() {
+                if member.is_some_and(|x| x != m) {
                     continue;
                 }
                 for w in row.warnings.as_array().into_iter().flatten() {
@@ -173,7 +185,7 @@ impl<'e> Workflow<'e> {
                         .iter()
                         .find(|e| {
                             e.submission_id == row.meta.submission_id
-                                && &e.member_id == m
+                                && e.member_id == m
                                 && e.rule == rule
                         })
                         .cloned();
@@ -184,7 +196,7 @@ impl<'e> Workflow<'e> {
                         domain: d.id.clone(),
                         year: y,
                         submission_id: row.meta.submission_id.clone(),
-                        member_id: m.clone(),
+                        member_id: m.to_string(),
                         rule,
                         figure: w["figure"].as_str().unwrap_or("").to_string(),
                         message: w["message"].as_str().unwrap_or("").to_string(),
@@ -192,6 +204,7 @@ impl<'e> Workflow<'e> {
                         open: explanation.is_none(),
                         explanation,
                     });
+                }
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! that `grouping.rs` fills. Types only, so that the snapshot that holds
 //! years and the grouping that reads them need not import each other.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::dimension::Dimension;
@@ -114,38 +114,202 @@ pub struct KeyRow {
     pub dens: Values,
 }
 
-/// One year of a domain: its stored rows, the current row per member and
-/// the key figures of the current rows. Rows are shared (`Arc`) between
-/// snapshots, so that refreshing a year after an upload copies pointers,
-/// not figures.
+/// One year of a domain as of one data version: its stored rows, the
+/// current row per member and the key figures of the current rows. Rows
+/// are shared (`Arc`) between versions of the year, so that bringing a
+/// year forward after an upload copies pointers, not figures.
+///
+/// The current rows are kept as indices into `history`, sorted by member
+/// id, and the key figures aligned with them: no member id is stored
+/// twice, and grouping a key figure is one pass over a vector. A year is
+/// held in the engine's memory cache (`memory.rs`), which weighs it with
+/// [`YearData::bytes`].
 #[derive(Debug, Default)]
 pub struct YearData {
     /// Every stored row of the year, oldest first (by version, then row).
     pub history: Vec<Arc<StoredRow>>,
-    /// Index into `history` of the current row per member.
-    pub current: BTreeMap<String, usize>,
-    /// Key figures of the current rows per member (ordered like `current`,
-    /// so that both can be walked side by side).
-    pub key: BTreeMap<String, KeyRow>,
+    /// Index into `history` of the current row of each member, in member
+    /// id order.
+    current: Vec<u32>,
+    /// Key figures of the current rows, aligned with `current`.
+    key: Vec<Option<KeyRow>>,
+    /// What the rows and key figures take in memory (estimated once).
+    base_bytes: usize,
     /// Groups of key-figure values, computed on first use
-    /// (`grouping.rs`); a refresh of the year starts with an empty cache.
+    /// (`grouping.rs`); a new version of the year starts with an empty
+    /// cache.
     pub(crate) materialised: Materialised,
 }
 
 impl YearData {
-    /// The current rows, by member id.
-    pub fn current_rows(&self) -> impl Iterator<Item = (&String, &StoredRow)> {
-        self.current
+    /// The year from its stored rows (ordered by version, then row: a
+    /// later row of a member replaces an earlier one as its current row)
+    /// and the key figures of the current rows by member id.
+    pub fn new(history: Vec<Arc<StoredRow>>, mut keys: HashMap<String, KeyRow>) -> YearData {
+        let mut latest: HashMap<&str, u32> = HashMap::with_capacity(history.len());
+        for (i, r) in history.iter().enumerate() {
+            latest.insert(&r.member_id, u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        let mut current: Vec<u32> = latest.into_values().collect();
+        current.sort_unstable_by(|a, b| {
+            let id = |i: &u32| history.get(*i as usize).map(|r| r.member_id.as_str());
+            id(a).cmp(&id(b))
+        });
+        let key: Vec<Option<KeyRow>> = current
             .iter()
-            .filter_map(|(m, &i)| self.history.get(i).map(|r| (m, r.as_ref())))
+            .map(|&i| {
+                history
+                    .get(i as usize)
+                    .and_then(|r| keys.remove(&r.member_id))
+            })
+            .collect();
+        let base_bytes = estimate(&history, &current, &key);
+        YearData {
+            history,
+            current,
+            key,
+            base_bytes,
+            materialised: Materialised::default(),
+        }
     }
 
-    pub(crate) fn push(&mut self, row: Arc<StoredRow>) {
-        // Rows arrive ordered by version, so a later row replaces an
-        // earlier one as the member's current row.
+    /// The current rows in member id order.
+    pub fn current_rows(&self) -> impl Iterator<Item = (&str, &StoredRow)> {
+        self.current.iter().filter_map(|&i| {
+            self.history
+                .get(i as usize)
+                .map(|r| (r.member_id.as_str(), r.as_ref()))
+        })
+    }
+
+    /// The current rows, without their key figures (in member id order).
+    pub fn current_stored(&self) -> Vec<&StoredRow> {
+        self.current_rows().map(|(_, r)| r).collect()
+    }
+
+    /// The key figures of the current rows in member id order (members
+    /// whose key figures could not be computed are left out).
+    pub fn keys(&self) -> impl Iterator<Item = (&str, &KeyRow)> {
+        self.current_rows()
+            .zip(&self.key)
+            .filter_map(|((m, _), k)| k.as_ref().map(|k| (m, k)))
+    }
+
+    /// The key figures aligned with [`YearData::current_rows`].
+    pub(crate) fn aligned_keys(&self) -> &[Option<KeyRow>] {
+        &self.key
+    }
+
+    /// The number of members with a current row.
+    pub fn len(&self) -> usize {
+        self.current.len()
+    }
+
+    /// Whether no member has a row.
+    pub fn is_empty(&self) -> bool {
+        self.current.is_empty()
+    }
+
+    fn position(&self, member_id: &str) -> Option<usize> {
         self.current
-            .insert(row.member_id.clone(), self.history.len());
-        self.history.push(row);
+            .binary_search_by(|&i| {
+                self.history
+                    .get(i as usize)
+                    .map(|r| r.member_id.as_str())
+                    .cmp(&Some(member_id))
+            })
+            .ok()
+    }
+
+    /// A member's current row.
+    pub fn current_row(&self, member_id: &str) -> Option<&StoredRow> {
+        let p = self.position(member_id)?;
+        let i = *self.current.get(p)?;
+        self.history.get(i as usize).map(Arc::as_ref)
+    }
+
+    /// A member's key figures.
+    pub fn key_of(&self, member_id: &str) -> Option<&KeyRow> {
+        self.key.get(self.position(member_id)?)?.as_ref()
+    }
+
+    /// Whether the row at `index` of `history` is its member's current row.
+    pub fn is_current(&self, index: usize) -> bool {
+        self.history
+            .get(index)
+            .and_then(|r| self.position(&r.member_id))
+            .and_then(|p| self.current.get(p))
+            .is_some_and(|&i| i as usize == index)
+    }
+
+    /// The highest data version of its rows.
+    pub fn newest_version(&self) -> Option<u64> {
+        self.history.iter().map(|r| r.meta.version).max()
+    }
+
+    /// What the year takes in memory, estimated: its rows and key figures
+    /// and the groups materialised so far.
+    pub fn bytes(&self) -> usize {
+        self.base_bytes
+            + self
+                .materialised
+                .bytes
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// An estimate of what a year's rows and key figures take on the heap:
+/// the structs, their vectors and strings, and the allocator's share.
+fn estimate(history: &[Arc<StoredRow>], current: &[u32], key: &[Option<KeyRow>]) -> usize {
+    use std::mem::size_of;
+    // An allocation costs its size rounded up plus about a word of the
+    // allocator's bookkeeping.
+    const ALLOC: usize = 16;
+    let values = |v: &Values| v.len() * size_of::<f64>() + ALLOC;
+    let rows: usize = history
+        .iter()
+        .map(|r| {
+            size_of::<StoredRow>()
+                + 2 * size_of::<usize>()
+                + ALLOC
+                + r.member_id.capacity()
+                + ALLOC
+                + values(&r.basic)
+                + json_bytes(&r.warnings)
+        })
+        .sum();
+    let keys: usize = key
+        .iter()
+        .map(|k| {
+            size_of::<Option<KeyRow>>()
+                + k.as_ref()
+                    .map_or(0, |k| values(&k.values) + values(&k.nums) + values(&k.dens))
+        })
+        .sum();
+    // Submissions' shared records: a few per year, a few hundred bytes each.
+    let metas = history
+        .iter()
+        .map(|r| Arc::as_ptr(&r.meta))
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+        * 512;
+    size_of::<YearData>() + rows + keys + std::mem::size_of_val(current) + metas
+}
+
+/// The heap a JSON value takes, estimated generously.
+fn json_bytes(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    const NODE: usize = std::mem::size_of::<Value>() + 16;
+    match v {
+        Value::String(s) => NODE + s.capacity(),
+        Value::Array(a) => NODE + a.iter().map(json_bytes).sum::<usize>(),
+        Value::Object(o) => {
+            NODE + o
+                .iter()
+                .map(|(k, v)| k.len() + 64 + json_bytes(v))
+                .sum::<usize>()
+        }
+        _ => NODE,
     }
 }
 
@@ -183,9 +347,8 @@ pub(crate) struct Assignment {
 pub struct Materialised {
     pub(crate) groups: Cache<MaterialisedKey, Vec<GroupData>>,
     pub(crate) assignments: Cache<(Dimension, u64), Assignment>,
-    /// The key figures in the order of `current` (one entry per current
-    /// row), so that grouping a key figure is one pass over a vector.
-    pub(crate) aligned: Cache<(), Vec<Option<KeyRow>>>,
+    /// What the groups and assignments take, estimated as they are built.
+    pub(crate) bytes: std::sync::atomic::AtomicUsize,
 }
 
 /// Cells by key, each filled once.

@@ -78,7 +78,19 @@ fn describe() {
     );
     describe_counter!(
         "vergleichsring_snapshot_refreshes_total",
-        "Snapshot refreshes by kind: full (whole table read) or incremental (one commit applied)"
+        "Year-index refreshes by kind: full (index read from the table) or incremental (one commit applied)"
+    );
+    describe_gauge!(
+        "vergleichsring_cache_bytes",
+        "The engine's memory cache (years, ledger entries, publication masks): bytes held, the peak since start, and the budget (limits.cache_mib)"
+    );
+    describe_counter!(
+        "vergleichsring_cache_evictions_total",
+        "Values dropped from the engine's memory cache to stay within its budget"
+    );
+    describe_counter!(
+        "vergleichsring_cache_loads_total",
+        "Values read into the engine's memory cache because they were not held (years from the lake, ledger entries)"
     );
 }
 

@@ -160,7 +160,7 @@ proptest! {
                         .map(|x| x.0)
                         == Some(g.group.clone())
                 })
-                .map(|(m, _)| &year.key[m])
+                .filter_map(|(m, _)| year.key_of(m))
                 .filter(|k| k.values.get(0).is_some())
                 .collect();
             let values: Vec<f64> = in_group.iter().filter_map(|k| k.values.get(0)).collect();
@@ -191,15 +191,15 @@ proptest! {
             }
         }
         // Rule 5: if the whole is disclosed, the hidden groups together pass rules 1 and 4.
-        let all: Vec<f64> = year.key.values().filter_map(|k| k.values.get(0)).collect();
+        let all: Vec<f64> = year.keys().filter_map(|(_, k)| k.values.get(0)).collect();
         let all_released = passes_size_and_variety(&policy, audience, &all, own_value.filter(|_| audience == Audience::Member));
         if dim != Dimension::All && all_released && !hidden.is_empty() {
             prop_assert!(passes_size_and_variety(&policy, audience, &hidden, hidden_has_own));
         }
         // Rule 7 and 8: no exact value of another member unless named.
         if visibility != Visibility::Named {
-            for (m, k) in &year.key {
-                if Some(m.as_str()) == own {
+            for (m, k) in year.keys() {
+                if Some(m) == own {
                     continue;
                 }
                 // A value equal to the requester's own may show as its own.

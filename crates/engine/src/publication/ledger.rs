@@ -1,30 +1,36 @@
-//! The ledger as this process knows it: entries read once and
-//! kept, the length of each year's ledger in memory, and put-if-absent
-//! appends.
+//! The ledger as this process knows it: entries read when needed and
+//! kept in the memory cache, the publications and the length of each
+//! year's ledger in memory, and put-if-absent appends.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use vergleichsring_catalog::Catalog;
-use vergleichsring_store::{Append, LedgerEntry, Store};
+use vergleichsring_store::{Append, LedgerEntry, LedgerRecord, Publication, Store};
 
-use super::{Systems, View, lock};
+use super::{Systems, lock};
+use crate::memory::{Key, MemoryCache, Weigh};
 use crate::error::Result;
 use crate::groups;
 
-/// The ledgers as read so far, the views built from them, and the lock
-/// that serialises this process's writers of ledger entries (other
-/// processes are kept apart by put-if-absent).
+/// The ledgers as read so far, and the lock that serialises this
+/// process's writers of ledger entries (other processes are kept apart by
+/// put-if-absent). The entries themselves (a publication at national scale
+/// holds every member's values: megabytes) live in the memory cache and
+/// are read again when they were dropped; what every request needs to pick
+/// its publication (the publications' heads) is kept here.
 pub(crate) struct Ledgers {
     store: Arc<Store>,
+    memory: Arc<MemoryCache>,
     /// Per domain, the length of each year's ledger as last seen on disk:
     /// reads take it from here, so that answering touches no file. It is
     /// read again by `follow_ledgers` (every `lake.refresh_millis` in
     /// `serve`), when a write loses its number, and after this process's
     /// own writes.
     pub(super) lengths: Mutex<HashMap<String, Arc<BTreeMap<i32, u64>>>>,
-    pub(super) entries: Mutex<HashMap<(String, i32), Entries>>,
-    pub(super) views: Mutex<Vec<(String, Arc<View>)>>,
+    /// Per (domain, year), the publications of the ledger (number and
+    /// head) as of a ledger length.
+    heads: Mutex<HashMap<(String, i32), (u64, Heads)>>,
     /// Custom groups refused in a publication, by (publication, group,
     /// ledger length): asked again with nothing new recorded, the answer
     /// is the same.
@@ -38,12 +44,12 @@ pub(crate) struct Ledgers {
 
 impl Ledgers {
     /// Nothing read yet: each ledger is read on first use.
-    pub(crate) fn new(store: Arc<Store>) -> Ledgers {
+    pub(crate) fn new(store: Arc<Store>, memory: Arc<MemoryCache>) -> Ledgers {
         Ledgers {
             store,
+            memory,
             lengths: Mutex::default(),
-            entries: Mutex::default(),
-            views: Mutex::default(),
+            heads: Mutex::default(),
             refused: Mutex::default(),
             systems: Mutex::default(),
             write: tokio::sync::Mutex::default(),
@@ -57,28 +63,110 @@ pub(super) type AuditView = (usize, Arc<Systems>);
 /// The entries of one (domain, year)'s ledger, oldest first.
 pub(super) type Entries = Arc<Vec<Arc<LedgerEntry>>>;
 
+/// The publications of one ledger: (number, publication), oldest first.
+pub(crate) type Heads = Arc<Vec<(u64, Publication)>>;
+
+/// Entries as the memory cache holds them, weighed once.
+struct Held {
+    entries: Entries,
+    bytes: usize,
+}
+
+impl Weigh for Held {
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// What a ledger entry takes in memory, estimated.
+fn entry_bytes(e: &LedgerEntry) -> usize {
+    const S: usize = 24 + 16;
+    let record = match &e.record {
+        LedgerRecord::Publication(p) => {
+            let members: usize = p
+                .members
+                .iter()
+                .map(|m| std::mem::size_of::<vergleichsring_store::Member>() + 2 * S + m.member_id.len() + m.name.len())
+                .sum();
+            let ids: usize = p.member_ids.iter().map(|m| S + m.len()).sum();
+            let groups: usize = p
+                .groups
+                .values()
+                .flatten()
+                .map(|g| S + g.as_ref().map_or(0, String::len))
+                .sum();
+            let figures: usize = p
+                .figures
+                .iter()
+                .map(|f| {
+                    f.values.len() * std::mem::size_of::<Option<u64>>()
+                        + (f.disclosed.len() + f.withheld.len()) * (4 * S + 32)
+                        + 64
+                })
+                .sum();
+            members + ids + groups + figures + 1024
+        }
+        LedgerRecord::CustomGroup(c) => {
+            c.member_ids.iter().map(|m| S + m.len()).sum::<usize>()
+                + c.figures.iter().map(|f| S + f.len()).sum::<usize>()
+                + 256
+        }
+    };
+    record + 256
+}
+
 impl Ledgers {
     /// The entries of a (domain, year)'s ledger up to the length last seen
-    /// on disk (see `Ledgers::lengths`); entries not read yet are read from
-    /// the store once and kept.
+    /// on disk (see `Ledgers::lengths`): from the memory cache, with the
+    /// entries not read yet read from the store and kept there.
     pub(crate) fn entries_of(&self, domain: &str, year: i32) -> Result<Entries> {
         let len = self.lengths_of(domain)?.get(&year).copied().unwrap_or(0);
-        let key = (domain.to_string(), year);
-        let cached = lock(&self.entries).get(&key).cloned();
-        let have = cached.as_ref().map_or(0, |c| c.len() as u64);
+        let key = Key::Ledger {
+            domain: domain.to_string(),
+            year,
+        };
+        let cached: Option<Arc<Held>> = self.memory.get(&key);
+        let have = cached.as_ref().map_or(0, |c| c.entries.len() as u64);
         if have >= len {
-            return Ok(cached.unwrap_or_default());
+            return Ok(cached.map(|c| c.entries.clone()).unwrap_or_default());
         }
-        let mut all: Vec<Arc<LedgerEntry>> = cached.map(|c| (*c).clone()).unwrap_or_default();
+        let mut all: Vec<Arc<LedgerEntry>> = cached
+            .map(|c| (*c.entries).clone())
+            .unwrap_or_default();
         all.extend(
             self.store
                 .ledger_entries(domain, year, have + 1, len)?
                 .into_iter()
                 .map(Arc::new),
         );
+        let bytes = all.iter().map(|e| entry_bytes(e)).sum();
         let all = Arc::new(all);
-        lock(&self.entries).insert(key, all.clone());
+        self.memory.insert(
+            key,
+            Arc::new(Held {
+                entries: all.clone(),
+                bytes,
+            }),
+        );
+        lock(&self.heads).insert(
+            (domain.to_string(), year),
+            (all.len() as u64, Arc::new(heads_of(&all))),
+        );
         Ok(all)
+    }
+
+    /// The publications of a (domain, year)'s ledger, oldest first, up to
+    /// the length last seen on disk: kept in memory, so that picking the
+    /// publication a request reads needs no entry.
+    pub(crate) fn publications_of(&self, domain: &str, year: i32) -> Result<Heads> {
+        let len = self.lengths_of(domain)?.get(&year).copied().unwrap_or(0);
+        if let Some((at, heads)) = lock(&self.heads).get(&(domain.to_string(), year))
+            && *at >= len
+        {
+            return Ok(heads.clone());
+        }
+        let entries = self.entries_of(domain, year)?;
+        Ok(Arc::new(heads_of(&entries)))
     }
 
     /// A tag of every ledger of a domain (year and length), which changes
@@ -147,4 +235,11 @@ impl Ledgers {
         }
         Ok(outcome)
     }
+}
+
+/// The publications among a ledger's entries, with their numbers.
+fn heads_of(entries: &[Arc<LedgerEntry>]) -> Vec<(u64, Publication)> {
+    super::publications(entries)
+        .map(|(seq, s)| (seq, s.publication.clone()))
+        .collect()
 }

@@ -198,10 +198,10 @@ impl Publications<'_> {
         let started = std::time::Instant::now();
         loop {
             let entries = self.engine.ledgers.entries_of(&d.id, year)?;
-            let snapshot = self.engine.snapshots.current(d).await?;
+            let snapshot = self.engine.snapshots.current_with(d, [year]).await?;
             let (Some(version), true) = (
                 snapshot.version,
-                snapshot.year(year).is_some_and(|y| !y.current.is_empty()),
+                snapshot.year(year).is_some_and(|y| !y.is_empty()),
             ) else {
                 return Err(EngineError::Conflict(format!(
                     "{domain} {year} has no figures to publish"
@@ -297,9 +297,7 @@ impl Publications<'_> {
         for d in &self.engine.catalog().domains {
             let snapshot = self.engine.snapshots.current(d).await?;
             for year in snapshot.years() {
-                let newest = snapshot
-                    .year(year)
-                    .and_then(|y| y.history.iter().map(|r| r.meta.version).max());
+                let newest = snapshot.year_version(year);
                 let entries = self.engine.ledgers.entries_of(&d.id, year)?;
                 let published_at = publications(&entries)
                     .last()
@@ -330,7 +328,7 @@ impl Publications<'_> {
     ) -> PublishedState {
         let member_ids: Vec<String> = snapshot
             .year(year)
-            .map(|y| y.current.keys().cloned().collect())
+            .map(|y| y.current_rows().map(|(m, _)| m.to_string()).collect())
             .unwrap_or_default();
         let pop = d.basic_figures.iter().position(|f| f.id == "population");
         let groups = DIMENSIONS

@@ -8,15 +8,13 @@ use vergleichsring_catalog::Domain;
 use vergleichsring_store::{Member, Publication, PublishedState};
 
 use super::Publications;
-use super::{lock, publications, version_of};
+use super::{publications, version_of};
 use crate::compare::{self, Comparison, Dimension, GroupBy, GroupResult, Point, PublicationRef};
 use crate::disclosure::{Audience, Policy, Reason};
 use crate::error::Result;
+use crate::memory::{Key, Weigh};
 use crate::snapshot::Snapshot;
 use crate::{AsOf, Engine, MemberList};
-
-/// How many publication views are kept in memory.
-pub(super) const VIEWS: usize = 64;
 
 /// What one comparison asks: the key figure (an index into the domain's),
 /// the grouping, who asks and whose position it shows.
@@ -30,16 +28,34 @@ pub(crate) struct Ask<'a> {
 }
 
 /// A publication, ready to answer from: the year's data at its version,
-/// its member list and settings, and which groups it releases.
+/// its member list and settings, and which groups it releases. Built per
+/// request from the year in the memory cache and the publication's mask.
 pub(crate) struct View {
     pub(crate) publication: Option<Publication>,
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) members: MemberList,
     pub(crate) policy: Policy,
+    mask: Option<Arc<Mask>>,
+}
+
+/// What a publication fixes besides the data: its member list and
+/// settings and the groups it discloses and withholds. Kept in the memory
+/// cache by publication id.
+pub(crate) struct Mask {
+    publication: Publication,
+    members: MemberList,
+    policy: Policy,
     /// (key figure index, dimension) → disclosed group ids.
-    pub(super) disclosed: HashMap<(usize, &'static str), HashSet<String>>,
+    disclosed: HashMap<(usize, &'static str), HashSet<String>>,
     /// (key figure index, dimension, group) → why it is withheld.
-    pub(super) withheld: HashMap<(usize, &'static str, String), String>,
+    withheld: HashMap<(usize, &'static str, String), String>,
+    bytes: usize,
+}
+
+impl Weigh for Mask {
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
 }
 
 impl View {
@@ -50,8 +66,7 @@ impl View {
             snapshot,
             members,
             policy,
-            disclosed: HashMap::new(),
-            withheld: HashMap::new(),
+            mask: None,
         }
     }
 
@@ -76,15 +91,15 @@ impl View {
         } = ask;
         let input = engine.compare_input(domain, &self.snapshot, &self.members, &self.policy);
         let mut c = compare::compare(&input, year, figure, by, audience, member);
-        if self.publication.is_some()
+        if let Some(mask) = &self.mask
             && let GroupBy::Dimension(d) = by
         {
-            let disclosed = self.disclosed.get(&(figure, d.as_str()));
+            let disclosed = mask.disclosed.get(&(figure, d.as_str()));
             for g in c.groups.iter_mut().filter(|g| !g.suppressed) {
                 if disclosed.is_some_and(|r| r.contains(&g.group)) {
                     continue;
                 }
-                let reason = self
+                let reason = mask
                     .withheld
                     .get(&(figure, d.as_str(), g.group.clone()))
                     .map_or(Reason::Audit, |r| reason_of(r));
@@ -137,16 +152,17 @@ impl Publications<'_> {
         as_of: Option<&AsOf>,
     ) -> Result<Option<Arc<View>>> {
         if audience == Audience::Admin {
+            let snapshot = self.engine.snapshot_for(&domain.id, as_of).await?;
             return Ok(Some(Arc::new(View::live(
-                self.engine.snapshot_for(&domain.id, as_of).await?,
+                self.engine.snapshots.load(domain, &snapshot, [year]).await?,
                 self.engine.members_for(as_of),
                 self.engine.policy_for(as_of),
             ))));
         }
-        let entries = self.engine.ledgers.entries_of(&domain.id, year)?;
-        let mut chosen: Option<&PublishedState> = None;
-        for (seq, state) in publications(&entries) {
-            let p = &state.publication;
+        let heads = self.engine.ledgers.publications_of(&domain.id, year)?;
+        let mut chosen: Option<(u64, &Publication)> = None;
+        for (seq, p) in heads.iter() {
+            let seq = *seq;
             let fits = match as_of {
                 None => true,
                 Some(a) => match (&a.publication, a.release()) {
@@ -163,41 +179,40 @@ impl Publications<'_> {
                 },
             };
             if fits {
-                chosen = Some(state);
+                chosen = Some((seq, p));
             }
         }
-        let Some(state) = chosen else {
+        let Some((seq, p)) = chosen else {
             return Ok(None);
         };
-        let id = &state.publication.id;
-        if let Some(v) = lock(&self.engine.ledgers.views)
-            .iter()
-            .find(|(k, _)| k == id)
-            .map(|(_, v)| v.clone())
-        {
-            return Ok(Some(v));
-        }
-        let view = Arc::new(self.build_view(domain, state).await?);
-        let mut views = lock(&self.engine.ledgers.views);
-        if views.len() >= VIEWS {
-            views.remove(0);
-        }
-        views.push((id.clone(), view.clone()));
-        Ok(Some(view))
+        let key = Key::Mask(p.id.clone());
+        let mask = match self.engine.memory.get::<Mask>(&key) {
+            Some(m) => m,
+            None => {
+                let entries = self.engine.ledgers.entries_of(&domain.id, year)?;
+                let Some((_, state)) = publications(&entries).find(|(s, _)| *s == seq) else {
+                    return Ok(None);
+                };
+                let mask = Arc::new(self.mask(domain, state));
+                self.engine.memory.insert(key, mask.clone());
+                mask
+            }
+        };
+        let version = version_of(&p.data_version).delta().unwrap_or(0);
+        let at = self.engine.snapshots.at(domain, version).await?;
+        let snapshot = self.engine.snapshots.load(domain, &at, [year]).await?;
+        Ok(Some(Arc::new(View {
+            publication: Some(mask.publication.clone()),
+            snapshot,
+            members: mask.members.clone(),
+            policy: mask.policy,
+            mask: Some(mask),
+        })))
     }
 
-    pub(super) async fn build_view(&self, domain: &Domain, state: &PublishedState) -> Result<View> {
+    /// A publication's mask from its ledger entry.
+    pub(super) fn mask(&self, domain: &Domain, state: &PublishedState) -> Mask {
         let p = &state.publication;
-        let version = version_of(&p.data_version).delta().unwrap_or(0);
-        let live = self.engine.snapshots.current(domain).await?;
-        // A replica that has not followed the publishing process's commit
-        // yet reads the version from the lake.
-        let source = if live.version.is_some_and(|v| v >= version) {
-            live
-        } else {
-            self.engine.snapshots.at(domain, version).await?
-        };
-        let snapshot = Arc::new(source.year_as_of(domain, p.year, version).await?);
         let members: BTreeMap<String, Member> = state
             .members
             .iter()
@@ -212,12 +227,14 @@ impl Publications<'_> {
         };
         let mut disclosed: HashMap<(usize, &'static str), HashSet<String>> = HashMap::new();
         let mut withheld = HashMap::new();
+        let mut bytes = 4096;
         for f in &state.figures {
             let Some(fi) = domain.key_figure_index(&f.figure) else {
                 continue;
             };
             for (dim, group) in &f.disclosed {
                 if let Some(d) = Dimension::parse(dim) {
+                    bytes += group.len() + 96;
                     disclosed
                         .entry((fi, d.as_str()))
                         .or_default()
@@ -226,13 +243,17 @@ impl Publications<'_> {
             }
             for w in &f.withheld {
                 if let Some(d) = Dimension::parse(&w.dimension) {
+                    bytes += w.group.len() + w.reason.len() + 128;
                     withheld.insert((fi, d.as_str(), w.group.clone()), w.reason.clone());
                 }
             }
         }
-        Ok(View {
-            publication: Some(p.clone()),
-            snapshot,
+        bytes += members
+            .values()
+            .map(|m| std::mem::size_of::<Member>() + 2 * m.member_id.len() + m.name.len() + 96)
+            .sum::<usize>();
+        Mask {
+            publication: p.clone(),
             members: MemberList {
                 generation,
                 map: Arc::new(members),
@@ -240,7 +261,8 @@ impl Publications<'_> {
             policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(self.engine.policy),
             disclosed,
             withheld,
-        })
+            bytes,
+        }
     }
 
     /// The published time series of a figure: per year in `from..=to` with
@@ -287,7 +309,13 @@ impl Publications<'_> {
             if let Some(m) = member {
                 let given = match (&view, audience) {
                     (Some(v), Audience::Admin) => v.snapshot.current_row(year, m).is_some(),
-                    _ => live.current_row(year, m).is_some(),
+                    _ => self
+                        .engine
+                        .snapshots
+                        .load(domain, &live, [year])
+                        .await?
+                        .current_row(year, m)
+                        .is_some(),
                 };
                 if !given {
                     let reason = if matches!(audience, Audience::Member | Audience::Consultant) {

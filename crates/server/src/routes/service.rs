@@ -93,6 +93,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::counter!("vergleichsring_snapshot_refreshes_total", "kind" => kind)
             .absolute(n.load(std::sync::atomic::Ordering::Relaxed));
     }
+    let cache = state.engine.cache_stats();
+    metrics::gauge!("vergleichsring_cache_bytes", "what" => "held").set(cache.bytes as f64);
+    metrics::gauge!("vergleichsring_cache_bytes", "what" => "peak").set(cache.peak as f64);
+    metrics::gauge!("vergleichsring_cache_bytes", "what" => "budget").set(cache.limit as f64);
+    metrics::counter!("vergleichsring_cache_evictions_total").absolute(cache.evictions);
+    metrics::counter!("vergleichsring_cache_loads_total").absolute(cache.misses);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         handle.render(),
