@@ -236,3 +236,121 @@ async fn another_processes_commits_are_followed_incrementally() {
     let outcome = a.submit(request(0)).await.unwrap();
     assert_eq!(outcome.data_version, "5");
 }
+
+/// The engine's memory cache holds years, ledger entries and publication
+/// masks within its byte budget: an engine with a budget of a quarter of
+/// what the ring takes answers every comparison and time series the same
+/// as one that holds everything, twice over (the second time from years
+/// that were dropped and read again from the lake), and what its cache
+/// accounts never exceeds the budget.
+#[tokio::test]
+async fn the_memory_cache_stays_within_its_budget_and_evicted_years_answer_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::init(dir.path()).unwrap();
+    let ring = vergleichsring_synth::generate(60, 2017..=2024, 11).unwrap();
+    let store = Arc::new(Store::open(dir.path()).await.unwrap());
+    store
+        .upsert_members(
+            ring.members
+                .iter()
+                .map(|m| Member {
+                    member_id: m.member_id.clone(),
+                    name: m.name.clone(),
+                    kind: m.kind,
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let loader = Engine::new(store.clone(), Policy::default()).await.unwrap();
+    for f in &ring.figures {
+        loader
+            .submit(SubmitRequest {
+                domain: f.domain.clone(),
+                year: f.year,
+                content_type: PARQUET.into(),
+                body: vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap(),
+                token_id: "test".into(),
+                own_member: None,
+            })
+            .await
+            .unwrap();
+    }
+    let member = ring.members[0].member_id.clone();
+    // Every comparison and time series asked, by admin (the live years),
+    // an analyst and a member (publications).
+    async fn ask_everything(
+        engine: &Engine,
+        ring: &vergleichsring_synth::Generated,
+        member: &str,
+    ) -> Vec<String> {
+        let mut answers = Vec::new();
+        let catalog = vergleichsring_catalog::Catalog::bundled().unwrap();
+        for d in &catalog.domains {
+            let years: std::collections::BTreeSet<i32> = ring
+                .figures
+                .iter()
+                .filter(|f| f.domain == d.id)
+                .map(|f| f.year)
+                .collect();
+            for k in d.key_figures.iter().take(1) {
+                for (audience, m) in [
+                    (Audience::Admin, None),
+                    (Audience::Analyst, None),
+                    (Audience::Member, Some(member)),
+                ] {
+                    for group_by in ["all", "size_class"] {
+                        let req = StatsRequest {
+                            domain: &d.id,
+                            figure: &k.id,
+                            group_by,
+                            audience,
+                            member: m,
+                            as_of: None,
+                        };
+                        for y in &years {
+                            let c = engine.comparison(&req, *y).await;
+                            answers.push(format!("{:?}", c.map_err(|e| e.to_string())));
+                        }
+                        let t = engine.timeseries(&req, None, None).await;
+                        answers.push(format!("{:?}", t.map_err(|e| e.to_string())));
+                    }
+                }
+            }
+        }
+        answers
+    }
+    let roomy = Engine::new(store.clone(), Policy::default())
+        .await
+        .unwrap()
+        .with_cache_budget(1 << 30);
+    let expected = ask_everything(&roomy, &ring, &member).await;
+    let all = roomy.cache_stats();
+    assert_eq!(all.evictions, 0);
+    let budget = all.bytes / 4;
+    let tight = Engine::new(store.clone(), Policy::default())
+        .await
+        .unwrap()
+        .with_cache_budget(budget);
+    for round in 0..2 {
+        let answers = ask_everything(&tight, &ring, &member).await;
+        assert_eq!(answers.len(), expected.len());
+        for (i, (a, b)) in answers.iter().zip(&expected).enumerate() {
+            assert_eq!(a, b, "round {round}, answer {i}");
+        }
+        let s = tight.cache_stats();
+        assert!(
+            s.peak <= budget,
+            "round {round}: peak {} > budget {budget}",
+            s.peak
+        );
+        assert!(
+            s.bytes <= budget,
+            "round {round}: {} > budget {budget}",
+            s.bytes
+        );
+        assert!(s.evictions > 0, "round {round}: nothing was evicted");
+    }
+    // The second round read years again that the first had dropped.
+    assert!(tight.cache_stats().misses > 2 * all.misses);
+}

@@ -24,10 +24,10 @@ pub mod compare;
 mod dimension;
 pub mod disclosure;
 mod error;
-mod memory;
 pub mod export;
 mod grouping;
 pub mod groups;
+mod memory;
 pub mod offline;
 pub mod publication;
 pub mod query;
@@ -196,7 +196,9 @@ impl Engine {
         domain: &str,
         years: impl IntoIterator<Item = i32>,
     ) -> Result<Arc<Snapshot>> {
-        self.snapshots.current_with(self.domain(domain)?, years).await
+        self.snapshots
+            .current_with(self.domain(domain)?, years)
+            .await
     }
 
     /// Validates an upload and, if it passes, stores it as one commit (and

@@ -239,7 +239,10 @@ mod tests {
         cache.insert(year(2), Arc::new(Blob(40)));
         assert!(cache.get::<Blob>(&year(1)).is_some());
         cache.insert(year(3), Arc::new(Blob(40)));
-        assert!(cache.get::<Blob>(&year(2)).is_none(), "2 was used least recently");
+        assert!(
+            cache.get::<Blob>(&year(2)).is_none(),
+            "2 was used least recently"
+        );
         assert!(cache.get::<Blob>(&year(1)).is_some());
         assert!(cache.get::<Blob>(&year(3)).is_some());
         let s = cache.stats();

@@ -154,11 +154,7 @@ impl Snapshot {
 
     /// The index after one more commit (its rows in `batch`), with no year
     /// loaded.
-    pub fn with_commit(
-        &self,
-        version: u64,
-        batch: &RecordBatch,
-    ) -> Result<Snapshot, EngineError> {
+    pub fn with_commit(&self, version: u64, batch: &RecordBatch) -> Result<Snapshot, EngineError> {
         let mut index = (*self.index).clone();
         for (year, commit) in index_of(batch)? {
             let commits = index.entry(year).or_default();

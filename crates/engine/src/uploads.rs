@@ -193,7 +193,11 @@ impl<'e> Uploads<'e> {
         let decoded_at = started.elapsed();
         let mut findings = rules::evaluate(domain, year, &upload).await?;
         // The previous year, for the year-over-year rules.
-        let snapshot = self.engine.snapshots.current_with(domain, [year - 1]).await?;
+        let snapshot = self
+            .engine
+            .snapshots
+            .current_with(domain, [year - 1])
+            .await?;
         findings.extend(rules::year_over_year(domain, year, &upload, &snapshot));
         let errors: Vec<RowError> = findings
             .iter()

@@ -73,7 +73,11 @@ impl<'e> Workflow<'e> {
             let years: Vec<i32> = snapshot
                 .years()
                 .into_iter()
-                .filter(|y| snapshot.commits(*y).any(|c| c.submission_id == submission_id))
+                .filter(|y| {
+                    snapshot
+                        .commits(*y)
+                        .any(|c| c.submission_id == submission_id)
+                })
                 .collect();
             let snapshot = self.engine.snapshots.load(d, &snapshot, years).await?;
             rows.extend(
@@ -176,35 +180,35 @@ impl<'e> Workflow<'e> {
                     continue;
                 };
                 for (m, row) in data.current_rows() {
-                if member.is_some_and(|x| x != m) {
-                    continue;
-                }
-                for w in row.warnings.as_array().into_iter().flatten() {
-                    let rule = w["rule"].as_str().unwrap_or("").to_string();
-                    let explanation = explanations
-                        .iter()
-                        .find(|e| {
-                            e.submission_id == row.meta.submission_id
-                                && e.member_id == m
-                                && e.rule == rule
-                        })
-                        .cloned();
-                    if only_open && explanation.is_some() {
+                    if member.is_some_and(|x| x != m) {
                         continue;
                     }
-                    out.push(WarningStatus {
-                        domain: d.id.clone(),
-                        year: y,
-                        submission_id: row.meta.submission_id.clone(),
-                        member_id: m.to_string(),
-                        rule,
-                        figure: w["figure"].as_str().unwrap_or("").to_string(),
-                        message: w["message"].as_str().unwrap_or("").to_string(),
-                        message_de: w["message_de"].as_str().unwrap_or("").to_string(),
-                        open: explanation.is_none(),
-                        explanation,
-                    });
-                }
+                    for w in row.warnings.as_array().into_iter().flatten() {
+                        let rule = w["rule"].as_str().unwrap_or("").to_string();
+                        let explanation = explanations
+                            .iter()
+                            .find(|e| {
+                                e.submission_id == row.meta.submission_id
+                                    && e.member_id == m
+                                    && e.rule == rule
+                            })
+                            .cloned();
+                        if only_open && explanation.is_some() {
+                            continue;
+                        }
+                        out.push(WarningStatus {
+                            domain: d.id.clone(),
+                            year: y,
+                            submission_id: row.meta.submission_id.clone(),
+                            member_id: m.to_string(),
+                            rule,
+                            figure: w["figure"].as_str().unwrap_or("").to_string(),
+                            message: w["message"].as_str().unwrap_or("").to_string(),
+                            message_de: w["message_de"].as_str().unwrap_or("").to_string(),
+                            open: explanation.is_none(),
+                            explanation,
+                        });
+                    }
                 }
             }
         }

@@ -9,9 +9,9 @@ use vergleichsring_catalog::Catalog;
 use vergleichsring_store::{Append, LedgerEntry, LedgerRecord, Publication, Store};
 
 use super::{Systems, lock};
-use crate::memory::{Key, MemoryCache, Weigh};
 use crate::error::Result;
 use crate::groups;
+use crate::memory::{Key, MemoryCache, Weigh};
 
 /// The ledgers as read so far, and the lock that serialises this
 /// process's writers of ledger entries (other processes are kept apart by
@@ -86,7 +86,12 @@ fn entry_bytes(e: &LedgerEntry) -> usize {
             let members: usize = p
                 .members
                 .iter()
-                .map(|m| std::mem::size_of::<vergleichsring_store::Member>() + 2 * S + m.member_id.len() + m.name.len())
+                .map(|m| {
+                    std::mem::size_of::<vergleichsring_store::Member>()
+                        + 2 * S
+                        + m.member_id.len()
+                        + m.name.len()
+                })
                 .sum();
             let ids: usize = p.member_ids.iter().map(|m| S + m.len()).sum();
             let groups: usize = p
@@ -130,9 +135,8 @@ impl Ledgers {
         if have >= len {
             return Ok(cached.map(|c| c.entries.clone()).unwrap_or_default());
         }
-        let mut all: Vec<Arc<LedgerEntry>> = cached
-            .map(|c| (*c.entries).clone())
-            .unwrap_or_default();
+        let mut all: Vec<Arc<LedgerEntry>> =
+            cached.map(|c| (*c.entries).clone()).unwrap_or_default();
         all.extend(
             self.store
                 .ledger_entries(domain, year, have + 1, len)?

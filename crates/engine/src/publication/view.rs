@@ -154,7 +154,10 @@ impl Publications<'_> {
         if audience == Audience::Admin {
             let snapshot = self.engine.snapshot_for(&domain.id, as_of).await?;
             return Ok(Some(Arc::new(View::live(
-                self.engine.snapshots.load(domain, &snapshot, [year]).await?,
+                self.engine
+                    .snapshots
+                    .load(domain, &snapshot, [year])
+                    .await?,
                 self.engine.members_for(as_of),
                 self.engine.policy_for(as_of),
             ))));
