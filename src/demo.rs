@@ -70,7 +70,23 @@ pub async fn import_ring(
                 .collect(),
         )
         .await?;
-    let engine = Engine::new(store, Default::default()).await?;
+    // A generated ring is trusted input: one (domain, year) of every
+    // German municipality ten times over (110,000 rows) is one submission,
+    // above the row limit of an upload over HTTP.
+    let largest = generated
+        .figures
+        .iter()
+        .map(|f| f.batch.num_rows())
+        .max()
+        .unwrap_or(0);
+    let defaults = vergleichsring_ingest::Limits::default();
+    let limits = vergleichsring_ingest::Limits {
+        max_rows: defaults.max_rows.max(largest),
+        ..defaults
+    };
+    let engine = Engine::new(store, Default::default())
+        .await?
+        .with_limits(limits, std::time::Duration::from_secs(600));
     let mut summary = ImportSummary {
         submissions: 0,
         rows: 0,

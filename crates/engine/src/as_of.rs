@@ -167,11 +167,16 @@ impl AsOf {
         if engine.catalog().domain(domain).is_none() || check_year(year).is_err() {
             return Ok(None);
         }
-        let entries = engine.ledgers.entries_of(domain, year)?;
-        let Some(state) = entries.iter().find_map(|e| match &e.record {
-            vergleichsring_store::LedgerRecord::Publication(p) if e.seq == seq => Some(p),
-            _ => None,
-        }) else {
+        let known = engine
+            .ledgers
+            .publications_of(domain, year)?
+            .iter()
+            .any(|(s, _)| *s == seq);
+        let state = match known {
+            true => engine.store.ledger_mask(domain, year, seq)?,
+            false => None,
+        };
+        let Some(state) = state else {
             return Err(EngineError::NotFound(format!(
                 "no publication {value} (GET /api/v1/publications lists them)"
             )));

@@ -127,6 +127,59 @@ pub enum LedgerRecord {
     CustomGroup(CustomDisclosure),
 }
 
+/// A ledger entry read for its publication only (every other field is
+/// skipped while parsing, not kept).
+#[derive(Deserialize)]
+struct EntryHead {
+    seq: u64,
+    record: RecordHead,
+}
+
+#[derive(Deserialize)]
+struct RecordHead {
+    /// A publication's head, or the publication id a custom group's
+    /// release names.
+    publication: Option<PublicationField>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PublicationField {
+    Publication(Box<Publication>),
+    Id(#[allow(dead_code)] String),
+}
+
+/// A publication entry read for its mask.
+#[derive(Deserialize)]
+struct MaskEntry {
+    record: PublishedMask,
+}
+
+/// What a publication fixes besides its members' values and groups: the
+/// publication, its member list and per key figure the disclosed and
+/// withheld groups.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PublishedMask {
+    /// The publication.
+    pub publication: Publication,
+    /// The member list it was computed with.
+    pub members: Vec<Member>,
+    /// Per key figure, the disclosed and withheld groups.
+    pub figures: Vec<FigureMask>,
+}
+
+/// The disclosed and withheld groups of one key figure of a publication.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FigureMask {
+    /// Key figure id.
+    pub figure: String,
+    /// The groups disclosed: (dimension, group).
+    #[serde(alias = "released")]
+    pub disclosed: Vec<(String, String)>,
+    /// The groups withheld, with reasons.
+    pub withheld: Vec<WithheldGroup>,
+}
+
 /// One entry of a (domain, year)'s ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -204,16 +257,70 @@ impl Store {
         from: u64,
         to: u64,
     ) -> Result<Vec<LedgerEntry>> {
+        self.read_ledger(domain, year, from, to)
+    }
+
+    /// The publications among the entries numbered `from..=to`, without
+    /// their members' values: what picking the publication of a request
+    /// needs. (At national scale an entry is megabytes; its head is
+    /// parsed without keeping the rest.)
+    pub fn ledger_heads(
+        &self,
+        domain: &str,
+        year: i32,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, Publication)>> {
+        Ok(self
+            .read_ledger::<EntryHead>(domain, year, from, to)?
+            .into_iter()
+            .filter_map(|e| match e.record.publication {
+                Some(PublicationField::Publication(p)) => Some((e.seq, *p)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// What the publication of entry `seq` discloses and withholds, with
+    /// its member list, without its members' values; `None` if the entry
+    /// is not a publication.
+    pub fn ledger_mask(&self, domain: &str, year: i32, seq: u64) -> Result<Option<PublishedMask>> {
+        let Some(entry) = self
+            .read_ledger::<EntryHead>(domain, year, seq, seq)?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        if !matches!(
+            entry.record.publication,
+            Some(PublicationField::Publication(_))
+        ) {
+            return Ok(None);
+        }
+        Ok(self
+            .read_ledger::<MaskEntry>(domain, year, seq, seq)?
+            .into_iter()
+            .next()
+            .map(|e| e.record))
+    }
+
+    fn read_ledger<T: serde::de::DeserializeOwned>(
+        &self,
+        domain: &str,
+        year: i32,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<T>> {
         let dir = self.ledger_dir(domain, year)?;
         let mut out = Vec::new();
         for seq in from.max(1)..=to {
             let path = dir.join(format!("{seq:08}.json"));
             let bytes = std::fs::read(&path).map_err(io(&path))?;
-            let entry: LedgerEntry =
-                serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
-                    path: path.clone(),
-                    source,
-                })?;
+            let entry: T = serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+                path: path.clone(),
+                source,
+            })?;
             out.push(entry);
         }
         Ok(out)

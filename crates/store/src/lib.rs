@@ -31,8 +31,8 @@ mod releases;
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
-    Append, CustomDisclosure, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
-    PublishedState, WithheldGroup,
+    Append, CustomDisclosure, FigureMask, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
+    PublishedMask, PublishedState, WithheldGroup,
 };
 pub use maintenance::{BackupManifest, Compacted};
 pub use members::Member;

@@ -152,10 +152,6 @@ impl Ledgers {
                 bytes,
             }),
         );
-        lock(&self.heads).insert(
-            (domain.to_string(), year),
-            (all.len() as u64, Arc::new(heads_of(&all))),
-        );
         Ok(all)
     }
 
@@ -164,13 +160,18 @@ impl Ledgers {
     /// publication a request reads needs no entry.
     pub(crate) fn publications_of(&self, domain: &str, year: i32) -> Result<Heads> {
         let len = self.lengths_of(domain)?.get(&year).copied().unwrap_or(0);
-        if let Some((at, heads)) = lock(&self.heads).get(&(domain.to_string(), year))
-            && *at >= len
-        {
-            return Ok(heads.clone());
+        let key = (domain.to_string(), year);
+        let known = lock(&self.heads).get(&key).cloned();
+        let have = known.as_ref().map_or(0, |(at, _)| *at);
+        if have >= len {
+            return Ok(known.map(|(_, h)| h).unwrap_or_default());
         }
-        let entries = self.entries_of(domain, year)?;
-        Ok(Arc::new(heads_of(&entries)))
+        let mut heads: Vec<(u64, Publication)> =
+            known.map(|(_, h)| (*h).clone()).unwrap_or_default();
+        heads.extend(self.store.ledger_heads(domain, year, have + 1, len)?);
+        let heads = Arc::new(heads);
+        lock(&self.heads).insert(key, (len, heads.clone()));
+        Ok(heads)
     }
 
     /// A tag of every ledger of a domain (year and length), which changes
@@ -239,11 +240,4 @@ impl Ledgers {
         }
         Ok(outcome)
     }
-}
-
-/// The publications among a ledger's entries, with their numbers.
-fn heads_of(entries: &[Arc<LedgerEntry>]) -> Vec<(u64, Publication)> {
-    super::publications(entries)
-        .map(|(seq, s)| (seq, s.publication.clone()))
-        .collect()
 }

@@ -172,8 +172,8 @@ impl Publications<'_> {
                 if year.is_some_and(|x| x != y) {
                     continue;
                 }
-                let entries = self.engine.ledgers.entries_of(&d.id, y)?;
-                out.extend(publications(&entries).map(|(_, s)| s.publication.clone()));
+                let heads = self.engine.ledgers.publications_of(&d.id, y)?;
+                out.extend(heads.iter().map(|(_, p)| p.clone()));
             }
         }
         out.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(b.id.cmp(&a.id)));
@@ -298,10 +298,8 @@ impl Publications<'_> {
             let snapshot = self.engine.snapshots.current(d).await?;
             for year in snapshot.years() {
                 let newest = snapshot.year_version(year);
-                let entries = self.engine.ledgers.entries_of(&d.id, year)?;
-                let published_at = publications(&entries)
-                    .last()
-                    .map(|(_, s)| version_of(&s.publication.data_version));
+                let heads = self.engine.ledgers.publications_of(&d.id, year)?;
+                let published_at = heads.last().map(|(_, p)| version_of(&p.data_version));
                 // Nothing of the year committed after the publication.
                 if published_at
                     .is_some_and(|p| newest.is_none_or(|v| DataVersion::of_commit(v) <= p))

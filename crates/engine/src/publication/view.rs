@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use vergleichsring_catalog::Domain;
-use vergleichsring_store::{Member, Publication, PublishedState};
+use vergleichsring_store::{Member, Publication, PublishedMask};
 
 use super::Publications;
-use super::{publications, version_of};
+use super::version_of;
 use crate::compare::{self, Comparison, Dimension, GroupBy, GroupResult, Point, PublicationRef};
 use crate::disclosure::{Audience, Policy, Reason};
 use crate::error::Result;
@@ -192,11 +192,10 @@ impl Publications<'_> {
         let mask = match self.engine.memory.get::<Mask>(&key) {
             Some(m) => m,
             None => {
-                let entries = self.engine.ledgers.entries_of(&domain.id, year)?;
-                let Some((_, state)) = publications(&entries).find(|(s, _)| *s == seq) else {
+                let Some(state) = self.engine.store.ledger_mask(&domain.id, year, seq)? else {
                     return Ok(None);
                 };
-                let mask = Arc::new(self.mask(domain, state));
+                let mask = Arc::new(self.mask(domain, &state));
                 self.engine.memory.insert(key, mask.clone());
                 mask
             }
@@ -214,7 +213,7 @@ impl Publications<'_> {
     }
 
     /// A publication's mask from its ledger entry.
-    pub(super) fn mask(&self, domain: &Domain, state: &PublishedState) -> Mask {
+    pub(super) fn mask(&self, domain: &Domain, state: &PublishedMask) -> Mask {
         let p = &state.publication;
         let members: BTreeMap<String, Member> = state
             .members
