@@ -225,11 +225,18 @@ impl<'e> Uploads<'e> {
             })
             .collect();
         let submission_id = new_submission_id();
+        // The warnings by row, found once (a national upload has 100,000
+        // rows and thousands of warnings).
+        let mut by_row: std::collections::HashMap<_, Vec<&Warning>> =
+            std::collections::HashMap::new();
+        for w in &warnings {
+            by_row.entry(w.row).or_default().push(w);
+        }
         let rows: Vec<SubmittedRow> = upload
             .rows
             .iter()
             .map(|r: &UploadRow| {
-                let own: Vec<&Warning> = warnings.iter().filter(|w| w.row == r.row).collect();
+                let own: &[&Warning] = by_row.get(&r.row).map_or(&[], Vec::as_slice);
                 SubmittedRow {
                     row: r.row,
                     member_id: r.member_id.clone(),

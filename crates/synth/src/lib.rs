@@ -34,9 +34,9 @@ use crate::figures::{BASE_YEAR, DOMAINS, DomainSpec, RowCtx};
 /// [`Generated::figures`].
 pub const DOMAIN_IDS: [&str; 3] = ["library", "museum", "music_school"];
 
-/// The largest ring [`generate`] accepts; beyond it the five-digit keys of the
-/// Landkreise would run out.
-pub const MAX_MEMBERS: usize = 50_000;
+/// The largest ring [`generate`] accepts (ten times the German
+/// municipalities and then some, for benchmarks at scale).
+pub const MAX_MEMBERS: usize = 200_000;
 
 /// A generated member of the ring.
 #[derive(Debug, Clone, PartialEq, Eq)]

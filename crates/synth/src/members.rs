@@ -74,11 +74,19 @@ pub(crate) fn generate(n: usize, seed: u64) -> Vec<Member> {
 }
 
 /// About 6 % kreisfreie Städte (at least the first three, which become large
-/// cities), 12 % Landkreise and the rest kreisangehörige Gemeinden.
+/// cities), 12 % Landkreise (at most [`MAX_COUNTIES`]) and the rest
+/// kreisangehörige Gemeinden.
+/// The five-digit keys of Landkreise (700 per Land with Kreise) run out
+/// beyond about 9,000; a larger ring (ten times Germany, for benchmarks)
+/// has more Gemeinden instead. Rings up to 66,000 members are unchanged.
+const MAX_COUNTIES: usize = 8_000;
+
 fn kinds(n: usize, rng: &mut Rng) -> Vec<MemberKind> {
     let big = n.min(3);
     let cities = ((n as f64 * 0.06).round() as usize).max(big).min(n);
-    let counties = ((n as f64 * 0.12).round() as usize).min(n - cities);
+    let counties = ((n as f64 * 0.12).round() as usize)
+        .min(MAX_COUNTIES)
+        .min(n - cities);
     let mut rest: Vec<MemberKind> = std::iter::repeat_n(MemberKind::KreisfreieStadt, cities - big)
         .chain(std::iter::repeat_n(MemberKind::Landkreis, counties))
         .chain(std::iter::repeat_n(
