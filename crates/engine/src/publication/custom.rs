@@ -92,7 +92,7 @@ impl Publications<'_> {
         if done(&self.engine.ledgers.entries_of(&domain.id, year)?) {
             return Ok(Ok(()));
         }
-        let _writer = self.engine.ledgers.write.lock().await;
+        let _writer = self.engine.ledgers.writer(&domain.id).lock().await;
         loop {
             let entries = self.engine.ledgers.entries_of(&domain.id, year)?;
             if done(&entries) {

@@ -39,21 +39,39 @@ pub(crate) struct Ledgers {
     /// built once for the custom groups asked while nothing new is
     /// recorded.
     pub(super) systems: Mutex<HashMap<(String, i32), AuditView>>,
-    pub(super) write: tokio::sync::Mutex<()>,
+    /// Per domain, held while an entry of one of its ledgers is decided
+    /// and recorded: what a publication or a custom group's release is
+    /// checked against is the ledgers of its own domain only, so domains
+    /// publish side by side.
+    write: HashMap<String, tokio::sync::Mutex<()>>,
+    /// For a domain not in the catalogue (never asked for: the engine
+    /// checks domains first).
+    write_other: tokio::sync::Mutex<()>,
 }
 
 impl Ledgers {
     /// Nothing read yet: each ledger is read on first use.
     pub(crate) fn new(store: Arc<Store>, memory: Arc<MemoryCache>) -> Ledgers {
         Ledgers {
-            store,
             memory,
             lengths: Mutex::default(),
             heads: Mutex::default(),
             refused: Mutex::default(),
             systems: Mutex::default(),
-            write: tokio::sync::Mutex::default(),
+            write: store
+                .catalog()
+                .domains
+                .iter()
+                .map(|d| (d.id.clone(), tokio::sync::Mutex::default()))
+                .collect(),
+            write_other: tokio::sync::Mutex::default(),
+            store,
         }
+    }
+
+    /// The lock of a domain's ledger writers.
+    pub(super) fn writer(&self, domain: &str) -> &tokio::sync::Mutex<()> {
+        self.write.get(domain).unwrap_or(&self.write_other)
     }
 }
 

@@ -194,7 +194,7 @@ impl Publications<'_> {
     ) -> Result<Publication> {
         let d = self.engine.domain(domain)?;
         crate::check_year(year)?;
-        let _writer = self.engine.ledgers.write.lock().await;
+        let _writer = self.engine.ledgers.writer(&d.id).lock().await;
         let started = std::time::Instant::now();
         loop {
             let entries = self.engine.ledgers.entries_of(&d.id, year)?;
@@ -324,20 +324,20 @@ impl Publications<'_> {
         snapshot: &Snapshot,
         members: &MemberList,
     ) -> PublishedState {
-        let member_ids: Vec<String> = snapshot
-            .year(year)
-            .map(|y| y.current_rows().map(|(m, _)| m.to_string()).collect())
-            .unwrap_or_default();
+        // The year's current rows and their key figures are walked side
+        // by side, in member id order (no lookup per member).
+        let empty = crate::snapshot::YearData::default();
+        let data = snapshot.year(year).unwrap_or(&empty);
+        let member_ids: Vec<String> = data.current_rows().map(|(m, _)| m.to_string()).collect();
         let pop = d.basic_figures.iter().position(|f| f.id == "population");
         let groups = DIMENSIONS
             .iter()
             .map(|dim| {
                 let by = GroupBy::Dimension(*dim);
-                let of: Vec<Option<String>> = member_ids
-                    .iter()
-                    .map(|m| {
+                let of: Vec<Option<String>> = data
+                    .current_rows()
+                    .map(|(m, row)| {
                         let member = members.get(m)?;
-                        let row = snapshot.current_row(year, m)?;
                         let population = pop.and_then(|i| row.basic.get(i));
                         group_of(self.engine.catalog(), &by, member, population).map(|(g, _)| g)
                     })
@@ -351,11 +351,11 @@ impl Publications<'_> {
             .enumerate()
             .map(|(fi, k)| PublishedFigure {
                 figure: k.id.clone(),
-                values: member_ids
+                values: data
+                    .aligned_keys()
                     .iter()
-                    .map(|m| {
-                        snapshot
-                            .key_of(year, m)
+                    .map(|k| {
+                        k.as_ref()
                             .and_then(|kr| kr.values.get(fi))
                             .map(f64::to_bits)
                     })
