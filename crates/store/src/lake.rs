@@ -124,6 +124,7 @@ pub(crate) async fn open_table(
     domain: &str,
 ) -> Result<DeltaTable> {
     let url = lake.table_url(root, domain)?;
+    crate::s3::register();
     Ok(DeltaTable::try_from_url_with_storage_options(url, lake.options.clone()).await?)
 }
 

@@ -27,6 +27,7 @@ mod maintenance;
 mod members;
 mod registry;
 mod releases;
+mod s3;
 
 pub use auth::{Role, TokenRecord, hash_token};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
