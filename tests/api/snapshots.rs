@@ -46,13 +46,21 @@ impl Lcg {
     }
 }
 
-#[tokio::test]
-async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
+/// A data directory with a generated ring's members registered (no
+/// figures yet).
+async fn ring_store(
+    members: usize,
+    years: std::ops::RangeInclusive<i32>,
+    seed: u64,
+) -> (
+    tempfile::TempDir,
+    Arc<Store>,
+    vergleichsring_synth::Generated,
+) {
     let dir = tempfile::tempdir().unwrap();
     Store::init(dir.path()).unwrap();
     let store = Arc::new(Store::open(dir.path()).await.unwrap());
-    let engine = Engine::new(store.clone(), Policy::default()).await.unwrap();
-    let ring = vergleichsring_synth::generate(60, 2019..=2023, 5).unwrap();
+    let ring = vergleichsring_synth::generate(members, years, seed).unwrap();
     store
         .upsert_members(
             ring.members
@@ -66,6 +74,13 @@ async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
         )
         .await
         .unwrap();
+    (dir, store, ring)
+}
+
+#[tokio::test]
+async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
+    let (dir, store, ring) = ring_store(60, 2019..=2023, 5).await;
+    let engine = Engine::new(store.clone(), Policy::default()).await.unwrap();
     let mut rng = Lcg(7);
     let mut files: Vec<usize> = (0..ring.figures.len()).collect();
     // Years in random order, then re-uploads of random slices of a year.
@@ -245,23 +260,7 @@ async fn another_processes_commits_are_followed_incrementally() {
 /// accounts never exceeds the budget.
 #[tokio::test]
 async fn the_memory_cache_stays_within_its_budget_and_evicted_years_answer_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    Store::init(dir.path()).unwrap();
-    let ring = vergleichsring_synth::generate(60, 2017..=2024, 11).unwrap();
-    let store = Arc::new(Store::open(dir.path()).await.unwrap());
-    store
-        .upsert_members(
-            ring.members
-                .iter()
-                .map(|m| Member {
-                    member_id: m.member_id.clone(),
-                    name: m.name.clone(),
-                    kind: m.kind,
-                })
-                .collect(),
-        )
-        .await
-        .unwrap();
+    let (_dir, store, ring) = ring_store(60, 2017..=2024, 11).await;
     let loader = Engine::new(store.clone(), Policy::default()).await.unwrap();
     for f in &ring.figures {
         loader

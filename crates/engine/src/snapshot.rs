@@ -234,20 +234,12 @@ pub async fn load_index(table: &DeltaTable) -> Result<YearIndex, EngineError> {
     if table.version().is_none() {
         return Ok(YearIndex::new());
     }
-    let table = table.clone();
-    let batches = crate::session::on_pool(async move {
-        let ctx = new_context();
-        table.update_datafusion_session(&ctx.state())?;
-        ctx.register_table("figures", table.table_provider().await?)?;
-        Ok(ctx
-            .sql(
-                "SELECT year, version, submission_id, MAX(submitted_at) AS submitted_at, \
-                 COUNT(*) AS rows FROM figures GROUP BY year, version, submission_id",
-            )
-            .await?
-            .collect()
-            .await?)
-    })
+    let batches = query_figures(
+        table,
+        "SELECT year, version, submission_id, MAX(submitted_at) AS submitted_at, \
+         COUNT(*) AS rows FROM figures GROUP BY year, version, submission_id"
+            .to_string(),
+    )
     .await?;
     let mut index = YearIndex::new();
     for b in &batches {
@@ -307,26 +299,35 @@ pub async fn load_year(
     year: i32,
     version: u64,
 ) -> Result<YearData, EngineError> {
-    let table = table.clone();
-    let batches = crate::session::on_pool(async move {
-        let ctx = new_context();
-        table.update_datafusion_session(&ctx.state())?;
-        ctx.register_table("figures", table.table_provider().await?)?;
-        Ok(ctx
-            .sql(&format!(
-                "SELECT * FROM figures WHERE year = {year} AND version <= {version} \
-                 ORDER BY version, row"
-            ))
-            .await?
-            .collect()
-            .await?)
-    })
+    let batches = query_figures(
+        table,
+        format!(
+            "SELECT * FROM figures WHERE year = {year} AND version <= {version} \
+             ORDER BY version, row"
+        ),
+    )
     .await?;
     let mut rows = Vec::new();
     for b in &batches {
         read_history(domain, b, &mut rows)?;
     }
     year_of_rows(domain, rows.into_iter().map(Arc::new).collect()).await
+}
+
+/// Runs `sql` over a domain's table registered as `figures`, on the
+/// engine's DataFusion pool.
+pub(crate) async fn query_figures(
+    table: &DeltaTable,
+    sql: String,
+) -> Result<Vec<RecordBatch>, EngineError> {
+    let table = table.clone();
+    crate::session::on_pool(async move {
+        let ctx = new_context();
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("figures", table.table_provider().await?)?;
+        Ok(ctx.sql(&sql).await?.collect().await?)
+    })
+    .await
 }
 
 /// A year from its stored rows (ordered by version, then row), with the key

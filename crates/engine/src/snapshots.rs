@@ -10,7 +10,6 @@ use vergleichsring_store::{DeltaTable, Store};
 
 use crate::error::{EngineError, Result};
 use crate::memory::{Key, MemoryCache, Weigh};
-use crate::session;
 use crate::snapshot::{self, Snapshot, YearData};
 
 /// How snapshots were brought up to date since start.
@@ -282,18 +281,10 @@ impl Snapshots {
             .table(domain)
             .await
             .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
-        let batches = session::on_pool(async move {
-            let ctx = session::new_context();
-            table.update_datafusion_session(&ctx.state())?;
-            ctx.register_table("figures", table.table_provider().await?)?;
-            Ok(ctx
-                .sql(&format!(
-                    "SELECT * FROM figures WHERE version = {version} ORDER BY row"
-                ))
-                .await?
-                .collect()
-                .await?)
-        })
+        let batches = snapshot::query_figures(
+            &table,
+            format!("SELECT * FROM figures WHERE version = {version} ORDER BY row"),
+        )
         .await?;
         let Some(schema) = batches.first().map(|b| b.schema()) else {
             return Ok(None);

@@ -131,7 +131,6 @@ pub enum LedgerRecord {
 /// skipped while parsing, not kept).
 #[derive(Deserialize)]
 struct EntryHead {
-    seq: u64,
     record: RecordHead,
 }
 
@@ -264,6 +263,12 @@ impl Store {
     /// their members' values: what picking the publication of a request
     /// needs. (At national scale an entry is megabytes; its head is
     /// parsed without keeping the rest.)
+    ///
+    /// Each head is kept beside its entry (`<seq>.head.json`, written with
+    /// the entry), so that a server starting at national scale does not
+    /// parse gigabytes of entries to pick its publications; an entry
+    /// without one (a ledger written before, or a writer that stopped in
+    /// between) is parsed and its head written for the next reader.
     pub fn ledger_heads(
         &self,
         domain: &str,
@@ -271,14 +276,30 @@ impl Store {
         from: u64,
         to: u64,
     ) -> Result<Vec<(u64, Publication)>> {
-        Ok(self
-            .read_ledger::<EntryHead>(domain, year, from, to)?
-            .into_iter()
-            .filter_map(|e| match e.record.publication {
-                Some(PublicationField::Publication(p)) => Some((e.seq, *p)),
-                _ => None,
-            })
-            .collect())
+        let dir = self.ledger_dir(domain, year)?;
+        let mut out = Vec::new();
+        for seq in from.max(1)..=to {
+            let side = head_path(&dir, seq);
+            let head: Option<Publication> = match crate::files::read_json(&side) {
+                Ok(h) => h,
+                Err(_) => {
+                    let head = self
+                        .read_ledger::<EntryHead>(domain, year, seq, seq)?
+                        .into_iter()
+                        .next()
+                        .and_then(|e| match e.record.publication {
+                            Some(PublicationField::Publication(p)) => Some(*p),
+                            _ => None,
+                        });
+                    // Best effort: a reader that cannot write (a read-only
+                    // copy) parses the entry again next time.
+                    let _ = crate::files::write_json_atomic(&side, &head);
+                    head
+                }
+            };
+            out.extend(head.map(|p| (seq, p)));
+        }
+        Ok(out)
     }
 
     /// What the publication of entry `seq` discloses and withholds, with
@@ -357,12 +378,25 @@ impl Store {
                 if let Ok(d) = std::fs::File::open(&dir) {
                     let _ = d.sync_all();
                 }
+                // The head beside the entry; if this fails (or the process
+                // stops first), readers parse the entry instead.
+                let head = match &entry.record {
+                    LedgerRecord::Publication(p) => Some(&p.publication),
+                    LedgerRecord::CustomGroup(_) => None,
+                };
+                let _ = crate::files::write_json_atomic(&head_path(&dir, entry.seq), &head);
                 Ok(Append::Done)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Append::Taken),
             Err(e) => Err(StoreError::Io { path, source: e }),
         }
     }
+}
+
+/// Where the head of entry `seq` is kept: a name that `ledger_len` does not
+/// count (it is no number before `.json`).
+fn head_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:08}.head.json"))
 }
 
 /// A name part that keeps two writers' temporary files apart.
@@ -395,5 +429,79 @@ mod tests {
         assert_eq!(f.disclosed, vec![("all".to_string(), "all".to_string())]);
         let new = serde_json::to_value(&f).unwrap();
         assert!(new.get("disclosed").is_some() && new.get("released").is_none());
+    }
+
+    fn publication_entry(seq: u64) -> LedgerEntry {
+        LedgerEntry {
+            seq,
+            recorded_at: "2026-11-30T00:00:00Z".into(),
+            record: LedgerRecord::Publication(Box::new(PublishedState {
+                publication: Publication {
+                    id: format!("library-2024-p{seq}"),
+                    domain: "library".into(),
+                    year: 2024,
+                    data_version: "3".into(),
+                    published_at: "2026-11-30T00:00:00Z".into(),
+                    published_by: "auto".into(),
+                    trigger: "auto".into(),
+                    changed_members: 2,
+                    suppressed_by_audit: 0,
+                    disclosure: serde_json::json!({"threshold": 5}),
+                },
+                members: Vec::new(),
+                member_ids: vec!["05315000".into(), "05111000".into()],
+                groups: BTreeMap::new(),
+                figures: vec![PublishedFigure {
+                    figure: "loans_per_capita".into(),
+                    values: vec![Some(1), None],
+                    disclosed: vec![("all".into(), "all".into())],
+                    withheld: Vec::new(),
+                }],
+            })),
+        }
+    }
+
+    /// The heads kept beside the entries are what parsing the entries
+    /// gives; without them (an older ledger) the entries are parsed and
+    /// the heads written; a custom group's release has none.
+    #[tokio::test]
+    async fn heads_beside_the_entries_equal_the_parsed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .append_ledger("library", 2024, &publication_entry(1))
+            .unwrap();
+        let custom = LedgerEntry {
+            seq: 2,
+            recorded_at: "2026-11-30T00:00:01Z".into(),
+            record: LedgerRecord::CustomGroup(CustomDisclosure {
+                publication: "library-2024-p1".into(),
+                group_id: "g".into(),
+                member_ids: vec!["05315000".into()],
+                figures: vec!["loans_per_capita".into()],
+            }),
+        };
+        store.append_ledger("library", 2024, &custom).unwrap();
+        store
+            .append_ledger("library", 2024, &publication_entry(3))
+            .unwrap();
+        assert_eq!(store.ledger_len("library", 2024).unwrap(), 3);
+        let kept = store.ledger_heads("library", 2024, 1, 3).unwrap();
+        let ids: Vec<(u64, &str)> = kept.iter().map(|(s, p)| (*s, p.id.as_str())).collect();
+        assert_eq!(ids, vec![(1, "library-2024-p1"), (3, "library-2024-p3")]);
+        let ledger = dir.path().join("ledger").join("library").join("2024");
+        for seq in 1..=3 {
+            std::fs::remove_file(head_path(&ledger, seq)).unwrap();
+        }
+        assert_eq!(store.ledger_heads("library", 2024, 1, 3).unwrap(), kept);
+        assert!(head_path(&ledger, 2).exists(), "the head is written again");
+        let mask = store.ledger_mask("library", 2024, 3).unwrap().unwrap();
+        assert_eq!(mask.publication, kept[1].1);
+        assert_eq!(
+            mask.figures[0].disclosed,
+            vec![("all".to_string(), "all".to_string())]
+        );
+        assert!(store.ledger_mask("library", 2024, 2).unwrap().is_none());
     }
 }
