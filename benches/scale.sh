@@ -61,6 +61,7 @@ done
 echo "an analyst's comparison for every year of every domain: $(since "$comparisons") s"
 echo "resident memory after the sweep: $(rss)"
 
+curl -s $BASE/metrics | grep -E "^vergleichsring_cache" || true
 if [ -n "${LOAD:-}" ]; then
   wrk -t2 -c64 -d"$LOAD" --latency -H "Authorization: Bearer $MEMBER" \
     "$BASE/api/v1/comparisons/library/$TO?figure=$(first_figure library)&group_by=size_class" \
