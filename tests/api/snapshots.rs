@@ -46,6 +46,18 @@ impl Lcg {
     }
 }
 
+/// The upload of one generated (domain, year) as a Parquet file.
+fn upload_of(f: &vergleichsring_synth::DomainYear) -> SubmitRequest {
+    SubmitRequest {
+        domain: f.domain.clone(),
+        year: f.year,
+        content_type: PARQUET.into(),
+        body: vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap(),
+        token_id: "test".into(),
+        own_member: None,
+    }
+}
+
 /// A data directory with a generated ring's members registered (no
 /// figures yet).
 async fn ring_store(
@@ -203,17 +215,7 @@ async fn another_processes_commits_are_followed_incrementally() {
         .iter()
         .filter(|f| f.domain == "library")
         .collect();
-    let request = |i: usize| {
-        let f = library[i];
-        SubmitRequest {
-            domain: f.domain.clone(),
-            year: f.year,
-            content_type: PARQUET.into(),
-            body: vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap(),
-            token_id: "test".into(),
-            own_member: None,
-        }
-    };
+    let request = |i: usize| upload_of(library[i]);
     a.submit(request(0)).await.unwrap();
     a.snapshot("library").await.unwrap();
     let loads = a.refresh_counters().full_loads.load(Ordering::Relaxed);
@@ -263,17 +265,7 @@ async fn the_memory_cache_stays_within_its_budget_and_evicted_years_answer_the_s
     let (_dir, store, ring) = ring_store(60, 2017..=2024, 11).await;
     let loader = Engine::new(store.clone(), Policy::default()).await.unwrap();
     for f in &ring.figures {
-        loader
-            .submit(SubmitRequest {
-                domain: f.domain.clone(),
-                year: f.year,
-                content_type: PARQUET.into(),
-                body: vergleichsring_synth::to_parquet_bytes(&f.batch).unwrap(),
-                token_id: "test".into(),
-                own_member: None,
-            })
-            .await
-            .unwrap();
+        loader.submit(upload_of(f)).await.unwrap();
     }
     let member = ring.members[0].member_id.clone();
     // Every comparison and time series asked, by admin (the live years),
