@@ -306,17 +306,9 @@ impl Store {
     /// its member list, without its members' values; `None` if the entry
     /// is not a publication.
     pub fn ledger_mask(&self, domain: &str, year: i32, seq: u64) -> Result<Option<PublishedMask>> {
-        let Some(entry) = self
-            .read_ledger::<EntryHead>(domain, year, seq, seq)?
-            .into_iter()
-            .next()
-        else {
-            return Ok(None);
-        };
-        if !matches!(
-            entry.record.publication,
-            Some(PublicationField::Publication(_))
-        ) {
+        // Whether it is a publication, from the head beside it: the entry
+        // itself (megabytes at national scale) is parsed once, below.
+        if self.ledger_heads(domain, year, seq, seq)?.is_empty() {
             return Ok(None);
         }
         Ok(self
