@@ -143,12 +143,22 @@ pub fn compare(
                     grown(a.bytes());
                     a
                 });
-                let groups = build_groups(data, &a, figure);
+                let (order, ids) = shared_parts(data, figure);
+                let groups = build_groups(data, &a, figure, &order, &ids);
                 grown(crate::grouping::groups_bytes(&groups));
                 groups
             })
         }
-        GroupBy::Custom(_) => Arc::new(build_groups(data, &assign(input, data, by), figure)),
+        GroupBy::Custom(_) => {
+            let (order, ids) = shared_parts(data, figure);
+            Arc::new(build_groups(
+                data,
+                &assign(input, data, by),
+                figure,
+                &order,
+                &ids,
+            ))
+        }
     };
     // The requester's group and value: only a registered member with a
     // current row that the grouping places in a group has a position.
@@ -271,6 +281,27 @@ pub fn compare(
         publication: None,
         groups: out,
     }
+}
+
+/// What every grouping of a key figure shares, built once per year: the
+/// rows in value order and the member ids.
+fn shared_parts(data: &YearData, figure: usize) -> (Arc<Vec<u32>>, Arc<Vec<String>>) {
+    let m = &data.materialised;
+    let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    let order = cached(&m.orders, figure, || {
+        let order = crate::grouping::value_order(data, figure);
+        grown(order.capacity() * std::mem::size_of::<u32>());
+        order
+    });
+    let ids = m
+        .ids
+        .get_or_init(|| {
+            let ids = crate::grouping::member_ids(data);
+            grown(crate::grouping::ids_bytes(&ids));
+            Arc::new(ids)
+        })
+        .clone();
+    (order, ids)
 }
 
 /// Rule 5: when the whole (all groups of the dimension together) would be

@@ -66,6 +66,19 @@ pub fn group_of(
     member: &Member,
     population: Option<f64>,
 ) -> Option<(String, String)> {
+    group_ref(catalog, by, member, population)
+        .map(|(id, label)| (id.to_string(), label.to_string()))
+}
+
+/// [`group_of`] without copying: the id and label are borrowed from the
+/// catalogue, the group definition or the member (grouping a year calls it
+/// for every member and dimension).
+pub(crate) fn group_ref<'a>(
+    catalog: &'a Catalog,
+    by: &'a GroupBy,
+    member: &'a Member,
+    population: Option<f64>,
+) -> Option<(&'a str, &'a str)> {
     let dim = match by {
         GroupBy::Dimension(d) => *d,
         // Sorted and without duplicates (`Engine::create_group` and
@@ -75,19 +88,19 @@ pub fn group_of(
                 .member_ids
                 .binary_search(&member.member_id)
                 .is_ok()
-                .then(|| (c.id.clone(), c.name.clone()));
+                .then_some((c.id.as_str(), c.name.as_str()));
         }
     };
     match dim {
-        Dimension::All => Some(("all".into(), "Alle Mitglieder".into())),
+        Dimension::All => Some(("all", "Alle Mitglieder")),
         Dimension::SizeClass => {
             let c = catalog.size_class(member.kind, population?)?;
-            Some((c.id.clone(), c.label.clone()))
+            Some((c.id.as_str(), c.label.as_str()))
         }
         Dimension::Land => {
             let code = member.member_id.get(0..2)?;
             let name = LAENDER.iter().find(|(c, _)| *c == code)?.1;
-            Some((code.to_string(), name.to_string()))
+            Some((code, name))
         }
         Dimension::Kind => {
             let label = match member.kind {
@@ -95,7 +108,7 @@ pub fn group_of(
                 MemberKind::KreisangehoerigeGemeinde => "Kreisangehörige Gemeinden",
                 MemberKind::Landkreis => "Landkreise",
             };
-            Some((member.kind.as_str().into(), label.into()))
+            Some((member.kind.as_str(), label))
         }
     }
 }

@@ -291,16 +291,34 @@ pub fn dominance_failure(contributions: &[f64], policy: &Policy) -> Option<&'sta
         // Every contribution is zero: a ratio of 0 would reveal each of them.
         return Some("dominance");
     }
-    let mut sorted = contributions.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
+    // Only the largest few contributions matter: keep them, largest first,
+    // in one pass instead of sorting the group (a group can hold every
+    // member of the ring).
+    let sorted = largest(contributions, policy.dominance_n.max(2));
     let top: f64 = sorted.iter().take(policy.dominance_n).sum();
     if top / total >= policy.dominance_k {
         return Some("dominance");
     }
-    if sorted.len() >= 2 && (total - sorted[0] - sorted[1]) / sorted[0] < policy.p_ratio {
+    if let [first, second, ..] = sorted[..]
+        && (total - first - second) / first < policy.p_ratio
+    {
         return Some("p_percent");
     }
     None
+}
+
+/// The `k` largest of `values`, largest first (as a descending sort would
+/// put them).
+fn largest(values: &[f64], k: usize) -> Vec<f64> {
+    let mut top: Vec<f64> = Vec::with_capacity(k + 1);
+    for &v in values {
+        if top.len() < k || top.last().is_some_and(|last| v.total_cmp(last).is_gt()) {
+            let at = top.partition_point(|t| t.total_cmp(&v).is_ge());
+            top.insert(at, v);
+            top.truncate(k);
+        }
+    }
+    top
 }
 
 /// Rounds to 3 significant digits (rule 7), so that an anonymous value does

@@ -3,13 +3,13 @@
 //! (and member list) and shared by every request; disclosure control runs
 //! per request on top (`compare.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use vergleichsring_catalog::{Catalog, Domain};
 use vergleichsring_store::Member;
 
-use crate::dimension::{GroupBy, group_of, order_key};
+use crate::dimension::{GroupBy, group_ref, order_key};
 use crate::disclosure::{GroupValues, Policy};
 use crate::snapshot::Snapshot;
 pub(crate) use crate::year::cached;
@@ -22,46 +22,86 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
         .basic_figures
         .iter()
         .position(|f| f.id == "population");
-    let mut order: BTreeMap<(usize, String), String> = BTreeMap::new();
-    let mut ids = Vec::with_capacity(data.len());
-    let mut raw: Vec<Option<String>> = Vec::with_capacity(data.len());
+    // The groups in the order they are first met; a dimension has a few
+    // dozen at most, so a scan finds one faster than hashing its id.
+    let mut found: Vec<(&str, &str)> = Vec::new();
+    let mut raw: Vec<Option<u32>> = Vec::with_capacity(data.len());
+    // The current rows and the member list are both in member id order:
+    // walk them side by side instead of searching the list per row.
+    let mut members = input.members.iter().peekable();
     for (member_id, row) in data.current_rows() {
-        ids.push(member_id.to_string());
-        let group = input.members.get(member_id).and_then(|member| {
+        while members
+            .peek()
+            .is_some_and(|(id, _)| id.as_str() < member_id)
+        {
+            members.next();
+        }
+        let member = members
+            .peek()
+            .filter(|(id, _)| id.as_str() == member_id)
+            .map(|(_, m)| *m);
+        let group = member.and_then(|member| {
             let population = pop_idx.and_then(|i| row.basic.get(i));
-            group_of(input.catalog, by, member, population)
+            group_ref(input.catalog, by, member, population)
         });
         raw.push(group.map(|(gid, label)| {
-            order
-                .entry(order_key(input.catalog, by, &gid))
-                .or_insert(label);
-            gid
+            let at = found
+                .iter()
+                .position(|(f, _)| *f == gid)
+                .unwrap_or_else(|| {
+                    found.push((gid, label));
+                    found.len() - 1
+                });
+            u32::try_from(at).unwrap_or(u32::MAX)
         }));
     }
-    let mut groups = Vec::with_capacity(order.len());
-    let mut index: HashMap<String, u32> = HashMap::new();
-    for (i, ((_, gid), label)) in order.into_iter().enumerate() {
-        index.insert(gid.clone(), u32::try_from(i).unwrap_or(u32::MAX));
-        groups.push((gid, label));
+    // The API lists groups by `order_key`: renumber them in that order.
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by_cached_key(|&g| order_key(input.catalog, by, found[g].0));
+    let mut renumbered = vec![0u32; found.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumbered[old] = u32::try_from(new).unwrap_or(u32::MAX);
     }
-    let of_row = raw
-        .into_iter()
-        .map(|g| g.and_then(|gid| index.get(&gid).copied()))
-        .collect();
     Assignment {
-        groups,
-        of_row,
-        ids: Arc::new(ids),
+        groups: order
+            .iter()
+            .map(|&g| (found[g].0.to_string(), found[g].1.to_string()))
+            .collect(),
+        of_row: raw
+            .into_iter()
+            .map(|g| g.and_then(|g| renumbered.get(g as usize).copied()))
+            .collect(),
     }
 }
 
+/// The current rows with a value of `figure`, ordered by that value: sorted
+/// once per key figure, every grouping of the figure takes its groups'
+/// values in order from it.
+pub(crate) fn value_order(data: &YearData, figure: usize) -> Vec<u32> {
+    let column = data.key_columns().figure(figure);
+    let mut pairs: Vec<(f64, u32)> = column
+        .values
+        .iter()
+        .zip(column.present)
+        .enumerate()
+        .filter(|(_, (v, present))| **present && !v.is_nan())
+        .map(|(i, (v, _))| (*v, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    pairs.into_iter().map(|(_, i)| i).collect()
+}
+
 /// Groups the current values of `figure` by an assignment, in the order
-/// the API lists groups.
+/// the API lists groups. `order` is [`value_order`] of the figure; `ids`
+/// the year's member ids (in current-row order).
 pub(crate) fn build_groups(
     data: &YearData,
     assignment: &Assignment,
     figure: usize,
+    order: &[u32],
+    ids: &Arc<Vec<String>>,
 ) -> Vec<GroupData> {
+    let column = data.key_columns().figure(figure);
     let mut groups: Vec<GroupData> = assignment
         .groups
         .iter()
@@ -70,46 +110,67 @@ pub(crate) fn build_groups(
             label: label.clone(),
             values: GroupValues::default(),
             members: Vec::new(),
-            ids: assignment.ids.clone(),
+            ids: ids.clone(),
         })
         .collect();
-    for (i, key) in data.aligned_keys().iter().enumerate() {
-        let (Some(Some(g)), Some(k)) = (assignment.of_row.get(i), key) else {
+    // Members, numerators and denominators in member id order (the sums of
+    // the weighted ratio add up in that order, as they always have).
+    for (i, g) in assignment.of_row.iter().enumerate() {
+        let (Some(g), Some(v)) = (g, column.value(i)) else {
             continue;
         };
         let Some(entry) = groups.get_mut(*g as usize) else {
             continue;
         };
-        if let Some(v) = k.values.get(figure) {
-            entry.values.values.push(v);
-            entry
-                .members
-                .push((u32::try_from(i).unwrap_or(u32::MAX), v));
-            if let (Some(n), Some(d)) = (k.nums.get(figure), k.dens.get(figure)) {
-                entry.values.nums.push(n);
-                entry.values.dens.push(d);
-            }
+        entry
+            .members
+            .push((u32::try_from(i).unwrap_or(u32::MAX), v));
+        let num = column.nums.get(i).copied().filter(|x| !x.is_nan());
+        let den = column.dens.get(i).copied().filter(|x| !x.is_nan());
+        if let (Some(n), Some(d)) = (num, den) {
+            entry.values.nums.push(n);
+            entry.values.dens.push(d);
         }
     }
-    // Sorted once here, the statistics of every request find the values in
-    // order (the order of values carries no meaning).
     for g in &mut groups {
-        g.values.values.sort_by(f64::total_cmp);
+        g.values.values.reserve_exact(g.members.len());
+        g.members.shrink_to_fit();
+        g.values.nums.shrink_to_fit();
+        g.values.dens.shrink_to_fit();
+    }
+    // The values in value order, so that every group's come out sorted and
+    // the statistics of every request find them in order.
+    for &i in order {
+        let i = i as usize;
+        let (Some(Some(g)), Some(v)) = (assignment.of_row.get(i), column.value(i)) else {
+            continue;
+        };
+        if let Some(entry) = groups.get_mut(*g as usize) {
+            entry.values.values.push(v);
+        }
     }
     groups
 }
 
+/// The member ids of a year's current rows, in order.
+pub(crate) fn member_ids(data: &YearData) -> Vec<String> {
+    data.current_rows().map(|(m, _)| m.to_string()).collect()
+}
+
+/// What the member ids take in memory, estimated.
+pub(crate) fn ids_bytes(ids: &[String]) -> usize {
+    ids.iter().map(|m| m.capacity() + 40).sum()
+}
+
 impl Assignment {
-    /// What it takes in memory, estimated (the member ids are counted
-    /// here, the groups share them).
+    /// What it takes in memory, estimated.
     pub(crate) fn bytes(&self) -> usize {
-        let ids: usize = self.ids.iter().map(|m| m.capacity() + 40).sum();
         let groups: usize = self
             .groups
             .iter()
             .map(|(id, label)| id.capacity() + label.capacity() + 64)
             .sum();
-        ids + groups + self.of_row.len() * std::mem::size_of::<Option<u32>>()
+        groups + self.of_row.len() * std::mem::size_of::<Option<u32>>()
     }
 }
 

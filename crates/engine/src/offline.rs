@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
@@ -74,7 +75,7 @@ pub async fn snapshot_of(
     let d = catalog
         .domain(domain)
         .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
-    let meta = std::sync::Arc::new(crate::snapshot::SubmissionMeta {
+    let meta = Arc::new(crate::snapshot::SubmissionMeta {
         version: 0,
         submission_id: String::new(),
         submitted_at: String::new(),
@@ -114,9 +115,8 @@ pub async fn snapshot_of(
             });
         }
     }
-    let refs: Vec<&StoredRow> = rows.iter().collect();
-    let keys = crate::snapshot::key_figures(d, &refs).await?;
-    Ok(Snapshot::from_parts(Some(0), rows, keys))
+    let data = crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect()).await?;
+    Ok(Snapshot::of_years(Some(0), BTreeMap::from([(year, data)])))
 }
 
 /// Every comparison of a (domain, year): each key figure by each built-in

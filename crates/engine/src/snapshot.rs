@@ -19,6 +19,7 @@ use vergleichsring_store::DeltaTable;
 
 use crate::error::EngineError;
 use crate::session::new_context;
+use crate::year::KeyColumns;
 pub use crate::year::{KeyRow, MemberYear, StoredRow, SubmissionMeta, Values, YearData};
 
 /// The SQL that selects the current rows of the `figures` table.
@@ -101,7 +102,7 @@ impl Snapshot {
     }
 
     /// The key figures of a member's current row in a year.
-    pub fn key_of(&self, year: i32, member_id: &str) -> Option<&KeyRow> {
+    pub fn key_of(&self, year: i32, member_id: &str) -> Option<KeyRow> {
         self.year(year)?.key_of(member_id)
     }
 
@@ -192,19 +193,8 @@ impl Snapshot {
         rows: Vec<StoredRow>,
         mut keys: HashMap<MemberYear, KeyRow>,
     ) -> Snapshot {
-        let mut index = YearIndex::new();
         let mut by_year: BTreeMap<i32, Vec<Arc<StoredRow>>> = BTreeMap::new();
         for r in rows {
-            let commits = index.entry(r.year).or_default();
-            match commits.last_mut() {
-                Some(c) if c.version == r.meta.version => c.rows += 1,
-                _ => commits.push(YearCommit {
-                    version: r.meta.version,
-                    rows: 1,
-                    submission_id: r.meta.submission_id.clone(),
-                    submitted_at: r.meta.submitted_at.clone(),
-                }),
-            }
             by_year.entry(r.year).or_default().push(Arc::new(r));
         }
         let years = by_year
@@ -217,13 +207,35 @@ impl Snapshot {
                             .map(|k| (r.member_id.clone(), k))
                     })
                     .collect();
-                (year, Arc::new(YearData::new(history, mine)))
+                (year, YearData::new(history, mine))
             })
             .collect();
+        Snapshot::of_years(version, years)
+    }
+
+    /// A snapshot of whole years (their rows ordered by version), every
+    /// year loaded, its index taken from the rows, without a table: for
+    /// tests and tools.
+    pub fn of_years(version: Option<u64>, years: BTreeMap<i32, YearData>) -> Snapshot {
+        let mut index = YearIndex::new();
+        for (year, data) in &years {
+            let commits = index.entry(*year).or_default();
+            for r in &data.history {
+                match commits.last_mut() {
+                    Some(c) if c.version == r.meta.version => c.rows += 1,
+                    _ => commits.push(YearCommit {
+                        version: r.meta.version,
+                        rows: 1,
+                        submission_id: r.meta.submission_id.clone(),
+                        submitted_at: r.meta.submitted_at.clone(),
+                    }),
+                }
+            }
+        }
         Snapshot {
             version: version.or(Some(0)),
             index: Arc::new(index),
-            years,
+            years: years.into_iter().map(|(y, d)| (y, Arc::new(d))).collect(),
         }
     }
 }
@@ -331,18 +343,73 @@ pub(crate) async fn query_figures(
 }
 
 /// A year from its stored rows (ordered by version, then row), with the key
-/// figures of its current rows computed.
+/// figures of its current rows computed by the domain's SQL. The SQL
+/// computes each member-year from its own row (the catalogue's queries
+/// must not relate rows of different years, because a refresh recomputes
+/// one year).
 pub(crate) async fn year_of_rows(
     domain: &Domain,
     history: Vec<Arc<StoredRow>>,
 ) -> Result<YearData, EngineError> {
-    let bare = YearData::new(history, HashMap::new());
-    let keys = key_figures(domain, &bare.current_stored())
-        .await?
-        .into_iter()
-        .map(|((_, m), k)| (m, k))
+    let bare = YearData::without_keys(history);
+    let batches = crate::session::query_batch(
+        "basic",
+        basic_batch(domain, &bare.current_stored())?,
+        domain.query.clone(),
+    )
+    .await?;
+    let mut key = KeyColumns::empty(bare.len(), domain.key_figures.len());
+    for b in &batches {
+        fill_key_columns(domain, b, &bare, &mut key)?;
+    }
+    Ok(bare.with_keys(key))
+}
+
+/// Puts the key-figure query's output (member_id, and per key figure its
+/// value, `__num` and `__den`) into columns aligned with a year's current
+/// rows.
+fn fill_key_columns(
+    domain: &Domain,
+    b: &RecordBatch,
+    year: &YearData,
+    out: &mut KeyColumns,
+) -> Result<(), EngineError> {
+    let ids = cast(column(b, "member_id")?, &DataType::Utf8)?;
+    let ids = ids.as_string::<i32>();
+    let float = |name: &str| -> Result<arrow::array::ArrayRef, EngineError> {
+        Ok(cast(column(b, name)?, &DataType::Float64)?)
+    };
+    let mut arrays = Vec::with_capacity(domain.key_figures.len());
+    for k in &domain.key_figures {
+        arrays.push([
+            float(&k.id)?,
+            float(&format!("{}__num", k.id))?,
+            float(&format!("{}__den", k.id))?,
+        ]);
+    }
+    let columns: Vec<[&arrow::array::Float64Array; 3]> = arrays
+        .iter()
+        .map(|[v, n, d]| {
+            [
+                v.as_primitive::<Float64Type>(),
+                n.as_primitive::<Float64Type>(),
+                d.as_primitive::<Float64Type>(),
+            ]
+        })
         .collect();
-    Ok(YearData::new(bare.history, keys))
+    let get = |a: &arrow::array::Float64Array, i: usize| {
+        if a.is_null(i) { f64::NAN } else { a.value(i) }
+    };
+    for i in 0..b.num_rows() {
+        let Some(p) = year.position(ids.value(i)) else {
+            continue;
+        };
+        out.mark(p);
+        for (f, [v, n, d]) in columns.iter().enumerate() {
+            out.set(p, f, get(v, i), get(n, i), get(d, i));
+        }
+    }
+    Ok(())
 }
 
 /// A year brought forward by the rows of one commit: the rows are added
@@ -397,25 +464,6 @@ fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, Engi
         Arc::new(Schema::new(fields)),
         columns,
     )?)
-}
-
-/// Runs the domain's key-figure SQL over current rows. The SQL computes
-/// each member-year from its own row (the catalogue's queries must not
-/// relate rows of different years, because a refresh recomputes one year).
-pub(crate) async fn key_figures(
-    domain: &Domain,
-    rows: &[&StoredRow],
-) -> Result<HashMap<MemberYear, KeyRow>, EngineError> {
-    let batches =
-        crate::session::query_batch("basic", basic_batch(domain, rows)?, domain.query.clone())
-            .await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for b in &batches {
-        for (k, row) in read_key_rows(domain, b)? {
-            out.insert(k, row);
-        }
-    }
-    Ok(out)
 }
 
 fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a Arc<dyn Array>, EngineError> {

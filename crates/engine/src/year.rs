@@ -120,10 +120,10 @@ pub struct KeyRow {
 /// year forward after an upload copies pointers, not figures.
 ///
 /// The current rows are kept as indices into `history`, sorted by member
-/// id, and the key figures aligned with them: no member id is stored
-/// twice, and grouping a key figure is one pass over a vector. A year is
-/// held in the engine's memory cache (`memory.rs`), which weighs it with
-/// [`YearData::bytes`].
+/// id, and the key figures as columns aligned with them ([`KeyColumns`]):
+/// no member id is stored twice, and grouping a key figure is one pass
+/// over a contiguous column. A year is held in the engine's memory cache
+/// (`memory.rs`), which weighs it with [`YearData::bytes`].
 #[derive(Debug, Default)]
 pub struct YearData {
     /// Every stored row of the year, oldest first (by version, then row).
@@ -132,7 +132,7 @@ pub struct YearData {
     /// id order.
     current: Vec<u32>,
     /// Key figures of the current rows, aligned with `current`.
-    key: Vec<Option<KeyRow>>,
+    key: KeyColumns,
     /// What the rows and key figures take in memory (estimated once).
     base_bytes: usize,
     /// Groups of key-figure values, computed on first use
@@ -141,11 +141,159 @@ pub struct YearData {
     pub(crate) materialised: Materialised,
 }
 
+/// The key figures of a year's current rows: per key figure a column of
+/// values, numerators and denominators, aligned with the current rows (NaN
+/// where a member has none), and whether a member's key figures could be
+/// computed at all. Grouping reads one figure's column front to back,
+/// instead of chasing a pointer per member.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct KeyColumns {
+    present: Vec<bool>,
+    values: Vec<Box<[f64]>>,
+    nums: Vec<Box<[f64]>>,
+    dens: Vec<Box<[f64]>>,
+}
+
+/// One key figure's columns, aligned with the current rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FigureColumn<'a> {
+    /// Whether the member's key figures were computed.
+    pub(crate) present: &'a [bool],
+    /// Values (NaN: none).
+    pub(crate) values: &'a [f64],
+    /// Numerators of the weighted ratio (NaN: none).
+    pub(crate) nums: &'a [f64],
+    /// Denominators of the weighted ratio (NaN: none).
+    pub(crate) dens: &'a [f64],
+}
+
+impl FigureColumn<'_> {
+    /// The value of current row `i`, if it has one.
+    pub(crate) fn value(&self, i: usize) -> Option<f64> {
+        self.values
+            .get(i)
+            .copied()
+            .filter(|v| !v.is_nan() && self.present.get(i).copied().unwrap_or(false))
+    }
+}
+
+impl KeyColumns {
+    /// Empty columns for `rows` current rows and `figures` key figures:
+    /// nothing present until [`KeyColumns::set`] fills a row.
+    pub(crate) fn empty(rows: usize, figures: usize) -> KeyColumns {
+        let column = || vec![f64::NAN; rows].into_boxed_slice();
+        KeyColumns {
+            present: vec![false; rows],
+            values: (0..figures).map(|_| column()).collect(),
+            nums: (0..figures).map(|_| column()).collect(),
+            dens: (0..figures).map(|_| column()).collect(),
+        }
+    }
+
+    /// Sets key figure `figure` of row `row` (non-finite numbers count as
+    /// none) and marks the row present. Out-of-range indices are ignored.
+    pub(crate) fn set(&mut self, row: usize, figure: usize, value: f64, num: f64, den: f64) {
+        let finite = |x: f64| if x.is_finite() { x } else { f64::NAN };
+        if let Some(p) = self.present.get_mut(row) {
+            *p = true;
+        }
+        for (column, x) in [
+            (&mut self.values, value),
+            (&mut self.nums, num),
+            (&mut self.dens, den),
+        ] {
+            if let Some(cell) = column.get_mut(figure).and_then(|c| c.get_mut(row)) {
+                *cell = finite(x);
+            }
+        }
+    }
+
+    /// Marks a row present (a member whose key figures were computed, all
+    /// of them possibly missing).
+    pub(crate) fn mark(&mut self, row: usize) {
+        if let Some(p) = self.present.get_mut(row) {
+            *p = true;
+        }
+    }
+
+    /// From one key row per current row.
+    fn from_rows(rows: Vec<Option<KeyRow>>) -> KeyColumns {
+        let figures = rows
+            .iter()
+            .flatten()
+            .map(|k| k.values.len().max(k.nums.len()).max(k.dens.len()))
+            .max()
+            .unwrap_or(0);
+        let mut out = KeyColumns::empty(rows.len(), figures);
+        for (i, k) in rows.iter().enumerate() {
+            let Some(k) = k else { continue };
+            out.mark(i);
+            for f in 0..figures {
+                let get = |v: &Values| v.get(f).unwrap_or(f64::NAN);
+                out.set(i, f, get(&k.values), get(&k.nums), get(&k.dens));
+            }
+        }
+        out
+    }
+
+    /// The key row of current row `i`, if its key figures were computed.
+    fn row(&self, i: usize) -> Option<KeyRow> {
+        if !self.present.get(i).copied().unwrap_or(false) {
+            return None;
+        }
+        let cells = |columns: &[Box<[f64]>]| -> Values {
+            Values(
+                columns
+                    .iter()
+                    .map(|c| c.get(i).copied().unwrap_or(f64::NAN))
+                    .collect(),
+            )
+        };
+        Some(KeyRow {
+            values: cells(&self.values),
+            nums: cells(&self.nums),
+            dens: cells(&self.dens),
+        })
+    }
+
+    /// One key figure's columns (empty when the figure is unknown).
+    pub(crate) fn figure(&self, figure: usize) -> FigureColumn<'_> {
+        fn column(c: &[Box<[f64]>], figure: usize) -> &[f64] {
+            c.get(figure).map_or(&[], |c| c)
+        }
+        FigureColumn {
+            present: &self.present,
+            values: column(&self.values, figure),
+            nums: column(&self.nums, figure),
+            dens: column(&self.dens, figure),
+        }
+    }
+
+    /// What the columns take on the heap.
+    fn bytes(&self) -> usize {
+        let columns: usize = [&self.values, &self.nums, &self.dens]
+            .iter()
+            .flat_map(|c| c.iter())
+            .map(|c| c.len() * std::mem::size_of::<f64>() + 16)
+            .sum();
+        columns + self.present.len()
+    }
+}
+
 impl YearData {
     /// The year from its stored rows (ordered by version, then row: a
     /// later row of a member replaces an earlier one as its current row)
     /// and the key figures of the current rows by member id.
     pub fn new(history: Vec<Arc<StoredRow>>, mut keys: HashMap<String, KeyRow>) -> YearData {
+        let bare = YearData::without_keys(history);
+        let rows = bare.current_rows().map(|(m, _)| keys.remove(m)).collect();
+        bare.with_keys(KeyColumns::from_rows(rows))
+    }
+
+    /// The year from its stored rows, with no key figures yet: its current
+    /// rows are known, so that the key figures can be computed for them and
+    /// set with [`YearData::with_keys`].
+    pub(crate) fn without_keys(history: Vec<Arc<StoredRow>>) -> YearData {
         let mut latest: HashMap<&str, u32> = HashMap::with_capacity(history.len());
         for (i, r) in history.iter().enumerate() {
             latest.insert(&r.member_id, u32::try_from(i).unwrap_or(u32::MAX));
@@ -155,21 +303,24 @@ impl YearData {
             let id = |i: &u32| history.get(*i as usize).map(|r| r.member_id.as_str());
             id(a).cmp(&id(b))
         });
-        let key: Vec<Option<KeyRow>> = current
-            .iter()
-            .map(|&i| {
-                history
-                    .get(i as usize)
-                    .and_then(|r| keys.remove(&r.member_id))
-            })
-            .collect();
-        let base_bytes = estimate(&history, &current, &key);
         YearData {
             history,
             current,
+            key: KeyColumns::default(),
+            base_bytes: 0,
+            materialised: Materialised::default(),
+        }
+    }
+
+    /// This year with the key figures of its current rows (aligned with
+    /// [`YearData::current_rows`]).
+    pub(crate) fn with_keys(self, key: KeyColumns) -> YearData {
+        let base_bytes = estimate(&self.history, &self.current, &key);
+        YearData {
             key,
             base_bytes,
             materialised: Materialised::default(),
+            ..self
         }
     }
 
@@ -189,14 +340,14 @@ impl YearData {
 
     /// The key figures of the current rows in member id order (members
     /// whose key figures could not be computed are left out).
-    pub fn keys(&self) -> impl Iterator<Item = (&str, &KeyRow)> {
+    pub fn keys(&self) -> impl Iterator<Item = (&str, KeyRow)> {
         self.current_rows()
-            .zip(&self.key)
-            .filter_map(|((m, _), k)| k.as_ref().map(|k| (m, k)))
+            .enumerate()
+            .filter_map(|(i, (m, _))| self.key.row(i).map(|k| (m, k)))
     }
 
-    /// The key figures aligned with [`YearData::current_rows`].
-    pub(crate) fn aligned_keys(&self) -> &[Option<KeyRow>] {
+    /// The key figures as columns aligned with [`YearData::current_rows`].
+    pub(crate) fn key_columns(&self) -> &KeyColumns {
         &self.key
     }
 
@@ -210,7 +361,8 @@ impl YearData {
         self.current.is_empty()
     }
 
-    fn position(&self, member_id: &str) -> Option<usize> {
+    /// The position of a member among the current rows.
+    pub(crate) fn position(&self, member_id: &str) -> Option<usize> {
         self.current
             .binary_search_by(|&i| {
                 self.history
@@ -229,8 +381,8 @@ impl YearData {
     }
 
     /// A member's key figures.
-    pub fn key_of(&self, member_id: &str) -> Option<&KeyRow> {
-        self.key.get(self.position(member_id)?)?.as_ref()
+    pub fn key_of(&self, member_id: &str) -> Option<KeyRow> {
+        self.key.row(self.position(member_id)?)
     }
 
     /// Whether the row at `index` of `history` is its member's current row.
@@ -260,7 +412,7 @@ impl YearData {
 
 /// An estimate of what a year's rows and key figures take on the heap:
 /// the structs, their vectors and strings, and the allocator's share.
-fn estimate(history: &[Arc<StoredRow>], current: &[u32], key: &[Option<KeyRow>]) -> usize {
+fn estimate(history: &[Arc<StoredRow>], current: &[u32], key: &KeyColumns) -> usize {
     use std::mem::size_of;
     // An allocation costs its size rounded up plus about a word of the
     // allocator's bookkeeping.
@@ -278,14 +430,7 @@ fn estimate(history: &[Arc<StoredRow>], current: &[u32], key: &[Option<KeyRow>])
                 + json_bytes(&r.warnings)
         })
         .sum();
-    let keys: usize = key
-        .iter()
-        .map(|k| {
-            size_of::<Option<KeyRow>>()
-                + k.as_ref()
-                    .map_or(0, |k| values(&k.values) + values(&k.nums) + values(&k.dens))
-        })
-        .sum();
+    let keys = key.bytes();
     // Submissions' shared records: a few per year, a few hundred bytes each.
     let metas = history
         .iter()
@@ -334,8 +479,6 @@ pub(crate) struct Assignment {
     pub(crate) groups: Vec<(String, String)>,
     /// Per current row (in member id order) its group, if any.
     pub(crate) of_row: Vec<Option<u32>>,
-    /// The member ids in the same order.
-    pub(crate) ids: Arc<Vec<String>>,
 }
 
 /// The materialised comparisons of one year of a domain: per (key figure,
@@ -347,6 +490,11 @@ pub(crate) struct Assignment {
 pub struct Materialised {
     pub(crate) groups: Cache<MaterialisedKey, Vec<GroupData>>,
     pub(crate) assignments: Cache<(Dimension, u64), Assignment>,
+    /// Per key figure the current rows with a value, in value order
+    /// (`grouping::value_order`).
+    pub(crate) orders: Cache<usize, Vec<u32>>,
+    /// The member ids of the current rows, shared by every group.
+    pub(crate) ids: std::sync::OnceLock<Arc<Vec<String>>>,
     /// What the groups and assignments take, estimated as they are built.
     pub(crate) bytes: std::sync::atomic::AtomicUsize,
 }

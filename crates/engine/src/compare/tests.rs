@@ -153,7 +153,7 @@ proptest! {
         let mut hidden_has_own = None;
         let mut everything: Vec<f64> = Vec::new();
         for g in &c.groups {
-            let in_group: Vec<&KeyRow> = year
+            let in_group: Vec<KeyRow> = year
                 .current_rows()
                 .filter(|(m, row)| {
                     group_of(&catalog, &GroupBy::Dimension(dim), &members[*m], row.basic.get(0))

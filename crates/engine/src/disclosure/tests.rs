@@ -111,7 +111,43 @@ fn rule_4_looks_at_the_peers_without_the_requester() {
     assert!(!peers_all_equal(&[1.0, 1.0, 5.0], None));
 }
 
+/// Rule 3 as the ACRO checker writes it, with a full descending sort.
+fn reference_dominance(c: &[f64], p: &Policy) -> Option<&'static str> {
+    if c.iter().any(|x| *x < 0.0) {
+        return Some("negative_contribution");
+    }
+    let total: f64 = c.iter().sum();
+    if total <= 0.0 {
+        return Some("dominance");
+    }
+    let mut sorted = c.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let top: f64 = sorted.iter().take(p.dominance_n).sum();
+    if top / total >= p.dominance_k {
+        return Some("dominance");
+    }
+    if sorted.len() >= 2 && (total - sorted[0] - sorted[1]) / sorted[0] < p.p_ratio {
+        return Some("p_percent");
+    }
+    None
+}
+
 proptest! {
+    #[test]
+    fn dominance_matches_a_full_sort(
+        contributions in prop::collection::vec(
+            prop_oneof![(0.0f64..1e6), (0u8..4).prop_map(f64::from), Just(-1.0)], 0..80),
+        n in 0usize..6,
+        k in prop_oneof![Just(0.5f64), Just(0.9), Just(1.0)],
+        p_ratio in prop_oneof![Just(0.0f64), Just(0.1), Just(0.5)],
+    ) {
+        let policy = Policy { dominance_n: n, dominance_k: k, p_ratio, ..Policy::default() };
+        prop_assert_eq!(
+            dominance_failure(&contributions, &policy),
+            reference_dominance(&contributions, &policy)
+        );
+    }
+
     #[test]
     fn nothing_is_released_under_the_threshold(
         values in prop::collection::vec(0.0f64..100.0, 0..30),

@@ -351,15 +351,12 @@ impl Publications<'_> {
             .enumerate()
             .map(|(fi, k)| PublishedFigure {
                 figure: k.id.clone(),
-                values: data
-                    .aligned_keys()
-                    .iter()
-                    .map(|k| {
-                        k.as_ref()
-                            .and_then(|kr| kr.values.get(fi))
-                            .map(f64::to_bits)
-                    })
-                    .collect(),
+                values: {
+                    let column = data.key_columns().figure(fi);
+                    (0..data.len())
+                        .map(|i| column.value(i).map(f64::to_bits))
+                        .collect()
+                },
                 disclosed: Vec::new(),
                 withheld: Vec::new(),
             })
