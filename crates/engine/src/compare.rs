@@ -239,10 +239,14 @@ pub fn compare(
             let peers = (matches!(audience, Audience::Member | Audience::Admin)
                 && policy.visibility == Visibility::Named)
                 .then(|| {
+                    let column = data.key_columns().figure(figure);
                     let mut p: Vec<Peer> =
                         b.g.members
                             .iter()
-                            .filter_map(|(i, v)| b.g.ids.get(*i as usize).map(|id| (id, v)))
+                            .filter_map(|&i| {
+                                let id = b.g.ids.get(i as usize)?;
+                                Some((id, column.value(i as usize)?))
+                            })
                             .map(|(id, v)| Peer {
                                 member_id: id.clone(),
                                 name: input
@@ -250,7 +254,7 @@ pub fn compare(
                                     .get(id)
                                     .map(|m| m.name.clone())
                                     .unwrap_or_default(),
-                                value: *v,
+                                value: v,
                             })
                             .collect();
                     p.sort_by(|a, b| b.value.total_cmp(&a.value));

@@ -25,6 +25,7 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
     // The groups in the order they are first met; a dimension has a few
     // dozen at most, so a scan finds one faster than hashing its id.
     let mut found: Vec<(&str, &str)> = Vec::new();
+    let mut last = 0;
     let mut raw: Vec<Option<u32>> = Vec::with_capacity(data.len());
     // The current rows and the member list are both in member id order:
     // walk them side by side instead of searching the list per row.
@@ -45,13 +46,20 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
             group_ref(input.catalog, by, member, population)
         });
         raw.push(group.map(|(gid, label)| {
-            let at = found
-                .iter()
-                .position(|(f, _)| *f == gid)
-                .unwrap_or_else(|| {
-                    found.push((gid, label));
-                    found.len() - 1
-                });
+            // Members in id order come Land by Land: the last row's group
+            // is the likeliest.
+            let at = if found.get(last).is_some_and(|(f, _)| *f == gid) {
+                last
+            } else {
+                found
+                    .iter()
+                    .position(|(f, _)| *f == gid)
+                    .unwrap_or_else(|| {
+                        found.push((gid, label));
+                        found.len() - 1
+                    })
+            };
+            last = at;
             u32::try_from(at).unwrap_or(u32::MAX)
         }));
     }
@@ -102,41 +110,46 @@ pub(crate) fn build_groups(
     ids: &Arc<Vec<String>>,
 ) -> Vec<GroupData> {
     let column = data.key_columns().figure(figure);
+    // A group holds at most the members assigned to it: room for them at
+    // once, instead of growing each vector step by step.
+    let mut sizes = vec![0usize; assignment.groups.len()];
+    for g in assignment.of_row.iter().flatten() {
+        if let Some(n) = sizes.get_mut(*g as usize) {
+            *n += 1;
+        }
+    }
     let mut groups: Vec<GroupData> = assignment
         .groups
         .iter()
-        .map(|(id, label)| GroupData {
+        .zip(&sizes)
+        .map(|((id, label), &n)| GroupData {
             id: id.clone(),
             label: label.clone(),
-            values: GroupValues::default(),
-            members: Vec::new(),
+            values: GroupValues {
+                values: Vec::with_capacity(n),
+                nums: Vec::with_capacity(n),
+                dens: Vec::with_capacity(n),
+            },
+            members: Vec::with_capacity(n),
             ids: ids.clone(),
         })
         .collect();
     // Members, numerators and denominators in member id order (the sums of
     // the weighted ratio add up in that order, as they always have).
     for (i, g) in assignment.of_row.iter().enumerate() {
-        let (Some(g), Some(v)) = (g, column.value(i)) else {
+        let (Some(g), Some(_)) = (g, column.value(i)) else {
             continue;
         };
         let Some(entry) = groups.get_mut(*g as usize) else {
             continue;
         };
-        entry
-            .members
-            .push((u32::try_from(i).unwrap_or(u32::MAX), v));
+        entry.members.push(u32::try_from(i).unwrap_or(u32::MAX));
         let num = column.nums.get(i).copied().filter(|x| !x.is_nan());
         let den = column.dens.get(i).copied().filter(|x| !x.is_nan());
         if let (Some(n), Some(d)) = (num, den) {
             entry.values.nums.push(n);
             entry.values.dens.push(d);
         }
-    }
-    for g in &mut groups {
-        g.values.values.reserve_exact(g.members.len());
-        g.members.shrink_to_fit();
-        g.values.nums.shrink_to_fit();
-        g.values.dens.shrink_to_fit();
     }
     // The values in value order, so that every group's come out sorted and
     // the statistics of every request find them in order.
@@ -184,7 +197,7 @@ pub(crate) fn groups_bytes(groups: &[GroupData]) -> usize {
                 + g.label.capacity()
                 + (g.values.values.capacity() + g.values.nums.capacity() + g.values.dens.capacity())
                     * std::mem::size_of::<f64>()
-                + g.members.capacity() * std::mem::size_of::<(u32, f64)>()
+                + g.members.capacity() * std::mem::size_of::<u32>()
                 + 64
         })
         .sum()

@@ -397,16 +397,41 @@ fn fill_key_columns(
             ]
         })
         .collect();
-    let get = |a: &arrow::array::Float64Array, i: usize| {
-        if a.is_null(i) { f64::NAN } else { a.value(i) }
-    };
-    for i in 0..b.num_rows() {
-        let Some(p) = year.position(ids.value(i)) else {
-            continue;
-        };
-        out.mark(p);
-        for (f, [v, n, d]) in columns.iter().enumerate() {
-            out.set(p, f, get(v, i), get(n, i), get(d, i));
+    // Where each output row goes among the current rows. The query keeps
+    // its input's order within a batch as a rule, which is the current
+    // rows' order: try the next row before searching.
+    let mut next = 0;
+    let positions: Vec<Option<usize>> = (0..b.num_rows())
+        .map(|i| {
+            let id = ids.value(i);
+            let at = if year.member_at(next) == Some(id) {
+                Some(next)
+            } else {
+                year.position(id)
+            };
+            if let Some(p) = at {
+                next = p + 1;
+            }
+            at
+        })
+        .collect();
+    for p in positions.iter().flatten() {
+        out.mark(*p);
+    }
+    // Column by column, each read and written front to back.
+    for (f, arrays) in columns.iter().enumerate() {
+        for (part, a) in arrays.iter().enumerate() {
+            let Some(column) = out.column_mut(part, f) else {
+                continue;
+            };
+            for (i, p) in positions.iter().enumerate() {
+                if let (Some(p), false) = (p, a.is_null(i))
+                    && let Some(cell) = column.get_mut(*p)
+                {
+                    let v = a.value(i);
+                    *cell = if v.is_finite() { v } else { f64::NAN };
+                }
+            }
         }
     }
     Ok(())
@@ -456,9 +481,11 @@ fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, Engi
     ];
     for (i, f) in domain.basic_figures.iter().enumerate() {
         fields.push(Field::new(&f.id, DataType::Float64, true));
-        columns.push(Arc::new(Float64Array::from_iter(
-            rows.iter().map(|r| r.basic.get(i)),
-        )));
+        // The stored numbers with NaN for none, and a validity bitmap:
+        // building the array from options is several times slower.
+        let values: Vec<f64> = rows.iter().map(|r| r.basic.raw(i)).collect();
+        let valid = arrow::buffer::NullBuffer::from_iter(values.iter().map(|v| !v.is_nan()));
+        columns.push(Arc::new(Float64Array::new(values.into(), Some(valid))));
     }
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),

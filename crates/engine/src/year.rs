@@ -32,6 +32,11 @@ impl Values {
         self.0.is_empty()
     }
 
+    /// The `i`-th number as stored: NaN when missing or out of range.
+    pub fn raw(&self, i: usize) -> f64 {
+        self.0.get(i).copied().unwrap_or(f64::NAN)
+    }
+
     /// Every number, present or not.
     pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + '_ {
         self.0.iter().map(|v| (!v.is_nan()).then_some(*v))
@@ -190,6 +195,18 @@ impl KeyColumns {
         }
     }
 
+    /// Values (0), numerators (1) or denominators (2) of one key figure,
+    /// to fill.
+    pub(crate) fn column_mut(&mut self, part: usize, figure: usize) -> Option<&mut [f64]> {
+        let columns = match part {
+            0 => &mut self.values,
+            1 => &mut self.nums,
+            2 => &mut self.dens,
+            _ => return None,
+        };
+        columns.get_mut(figure).map(|c| &mut c[..])
+    }
+
     /// Sets key figure `figure` of row `row` (non-finite numbers count as
     /// none) and marks the row present. Out-of-range indices are ignored.
     pub(crate) fn set(&mut self, row: usize, figure: usize, value: f64, num: f64, den: f64) {
@@ -294,6 +311,20 @@ impl YearData {
     /// rows are known, so that the key figures can be computed for them and
     /// set with [`YearData::with_keys`].
     pub(crate) fn without_keys(history: Vec<Arc<StoredRow>>) -> YearData {
+        // A year of one upload in member id order (the usual case, and
+        // every generated ring) has every row current, in order already.
+        if history.windows(2).all(|w| w[0].member_id < w[1].member_id) {
+            let current = (0..history.len())
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect();
+            return YearData {
+                history,
+                current,
+                key: KeyColumns::default(),
+                base_bytes: 0,
+                materialised: Materialised::default(),
+            };
+        }
         let mut latest: HashMap<&str, u32> = HashMap::with_capacity(history.len());
         for (i, r) in history.iter().enumerate() {
             latest.insert(&r.member_id, u32::try_from(i).unwrap_or(u32::MAX));
@@ -371,6 +402,12 @@ impl YearData {
                     .cmp(&Some(member_id))
             })
             .ok()
+    }
+
+    /// The member id of the current row at `position`.
+    pub(crate) fn member_at(&self, position: usize) -> Option<&str> {
+        let i = *self.current.get(position)?;
+        self.history.get(i as usize).map(|r| r.member_id.as_str())
     }
 
     /// A member's current row.
@@ -465,8 +502,9 @@ pub struct GroupData {
     pub(crate) id: String,
     pub(crate) label: String,
     pub(crate) values: GroupValues,
-    /// (index into the year's member ids, value) of every member with a value.
-    pub(crate) members: Vec<(u32, f64)>,
+    /// Index into the year's member ids (and current rows) of every member
+    /// with a value, in member id order.
+    pub(crate) members: Vec<u32>,
     pub(crate) ids: Arc<Vec<String>>,
 }
 
