@@ -11,7 +11,7 @@ use super::Publications;
 use super::version_of;
 use crate::compare::{self, Comparison, Dimension, GroupBy, GroupResult, Point, PublicationRef};
 use crate::disclosure::{Audience, Policy, Reason};
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::memory::{Key, Weigh};
 use crate::snapshot::Snapshot;
 use crate::{AsOf, Engine, MemberList};
@@ -188,17 +188,28 @@ impl Publications<'_> {
         let Some((seq, p)) = chosen else {
             return Ok(None);
         };
-        let key = Key::Mask(p.id.clone());
-        let mask = match self.engine.memory.get::<Mask>(&key) {
-            Some(m) => m,
-            None => {
-                let Some(state) = self.engine.store.ledger_mask(&domain.id, year, seq)? else {
-                    return Ok(None);
-                };
-                let mask = Arc::new(self.mask(domain, &state));
-                self.engine.memory.insert(key, mask.clone());
-                mask
-            }
+        // Read once however many requests ask at the same moment (after an
+        // eviction, every connection of a busy server does), and off the
+        // request threads: at 110,000 members the entry is 48 MB of JSON.
+        let store = self.engine.store.clone();
+        let (d, default) = (domain.clone(), self.engine.policy);
+        let loaded = self
+            .engine
+            .memory
+            .get_or_load(Key::Mask(p.id.clone()), || async move {
+                tokio::task::spawn_blocking(move || match store.ledger_mask(&d.id, year, seq) {
+                    Ok(Some(state)) => Ok(mask_of(&d, &state, default)),
+                    Ok(None) => Err(None),
+                    Err(e) => Err(Some(EngineError::from(e))),
+                })
+                .await
+                .map_err(|e| Some(EngineError::Internal(format!("reading a mask failed: {e}"))))?
+            })
+            .await;
+        let mask = match loaded {
+            Ok(m) => m,
+            Err(None) => return Ok(None),
+            Err(Some(e)) => return Err(e),
         };
         let version = version_of(&p.data_version).delta().unwrap_or(0);
         let at = self.engine.snapshots.at(domain, version).await?;
@@ -210,61 +221,6 @@ impl Publications<'_> {
             policy: mask.policy,
             mask: Some(mask),
         })))
-    }
-
-    /// A publication's mask from its ledger entry.
-    pub(super) fn mask(&self, domain: &Domain, state: &PublishedMask) -> Mask {
-        let p = &state.publication;
-        let members: BTreeMap<String, Member> = state
-            .members
-            .iter()
-            .map(|m| (m.member_id.clone(), m.clone()))
-            .collect();
-        let generation = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            p.id.hash(&mut h);
-            // Kept apart from the live list's generations and releases'.
-            (1 << 62) | (h.finish() >> 2)
-        };
-        let mut disclosed: HashMap<(usize, &'static str), HashSet<String>> = HashMap::new();
-        let mut withheld = HashMap::new();
-        let mut bytes = 4096;
-        for f in &state.figures {
-            let Some(fi) = domain.key_figure_index(&f.figure) else {
-                continue;
-            };
-            for (dim, group) in &f.disclosed {
-                if let Some(d) = Dimension::parse(dim) {
-                    bytes += group.len() + 96;
-                    disclosed
-                        .entry((fi, d.as_str()))
-                        .or_default()
-                        .insert(group.clone());
-                }
-            }
-            for w in &f.withheld {
-                if let Some(d) = Dimension::parse(&w.dimension) {
-                    bytes += w.group.len() + w.reason.len() + 128;
-                    withheld.insert((fi, d.as_str(), w.group.clone()), w.reason.clone());
-                }
-            }
-        }
-        bytes += members
-            .values()
-            .map(|m| std::mem::size_of::<Member>() + 2 * m.member_id.len() + m.name.len() + 96)
-            .sum::<usize>();
-        Mask {
-            publication: p.clone(),
-            members: MemberList {
-                generation,
-                map: Arc::new(members),
-            },
-            policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(self.engine.policy),
-            disclosed,
-            withheld,
-            bytes,
-        }
     }
 
     /// The published time series of a figure: per year in `from..=to` with
@@ -355,5 +311,61 @@ impl Publications<'_> {
             points.extend(Point::of_comparison(c, member));
         }
         Ok(points)
+    }
+}
+
+/// A publication's mask from its ledger entry; `default` is the policy of a
+/// publication that names none.
+fn mask_of(domain: &Domain, state: &PublishedMask, default: Policy) -> Mask {
+    let p = &state.publication;
+    let members: BTreeMap<String, Member> = state
+        .members
+        .iter()
+        .map(|m| (m.member_id.clone(), m.clone()))
+        .collect();
+    let generation = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        p.id.hash(&mut h);
+        // Kept apart from the live list's generations and releases'.
+        (1 << 62) | (h.finish() >> 2)
+    };
+    let mut disclosed: HashMap<(usize, &'static str), HashSet<String>> = HashMap::new();
+    let mut withheld = HashMap::new();
+    let mut bytes = 4096;
+    for f in &state.figures {
+        let Some(fi) = domain.key_figure_index(&f.figure) else {
+            continue;
+        };
+        for (dim, group) in &f.disclosed {
+            if let Some(d) = Dimension::parse(dim) {
+                bytes += group.len() + 96;
+                disclosed
+                    .entry((fi, d.as_str()))
+                    .or_default()
+                    .insert(group.clone());
+            }
+        }
+        for w in &f.withheld {
+            if let Some(d) = Dimension::parse(&w.dimension) {
+                bytes += w.group.len() + w.reason.len() + 128;
+                withheld.insert((fi, d.as_str(), w.group.clone()), w.reason.clone());
+            }
+        }
+    }
+    bytes += members
+        .values()
+        .map(|m| std::mem::size_of::<Member>() + 2 * m.member_id.len() + m.name.len() + 96)
+        .sum::<usize>();
+    Mask {
+        publication: p.clone(),
+        members: MemberList {
+            generation,
+            map: Arc::new(members),
+        },
+        policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(default),
+        disclosed,
+        withheld,
+        bytes,
     }
 }
