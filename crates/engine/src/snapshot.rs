@@ -311,25 +311,19 @@ pub async fn load_year(
     year: i32,
     version: u64,
 ) -> Result<YearData, EngineError> {
-    // All of it on the DataFusion pool: turning 100,000 stored rows into a
-    // year is CPU work that must not hold a request thread.
-    let (domain, table) = (domain.clone(), table.clone());
-    crate::session::on_pool(async move {
-        let batches = query_figures(
-            &table,
-            format!(
-                "SELECT * FROM figures WHERE year = {year} AND version <= {version} \
-                 ORDER BY version, row"
-            ),
-        )
-        .await?;
-        let mut rows = Vec::new();
-        for b in &batches {
-            read_history(&domain, b, &mut rows)?;
-        }
-        year_of_rows(&domain, rows.into_iter().map(Arc::new).collect()).await
-    })
-    .await
+    let batches = query_figures(
+        table,
+        format!(
+            "SELECT * FROM figures WHERE year = {year} AND version <= {version} \
+             ORDER BY version, row"
+        ),
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        read_history(domain, b, &mut rows)?;
+    }
+    year_of_rows(domain, rows.into_iter().map(Arc::new).collect()).await
 }
 
 /// Runs `sql` over a domain's table registered as `figures`, on the

@@ -189,21 +189,20 @@ impl Publications<'_> {
             return Ok(None);
         };
         // Read once however many requests ask at the same moment (after an
-        // eviction, every connection of a busy server does), and off the
-        // request threads: at 110,000 members the entry is 48 MB of JSON.
-        let store = self.engine.store.clone();
-        let (d, default) = (domain.clone(), self.engine.policy);
+        // eviction every connection of a busy server does; at 110,000
+        // members the entry is 48 MB of JSON), the others waiting without
+        // holding a thread. It is parsed on the asking thread: parsing on
+        // the blocking pool left glibc's per-thread arenas holding 40 %
+        // more memory at ten times Germany (BENCHMARKS.md).
         let loaded = self
             .engine
             .memory
-            .get_or_load(Key::Mask(p.id.clone()), || async move {
-                tokio::task::spawn_blocking(move || match store.ledger_mask(&d.id, year, seq) {
-                    Ok(Some(state)) => Ok(mask_of(&d, &state, default)),
+            .get_or_load(Key::Mask(p.id.clone()), || async {
+                match self.engine.store.ledger_mask(&domain.id, year, seq) {
+                    Ok(Some(state)) => Ok(mask_of(domain, &state, self.engine.policy)),
                     Ok(None) => Err(None),
                     Err(e) => Err(Some(EngineError::from(e))),
-                })
-                .await
-                .map_err(|e| Some(EngineError::Internal(format!("reading a mask failed: {e}"))))?
+                }
             })
             .await;
         let mask = match loaded {
