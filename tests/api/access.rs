@@ -339,3 +339,200 @@ async fn thresholds_count_peers_without_the_requester() {
     assert_eq!(all.body["groups"][0]["suppressed"], true, "{}", all.text);
     assert_eq!(all.body["groups"][0]["reason"], "audit");
 }
+
+#[tokio::test]
+async fn admin_creates_lists_and_revokes_tokens_over_http() {
+    let app = TestApp::spawn().await;
+    app.register(&[(M1, "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+
+    let made = app
+        .post_json(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"role": "member", "member_id": M1, "label": "Export Bibliothek",
+                    "expires_at": "2099-12-31T23:59:59Z"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let token = made.body["token"].as_str().unwrap().to_string();
+    let token_id = made.body["token_id"].as_str().unwrap().to_string();
+    assert_eq!(made.body["role"], "member");
+    assert_eq!(made.body["member_id"], M1);
+    assert_eq!(made.body["expires_at"], "2099-12-31T23:59:59Z");
+
+    // The new token works at once, as the member it names.
+    let upload = app
+        .upload(
+            "library",
+            2024,
+            &token,
+            PARQUET,
+            library_file(None, 120_000.0, 1.0),
+        )
+        .await;
+    assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.text);
+
+    // The list names it with its label and last use, and never a hash.
+    let list = app.get("/api/v1/tokens", Some(&app.admin)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.text.contains("hash"), "{}", list.text);
+    assert!(!list.text.contains(&token), "the token itself is listed");
+    let mine = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["token_id"] == token_id.as_str())
+        .unwrap();
+    assert_eq!(mine["label"], "Export Bibliothek");
+    assert_eq!(mine["revoked"], false);
+    assert_eq!(mine["expired"], false);
+    assert!(mine["last_used_at"].is_string(), "{mine}");
+
+    // Bad requests name the field and the rule; nothing is created.
+    let count = list.body.as_array().unwrap().len();
+    for (body, field) in [
+        (json!({"role": "mayor"}), "role"),
+        (json!({"role": "member"}), "member id"),
+        (
+            json!({"role": "member", "member_id": "05999000"}),
+            "not registered",
+        ),
+        (
+            json!({"role": "analyst", "expires_at": "tomorrow"}),
+            "expires_at",
+        ),
+        (
+            json!({"role": "analyst", "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+        (
+            json!({"role": "analyst", "label": "x".repeat(201)}),
+            "label",
+        ),
+        (json!({"role": "analyst", "grants": [M1]}), "grants"),
+        (json!({"role": "analyst", "colour": "red"}), "colour"),
+    ] {
+        let r = app
+            .post_json("/api/v1/tokens", Some(&app.admin), &body)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert!(r.text.contains(field), "{body}: {}", r.text);
+    }
+    // Only admin makes or lists tokens.
+    let analyst = app
+        .post_json(
+            "/api/v1/tokens",
+            Some(&app.analyst),
+            &json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(analyst.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/tokens", Some(&token)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let after = app.get("/api/v1/tokens", Some(&app.admin)).await;
+    assert_eq!(after.body.as_array().unwrap().len(), count);
+
+    // Revoked through the API, refused at once.
+    let path = format!("/api/v1/tokens/{token_id}");
+    assert_eq!(
+        app.delete(&path, Some(&app.admin)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get("/api/v1/members", Some(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let list = app.get("/api/v1/tokens", Some(&app.admin)).await;
+    let mine = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["token_id"] == token_id.as_str())
+        .unwrap();
+    assert_eq!(mine["revoked"], true);
+}
+
+#[tokio::test]
+async fn an_expired_token_opens_nothing() {
+    let app = TestApp::spawn().await;
+    let (token, record) = vergleichsring_store::Store::create_token_with(
+        app.dir.path(),
+        vergleichsring_store::NewToken {
+            role: Role::Analyst,
+            member_id: None,
+            consultant_id: None,
+            grants: vec![],
+            label: None,
+            expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        app.get("/api/v1/members", Some(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let list = app.get("/api/v1/tokens", Some(&app.admin)).await;
+    let it = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["token_id"] == record.token_id.as_str())
+        .unwrap();
+    assert_eq!(it["expired"], true);
+}
+
+#[tokio::test]
+async fn admin_renames_a_member_and_changes_its_kind() {
+    let app = TestApp::spawn().await;
+    app.register(&[(M1, "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+    let path = format!("/api/v1/members/{M1}");
+    let r = app
+        .patch_json(
+            &path,
+            Some(&app.admin),
+            &json!({"name": "Köln", "kind": "kreisangehoerige_gemeinde"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"member_id": M1, "name": "Köln", "kind": "kreisangehoerige_gemeinde"})
+    );
+    let list = app.get("/api/v1/members", Some(&app.admin)).await;
+    assert_eq!(list.body[0]["name"], "Köln");
+
+    // A county's key has five digits: the kind does not fit, nothing changes.
+    let r = app
+        .patch_json(&path, Some(&app.admin), &json!({"kind": "landkreis"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["error"], "invalid_member");
+    for body in [
+        json!({}),
+        json!({"name": "X", "mayor": "Y"}),
+        json!({"kind": "dorf"}),
+    ] {
+        let r = app.patch_json(&path, Some(&app.admin), &body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+    }
+    let r = app
+        .patch_json(
+            "/api/v1/members/05999000",
+            Some(&app.admin),
+            &json!({"name": "X"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let list = app.get("/api/v1/members", Some(&app.admin)).await;
+    assert_eq!(
+        list.body[0],
+        json!({"member_id": M1, "name": "Köln", "kind": "kreisangehoerige_gemeinde"})
+    );
+}

@@ -217,6 +217,14 @@ impl TestApp {
         Self::answer(req.send().await.unwrap()).await
     }
 
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
         let mut req = self.client.post(self.url(path)).json(body);
         if let Some(t) = token {

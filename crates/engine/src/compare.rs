@@ -151,13 +151,8 @@ pub fn compare(
         }
         GroupBy::Custom(_) => {
             let (order, ids) = shared_parts(data, figure);
-            Arc::new(build_groups(
-                data,
-                &assign(input, data, by),
-                figure,
-                &order,
-                &ids,
-            ))
+            let a = Arc::new(assign(input, data, by));
+            Arc::new(build_groups(data, &a, figure, &order, &ids))
         }
     };
     // The requester's group and value: only a registered member with a
@@ -241,12 +236,12 @@ pub fn compare(
                 .then(|| {
                     let column = data.key_columns().figure(figure);
                     let mut p: Vec<Peer> =
-                        b.g.members
+                        b.g.assignment
+                            .of_row
                             .iter()
-                            .filter_map(|&i| {
-                                let id = b.g.ids.get(i as usize)?;
-                                Some((id, column.value(i as usize)?))
-                            })
+                            .enumerate()
+                            .filter(|(_, g)| **g == Some(b.g.index))
+                            .filter_map(|(i, _)| Some((b.g.ids.get(i)?, column.value(i)?)))
                             .map(|(id, v)| Peer {
                                 member_id: id.clone(),
                                 name: input

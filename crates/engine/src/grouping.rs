@@ -104,7 +104,7 @@ pub(crate) fn value_order(data: &YearData, figure: usize) -> Vec<u32> {
 /// the year's member ids (in current-row order).
 pub(crate) fn build_groups(
     data: &YearData,
-    assignment: &Assignment,
+    assignment: &Arc<Assignment>,
     figure: usize,
     order: &[u32],
     ids: &Arc<Vec<String>>,
@@ -122,7 +122,8 @@ pub(crate) fn build_groups(
         .groups
         .iter()
         .zip(&sizes)
-        .map(|((id, label), &n)| GroupData {
+        .enumerate()
+        .map(|(index, ((id, label), &n))| GroupData {
             id: id.clone(),
             label: label.clone(),
             values: GroupValues {
@@ -130,7 +131,8 @@ pub(crate) fn build_groups(
                 nums: Vec::with_capacity(n),
                 dens: Vec::with_capacity(n),
             },
-            members: Vec::with_capacity(n),
+            assignment: assignment.clone(),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
             ids: ids.clone(),
         })
         .collect();
@@ -143,7 +145,6 @@ pub(crate) fn build_groups(
         let Some(entry) = groups.get_mut(*g as usize) else {
             continue;
         };
-        entry.members.push(u32::try_from(i).unwrap_or(u32::MAX));
         let num = column.nums.get(i).copied().filter(|x| !x.is_nan());
         let den = column.dens.get(i).copied().filter(|x| !x.is_nan());
         if let (Some(n), Some(d)) = (num, den) {
@@ -197,7 +198,6 @@ pub(crate) fn groups_bytes(groups: &[GroupData]) -> usize {
                 + g.label.capacity()
                 + (g.values.values.capacity() + g.values.nums.capacity() + g.values.dens.capacity())
                     * std::mem::size_of::<f64>()
-                + g.members.capacity() * std::mem::size_of::<u32>()
                 + 64
         })
         .sum()

@@ -502,9 +502,12 @@ pub struct GroupData {
     pub(crate) id: String,
     pub(crate) label: String,
     pub(crate) values: GroupValues,
-    /// Index into the year's member ids (and current rows) of every member
-    /// with a value, in member id order.
-    pub(crate) members: Vec<u32>,
+    /// The assignment the group comes from, and its number there: the
+    /// group's members are the current rows assigned to it (found when
+    /// asked, for the named peers of `visibility = named`; not kept per
+    /// key figure).
+    pub(crate) assignment: Arc<Assignment>,
+    pub(crate) index: u32,
     pub(crate) ids: Arc<Vec<String>>,
 }
 

@@ -29,7 +29,7 @@ mod registry;
 mod releases;
 mod s3;
 
-pub use auth::{Role, TokenRecord, hash_token};
+pub use auth::{NewToken, Role, TOKEN_RECHECK, TokenRecord, hash_token};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
     Append, CustomDisclosure, FigureMask, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
@@ -109,6 +109,9 @@ pub struct Store {
     /// Counts changes of the member list (see `members_generation`).
     members_generation: std::sync::atomic::AtomicU64,
     tokens: RwLock<auth::TokenCache>,
+    /// When each token was last used in this process (token id → Unix
+    /// seconds).
+    token_use: std::sync::Mutex<HashMap<String, i64>>,
     tables: tokio::sync::RwLock<HashMap<String, DeltaTable>>,
     /// Serialises writers: a Delta commit's version is known before it is made,
     /// and members and tokens are read-modify-write files.
@@ -185,6 +188,7 @@ impl Store {
             members: RwLock::new(std::sync::Arc::new(members)),
             members_generation: std::sync::atomic::AtomicU64::new(0),
             tokens: RwLock::new(tokens),
+            token_use: std::sync::Mutex::new(HashMap::new()),
             tables: tokio::sync::RwLock::new(tables),
             write_lock: tokio::sync::Mutex::new(()),
             access_log: std::sync::Mutex::new(None),

@@ -1,4 +1,4 @@
-//! Access: consultants' grants, token revocation and the access log (tag `access`).
+//! Access: consultants' grants, token administration and the access log (tag `access`).
 
 use super::*;
 
@@ -88,6 +88,199 @@ pub async fn revoke_grant(
             "consultant {consultant_id} has no grant from member {member_id}"
         )))
     }
+}
+
+/// Body of `POST /api/v1/tokens`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    /// `admin`, `analyst`, `consultant` or `member`.
+    #[schema(example = "member")]
+    role: String,
+    /// The member of a member token (required for one).
+    #[serde(default)]
+    member_id: Option<String>,
+    /// The consultant of a consultant token (required for one).
+    #[serde(default)]
+    consultant_id: Option<String>,
+    /// Members whose figures a consultant may read (consultant tokens only).
+    #[serde(default)]
+    grants: Vec<String>,
+    /// What the token is for (at most 200 characters).
+    #[serde(default)]
+    #[schema(example = "Export aus der Bibliothekssoftware")]
+    label: Option<String>,
+    /// When the token stops working (RFC 3339, in the future); none: never.
+    #[serde(default)]
+    #[schema(example = "2027-12-31T23:59:59Z")]
+    expires_at: Option<String>,
+}
+
+/// A token just created. The token itself is shown this once: only its
+/// hash is stored.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    /// The public id, for the token list and revocation.
+    token_id: String,
+    /// The bearer token.
+    token: String,
+    /// Its record, as the token list shows it.
+    #[serde(flatten)]
+    info: TokenInfo,
+}
+
+/// A token as the token list shows it: never the token or its hash.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    /// The public id.
+    token_id: String,
+    /// The role.
+    role: String,
+    /// The member of a member token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_id: Option<String>,
+    /// The consultant of a consultant token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consultant_id: Option<String>,
+    /// What it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
+    /// When it was created (RFC 3339).
+    created_at: String,
+    /// When it stops working (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    /// Whether it was revoked.
+    revoked: bool,
+    /// Whether it has expired.
+    expired: bool,
+    /// When this server last accepted it (since its start; each replica
+    /// counts its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<String>,
+}
+
+impl TokenInfo {
+    fn of(t: vergleichsring_store::TokenRecord, last_used_at: Option<String>) -> TokenInfo {
+        TokenInfo {
+            expired: t.is_expired(chrono::Utc::now()),
+            token_id: t.token_id,
+            role: t.role.as_str().to_string(),
+            member_id: t.member_id,
+            consultant_id: t.consultant_id,
+            label: t.label,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked: t.revoked,
+            last_used_at,
+        }
+    }
+}
+
+/// `POST /api/v1/tokens` (admin): create a token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "access",
+    summary = "Create a token",
+    description = "Admin only. Creates a bearer token for a role, as `vergleichsring token create` does, with an optional label and expiry. The token is in this answer only; the server keeps its hash.",
+    request_body(content = TokenBody, description = "What the token grants."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; the token is shown this once.", body = CreatedToken),
+        (status = 400, description = "An unknown role or field, a member or consultant token without its id, an unregistered member, an expiry that is not RFC 3339 or not in the future, a label over 200 characters.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown, revoked or expired one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    caller.require(&[Role::Admin], "create tokens")?;
+    let b: TokenBody = json_body(&body, "{\"role\": ROLE, \"member_id\": ID, ...}")?;
+    let role = Role::parse(&b.role).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "role: {:?} is not one of admin, analyst, consultant, member",
+            b.role
+        ))
+    })?;
+    let expires_at = match &b.expires_at {
+        None => None,
+        Some(e) => {
+            let at = chrono::DateTime::parse_from_rfc3339(e)
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "expires_at: {e:?} is not an RFC 3339 time such as 2027-12-31T23:59:59Z"
+                    ))
+                })?
+                .with_timezone(&chrono::Utc);
+            if at <= chrono::Utc::now() {
+                return Err(ApiError::bad_request(format!(
+                    "expires_at: {e} is not in the future"
+                )));
+            }
+            Some(at)
+        }
+    };
+    let (token, record) = state
+        .store
+        .issue_token(vergleichsring_store::NewToken {
+            role,
+            member_id: b.member_id,
+            consultant_id: b.consultant_id,
+            grants: b.grants,
+            label: b.label,
+            expires_at,
+        })
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    tracing::info!(
+        token_id = record.token_id,
+        role = role.as_str(),
+        by = caller.token_id,
+        "token created"
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token_id: record.token_id.clone(),
+            token,
+            info: TokenInfo::of(record, None),
+        }),
+    ))
+}
+
+/// `GET /api/v1/tokens` (admin): every token, never a hash.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "access",
+    summary = "List tokens",
+    description = "Admin only. Every token with its role, member or consultant, label, creation, expiry, revocation and when this server last accepted it; never the token or its hash. Oldest first.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The tokens.", body = Vec<TokenInfo>),
+        (status = 401, description = "No token, or an unknown, revoked or expired one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    caller.require(&[Role::Admin], "list tokens")?;
+    let tokens = state
+        .store
+        .tokens()
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    Ok(Json(
+        tokens
+            .into_iter()
+            .map(|(t, used)| TokenInfo::of(t, used))
+            .collect(),
+    ))
 }
 
 /// `DELETE /api/v1/tokens/{token_id}` (admin): revoke a token.

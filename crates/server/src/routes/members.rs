@@ -66,11 +66,90 @@ pub async fn register_members(
         .store
         .upsert_members(members)
         .await
-        .map_err(|e| match e {
-            vergleichsring_store::StoreError::Invalid(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_member", m)
-            }
-            other => ApiError::from(vergleichsring_engine::EngineError::from(other)),
-        })?;
+        .map_err(member_error)?;
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Body of `PATCH /api/v1/members/{member_id}`: what changes.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChange {
+    /// A new name.
+    #[serde(default)]
+    #[schema(example = "Stadt Köln")]
+    name: Option<String>,
+    /// A new kind (`kreisfreie_stadt`, `kreisangehoerige_gemeinde` or
+    /// `landkreis`); it must fit the regional key.
+    #[serde(default)]
+    kind: Option<vergleichsring_catalog::MemberKind>,
+}
+
+/// `PATCH /api/v1/members/{member_id}` (admin): rename a member or change
+/// its kind.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/members/{member_id}",
+    tag = "members",
+    summary = "Change a member",
+    description = "Admin only. Changes a registered member's name or kind (or both). The kind decides the member's size classes: live comparisons group by the new kind at once, publications keep the member list they were made with.",
+    params(crate::contract::MemberPath),
+    request_body(content = MemberChange, description = "The fields to change."),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member as it is now.", body = vergleichsring_store::Member),
+        (status = 400, description = "The body is not `{\"name\"?, \"kind\"?}`, or names neither.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`invalid_member`: the kind does not fit the regional key, or the name is empty; nothing was changed.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn change_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(contract::MemberPath { member_id }): ApiPath<contract::MemberPath>,
+    body: axum::body::Bytes,
+) -> Result<Json<Member>, ApiError> {
+    caller.require(&[Role::Admin], "change members")?;
+    let change: MemberChange = json_body(
+        &body,
+        "{\"name\": TEXT, \"kind\": kreisfreie_stadt | kreisangehoerige_gemeinde | landkreis}",
+    )?;
+    if change.name.is_none() && change.kind.is_none() {
+        return Err(ApiError::bad_request(
+            "the body names nothing to change: give name, kind or both",
+        ));
+    }
+    let Some(mut member) = state.store.member(&member_id) else {
+        return Err(ApiError::not_found(format!(
+            "member {member_id} is not registered"
+        )));
+    };
+    if let Some(name) = change.name {
+        member.name = name;
+    }
+    if let Some(kind) = change.kind {
+        member.kind = kind;
+    }
+    let mut saved = state
+        .store
+        .upsert_members(vec![member])
+        .await
+        .map_err(member_error)?;
+    let member = saved
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("member {member_id} is not registered")))?;
+    tracing::info!(member_id, by = caller.token_id, "member changed");
+    Ok(Json(member))
+}
+
+/// A member the store refuses is a 422 `invalid_member`; anything else is
+/// the store's own error.
+fn member_error(e: vergleichsring_store::StoreError) -> ApiError {
+    match e {
+        vergleichsring_store::StoreError::Invalid(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_member", m)
+        }
+        other => ApiError::from(vergleichsring_engine::EngineError::from(other)),
+    }
 }
