@@ -378,13 +378,7 @@ async fn admin_creates_lists_and_revokes_tokens_over_http() {
     assert_eq!(list.status, StatusCode::OK);
     assert!(!list.text.contains("hash"), "{}", list.text);
     assert!(!list.text.contains(&token), "the token itself is listed");
-    let mine = list
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["token_id"] == token_id.as_str())
-        .unwrap();
+    let mine = listed(&list.body, &token_id);
     assert_eq!(mine["label"], "Export Bibliothek");
     assert_eq!(mine["revoked"], false);
     assert_eq!(mine["expired"], false);
@@ -447,13 +441,7 @@ async fn admin_creates_lists_and_revokes_tokens_over_http() {
         StatusCode::UNAUTHORIZED
     );
     let list = app.get("/api/v1/tokens", Some(&app.admin)).await;
-    let mine = list
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["token_id"] == token_id.as_str())
-        .unwrap();
+    let mine = listed(&list.body, &token_id);
     assert_eq!(mine["revoked"], true);
 }
 
@@ -477,13 +465,7 @@ async fn an_expired_token_opens_nothing() {
         StatusCode::UNAUTHORIZED
     );
     let list = app.get("/api/v1/tokens", Some(&app.admin)).await;
-    let it = list
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["token_id"] == record.token_id.as_str())
-        .unwrap();
+    let it = listed(&list.body, &record.token_id);
     assert_eq!(it["expired"], true);
 }
 
@@ -535,4 +517,12 @@ async fn admin_renames_a_member_and_changes_its_kind() {
         list.body[0],
         json!({"member_id": M1, "name": "Köln", "kind": "kreisangehoerige_gemeinde"})
     );
+}
+
+/// The entry of one token in the answer of `GET /api/v1/tokens`.
+fn listed(list: &serde_json::Value, token_id: &str) -> serde_json::Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|t| t["token_id"] == token_id))
+        .cloned()
+        .unwrap_or_else(|| panic!("token {token_id} is not listed: {list}"))
 }
