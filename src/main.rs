@@ -205,6 +205,12 @@ enum TokenCommand {
         /// Members that grant the consultant access, comma-separated.
         #[arg(long, value_delimiter = ',')]
         grants: Vec<String>,
+        /// What the token is for (shown in the token list).
+        #[arg(long)]
+        label: Option<String>,
+        /// When the token stops working, RFC 3339 (e.g. 2027-12-31T23:59:59Z).
+        #[arg(long)]
+        expires_at: Option<String>,
     },
 }
 
@@ -297,13 +303,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     member_id,
                     consultant_id,
                     grants,
+                    label,
+                    expires_at,
                 },
         } => {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role '{role}'; use admin, analyst, consultant or member")
             })?;
-            let (token, _) =
-                Store::create_token(&data_dir, role, member_id, consultant_id, grants)?;
+            let expires_at = match expires_at {
+                None => None,
+                Some(e) => {
+                    let at = chrono::DateTime::parse_from_rfc3339(&e)
+                        .with_context(|| {
+                            format!("--expires-at {e}: not an RFC 3339 time such as 2027-12-31T23:59:59Z")
+                        })?
+                        .with_timezone(&chrono::Utc);
+                    if at <= chrono::Utc::now() {
+                        bail!("--expires-at {e}: not in the future");
+                    }
+                    Some(at)
+                }
+            };
+            let (token, _) = Store::create_token_with(
+                &data_dir,
+                vergleichsring_store::NewToken {
+                    role,
+                    member_id,
+                    consultant_id,
+                    grants,
+                    label,
+                    expires_at,
+                },
+            )?;
             println!("{token}");
             Ok(())
         }

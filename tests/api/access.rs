@@ -526,3 +526,52 @@ fn listed(list: &serde_json::Value, token_id: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("token {token_id} is not listed: {list}"))
 }
+
+#[tokio::test]
+async fn the_command_line_makes_tokens_with_label_and_expiry() {
+    let app = TestApp::spawn().await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+            .args(["token", "create", "--data-dir"])
+            .arg(app.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let past = cli(&["--role", "analyst", "--expires-at", "2001-01-01T00:00:00Z"]);
+    assert!(!past.status.success());
+    assert!(String::from_utf8_lossy(&past.stderr).contains("not in the future"));
+    let bad = cli(&["--role", "analyst", "--expires-at", "next week"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+
+    let made = cli(&[
+        "--role",
+        "analyst",
+        "--label",
+        "Jahrestreffen",
+        "--expires-at",
+        "2099-01-01T00:00:00Z",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    // The running server takes the new token without a restart.
+    assert_eq!(
+        app.get("/api/v1/members", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let list = app.get("/api/v1/tokens", Some(&app.admin)).await;
+    let it = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "Jahrestreffen")
+        .cloned()
+        .unwrap();
+    assert_eq!(it["expires_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(it["role"], "analyst");
+}
