@@ -310,20 +310,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role '{role}'; use admin, analyst, consultant or member")
             })?;
-            let expires_at = match expires_at {
-                None => None,
-                Some(e) => {
-                    let at = chrono::DateTime::parse_from_rfc3339(&e)
-                        .with_context(|| {
-                            format!("--expires-at {e}: not an RFC 3339 time such as 2027-12-31T23:59:59Z")
-                        })?
-                        .with_timezone(&chrono::Utc);
-                    if at <= chrono::Utc::now() {
-                        bail!("--expires-at {e}: not in the future");
-                    }
-                    Some(at)
-                }
-            };
+            let expires_at = expires_at
+                .map(|e| vergleichsring_store::parse_expiry(&e))
+                .transpose()
+                .map_err(|m| anyhow::anyhow!("--expires-at: {m}"))?;
             let (token, _) = Store::create_token_with(
                 &data_dir,
                 vergleichsring_store::NewToken {

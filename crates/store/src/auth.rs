@@ -105,6 +105,18 @@ pub struct NewToken {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Reads a token's expiry as given on the command line or over HTTP: an
+/// RFC 3339 time in the future. The error says which of the two it is not.
+pub fn parse_expiry(text: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    let at = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|_| format!("{text:?} is not an RFC 3339 time such as 2027-12-31T23:59:59Z"))?
+        .with_timezone(&chrono::Utc);
+    if at <= chrono::Utc::now() {
+        return Err(format!("{text} is not in the future"));
+    }
+    Ok(at)
+}
+
 /// How often a token found in memory is checked against the tokens file
 /// again: a token revoked by another process (another replica on the same
 /// directory, or the command line) is refused within this time.

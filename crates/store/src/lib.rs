@@ -29,7 +29,7 @@ mod registry;
 mod releases;
 mod s3;
 
-pub use auth::{NewToken, Role, TOKEN_RECHECK, TokenRecord, hash_token};
+pub use auth::{NewToken, Role, TOKEN_RECHECK, TokenRecord, hash_token, parse_expiry};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
     Append, CustomDisclosure, FigureMask, LedgerEntry, LedgerRecord, Publication, PublishedFigure,

@@ -206,24 +206,12 @@ pub async fn create_token(
             b.role
         ))
     })?;
-    let expires_at = match &b.expires_at {
-        None => None,
-        Some(e) => {
-            let at = chrono::DateTime::parse_from_rfc3339(e)
-                .map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "expires_at: {e:?} is not an RFC 3339 time such as 2027-12-31T23:59:59Z"
-                    ))
-                })?
-                .with_timezone(&chrono::Utc);
-            if at <= chrono::Utc::now() {
-                return Err(ApiError::bad_request(format!(
-                    "expires_at: {e} is not in the future"
-                )));
-            }
-            Some(at)
-        }
-    };
+    let expires_at = b
+        .expires_at
+        .as_deref()
+        .map(vergleichsring_store::parse_expiry)
+        .transpose()
+        .map_err(|m| ApiError::bad_request(format!("expires_at: {m}")))?;
     let (token, record) = state
         .store
         .issue_token(vergleichsring_store::NewToken {
