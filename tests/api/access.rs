@@ -355,6 +355,14 @@ async fn admin_creates_lists_and_revokes_tokens_over_http() {
         )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    // Every key once (a JSON object with a key twice reads differently
+    // in different clients).
+    assert_eq!(
+        made.text.matches("\"token_id\"").count(),
+        1,
+        "{}",
+        made.text
+    );
     let token = made.body["token"].as_str().unwrap().to_string();
     let token_id = made.body["token_id"].as_str().unwrap().to_string();
     assert_eq!(made.body["role"], "member");

@@ -120,11 +120,10 @@ pub struct TokenBody {
 /// hash is stored.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
-    /// The public id, for the token list and revocation.
-    token_id: String,
     /// The bearer token.
     token: String,
-    /// Its record, as the token list shows it.
+    /// Its record, as the token list shows it (with `token_id`, the public
+    /// id for the list and revocation).
     #[serde(flatten)]
     info: TokenInfo,
 }
@@ -233,7 +232,6 @@ pub async fn create_token(
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
-            token_id: record.token_id.clone(),
             token,
             info: TokenInfo::of(record, None),
         }),
