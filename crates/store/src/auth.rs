@@ -1,16 +1,12 @@
-//! Tokens: issued once, stored only as SHA-256 hashes in `tokens.json`.
+//! Tokens: issued once, stored only as SHA-256 hashes in the state log.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::files::{read_json, write_json_atomic};
-use crate::{Result, Store, StoreError};
-
-pub(crate) const FILE: &str = "tokens.json";
+use crate::state::{Change, View};
+use crate::{LakeLocation, Result, Store, StoreError};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,10 +113,10 @@ pub fn parse_expiry(text: &str) -> std::result::Result<chrono::DateTime<chrono::
     Ok(at)
 }
 
-/// How often a token found in memory is checked against the tokens file
-/// again: a token revoked by another process (another replica on the same
-/// directory, or the command line) is refused within this time.
-pub const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+/// How soon after a miss (an unknown token or session) the state log is
+/// read again: a token issued by another replica works at once, while
+/// guessed tokens cannot make a process read the log more often than this.
+const MISS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// SHA-256 of a token, hex-encoded.
 pub fn hash_token(token: &str) -> String {
@@ -136,97 +132,69 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The tokens file as last read, with its modification time so that tokens
-/// created by `vergleichsring token create` beside a running server are seen.
-pub(crate) struct TokenCache {
-    by_hash: HashMap<String, TokenRecord>,
-    modified: Option<(SystemTime, u64)>,
-    /// When the file was last compared with `modified`.
-    checked: std::time::Instant,
-}
-
-/// Modification time and length of the tokens file: the length changes with
-/// every token added even when two writes fall into one tick of the clock
-/// (seen here: 4 ms ticks on the test machine's file system).
-fn modified(root: &Path) -> Option<(SystemTime, u64)> {
-    std::fs::metadata(root.join(FILE))
-        .and_then(|m| Ok((m.modified()?, m.len())))
-        .ok()
-}
-
-impl TokenCache {
-    pub(crate) fn load(root: &Path) -> Result<TokenCache> {
-        let modified = modified(root);
-        let list: Vec<TokenRecord> = read_json(&root.join(FILE))?;
-        Ok(TokenCache {
-            by_hash: list.into_iter().map(|t| (t.hash.clone(), t)).collect(),
-            modified,
-            checked: std::time::Instant::now(),
-        })
+/// The valid token of a hash in a view: known, not revoked, not expired.
+/// Every stored hash is compared in constant time, so response times say
+/// nothing about how much of a guessed token matched.
+fn valid(view: &View, hash: &str, now: chrono::DateTime<chrono::Utc>) -> Option<TokenRecord> {
+    let mut hit = None;
+    for t in view.tokens.values() {
+        if constant_time_eq(t.hash.as_bytes(), hash.as_bytes()) {
+            hit = Some(t);
+        }
     }
+    hit.filter(|t| !t.revoked && !t.is_expired(now)).cloned()
 }
 
 impl Store {
     /// The record of a valid token: known, not revoked, not expired. A
-    /// token found in memory is checked against the tokens file at most
-    /// [`TOKEN_RECHECK`] later, so a revocation by another process holds
-    /// within that time.
-    pub fn authenticate(&self, token: &str) -> Option<TokenRecord> {
+    /// token this process does not know makes it read the state log first
+    /// (at most every 200 ms), so a token issued through another replica
+    /// works at once. A revocation through another replica holds once this
+    /// process follows the log (every `lake.refresh_millis`).
+    pub async fn authenticate(&self, token: &str) -> Option<TokenRecord> {
         let hash = hash_token(token);
         let now = chrono::Utc::now();
-        // Every stored hash is compared in constant time, so response times
-        // say nothing about how much of a guessed token matched.
-        let found = |cache: &TokenCache| {
-            let mut hit = None;
-            for t in cache.by_hash.values() {
-                if constant_time_eq(t.hash.as_bytes(), hash.as_bytes()) {
-                    hit = Some(t);
-                }
+        if let Some(t) = valid(&self.state.view(), &hash, now) {
+            self.note_use(&t.token_id, now);
+            return Some(t);
+        }
+        if !self.view_known_in(&hash).await {
+            return None;
+        }
+        let t = valid(&self.state.view(), &hash, now)?;
+        self.note_use(&t.token_id, now);
+        Some(t)
+    }
+
+    /// After a miss: reads the state log again unless that happened less
+    /// than [`MISS_INTERVAL`] ago. Returns whether it read anything new.
+    pub(crate) async fn view_known_in(&self, _what: &str) -> bool {
+        {
+            let mut last = self.missed.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < MISS_INTERVAL) {
+                return false;
             }
-            hit.filter(|t| !t.revoked && !t.is_expired(now)).cloned()
-        };
-        let (stale, fresh_enough) = {
-            let cache = match self.tokens.read() {
-                Ok(c) => c,
-                Err(p) => p.into_inner(),
-            };
-            let fresh_enough = cache.checked.elapsed() < TOKEN_RECHECK;
-            if let Some(t) = found(&cache).filter(|_| fresh_enough) {
-                self.note_use(&t.token_id, now);
-                return Some(t);
+            *last = Some(std::time::Instant::now());
+        }
+        match self.state.follow().await {
+            Ok(n) => {
+                self.note_members();
+                n > 0
             }
-            (cache.modified != modified(&self.root), fresh_enough)
-        };
-        if stale {
-            match TokenCache::load(&self.root) {
-                Ok(fresh) => {
-                    let t = found(&fresh);
-                    match self.tokens.write() {
-                        Ok(mut c) => *c = fresh,
-                        Err(p) => *p.into_inner() = fresh,
-                    }
-                    if let Some(t) = &t {
-                        self.note_use(&t.token_id, now);
-                    }
-                    return t;
-                }
-                Err(e) => tracing::warn!(error = %e, "tokens file could not be reloaded"),
-            }
-        } else if !fresh_enough {
-            // The file is as it was: what memory holds stands for another
-            // while. (An unknown token with a fresh check ends below,
-            // without taking the lock.)
-            let mut cache = match self.tokens.write() {
-                Ok(c) => c,
-                Err(p) => p.into_inner(),
-            };
-            cache.checked = std::time::Instant::now();
-            if let Some(t) = found(&cache) {
-                self.note_use(&t.token_id, now);
-                return Some(t);
+            Err(e) => {
+                tracing::warn!(error = %e, "the state log could not be read");
+                false
             }
         }
-        None
+    }
+
+    /// The record of a token by its id, if it is valid (for web sessions,
+    /// which store the token id, never the token).
+    pub fn valid_token_by_id(&self, token_id: &str) -> Option<TokenRecord> {
+        let now = chrono::Utc::now();
+        let view = self.state.view();
+        let t = view.tokens.values().find(|t| t.token_id == token_id)?;
+        (!t.revoked && !t.is_expired(now)).then(|| t.clone())
     }
 
     /// Remembers when a token was last used (in this process).
@@ -245,58 +213,66 @@ impl Store {
     /// Every token's record (hashes included; the API leaves them out),
     /// oldest first, with when this process last saw it used.
     pub fn tokens(&self) -> Result<Vec<(TokenRecord, Option<String>)>> {
-        let list: Vec<TokenRecord> = read_json(&self.root.join(FILE))?;
+        let view = self.state.view();
+        let by_id: std::collections::HashMap<&str, &TokenRecord> = view
+            .tokens
+            .values()
+            .map(|t| (t.token_id.as_str(), t))
+            .collect();
         let used = self.token_use.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(list
-            .into_iter()
+        Ok(view
+            .token_order
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()))
             .map(|t| {
                 let last = used
                     .get(&t.token_id)
                     .and_then(|s| chrono::DateTime::from_timestamp(*s, 0))
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                (t, last)
+                ((*t).clone(), last)
             })
             .collect())
     }
 
-    /// Creates a token (as `vergleichsring token create` does) from a
-    /// running server, and takes it into memory at once. The token itself
-    /// is returned once and never stored.
-    pub async fn issue_token(&self, new: NewToken) -> Result<(String, TokenRecord)> {
-        let _guard = self.write_lock.lock().await;
-        let made = Store::create_token_with(&self.root, new)?;
-        let fresh = TokenCache::load(&self.root)?;
-        match self.tokens.write() {
-            Ok(mut c) => *c = fresh,
-            Err(p) => *p.into_inner() = fresh,
-        }
-        Ok(made)
+    /// Creates a token from a running server; every replica knows it at
+    /// once. The token itself is returned once and never stored.
+    pub async fn issue_token(&self, by: &str, new: NewToken) -> Result<(String, TokenRecord)> {
+        let (token, record, changes) = new_token(new)?;
+        let record = self
+            .state
+            .commit(by, |view| {
+                if let Some(m) = &record.member_id
+                    && !view.members.contains_key(m)
+                {
+                    return Err(StoreError::Invalid(format!("member {m} is not registered")));
+                }
+                Ok((changes.clone(), record.clone()))
+            })
+            .await?;
+        Ok((token, record))
     }
 
     /// Revokes a token by its id; `false` if no such token exists.
-    pub async fn revoke_token(&self, token_id: &str) -> Result<bool> {
-        let _guard = self.write_lock.lock().await;
-        let path = self.root.join(FILE);
-        let mut list: Vec<TokenRecord> = read_json(&path)?;
-        let mut found = false;
-        for t in list.iter_mut().filter(|t| t.token_id == token_id) {
-            t.revoked = true;
-            found = true;
-        }
-        if found {
-            write_json_atomic(&path, &list)?;
-            let fresh = TokenCache::load(&self.root)?;
-            match self.tokens.write() {
-                Ok(mut c) => *c = fresh,
-                Err(p) => *p.into_inner() = fresh,
-            }
-        }
-        Ok(found)
+    pub async fn revoke_token(&self, by: &str, token_id: &str) -> Result<bool> {
+        self.state
+            .commit(by, |view| {
+                let known = view.tokens.values().any(|t| t.token_id == token_id);
+                let changes = if known {
+                    vec![Change::TokenRevoked {
+                        token_id: token_id.to_string(),
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Ok((changes, known))
+            })
+            .await
     }
 
-    /// Creates a token in a data directory and returns it with its record. The
-    /// token itself is returned once and never stored.
-    pub fn create_token(
+    /// Creates a token in the data directory `root` with its lake under
+    /// it (tests and the demo) and returns it with its record. The token
+    /// itself is returned once and never stored.
+    pub async fn create_token(
         root: &Path,
         role: Role,
         member_id: Option<String>,
@@ -305,6 +281,7 @@ impl Store {
     ) -> Result<(String, TokenRecord)> {
         Store::create_token_with(
             root,
+            &LakeLocation::default(),
             NewToken {
                 role,
                 member_id,
@@ -314,84 +291,113 @@ impl Store {
                 expires_at: None,
             },
         )
+        .await
     }
 
-    /// Creates a token with a label and an expiry in a data directory (see
-    /// [`Store::create_token`]).
-    pub fn create_token_with(root: &Path, new: NewToken) -> Result<(String, TokenRecord)> {
-        let NewToken {
-            role,
-            member_id,
-            consultant_id,
-            grants,
-            label,
-            expires_at,
-        } = new;
-        if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-            return Err(StoreError::Invalid("label: at most 200 characters".into()));
+    /// Creates a token with a label and an expiry (`vergleichsring token
+    /// create`), in the lake of a data directory, beside running servers
+    /// or without one.
+    pub async fn create_token_with(
+        root: &Path,
+        lake: &LakeLocation,
+        new: NewToken,
+    ) -> Result<(String, TokenRecord)> {
+        let log = crate::state::StateLog::open(crate::state::objects(root, lake).await?).await?;
+        if log.view().migrated.is_none()
+            && let Some(file) = crate::migrate::legacy_file(root)
+        {
+            return Err(StoreError::NotMigrated(format!(
+                "{} {} {}` first ({file} is one of them)",
+                root.display(),
+                crate::NOT_MIGRATED,
+                root.display()
+            )));
         }
-        if !grants.is_empty() && role != Role::Consultant {
+        let (token, record, changes) = new_token(new)?;
+        let record = log
+            .commit("cli", |view| {
+                if let Some(m) = &record.member_id
+                    && !view.members.contains_key(m)
+                {
+                    return Err(StoreError::Invalid(format!("member {m} is not registered")));
+                }
+                Ok((changes.clone(), record.clone()))
+            })
+            .await?;
+        Ok((token, record))
+    }
+}
+
+/// Checks what a new token grants and makes it: the token, its record and
+/// the changes that store it (the record, and a consultant's grants).
+fn new_token(new: NewToken) -> Result<(String, TokenRecord, Vec<Change>)> {
+    let NewToken {
+        role,
+        member_id,
+        consultant_id,
+        grants,
+        label,
+        expires_at,
+    } = new;
+    if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
+        return Err(StoreError::Invalid("label: at most 200 characters".into()));
+    }
+    if !grants.is_empty() && role != Role::Consultant {
+        return Err(StoreError::Invalid(
+            "grants apply to consultant tokens only (grants; --grants on the command line)".into(),
+        ));
+    }
+    match role {
+        Role::Member if member_id.is_none() => {
             return Err(StoreError::Invalid(
-                "grants apply to consultant tokens only (grants; --grants on the command line)"
+                "a member token needs a member id (member_id; --member-id on the command line)"
                     .into(),
             ));
         }
-        match role {
-            Role::Member if member_id.is_none() => {
-                return Err(StoreError::Invalid(
-                    "a member token needs a member id (member_id; --member-id on the command line)"
-                        .into(),
-                ));
-            }
-            Role::Consultant if consultant_id.is_none() => {
-                return Err(StoreError::Invalid(
-                    "a consultant token needs a consultant id (consultant_id; --consultant-id on the command line)".into(),
-                ));
-            }
-            _ => {}
+        Role::Consultant if consultant_id.is_none() => {
+            return Err(StoreError::Invalid(
+                "a consultant token needs a consultant id (consultant_id; --consultant-id on the command line)".into(),
+            ));
         }
-        if let Some(m) = &member_id {
-            let members = crate::members::load(root)?;
-            if !members.contains_key(m) {
-                return Err(StoreError::Invalid(format!("member {m} is not registered")));
-            }
-        }
-        let bytes: [u8; 24] = rand::random();
-        let token = format!(
-            "vr_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        let hash = hash_token(&token);
-        let record = TokenRecord {
-            token_id: hash[..12].to_string(),
-            hash,
-            role,
-            member_id: if role == Role::Member {
-                member_id
-            } else {
-                None
-            },
-            consultant_id: if role == Role::Consultant {
-                consultant_id
-            } else {
-                None
-            },
-            created_at: chrono::Utc::now().to_rfc3339(),
-            revoked: false,
-            label,
-            expires_at: expires_at.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        };
-        if let Some(c) = &record.consultant_id
-            && !grants.is_empty()
-        {
-            crate::registry::add_grants(root, c, &grants)?;
-        }
-        let path = root.join(FILE);
-        let mut list: Vec<TokenRecord> = read_json(&path)?;
-        list.push(record.clone());
-        write_json_atomic(&path, &list)?;
-        Ok((token, record))
+        _ => {}
     }
+    let bytes: [u8; 24] = rand::random();
+    let token = format!(
+        "vr_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let hash = hash_token(&token);
+    let record = TokenRecord {
+        token_id: hash[..12].to_string(),
+        hash,
+        role,
+        member_id: if role == Role::Member {
+            member_id
+        } else {
+            None
+        },
+        consultant_id: if role == Role::Consultant {
+            consultant_id
+        } else {
+            None
+        },
+        created_at: chrono::Utc::now().to_rfc3339(),
+        revoked: false,
+        label,
+        expires_at: expires_at.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    };
+    let mut changes = vec![Change::Token {
+        record: record.clone(),
+    }];
+    if let Some(c) = &record.consultant_id
+        && !grants.is_empty()
+    {
+        changes.push(Change::Granted {
+            consultant_id: c.clone(),
+            member_ids: grants,
+        });
+    }
+    Ok((token, record, changes))
 }
 
 #[cfg(test)]
@@ -399,7 +405,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_revocation_by_another_process_holds_within_the_recheck() {
+    async fn a_revocation_by_another_process_holds_once_it_follows() {
         let dir = tempfile::tempdir().unwrap();
         Store::init(dir.path()).unwrap();
         // Two stores on one directory: two replicas, or a server and the
@@ -407,23 +413,29 @@ mod tests {
         let a = Store::open(dir.path()).await.unwrap();
         let b = Store::open(dir.path()).await.unwrap();
         let (token, record) = a
-            .issue_token(NewToken {
+            .issue_token(
+                "test",
+                NewToken {
                 role: Role::Analyst,
                 member_id: None,
                 consultant_id: None,
                 grants: vec![],
                 label: Some("replica test".into()),
                 expires_at: None,
-            })
+                },
+            )
             .await
             .unwrap();
-        assert!(b.authenticate(&token).is_some(), "b sees a new token");
-        assert!(a.revoke_token(&record.token_id).await.unwrap());
-        assert!(a.authenticate(&token).is_none(), "a refuses at once");
-        tokio::time::sleep(TOKEN_RECHECK + std::time::Duration::from_millis(100)).await;
         assert!(
-            b.authenticate(&token).is_none(),
-            "b refuses within the bound"
+            b.authenticate(&token).await.is_some(),
+            "b knows a new token at once"
+        );
+        assert!(a.revoke_token("test", &record.token_id).await.unwrap());
+        assert!(a.authenticate(&token).await.is_none(), "a refuses at once");
+        b.follow_state().await.unwrap();
+        assert!(
+            b.authenticate(&token).await.is_none(),
+            "b refuses once it follows the log"
         );
         let listed = b.tokens().unwrap();
         assert!(

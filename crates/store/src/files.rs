@@ -1,4 +1,4 @@
-//! Atomic replacement of small JSON files.
+//! Atomic replacement of small local files (the ledger's cache, heads).
 
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +20,11 @@ pub(crate) fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> 
         path: path.to_path_buf(),
         source,
     })?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes bytes to `path` as [`write_json_atomic`] does.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| StoreError::Invalid(format!("{} has no parent", path.display())))?;
@@ -29,7 +34,7 @@ pub(crate) fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> 
     ));
     {
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&bytes).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
     }
     std::fs::rename(&tmp, path).map_err(io(path))?;
@@ -49,10 +54,3 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
     })
 }
 
-/// Modification time and length of a file: the length changes with most
-/// writes even when two fall into one tick of the clock.
-pub(crate) fn modified(path: &Path) -> Option<(std::time::SystemTime, u64)> {
-    std::fs::metadata(path)
-        .and_then(|m| Ok((m.modified()?, m.len())))
-        .ok()
-}

@@ -1,6 +1,10 @@
 //! The release ledger of a (domain, year) (rules 9–11 of the domain
-//! description): `ledger/<domain>/<year>/<seq>.json`, one file per entry,
-//! numbered from 1 without gaps.
+//! description): `<lake>/_state/ledger/<domain>/<year>/<seq>.json`, one
+//! object per entry, numbered from 1 without gaps. Entries are read from
+//! the local disk: the lake's own directory for a lake on the local disk,
+//! a cache in the data directory (`cache/ledger/`) for one on object
+//! storage, filled by `Store::sync_ledgers` (entries never change once
+//! written, so a cached entry never goes stale).
 //!
 //! An entry is either a *publication* (the audited state of the year that
 //! non-admin callers read: which members had which values, which groups were
@@ -8,20 +12,22 @@
 //! in a publication. Every group statistic that reaches a non-admin caller is
 //! in one of them, so the ledger is what the audit of rule 11 checks against.
 //!
-//! Entries are put if absent: an entry is written to a temporary file and
-//! then hard-linked to its numbered name, which fails if the name exists.
+//! Entries are put if absent: on the local disk an entry is written to a
+//! temporary file and then hard-linked to its numbered name, which fails if
+//! the name exists; on S3 it is a `PUT` with `If-None-Match: *`.
 //! A writer that loses the race (another process took the number) reads the
 //! new entries, checks again and tries the next number; so the check and the
 //! record are one step for every process on the data directory, and a reader
 //! never sees a half-written entry.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use futures::TryStreamExt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Member, Result, Store, StoreError};
+use crate::{LakeLocation, Member, Result, Store, StoreError};
 
 const DIR: &str = "ledger";
 
@@ -207,17 +213,88 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// Where a store reads ledger entries from (see the module's description).
+pub(crate) fn local_root(root: &Path, lake: &LakeLocation) -> Result<PathBuf> {
+    match &lake.url {
+        Some(url) if url.scheme() != "file" => Ok(root.join("cache").join(DIR)),
+        _ => {
+            let state = lake.table_url(root, "_state")?;
+            let dir = state.to_file_path().map_err(|_| {
+                StoreError::Invalid(format!("{state} is not a directory on this machine"))
+            })?;
+            Ok(dir.join(DIR))
+        }
+    }
+}
+
+/// An entry's object below the state's root (`ledger/<domain>/<year>/<name>`).
+fn object(domain: &str, year: i32, name: &str) -> object_store::path::Path {
+    object_store::path::Path::from(format!("{DIR}/{domain}/{year}/{name}"))
+}
+
 impl Store {
+    /// Whether ledger entries are cached from object storage rather than
+    /// read where they are written.
+    fn ledger_cached(&self) -> bool {
+        self.lake.url.as_ref().is_some_and(|u| u.scheme() != "file")
+    }
+
+    /// Copies the ledger entries written since the last call (by any
+    /// replica) from object storage into the local cache. Nothing to do
+    /// for a lake on the local disk. Returns how many it copied.
+    pub async fn sync_ledgers(&self) -> Result<usize> {
+        if !self.ledger_cached() {
+            return Ok(0);
+        }
+        let mut copied = 0;
+        for d in &self.catalog.domains {
+            let prefix = object_store::path::Path::from(format!("{DIR}/{}", d.id));
+            let listed: Vec<object_store::ObjectMeta> = self
+                .state
+                .objects
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(crate::state::object_err)?;
+            for m in listed {
+                let Some(rel) = m.location.as_ref().strip_prefix(&format!("{DIR}/")) else {
+                    continue;
+                };
+                // Names are `<domain>/<year>/<seq>.json` or `.head.json`;
+                // anything else (a staging file) is not copied.
+                let parts: Vec<&str> = rel.split('/').collect();
+                let [_, year, name] = parts.as_slice() else {
+                    continue;
+                };
+                if year.parse::<i32>().is_err() || !name.ends_with(".json") || name.starts_with('.') {
+                    continue;
+                }
+                let local = self.ledger_root.join(rel);
+                if local.exists() {
+                    continue;
+                }
+                if let Some(bytes) = self.state.get(&m.location).await? {
+                    if let Some(dir) = local.parent() {
+                        std::fs::create_dir_all(dir).map_err(io(dir))?;
+                    }
+                    crate::files::write_atomic(&local, &bytes)?;
+                    copied += 1;
+                }
+            }
+        }
+        Ok(copied)
+    }
+
     fn ledger_dir(&self, domain: &str, year: i32) -> Result<PathBuf> {
         if self.catalog.domain(domain).is_none() {
             return Err(StoreError::Invalid(format!("unknown domain {domain}")));
         }
-        Ok(self.root.join(DIR).join(domain).join(year.to_string()))
+        Ok(self.ledger_root.join(domain).join(year.to_string()))
     }
 
     /// The years of a domain that have a ledger, ascending.
     pub fn ledger_years(&self, domain: &str) -> Result<Vec<i32>> {
-        let dir = self.root.join(DIR).join(domain);
+        let dir = self.ledger_root.join(domain);
         let Ok(list) = std::fs::read_dir(&dir) else {
             return Ok(Vec::new());
         };
@@ -339,11 +416,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Appends an entry at its number if that number is still free.
-    pub fn append_ledger(&self, domain: &str, year: i32, entry: &LedgerEntry) -> Result<Append> {
+    /// Appends an entry at its number if that number is still free, for
+    /// every process on the lake.
+    pub async fn append_ledger(
+        &self,
+        domain: &str,
+        year: i32,
+        entry: &LedgerEntry,
+    ) -> Result<Append> {
         let dir = self.ledger_dir(domain, year)?;
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join(format!("{:08}.json", entry.seq));
+        let name = format!("{:08}.json", entry.seq);
+        let path = dir.join(&name);
         if path.exists() {
             return Ok(Append::Taken);
         }
@@ -351,37 +434,32 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let tmp = dir.join(format!(
-            ".{:08}.{}.tmp",
-            entry.seq,
-            rand_suffix(&bytes, std::process::id())
-        ));
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(&bytes).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
+        let written = self
+            .state
+            .put_if_absent(&object(domain, year, &name), bytes.clone().into())
+            .await?;
+        if !written {
+            return Ok(Append::Taken);
         }
-        // A hard link fails if the name exists: put if absent, with the
-        // whole content already on disk.
-        let linked = std::fs::hard_link(&tmp, &path);
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => {
-                if let Ok(d) = std::fs::File::open(&dir) {
-                    let _ = d.sync_all();
-                }
-                // The head beside the entry; if this fails (or the process
-                // stops first), readers parse the entry instead.
-                let head = match &entry.record {
-                    LedgerRecord::Publication(p) => Some(&p.publication),
-                    LedgerRecord::CustomGroup(_) => None,
-                };
-                let _ = crate::files::write_json_atomic(&head_path(&dir, entry.seq), &head);
-                Ok(Append::Done)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Append::Taken),
-            Err(e) => Err(StoreError::Io { path, source: e }),
+        // The head beside the entry; if this fails (or the process stops
+        // first), readers parse the entry instead.
+        let head = match &entry.record {
+            LedgerRecord::Publication(p) => Some(&p.publication),
+            LedgerRecord::CustomGroup(_) => None,
+        };
+        let head_name = format!("{:08}.head.json", entry.seq);
+        if let Ok(head_bytes) = serde_json::to_vec(&head) {
+            let _ = self
+                .state
+                .put_if_absent(&object(domain, year, &head_name), head_bytes.into())
+                .await;
         }
+        if self.ledger_cached() {
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            crate::files::write_atomic(&path, &bytes)?;
+            let _ = crate::files::write_json_atomic(&head_path(&dir, entry.seq), &head);
+        }
+        Ok(Append::Done)
     }
 }
 
@@ -389,20 +467,6 @@ impl Store {
 /// count (it is no number before `.json`).
 fn head_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:08}.head.json"))
-}
-
-/// A name part that keeps two writers' temporary files apart.
-fn rand_suffix(bytes: &[u8], pid: u32) -> String {
-    use sha2::Digest;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut h = sha2::Sha256::new();
-    h.update(bytes);
-    h.update(pid.to_le_bytes());
-    h.update(nanos.to_le_bytes());
-    let d = h.finalize();
-    d.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -463,6 +527,7 @@ mod tests {
         let store = Store::open(dir.path()).await.unwrap();
         store
             .append_ledger("library", 2024, &publication_entry(1))
+            .await
             .unwrap();
         let custom = LedgerEntry {
             seq: 2,
@@ -474,15 +539,30 @@ mod tests {
                 figures: vec!["loans_per_capita".into()],
             }),
         };
-        store.append_ledger("library", 2024, &custom).unwrap();
+        store
+            .append_ledger("library", 2024, &custom)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .append_ledger("library", 2024, &custom)
+                .await
+                .unwrap(),
+            Append::Taken
+        ));
         store
             .append_ledger("library", 2024, &publication_entry(3))
+            .await
             .unwrap();
         assert_eq!(store.ledger_len("library", 2024).unwrap(), 3);
         let kept = store.ledger_heads("library", 2024, 1, 3).unwrap();
         let ids: Vec<(u64, &str)> = kept.iter().map(|(s, p)| (*s, p.id.as_str())).collect();
         assert_eq!(ids, vec![(1, "library-2024-p1"), (3, "library-2024-p3")]);
-        let ledger = dir.path().join("ledger").join("library").join("2024");
+        let ledger = dir
+            .path()
+            .join("lake/_state/ledger")
+            .join("library")
+            .join("2024");
         for seq in 1..=3 {
             std::fs::remove_file(head_path(&ledger, seq)).unwrap();
         }

@@ -1,19 +1,25 @@
-//! The lake: Delta Lake tables of submitted figures, and durable members and tokens.
+//! The lake: Delta Lake tables of submitted figures, and every other piece
+//! of state beside them.
 //!
-//! A data directory holds
-//! - `catalog/`: the catalogue the service was started with (see `vergleichsring-catalog`);
-//! - `lake/<domain>/`: one Delta Lake table per domain with every submitted row
+//! The lake (`DATA_DIR/lake/` by default, or `s3://bucket/prefix`) holds
+//! - `<domain>/`: one Delta Lake table per domain with every submitted row
 //!   ever accepted (append-only; the current figures of a member and year are
 //!   the rows of its latest submission);
-//! - `members.json` and `tokens.json`: master data and token hashes, each
-//!   replaced atomically (write to a temporary file, fsync, rename);
-//! - `uploads/`: the exact bytes of every accepted upload, by SHA-256;
-//! - `grants.json`, `groups.json`, `explanations.json` and
-//!   the append-only `access.log`;
-//! - `data-releases.json` and `releases/<id>/members.json`: frozen releases
-//!   of a (domain, year) and the member list each was frozen with;
-//! - `ledger/<domain>/<year>/<seq>.json`: the release ledger of a (domain,
-//!   year): its publications and custom-group releases (rules 9–11).
+//! - `_state/log/`: the state log (`state.rs`): members, token hashes,
+//!   grants, custom groups, explanations, data releases and web sessions,
+//!   one put-if-absent object per change;
+//! - `_state/ledger/<domain>/<year>/<seq>.json`: the release ledger of a
+//!   (domain, year): its publications and custom-group releases (rules 9–11);
+//! - `_state/releases/<id>/members.json`: the member list a data release
+//!   was frozen with;
+//! - `_state/uploads/`: the exact bytes of every accepted upload, by SHA-256;
+//! - `_access_log/`: a Delta table of every read of a member's data.
+//!
+//! The data directory itself holds only the catalogue (`catalog/`) and, for
+//! a lake on object storage, a cache of ledger entries (`cache/`): replicas
+//! share nothing but the lake. A data directory of the earlier file-based
+//! layout (`members.json`, `tokens.json`, ...) is moved into the lake by
+//! `vergleichsring migrate` (`migrate.rs`).
 //!
 //! Every accepted submission is one Delta commit, so it is either wholly in the
 //! table or not at all.
@@ -25,11 +31,13 @@ mod lake;
 mod ledger;
 mod maintenance;
 mod members;
+mod migrate;
 mod registry;
 mod releases;
 mod s3;
+mod state;
 
-pub use auth::{NewToken, Role, TOKEN_RECHECK, TokenRecord, hash_token, parse_expiry};
+pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
     Append, CustomDisclosure, FigureMask, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
@@ -38,11 +46,12 @@ pub use ledger::{
 pub use maintenance::{BackupManifest, Compacted};
 pub use members::Member;
 pub use registry::{AccessEntry, CustomGroup, Explanation};
+pub use migrate::Migrated;
 pub use releases::DataRelease;
+pub use state::SessionRecord;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
 
 use vergleichsring_catalog::Catalog;
 
@@ -76,6 +85,9 @@ pub enum StoreError {
     /// The request does not fit the stored data (unknown domain, bad member).
     #[error("{0}")]
     Invalid(String),
+    /// What the request names is not there (a member, a token).
+    #[error("{0}")]
+    NotFound(String),
     /// The request conflicts with what is stored (an existing id).
     #[error("{0}")]
     Conflict(String),
@@ -92,6 +104,9 @@ pub enum StoreError {
         /// The release id.
         release: String,
     },
+    /// The data directory is of the file-based layout and must be migrated.
+    #[error("{0}")]
+    NotMigrated(String),
     /// The catalogue of the data directory does not load.
     #[error(transparent)]
     Catalog(#[from] vergleichsring_catalog::CatalogError),
@@ -100,35 +115,44 @@ pub enum StoreError {
 /// Result type of the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The data directory, opened.
+/// The data directory and its lake, opened.
 pub struct Store {
     root: PathBuf,
     catalog: Catalog,
-    /// Shared, so that a request reads the member list without copying it.
-    members: RwLock<std::sync::Arc<BTreeMap<String, Member>>>,
+    /// Members, tokens, grants, groups, explanations, releases and
+    /// sessions: the state log in the lake and its fold.
+    state: state::StateLog,
     /// Counts changes of the member list (see `members_generation`).
     members_generation: std::sync::atomic::AtomicU64,
-    tokens: RwLock<auth::TokenCache>,
+    /// The member list the generation was last counted for.
+    members_seen: std::sync::Mutex<Option<std::sync::Arc<BTreeMap<String, Member>>>>,
+    /// When the state log was last read because a token or session was not
+    /// known (see `authenticate`).
+    missed: std::sync::Mutex<Option<std::time::Instant>>,
     /// When each token was last used in this process (token id → Unix
     /// seconds).
     token_use: std::sync::Mutex<HashMap<String, i64>>,
     tables: tokio::sync::RwLock<HashMap<String, DeltaTable>>,
-    /// Serialises writers: a Delta commit's version is known before it is made,
-    /// and members and tokens are read-modify-write files.
+    /// Serialises this process's commits to the figures' tables: a Delta
+    /// commit's version is known before it is made.
     write_lock: tokio::sync::Mutex<()>,
-    /// The access log, opened once for appending (opening it per read
-    /// cost more than the read itself under load).
-    access_log: std::sync::Mutex<Option<std::fs::File>>,
-    /// When `members.json` was last read, to see changes other processes
-    /// made (see `reload_members`).
-    members_modified: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
+    /// Reads of members' data not yet written to the access log's table.
+    access: registry::AccessBuffer,
+    /// Where ledger entries are read from: the lake's own directory for a
+    /// lake on the local disk, a cache in the data directory otherwise.
+    ledger_root: PathBuf,
     /// Where the tables live.
     lake: LakeLocation,
 }
 
+/// The error of `open` on a data directory of the file-based layout that
+/// was not moved into the lake yet.
+pub const NOT_MIGRATED: &str = "holds members, tokens and other state in files (the layout before the state moved into the lake); run `vergleichsring migrate --data-dir";
+
 impl Store {
-    /// Creates the layout of a data directory (idempotent): the directories,
-    /// the bundled catalogue unless one is there, empty member and token files.
+    /// Creates the layout of a data directory (idempotent): the directory,
+    /// the lake directory and the bundled catalogue unless one is there.
+    /// The state log needs nothing: an empty log is an empty state.
     pub fn init(root: &Path) -> Result<()> {
         for dir in [root.to_path_buf(), root.join("lake"), root.join("catalog")] {
             std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
@@ -137,14 +161,6 @@ impl Store {
             })?;
         }
         Catalog::write_bundled(&root.join("catalog"))?;
-        let members = root.join(members::FILE);
-        if !members.exists() {
-            files::write_json_atomic(&members, &Vec::<Member>::new())?;
-        }
-        let tokens = root.join(auth::FILE);
-        if !tokens.exists() {
-            files::write_json_atomic(&tokens, &Vec::<TokenRecord>::new())?;
-        }
         Ok(())
     }
 
@@ -159,42 +175,62 @@ impl Store {
         Self::open_at(root, catalog, LakeLocation::default()).await
     }
 
-    /// Opens an initialised data directory whose lake lives at `lake`
-    /// (object storage, or the data directory when its URL is unset), with
-    /// the directory's own catalogue.
+    /// Opens a data directory whose lake lives at `lake` (object storage,
+    /// or the data directory when its URL is unset), with the directory's
+    /// own catalogue. With the lake on object storage an empty or missing
+    /// directory is initialised: a replica needs nothing but the lake.
     pub async fn open_with_lake(root: &Path, lake: LakeLocation) -> Result<Store> {
-        let catalog = Catalog::load(&root.join("catalog"))?;
+        if lake.url.is_some() && !root.join("catalog").exists() {
+            Store::init(root)?;
+        }
+        let catalog = Catalog::load(&root.join("catalog")).map_err(|e| {
+            if root.join("catalog").exists() {
+                StoreError::Catalog(e)
+            } else {
+                not_a_data_directory(root)
+            }
+        })?;
         Self::open_at(root, catalog, lake).await
     }
 
     async fn open_at(root: &Path, catalog: Catalog, lake: LakeLocation) -> Result<Store> {
-        if !root.join(members::FILE).exists() {
-            return Err(StoreError::Invalid(format!(
-                "{} is not a data directory (run `vergleichsring init --data-dir {}` first)",
+        if !root.join("catalog").exists() {
+            return Err(not_a_data_directory(root));
+        }
+        let state = state::StateLog::open(state::objects(root, &lake).await?).await?;
+        if state.view().migrated.is_none()
+            && let Some(file) = migrate::legacy_file(root)
+        {
+            return Err(StoreError::NotMigrated(format!(
+                "{} {NOT_MIGRATED} {}` once, then start again ({} is one of them)",
                 root.display(),
-                root.display()
+                root.display(),
+                file
             )));
         }
-        let members = members::load(root)?;
-        let tokens = auth::TokenCache::load(root)?;
         let mut tables = HashMap::new();
         for domain in &catalog.domains {
             let table = lake::open_table(root, &lake, &domain.id).await?;
             tables.insert(domain.id.clone(), table);
         }
-        Ok(Store {
+        let ledger_root = ledger::local_root(root, &lake)?;
+        let store = Store {
             root: root.to_path_buf(),
             catalog,
-            members: RwLock::new(std::sync::Arc::new(members)),
+            state,
             members_generation: std::sync::atomic::AtomicU64::new(0),
-            tokens: RwLock::new(tokens),
+            members_seen: std::sync::Mutex::new(None),
+            missed: std::sync::Mutex::new(None),
             token_use: std::sync::Mutex::new(HashMap::new()),
             tables: tokio::sync::RwLock::new(tables),
             write_lock: tokio::sync::Mutex::new(()),
-            access_log: std::sync::Mutex::new(None),
-            members_modified: std::sync::Mutex::new(files::modified(&root.join(members::FILE))),
+            access: registry::AccessBuffer::default(),
+            ledger_root,
             lake,
-        })
+        };
+        store.note_members();
+        store.sync_ledgers().await?;
+        Ok(store)
     }
 
     /// Where the Delta tables live.
@@ -212,5 +248,13 @@ impl Store {
         &self.catalog
     }
 }
+fn not_a_data_directory(root: &Path) -> StoreError {
+    StoreError::Invalid(format!(
+        "{} is not a data directory (run `vergleichsring init --data-dir {}` first)",
+        root.display(),
+        root.display()
+    ))
+}
+
 pub use deltalake::DeltaTable;
 pub use deltalake::DeltaTableError;

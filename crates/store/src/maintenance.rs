@@ -1,12 +1,15 @@
 //! Maintenance: compaction of the Delta tables, and backup and restore of a
 //! whole data directory with its lake (local or on object storage).
 //!
-//! A backup is a directory: the data directory's files (members, tokens,
-//! registries, archived uploads, catalogue) as they are, `lake/<domain>/`
-//! holding each table as a local Delta table, and `backup.json` saying what
+//! A backup is a directory: the data directory's catalogue, `lake/<domain>/`
+//! and `lake/_access_log/` holding each table as a local Delta table,
+//! `lake/_state/` holding the state log and the objects beside it (ledger,
+//! release member lists, archived uploads), and `backup.json` saying what
 //! was copied. It is consistent per table: each table's log is copied up
 //! to the version seen when the backup started, after the data files, so
-//! every copied commit finds its files. Restoring needs an empty target.
+//! every copied commit finds its files; the state log is copied up to the
+//! change seen then, after the objects it refers to. Restoring needs an
+//! empty target.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,6 +34,43 @@ pub struct BackupManifest {
     pub versions: BTreeMap<String, Option<u64>>,
     /// Files copied per domain (log and data).
     pub files: BTreeMap<String, usize>,
+    /// The last change of the state log in the backup (absent in backups
+    /// made before the state moved into the lake).
+    #[serde(default)]
+    pub state_seq: u64,
+    /// The Delta version of the access log's table (`None`: no commit).
+    #[serde(default)]
+    pub access_log_version: Option<u64>,
+}
+
+/// Copies the state's objects (ledger, release member lists, uploads) and
+/// then its log up to change `seq`, in order, from `from` to `to` (both
+/// rooted at `_state`). Objects already in `to` are left as they are.
+async fn copy_state(from: &dyn ObjectStore, to: &dyn ObjectStore, seq: u64) -> Result<usize> {
+    let all: Vec<deltalake::ObjectMeta> =
+        from.list(None).try_collect().await.map_err(object_err)?;
+    let (log, objects): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|m| m.location.as_ref().starts_with("log/"));
+    let mut copied = 0;
+    for m in objects {
+        copy_object(from, to, &m.location).await?;
+        copied += 1;
+    }
+    let mut log: Vec<(u64, deltalake::Path)> = log
+        .into_iter()
+        .filter_map(|m| {
+            let n = m.location.filename()?.strip_suffix(".json")?.parse().ok()?;
+            Some((n, m.location))
+        })
+        .filter(|(n, _)| *n <= seq)
+        .collect();
+    log.sort();
+    for (_, location) in log {
+        copy_object(from, to, &location).await?;
+        copied += 1;
+    }
+    Ok(copied)
 }
 
 /// What compaction did to one domain's table.
@@ -128,7 +168,7 @@ fn copy_files(from: &Path, to: &Path, skip_lake: bool) -> Result<()> {
     for entry in std::fs::read_dir(from).map_err(io(from))? {
         let entry = entry.map_err(io(from))?;
         let name = entry.file_name();
-        if skip_lake && (name == "lake" || name == "backup.json") {
+        if skip_lake && (name == "lake" || name == "backup.json" || name == "cache") {
             continue;
         }
         let src = entry.path();
@@ -203,8 +243,19 @@ impl Store {
             versions.insert(d.id.clone(), version);
             files.insert(d.id.clone(), n);
         }
-        // The registries after the tables: a member or release that appears
+        let mut access = open_table(&self.root, &self.lake, crate::registry::ACCESS_TABLE).await?;
+        if access.version().is_some() {
+            access.update_state().await?;
+        }
+        let access_log_version = access.version();
+        let target = local_store(&to.join("lake").join(crate::registry::ACCESS_TABLE))?;
+        copy_table(access.object_store().as_ref(), &target, access_log_version).await?;
+        // The state after the tables: a member or release that appears
         // meanwhile is harmless, one missing for a copied commit would not be.
+        self.state.follow().await?;
+        let state_seq = self.state.view().seq;
+        let target = local_store(&to.join("lake").join("_state"))?;
+        copy_state(self.state.objects.as_ref(), &target, state_seq).await?;
         copy_files(&self.root, to, true)?;
         let manifest = BackupManifest {
             made_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -215,6 +266,8 @@ impl Store {
                 .map_or_else(|| "data directory".to_string(), |u| u.to_string()),
             versions,
             files,
+            state_seq,
+            access_log_version,
         };
         crate::files::write_json_atomic(&to.join("backup.json"), &manifest)?;
         Ok(manifest)
@@ -225,10 +278,18 @@ impl Store {
     /// have no commits yet). Nothing is overwritten.
     pub async fn restore(from: &Path, root: &Path, lake: &LakeLocation) -> Result<BackupManifest> {
         let manifest: BackupManifest = crate::files::read_json(&from.join("backup.json"))?;
-        if root.join(crate::members::FILE).exists() {
+        if root.join("catalog").exists() || crate::migrate::legacy_file(root).is_some() {
             return Err(StoreError::Invalid(format!(
                 "{} already holds a data directory; restore into a new one",
                 root.display()
+            )));
+        }
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        let state = crate::state::objects(root, lake).await?;
+        if crate::state::StateLog::open(state.clone()).await?.view().seq > 0 {
+            return Err(StoreError::Invalid(format!(
+                "the lake at {} already holds state; restore into an empty lake",
+                lake.table_url(root, "_state")?
             )));
         }
         let catalog = vergleichsring_catalog::Catalog::load(&from.join("catalog"))?;
@@ -250,7 +311,21 @@ impl Store {
             let source = local_store(&from.join("lake").join(&domain))?;
             copy_table(&source, table.object_store().as_ref(), version).await?;
         }
-        // The directory's files last: until members.json is there, the
+        let access = open_table(root, lake, crate::registry::ACCESS_TABLE).await?;
+        if access.version().is_none() {
+            let source = local_store(&from.join("lake").join(crate::registry::ACCESS_TABLE))?;
+            copy_table(
+                &source,
+                access.object_store().as_ref(),
+                manifest.access_log_version,
+            )
+            .await?;
+        }
+        if manifest.state_seq > 0 {
+            let source = local_store(&from.join("lake").join("_state"))?;
+            copy_state(&source, state.as_ref(), manifest.state_seq).await?;
+        }
+        // The directory's files last: until the catalogue is there, the
         // target is not a data directory, so a failed restore is not opened.
         copy_files(from, root, true)?;
         Ok(manifest)

@@ -1,17 +1,14 @@
-//! Member master data, kept in `members.json`.
+//! Member master data, kept in the state log (`state.rs`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 use vergleichsring_catalog::{MemberKind, validate_member_id};
 
-use crate::files::{read_json, write_json_atomic};
+use crate::state::Change;
 use crate::{Result, Store, StoreError};
-
-pub(crate) const FILE: &str = "members.json";
 
 /// A member municipality or county.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -25,36 +22,25 @@ pub struct Member {
     pub kind: MemberKind,
 }
 
-pub(crate) fn load(root: &Path) -> Result<BTreeMap<String, Member>> {
-    let list: Vec<Member> = read_json(&root.join(FILE))?;
-    Ok(list.into_iter().map(|m| (m.member_id.clone(), m)).collect())
-}
-
 impl Store {
-    /// Reads `members.json` again if another process changed it (replicas
-    /// over one data directory). Returns whether the list changed.
-    pub fn reload_members(&self) -> Result<bool> {
-        let path = self.root.join(FILE);
-        let now = crate::files::modified(&path);
-        let mut seen = match self.members_modified.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if *seen == now {
-            return Ok(false);
+    /// Reads changes other processes made to the state (replicas on one
+    /// lake): members, tokens, grants, groups, releases, sessions. Returns
+    /// whether the member list changed.
+    pub async fn follow_state(&self) -> Result<bool> {
+        self.state.follow().await?;
+        Ok(self.note_members())
+    }
+
+    /// Counts a new generation if the member list changed since last seen.
+    pub(crate) fn note_members(&self) -> bool {
+        let now = self.state.view().members.clone();
+        let mut seen = self.members_seen.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = seen.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &now));
+        if changed {
+            *seen = Some(now);
+            self.members_generation.fetch_add(1, Ordering::AcqRel);
         }
-        let fresh = load(&self.root)?;
-        *seen = now;
-        let mut members = match self.members.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if **members == fresh {
-            return Ok(false);
-        }
-        *members = Arc::new(fresh);
-        self.members_generation.fetch_add(1, Ordering::SeqCst);
-        Ok(true)
+        changed
     }
 
     /// All members, by id.
@@ -64,10 +50,7 @@ impl Store {
 
     /// All members by id, shared: no copy per request.
     pub fn members_map(&self) -> Arc<BTreeMap<String, Member>> {
-        match self.members.read() {
-            Ok(m) => m.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.state.view().members.clone()
     }
 
     /// A number that changes whenever members are registered or changed,
@@ -78,15 +61,27 @@ impl Store {
 
     /// One member.
     pub fn member(&self, member_id: &str) -> Option<Member> {
-        match self.members.read() {
-            Ok(m) => m.get(member_id).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(member_id).cloned(),
-        }
+        self.state.view().members.get(member_id).cloned()
+    }
+
+    /// The first year a member is no longer in the ring, if it left.
+    pub fn left_from(&self, member_id: &str) -> Option<i32> {
+        self.state.view().left.get(member_id).copied()
+    }
+
+    /// Members that left the ring, with the first year they are not in.
+    pub fn members_left(&self) -> Arc<BTreeMap<String, i32>> {
+        self.state.view().left.clone()
     }
 
     /// Registers members, or updates name and kind of known ids. All or none:
-    /// every entry is checked before the file is replaced.
+    /// every entry is checked, then all are one change of the state.
     pub async fn upsert_members(&self, new: Vec<Member>) -> Result<Vec<Member>> {
+        self.upsert_members_by("cli", new).await
+    }
+
+    /// [`Store::upsert_members`] recording who made the change.
+    pub async fn upsert_members_by(&self, by: &str, new: Vec<Member>) -> Result<Vec<Member>> {
         for m in &new {
             validate_member_id(&m.member_id, Some(m.kind)).map_err(StoreError::Invalid)?;
             if m.name.trim().is_empty() {
@@ -96,18 +91,47 @@ impl Store {
                 )));
             }
         }
-        let _guard = self.write_lock.lock().await;
-        let mut next: BTreeMap<String, Member> = self.members_map().as_ref().clone();
-        for m in &new {
-            next.insert(m.member_id.clone(), m.clone());
-        }
-        let list: Vec<&Member> = next.values().collect();
-        write_json_atomic(&self.root.join(FILE), &list)?;
-        match self.members.write() {
-            Ok(mut m) => *m = Arc::new(next),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
-        }
-        self.members_generation.fetch_add(1, Ordering::AcqRel);
+        self.state
+            .commit(by, |view| {
+                // Nothing to write if every member is already as given.
+                let changed: Vec<Member> = new
+                    .iter()
+                    .filter(|m| view.members.get(&m.member_id) != Some(m))
+                    .cloned()
+                    .collect();
+                let changes = if changed.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Change::Members { members: changed }]
+                };
+                Ok((changes, ()))
+            })
+            .await?;
+        self.note_members();
         Ok(new)
+    }
+
+    /// Records that a member leaves the ring from `from_year` on. Its
+    /// figures and tokens stay; uploads for that year and later are
+    /// refused. Leaving again moves the year.
+    pub async fn member_leaves(&self, by: &str, member_id: &str, from_year: i32) -> Result<()> {
+        self.state
+            .commit(by, |view| {
+                if !view.members.contains_key(member_id) {
+                    return Err(StoreError::NotFound(format!(
+                        "member {member_id} is not registered"
+                    )));
+                }
+                Ok((
+                    vec![Change::MemberLeft {
+                        member_id: member_id.to_string(),
+                        from_year,
+                    }],
+                    (),
+                ))
+            })
+            .await?;
+        self.note_members();
+        Ok(())
     }
 }

@@ -1,22 +1,21 @@
-//! Small registries beside the lake, each one JSON file replaced atomically:
-//! consultants' grants (`grants.json`), custom peer groups (`groups.json`),
-//! explanations of warnings, and the append-only access log (`access.log`,
-//! one JSON object per line). Releases of custom groups are entries of the
-//! release ledger (`ledger.rs`); an old `releases.json` is left alone.
+//! Small registries in the state log (`state.rs`): consultants' grants,
+//! custom peer groups and explanations of warnings; and the access log, a
+//! Delta table beside the figures (`<lake>/_access_log`) that outside tools
+//! can query. Releases of custom groups are entries of the release ledger
+//! (`ledger.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use deltalake::arrow::array::{Array, ArrayRef, Int32Array, RecordBatch, StringArray};
+use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 
-use crate::files::{read_json, write_json_atomic};
+use crate::state::Change;
 use crate::{Result, Store, StoreError};
 
-const GRANTS: &str = "grants.json";
-const GROUPS: &str = "groups.json";
-const ACCESS_LOG: &str = "access.log";
-const EXPLANATIONS: &str = "explanations.json";
+/// The access log's table, beside the domains' tables in the lake.
+pub(crate) const ACCESS_TABLE: &str = "_access_log";
 
 /// A member's explanation of a warning stored with its submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -65,34 +64,96 @@ pub struct AccessEntry {
     pub year: Option<i32>,
 }
 
-fn read_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
-    if path.exists() {
-        read_json(path)
-    } else {
-        Ok(T::default())
-    }
+/// Reads not yet written to the access log's table: a read appends here,
+/// and `Store::flush_access_log` writes what gathered as one commit.
+#[derive(Default)]
+pub(crate) struct AccessBuffer {
+    pending: std::sync::Mutex<Vec<AccessEntry>>,
+    /// The table's handle, kept between flushes (one flush at a time, so
+    /// entries land in the order they were read).
+    table: tokio::sync::Mutex<Option<deltalake::DeltaTable>>,
 }
 
-/// Consultant id → members that granted it access.
-pub(crate) type Grants = BTreeMap<String, BTreeSet<String>>;
+/// Appends entries to the access log's table as one commit. A handle
+/// behind other replicas' appends is fine: an append commits on top of
+/// whatever was appended meanwhile.
+pub(crate) async fn write_access(
+    table: deltalake::DeltaTable,
+    entries: &[AccessEntry],
+) -> Result<deltalake::DeltaTable> {
+    Ok(table
+        .write(vec![access_batch(entries)?])
+        .with_save_mode(deltalake::protocol::SaveMode::Append)
+        .await?)
+}
 
-pub(crate) fn add_grants(root: &Path, consultant_id: &str, members: &[String]) -> Result<()> {
-    let path = root.join(GRANTS);
-    let mut grants: Grants = read_or_default(&path)?;
-    grants
-        .entry(consultant_id.to_string())
-        .or_default()
-        .extend(members.iter().cloned());
-    write_json_atomic(&path, &grants)
+/// The Arrow schema of the access log's table.
+fn access_schema() -> Schema {
+    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    Schema::new(vec![
+        text("at", false),
+        text("token_id", false),
+        text("role", false),
+        text("action", false),
+        text("member_id", false),
+        text("domain", true),
+        Field::new("year", DataType::Int32, true),
+    ])
+}
+
+fn access_batch(entries: &[AccessEntry]) -> Result<RecordBatch> {
+    let strings = |f: &dyn Fn(&AccessEntry) -> Option<&str>| -> ArrayRef {
+        Arc::new(entries.iter().map(f).collect::<StringArray>())
+    };
+    let columns: Vec<ArrayRef> = vec![
+        strings(&|e| Some(e.at.as_str())),
+        strings(&|e| Some(e.token_id.as_str())),
+        strings(&|e| Some(e.role.as_str())),
+        strings(&|e| Some(e.action.as_str())),
+        strings(&|e| Some(e.member_id.as_str())),
+        strings(&|e| e.domain.as_deref()),
+        Arc::new(entries.iter().map(|e| e.year).collect::<Int32Array>()),
+    ];
+    Ok(RecordBatch::try_new(Arc::new(access_schema()), columns)?)
+}
+
+fn access_entries(batch: &RecordBatch, out: &mut Vec<AccessEntry>) -> Result<()> {
+    let text = |name: &str| -> Result<&StringArray> {
+        batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| StoreError::Invalid(format!("access log: no text column {name}")))
+    };
+    let (at, token, role, action, member, domain) = (
+        text("at")?,
+        text("token_id")?,
+        text("role")?,
+        text("action")?,
+        text("member_id")?,
+        text("domain")?,
+    );
+    let year = batch
+        .column_by_name("year")
+        .and_then(|c| c.as_any().downcast_ref::<Int32Array>())
+        .ok_or_else(|| StoreError::Invalid("access log: no column year".into()))?;
+    for i in 0..batch.num_rows() {
+        out.push(AccessEntry {
+            at: at.value(i).to_string(),
+            token_id: token.value(i).to_string(),
+            role: role.value(i).to_string(),
+            action: action.value(i).to_string(),
+            member_id: member.value(i).to_string(),
+            domain: domain.is_valid(i).then(|| domain.value(i).to_string()),
+            year: year.is_valid(i).then(|| year.value(i)),
+        });
+    }
+    Ok(())
 }
 
 impl Store {
     /// The members that granted a consultant access.
     pub fn grants_of(&self, consultant_id: &str) -> BTreeSet<String> {
-        read_or_default::<Grants>(&self.root.join(GRANTS))
-            .ok()
-            .and_then(|mut g| g.remove(consultant_id))
-            .unwrap_or_default()
+        self.state.view().grants_of(consultant_id)
     }
 
     /// A member grants a consultant access to its reports.
@@ -102,121 +163,179 @@ impl Store {
                 "consultant_id must not be empty".into(),
             ));
         }
-        let _guard = self.write_lock.lock().await;
-        add_grants(&self.root, consultant_id, &[member_id.to_string()])
+        self.state
+            .commit(member_id, |view| {
+                let has = view
+                    .grants
+                    .get(consultant_id)
+                    .is_some_and(|s| s.contains(member_id));
+                let changes = if has {
+                    Vec::new()
+                } else {
+                    vec![Change::Granted {
+                        consultant_id: consultant_id.to_string(),
+                        member_ids: vec![member_id.to_string()],
+                    }]
+                };
+                Ok((changes, ()))
+            })
+            .await
     }
 
     /// A member revokes a consultant's access; `false` if there was none.
     pub async fn revoke_grant(&self, member_id: &str, consultant_id: &str) -> Result<bool> {
-        let _guard = self.write_lock.lock().await;
-        let path = self.root.join(GRANTS);
-        let mut grants: Grants = read_or_default(&path)?;
-        let removed = grants
-            .get_mut(consultant_id)
-            .is_some_and(|set| set.remove(member_id));
-        if removed {
-            write_json_atomic(&path, &grants)?;
-        }
-        Ok(removed)
+        self.state
+            .commit(member_id, |view| {
+                let has = view
+                    .grants
+                    .get(consultant_id)
+                    .is_some_and(|s| s.contains(member_id));
+                let changes = if has {
+                    vec![Change::GrantRevoked {
+                        consultant_id: consultant_id.to_string(),
+                        member_id: member_id.to_string(),
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Ok((changes, has))
+            })
+            .await
     }
 
     /// The custom groups.
     pub fn groups(&self) -> Vec<CustomGroup> {
-        read_or_default(&self.root.join(GROUPS)).unwrap_or_default()
+        self.state.view().groups.as_ref().clone()
     }
 
-    /// Stores a new custom group; an existing id is a conflict.
+    /// Stores a new custom group; an existing id is a conflict, also when
+    /// another replica defined it a moment before.
     pub async fn add_group(&self, group: CustomGroup) -> Result<CustomGroup> {
-        let _guard = self.write_lock.lock().await;
-        let path = self.root.join(GROUPS);
-        let mut groups: Vec<CustomGroup> = read_or_default(&path)?;
-        if groups.iter().any(|g| g.id == group.id) {
-            return Err(StoreError::Conflict(format!(
-                "a group with id '{}' exists; groups are immutable so that published statistics stay reproducible",
-                group.id
-            )));
-        }
-        groups.push(group.clone());
-        write_json_atomic(&path, &groups)?;
-        Ok(group)
+        self.state
+            .commit("analyst", |view| {
+                if view.groups.iter().any(|g| g.id == group.id) {
+                    return Err(StoreError::Conflict(format!(
+                        "a group with id '{}' exists; groups are immutable so that published statistics stay reproducible",
+                        group.id
+                    )));
+                }
+                Ok((
+                    vec![Change::Group {
+                        group: group.clone(),
+                    }],
+                    group.clone(),
+                ))
+            })
+            .await
     }
 
     /// Every explanation, oldest first.
     pub fn explanations(&self) -> Vec<Explanation> {
-        read_or_default(&self.root.join(EXPLANATIONS)).unwrap_or_default()
+        self.state.view().explanations.as_ref().clone()
     }
 
     /// Stores explanations; a later one for the same warning replaces the
-    /// earlier one (both stay in the file's history only through backups,
-    /// since an explanation is the member's current word on it).
+    /// earlier one in what is read (both stay in the state log).
     pub async fn add_explanations(&self, new: Vec<Explanation>) -> Result<Vec<Explanation>> {
-        let _guard = self.write_lock.lock().await;
-        let path = self.root.join(EXPLANATIONS);
-        let mut all: Vec<Explanation> = read_or_default(&path)?;
-        for e in &new {
-            all.retain(|x| {
-                !(x.submission_id == e.submission_id
-                    && x.member_id == e.member_id
-                    && x.rule == e.rule)
-            });
-            all.push(e.clone());
-        }
-        write_json_atomic(&path, &all)?;
+        let by = new
+            .first()
+            .map_or_else(String::new, |e| e.explained_by.clone());
+        self.state
+            .commit(&by, |_| {
+                Ok((
+                    vec![Change::Explanations {
+                        explanations: new.clone(),
+                    }],
+                    (),
+                ))
+            })
+            .await?;
         Ok(new)
     }
 
-    /// Appends a line to the access log. Failing to log is reported, not fatal
-    /// for the read, so the caller decides.
+    /// Notes a read for the access log. It reaches the log's table with
+    /// the next [`Store::flush_access_log`] (`serve` flushes every
+    /// `lake.refresh_millis`, at most every second, and when it stops).
     pub fn log_access(&self, entry: &AccessEntry) -> Result<()> {
-        let path = self.root.join(ACCESS_LOG);
-        let mut line = serde_json::to_vec(entry).map_err(|source| StoreError::Json {
-            path: path.clone(),
-            source,
-        })?;
-        line.push(b'\n');
-        let mut handle = self.access_log.lock().unwrap_or_else(|e| e.into_inner());
-        if handle.is_none() {
-            *handle = Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|source| StoreError::Io {
-                        path: path.clone(),
-                        source,
-                    })?,
-            );
-        }
-        let Some(f) = handle.as_mut() else {
-            return Ok(());
-        };
-        // One write of the whole line under the lock: lines never interleave.
-        let written = f.write_all(&line);
-        if written.is_err() {
-            // Reopen on the next entry (e.g. after the file was rotated away).
-            *handle = None;
-        }
-        written.map_err(|source| StoreError::Io { path, source })
+        self.access
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry.clone());
+        Ok(())
     }
 
-    /// Closes the access log, so that the next entry opens `access.log`
-    /// again (after log rotation moved the file away; `serve` calls this on
-    /// SIGHUP).
-    pub fn reopen_access_log(&self) {
-        *self.access_log.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// Writes the reads noted since the last flush to the access log's
+    /// table, as one commit. Replicas append side by side: Delta lets
+    /// appends commit concurrently. On failure the entries are kept for
+    /// the next flush.
+    pub async fn flush_access_log(&self) -> Result<usize> {
+        let mut table = self.access.table.lock().await;
+        let entries: Vec<AccessEntry> = std::mem::take(
+            &mut *self
+                .access
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let n = entries.len();
+        let written = self.append_access(&mut table, &entries).await;
+        if let Err(e) = written {
+            let mut pending = self
+                .access
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let later = std::mem::take(&mut *pending);
+            *pending = entries;
+            pending.extend(later);
+            return Err(e);
+        }
+        Ok(n)
     }
 
-    /// The access log, oldest first.
-    pub fn access_log(&self) -> Result<Vec<AccessEntry>> {
-        let path = self.root.join(ACCESS_LOG);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(StoreError::Io { path, source }),
+    /// Appends entries to the access log's table (creating it on first use).
+    pub(crate) async fn append_access(
+        &self,
+        handle: &mut Option<deltalake::DeltaTable>,
+        entries: &[AccessEntry],
+    ) -> Result<()> {
+        let table = match handle.take() {
+            Some(t) => t,
+            None => crate::lake::open_table(&self.root, &self.lake, ACCESS_TABLE).await?,
         };
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        *handle = Some(write_access(table, entries).await?);
+        Ok(())
+    }
+
+    /// The access log, oldest first (this process's unwritten reads are
+    /// written first).
+    pub async fn access_log(&self) -> Result<Vec<AccessEntry>> {
+        self.flush_access_log().await?;
+        let table = crate::lake::open_table(&self.root, &self.lake, ACCESS_TABLE).await?;
+        if table.version().is_none() {
+            return Ok(Vec::new());
+        }
+        let ctx = deltalake::datafusion::prelude::SessionContext::new();
+        let failed = |e: deltalake::datafusion::error::DataFusionError| {
+            StoreError::Invalid(format!("access log: {e}"))
+        };
+        ctx.register_table("access_log", table.table_provider().await.map_err(failed)?)
+            .map_err(failed)?;
+        let batches = ctx
+            .sql("SELECT * FROM access_log ORDER BY at")
+            .await
+            .map_err(failed)?
+            .collect()
+            .await
+            .map_err(failed)?;
+        let mut out = Vec::new();
+        for b in &batches {
+            access_entries(b, &mut out)?;
+        }
+        Ok(out)
     }
 }

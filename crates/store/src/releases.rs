@@ -1,7 +1,7 @@
-//! Frozen releases of a (domain, year): `data-releases.json` (the log, one
-//! entry per freeze, oldest first) and `releases/<id>/members.json` (the
-//! member list as it was when the release was frozen, because size classes
-//! and peer groups depend on it).
+//! Frozen releases of a (domain, year): one change of the state log per
+//! freeze and reopening (`state.rs`), and `_state/releases/<id>/members.json`
+//! beside the log (the member list as it was when the release was frozen,
+//! because size classes and peer groups depend on it).
 //!
 //! A release records the data version of every domain at the moment it was
 //! frozen. Comparisons, time series and reports asked `as_of` the release
@@ -12,10 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{read_json, write_json_atomic};
+use crate::state::Change;
 use crate::{Member, Result, Store, StoreError};
-
-const FILE: &str = "data-releases.json";
 
 /// The table property that freezes a year: `vergleichsring.frozen.<year>`,
 /// holding the release id (empty once reopened).
@@ -31,7 +29,10 @@ pub(crate) fn frozen_in_table(table: &deltalake::DeltaTable, year: i32) -> Optio
         .filter(|v| !v.is_empty())
         .cloned()
 }
-const DIR: &str = "releases";
+/// Where a release's member list is kept, below the state's root.
+pub(crate) fn members_object(id: &str) -> object_store::path::Path {
+    object_store::path::Path::from(format!("releases/{id}/members.json"))
+}
 
 /// A frozen (domain, year).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -79,12 +80,7 @@ fn now() -> String {
 impl Store {
     /// Every release, oldest first.
     pub fn data_releases(&self) -> Result<Vec<DataRelease>> {
-        let path = self.root.join(FILE);
-        if path.exists() {
-            read_json(&path)
-        } else {
-            Ok(Vec::new())
-        }
+        Ok(self.state.view().releases.as_ref().clone())
     }
 
     /// The release that currently freezes a (domain, year), if any.
@@ -110,7 +106,7 @@ impl Store {
             return Err(StoreError::Invalid(format!("unknown domain {domain}")));
         }
         let _guard = self.write_lock.lock().await;
-        let mut all = self.data_releases()?;
+        let all = self.data_releases()?;
         if let Some(r) = all
             .iter()
             .find(|r| r.domain == domain && r.year == year && r.is_frozen())
@@ -159,16 +155,37 @@ impl Store {
             disclosure,
         };
         // The member list first: a release without it could not be
-        // reproduced, a member list without a release is harmless.
-        let dir = self.root.join(DIR).join(&release.id);
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
-            path: dir.clone(),
+        // reproduced, a member list without a release is harmless. Two
+        // replicas freezing at once write the same id; the first list
+        // stays, and the second freeze is refused below.
+        let members: Vec<Member> = self.members_map().values().cloned().collect();
+        let bytes = serde_json::to_vec(&members).map_err(|source| StoreError::Json {
+            path: std::path::PathBuf::from(members_object(&release.id).to_string()),
             source,
         })?;
-        let members: Vec<Member> = self.members_map().values().cloned().collect();
-        write_json_atomic(&dir.join("members.json"), &members)?;
-        all.push(release.clone());
-        write_json_atomic(&self.root.join(FILE), &all)?;
+        self.state
+            .put_if_absent(&members_object(&release.id), bytes.into())
+            .await?;
+        let release = self
+            .state
+            .commit(by, |view| {
+                if let Some(r) = view.releases.iter().find(|r| {
+                    r.id == release.id
+                        || (r.domain == release.domain && r.year == year && r.is_frozen())
+                }) {
+                    return Err(StoreError::Conflict(format!(
+                        "{domain} {year} is already frozen as release {} since {}",
+                        r.id, r.frozen_at
+                    )));
+                }
+                Ok((
+                    vec![Change::Released {
+                        release: release.clone(),
+                    }],
+                    release.clone(),
+                ))
+            })
+            .await?;
         tracing::info!(release = %release.id, "release frozen");
         Ok(release)
     }
@@ -176,22 +193,33 @@ impl Store {
     /// Reopens a frozen (domain, year) for uploads. The release stays in the
     /// log and can still be asked for `as_of`.
     pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
-        let _guard = self.write_lock.lock().await;
-        let mut all = self.data_releases()?;
-        let Some(r) = all
-            .iter_mut()
-            .rev()
-            .find(|r| r.domain == domain && r.year == year && r.is_frozen())
-        else {
-            return Err(StoreError::Conflict(format!(
-                "{domain} {year} is not frozen"
-            )));
+        let open = |view: &crate::state::View| {
+            view.releases
+                .iter()
+                .rev()
+                .find(|r| r.domain == domain && r.year == year && r.is_frozen())
+                .cloned()
+                .ok_or_else(|| StoreError::Conflict(format!("{domain} {year} is not frozen")))
         };
-        r.reopened_at = Some(now());
-        r.reopened_by = Some(by.to_string());
-        let r = r.clone();
+        open(&self.state.view())?;
         self.set_frozen(domain, year, "").await?;
-        write_json_atomic(&self.root.join(FILE), &all)?;
+        let at = now();
+        let r = self
+            .state
+            .commit(by, |view| {
+                let mut r = open(view)?;
+                r.reopened_at = Some(at.clone());
+                r.reopened_by = Some(by.to_string());
+                Ok((
+                    vec![Change::Reopened {
+                        release_id: r.id.clone(),
+                        at: at.clone(),
+                        by: by.to_string(),
+                    }],
+                    r,
+                ))
+            })
+            .await?;
         tracing::info!(release = %r.id, "release reopened");
         Ok(r)
     }
@@ -223,14 +251,24 @@ impl Store {
     }
 
     /// The member list frozen with a release.
-    pub fn release_members(&self, id: &str) -> Result<BTreeMap<String, Member>> {
+    pub async fn release_members(&self, id: &str) -> Result<BTreeMap<String, Member>> {
         if !id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(StoreError::Invalid(format!("no release {id}")));
         }
-        let members: Vec<Member> = read_json(&self.root.join(DIR).join(id).join("members.json"))?;
+        let path = members_object(id);
+        let bytes = self
+            .state
+            .get(&path)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("no member list of release {id}")))?;
+        let members: Vec<Member> =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+                path: std::path::PathBuf::from(path.to_string()),
+                source,
+            })?;
         Ok(members
             .into_iter()
             .map(|m| (m.member_id.clone(), m))

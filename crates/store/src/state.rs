@@ -1,0 +1,491 @@
+//! Every piece of state beside the figures, in the lake: an append-only log
+//! of changes under `<lake>/_state/log/`, one JSON object per change,
+//! numbered from 1 without gaps (`00000000000000000001.json`, ...).
+//!
+//! A change is written put-if-absent at the number after the last one seen
+//! (on a local disk a hard link that fails if the name exists, on S3 a
+//! `PUT` with `If-None-Match: *`), so exactly one writer wins each number.
+//! A writer that loses reads the new changes, checks its change again
+//! against them and tries the next number: the check and the write are one
+//! step for every process on the lake, as a Delta commit is for figures.
+//!
+//! What the service reads (members, tokens, grants, custom groups,
+//! explanations, data releases, web sessions) is the fold of the log, held
+//! in memory as a [`View`]. Replicas follow each other by reading the
+//! numbers after the last one they applied ([`StateLog::follow`]); nothing
+//! but the lake is shared. The log is also the history: who changed what
+//! when, a member's renaming and leaving included.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use crate::{CustomGroup, DataRelease, Explanation, Member, Result, StoreError, TokenRecord};
+
+/// Where the log lives, below the state's root.
+const LOG: &str = "log";
+
+/// How often a change is checked and written again after other writers
+/// took its number, before the request fails.
+const COMMIT_ATTEMPTS: usize = 64;
+
+/// A signed-in web session, as stored: the token it acts as (by id, never
+/// the token itself) and when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Id of the token the session acts as.
+    pub token_id: String,
+    /// When it was started (RFC 3339).
+    pub started_at: String,
+    /// When it ends whatever happens (RFC 3339).
+    pub expires_at: String,
+}
+
+/// One change of the state. Each is checked before it is written; applying
+/// it never fails.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub(crate) enum Change {
+    /// Members registered, or their name and kind changed.
+    Members { members: Vec<Member> },
+    /// A member leaves the ring from a year on (its figures stay).
+    MemberLeft { member_id: String, from_year: i32 },
+    /// A token issued (its hash only).
+    Token { record: TokenRecord },
+    /// A token revoked.
+    TokenRevoked { token_id: String },
+    /// Members grant a consultant access.
+    Granted {
+        consultant_id: String,
+        member_ids: Vec<String>,
+    },
+    /// A member takes back a consultant's access.
+    GrantRevoked {
+        consultant_id: String,
+        member_id: String,
+    },
+    /// A custom peer group defined (immutable once defined).
+    Group { group: CustomGroup },
+    /// Explanations of warnings (a later one of the same warning replaces
+    /// the earlier one in the view; both stay in the log).
+    Explanations { explanations: Vec<Explanation> },
+    /// A (domain, year) frozen as a data release. Its member list is an
+    /// object beside the log (`releases/<id>/members.json`).
+    Released { release: DataRelease },
+    /// A data release reopened for uploads.
+    Reopened {
+        release_id: String,
+        at: String,
+        by: String,
+    },
+    /// A web session started; `key` is the SHA-256 of its cookie.
+    SessionStarted {
+        key: String,
+        session: SessionRecord,
+    },
+    /// A web session ended (signed out).
+    SessionEnded { key: String },
+    /// A data directory's files were moved into the lake.
+    Migrated { from: String, files: Vec<String> },
+}
+
+/// One numbered entry of the log: the changes of one commit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Event {
+    /// Its number.
+    pub seq: u64,
+    /// When it was written (RFC 3339).
+    pub at: String,
+    /// Who wrote it: a token id, `cli` or `migrate`.
+    pub by: String,
+    /// The changes, applied in order.
+    pub changes: Vec<Change>,
+}
+
+/// Consultant id → members that granted it access.
+pub(crate) type Grants = BTreeMap<String, BTreeSet<String>>;
+
+/// The state as of a number of the log.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// The number of the last change applied (0: none).
+    pub seq: u64,
+    /// Members by id.
+    pub members: Arc<BTreeMap<String, Member>>,
+    /// Members that left, with the first year they are no longer in.
+    pub left: Arc<BTreeMap<String, i32>>,
+    /// Tokens by hash.
+    pub tokens: Arc<HashMap<String, TokenRecord>>,
+    /// Token ids in the order they were issued.
+    pub token_order: Arc<Vec<String>>,
+    pub(crate) grants: Arc<Grants>,
+    /// Custom groups, in the order they were defined.
+    pub groups: Arc<Vec<CustomGroup>>,
+    /// Explanations, oldest first.
+    pub explanations: Arc<Vec<Explanation>>,
+    /// Data releases, oldest first.
+    pub releases: Arc<Vec<DataRelease>>,
+    /// Live web sessions by the SHA-256 of their cookie.
+    pub sessions: Arc<HashMap<String, SessionRecord>>,
+    /// Where a migration came from, if the state was migrated.
+    pub migrated: Option<String>,
+}
+
+impl View {
+    /// Applies one event. Changes were checked when written; one that no
+    /// longer fits (a revocation of an unknown token) changes nothing.
+    pub(crate) fn apply(&mut self, event: &Event) {
+        for change in &event.changes {
+            match change {
+                Change::Members { members } => {
+                    let map = Arc::make_mut(&mut self.members);
+                    for m in members {
+                        map.insert(m.member_id.clone(), m.clone());
+                    }
+                }
+                Change::MemberLeft {
+                    member_id,
+                    from_year,
+                } => {
+                    Arc::make_mut(&mut self.left).insert(member_id.clone(), *from_year);
+                }
+                Change::Token { record } => {
+                    if !self.tokens.contains_key(&record.hash) {
+                        Arc::make_mut(&mut self.token_order).push(record.token_id.clone());
+                    }
+                    Arc::make_mut(&mut self.tokens).insert(record.hash.clone(), record.clone());
+                }
+                Change::TokenRevoked { token_id } => {
+                    for t in Arc::make_mut(&mut self.tokens).values_mut() {
+                        if &t.token_id == token_id {
+                            t.revoked = true;
+                        }
+                    }
+                }
+                Change::Granted {
+                    consultant_id,
+                    member_ids,
+                } => {
+                    Arc::make_mut(&mut self.grants)
+                        .entry(consultant_id.clone())
+                        .or_default()
+                        .extend(member_ids.iter().cloned());
+                }
+                Change::GrantRevoked {
+                    consultant_id,
+                    member_id,
+                } => {
+                    if let Some(set) = Arc::make_mut(&mut self.grants).get_mut(consultant_id) {
+                        set.remove(member_id);
+                    }
+                }
+                Change::Group { group } => {
+                    if !self.groups.iter().any(|g| g.id == group.id) {
+                        Arc::make_mut(&mut self.groups).push(group.clone());
+                    }
+                }
+                Change::Explanations { explanations } => {
+                    let all = Arc::make_mut(&mut self.explanations);
+                    for e in explanations {
+                        all.retain(|x| {
+                            !(x.submission_id == e.submission_id
+                                && x.member_id == e.member_id
+                                && x.rule == e.rule)
+                        });
+                        all.push(e.clone());
+                    }
+                }
+                Change::Released { release } => {
+                    if !self.releases.iter().any(|r| r.id == release.id) {
+                        Arc::make_mut(&mut self.releases).push(release.clone());
+                    }
+                }
+                Change::Reopened { release_id, at, by } => {
+                    for r in Arc::make_mut(&mut self.releases)
+                        .iter_mut()
+                        .filter(|r| &r.id == release_id && r.reopened_at.is_none())
+                    {
+                        r.reopened_at = Some(at.clone());
+                        r.reopened_by = Some(by.clone());
+                    }
+                }
+                Change::SessionStarted { key, session } => {
+                    let sessions = Arc::make_mut(&mut self.sessions);
+                    // Ended sessions leave memory as new ones come.
+                    let now = chrono::Utc::now();
+                    sessions.retain(|_, s| !expired(&s.expires_at, now));
+                    sessions.insert(key.clone(), session.clone());
+                }
+                Change::SessionEnded { key } => {
+                    Arc::make_mut(&mut self.sessions).remove(key);
+                }
+                Change::Migrated { from, .. } => self.migrated = Some(from.clone()),
+            }
+        }
+        self.seq = event.seq;
+    }
+
+    /// The members that granted a consultant access.
+    pub(crate) fn grants_of(&self, consultant_id: &str) -> BTreeSet<String> {
+        self.grants.get(consultant_id).cloned().unwrap_or_default()
+    }
+}
+
+/// Whether an RFC 3339 time is past (a time that does not parse is).
+pub(crate) fn expired(at: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    chrono::DateTime::parse_from_rfc3339(at).map_or(true, |t| t <= now)
+}
+
+/// The object store of a lake's state, rooted at `<lake>/_state` (on the
+/// local disk `DATA_DIR/lake/_state`).
+pub(crate) async fn objects(
+    root: &std::path::Path,
+    lake: &crate::LakeLocation,
+) -> Result<Arc<dyn ObjectStore>> {
+    let handle = crate::lake::open_table(root, lake, "_state").await?;
+    Ok(handle.object_store())
+}
+
+pub(crate) fn object_err(e: object_store::Error) -> StoreError {
+    StoreError::Invalid(format!("state store: {e}"))
+}
+
+fn log_path(seq: u64) -> object_store::path::Path {
+    object_store::path::Path::from(format!("{LOG}/{seq:020}.json"))
+}
+
+fn parse_event(seq: u64, bytes: &[u8]) -> Result<Event> {
+    let event: Event = serde_json::from_slice(bytes).map_err(|source| StoreError::Json {
+        path: std::path::PathBuf::from(format!("_state/{LOG}/{seq:020}.json")),
+        source,
+    })?;
+    if event.seq != seq {
+        return Err(StoreError::Invalid(format!(
+            "_state/{LOG}/{seq:020}.json says it is change {}",
+            event.seq
+        )));
+    }
+    Ok(event)
+}
+
+/// The state log of a lake, and its fold.
+pub(crate) struct StateLog {
+    /// Rooted at `<lake>/_state`.
+    pub(crate) objects: Arc<dyn ObjectStore>,
+    view: RwLock<Arc<View>>,
+    /// One follower at a time, so changes are applied once and in order.
+    follow_lock: tokio::sync::Mutex<()>,
+    /// One writer of this process at a time (others are other processes).
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+impl StateLog {
+    /// Opens the log in `objects` and reads it to its end.
+    pub(crate) async fn open(objects: Arc<dyn ObjectStore>) -> Result<StateLog> {
+        let log = StateLog {
+            objects,
+            view: RwLock::new(Arc::new(View::default())),
+            follow_lock: tokio::sync::Mutex::new(()),
+            write_lock: tokio::sync::Mutex::new(()),
+        };
+        log.load().await?;
+        Ok(log)
+    }
+
+    /// The state as last read.
+    pub(crate) fn view(&self) -> Arc<View> {
+        match self.view.read() {
+            Ok(v) => v.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_view(&self, view: View) {
+        match self.view.write() {
+            Ok(mut v) => *v = Arc::new(view),
+            Err(p) => *p.into_inner() = Arc::new(view),
+        }
+    }
+
+    /// Reads the whole log: lists it once, then reads the entries in order.
+    async fn load(&self) -> Result<()> {
+        let _guard = self.follow_lock.lock().await;
+        let prefix = object_store::path::Path::from(LOG);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .objects
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(object_err)?;
+        let mut seqs: Vec<u64> = listed
+            .iter()
+            .filter_map(|m| m.location.filename())
+            .filter_map(|n| n.strip_suffix(".json"))
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        seqs.sort_unstable();
+        let mut view = View::default();
+        // Read several entries at once (on S3 each is a round trip), and
+        // apply them in order.
+        let mut reads = futures::stream::iter(seqs.iter().copied().filter(|s| *s > 0))
+            .map(|seq| {
+                let objects = self.objects.clone();
+                async move {
+                    let bytes = objects
+                        .get(&log_path(seq))
+                        .await
+                        .map_err(object_err)?
+                        .bytes()
+                        .await
+                        .map_err(object_err)?;
+                    parse_event(seq, &bytes)
+                }
+            })
+            .buffered(16);
+        while let Some(event) = reads.next().await {
+            let event = event?;
+            if event.seq != view.seq + 1 {
+                return Err(StoreError::Invalid(format!(
+                    "the state log has no change {} before change {}",
+                    view.seq + 1,
+                    event.seq
+                )));
+            }
+            view.apply(&event);
+        }
+        drop(reads);
+        // Anything written since the listing.
+        self.read_after(&mut view).await?;
+        self.set_view(view);
+        Ok(())
+    }
+
+    /// Reads the entries after `view.seq` until the first that is not there.
+    async fn read_after(&self, view: &mut View) -> Result<usize> {
+        let mut n = 0;
+        loop {
+            let seq = view.seq + 1;
+            match self.objects.get(&log_path(seq)).await {
+                Ok(got) => {
+                    let bytes = got.bytes().await.map_err(object_err)?;
+                    view.apply(&parse_event(seq, &bytes)?);
+                    n += 1;
+                }
+                Err(object_store::Error::NotFound { .. }) => return Ok(n),
+                Err(e) => return Err(object_err(e)),
+            }
+        }
+    }
+
+    /// Applies what other processes wrote since the last read. Returns how
+    /// many changes were new.
+    pub(crate) async fn follow(&self) -> Result<usize> {
+        let _guard = self.follow_lock.lock().await;
+        let current = self.view();
+        // Probe first, so that a follow that finds nothing copies nothing.
+        let next = log_path(current.seq + 1);
+        match self.objects.head(&next).await {
+            Ok(_) => {}
+            Err(object_store::Error::NotFound { .. }) => return Ok(0),
+            Err(e) => return Err(object_err(e)),
+        }
+        let mut view = (*current).clone();
+        let n = self.read_after(&mut view).await?;
+        if n > 0 {
+            self.set_view(view);
+        }
+        Ok(n)
+    }
+
+    /// Writes one change set: `build` checks it against the latest state
+    /// and returns the changes (none: nothing to write) and the result.
+    /// When another writer took the number first, the new changes are read
+    /// and `build` runs again on them.
+    pub(crate) async fn commit<R>(
+        &self,
+        by: &str,
+        mut build: impl FnMut(&View) -> Result<(Vec<Change>, R)>,
+    ) -> Result<R> {
+        let _guard = self.write_lock.lock().await;
+        for attempt in 1..=COMMIT_ATTEMPTS {
+            self.follow().await?;
+            let view = self.view();
+            let (changes, out) = build(&view)?;
+            if changes.is_empty() {
+                return Ok(out);
+            }
+            let event = Event {
+                seq: view.seq + 1,
+                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                by: by.to_string(),
+                changes,
+            };
+            let bytes = serde_json::to_vec(&event).map_err(|source| StoreError::Json {
+                path: std::path::PathBuf::from(format!("_state/{LOG}/{:020}.json", event.seq)),
+                source,
+            })?;
+            let put = self
+                .objects
+                .put_opts(
+                    &log_path(event.seq),
+                    PutPayload::from(Bytes::from(bytes)),
+                    PutOptions::from(PutMode::Create),
+                )
+                .await;
+            match put {
+                Ok(_) => {
+                    self.follow().await?;
+                    return Ok(out);
+                }
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    tracing::info!(
+                        seq = event.seq,
+                        attempt,
+                        "another writer took the state log's number; checking again"
+                    );
+                    continue;
+                }
+                Err(e) => return Err(object_err(e)),
+            }
+        }
+        Err(StoreError::Conflict(
+            "too many concurrent changes of the state; try again".into(),
+        ))
+    }
+
+    /// Puts an object beside the log if it is not there (ledger entries,
+    /// release member lists, archived uploads). Returns whether this call
+    /// wrote it.
+    pub(crate) async fn put_if_absent(
+        &self,
+        path: &object_store::path::Path,
+        bytes: Bytes,
+    ) -> Result<bool> {
+        match self
+            .objects
+            .put_opts(
+                path,
+                PutPayload::from(bytes),
+                PutOptions::from(PutMode::Create),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(object_err(e)),
+        }
+    }
+
+    /// An object beside the log; `None` if it is not there.
+    pub(crate) async fn get(&self, path: &object_store::path::Path) -> Result<Option<Bytes>> {
+        match self.objects.get(path).await {
+            Ok(got) => Ok(Some(got.bytes().await.map_err(object_err)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(object_err(e)),
+        }
+    }
+}
