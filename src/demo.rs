@@ -186,17 +186,21 @@ pub async fn print_tokens(
         .context("the demo ring has no members")?;
     let create =
         |role, member_id: Option<String>, consultant: Option<String>, grants: Vec<String>| {
-            Store::create_token(data_dir, role, member_id, consultant, grants).map(|(t, _)| t)
+            Store::create_token(data_dir, role, member_id, consultant, grants)
         };
-    let admin = create(Role::Admin, None, None, vec![])?;
-    let analyst = create(Role::Analyst, None, None, vec![])?;
-    let member_token = create(Role::Member, Some(member.member_id.clone()), None, vec![])?;
+    let admin = create(Role::Admin, None, None, vec![]).await?.0;
+    let analyst = create(Role::Analyst, None, None, vec![]).await?.0;
+    let member_token = create(Role::Member, Some(member.member_id.clone()), None, vec![])
+        .await?
+        .0;
     let consultant = create(
         Role::Consultant,
         None,
         Some("demo-consultant".into()),
         vec![member.member_id.clone()],
-    )?;
+    )
+    .await?
+    .0;
     let base = format!("http://{listen}/api/v1");
     println!("Demo tokens (new ones at every start; earlier ones stay valid):");
     println!("  admin       {admin}");

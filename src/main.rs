@@ -74,6 +74,18 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Move the members, tokens, grants, groups, releases, ledger, archived
+    /// uploads and access log of a data directory written before version
+    /// 0.2 (files beside the lake) into the lake. Idempotent; the files are
+    /// left as they were and no longer read.
+    Migrate {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Copy the data directory and its lake (local or on object storage)
     /// into a new directory. Safe while the service runs.
     Backup {
@@ -193,6 +205,9 @@ enum TokenCommand {
         /// The data directory.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// admin, analyst, consultant or member.
         #[arg(long)]
         role: String,
@@ -299,6 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             command:
                 TokenCommand::Create {
                     data_dir,
+                    config,
                     role,
                     member_id,
                     consultant_id,
@@ -314,17 +330,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|e| vergleichsring_store::parse_expiry(&e))
                 .transpose()
                 .map_err(|m| anyhow::anyhow!("--expires-at: {m}"))?;
-            let (token, _) = Store::create_token_with(
-                &data_dir,
-                vergleichsring_store::NewToken {
-                    role,
-                    member_id,
-                    consultant_id,
-                    grants,
-                    label,
-                    expires_at,
-                },
-            )?;
+            let (cfg, dir) = maintenance_config(config.as_deref(), Some(data_dir))?;
+            let new = vergleichsring_store::NewToken {
+                role,
+                member_id,
+                consultant_id,
+                grants,
+                label,
+                expires_at,
+            };
+            let lake = cfg.lake_location()?;
+            let (token, _) = runtime()?
+                .block_on(async move { Store::create_token_with(&dir, &lake, new).await })?;
             println!("{token}");
             Ok(())
         }
@@ -358,6 +375,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             repeat,
             json.as_deref(),
         )),
+        Command::Migrate { data_dir, config } => {
+            let (cfg, dir) = maintenance_config(config.as_deref(), data_dir)?;
+            runtime()?.block_on(async move {
+                let m = Store::migrate(&dir, &cfg.lake_location()?).await?;
+                if m.already {
+                    println!("{} was migrated before; nothing to do", dir.display());
+                } else {
+                    println!(
+                        "migrated {}: {} members, {} tokens, {} grants, {} groups, {} explanations, {} releases, {} ledger files, {} uploads, {} access log entries",
+                        dir.display(),
+                        m.members,
+                        m.tokens,
+                        m.grants,
+                        m.groups,
+                        m.explanations,
+                        m.releases,
+                        m.ledger_objects,
+                        m.uploads,
+                        m.access_entries
+                    );
+                    println!(
+                        "The files (members.json, tokens.json, ...) are left as they were and no longer read; remove them once a backup is made."
+                    );
+                }
+                anyhow::Ok(())
+            })
+        }
         Command::Compact { data_dir, config } => {
             let (cfg, dir) = maintenance_config(config.as_deref(), data_dir)?;
             runtime()?.block_on(async move {
@@ -508,9 +552,16 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
                 job_seconds: cfg.limits.upload_seconds.max(10),
             }),
     );
-    if cfg.lake.refresh_millis > 0 {
-        follow(engine.clone(), cfg.lake.refresh_millis);
-    }
+    // The state (tokens, sessions, members) is followed and the access log
+    // flushed even when figures are not followed (`refresh_millis = 0`):
+    // then every second.
+    let figures = cfg.lake.refresh_millis > 0;
+    let millis = if figures {
+        cfg.lake.refresh_millis
+    } else {
+        1000
+    };
+    follow(engine.clone(), store.clone(), millis, figures);
     // Years with figures but no (current) publication, e.g. in a data
     // directory from before publications: published in the background, so
     // that the service answers /health at once.
@@ -536,14 +587,26 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
 
 /// Looks for commits of other processes on the same lake every `millis`
 /// (replicas), so that an upload through one is visible through all.
-fn follow(engine: Arc<Engine>, millis: u64) {
+fn follow(engine: Arc<Engine>, store: Arc<Store>, millis: u64, figures: bool) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(millis));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
         loop {
             tick.tick().await;
-            match engine.follow_log().await {
+            if let Err(e) = store.flush_access_log().await {
+                tracing::error!(error = %e, "the access log could not be written; retrying");
+            }
+            let followed = if figures {
+                engine.follow_log().await.map(|_| ())
+            } else {
+                store
+                    .follow_state()
+                    .await
+                    .map(|_| ())
+                    .map_err(vergleichsring_engine::EngineError::from)
+            };
+            match followed {
                 Ok(_) if failing => {
                     tracing::info!("the lake is readable again");
                     failing = false;

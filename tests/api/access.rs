@@ -17,9 +17,9 @@ async fn roles_and_members_see_only_what_they_may() {
         (M2, "Stadt Düsseldorf", "kreisfreie_stadt"),
     ])
     .await;
-    let m1 = app.token(Role::Member, Some(M1));
-    let m2 = app.token(Role::Member, Some(M2));
-    let consultant = app.token(Role::Consultant, None);
+    let m1 = app.token(Role::Member, Some(M1)).await;
+    let m2 = app.token(Role::Member, Some(M2)).await;
+    let consultant = app.token(Role::Consultant, None).await;
     let analyst = app.analyst.clone();
     let admin = app.admin.clone();
 
@@ -308,7 +308,7 @@ async fn thresholds_count_peers_without_the_requester() {
     assert!(g["stats"]["median"].is_number());
     assert!(g["stats"]["p25"].is_null());
     // A member of the group has only 5 peers: released with a median.
-    let m = app.token(Role::Member, Some(ids[0]));
+    let m = app.token(Role::Member, Some(ids[0])).await;
     let a = app.get(path, Some(&m)).await;
     assert_eq!(a.body["groups"][0]["suppressed"], false, "{}", a.text);
     assert_eq!(a.body["groups"][0]["own"]["rank"], 6);
@@ -458,6 +458,7 @@ async fn an_expired_token_opens_nothing() {
     let app = TestApp::spawn().await;
     let (token, record) = vergleichsring_store::Store::create_token_with(
         app.dir.path(),
+        &vergleichsring_store::LakeLocation::default(),
         vergleichsring_store::NewToken {
             role: Role::Analyst,
             member_id: None,
@@ -467,6 +468,7 @@ async fn an_expired_token_opens_nothing() {
             expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
         },
     )
+    .await
     .unwrap();
     assert_eq!(
         app.get("/api/v1/members", Some(&token)).await.status,

@@ -91,7 +91,7 @@ async fn before_and_after_an_upload_reveal_nothing() {
 
     // The target uploads alone: nothing anyone else reads changes (rule 10).
     let scale = 2.345_678;
-    let token = app.token(Role::Member, Some(&target));
+    let token = app.token(Role::Member, Some(&target)).await;
     let up = app
         .upload(
             "library",
@@ -351,7 +351,7 @@ async fn equal_peers_and_re_uploads_reveal_nothing() {
     let mut rows: Vec<(&str, f64, f64)> = vec![(ids[0].as_str(), 120_000.0, 2.0)];
     rows.extend(ids[1..].iter().map(|id| (id.as_str(), 120_000.0, 1.0)));
     app.library_bulk(2024, &rows).await;
-    let me = app.token(Role::Member, Some(&ids[0]));
+    let me = app.token(Role::Member, Some(&ids[0])).await;
     let a = app.get(&comparison("all", None), Some(&me)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     let g = group(&a.body, "all").unwrap();
@@ -361,7 +361,7 @@ async fn equal_peers_and_re_uploads_reveal_nothing() {
     // A peer sees the same (its peers are not all equal, but the group has
     // only four peers besides itself and the requester's value is known to
     // nobody else): released only if rules 1 and 4 pass for it.
-    let peer = app.token(Role::Member, Some(&ids[1]));
+    let peer = app.token(Role::Member, Some(&ids[1])).await;
     let b = app.get(&comparison("all", None), Some(&peer)).await;
     let g = group(&b.body, "all").unwrap();
     if g["suppressed"] == false {
@@ -379,7 +379,7 @@ async fn equal_peers_and_re_uploads_reveal_nothing() {
         .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + 0.25 * i as f64))
         .collect();
     app.library_bulk(2023, &rows).await;
-    let me = app.token(Role::Member, Some(&ring[0]));
+    let me = app.token(Role::Member, Some(&ring[0])).await;
     let path = format!("/api/v1/comparisons/library/2023?figure={FIGURE}&group_by=all");
     let first = app.get(&path, Some(&me)).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
@@ -430,8 +430,8 @@ async fn visibility_modes_never_give_analysts_values_or_custom_distributions() {
             .post_json("/api/v1/groups", Some(&app.analyst), &g)
             .await;
         assert_eq!(a.status, StatusCode::CREATED);
-        let consultant = app.consultant("c1", &[ids[0].as_str()]);
-        let member = app.token(Role::Member, Some(&ids[0]));
+        let consultant = app.consultant("c1", &[ids[0].as_str()]).await;
+        let member = app.token(Role::Member, Some(&ids[0])).await;
         let analyst = app.analyst.clone();
         let own = format!("{}&member_id={}", comparison("all", None), ids[0]);
         for (who, path) in [
@@ -556,7 +556,7 @@ async fn pending_years_are_published_at_start() {
     })
     .await;
     let ids = app.city_ring(8, 10.0).await;
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
     let path = comparison("size_class", None);
     let a = app.get(&path, Some(&member)).await;
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
@@ -587,7 +587,7 @@ async fn pending_years_are_published_at_start() {
 async fn admin_answers_keep_their_form_and_others_name_the_publication() {
     let app = TestApp::spawn().await;
     let ids = app.city_ring(8, 10.0).await;
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
     let path = format!("{}&member_id={}", comparison("size_class", None), ids[0]);
     let json = app.get(&path, Some(&app.admin)).await;
     assert!(json.body.get("publication").is_none(), "{}", json.text);

@@ -260,7 +260,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     .await;
     let ring = app.load_ring(40, 2020..=2024, 11).await;
     let me = &ring.members[5];
-    let token = app.token(Role::Member, Some(&me.member_id));
+    let token = app.token(Role::Member, Some(&me.member_id)).await;
     let upload = app.dir.path().join("bibliothek_2024.csv");
     std::fs::write(&upload, library_csv(&ring, &me.member_id)).unwrap();
 

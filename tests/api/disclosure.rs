@@ -44,9 +44,9 @@ async fn consultants_read_granted_members_under_the_external_threshold() {
     let app = TestApp::spawn().await;
     let ids = ring(&app, 9, 2024).await;
     let (m0, m1) = (ids[0].as_str(), ids[1].as_str());
-    let consultant = app.consultant("kpmg", &[m0]);
-    let member0 = app.token(Role::Member, Some(m0));
-    let member1 = app.token(Role::Member, Some(m1));
+    let consultant = app.consultant("kpmg", &[m0]).await;
+    let member0 = app.token(Role::Member, Some(m0)).await;
+    let member1 = app.token(Role::Member, Some(m1)).await;
 
     // Nine members: 8 peers are enough for the member, not for a consultant (10).
     let a = app.get(&comparison("all", None), Some(&member0)).await;
@@ -233,7 +233,7 @@ async fn differencing_attacks_reveal_nothing() {
         .post_json("/api/v1/groups", Some(&analyst), &group("west", &ids))
         .await;
     assert_eq!(a.status, StatusCode::CONFLICT);
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
     assert_eq!(
         app.post_json("/api/v1/groups", Some(&member), &group("m", &ids))
             .await
@@ -362,14 +362,14 @@ async fn sql_sees_released_statistics_and_nothing_else() {
         assert_eq!(a.body["error"], "bad_request");
     }
     assert!(!app.dir.path().join("out.csv").exists());
-    let member = app.token(Role::Member, Some("05001000"));
+    let member = app.token(Role::Member, Some("05001000")).await;
     assert_eq!(
         app.post_json("/api/v1/query", Some(&member), &q("SELECT 1"))
             .await
             .status,
         StatusCode::FORBIDDEN
     );
-    let consultant = app.consultant("c", &["05001000"]);
+    let consultant = app.consultant("c", &["05001000"]).await;
     assert_eq!(
         app.post_json("/api/v1/query", Some(&consultant), &q("SELECT 1"))
             .await
@@ -391,7 +391,7 @@ async fn visibility_modes_show_what_the_ring_agreed() {
         })
         .await;
         let ids = ring(&app, 8, 2024).await;
-        let me = app.token(Role::Member, Some(&ids[0]));
+        let me = app.token(Role::Member, Some(&ids[0])).await;
         let a = app.get(&comparison("all", None), Some(&me)).await;
         assert_eq!(a.status, StatusCode::OK);
         let g = &a.body["groups"][0];
@@ -440,7 +440,9 @@ async fn visibility_modes_show_what_the_ring_agreed() {
 async fn revoked_tokens_open_nothing() {
     let app = TestApp::spawn().await;
     let (token, record) =
-        Store::create_token(app.dir.path(), Role::Analyst, None, None, vec![]).unwrap();
+        Store::create_token(app.dir.path(), Role::Analyst, None, None, vec![])
+            .await
+            .unwrap();
     assert_eq!(
         app.get("/api/v1/members", Some(&token)).await.status,
         StatusCode::OK

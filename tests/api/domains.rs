@@ -59,7 +59,7 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(a.body["rows"], 7);
 
-    let m = app.token(Role::Member, Some(ids[0]));
+    let m = app.token(Role::Member, Some(ids[0])).await;
     let c = app
         .get(
             "/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all",

@@ -25,10 +25,10 @@ async fn two_hundred_concurrent_uploads_from_fifty_members_stay_consistent() {
         .map(|id| (id.as_str(), "Gemeinde", "kreisangehoerige_gemeinde"))
         .collect();
     app.register(&members).await;
-    let tokens: Vec<String> = ids
-        .iter()
-        .map(|id| app.token(Role::Member, Some(id)))
-        .collect();
+    let mut tokens: Vec<String> = Vec::new();
+    for id in &ids {
+        tokens.push(app.token(Role::Member, Some(id)).await);
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for k in 0..200 {
         let member = k % 50;
@@ -125,7 +125,7 @@ async fn the_same_file_uploaded_many_times_at_once_is_stored_each_time() {
     let id = "09001000";
     app.register(&[(id, "Gemeinde", "kreisangehoerige_gemeinde")])
         .await;
-    let token = app.token(Role::Member, Some(id));
+    let token = app.token(Role::Member, Some(id)).await;
     let body = library_file(None, 20_000.0, 1.0);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..12 {
@@ -209,22 +209,27 @@ async fn sigkill_at_random_moments_loses_no_acknowledged_upload() {
             format!(r#"{{"member_id":"{id}","name":"G","kind":"kreisangehoerige_gemeinde"}}"#)
         })
         .collect();
-    std::fs::write(
-        dir.path().join("members.json"),
-        format!("[{}]", members.join(",")),
-    )
-    .unwrap();
+    let members: Vec<vergleichsring_store::Member> =
+        serde_json::from_str(&format!("[{}]", members.join(","))).unwrap();
+    Store::open(dir.path())
+        .await
+        .unwrap()
+        .upsert_members(members)
+        .await
+        .unwrap();
     let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+        .await
         .unwrap()
         .0;
-    let tokens: Vec<String> = ids
-        .iter()
-        .map(|id| {
+    let mut tokens: Vec<String> = Vec::new();
+    for id in &ids {
+        tokens.push(
             Store::create_token(dir.path(), Role::Member, Some(id.clone()), None, vec![])
+                .await
                 .unwrap()
-                .0
-        })
-        .collect();
+                .0,
+        );
+    }
     let client = reqwest::Client::new();
     let mut rng = Lcg(7);
     // (member, loans) of every acknowledged upload, by submission id.

@@ -31,8 +31,8 @@ async fn get_tagged(
 async fn statistics_answers_are_tagged_by_data_version_and_requester() {
     let app = TestApp::spawn().await;
     let ids = app.city_ring(8, 10.0).await;
-    let first = app.token(Role::Member, Some(&ids[0]));
-    let second = app.token(Role::Member, Some(&ids[1]));
+    let first = app.token(Role::Member, Some(&ids[0])).await;
+    let second = app.token(Role::Member, Some(&ids[1])).await;
     let paths = [
         "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class".to_string(),
         "/api/v1/timeseries/library/loans_per_capita?group_by=all".to_string(),

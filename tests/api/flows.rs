@@ -54,7 +54,7 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
     let app = TestApp::spawn().await;
     let ring = app.load_ring(40, 2023..=2024, 11).await;
     let member = &ring.members[5];
-    let token = app.token(Role::Member, Some(&member.member_id));
+    let token = app.token(Role::Member, Some(&member.member_id)).await;
     for domain in ["library", "museum", "music_school"] {
         let batch = &ring
             .figures
@@ -174,7 +174,7 @@ async fn a_resubmission_becomes_current_keeps_history_and_survives_a_restart() {
     let mut app = TestApp::spawn().await;
     app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
         .await;
-    let token = app.token(Role::Member, Some("05315000"));
+    let token = app.token(Role::Member, Some("05315000")).await;
     let first = app
         .upload(
             "library",
@@ -244,7 +244,7 @@ async fn warnings_come_back_with_the_submission_and_are_stored() {
     let app = TestApp::spawn().await;
     app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
         .await;
-    let token = app.token(Role::Member, Some("05315000"));
+    let token = app.token(Role::Member, Some("05315000")).await;
     let a = app
         .upload(
             "library",
@@ -294,8 +294,8 @@ async fn members_explain_warnings_and_admin_sees_the_open_ones() {
         ("05111000", "Stadt Düsseldorf", "kreisfreie_stadt"),
     ])
     .await;
-    let token = app.token(Role::Member, Some("05315000"));
-    let other = app.token(Role::Member, Some("05111000"));
+    let token = app.token(Role::Member, Some("05315000")).await;
+    let other = app.token(Role::Member, Some("05111000")).await;
     let up = |year, pop| {
         app.upload(
             "library",

@@ -98,9 +98,11 @@ impl TestApp {
         Store::init(dir.path()).unwrap();
         prepare(dir.path());
         let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .await
             .unwrap()
             .0;
         let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![])
+            .await
             .unwrap()
             .0;
         let upload_timeout = Duration::from_secs(60);
@@ -145,7 +147,7 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub fn token(&self, role: Role, member_id: Option<&str>) -> String {
+    pub async fn token(&self, role: Role, member_id: Option<&str>) -> String {
         Store::create_token(
             self.dir.path(),
             role,
@@ -153,12 +155,13 @@ impl TestApp {
             (role == Role::Consultant).then(|| "c1".to_string()),
             vec![],
         )
+        .await
         .unwrap()
         .0
     }
 
     /// A consultant token for consultant `id`, granted by `grants`.
-    pub fn consultant(&self, id: &str, grants: &[&str]) -> String {
+    pub async fn consultant(&self, id: &str, grants: &[&str]) -> String {
         Store::create_token(
             self.dir.path(),
             Role::Consultant,
@@ -166,6 +169,7 @@ impl TestApp {
             Some(id.to_string()),
             grants.iter().map(|g| g.to_string()).collect(),
         )
+        .await
         .unwrap()
         .0
     }

@@ -38,7 +38,9 @@ async fn reads_answer(app: &TestApp, member: &str) {
 async fn hostile_queries_are_refused_quickly_and_the_service_stays_up() {
     let app = TestApp::spawn().await;
     app.city_ring(8, 10.0).await;
-    let member = app.token(vergleichsring_store::Role::Member, Some("05001000"));
+    let member = app
+        .token(vergleichsring_store::Role::Member, Some("05001000"))
+        .await;
     let figures_before = app
         .get(
             "/api/v1/figures/library/2024?member_id=05001000",

@@ -129,7 +129,7 @@ async fn backup_restore_and_compact_keep_every_answer() {
     }
     // Uploads still work after compaction, at the next version.
     let version = app.data_version("library", 2023).await;
-    let token = app.token(Role::Member, Some(member));
+    let token = app.token(Role::Member, Some(member)).await;
     let a = app
         .upload(
             "library",

@@ -52,10 +52,10 @@ async fn every_endpoint_answers_every_role_as_designed() {
         None,
         Some(app.admin.clone()),
         Some(app.analyst.clone()),
-        Some(app.consultant("granted", &[M1])),
-        Some(app.consultant("other", &[M2])),
-        Some(app.token(Role::Member, Some(M1))),
-        Some(app.token(Role::Member, Some(M2))),
+        Some(app.consultant("granted", &[M1]).await),
+        Some(app.consultant("other", &[M2]).await),
+        Some(app.token(Role::Member, Some(M1)).await),
+        Some(app.token(Role::Member, Some(M2)).await),
     ];
     let cmp = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all";
     let ts = "/api/v1/timeseries/library/loans_per_capita?group_by=all";

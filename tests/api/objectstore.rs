@@ -186,6 +186,7 @@ async fn two_replicas_share_a_lake_on_s3() {
     let dir = tempfile::tempdir().unwrap();
     Store::init(dir.path()).unwrap();
     let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+        .await
         .unwrap()
         .0;
     let env = s3.env("ring-a");

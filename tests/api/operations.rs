@@ -28,7 +28,7 @@ async fn metrics_count_requests_uploads_suppressions_and_cache_hits() {
     let before = app.get("/metrics", None).await;
     assert_eq!(before.status, StatusCode::OK);
     let before = before.text;
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
     let path = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=size_class";
     // Three reads: one computed, one from the response cache, one 304.
     let first = app
@@ -69,7 +69,7 @@ async fn metrics_count_requests_uploads_suppressions_and_cache_hits() {
         ("09001005", 5_000.0, 1.7),
     ];
     app.library_bulk(2024, &rows).await;
-    let small = app.token(Role::Member, Some("09001001"));
+    let small = app.token(Role::Member, Some("09001001")).await;
     let a = app.get(path, Some(&small)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert!(a.text.contains("below_threshold"), "{}", a.text);
@@ -255,11 +255,12 @@ pub async fn serve_binary(args: &[&str], env: &[(&str, &str)], port: u16) -> Ser
 }
 
 /// An initialised data directory and an admin token for it.
-fn data_dir_with_admin() -> (tempfile::TempDir, String) {
+async fn data_dir_with_admin() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     vergleichsring_store::Store::init(dir.path()).unwrap();
     let admin =
         vergleichsring_store::Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .await
             .unwrap()
             .0;
     (dir, admin)
@@ -288,7 +289,7 @@ async fn serve_with_member(dir: &std::path::Path, admin: &str) -> (Served, Strin
 
 #[tokio::test]
 async fn configuration_file_environment_and_flags_in_that_order() {
-    let (dir, admin) = data_dir_with_admin();
+    let (dir, admin) = data_dir_with_admin().await;
     let (p_file, p_env, p_flag) = (free_port(), free_port(), free_port());
     let cfg = dir.path().join("ring.toml");
     std::fs::write(
@@ -389,6 +390,7 @@ async fn configuration_file_environment_and_flags_in_that_order() {
         None,
         vec![],
     )
+    .await
     .unwrap()
     .0;
     // 9 members: the requester sees 8 peers, below the threshold of 9.
@@ -409,7 +411,7 @@ async fn configuration_file_environment_and_flags_in_that_order() {
 #[tokio::test]
 async fn sigterm_finishes_the_upload_in_flight_then_exits() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (dir, admin) = data_dir_with_admin();
+    let (dir, admin) = data_dir_with_admin().await;
     let (mut served, listen) = serve_with_member(dir.path(), &admin).await;
     let client = reqwest::Client::new();
     // The upload's headers and half its body are sent, then SIGTERM, then
@@ -463,7 +465,7 @@ async fn sigterm_finishes_the_upload_in_flight_then_exits() {
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
-    let (dir, admin) = data_dir_with_admin();
+    let (dir, admin) = data_dir_with_admin().await;
     let port = free_port();
     let log = dir.path().join("server.log");
     let child = binary()
@@ -538,10 +540,13 @@ async fn json_logs_carry_the_request_id() {
     assert_eq!(committed["level"], "INFO");
 }
 
+/// The access log is a Delta table in the lake that tools other than this
+/// service read (here: its transaction log and Parquet files, as DuckDB or
+/// Spark would), and a server that is stopped writes its last reads first.
 #[tokio::test]
-async fn sighup_reopens_the_access_log_after_rotation() {
-    let (dir, admin) = data_dir_with_admin();
-    let (served, listen) = serve_with_member(dir.path(), &admin).await;
+async fn the_access_log_is_a_delta_table_and_survives_a_stop() {
+    let (dir, admin) = data_dir_with_admin().await;
+    let (mut served, listen) = serve_with_member(dir.path(), &admin).await;
     let client = reqwest::Client::new();
     let r = client
         .post(format!("http://{listen}/api/v1/submissions/library/2024"))
@@ -552,7 +557,7 @@ async fn sighup_reopens_the_access_log_after_rotation() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let read = || async {
+    for _ in 0..3 {
         let r = client
             .get(format!(
                 "http://{listen}/api/v1/figures/library/2024?member_id=05001000"
@@ -562,23 +567,58 @@ async fn sighup_reopens_the_access_log_after_rotation() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-    };
-    read().await;
-    let log = dir.path().join("access.log");
-    let rotated = dir.path().join("access.log.1");
-    std::fs::rename(&log, &rotated).unwrap();
-    let killed = std::process::Command::new("kill")
-        .args(["-HUP", &served.child.id().to_string()])
+    }
+    // SIGTERM: the server finishes and flushes, whatever its refresh tick.
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    read().await;
-    let lines = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().lines().count();
-    assert_eq!(lines(&rotated), 1, "the entry before the rotation");
+    assert!(stopped.success());
+    let status = served.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let table = dir.path().join("lake/_access_log");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(table.join("_delta_log")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let action: serde_json::Value = serde_json::from_str(line).unwrap();
+                if let Some(p) = action["add"]["path"].as_str() {
+                    files.push(table.join(p));
+                }
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(f).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = |name: &str| {
+                arrow::compute::cast(batch.column_by_name(name).unwrap(), &arrow::datatypes::DataType::Utf8)
+                    .unwrap()
+            };
+            let (action, member) = (column("action"), column("member_id"));
+            let text = |a: &arrow::array::ArrayRef, i: usize| {
+                a.as_any()
+                    .downcast_ref::<arrow::array::StringArray>()
+                    .unwrap()
+                    .value(i)
+                    .to_string()
+            };
+            for i in 0..batch.num_rows() {
+                rows.push((text(&action, i), text(&member, i)));
+            }
+        }
+    }
     assert_eq!(
-        lines(&log),
-        1,
-        "the entry after SIGHUP goes to a new access.log"
+        rows,
+        vec![("figures".to_string(), "05001000".to_string()); 3],
+        "every read is in the table"
     );
 }

@@ -86,7 +86,7 @@ async fn every_bad_upload_is_refused_and_changes_nothing() {
         (M2, "Stadt Düsseldorf", "kreisfreie_stadt"),
     ])
     .await;
-    let member = app.token(Role::Member, Some(M1));
+    let member = app.token(Role::Member, Some(M1)).await;
     let ok = app
         .upload("library", 2024, &member, PARQUET, variant(None, |_| {}))
         .await;

@@ -16,7 +16,7 @@ async fn the_report_of_a_fixture_member_matches_its_golden_file() {
     let app = TestApp::spawn().await;
     let ring = app.load_ring(40, 2020..=2024, 11).await;
     let me = &ring.members[5];
-    let token = app.token(Role::Member, Some(&me.member_id));
+    let token = app.token(Role::Member, Some(&me.member_id)).await;
     let path = format!("/api/v1/reports/{}/2024", me.member_id);
     let a = app.get(&path, Some(&token)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
@@ -115,9 +115,9 @@ async fn reports_follow_the_access_rules_and_neutralise_formulas() {
     // The first member renames itself to a spreadsheet formula.
     app.register(&[(&ids[0], "=HYPERLINK(\"http://evil\")", "kreisfreie_stadt")])
         .await;
-    let evil = app.token(Role::Member, Some(&ids[0]));
-    let other = app.token(Role::Member, Some(&ids[1]));
-    let consultant = app.consultant("c", &[&ids[0]]);
+    let evil = app.token(Role::Member, Some(&ids[0])).await;
+    let other = app.token(Role::Member, Some(&ids[1])).await;
+    let consultant = app.consultant("c", &[&ids[0]]).await;
     let path = format!("/api/v1/reports/{}/2024", ids[0]);
     assert_eq!(app.get(&path, Some(&evil)).await.status, StatusCode::OK);
     assert_eq!(
@@ -266,7 +266,7 @@ async fn the_html_report_is_well_formed_and_shows_only_released_numbers() {
     let app = TestApp::spawn().await;
     let ring = app.load_ring(40, 2020..=2024, 11).await;
     let me = &ring.members[5];
-    let token = app.token(Role::Member, Some(&me.member_id));
+    let token = app.token(Role::Member, Some(&me.member_id)).await;
     let path = format!("/api/v1/reports/{}/2024", me.member_id);
     let json = app.get(&path, Some(&token)).await.body;
     // A browser gets HTML without asking for a format.

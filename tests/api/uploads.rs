@@ -106,7 +106,7 @@ async fn every_writer_and_variant_round_trips() {
 async fn the_bad_corpus_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
     ring(&app).await;
-    let member = app.token(Role::Member, Some("05111000"));
+    let member = app.token(Role::Member, Some("05111000")).await;
     let ok = app
         .upload(
             "library",
@@ -197,7 +197,7 @@ async fn the_bad_corpus_is_refused_and_changes_nothing() {
 async fn the_command_line_upload_prints_a_table_and_fails_on_rejection() {
     let app = TestApp::spawn().await;
     ring(&app).await;
-    let member = app.token(Role::Member, Some("05111000"));
+    let member = app.token(Role::Member, Some("05111000")).await;
     let run = |token: &str, path: PathBuf| {
         std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
             .args([

@@ -164,7 +164,7 @@ async fn seven_members(app: &TestApp) -> Vec<String> {
 async fn only_members_sign_in_and_forms_need_their_csrf_token() {
     let app = TestApp::spawn().await;
     let ids = seven_members(&app).await;
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
 
     // Without a session: the sign-in form; protected pages answer 401.
     let mut web = WebClient::new(&app);
@@ -189,7 +189,7 @@ async fn only_members_sign_in_and_forms_need_their_csrf_token() {
     for (token, status) in [
         (app.admin.clone(), StatusCode::FORBIDDEN),
         (app.analyst.clone(), StatusCode::FORBIDDEN),
-        (app.consultant("c", &[&ids[0]]), StatusCode::FORBIDDEN),
+        (app.consultant("c", &[&ids[0]]).await, StatusCode::FORBIDDEN),
         ("vr_nonsense".to_string(), StatusCode::UNAUTHORIZED),
     ] {
         let mut w = WebClient::new(&app);
@@ -262,7 +262,7 @@ async fn only_members_sign_in_and_forms_need_their_csrf_token() {
 
     // Signing out clears the cookie.
     let mut w = WebClient::new(&app);
-    let other = app.token(Role::Member, Some(&ids[1]));
+    let other = app.token(Role::Member, Some(&ids[1])).await;
     w.sign_in(&other).await;
     let csrf = hidden(&w.get("/web").await.text, "csrf");
     let p = w.post_form("/web/abmelden", &[("csrf", &csrf)]).await;
@@ -274,7 +274,7 @@ async fn only_members_sign_in_and_forms_need_their_csrf_token() {
 async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let ids = seven_members(&app).await;
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
     let mut web = WebClient::new(&app);
     web.sign_in(&member).await;
     let csrf = hidden(&web.get("/web").await.text, "csrf");
@@ -332,7 +332,7 @@ async fn a_refused_upload_shows_row_column_and_rule_and_stores_nothing() {
 async fn too_many_uploads_or_queries_answer_429_with_the_time_to_wait() {
     let app = TestApp::spawn().await;
     let ids = seven_members(&app).await;
-    let member = app.token(Role::Member, Some(&ids[0]));
+    let member = app.token(Role::Member, Some(&ids[0])).await;
     let file = csv(&ids[0], &[]);
     let upload = |token: String| {
         let app = &app;
@@ -382,7 +382,7 @@ async fn too_many_uploads_or_queries_answer_429_with_the_time_to_wait() {
     assert!(p.text.contains("Bitte warten Sie"), "{}", p.text);
 
     // Another member and admin are not held up.
-    let other = app.token(Role::Member, Some(&ids[1]));
+    let other = app.token(Role::Member, Some(&ids[1])).await;
     let r = app
         .client
         .post(app.url("/api/v1/submissions/library/2024"))

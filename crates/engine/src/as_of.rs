@@ -83,7 +83,7 @@ impl AsOf {
         }
         let releases = engine.store.data_releases()?;
         if let Some((i, r)) = releases.iter().enumerate().find(|(_, r)| r.id == value) {
-            let map = Arc::new(engine.store.release_members(&r.id)?);
+            let map = Arc::new(engine.store.release_members(&r.id).await?);
             let versions = r
                 .data_versions
                 .iter()

@@ -381,13 +381,14 @@ impl Engine {
         self.records(domain)?.submissions(year, member).await
     }
 
-    /// Picks up what other processes on the same lake and data directory
-    /// did: the member list if `members.json` changed, new ledger entries,
+    /// Picks up what other processes on the same lake did: changes of the
+    /// state (members, tokens, grants, groups, releases), new ledger entries,
     /// and every commit beyond this process's table handles. Returns the
     /// number of commits applied. Run every `lake.refresh_millis` by
     /// `serve`.
     pub async fn follow_log(&self) -> Result<usize> {
-        self.store.reload_members()?;
+        self.store.follow_state().await?;
+        self.store.sync_ledgers().await?;
         self.ledgers.follow(self.catalog())?;
         self.snapshots.follow(self.catalog()).await
     }
@@ -435,7 +436,8 @@ impl Engine {
     }
 }
 
-pub(crate) fn check_year(year: i32) -> Result<()> {
+/// Whether a year is one the service keeps figures for (1990 to 2100).
+pub fn check_year(year: i32) -> Result<()> {
     if (1990..=2100).contains(&year) {
         Ok(())
     } else {

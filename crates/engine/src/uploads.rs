@@ -190,6 +190,30 @@ impl<'e> Uploads<'e> {
                 )])
             })??;
 
+        // A member that left the ring submits nothing for the year it left
+        // and later (its earlier figures stay).
+        let left = self.engine.store.members_left();
+        let gone: Vec<RowError> = upload
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let from = *left.get(&r.member_id)?;
+                (year >= from).then(|| RowError {
+                    row: Some(r.row),
+                    member_id: Some(r.member_id.clone()),
+                    column: Some("member_id".into()),
+                    rule: "member_left".into(),
+                    message: format!(
+                        "member {} left the ring from {from} on; figures for {year} are not accepted",
+                        r.member_id
+                    ),
+                })
+            })
+            .collect();
+        if !gone.is_empty() {
+            return Err(EngineError::Rejected(gone));
+        }
+
         let decoded_at = started.elapsed();
         let mut findings = rules::evaluate(domain, year, &upload).await?;
         // The previous year, for the year-over-year rules.
@@ -248,7 +272,7 @@ impl<'e> Uploads<'e> {
         let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
         let checked_at = started.elapsed();
         // The exact bytes are kept before the commit that refers to them.
-        let upload_sha256 = self.engine.store.archive_upload(&req.body)?;
+        let upload_sha256 = self.engine.store.archive_upload(&req.body).await?;
         let archived_at = started.elapsed();
         // Commit and snapshot refresh happen under one lock, so that the
         // snapshot follows the table commit by commit.

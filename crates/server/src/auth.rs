@@ -132,27 +132,33 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be 'Bearer TOKEN'")
             })?;
-        Caller::from_token(state, token)
+        Caller::from_token(state, token).await
     }
 }
 
 impl Caller {
     /// The caller a token stands for; unknown or revoked tokens are refused.
-    pub fn from_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
         let record = state
             .store
             .authenticate(token)
+            .await
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        Ok(Caller::from_record(state, record))
+    }
+
+    /// The caller of a valid token's record.
+    pub fn from_record(state: &AppState, record: vergleichsring_store::TokenRecord) -> Caller {
         let grants = match &record.consultant_id {
             Some(c) if record.role == Role::Consultant => state.store.grants_of(c),
             _ => Default::default(),
         };
-        Ok(Caller {
+        Caller {
             token_id: record.token_id,
             role: record.role,
             member_id: record.member_id,
             consultant_id: record.consultant_id,
             grants,
-        })
+        }
     }
 }

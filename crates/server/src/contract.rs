@@ -338,6 +338,26 @@ pub struct PublicationsQuery {
     pub year: Option<i32>,
 }
 
+/// Answer of `DELETE /api/v1/members/{member_id}`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct LeftMember {
+    /// The member.
+    #[serde(flatten)]
+    pub member: vergleichsring_store::Member,
+    /// The first year it is no longer in the ring.
+    pub left_from_year: i32,
+}
+
+/// Query of `DELETE /api/v1/members/{member_id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveQuery {
+    /// The first year the member is no longer in the ring.
+    #[param(example = 2026)]
+    pub from_year: i32,
+}
+
 /// Path: a domain and a year.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]

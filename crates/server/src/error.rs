@@ -137,6 +137,7 @@ impl From<EngineError> for ApiError {
             },
             E::Store(StoreError::Invalid(m)) => Self::bad_request(m),
             E::Store(StoreError::Conflict(m)) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            E::Store(StoreError::NotFound(m)) => Self::not_found(m),
             E::Store(ref f @ StoreError::Frozen { .. }) => {
                 Self::new(StatusCode::CONFLICT, "release_frozen", f.to_string())
             }

@@ -25,7 +25,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use routes::document;
-pub use sessions::Sessions;
 pub use state::{AppState, HttpConfig};
 
 /// The service's routes.
@@ -42,23 +41,14 @@ pub fn router(state: AppState) -> Router {
 /// stops accepting connections and finishes the requests in flight (an
 /// upload that has started is committed and answered) before it returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        // SIGHUP after log rotation: the access log is opened again.
-        let store = state.store.clone();
-        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        {
-            tokio::spawn(async move {
-                while hup.recv().await.is_some() {
-                    store.reopen_access_log();
-                    tracing::info!("SIGHUP: the access log is opened again on its next entry");
-                }
-            });
-        }
-    }
+    let store = state.store.clone();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The reads of the last moments reach the access log before the end.
+    if let Err(e) = store.flush_access_log().await {
+        tracing::error!(error = %e, "the access log's last entries could not be written");
+    }
     tracing::info!("stopped; every request in flight was answered");
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use vergleichsring_engine::Engine;
 
-use crate::{cache, observe, rate, sessions};
+use crate::{cache, observe, rate};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -40,8 +40,6 @@ pub struct AppState {
     pub store: Arc<vergleichsring_store::Store>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
-    /// Signed-in sessions of the member web page.
-    pub sessions: Arc<sessions::Sessions>,
     /// Materialised statistics responses by `ETag`.
     pub responses: Arc<cache::ResponseCache>,
     /// Per-token rate limits and the bound on queries running at once.
@@ -66,7 +64,6 @@ impl AppState {
                 config.concurrent_queries,
             )),
             config: Arc::new(config),
-            sessions: Arc::default(),
             responses: Arc::default(),
         }
     }

@@ -35,6 +35,7 @@ mod migrate;
 mod registry;
 mod releases;
 mod s3;
+mod sessions;
 mod state;
 
 pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
@@ -48,6 +49,7 @@ pub use members::Member;
 pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use migrate::Migrated;
 pub use releases::DataRelease;
+pub use sessions::SESSION_LIFETIME;
 pub use state::SessionRecord;
 
 use std::collections::{BTreeMap, HashMap};

@@ -118,20 +118,29 @@ fn access_batch(entries: &[AccessEntry]) -> Result<RecordBatch> {
 }
 
 fn access_entries(batch: &RecordBatch, out: &mut Vec<AccessEntry>) -> Result<()> {
-    let text = |name: &str| -> Result<&StringArray> {
-        batch
+    // DataFusion reads text as string views; one cast back per column.
+    let cast = |name: &str| -> Result<ArrayRef> {
+        let column = batch
             .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            .ok_or_else(|| StoreError::Invalid(format!("access log: no text column {name}")))
+            .ok_or_else(|| StoreError::Invalid(format!("access log: no column {name}")))?;
+        Ok(deltalake::arrow::compute::cast(column, &DataType::Utf8)?)
     };
-    let (at, token, role, action, member, domain) = (
-        text("at")?,
-        text("token_id")?,
-        text("role")?,
-        text("action")?,
-        text("member_id")?,
-        text("domain")?,
-    );
+    let columns = [
+        cast("at")?,
+        cast("token_id")?,
+        cast("role")?,
+        cast("action")?,
+        cast("member_id")?,
+        cast("domain")?,
+    ];
+    let text = |i: usize| -> Result<&StringArray> {
+        columns[i]
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| StoreError::Invalid("access log: a text column is not text".into()))
+    };
+    let (at, token, role, action, member, domain) =
+        (text(0)?, text(1)?, text(2)?, text(3)?, text(4)?, text(5)?);
     let year = batch
         .column_by_name("year")
         .and_then(|c| c.as_any().downcast_ref::<Int32Array>())

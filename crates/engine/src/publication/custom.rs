@@ -120,7 +120,7 @@ impl Publications<'_> {
                     figures,
                 }),
             };
-            match self.engine.ledgers.append(&domain.id, year, &entry)? {
+            match self.engine.ledgers.append(&domain.id, year, &entry).await? {
                 Append::Done => return Ok(Ok(())),
                 Append::Taken => continue,
             }

@@ -241,8 +241,13 @@ impl Ledgers {
 
     /// Appends an entry to a ledger if its number is free, and tells the
     /// cache either way.
-    pub(super) fn append(&self, domain: &str, year: i32, entry: &LedgerEntry) -> Result<Append> {
-        let outcome = self.store.append_ledger(domain, year, entry)?;
+    pub(super) async fn append(
+        &self,
+        domain: &str,
+        year: i32,
+        entry: &LedgerEntry,
+    ) -> Result<Append> {
+        let outcome = self.store.append_ledger(domain, year, entry).await?;
         match outcome {
             Append::Done => {
                 let mut all = lock(&self.lengths);
@@ -253,6 +258,8 @@ impl Ledgers {
                 all.insert(domain.to_string(), Arc::new(lengths));
             }
             Append::Taken => {
+                // Another replica wrote it: into the cache, then counted.
+                self.store.sync_ledgers().await?;
                 self.scan(domain)?;
             }
         }

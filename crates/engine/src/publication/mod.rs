@@ -248,7 +248,7 @@ impl Publications<'_> {
                 recorded_at: publication.published_at.clone(),
                 record: LedgerRecord::Publication(Box::new(state)),
             };
-            match self.engine.ledgers.append(&d.id, year, &entry)? {
+            match self.engine.ledgers.append(&d.id, year, &entry).await? {
                 Append::Done => {
                     tracing::info!(
                         publication = %publication.id,

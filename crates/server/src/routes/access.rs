@@ -213,7 +213,7 @@ pub async fn create_token(
         .map_err(|m| ApiError::bad_request(format!("expires_at: {m}")))?;
     let (token, record) = state
         .store
-        .issue_token(vergleichsring_store::NewToken {
+        .issue_token(&caller.token_id, vergleichsring_store::NewToken {
             role,
             member_id: b.member_id,
             consultant_id: b.consultant_id,
@@ -293,7 +293,7 @@ pub async fn revoke_token(
     caller.require(&[Role::Admin], "revoke tokens")?;
     let found = state
         .store
-        .revoke_token(&token_id)
+        .revoke_token(&caller.token_id, &token_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     if found {
@@ -325,6 +325,7 @@ pub async fn access_log(
     let log = state
         .store
         .access_log()
+        .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     Ok(Json(json!(log)))
 }

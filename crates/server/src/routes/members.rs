@@ -64,7 +64,7 @@ pub async fn register_members(
     })?;
     let saved = state
         .store
-        .upsert_members(members)
+        .upsert_members_by(&caller.token_id, members)
         .await
         .map_err(member_error)?;
     Ok((StatusCode::CREATED, Json(saved)))
@@ -133,7 +133,7 @@ pub async fn change_member(
     }
     let mut saved = state
         .store
-        .upsert_members(vec![member])
+        .upsert_members_by(&caller.token_id, vec![member])
         .await
         .map_err(member_error)?;
     let member = saved
@@ -141,6 +141,73 @@ pub async fn change_member(
         .ok_or_else(|| ApiError::not_found(format!("member {member_id} is not registered")))?;
     tracing::info!(member_id, by = caller.token_id, "member changed");
     Ok(Json(member))
+}
+
+/// `DELETE /api/v1/members/{member_id}?from_year=Y` (admin): the member
+/// leaves the ring from a year on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/members/{member_id}",
+    tag = "members",
+    summary = "A member leaves the ring",
+    description = "Admin only. The member leaves the ring from `from_year` on: uploads of its figures for that year and later are refused (`member_left`). Its figures of earlier years stay in every comparison, publication and release, and its tokens keep reading them until revoked. A member with figures for `from_year` or later cannot leave from that year (409): the year after its last figures is the earliest. Leaving again moves the year; the change is kept in the state log's history.",
+    params(crate::contract::MemberPath, crate::contract::LeaveQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member and the year it left from.", body = crate::contract::LeftMember),
+        (status = 400, description = "`from_year` is missing or not a year.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),
+        (status = 409, description = "The member has figures for `from_year` or later.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(contract::MemberPath { member_id }): ApiPath<contract::MemberPath>,
+    ApiQuery(q): ApiQuery<contract::LeaveQuery>,
+) -> Result<Json<contract::LeftMember>, ApiError> {
+    caller.require(&[Role::Admin], "remove members")?;
+    vergleichsring_engine::check_year(q.from_year).map_err(ApiError::from)?;
+    let Some(member) = state.store.member(&member_id) else {
+        return Err(ApiError::not_found(format!(
+            "member {member_id} is not registered"
+        )));
+    };
+    // Figures of the leaving years would stay in comparisons of years the
+    // member is no longer in: they must not exist.
+    let last = chrono::Datelike::year(&chrono::Utc::now()) + 1;
+    for d in &state.engine.catalog().domains {
+        for year in q.from_year..=last.max(q.from_year) {
+            if state
+                .engine
+                .has_submitted(&d.id, year, &member_id)
+                .await
+                .map_err(ApiError::from)?
+            {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "member_has_figures",
+                    format!(
+                        "member {member_id} has {} figures for {year}; it can leave from {} on at the earliest",
+                        d.id,
+                        year + 1
+                    ),
+                ));
+            }
+        }
+    }
+    state
+        .store
+        .member_leaves(&caller.token_id, &member_id, q.from_year)
+        .await
+        .map_err(|e| ApiError::from(vergleichsring_engine::EngineError::from(e)))?;
+    tracing::info!(member_id, from_year = q.from_year, by = caller.token_id, "member left the ring");
+    Ok(Json(contract::LeftMember {
+        member,
+        left_from_year: q.from_year,
+    }))
 }
 
 /// A member the store refuses is a 422 `invalid_member`; anything else is

@@ -63,7 +63,7 @@ pub fn api(config: &HttpConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(openapi))
         .routes(routes!(catalog))
         .routes(routes!(list_members, register_members))
-        .routes(routes!(change_member))
+        .routes(routes!(change_member, remove_member))
         .routes(routes!(submit, list_submissions))
         .routes(routes!(explain))
         .routes(routes!(warnings))

@@ -231,6 +231,7 @@ pub async fn archived_upload(
     let bytes = state
         .store
         .archived_upload(&hash)
+        .await
         .map_err(vergleichsring_engine::EngineError::from)?
         .ok_or_else(|| ApiError::not_found(format!("no archived upload {hash}")))?;
     Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())

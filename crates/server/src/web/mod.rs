@@ -79,7 +79,7 @@ async fn home(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<contract::WebHomeQuery>,
 ) -> Result<Response, WebError> {
-    match signed_in(&state, &headers) {
+    match signed_in(&state, &headers).await {
         Some(member) => overview(&state, &member, query.erklaert.is_some()).await,
         None => Ok(login_page(&headers, None, StatusCode::OK)),
     }
@@ -123,7 +123,7 @@ async fn login(
         ));
     }
     let token = form.token.trim();
-    let caller = match Caller::from_token(&state, token) {
+    let caller = match Caller::from_token(&state, token).await {
         Ok(c) => c,
         Err(_) => {
             return Ok(login_page(
@@ -142,10 +142,25 @@ async fn login(
             StatusCode::FORBIDDEN,
         ));
     }
-    let (id, _) = state.sessions.create(token.to_string());
+    let id = state
+        .store
+        .start_session(&caller.token_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a session could not be started");
+            WebError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es in einer Minute noch einmal.",
+            )
+        })?;
     let mut response = see_other("/web");
     for c in [
-        set_cookie(&headers, SESSION_COOKIE, &id, IDLE.as_secs()),
+        set_cookie(
+            &headers,
+            SESSION_COOKIE,
+            &id,
+            vergleichsring_store::SESSION_LIFETIME.as_secs(),
+        ),
         set_cookie(&headers, LOGIN_COOKIE, "", 0),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
@@ -183,10 +198,16 @@ async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    if let Some(member) = signed_in(&state, &headers) {
+    if let Some(member) = signed_in(&state, &headers).await {
         check_csrf(&member, &form.csrf)?;
-        if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-            state.sessions.remove(&id);
+        if let Some(id) = cookie(&headers, SESSION_COOKIE)
+            && let Err(e) = state.store.end_session(&id).await
+        {
+            tracing::error!(error = %e, "a session could not be ended");
+            return Err(WebError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es noch einmal.",
+            ));
         }
     }
     let mut response = see_other("/web");
@@ -228,7 +249,7 @@ async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    let member = require(&state, &headers)?;
+    let member = require(&state, &headers).await?;
     if let Err(wait) = state.rates.uploads.take(&member.caller.token_id) {
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -355,7 +376,7 @@ async fn explain(
     Form(form): Form<ExplainForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    let member = require(&state, &headers)?;
+    let member = require(&state, &headers).await?;
     check_csrf(&member, &form.csrf)?;
     let text = form.text.trim();
     if text.is_empty() {
@@ -407,7 +428,7 @@ async fn report(
     path: Result<ApiPath<contract::YearPath>, ApiError>,
     ApiQuery(query): ApiQuery<contract::WebReportQuery>,
 ) -> Result<Response, WebError> {
-    let member = require(&state, &headers)?;
+    let member = require(&state, &headers).await?;
     let ApiPath(contract::YearPath { year }) =
         path.map_err(|_| WebError::bad_request("Das Jahr in der Adresse ist keine Zahl."))?;
     let report = state

@@ -2,7 +2,7 @@
 //! double-submit nonce of the sign-in and the origin check of every POST.
 
 use super::*;
-pub(super) use crate::sessions::{IDLE, random_hex};
+pub(super) use crate::sessions::random_hex;
 
 pub(super) const SESSION_COOKIE: &str = "vr_session";
 
@@ -73,14 +73,13 @@ pub(super) struct Member {
     pub(super) csrf: String,
 }
 
-pub(super) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
+pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
     let id = cookie(headers, SESSION_COOKIE)?;
-    let (token, csrf) = state.sessions.get(&id)?;
-    let Ok(caller) = Caller::from_token(state, &token) else {
-        // The token was revoked: the session ends with it.
-        state.sessions.remove(&id);
-        return None;
-    };
+    let session = state.store.session(&id).await?;
+    // A revoked or expired token ends its sessions with it.
+    let record = state.store.valid_token_by_id(&session.token_id)?;
+    let caller = Caller::from_record(state, record);
+    let csrf = crate::sessions::csrf_of(&id);
     let member_id = caller.member_id.clone()?;
     let name = state
         .store
@@ -94,8 +93,8 @@ pub(super) fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member>
     })
 }
 
-pub(super) fn require(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
-    signed_in(state, headers).ok_or_else(|| {
+pub(super) async fn require(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
+    signed_in(state, headers).await.ok_or_else(|| {
         WebError::new(
             StatusCode::UNAUTHORIZED,
             "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich mit Ihrem Zugangsschlüssel an.",

@@ -6,7 +6,7 @@ use vergleichsring_engine::{SubmitOutcome, Warning};
 use vergleichsring_ingest::RowError;
 
 use super::*;
-use crate::sessions::Sessions;
+use crate::sessions::csrf_of;
 
 #[test]
 fn cookies_and_secrets() {
@@ -40,14 +40,16 @@ fn cross_site_posts_are_refused() {
     assert!(same_origin(&h).is_err());
 }
 
+/// A session's CSRF token is its own: another session's differs, and it
+/// is not the cookie's value.
 #[test]
-fn sessions_expire_and_are_bounded() {
-    let s = Sessions::default();
-    let (id, csrf) = s.create("tok".into());
-    assert_eq!(s.get(&id), Some(("tok".to_string(), csrf)));
-    s.remove(&id);
-    assert_eq!(s.get(&id), None);
-    assert_ne!(random_hex(), random_hex());
+fn csrf_tokens_are_per_session() {
+    let (a, b) = (random_hex(), random_hex());
+    assert_ne!(a, b);
+    assert_eq!(csrf_of(&a), csrf_of(&a));
+    assert_ne!(csrf_of(&a), csrf_of(&b));
+    assert_ne!(csrf_of(&a), a);
+    assert_eq!(csrf_of(&a).len(), 64);
 }
 
 /// A member whose name and CSRF token try to break out of the markup.
