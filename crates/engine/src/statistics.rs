@@ -106,6 +106,18 @@ impl<'e> Statistics<'e> {
             })
     }
 
+    /// [`Statistics::prepare`]; a custom group this process does not know
+    /// yet (defined through another replica a moment ago) is looked up
+    /// again after reading the state log.
+    async fn prepare_fresh(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
+        match self.prepare(req) {
+            Err(EngineError::UnknownGroupBy(_)) if self.engine.store.state_may_be_behind().await => {
+                self.prepare(req)
+            }
+            other => other,
+        }
+    }
+
     /// Resolves what a comparison or time series asks for, or says why not.
     fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
         let domain = self.engine.domain(req.domain)?;
@@ -130,7 +142,7 @@ impl<'e> Statistics<'e> {
     /// gets `GiveToGet`.
     pub(crate) async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
-        let p = self.prepare(req)?;
+        let p = self.prepare_fresh(req).await?;
         // Give to get: a member, or a consultant reading on its behalf, sees a
         // year's comparisons only once the member has submitted for it.
         if let Some(m) = req.member
@@ -180,7 +192,7 @@ impl<'e> Statistics<'e> {
         from: Option<i32>,
         to: Option<i32>,
     ) -> Result<Timeseries> {
-        let p = self.prepare(req)?;
+        let p = self.prepare_fresh(req).await?;
         let points = self
             .engine
             .publishing()

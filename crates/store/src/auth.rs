@@ -113,11 +113,6 @@ pub fn parse_expiry(text: &str) -> std::result::Result<chrono::DateTime<chrono::
     Ok(at)
 }
 
-/// How soon after a miss (an unknown token or session) the state log is
-/// read again: a token issued by another replica works at once, while
-/// guessed tokens cannot make a process read the log more often than this.
-const MISS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
-
 /// SHA-256 of a token, hex-encoded.
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
@@ -148,7 +143,7 @@ fn valid(view: &View, hash: &str, now: chrono::DateTime<chrono::Utc>) -> Option<
 impl Store {
     /// The record of a valid token: known, not revoked, not expired. A
     /// token this process does not know makes it read the state log first
-    /// (at most every 200 ms), so a token issued through another replica
+    /// (waiters share one read), so a token issued through another replica
     /// works at once. A revocation through another replica holds once this
     /// process follows the log (every `lake.refresh_millis`).
     pub async fn authenticate(&self, token: &str) -> Option<TokenRecord> {
@@ -158,7 +153,7 @@ impl Store {
             self.note_use(&t.token_id, now);
             return Some(t);
         }
-        if !self.view_known_in(&hash).await {
+        if !self.view_known_in().await {
             return None;
         }
         let t = valid(&self.state.view(), &hash, now)?;
@@ -166,20 +161,21 @@ impl Store {
         Some(t)
     }
 
-    /// After a miss: reads the state log again unless that happened less
-    /// than [`MISS_INTERVAL`] ago. Returns whether it read anything new.
-    pub(crate) async fn view_known_in(&self, _what: &str) -> bool {
-        {
-            let mut last = self.missed.lock().unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|t| t.elapsed() < MISS_INTERVAL) {
-                return false;
-            }
-            *last = Some(std::time::Instant::now());
-        }
-        match self.state.follow().await {
-            Ok(n) => {
+    /// After something was not found (a custom group, say): reads the
+    /// state log so that every change written before now is known. Returns
+    /// whether it could (and the lookup is worth repeating).
+    pub async fn state_may_be_behind(&self) -> bool {
+        self.view_known_in().await
+    }
+
+    /// After a miss: makes sure every change written before now is read.
+    /// Returns whether the state could be read (and is worth asking again).
+    pub(crate) async fn view_known_in(&self) -> bool {
+        let asked = std::time::Instant::now();
+        match self.state.follow_since(asked).await {
+            Ok(_) => {
                 self.note_members();
-                n > 0
+                true
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the state log could not be read");

@@ -128,9 +128,6 @@ pub struct Store {
     members_generation: std::sync::atomic::AtomicU64,
     /// The member list the generation was last counted for.
     members_seen: std::sync::Mutex<Option<std::sync::Arc<BTreeMap<String, Member>>>>,
-    /// When the state log was last read because a token or session was not
-    /// known (see `authenticate`).
-    missed: std::sync::Mutex<Option<std::time::Instant>>,
     /// When each token was last used in this process (token id → Unix
     /// seconds).
     token_use: std::sync::Mutex<HashMap<String, i64>>,
@@ -222,7 +219,6 @@ impl Store {
             state,
             members_generation: std::sync::atomic::AtomicU64::new(0),
             members_seen: std::sync::Mutex::new(None),
-            missed: std::sync::Mutex::new(None),
             token_use: std::sync::Mutex::new(HashMap::new()),
             tables: tokio::sync::RwLock::new(tables),
             write_lock: tokio::sync::Mutex::new(()),

@@ -51,7 +51,7 @@ impl Store {
         if let Some(s) = live(self) {
             return Some(s);
         }
-        if !self.view_known_in(&key).await {
+        if !self.view_known_in().await {
             return None;
         }
         live(self)

@@ -277,8 +277,9 @@ pub(crate) struct StateLog {
     /// Rooted at `<lake>/_state`.
     pub(crate) objects: Arc<dyn ObjectStore>,
     view: RwLock<Arc<View>>,
-    /// One follower at a time, so changes are applied once and in order.
-    follow_lock: tokio::sync::Mutex<()>,
+    /// One follower at a time, so changes are applied once and in order;
+    /// it holds when the last follow started reading.
+    follow_lock: tokio::sync::Mutex<Option<std::time::Instant>>,
     /// One writer of this process at a time (others are other processes).
     write_lock: tokio::sync::Mutex<()>,
 }
@@ -289,7 +290,7 @@ impl StateLog {
         let log = StateLog {
             objects,
             view: RwLock::new(Arc::new(View::default())),
-            follow_lock: tokio::sync::Mutex::new(()),
+            follow_lock: tokio::sync::Mutex::new(None),
             write_lock: tokio::sync::Mutex::new(()),
         };
         log.load().await?;
@@ -384,7 +385,24 @@ impl StateLog {
     /// Applies what other processes wrote since the last read. Returns how
     /// many changes were new.
     pub(crate) async fn follow(&self) -> Result<usize> {
-        let _guard = self.follow_lock.lock().await;
+        let mut guard = self.follow_lock.lock().await;
+        self.follow_locked(&mut guard).await
+    }
+
+    /// Makes sure the view holds every change written before `asked`:
+    /// follows, unless a follow that started after `asked` already ran
+    /// (callers waiting together share one read of the log, so a flood of
+    /// unknown tokens costs one read at a time, not one each).
+    pub(crate) async fn follow_since(&self, asked: std::time::Instant) -> Result<usize> {
+        let mut guard = self.follow_lock.lock().await;
+        if guard.is_some_and(|started| started >= asked) {
+            return Ok(0);
+        }
+        self.follow_locked(&mut guard).await
+    }
+
+    async fn follow_locked(&self, started: &mut Option<std::time::Instant>) -> Result<usize> {
+        *started = Some(std::time::Instant::now());
         let current = self.view();
         // Probe first, so that a follow that finds nothing copies nothing.
         let next = log_path(current.seq + 1);
