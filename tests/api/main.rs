@@ -17,6 +17,7 @@ mod helpers;
 mod hostile;
 mod maintenance;
 mod matrix;
+mod migration;
 mod objectstore;
 mod openapi;
 mod operations;

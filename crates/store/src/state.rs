@@ -507,3 +507,176 @@ impl StateLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{CustomGroup, Role};
+
+    async fn log_at(dir: &std::path::Path) -> StateLog {
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap());
+        StateLog::open(objects).await.unwrap()
+    }
+
+    /// What a view holds, comparable.
+    fn seen(v: &View) -> serde_json::Value {
+        let mut tokens: Vec<_> = v.tokens.values().collect();
+        tokens.sort_by(|a, b| a.token_id.cmp(&b.token_id));
+        serde_json::json!({
+            "seq": v.seq,
+            "members": *v.members,
+            "left": *v.left,
+            "tokens": tokens,
+            "order": *v.token_order,
+            "grants": *v.grants,
+            "groups": *v.groups,
+            "explanations": *v.explanations,
+            "releases": *v.releases,
+        })
+    }
+
+    fn group(id: &str) -> Change {
+        Change::Group {
+            group: CustomGroup {
+                id: id.into(),
+                name: id.into(),
+                member_ids: vec!["05315000".into()],
+            },
+        }
+    }
+
+    /// Two processes writing at once: every change lands once, numbered
+    /// without gaps, and both read the same state.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writers_land_every_change_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Arc::new(log_at(dir.path()).await);
+        let b = Arc::new(log_at(dir.path()).await);
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let log = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(async move {
+                log.commit("t", |_| Ok((vec![group(&format!("g{i}"))], ())))
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        a.follow().await.unwrap();
+        b.follow().await.unwrap();
+        let fresh = log_at(dir.path()).await;
+        assert_eq!(a.view().seq, 40);
+        assert_eq!(a.view().groups.len(), 40);
+        assert_eq!(seen(&a.view()), seen(&b.view()));
+        assert_eq!(seen(&a.view()), seen(&fresh.view()));
+    }
+
+    /// A change is checked against the latest state, also when another
+    /// process wrote it a moment before: of two definitions of one group
+    /// id at the same moment, exactly one is written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn of_two_conflicting_changes_exactly_one_lands() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let a = Arc::new(log_at(dir.path()).await);
+            let b = Arc::new(log_at(dir.path()).await);
+            let define = |log: Arc<StateLog>| {
+                tokio::spawn(async move {
+                    log.commit("t", |view| {
+                        if view.groups.iter().any(|g| g.id == "west") {
+                            return Err(StoreError::Conflict("exists".into()));
+                        }
+                        Ok((vec![group("west")], ()))
+                    })
+                    .await
+                })
+            };
+            let (x, y) = (define(a.clone()), define(b.clone()));
+            let (x, y) = (x.await.unwrap(), y.await.unwrap());
+            assert_eq!(x.is_ok() as u8 + y.is_ok() as u8, 1, "{x:?} {y:?}");
+            assert_eq!(log_at(dir.path()).await.view().groups.len(), 1);
+        }
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        let id = (0u8..6).prop_map(|i| format!("0531500{i}"));
+        prop_oneof![
+            (id.clone(), "[a-z]{1,8}").prop_map(|(member_id, name)| Change::Members {
+                members: vec![crate::Member {
+                    member_id,
+                    name,
+                    kind: vergleichsring_catalog::MemberKind::KreisangehoerigeGemeinde,
+                }],
+            }),
+            (0u8..4).prop_map(|i| Change::Token {
+                record: crate::TokenRecord {
+                    token_id: format!("t{i}"),
+                    hash: format!("h{i}"),
+                    role: Role::Analyst,
+                    member_id: None,
+                    consultant_id: None,
+                    created_at: String::new(),
+                    revoked: false,
+                    label: None,
+                    expires_at: None,
+                },
+            }),
+            (0u8..4).prop_map(|i| Change::TokenRevoked {
+                token_id: format!("t{i}")
+            }),
+            (id.clone(), 0u8..3).prop_map(|(m, c)| Change::Granted {
+                consultant_id: format!("c{c}"),
+                member_ids: vec![m],
+            }),
+            (id.clone(), 0u8..3).prop_map(|(m, c)| Change::GrantRevoked {
+                consultant_id: format!("c{c}"),
+                member_id: m,
+            }),
+            (id, 2000i32..2030).prop_map(|(member_id, from_year)| Change::MemberLeft {
+                member_id,
+                from_year,
+            }),
+            (0u8..5).prop_map(|i| group(&format!("g{i}"))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the changes and however a follower's reads fall
+        /// between them, it holds what the writer holds and what reading
+        /// the whole log from the start gives.
+        #[test]
+        fn following_in_steps_equals_reading_the_whole_log(
+            batches in proptest::collection::vec(proptest::collection::vec(change(), 1..4), 1..12),
+            follow_after in proptest::collection::vec(any::<bool>(), 12),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let writer = log_at(dir.path()).await;
+                let follower = log_at(dir.path()).await;
+                for (i, batch) in batches.iter().enumerate() {
+                    writer.commit("t", |_| Ok((batch.clone(), ()))).await.unwrap();
+                    if follow_after[i] {
+                        follower.follow().await.unwrap();
+                    }
+                }
+                follower.follow().await.unwrap();
+                let fresh = log_at(dir.path()).await;
+                prop_assert_eq!(seen(&writer.view()), seen(&follower.view()));
+                prop_assert_eq!(seen(&writer.view()), seen(&fresh.view()));
+                prop_assert_eq!(writer.view().seq, batches.len() as u64);
+                Ok(())
+            })?;
+        }
+    }
+}
