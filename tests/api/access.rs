@@ -537,6 +537,68 @@ fn listed(list: &serde_json::Value, token_id: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("token {token_id} is not listed: {list}"))
 }
 
+/// A member leaves the ring from a year on: not from a year it has figures
+/// for, and afterwards its uploads for that year and later are refused
+/// naming row, column and rule, while its earlier figures stay readable.
+#[tokio::test]
+async fn a_member_leaves_the_ring_from_a_year_on() {
+    let app = TestApp::spawn().await;
+    app.register(&[(M1, "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+    let member = app.token(Role::Member, Some(M1)).await;
+    let file = |scale| crate::helpers::library_bulk_file(&[(M1, 120_000.0, scale)]);
+    let up = |year, scale| {
+        app.upload(
+            "library",
+            year,
+            &member,
+            crate::helpers::PARQUET,
+            file(scale),
+        )
+    };
+    assert_eq!(up(2023, 1.0).await.status, StatusCode::CREATED);
+    let path = format!("/api/v1/members/{M1}");
+    let r = app
+        .delete(&format!("{path}?from_year=2023"), Some(&app.admin))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(
+        r.text.contains("from 2024 on at the earliest"),
+        "{}",
+        r.text
+    );
+    for bad in ["", "?from_year=soon", "?from_year=1200"] {
+        let r = app.delete(&format!("{path}{bad}"), Some(&app.admin)).await;
+        assert!(r.status.is_client_error(), "{bad}: {}", r.text);
+    }
+    let r = app
+        .delete("/api/v1/members/05999000?from_year=2024", Some(&app.admin))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .delete(&format!("{path}?from_year=2024"), Some(&app.admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["left_from_year"], 2024);
+    assert_eq!(r.body["member_id"], M1);
+
+    let refused = up(2024, 1.1).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let e = &refused.body["errors"][0];
+    assert_eq!(e["rule"], "member_left", "{}", refused.text);
+    assert_eq!(e["row"], 1);
+    assert_eq!(e["column"], "member_id");
+    // Earlier years still take corrections, and read as before.
+    assert_eq!(up(2023, 1.2).await.status, StatusCode::CREATED);
+    let r = app.get("/api/v1/figures/library/2023", Some(&member)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
 #[tokio::test]
 async fn the_command_line_makes_tokens_with_label_and_expiry() {
     let app = TestApp::spawn().await;

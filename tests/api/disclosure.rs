@@ -439,10 +439,9 @@ async fn visibility_modes_show_what_the_ring_agreed() {
 #[tokio::test]
 async fn revoked_tokens_open_nothing() {
     let app = TestApp::spawn().await;
-    let (token, record) =
-        Store::create_token(app.dir.path(), Role::Analyst, None, None, vec![])
-            .await
-            .unwrap();
+    let (token, record) = Store::create_token(app.dir.path(), Role::Analyst, None, None, vec![])
+        .await
+        .unwrap();
     assert_eq!(
         app.get("/api/v1/members", Some(&token)).await.status,
         StatusCode::OK

@@ -12,7 +12,10 @@ use serde_json::Value;
 use crate::operations::serve_binary;
 
 fn fixture() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/legacy-files"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/legacy-files"
+    ))
 }
 
 /// The fixture's data directory, unpacked into a new temporary directory.

@@ -303,7 +303,12 @@ async fn two_replicas_share_a_lake_on_s3() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     let (status, figures) = get(&client, &b.addr, "/api/v1/figures/library/2023", &member).await;
     assert_eq!(status, StatusCode::OK, "{figures}");
 
@@ -370,7 +375,9 @@ async fn two_replicas_share_a_lake_on_s3() {
     let took = within(REVOKED_WITHIN, "B refuses the revoked token", || {
         let (client, base, member) = (client.clone(), b.addr.clone(), member.clone());
         async move {
-            get(&client, &base, "/api/v1/figures/library/2023", &member).await.0
+            get(&client, &base, "/api/v1/figures/library/2023", &member)
+                .await
+                .0
                 == StatusCode::UNAUTHORIZED
         }
     })
@@ -419,9 +426,14 @@ async fn two_replicas_share_a_lake_on_s3() {
 
     // Two analysts release a differencing pair of custom groups at the same
     // moment, one through each replica: exactly one is released.
-    let r = post(&a.addr, "/api/v1/publications/library/2024", &admin, json!({}))
-        .await
-        .unwrap();
+    let r = post(
+        &a.addr,
+        "/api/v1/publications/library/2024",
+        &admin,
+        json!({}),
+    )
+    .await
+    .unwrap();
     // Published now, or already by the uploads (then too few changed since).
     let (status, text) = (r.status(), r.text().await.unwrap());
     assert!(
@@ -436,7 +448,10 @@ async fn two_replicas_share_a_lake_on_s3() {
         }
     };
     let (analyst_a, analyst_b) = (analyst(a.addr.clone()).await, analyst(b.addr.clone()).await);
-    for (base, token, id, n) in [(&a.addr, &analyst_a, "west", 7), (&b.addr, &analyst_b, "west_plus", 8)] {
+    for (base, token, id, n) in [
+        (&a.addr, &analyst_a, "west", 7),
+        (&b.addr, &analyst_b, "west_plus", 8),
+    ] {
         let r = post(
             base,
             "/api/v1/groups",
@@ -451,8 +466,16 @@ async fn two_replicas_share_a_lake_on_s3() {
         let client = client.clone();
         let admin = admin.clone();
         async move {
-            let (_, text) = get(&client, &base, "/api/v1/publications?domain=library&year=2024", &admin).await;
-            serde_json::from_str::<Value>(&text).ok().and_then(|v| v.as_array().map(Vec::len))
+            let (_, text) = get(
+                &client,
+                &base,
+                "/api/v1/publications?domain=library&year=2024",
+                &admin,
+            )
+            .await;
+            serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.as_array().map(Vec::len))
         }
     };
     let on_a = published(a.addr.clone()).await;
@@ -463,7 +486,8 @@ async fn two_replicas_share_a_lake_on_s3() {
     .await;
     let ask = |base: String, token: String, group: &str| {
         let client = client.clone();
-        let path = format!("/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by={group}");
+        let path =
+            format!("/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by={group}");
         tokio::spawn(async move { get(&client, &base, &path, &token).await })
     };
     let race = [
@@ -474,7 +498,10 @@ async fn two_replicas_share_a_lake_on_s3() {
     for t in race {
         outcomes.push(t.await.unwrap());
     }
-    let released = outcomes.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let released = outcomes
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .count();
     let refused: Vec<&String> = outcomes
         .iter()
         .filter(|(s, _)| *s == StatusCode::UNPROCESSABLE_ENTITY)

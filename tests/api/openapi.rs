@@ -84,6 +84,10 @@ async fn openapi_served_document_is_the_typed_contract() {
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/members"),
         ("POST", "/api/v1/members"),
+        ("PATCH", "/api/v1/members/{member_id}"),
+        ("DELETE", "/api/v1/members/{member_id}"),
+        ("POST", "/api/v1/tokens"),
+        ("GET", "/api/v1/tokens"),
         ("POST", "/api/v1/submissions/{domain}/{year}"),
         ("POST", "/api/v1/submissions/{submission_id}/explanations"),
         (

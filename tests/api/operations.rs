@@ -600,8 +600,11 @@ async fn the_access_log_is_a_delta_table_and_survives_a_stop() {
         for batch in reader {
             let batch = batch.unwrap();
             let column = |name: &str| {
-                arrow::compute::cast(batch.column_by_name(name).unwrap(), &arrow::datatypes::DataType::Utf8)
-                    .unwrap()
+                arrow::compute::cast(
+                    batch.column_by_name(name).unwrap(),
+                    &arrow::datatypes::DataType::Utf8,
+                )
+                .unwrap()
             };
             let (action, member) = (column("action"), column("member_id"));
             let text = |a: &arrow::array::ArrayRef, i: usize| {

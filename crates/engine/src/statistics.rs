@@ -111,7 +111,9 @@ impl<'e> Statistics<'e> {
     /// again after reading the state log.
     async fn prepare_fresh(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
         match self.prepare(req) {
-            Err(EngineError::UnknownGroupBy(_)) if self.engine.store.state_may_be_behind().await => {
+            Err(EngineError::UnknownGroupBy(_))
+                if self.engine.store.state_may_be_behind().await =>
+            {
                 self.prepare(req)
             }
             other => other,

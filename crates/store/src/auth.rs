@@ -412,12 +412,12 @@ mod tests {
             .issue_token(
                 "test",
                 NewToken {
-                role: Role::Analyst,
-                member_id: None,
-                consultant_id: None,
-                grants: vec![],
-                label: Some("replica test".into()),
-                expires_at: None,
+                    role: Role::Analyst,
+                    member_id: None,
+                    consultant_id: None,
+                    grants: vec![],
+                    label: Some("replica test".into()),
+                    expires_at: None,
                 },
             )
             .await

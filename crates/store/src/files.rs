@@ -53,4 +53,3 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
         source,
     })
 }
-

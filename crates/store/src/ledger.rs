@@ -266,7 +266,8 @@ impl Store {
                 let [_, year, name] = parts.as_slice() else {
                     continue;
                 };
-                if year.parse::<i32>().is_err() || !name.ends_with(".json") || name.starts_with('.') {
+                if year.parse::<i32>().is_err() || !name.ends_with(".json") || name.starts_with('.')
+                {
                     continue;
                 }
                 let local = self.ledger_root.join(rel);
@@ -539,15 +540,9 @@ mod tests {
                 figures: vec!["loans_per_capita".into()],
             }),
         };
-        store
-            .append_ledger("library", 2024, &custom)
-            .await
-            .unwrap();
+        store.append_ledger("library", 2024, &custom).await.unwrap();
         assert!(matches!(
-            store
-                .append_ledger("library", 2024, &custom)
-                .await
-                .unwrap(),
+            store.append_ledger("library", 2024, &custom).await.unwrap(),
             Append::Taken
         ));
         store

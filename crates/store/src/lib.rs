@@ -46,8 +46,8 @@ pub use ledger::{
 };
 pub use maintenance::{BackupManifest, Compacted};
 pub use members::Member;
-pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use migrate::Migrated;
+pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
 pub use sessions::SESSION_LIFETIME;
 pub use state::SessionRecord;

@@ -286,7 +286,12 @@ impl Store {
         }
         std::fs::create_dir_all(root).map_err(io(root))?;
         let state = crate::state::objects(root, lake).await?;
-        if crate::state::StateLog::open(state.clone()).await?.view().seq > 0 {
+        if crate::state::StateLog::open(state.clone())
+            .await?
+            .view()
+            .seq
+            > 0
+        {
             return Err(StoreError::Invalid(format!(
                 "the lake at {} already holds state; restore into an empty lake",
                 lake.table_url(root, "_state")?

@@ -165,10 +165,14 @@ impl crate::Store {
 
         let mut changes = vec![Change::Members { members }];
         changes.extend(tokens.into_iter().map(|record| Change::Token { record }));
-        changes.extend(grants.into_iter().map(|(consultant_id, set)| Change::Granted {
-            consultant_id,
-            member_ids: set.into_iter().collect(),
-        }));
+        changes.extend(
+            grants
+                .into_iter()
+                .map(|(consultant_id, set)| Change::Granted {
+                    consultant_id,
+                    member_ids: set.into_iter().collect(),
+                }),
+        );
         changes.extend(groups.into_iter().map(|group| Change::Group { group }));
         changes.push(Change::Explanations { explanations });
         changes.extend(

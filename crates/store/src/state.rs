@@ -83,10 +83,7 @@ pub(crate) enum Change {
         by: String,
     },
     /// A web session started; `key` is the SHA-256 of its cookie.
-    SessionStarted {
-        key: String,
-        session: SessionRecord,
-    },
+    SessionStarted { key: String, session: SessionRecord },
     /// A web session ended (signed out).
     SessionEnded { key: String },
     /// A data directory's files were moved into the lake.

@@ -213,14 +213,17 @@ pub async fn create_token(
         .map_err(|m| ApiError::bad_request(format!("expires_at: {m}")))?;
     let (token, record) = state
         .store
-        .issue_token(&caller.token_id, vergleichsring_store::NewToken {
-            role,
-            member_id: b.member_id,
-            consultant_id: b.consultant_id,
-            grants: b.grants,
-            label: b.label,
-            expires_at,
-        })
+        .issue_token(
+            &caller.token_id,
+            vergleichsring_store::NewToken {
+                role,
+                member_id: b.member_id,
+                consultant_id: b.consultant_id,
+                grants: b.grants,
+                label: b.label,
+                expires_at,
+            },
+        )
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     tracing::info!(

@@ -203,7 +203,12 @@ pub async fn remove_member(
         .member_leaves(&caller.token_id, &member_id, q.from_year)
         .await
         .map_err(|e| ApiError::from(vergleichsring_engine::EngineError::from(e)))?;
-    tracing::info!(member_id, from_year = q.from_year, by = caller.token_id, "member left the ring");
+    tracing::info!(
+        member_id,
+        from_year = q.from_year,
+        by = caller.token_id,
+        "member left the ring"
+    );
     Ok(Json(contract::LeftMember {
         member,
         left_from_year: q.from_year,
