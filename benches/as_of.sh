@@ -16,7 +16,7 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 $BIN generate --members "$MEMBERS" --years 2020-2024 --data-dir "$WORK/ring" | tail -1
 ADMIN=$($BIN token create --data-dir "$WORK/ring" --role admin)
-MEMBER_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[0]['member_id'])" "$WORK/ring/members.json")
+MEMBER_ID=$(python3 benches/first_member.py "$WORK/ring")
 MEMBER=$($BIN token create --data-dir "$WORK/ring" --role member --member-id "$MEMBER_ID")
 RUST_LOG=warn,buoyant_kernel=off $BIN serve --data-dir "$WORK/ring" --listen 127.0.0.1:18090 & PID=$!
 for _ in $(seq 1 300); do curl -sf http://127.0.0.1:18090/health >/dev/null && break; sleep 0.1; done

@@ -26,8 +26,8 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 ADMIN=$($BIN token create --data-dir "$DATA_DIR" --role admin)
-# A member with figures in the latest year: the first id of members.json.
-MEMBER_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[0]['member_id'])" "$DATA_DIR/members.json")
+# A member with figures in the latest year: the smallest registered id.
+MEMBER_ID=$(python3 benches/first_member.py "$DATA_DIR")
 MEMBER=$($BIN token create --data-dir "$DATA_DIR" --role member --member-id "$MEMBER_ID")
 YEAR=${YEAR:-2024}
 

@@ -33,11 +33,11 @@ until curl -sf $BASE/health >/dev/null; do sleep 0.05; done
 python3 - "$DATA_DIR" "$YEAR" "$WORK" "$BASE" "$ADMIN" <<'EOF'
 import json, sys, urllib.request
 data_dir, year, work, base, admin = sys.argv[1:]
-members = [m["member_id"] for m in json.load(open(f"{data_dir}/members.json"))]
 def get(path):
     req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {admin}"})
     with urllib.request.urlopen(req, timeout=120) as r:
         return json.loads(r.read())
+members = [m["member_id"] for m in get("/api/v1/members")]
 rows = []
 for m in members:
     try:

@@ -38,7 +38,7 @@ export VERGLEICHSRING_LAKE_ALLOW_HTTP=true
 export VERGLEICHSRING_LAKE_REFRESH_MILLIS="$REFRESH"
 export RUST_LOG=warn,buoyant_kernel=off
 $BIN restore --from "$WORK/backup" --data-dir "$WORK/ring" >/dev/null
-MEMBER_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[0]['member_id'])" "$WORK/ring/members.json")
+MEMBER_ID=$(python3 benches/first_member.py "$WORK/local")
 MEMBER=$($BIN token create --data-dir "$WORK/ring" --role member --member-id "$MEMBER_ID")
 $BIN serve --data-dir "$WORK/ring" --listen 127.0.0.1:18081 & PIDS+=($!)
 $BIN serve --data-dir "$WORK/ring" --listen 127.0.0.1:18082 & PIDS+=($!)

@@ -24,7 +24,7 @@ BASE=http://127.0.0.1:$PORT
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 
 ANALYST=$($BIN token create --data-dir "$DATA_DIR" --role analyst)
-MEMBER_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[0]['member_id'])" "$DATA_DIR/members.json")
+MEMBER_ID=$(python3 benches/first_member.py "$DATA_DIR")
 MEMBER=$($BIN token create --data-dir "$DATA_DIR" --role member --member-id "$MEMBER_ID")
 first_figure() {
   python3 -c "import tomllib,sys; print(tomllib.load(open('catalog/domains/$1.toml','rb'))['key_figures'][0]['id'])"

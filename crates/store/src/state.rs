@@ -243,7 +243,14 @@ pub(crate) async fn objects(
     root: &std::path::Path,
     lake: &crate::LakeLocation,
 ) -> Result<Arc<dyn ObjectStore>> {
-    let handle = crate::lake::open_table(root, lake, "_state").await?;
+    // The store of a Delta table's location, without reading a log: the
+    // state is no Delta table (and the kernel logs an error for a missing
+    // log).
+    let url = lake.table_url(root, "_state")?;
+    crate::s3::register();
+    let handle = deltalake::DeltaTableBuilder::from_url(url)?
+        .with_storage_options(lake.options.clone())
+        .build()?;
     Ok(handle.object_store())
 }
 
