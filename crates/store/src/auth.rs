@@ -233,19 +233,7 @@ impl Store {
     /// Creates a token from a running server; every replica knows it at
     /// once. The token itself is returned once and never stored.
     pub async fn issue_token(&self, by: &str, new: NewToken) -> Result<(String, TokenRecord)> {
-        let (token, record, changes) = new_token(new)?;
-        let record = self
-            .state
-            .commit(by, |view| {
-                if let Some(m) = &record.member_id
-                    && !view.members.contains_key(m)
-                {
-                    return Err(StoreError::Invalid(format!("member {m} is not registered")));
-                }
-                Ok((changes.clone(), record.clone()))
-            })
-            .await?;
-        Ok((token, record))
+        write_token(&self.state, by, new).await
     }
 
     /// Revokes a token by its id; `false` if no such token exists.
@@ -309,19 +297,29 @@ impl Store {
                 root.display()
             )));
         }
-        let (token, record, changes) = new_token(new)?;
-        let record = log
-            .commit("cli", |view| {
-                if let Some(m) = &record.member_id
-                    && !view.members.contains_key(m)
-                {
-                    return Err(StoreError::Invalid(format!("member {m} is not registered")));
-                }
-                Ok((changes.clone(), record.clone()))
-            })
-            .await?;
-        Ok((token, record))
+        write_token(&log, "cli", new).await
     }
+}
+
+/// Makes a token and writes it into the state log, refused if its member
+/// is not registered (checked against the latest state).
+async fn write_token(
+    log: &crate::state::StateLog,
+    by: &str,
+    new: NewToken,
+) -> Result<(String, TokenRecord)> {
+    let (token, record, changes) = new_token(new)?;
+    let record = log
+        .commit(by, |view| {
+            if let Some(m) = &record.member_id
+                && !view.members.contains_key(m)
+            {
+                return Err(StoreError::Invalid(format!("member {m} is not registered")));
+            }
+            Ok((changes.clone(), record.clone()))
+        })
+        .await?;
+    Ok((token, record))
 }
 
 /// Checks what a new token grants and makes it: the token, its record and

@@ -174,10 +174,7 @@ impl Store {
         }
         self.state
             .commit(member_id, |view| {
-                let has = view
-                    .grants
-                    .get(consultant_id)
-                    .is_some_and(|s| s.contains(member_id));
+                let has = view.has_grant(consultant_id, member_id);
                 let changes = if has {
                     Vec::new()
                 } else {
@@ -195,10 +192,7 @@ impl Store {
     pub async fn revoke_grant(&self, member_id: &str, consultant_id: &str) -> Result<bool> {
         self.state
             .commit(member_id, |view| {
-                let has = view
-                    .grants
-                    .get(consultant_id)
-                    .is_some_and(|s| s.contains(member_id));
+                let has = view.has_grant(consultant_id, member_id);
                 let changes = if has {
                     vec![Change::GrantRevoked {
                         consultant_id: consultant_id.to_string(),

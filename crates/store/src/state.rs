@@ -226,6 +226,13 @@ impl View {
         self.seq = event.seq;
     }
 
+    /// Whether a member granted a consultant access.
+    pub(crate) fn has_grant(&self, consultant_id: &str, member_id: &str) -> bool {
+        self.grants
+            .get(consultant_id)
+            .is_some_and(|s| s.contains(member_id))
+    }
+
     /// The members that granted a consultant access.
     pub(crate) fn grants_of(&self, consultant_id: &str) -> BTreeSet<String> {
         self.grants.get(consultant_id).cloned().unwrap_or_default()
