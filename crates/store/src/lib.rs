@@ -37,6 +37,7 @@ mod releases;
 mod s3;
 mod sessions;
 mod state;
+mod users;
 
 pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
@@ -51,6 +52,9 @@ pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
 pub use sessions::SESSION_LIFETIME;
 pub use state::SessionRecord;
+pub use users::{
+    INVITATION_LIFETIME, Invitation, MIN_PASSWORD_CHARS, NewUser, UserRecord, check_password_rules,
+};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -12,18 +12,28 @@ pub const SESSION_LIFETIME: std::time::Duration = std::time::Duration::from_secs
 impl Store {
     /// Starts a session acting as a token; returns the cookie's value.
     pub async fn start_session(&self, token_id: &str) -> Result<String> {
+        self.start_session_as(Some(token_id), None).await
+    }
+
+    /// Starts a session acting as a token or a user.
+    pub(crate) async fn start_session_as(
+        &self,
+        token_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<String> {
         let bytes: [u8; 32] = rand::random();
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let now = chrono::Utc::now();
         let lifetime = chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default();
         let session = SessionRecord {
-            token_id: token_id.to_string(),
+            token_id: token_id.unwrap_or_default().to_string(),
+            user_id: user_id.map(str::to_string),
             started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             expires_at: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
         let key = hash_token(&id);
         self.state
-            .commit(token_id, |_| {
+            .commit(token_id.or(user_id).unwrap_or("session"), |_| {
                 Ok((
                     vec![Change::SessionStarted {
                         key: key.clone(),

@@ -37,8 +37,13 @@ const COMMIT_ATTEMPTS: usize = 64;
 /// the token itself) and when it ends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
-    /// Id of the token the session acts as.
+    /// Id of the token the session acts as (empty for a user's session).
+    #[serde(default)]
     pub token_id: String,
+    /// The user the session acts as, for a session signed in with a
+    /// password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     /// When it was started (RFC 3339).
     pub started_at: String,
     /// When it ends whatever happens (RFC 3339).
@@ -88,6 +93,22 @@ pub(crate) enum Change {
     SessionEnded { key: String },
     /// A data directory's files were moved into the lake.
     Migrated { from: String, files: Vec<String> },
+    /// A person invited: the account (without password) and the
+    /// invitation, stored by the hash of its code.
+    UserInvited {
+        user: crate::UserRecord,
+        code_hash: String,
+        invitation: crate::Invitation,
+    },
+    /// An invitation accepted: the account's password is set and the
+    /// invitation used.
+    InvitationAccepted {
+        code_hash: String,
+        user_id: String,
+        password_hash: String,
+    },
+    /// An account disabled.
+    UserDisabled { user_id: String },
 }
 
 /// One numbered entry of the log: the changes of one commit.
@@ -130,6 +151,10 @@ pub struct View {
     pub sessions: Arc<HashMap<String, SessionRecord>>,
     /// Where a migration came from, if the state was migrated.
     pub migrated: Option<String>,
+    /// Accounts by user id.
+    pub users: Arc<BTreeMap<String, crate::UserRecord>>,
+    /// Invitations by the hash of their code.
+    pub invitations: Arc<HashMap<String, crate::Invitation>>,
 }
 
 impl View {
@@ -221,6 +246,32 @@ impl View {
                     Arc::make_mut(&mut self.sessions).remove(key);
                 }
                 Change::Migrated { from, .. } => self.migrated = Some(from.clone()),
+                Change::UserInvited {
+                    user,
+                    code_hash,
+                    invitation,
+                } => {
+                    Arc::make_mut(&mut self.users).insert(user.user_id.clone(), user.clone());
+                    Arc::make_mut(&mut self.invitations)
+                        .insert(code_hash.clone(), invitation.clone());
+                }
+                Change::InvitationAccepted {
+                    code_hash,
+                    user_id,
+                    password_hash,
+                } => {
+                    if let Some(i) = Arc::make_mut(&mut self.invitations).get_mut(code_hash) {
+                        i.used = true;
+                    }
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.password_hash = Some(password_hash.clone());
+                    }
+                }
+                Change::UserDisabled { user_id } => {
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.disabled = true;
+                    }
+                }
             }
         }
         self.seq = event.seq;

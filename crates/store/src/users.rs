@@ -1,0 +1,420 @@
+//! People: named accounts with one role, invited by a single-use link and
+//! signing in with a password (argon2id), kept in the state log like every
+//! other piece of state. A session of the web page acts as a user (or, as
+//! before, as a token).
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use serde::{Deserialize, Serialize};
+
+use crate::state::{Change, View};
+use crate::{Result, Role, Store, StoreError, hash_token};
+
+/// How long an invitation link is valid.
+pub const INVITATION_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A person with an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Public id (`u_` and 16 hex digits), for logs and administration.
+    pub user_id: String,
+    /// E-mail address, lower case; unique among the accounts.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The one role.
+    pub role: Role,
+    /// The member municipality of a member user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    /// The consultant of a consultant user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consultant_id: Option<String>,
+    /// A member user that may invite colleagues of its own municipality.
+    #[serde(default)]
+    pub lead: bool,
+    /// The argon2id hash of the password (PHC string); none until the
+    /// invitation is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// When the account was made (RFC 3339).
+    pub created_at: String,
+    /// Who invited the person (a token id, a user id or `cli`).
+    pub invited_by: String,
+    /// A disabled account signs in to nothing, and its sessions end.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// An open invitation, stored by the hash of its link's code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The user it is for.
+    pub user_id: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
+    /// An accepted invitation works once only.
+    #[serde(default)]
+    pub used: bool,
+}
+
+/// Whom to invite.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// The member of a member user.
+    pub member_id: Option<String>,
+    /// The consultant of a consultant user.
+    pub consultant_id: Option<String>,
+    /// Whether a member user may invite colleagues.
+    pub lead: bool,
+}
+
+/// A plausible e-mail address: one `@`, something before it, a dot in the
+/// domain, no spaces or control characters, at most 254 characters.
+fn check_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(email)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "email: {email:?} is not an e-mail address"
+        )))
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+/// The argon2id hash of a password (default parameters: 19 MiB, two
+/// passes), with a random salt.
+pub(crate) fn hash_password(password: &str) -> Result<String> {
+    let salt: [u8; 16] = rand::random();
+    argon2::Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Invalid(format!("password: {e}")))
+}
+
+/// Whether a password matches a stored hash.
+pub(crate) fn password_matches(password: &str, hash: &str) -> bool {
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A hash no password matches, verified against when the e-mail address is
+/// unknown, so that the answer takes as long as for a known one.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_hex(16)).unwrap_or_default())
+}
+
+/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters.
+pub fn check_password_rules(password: &str) -> std::result::Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    if password.len() > 1024 {
+        return Err("the password must have at most 1024 bytes".into());
+    }
+    Ok(())
+}
+
+/// The open invitation of a code in a view, with its user.
+fn open_invitation(view: &View, code: &str) -> Option<(UserRecord, Invitation)> {
+    let invitation = view.invitations.get(&hash_token(code))?;
+    let user = view.users.get(&invitation.user_id)?;
+    let expired = crate::state::expired(&invitation.expires_at, chrono::Utc::now());
+    (!invitation.used && !expired && !user.disabled).then(|| (user.clone(), invitation.clone()))
+}
+
+impl Store {
+    /// Invites a person: makes the account (without a password) and an
+    /// invitation valid for 7 days. Returns the user and the link's code,
+    /// which is shown once and stored only as a hash.
+    pub async fn invite_user(&self, by: &str, new: NewUser) -> Result<(UserRecord, String)> {
+        let email = check_email(&new.email)?;
+        let name = new.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::Invalid(
+                "name: between 1 and 200 characters".into(),
+            ));
+        }
+        match new.role {
+            Role::Member if new.member_id.is_none() => {
+                return Err(StoreError::Invalid(
+                    "member_id: a member user belongs to a member".into(),
+                ));
+            }
+            Role::Consultant if new.consultant_id.is_none() => {
+                return Err(StoreError::Invalid(
+                    "consultant_id: a consultant user needs one".into(),
+                ));
+            }
+            _ => {}
+        }
+        if new.lead && new.role != Role::Member {
+            return Err(StoreError::Invalid(
+                "lead: only member users invite colleagues".into(),
+            ));
+        }
+        let code = random_hex(24);
+        let now = chrono::Utc::now();
+        let lifetime = chrono::Duration::from_std(INVITATION_LIFETIME).unwrap_or_default();
+        let user = UserRecord {
+            user_id: format!("u_{}", random_hex(8)),
+            email,
+            name,
+            role: new.role,
+            member_id: (new.role == Role::Member).then_some(new.member_id).flatten(),
+            consultant_id: (new.role == Role::Consultant)
+                .then_some(new.consultant_id)
+                .flatten(),
+            lead: new.lead,
+            password_hash: None,
+            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            invited_by: by.to_string(),
+            disabled: false,
+        };
+        let invitation = Invitation {
+            user_id: user.user_id.clone(),
+            expires_at: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            used: false,
+        };
+        let code_hash = hash_token(&code);
+        let user = self
+            .state
+            .commit(by, |view| {
+                if let Some(m) = &user.member_id
+                    && !view.members.contains_key(m)
+                {
+                    return Err(StoreError::Invalid(format!(
+                        "member_id: member {m} is not registered"
+                    )));
+                }
+                if view
+                    .users
+                    .values()
+                    .any(|u| u.email == user.email && !u.disabled)
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "{} already has an account",
+                        user.email
+                    )));
+                }
+                Ok((
+                    vec![Change::UserInvited {
+                        user: user.clone(),
+                        code_hash: code_hash.clone(),
+                        invitation: invitation.clone(),
+                    }],
+                    user.clone(),
+                ))
+            })
+            .await?;
+        Ok((user, code))
+    }
+
+    /// The user an open invitation code is for (not used, not expired),
+    /// reading the state log first if this process does not know it.
+    pub async fn invitation(&self, code: &str) -> Option<(UserRecord, Invitation)> {
+        if let Some(found) = open_invitation(&self.state.view(), code) {
+            return Some(found);
+        }
+        if !self.view_known_in().await {
+            return None;
+        }
+        open_invitation(&self.state.view(), code)
+    }
+
+    /// Accepts an invitation: sets the password. Works once, also when two
+    /// replicas are asked at the same moment.
+    pub async fn accept_invitation(&self, code: &str, password: &str) -> Result<UserRecord> {
+        check_password_rules(password).map_err(StoreError::Invalid)?;
+        if self.invitation(code).await.is_none() {
+            return Err(StoreError::NotFound(
+                "this invitation is unknown, used or expired".into(),
+            ));
+        }
+        // Hashing is CPU work of tens of milliseconds: not on the runtime.
+        let owned = password.to_string();
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&owned))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("password: {e}")))??;
+        let code_hash = hash_token(code);
+        self.state
+            .commit("invitation", |view| {
+                let (mut user, _) = open_invitation(view, code).ok_or_else(|| {
+                    StoreError::NotFound("this invitation is unknown, used or expired".into())
+                })?;
+                user.password_hash = Some(password_hash.clone());
+                Ok((
+                    vec![Change::InvitationAccepted {
+                        code_hash: code_hash.clone(),
+                        user_id: user.user_id.clone(),
+                        password_hash: password_hash.clone(),
+                    }],
+                    user,
+                ))
+            })
+            .await
+    }
+
+    /// The enabled user with this e-mail address and password, if any. An
+    /// unknown address takes as long as a wrong password.
+    pub async fn check_password(&self, email: &str, password: &str) -> Option<UserRecord> {
+        let email = email.trim().to_lowercase();
+        let view = self.state.view();
+        let user = view
+            .users
+            .values()
+            .find(|u| u.email == email && !u.disabled && u.password_hash.is_some())
+            .cloned();
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_string());
+        let owned = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || password_matches(&owned, &hash))
+            .await
+            .unwrap_or(false);
+        user.filter(|_| matches)
+    }
+
+    /// An enabled user by id.
+    pub fn user(&self, user_id: &str) -> Option<UserRecord> {
+        self.state
+            .view()
+            .users
+            .get(user_id)
+            .filter(|u| !u.disabled)
+            .cloned()
+    }
+
+    /// Every account, oldest first (hashes included; the API leaves them out).
+    pub fn users(&self) -> Vec<UserRecord> {
+        let mut all: Vec<UserRecord> = self.state.view().users.values().cloned().collect();
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.user_id.cmp(&b.user_id)));
+        all
+    }
+
+    /// Disables an account: it signs in to nothing from now on, and its
+    /// sessions end on every replica (they are checked against the account
+    /// on every request). `false` if there is no such user.
+    pub async fn disable_user(&self, by: &str, user_id: &str) -> Result<bool> {
+        self.state
+            .commit(by, |view| {
+                let known = view.users.contains_key(user_id);
+                let changes = if known {
+                    vec![Change::UserDisabled {
+                        user_id: user_id.to_string(),
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Ok((changes, known))
+            })
+            .await
+    }
+
+    /// Starts a web session acting as a user; returns the cookie's value.
+    pub async fn start_user_session(&self, user_id: &str) -> Result<String> {
+        self.start_session_as(None, Some(user_id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_checked_and_lower_cased() {
+        assert_eq!(
+            check_email(" Anna.Schmidt@Koeln.DE ").unwrap(),
+            "anna.schmidt@koeln.de"
+        );
+        for bad in ["", "anna", "anna@", "@koeln.de", "anna@koeln", "a b@koeln.de", "a@b@c.de", "a@.de"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(password_matches("correct horse battery", &h));
+        assert!(!password_matches("correct horse batterY", &h));
+        assert!(!password_matches("x", "not a hash"));
+        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
+        assert!(check_password_rules("short").is_err());
+        assert!(check_password_rules("twelve chars").is_ok());
+    }
+
+    /// Invited, accepted once (not twice), signed in with the password; a
+    /// disabled account signs in to nothing; another store on the lake
+    /// knows all of it.
+    #[tokio::test]
+    async fn an_invitation_works_once_and_a_disabled_user_signs_in_to_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let a = Store::open(dir.path()).await.unwrap();
+        let b = Store::open(dir.path()).await.unwrap();
+        let new = |email: &str| NewUser {
+            email: email.into(),
+            name: "Anna Schmidt".into(),
+            role: Role::Analyst,
+            member_id: None,
+            consultant_id: None,
+            lead: false,
+        };
+        let (user, code) = a.invite_user("cli", new("anna@ring.de")).await.unwrap();
+        assert!(matches!(
+            a.invite_user("cli", new("ANNA@ring.de")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(b.invitation(&code).await.is_some(), "b knows it at once");
+        assert!(b.check_password("anna@ring.de", "").await.is_none());
+        assert!(matches!(
+            b.accept_invitation(&code, "short").await,
+            Err(StoreError::Invalid(_))
+        ));
+        b.accept_invitation(&code, "ein langes Passwort").await.unwrap();
+        assert!(matches!(
+            a.accept_invitation(&code, "ein anderes Passwort").await,
+            Err(StoreError::NotFound(_))
+        ));
+        let signed = a.check_password("Anna@Ring.de", "ein langes Passwort").await;
+        assert_eq!(signed.map(|u| u.user_id), Some(user.user_id.clone()));
+        assert!(a.check_password("anna@ring.de", "falsch").await.is_none());
+        assert!(a.check_password("nobody@ring.de", "ein langes Passwort").await.is_none());
+        assert!(b.disable_user("cli", &user.user_id).await.unwrap());
+        a.follow_state().await.unwrap();
+        assert!(a.check_password("anna@ring.de", "ein langes Passwort").await.is_none());
+        assert!(a.user(&user.user_id).is_none());
+    }
+}
