@@ -145,6 +145,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Write synthetic members and figures as Parquet files.
     Generate {
         /// Number of members.
@@ -184,6 +189,26 @@ enum Command {
         /// Write the statistics as JSON rows to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Invite the first admin: prints the invitation link's path (valid 7
+    /// days, once), where the person sets a password.
+    CreateAdmin {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -343,6 +368,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (token, _) = runtime()?
                 .block_on(async move { Store::create_token_with(&dir, &lake, new).await })?;
             println!("{token}");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::CreateAdmin {
+                    data_dir,
+                    config,
+                    email,
+                    name,
+                },
+        } => {
+            let (cfg, dir) = maintenance_config(config.as_deref(), Some(data_dir))?;
+            let lake = cfg.lake_location()?;
+            let (user, code) = runtime()?.block_on(async move {
+                let store = Store::open_with_lake(&dir, lake).await?;
+                store
+                    .invite_user(
+                        "cli",
+                        vergleichsring_store::NewUser {
+                            email,
+                            name,
+                            role: Role::Admin,
+                            member_id: None,
+                            consultant_id: None,
+                            lead: false,
+                        },
+                    )
+                    .await
+            })?;
+            eprintln!(
+                "invited {} ({}); open this path on the service within 7 days to set the password:",
+                user.email, user.user_id
+            );
+            println!("/web/einladung/{code}");
             Ok(())
         }
         Command::Upload {

@@ -107,6 +107,10 @@ async fn every_endpoint_answers_every_role_as_designed() {
         (Method::GET, format!("/api/v1/reports/{M1}/2024"), Body::None,                  [UN, OK, FB, OK, FB, OK, FB]),
         (Method::GET, format!("/api/v1/reports/{M1}/2024?format=xlsx"), Body::None,      [UN, OK, FB, OK, FB, OK, FB]),
         (Method::DELETE, format!("/api/v1/members/{M2}?from_year=2030"), Body::None,     [UN, OK, FB, FB, FB, FB, FB]),
+        (Method::POST, "/api/v1/users".into(), Body::Json(json!({"email": "a@ring.example", "name": "A", "role": "analyst"})),
+                                                                                         [UN, CR, FB, FB, FB, FB, FB]),
+        (Method::GET, "/api/v1/users".into(), Body::None,                                [UN, OK, FB, FB, FB, FB, FB]),
+        (Method::DELETE, "/api/v1/users/u_unknown".into(), Body::None,                   [UN, NF, FB, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/no-such-endpoint".into(), Body::None,                     [NF, NF, NF, NF, NF, NF, NF]),
     ];
     let mut group_no = 0;

@@ -88,6 +88,11 @@ async fn openapi_served_document_is_the_typed_contract() {
         ("DELETE", "/api/v1/members/{member_id}"),
         ("POST", "/api/v1/tokens"),
         ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/users"),
+        ("GET", "/api/v1/users"),
+        ("DELETE", "/api/v1/users/{user_id}"),
+        ("GET", "/web/einladung/{code}"),
+        ("POST", "/web/einladung/{code}"),
         ("POST", "/api/v1/submissions/{domain}/{year}"),
         ("POST", "/api/v1/submissions/{submission_id}/explanations"),
         (

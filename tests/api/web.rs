@@ -415,3 +415,185 @@ async fn too_many_uploads_or_queries_answer_429_with_the_time_to_wait() {
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
     assert_eq!(a.body["error"], "rate_limited");
 }
+
+/// A person invited by admin sets a password through the link (once), signs
+/// in with it, and is throttled after five wrong passwords; a disabled
+/// account's session ends at once.
+#[tokio::test]
+async fn invited_users_set_a_password_sign_in_and_are_throttled() {
+    let app = TestApp::spawn().await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+    let invite = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/users", Some(&app.admin), &body)
+                .await
+        }
+    };
+    let bad = invite(serde_json::json!({"email": "nicht-gueltig", "name": "X", "role": "member", "member_id": "05315000"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let bad = invite(serde_json::json!({"email": "a@b.de", "name": "X", "role": "member", "member_id": "05999000"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let member = app.token(Role::Member, Some("05315000")).await;
+    let forbidden = app
+        .post_json(
+            "/api/v1/users",
+            Some(&member),
+            &serde_json::json!({"email": "a@b.de", "name": "X", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let made = invite(serde_json::json!({
+        "email": "Anna.Schmidt@Stadt-Koeln.de", "name": "Anna Schmidt",
+        "role": "member", "member_id": "05315000", "lead": true
+    }))
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.body["email"], "anna.schmidt@stadt-koeln.de");
+    assert_eq!(made.body["active"], false);
+    assert!(!made.text.contains("argon2"));
+    let again = invite(
+        serde_json::json!({"email": "anna.schmidt@stadt-koeln.de", "name": "A", "role": "analyst"}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let link = made.body["invitation_path"].as_str().unwrap().to_string();
+    let user_id = made.body["user_id"].as_str().unwrap().to_string();
+
+    let mut web = WebClient::new(&app);
+    let page = web.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Anna Schmidt"), "{}", page.text);
+    let set = |a: &'static str, b: &'static str| [("password", a), ("password2", b)];
+    let differ = web
+        .post_form(&link, &set("ein langes Passwort", "ein anderes Passwort"))
+        .await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let short = web.post_form(&link, &set("kurz", "kurz")).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let accepted = web
+        .post_form(&link, &set("ein langes Passwort", "ein langes Passwort"))
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text);
+    let home = web.get("/web").await;
+    assert!(
+        home.text.contains("Stadt Köln"),
+        "signed in at once: {}",
+        home.text
+    );
+    // The link works once.
+    let mut other = WebClient::new(&app);
+    assert_eq!(other.get(&link).await.status, StatusCode::NOT_FOUND);
+    let reused = other
+        .post_form(&link, &set("noch ein Passwort!", "noch ein Passwort!"))
+        .await;
+    assert_eq!(reused.status, StatusCode::NOT_FOUND);
+
+    // Password sign-in, and the throttle after five failures.
+    let mut fresh = WebClient::new(&app);
+    for _ in 0..5 {
+        let page = fresh.get("/web").await;
+        let nonce = hidden(&page.text, "nonce");
+        let wrong = fresh
+            .post_form(
+                "/web/anmelden",
+                &[
+                    ("email", "anna.schmidt@stadt-koeln.de"),
+                    ("password", "falsch falsch falsch"),
+                    ("nonce", &nonce),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text);
+        assert!(
+            wrong
+                .text
+                .contains("E-Mail-Adresse oder Passwort sind falsch")
+        );
+    }
+    let page = fresh.get("/web").await;
+    let nonce = hidden(&page.text, "nonce");
+    let blocked = fresh
+        .post_form(
+            "/web/anmelden",
+            &[
+                ("email", "anna.schmidt@stadt-koeln.de"),
+                ("password", "ein langes Passwort"),
+                ("nonce", &nonce),
+            ],
+        )
+        .await;
+    assert_eq!(
+        blocked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password: {}",
+        blocked.text
+    );
+
+    // Listed without a hash; disabled, its session ends at once.
+    let list = app.get("/api/v1/users", Some(&app.admin)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body[0]["active"], true);
+    assert!(!list.text.contains("argon2"));
+    let gone = app
+        .delete(&format!("/api/v1/users/{user_id}"), Some(&app.admin))
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let home = web.get("/web").await;
+    assert!(
+        !home.text.contains("Stadt Köln"),
+        "the session ended: {}",
+        home.text
+    );
+    assert_eq!(
+        app.delete("/api/v1/users/u_nobody", Some(&app.admin))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// The first admin is invited on the command line; the link works through
+/// the running server, and the account is ready once the password is set.
+#[tokio::test]
+async fn the_first_admin_is_invited_on_the_command_line() {
+    let app = TestApp::spawn().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+        .args([
+            "user",
+            "create-admin",
+            "--data-dir",
+            app.dir.path().to_str().unwrap(),
+            "--email",
+            "betrieb@ring.example",
+            "--name",
+            "Ring-Betrieb",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(link.starts_with("/web/einladung/"), "{link}");
+    let mut web = WebClient::new(&app);
+    assert_eq!(web.get(&link).await.status, StatusCode::OK);
+    let ready = web
+        .post_form(
+            &link,
+            &[
+                ("password", "ein sehr langes Passwort"),
+                ("password2", "ein sehr langes Passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    assert!(ready.text.contains("Zugang eingerichtet"));
+    let list = app.get("/api/v1/users", Some(&app.admin)).await;
+    assert_eq!(list.body[0]["role"], "admin");
+    assert_eq!(list.body[0]["active"], true);
+    assert_eq!(list.body[0]["invited_by"], "cli");
+}

@@ -147,6 +147,22 @@ impl Caller {
         Ok(Caller::from_record(state, record))
     }
 
+    /// The caller of an enabled user's account. It is logged as
+    /// `user:<id>` where a token would be logged by its id.
+    pub fn from_user(state: &AppState, user: vergleichsring_store::UserRecord) -> Caller {
+        let grants = match &user.consultant_id {
+            Some(c) if user.role == Role::Consultant => state.store.grants_of(c),
+            _ => Default::default(),
+        };
+        Caller {
+            token_id: format!("user:{}", user.user_id),
+            role: user.role,
+            member_id: user.member_id,
+            consultant_id: user.consultant_id,
+            grants,
+        }
+    }
+
     /// The caller of a valid token's record.
     pub fn from_record(state: &AppState, record: vergleichsring_store::TokenRecord) -> Caller {
         let grants = match &record.consultant_id {

@@ -424,6 +424,24 @@ pub struct YearPath {
     pub year: i32,
 }
 
+/// Path: a user account.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// The account's id (`u_` and 16 hex digits).
+    #[param(example = json!("u_3f9a1c0b7d2e4f51"))]
+    pub user_id: String,
+}
+
+/// Path: an invitation link's code.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitationPath {
+    /// The code, as in the link (48 hex digits).
+    #[param(example = json!("8c1d4e0f9a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"))]
+    pub code: String,
+}
+
 /// Path: a token.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]

@@ -18,6 +18,7 @@ mod render;
 mod routes;
 mod sessions;
 mod state;
+mod throttle;
 pub mod web;
 
 use axum::Router;
@@ -42,9 +43,12 @@ pub fn router(state: AppState) -> Router {
 /// upload that has started is committed and answered) before it returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let store = state.store.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // The reads of the last moments reach the access log before the end.
     if let Err(e) = store.flush_access_log().await {
         tracing::error!(error = %e, "the access log's last entries could not be written");

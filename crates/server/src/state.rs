@@ -44,6 +44,8 @@ pub struct AppState {
     pub responses: Arc<cache::ResponseCache>,
     /// Per-token rate limits and the bound on queries running at once.
     pub rates: Arc<rate::Rates>,
+    /// Failed password sign-ins per account and per address.
+    pub throttle: Arc<crate::throttle::Throttle>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             )),
             config: Arc::new(config),
             responses: Arc::default(),
+            throttle: Arc::default(),
         }
     }
 }

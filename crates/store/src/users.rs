@@ -10,8 +10,7 @@ use crate::state::{Change, View};
 use crate::{Result, Role, Store, StoreError, hash_token};
 
 /// How long an invitation link is valid.
-pub const INVITATION_LIFETIME: std::time::Duration =
-    std::time::Duration::from_secs(7 * 24 * 3600);
+pub const INVITATION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -189,7 +188,9 @@ impl Store {
             email,
             name,
             role: new.role,
-            member_id: (new.role == Role::Member).then_some(new.member_id).flatten(),
+            member_id: (new.role == Role::Member)
+                .then_some(new.member_id)
+                .flatten(),
             consultant_id: (new.role == Role::Consultant)
                 .then_some(new.consultant_id)
                 .flatten(),
@@ -317,7 +318,11 @@ impl Store {
     /// Every account, oldest first (hashes included; the API leaves them out).
     pub fn users(&self) -> Vec<UserRecord> {
         let mut all: Vec<UserRecord> = self.state.view().users.values().cloned().collect();
-        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.user_id.cmp(&b.user_id)));
+        all.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.user_id.cmp(&b.user_id))
+        });
         all
     }
 
@@ -358,7 +363,16 @@ mod tests {
             check_email(" Anna.Schmidt@Koeln.DE ").unwrap(),
             "anna.schmidt@koeln.de"
         );
-        for bad in ["", "anna", "anna@", "@koeln.de", "anna@koeln", "a b@koeln.de", "a@b@c.de", "a@.de"] {
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@koeln.de",
+            "anna@koeln",
+            "a b@koeln.de",
+            "a@b@c.de",
+            "a@.de",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }
@@ -403,18 +417,30 @@ mod tests {
             b.accept_invitation(&code, "short").await,
             Err(StoreError::Invalid(_))
         ));
-        b.accept_invitation(&code, "ein langes Passwort").await.unwrap();
+        b.accept_invitation(&code, "ein langes Passwort")
+            .await
+            .unwrap();
         assert!(matches!(
             a.accept_invitation(&code, "ein anderes Passwort").await,
             Err(StoreError::NotFound(_))
         ));
-        let signed = a.check_password("Anna@Ring.de", "ein langes Passwort").await;
+        let signed = a
+            .check_password("Anna@Ring.de", "ein langes Passwort")
+            .await;
         assert_eq!(signed.map(|u| u.user_id), Some(user.user_id.clone()));
         assert!(a.check_password("anna@ring.de", "falsch").await.is_none());
-        assert!(a.check_password("nobody@ring.de", "ein langes Passwort").await.is_none());
+        assert!(
+            a.check_password("nobody@ring.de", "ein langes Passwort")
+                .await
+                .is_none()
+        );
         assert!(b.disable_user("cli", &user.user_id).await.unwrap());
         a.follow_state().await.unwrap();
-        assert!(a.check_password("anna@ring.de", "ein langes Passwort").await.is_none());
+        assert!(
+            a.check_password("anna@ring.de", "ein langes Passwort")
+                .await
+                .is_none()
+        );
         assert!(a.user(&user.user_id).is_none());
     }
 }

@@ -40,6 +40,7 @@ mod statistics;
 mod submissions;
 #[cfg(test)]
 mod tests;
+mod users;
 
 use access::*;
 use catalog::*;
@@ -51,6 +52,7 @@ use reports::*;
 use service::*;
 use statistics::*;
 use submissions::*;
+use users::*;
 
 /// Every endpoint: the router and, from the same annotations, the OpenAPI
 /// paths. One `routes!` per path (it joins the methods of one path).
@@ -76,6 +78,8 @@ pub fn api(config: &HttpConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_grant))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
+        .routes(routes!(invite_user, list_users))
+        .routes(routes!(disable_user))
         .routes(routes!(access_log))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(report))

@@ -51,6 +51,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(home))
         .routes(routes!(login))
         .routes(routes!(logout))
+        .routes(routes!(invitation, accept_invitation))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))
@@ -87,7 +88,15 @@ async fn home(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct LoginForm {
+    /// A member token (sign-in with a token).
+    #[serde(default)]
     token: String,
+    /// A user's e-mail address (sign-in with a password).
+    #[serde(default)]
+    email: String,
+    /// The user's password.
+    #[serde(default)]
+    password: String,
     nonce: String,
 }
 
@@ -98,12 +107,13 @@ struct LoginForm {
     operation_id = "web_login",
     tag = "web",
     summary = "Sign in",
-    description = "Exchanges a member token for a session cookie; the token itself stays on the server. The form carries the nonce of the sign-in page (double submit). Only member tokens may sign in.",
+    description = "Exchanges a member user's e-mail address and password, or a member token, for a session cookie. The form carries the nonce of the sign-in page (double submit). Only members may sign in. Failed passwords are throttled: after 5 failures within 15 minutes per account, or 20 per address, further attempts are refused (429) until the 15 minutes are over.",
     request_body(content = inline(LoginForm), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: on to `/web`, with the session cookie.", headers(("location" = String, description = "`/web`"), ("set-cookie" = String, description = "`vr_session`, HttpOnly, SameSite=Strict"))),
         (status = 401, description = "The token is unknown or revoked: the form again, with the reason.", body = String, content_type = "text/html"),
         (status = 403, description = "A stale form, a post from another site, or not a member token.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many failed passwords for the account or from the address: the form again, saying when to try again.", body = String, content_type = "text/html"),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
         (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
     )
@@ -111,6 +121,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
@@ -121,6 +132,12 @@ async fn login(
             Some("Das Anmeldeformular ist abgelaufen. Bitte versuchen Sie es noch einmal."),
             StatusCode::FORBIDDEN,
         ));
+    }
+    if !form.email.trim().is_empty() {
+        let address = extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        return password_login(&state, &headers, &form, &address).await;
     }
     let token = form.token.trim();
     let caller = match Caller::from_token(&state, token).await {
@@ -146,28 +163,8 @@ async fn login(
         .store
         .start_session(&caller.token_id)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "a session could not be started");
-            WebError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es in einer Minute noch einmal.",
-            )
-        })?;
-    let mut response = see_other("/web");
-    for c in [
-        set_cookie(
-            &headers,
-            SESSION_COOKIE,
-            &id,
-            vergleichsring_store::SESSION_LIFETIME.as_secs(),
-        ),
-        set_cookie(&headers, LOGIN_COOKIE, "", 0),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            response.headers_mut().append(SET_COOKIE, v);
-        }
-    }
-    Ok(response)
+        .map_err(session_failed)?;
+    Ok(signed_in_response(&headers, &id))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -476,6 +473,191 @@ fn see_other(to: &str) -> Response {
 
 /// The sign-in page with a fresh double-submit nonce, set as the sign-in
 /// cookie too.
+/// Signs a member user in with e-mail address and password, throttled per
+/// account and per address.
+async fn password_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &LoginForm,
+    address: &str,
+) -> Result<Response, WebError> {
+    use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
+    let account = format!("account:{}", form.email.trim().to_lowercase());
+    let address = format!("address:{address}");
+    if state.throttle.blocked(&account, PER_ACCOUNT)
+        || state.throttle.blocked(&address, PER_ADDRESS)
+    {
+        return Ok(login_page(
+            headers,
+            Some(
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in 15 Minuten noch einmal.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let Some(user) = state
+        .store
+        .check_password(&form.email, &form.password)
+        .await
+    else {
+        state.throttle.failed(&account);
+        state.throttle.failed(&address);
+        return Ok(login_page(
+            headers,
+            Some("E-Mail-Adresse oder Passwort sind falsch."),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    state.throttle.succeeded(&account);
+    if user.role != Role::Member || user.member_id.is_none() {
+        return Ok(login_page(
+            headers,
+            Some(
+                "Diese Seite ist für Mitgliedskommunen. Analysten, Berater und Betreiber nutzen die Programmierschnittstelle (API).",
+            ),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    let id = state
+        .store
+        .start_user_session(&user.user_id)
+        .await
+        .map_err(session_failed)?;
+    Ok(signed_in_response(headers, &id))
+}
+
+/// A session could not be written to the state log.
+fn session_failed(e: vergleichsring_store::StoreError) -> WebError {
+    tracing::error!(error = %e, "a session could not be started");
+    WebError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es in einer Minute noch einmal.",
+    )
+}
+
+/// On to `/web` with the session cookie set and the sign-in cookie cleared.
+fn signed_in_response(headers: &HeaderMap, id: &str) -> Response {
+    let mut response = see_other("/web");
+    for c in [
+        set_cookie(
+            headers,
+            SESSION_COOKIE,
+            id,
+            vergleichsring_store::SESSION_LIFETIME.as_secs(),
+        ),
+        set_cookie(headers, LOGIN_COOKIE, "", 0),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct InvitationForm {
+    password: String,
+    password2: String,
+}
+
+/// `GET /web/einladung/{code}`: the page of an invitation link.
+#[utoipa::path(
+    get,
+    path = "/web/einladung/{code}",
+    operation_id = "web_invitation",
+    tag = "web",
+    summary = "An invitation link",
+    description = "The form to set the password of an invited account. The link works once and for 7 days.",
+    params(crate::contract::InvitationPath),
+    responses(
+        (status = 200, description = "The form.", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
+    )
+)]
+async fn invitation(
+    State(state): State<AppState>,
+    ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
+) -> Result<Response, WebError> {
+    let (user, _) = state
+        .store
+        .invitation(&code)
+        .await
+        .ok_or_else(invitation_gone)?;
+    let page = pages::invitation(&code, &user.name, &user.email, None);
+    Ok(html_page(page.into_string()).into_response())
+}
+
+fn invitation_gone() -> WebError {
+    WebError::new(
+        StatusCode::NOT_FOUND,
+        "Dieser Einladungslink ist unbekannt, schon benutzt oder abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, um einen neuen.",
+    )
+}
+
+/// `POST /web/einladung/{code}`: sets the password and signs a member in.
+#[utoipa::path(
+    post,
+    path = "/web/einladung/{code}",
+    operation_id = "web_accept_invitation",
+    tag = "web",
+    summary = "Accept an invitation",
+    description = "Sets the account's password (twice, at least 12 characters). The link is used up; a member is signed in at once.",
+    params(crate::contract::InvitationPath),
+    request_body(content = inline(InvitationForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The account is ready (roles without web pages yet).", body = String, content_type = "text/html"),
+        (status = 303, description = "A member is signed in: on to `/web`.", headers(("location" = String, description = "`/web`"))),
+        (status = 403, description = "A post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
+    Form(form): Form<InvitationForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let (user, _) = state
+        .store
+        .invitation(&code)
+        .await
+        .ok_or_else(invitation_gone)?;
+    let again = |message: &str| {
+        let page = pages::invitation(&code, &user.name, &user.email, Some(message));
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html_page(page.into_string()),
+        )
+            .into_response()
+    };
+    if form.password != form.password2 {
+        return Ok(again("Die beiden Passwörter stimmen nicht überein."));
+    }
+    if vergleichsring_store::check_password_rules(&form.password).is_err() {
+        return Ok(again(&format!(
+            "Das Passwort muss mindestens {} Zeichen lang sein.",
+            vergleichsring_store::MIN_PASSWORD_CHARS
+        )));
+    }
+    let user = match state.store.accept_invitation(&code, &form.password).await {
+        Ok(u) => u,
+        Err(vergleichsring_store::StoreError::NotFound(_)) => return Err(invitation_gone()),
+        Err(e) => return Err(session_failed(e)),
+    };
+    if user.role == Role::Member && user.member_id.is_some() {
+        let id = state
+            .store
+            .start_user_session(&user.user_id)
+            .await
+            .map_err(session_failed)?;
+        return Ok(signed_in_response(&headers, &id));
+    }
+    Ok(html_page(pages::account_ready(&user.name).into_string()).into_response())
+}
+
 fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {
     let nonce = random_hex();
     let page = pages::login(&nonce, error);

@@ -76,9 +76,12 @@ pub(super) struct Member {
 pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
     let id = cookie(headers, SESSION_COOKIE)?;
     let session = state.store.session(&id).await?;
-    // A revoked or expired token ends its sessions with it.
-    let record = state.store.valid_token_by_id(&session.token_id)?;
-    let caller = Caller::from_record(state, record);
+    let caller = match &session.user_id {
+        // A disabled account ends its sessions with it.
+        Some(user_id) => Caller::from_user(state, state.store.user(user_id)?),
+        // A revoked or expired token ends its sessions with it.
+        None => Caller::from_record(state, state.store.valid_token_by_id(&session.token_id)?),
+    };
     let csrf = crate::sessions::csrf_of(&id);
     let member_id = caller.member_id.clone()?;
     let name = state

@@ -9,7 +9,7 @@ mod login;
 mod overview;
 mod upload;
 
-pub(crate) use login::login;
+pub(crate) use login::{account_ready, invitation, login};
 pub(crate) use overview::{SubmissionRow, overview};
 pub(crate) use upload::{upload_frozen, upload_refused, upload_saved};
 

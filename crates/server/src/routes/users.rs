@@ -1,0 +1,220 @@
+//! Users: named accounts invited by admin (tag `access`).
+
+use super::*;
+
+/// Body of `POST /api/v1/users`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    /// E-mail address; unique among the accounts.
+    #[schema(example = "anna.schmidt@stadt-koeln.de")]
+    email: String,
+    /// Display name.
+    #[schema(example = "Anna Schmidt")]
+    name: String,
+    /// `admin`, `analyst`, `consultant` or `member`.
+    #[schema(example = "member")]
+    role: String,
+    /// The member of a member user (required for one).
+    #[serde(default)]
+    member_id: Option<String>,
+    /// The consultant of a consultant user (required for one).
+    #[serde(default)]
+    consultant_id: Option<String>,
+    /// Whether a member user may invite colleagues of its municipality.
+    #[serde(default)]
+    lead: bool,
+}
+
+/// A user as the API shows it: never a password hash.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct UserInfo {
+    /// Public id.
+    user_id: String,
+    /// E-mail address.
+    email: String,
+    /// Display name.
+    name: String,
+    /// Role.
+    role: String,
+    /// The member of a member user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_id: Option<String>,
+    /// The consultant of a consultant user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consultant_id: Option<String>,
+    /// May invite colleagues.
+    lead: bool,
+    /// Whether the invitation was accepted (a password is set).
+    active: bool,
+    /// Whether the account was disabled.
+    disabled: bool,
+    /// When the account was made.
+    created_at: String,
+    /// Who invited the person.
+    invited_by: String,
+}
+
+impl From<vergleichsring_store::UserRecord> for UserInfo {
+    fn from(u: vergleichsring_store::UserRecord) -> UserInfo {
+        UserInfo {
+            active: u.password_hash.is_some(),
+            user_id: u.user_id,
+            email: u.email,
+            name: u.name,
+            role: u.role.as_str().to_string(),
+            member_id: u.member_id,
+            consultant_id: u.consultant_id,
+            lead: u.lead,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            invited_by: u.invited_by,
+        }
+    }
+}
+
+/// Answer of `POST /api/v1/users`: the account and its invitation link.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct InvitedUser {
+    /// The account.
+    #[serde(flatten)]
+    user: UserInfo,
+    /// The path of the invitation link (`/web/einladung/<code>`), shown
+    /// this once; prefix it with the service's address.
+    invitation_path: String,
+    /// When the link stops working (7 days).
+    invitation_expires_at: String,
+}
+
+/// `POST /api/v1/users` (admin): invite a person.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "access",
+    summary = "Invite a user",
+    description = "Admin only. Makes a named account for one role and an invitation link valid for 7 days and once; the person sets a password there. The link is in this answer only (the server keeps its hash).",
+    request_body(content = UserBody, description = "Whom to invite."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Invited.", body = InvitedUser),
+        (status = 400, description = "An unknown role or field, not an e-mail address, a member user without a registered member, a consultant user without its id, `lead` for another role than member.", body = crate::contract::ErrorBody),
+        (status = 401, description = "No token, or an unknown, revoked or expired one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 409, description = "The e-mail address already has an account.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn invite_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<InvitedUser>), ApiError> {
+    caller.require(&[Role::Admin], "invite users")?;
+    let b: UserBody = json_body(
+        &body,
+        "{\"email\": TEXT, \"name\": TEXT, \"role\": ROLE, ...}",
+    )?;
+    let role = Role::parse(&b.role).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "role: {:?} is not one of admin, analyst, consultant, member",
+            b.role
+        ))
+    })?;
+    let (user, code) = state
+        .store
+        .invite_user(
+            &caller.token_id,
+            vergleichsring_store::NewUser {
+                email: b.email,
+                name: b.name,
+                role,
+                member_id: b.member_id,
+                consultant_id: b.consultant_id,
+                lead: b.lead,
+            },
+        )
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    let expires_at = state
+        .store
+        .invitation(&code)
+        .await
+        .map(|(_, i)| i.expires_at)
+        .unwrap_or_default();
+    tracing::info!(
+        user_id = user.user_id,
+        role = role.as_str(),
+        by = caller.token_id,
+        "user invited"
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitedUser {
+            user: user.into(),
+            invitation_path: format!("/web/einladung/{code}"),
+            invitation_expires_at: expires_at,
+        }),
+    ))
+}
+
+/// `GET /api/v1/users` (admin): every account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "access",
+    summary = "List users",
+    description = "Admin only. Every account with its role, member, whether it is active (password set) or disabled; never a password hash. Oldest first.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The accounts.", body = Vec<UserInfo>),
+        (status = 401, description = "No token, or an unknown, revoked or expired one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<UserInfo>>, ApiError> {
+    caller.require(&[Role::Admin], "list users")?;
+    Ok(Json(
+        state
+            .store
+            .users()
+            .into_iter()
+            .map(UserInfo::from)
+            .collect(),
+    ))
+}
+
+/// `DELETE /api/v1/users/{user_id}` (admin): disable an account.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}",
+    tag = "access",
+    summary = "Disable a user",
+    description = "Admin only. The account signs in to nothing from now on, and its web sessions end at once on this replica and within `lake.refresh_millis` + 1 s on the others.",
+    params(crate::contract::UserPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Disabled."),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "No account with that id.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(contract::UserPath { user_id }): ApiPath<contract::UserPath>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Role::Admin], "disable users")?;
+    let found = state
+        .store
+        .disable_user(&caller.token_id, &user_id)
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    if !found {
+        return Err(ApiError::not_found(format!("no user {user_id}")));
+    }
+    tracing::info!(user_id, by = caller.token_id, "user disabled");
+    Ok(StatusCode::NO_CONTENT)
+}
