@@ -93,6 +93,8 @@ async fn openapi_served_document_is_the_typed_contract() {
         ("DELETE", "/api/v1/users/{user_id}"),
         ("GET", "/web/einladung/{code}"),
         ("POST", "/web/einladung/{code}"),
+        ("GET", "/web/kollegen"),
+        ("POST", "/web/kollegen"),
         ("POST", "/api/v1/submissions/{domain}/{year}"),
         ("POST", "/api/v1/submissions/{submission_id}/explanations"),
         (

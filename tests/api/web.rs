@@ -597,3 +597,131 @@ async fn the_first_admin_is_invited_on_the_command_line() {
     assert_eq!(list.body[0]["active"], true);
     assert_eq!(list.body[0]["invited_by"], "cli");
 }
+
+/// Accepts an invitation made through the API and returns the signed-in
+/// web client.
+async fn signed_in_user<'a>(app: &'a TestApp, body: serde_json::Value) -> WebClient<'a> {
+    let made = app
+        .post_json("/api/v1/users", Some(&app.admin), &body)
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let link = made.body["invitation_path"].as_str().unwrap().to_string();
+    let mut web = WebClient::new(app);
+    let accepted = web
+        .post_form(
+            &link,
+            &[
+                ("password", "ein langes Passwort"),
+                ("password2", "ein langes Passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text);
+    web
+}
+
+/// A lead member invites colleagues into its own municipality only; a
+/// member without the flag, or signed in with a token, cannot; every form
+/// needs its CSRF token.
+#[tokio::test]
+async fn lead_members_invite_colleagues_of_their_own_municipality() {
+    let app = TestApp::spawn().await;
+    app.register(&[
+        ("05315000", "Stadt Köln", "kreisfreie_stadt"),
+        ("05111000", "Stadt Düsseldorf", "kreisfreie_stadt"),
+    ])
+    .await;
+    let mut lead = signed_in_user(
+        &app,
+        serde_json::json!({"email": "lead@koeln.de", "name": "Lea Lead", "role": "member", "member_id": "05315000", "lead": true}),
+    )
+    .await;
+    let page = lead.get("/web").await;
+    assert!(page.text.contains("/web/kollegen"), "{}", page.text);
+    let page = lead.get("/web/kollegen").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("lead@koeln.de"));
+    let csrf = hidden(&page.text, "csrf");
+    let wrong = lead
+        .post_form(
+            "/web/kollegen",
+            &[
+                ("csrf", "falsch"),
+                ("name", "Karl"),
+                ("email", "karl@koeln.de"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    // A field naming another municipality changes nothing: the invitee
+    // belongs to the inviter's.
+    let invited = lead
+        .post_form(
+            "/web/kollegen",
+            &[
+                ("csrf", &csrf),
+                ("name", "Karl Kollege"),
+                ("email", "karl@koeln.de"),
+                ("member_id", "05111000"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.text);
+    let start = invited
+        .text
+        .find("/web/einladung/")
+        .expect("the link is shown");
+    let link: String = invited.text[start..]
+        .chars()
+        .take_while(|c| *c != '<')
+        .collect();
+    let users = app.get("/api/v1/users", Some(&app.admin)).await;
+    let karl = users
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "karl@koeln.de")
+        .unwrap()
+        .clone();
+    assert_eq!(karl["member_id"], "05315000");
+    assert_eq!(karl["lead"], false);
+    let mut colleague = WebClient::new(&app);
+    let accepted = colleague
+        .post_form(
+            &link,
+            &[
+                ("password", "Karls langes Passwort"),
+                ("password2", "Karls langes Passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text);
+    assert!(colleague.get("/web").await.text.contains("Stadt Köln"));
+    // Without the flag, the page and the form are refused.
+    assert_eq!(
+        colleague.get("/web/kollegen").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf = hidden(&colleague.get("/web").await.text, "csrf");
+    let refused = colleague
+        .post_form(
+            "/web/kollegen",
+            &[("csrf", &csrf), ("name", "X"), ("email", "x@koeln.de")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Signed in with a member token: no lead either.
+    let token = app.token(Role::Member, Some("05111000")).await;
+    let mut by_token = WebClient::new(&app);
+    assert_eq!(by_token.sign_in(&token).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        by_token.get("/web/kollegen").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Not signed in at all.
+    assert_eq!(
+        WebClient::new(&app).get("/web/kollegen").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -357,6 +357,50 @@ mod tests {
 
     use super::*;
 
+    /// An invitation past its 7 days opens nothing, whoever asks.
+    #[tokio::test]
+    async fn an_expired_invitation_opens_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let code = "c0ffee".repeat(8);
+        let user = UserRecord {
+            user_id: "u_0000000000000001".into(),
+            email: "alt@ring.de".into(),
+            name: "Alt".into(),
+            role: Role::Analyst,
+            member_id: None,
+            consultant_id: None,
+            lead: false,
+            password_hash: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            invited_by: "cli".into(),
+            disabled: false,
+        };
+        let invitation = Invitation {
+            user_id: user.user_id.clone(),
+            expires_at: (chrono::Utc::now() - chrono::Duration::seconds(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            used: false,
+        };
+        let change = Change::UserInvited {
+            user,
+            code_hash: hash_token(&code),
+            invitation,
+        };
+        store
+            .state
+            .commit("test", |_| Ok((vec![change.clone()], ())))
+            .await
+            .unwrap();
+        assert!(store.invitation(&code).await.is_none());
+        assert!(matches!(
+            store.accept_invitation(&code, "ein langes Passwort").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(store.invitation("nonsense").await.is_none());
+    }
+
     #[test]
     fn email_addresses_are_checked_and_lower_cased() {
         assert_eq!(

@@ -52,6 +52,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(invitation, accept_invitation))
+        .routes(routes!(colleagues, invite_colleague))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))
@@ -656,6 +657,127 @@ async fn accept_invitation(
         return Ok(signed_in_response(&headers, &id));
     }
     Ok(html_page(pages::account_ready(&user.name).into_string()).into_response())
+}
+
+/// A lead member user, or why not.
+async fn lead(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
+    let member = require(state, headers).await?;
+    if !member.lead {
+        return Err(WebError::forbidden(
+            "Nur Ansprechpersonen Ihrer Kommune mit Einladungsrecht laden Kolleginnen und Kollegen ein. Der Betreiber des Rings vergibt dieses Recht.",
+        ));
+    }
+    Ok(member)
+}
+
+/// The accounts of a member, oldest first.
+fn member_users(state: &AppState, member_id: &str) -> Vec<vergleichsring_store::UserRecord> {
+    state
+        .store
+        .users()
+        .into_iter()
+        .filter(|u| u.member_id.as_deref() == Some(member_id))
+        .collect()
+}
+
+/// `GET /web/kollegen`: a lead member's colleagues and the invitation form.
+#[utoipa::path(
+    get,
+    path = "/web/kollegen",
+    operation_id = "web_colleagues",
+    tag = "web",
+    summary = "Colleagues",
+    description = "For a member user with the `lead` flag: the accounts of its municipality and a form to invite a colleague.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Signed in without the `lead` flag (or with a token).", body = String, content_type = "text/html"),
+    )
+)]
+async fn colleagues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let member = lead(&state, &headers).await?;
+    let users = member_users(&state, &member.member_id);
+    let page = pages::colleagues(&member, &users, None, None);
+    Ok(html_page(page.into_string()).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct ColleagueForm {
+    csrf: String,
+    name: String,
+    email: String,
+}
+
+/// `POST /web/kollegen`: a lead member invites a colleague.
+#[utoipa::path(
+    post,
+    path = "/web/kollegen",
+    operation_id = "web_invite_colleague",
+    tag = "web",
+    summary = "Invite a colleague",
+    description = "A lead member user invites a colleague into its own municipality (a member user without the `lead` flag); the page shows the invitation link to pass on. The municipality is the inviter's: a form naming another is not possible.",
+    request_body(content = inline(ColleagueForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Invited (the link is on the page), or why not (the page again).", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Without the `lead` flag, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
+async fn invite_colleague(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ColleagueForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let member = lead(&state, &headers).await?;
+    check_csrf(&member, &form.csrf)?;
+    let invited = state
+        .store
+        .invite_user(
+            &member.caller.token_id,
+            vergleichsring_store::NewUser {
+                email: form.email.clone(),
+                name: form.name.clone(),
+                role: Role::Member,
+                member_id: Some(member.member_id.clone()),
+                consultant_id: None,
+                lead: false,
+            },
+        )
+        .await;
+    let users = member_users(&state, &member.member_id);
+    let page = match invited {
+        Ok((user, code)) => {
+            tracing::info!(
+                user_id = user.user_id,
+                by = member.caller.token_id,
+                "colleague invited"
+            );
+            let link = format!("/web/einladung/{code}");
+            pages::colleagues(&member, &users, Some((&user.email, &link)), None)
+        }
+        Err(vergleichsring_store::StoreError::Invalid(_)) => pages::colleagues(
+            &member,
+            &users,
+            None,
+            Some("Bitte geben Sie einen Namen und eine gültige E-Mail-Adresse an."),
+        ),
+        Err(vergleichsring_store::StoreError::Conflict(_)) => pages::colleagues(
+            &member,
+            &users,
+            None,
+            Some("Für diese E-Mail-Adresse gibt es schon einen Zugang."),
+        ),
+        Err(e) => return Err(session_failed(e)),
+    };
+    Ok(html_page(page.into_string()).into_response())
 }
 
 fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {

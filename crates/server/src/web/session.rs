@@ -71,16 +71,25 @@ pub(super) struct Member {
     pub(super) member_id: String,
     pub(super) name: String,
     pub(super) csrf: String,
+    /// A member user allowed to invite colleagues (never a token).
+    pub(super) lead: bool,
 }
 
 pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
     let id = cookie(headers, SESSION_COOKIE)?;
     let session = state.store.session(&id).await?;
-    let caller = match &session.user_id {
+    let (caller, lead) = match &session.user_id {
         // A disabled account ends its sessions with it.
-        Some(user_id) => Caller::from_user(state, state.store.user(user_id)?),
+        Some(user_id) => {
+            let user = state.store.user(user_id)?;
+            let lead = user.lead && user.role == Role::Member;
+            (Caller::from_user(state, user), lead)
+        }
         // A revoked or expired token ends its sessions with it.
-        None => Caller::from_record(state, state.store.valid_token_by_id(&session.token_id)?),
+        None => (
+            Caller::from_record(state, state.store.valid_token_by_id(&session.token_id)?),
+            false,
+        ),
     };
     let csrf = crate::sessions::csrf_of(&id);
     let member_id = caller.member_id.clone()?;
@@ -93,6 +102,7 @@ pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<M
         member_id,
         name,
         csrf,
+        lead,
     })
 }
 

@@ -65,6 +65,7 @@ fn hostile_member() -> Member {
         member_id: "05001000".into(),
         name: r#"<script>alert("name")</script>"#.into(),
         csrf: r#""><script>csrf</script>"#.into(),
+        lead: true,
     }
 }
 

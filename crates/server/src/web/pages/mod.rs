@@ -3,12 +3,14 @@
 //! handlers in `web/mod.rs` fetch what a page shows and send what it
 //! returns.
 
+mod colleagues;
 mod explain;
 mod labels;
 mod login;
 mod overview;
 mod upload;
 
+pub(crate) use colleagues::colleagues;
 pub(crate) use login::{account_ready, invitation, login};
 pub(crate) use overview::{SubmissionRow, overview};
 pub(crate) use upload::{upload_frozen, upload_refused, upload_saved};

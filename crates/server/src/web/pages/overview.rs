@@ -45,6 +45,9 @@ pub(crate) fn overview(
     let content = html! {
         h1 { (member.name) }
         p class="muted" { "Mitgliedsnummer " (member.member_id) }
+        @if member.lead {
+            p { a href="/web/kollegen" { "Kolleginnen und Kollegen einladen" } }
+        }
         @if explained {
             (explained_notice())
         }
