@@ -95,6 +95,8 @@ async fn openapi_served_document_is_the_typed_contract() {
         ("POST", "/web/einladung/{code}"),
         ("GET", "/web/kollegen"),
         ("POST", "/web/kollegen"),
+        ("GET", "/web/zweiter-faktor"),
+        ("POST", "/web/zweiter-faktor"),
         ("POST", "/api/v1/submissions/{domain}/{year}"),
         ("POST", "/api/v1/submissions/{submission_id}/explanations"),
         (

@@ -725,3 +725,129 @@ async fn lead_members_invite_colleagues_of_their_own_municipality() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The six-digit code of a base32 secret now.
+fn code_now(secret: &str) -> String {
+    let bytes = vergleichsring_store::base32_decode(secret).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("{:06}", vergleichsring_store::totp_code(&bytes, now))
+}
+
+/// Signs in with the password and returns the page it leads to.
+async fn password_sign_in(web: &mut WebClient<'_>, email: &str, password: &str) -> Page {
+    let page = web.get("/web").await;
+    let nonce = hidden(&page.text, "nonce");
+    web.post_form(
+        "/web/anmelden",
+        &[("email", email), ("password", password), ("nonce", &nonce)],
+    )
+    .await
+}
+
+/// A user enrols the TOTP second factor with the QR code's secret; from
+/// then on a sign-in needs the app's code (each once) or a recovery code
+/// (each once) after the password.
+#[tokio::test]
+async fn the_second_factor_is_enrolled_and_then_asked_after_the_password() {
+    let app = TestApp::spawn().await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+    let mut web = signed_in_user(
+        &app,
+        serde_json::json!({"email": "zwei@koeln.de", "name": "Zoe Zwei", "role": "member", "member_id": "05315000"}),
+    )
+    .await;
+    let page = web.get("/web/zweiter-faktor").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("<svg"), "a QR code");
+    let secret = hidden(&page.text, "secret");
+    let csrf = hidden(&page.text, "csrf");
+    let wrong = web
+        .post_form(
+            "/web/zweiter-faktor",
+            &[("csrf", &csrf), ("secret", &secret), ("code", "000000")],
+        )
+        .await;
+    assert!(wrong.status == StatusCode::UNPROCESSABLE_ENTITY || code_now(&secret) == "000000");
+    let enrolled = web
+        .post_form(
+            "/web/zweiter-faktor",
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("code", &code_now(&secret)),
+            ],
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.text);
+    let recovery: Vec<String> = enrolled
+        .text
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_string())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{}", enrolled.text);
+
+    // A new sign-in waits for the code.
+    let mut again = WebClient::new(&app);
+    let signed = password_sign_in(&mut again, "zwei@koeln.de", "ein langes Passwort").await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed.location.as_deref(), Some("/web/zweiter-faktor"));
+    assert!(
+        !again.get("/web").await.text.contains("Stadt Köln"),
+        "not before the code"
+    );
+    let form = again.get("/web/zweiter-faktor").await;
+    let csrf = hidden(&form.text, "csrf");
+    let bad = again
+        .post_form("/web/zweiter-faktor", &[("csrf", &csrf), ("code", "12345")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    let forged = again
+        .post_form(
+            "/web/zweiter-faktor",
+            &[("csrf", "falsch"), ("code", &code_now(&secret))],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let code = code_now(&secret);
+    let ok = again
+        .post_form("/web/zweiter-faktor", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    assert!(again.get("/web").await.text.contains("Stadt Köln"));
+
+    // The same code does not open a third session; a recovery code does,
+    // once.
+    let mut third = WebClient::new(&app);
+    password_sign_in(&mut third, "zwei@koeln.de", "ein langes Passwort").await;
+    let csrf = hidden(&third.get("/web/zweiter-faktor").await.text, "csrf");
+    let replay = third
+        .post_form("/web/zweiter-faktor", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "a code works once");
+    let rescued = third
+        .post_form(
+            "/web/zweiter-faktor",
+            &[("csrf", &csrf), ("code", &recovery[0])],
+        )
+        .await;
+    assert_eq!(rescued.status, StatusCode::SEE_OTHER);
+    let mut fourth = WebClient::new(&app);
+    password_sign_in(&mut fourth, "zwei@koeln.de", "ein langes Passwort").await;
+    let csrf = hidden(&fourth.get("/web/zweiter-faktor").await.text, "csrf");
+    let reused = fourth
+        .post_form(
+            "/web/zweiter-faktor",
+            &[("csrf", &csrf), ("code", &recovery[0])],
+        )
+        .await;
+    assert_eq!(
+        reused.status,
+        StatusCode::UNAUTHORIZED,
+        "a recovery code works once"
+    );
+}

@@ -37,6 +37,7 @@ mod releases;
 mod s3;
 mod sessions;
 mod state;
+mod totp;
 mod users;
 
 pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
@@ -52,6 +53,7 @@ pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
 pub use sessions::SESSION_LIFETIME;
 pub use state::SessionRecord;
+pub use totp::{base32, base32_decode, totp_code};
 pub use users::{
     INVITATION_LIFETIME, Invitation, MIN_PASSWORD_CHARS, NewUser, UserRecord, check_password_rules,
 };
@@ -146,6 +148,9 @@ pub struct Store {
     ledger_root: PathBuf,
     /// Where the tables live.
     lake: LakeLocation,
+    /// The last TOTP step accepted per user (in this process), so that a
+    /// code works once.
+    totp_used: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 /// The error of `open` on a data directory of the file-based layout that
@@ -229,6 +234,7 @@ impl Store {
             access: registry::AccessBuffer::default(),
             ledger_root,
             lake,
+            totp_used: std::sync::Mutex::new(HashMap::new()),
         };
         store.note_members();
         store.sync_ledgers().await?;

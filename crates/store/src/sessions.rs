@@ -25,9 +25,14 @@ impl Store {
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let now = chrono::Utc::now();
         let lifetime = chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default();
+        // An account with a second factor waits for its code.
+        let pending = user_id
+            .and_then(|u| self.state.view().users.get(u).cloned())
+            .is_some_and(|u| u.totp_secret.is_some());
         let session = SessionRecord {
             token_id: token_id.unwrap_or_default().to_string(),
             user_id: user_id.map(str::to_string),
+            pending,
             started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             expires_at: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };

@@ -44,6 +44,10 @@ pub struct SessionRecord {
     /// password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// A session of an account with a second factor that waits for its
+    /// code; it counts for nothing until confirmed.
+    #[serde(default)]
+    pub pending: bool,
     /// When it was started (RFC 3339).
     pub started_at: String,
     /// When it ends whatever happens (RFC 3339).
@@ -109,6 +113,16 @@ pub(crate) enum Change {
     },
     /// An account disabled.
     UserDisabled { user_id: String },
+    /// The TOTP second factor of an account enrolled.
+    TotpEnrolled {
+        user_id: String,
+        secret: String,
+        recovery_hashes: Vec<String>,
+    },
+    /// A recovery code used up.
+    RecoveryCodeUsed { user_id: String, code_hash: String },
+    /// A waiting session confirmed with the second factor.
+    SessionConfirmed { key: String },
 }
 
 /// One numbered entry of the log: the changes of one commit.
@@ -270,6 +284,26 @@ impl View {
                 Change::UserDisabled { user_id } => {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.disabled = true;
+                    }
+                }
+                Change::TotpEnrolled {
+                    user_id,
+                    secret,
+                    recovery_hashes,
+                } => {
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.totp_secret = Some(secret.clone());
+                        u.recovery_codes = recovery_hashes.clone();
+                    }
+                }
+                Change::RecoveryCodeUsed { user_id, code_hash } => {
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.recovery_codes.retain(|c| c != code_hash);
+                    }
+                }
+                Change::SessionConfirmed { key } => {
+                    if let Some(s) = Arc::make_mut(&mut self.sessions).get_mut(key) {
+                        s.pending = false;
                     }
                 }
             }

@@ -46,6 +46,12 @@ pub struct UserRecord {
     /// A disabled account signs in to nothing, and its sessions end.
     #[serde(default)]
     pub disabled: bool,
+    /// The secret of the TOTP second factor (base32), once enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    /// SHA-256 hashes of the unused recovery codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_codes: Vec<String>,
 }
 
 /// An open invitation, stored by the hash of its link's code.
@@ -199,6 +205,8 @@ impl Store {
             created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             invited_by: by.to_string(),
             disabled: false,
+            totp_secret: None,
+            recovery_codes: Vec::new(),
         };
         let invitation = Invitation {
             user_id: user.user_id.clone(),
@@ -346,8 +354,108 @@ impl Store {
     }
 
     /// Starts a web session acting as a user; returns the cookie's value.
+    /// For an account with a second factor the session waits for its code
+    /// (`SessionRecord::pending`) before it counts.
     pub async fn start_user_session(&self, user_id: &str) -> Result<String> {
         self.start_session_as(None, Some(user_id)).await
+    }
+
+    /// Enrols the TOTP second factor of a user: `secret` (base32) is the
+    /// one shown to the user, `code` what its app shows for it now, which
+    /// proves the app has it. Returns ten recovery codes, shown once and
+    /// stored only as hashes.
+    pub async fn enrol_totp(&self, user_id: &str, secret: &str, code: &str) -> Result<Vec<String>> {
+        let bytes = crate::totp::base32_decode(secret)
+            .filter(|b| b.len() >= 16)
+            .ok_or_else(|| {
+                StoreError::Invalid("secret: not a base32 secret of 128 bits or more".into())
+            })?;
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        if crate::totp::matching_step(&bytes, code, now).is_none() {
+            return Err(StoreError::Invalid(
+                "code: not the current code of this secret".into(),
+            ));
+        }
+        let codes: Vec<String> = (0..10).map(|_| random_hex(5)).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| hash_token(c)).collect();
+        self.state
+            .commit(user_id, |view| {
+                let user = view
+                    .users
+                    .get(user_id)
+                    .filter(|u| !u.disabled)
+                    .ok_or_else(|| StoreError::NotFound(format!("no user {user_id}")))?;
+                if user.totp_secret.is_some() {
+                    return Err(StoreError::Conflict(
+                        "the second factor is enrolled already".into(),
+                    ));
+                }
+                Ok((
+                    vec![Change::TotpEnrolled {
+                        user_id: user_id.to_string(),
+                        secret: crate::totp::base32(&bytes),
+                        recovery_hashes: hashes.clone(),
+                    }],
+                    (),
+                ))
+            })
+            .await?;
+        Ok(codes)
+    }
+
+    /// Confirms a waiting session with the user's current TOTP code (not one
+    /// this process accepted before) or an unused recovery code (used up).
+    /// Returns whether the session now counts.
+    pub async fn confirm_session(&self, session_id: &str, code: &str) -> Result<bool> {
+        let key = hash_token(session_id);
+        let Some(session) = self.session(session_id).await else {
+            return Ok(false);
+        };
+        let Some(user) = session.user_id.as_deref().and_then(|u| self.user(u)) else {
+            return Ok(false);
+        };
+        let Some(secret) = user
+            .totp_secret
+            .as_deref()
+            .and_then(crate::totp::base32_decode)
+        else {
+            return Ok(false);
+        };
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let recovery = hash_token(code.trim());
+        let by_recovery = user.recovery_codes.contains(&recovery);
+        if !by_recovery {
+            let Some(step) = crate::totp::matching_step(&secret, code, now) else {
+                return Ok(false);
+            };
+            // A code works once: an observed code cannot be replayed
+            // within its 90 seconds (per process).
+            let mut used = self.totp_used.lock().unwrap_or_else(|e| e.into_inner());
+            if used.get(&user.user_id).is_some_and(|s| *s >= step) {
+                return Ok(false);
+            }
+            used.insert(user.user_id.clone(), step);
+        }
+        self.state
+            .commit(&user.user_id, |view| {
+                let mut changes = Vec::new();
+                if by_recovery {
+                    let unused = view
+                        .users
+                        .get(&user.user_id)
+                        .is_some_and(|u| u.recovery_codes.contains(&recovery));
+                    if !unused {
+                        return Ok((changes, false));
+                    }
+                    changes.push(Change::RecoveryCodeUsed {
+                        user_id: user.user_id.clone(),
+                        code_hash: recovery.clone(),
+                    });
+                }
+                changes.push(Change::SessionConfirmed { key: key.clone() });
+                Ok((changes, true))
+            })
+            .await
     }
 }
 
@@ -376,6 +484,8 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             invited_by: "cli".into(),
             disabled: false,
+            totp_secret: None,
+            recovery_codes: Vec::new(),
         };
         let invitation = Invitation {
             user_id: user.user_id.clone(),

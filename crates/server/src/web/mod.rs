@@ -53,6 +53,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(invitation, accept_invitation))
         .routes(routes!(colleagues, invite_colleague))
+        .routes(routes!(second_factor, submit_second_factor))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))
@@ -524,7 +525,14 @@ async fn password_login(
         .start_user_session(&user.user_id)
         .await
         .map_err(session_failed)?;
-    Ok(signed_in_response(headers, &id))
+    let mut response = signed_in_response(headers, &id);
+    if user.totp_secret.is_some() {
+        // The session waits for the code of the second factor.
+        response
+            .headers_mut()
+            .insert(LOCATION, HeaderValue::from_static("/web/zweiter-faktor"));
+    }
+    Ok(response)
 }
 
 /// A session could not be written to the state log.
@@ -778,6 +786,179 @@ async fn invite_colleague(
         Err(e) => return Err(session_failed(e)),
     };
     Ok(html_page(page.into_string()).into_response())
+}
+
+/// A QR code of `text` as inline SVG.
+fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(220, 220)
+                .build();
+            // Inline in HTML: without the XML declaration.
+            svg.find("<svg")
+                .map_or(svg.clone(), |i| svg[i..].to_string())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The enrolment page of a signed-in user, with a new secret.
+fn enrolment(
+    member: &Member,
+    user: &vergleichsring_store::UserRecord,
+    error: Option<&str>,
+    secret: Option<&str>,
+) -> Response {
+    let secret = secret.map_or_else(
+        || vergleichsring_store::base32(&rand::random::<[u8; 20]>()),
+        str::to_string,
+    );
+    let uri = format!(
+        "otpauth://totp/Vergleichsring:{}?secret={secret}&issuer=Vergleichsring",
+        user.email
+    );
+    let page = pages::enrol(member, &secret, &qr_svg(&uri), error);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, html_page(page.into_string())).into_response()
+}
+
+/// `GET /web/zweiter-faktor`: the code after the password, or the
+/// enrolment of the second factor.
+#[utoipa::path(
+    get,
+    path = "/web/zweiter-faktor",
+    operation_id = "web_second_factor",
+    tag = "web",
+    summary = "Second factor",
+    description = "After the password of an account with a second factor: the form for the code. Signed in with an account without one: its enrolment (a new secret as QR code and text). With one: that it is enrolled.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Signed in with a token: second factors are for personal accounts.", body = String, content_type = "text/html"),
+    )
+)]
+async fn second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && state.store.session(&id).await.is_some_and(|s| s.pending)
+    {
+        let page = pages::code_form(&crate::sessions::csrf_of(&id), None);
+        return Ok(html_page(page.into_string()).into_response());
+    }
+    let member = require(&state, &headers).await?;
+    let Some(user) = member.user.clone() else {
+        return Err(WebError::forbidden(
+            "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
+        ));
+    };
+    if user.totp_secret.is_some() {
+        return Ok(html_page(pages::enrolled(&member).into_string()).into_response());
+    }
+    Ok(enrolment(&member, &user, None, None))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SecondFactorForm {
+    csrf: String,
+    code: String,
+    /// The secret being enrolled (enrolment only).
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// `POST /web/zweiter-faktor`: confirms a sign-in with the code, or enrols
+/// the second factor.
+#[utoipa::path(
+    post,
+    path = "/web/zweiter-faktor",
+    operation_id = "web_submit_second_factor",
+    tag = "web",
+    summary = "Confirm or enrol the second factor",
+    description = "After the password: the current code of the authenticator app (each code works once) or an unused recovery code (used up) completes the sign-in. Signed in without a second factor: the secret shown and the app's code for it enrol it, and the page shows ten recovery codes once.",
+    request_body(content = inline(SecondFactorForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Enrolled: the recovery codes.", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed in: on to `/web`.", headers(("location" = String, description = "`/web`"))),
+        (status = 401, description = "A wrong or used code (the form again), or not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "Enrolment with a code that does not fit the secret (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+async fn submit_second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SecondFactorForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && state.store.session(&id).await.is_some_and(|s| s.pending)
+    {
+        if !same_secret(&crate::sessions::csrf_of(&id), &form.csrf) {
+            return Err(WebError::forbidden(
+                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+            ));
+        }
+        let confirmed = state
+            .store
+            .confirm_session(&id, &form.code)
+            .await
+            .map_err(session_failed)?;
+        if confirmed {
+            return Ok(see_other("/web"));
+        }
+        let page = pages::code_form(
+            &crate::sessions::csrf_of(&id),
+            Some("Dieser Code stimmt nicht oder wurde schon benutzt."),
+        );
+        return Ok((StatusCode::UNAUTHORIZED, html_page(page.into_string())).into_response());
+    }
+    let member = require(&state, &headers).await?;
+    check_csrf(&member, &form.csrf)?;
+    let Some(user) = member.user.clone() else {
+        return Err(WebError::forbidden(
+            "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
+        ));
+    };
+    let Some(secret) = form.secret.as_deref() else {
+        return Ok(enrolment(
+            &member,
+            &user,
+            Some("Bitte richten Sie den zweiten Faktor über dieses Formular ein."),
+            None,
+        ));
+    };
+    match state
+        .store
+        .enrol_totp(&user.user_id, secret, &form.code)
+        .await
+    {
+        Ok(codes) => {
+            Ok(html_page(pages::recovery_codes(&member, &codes).into_string()).into_response())
+        }
+        Err(vergleichsring_store::StoreError::Invalid(_)) => Ok(enrolment(
+            &member,
+            &user,
+            Some(
+                "Dieser Code passt nicht zum Schlüssel. Bitte prüfen Sie die Uhrzeit Ihres Geräts und geben Sie den aktuellen Code ein.",
+            ),
+            Some(secret),
+        )),
+        Err(vergleichsring_store::StoreError::Conflict(_)) => {
+            Ok(html_page(pages::enrolled(&member).into_string()).into_response())
+        }
+        Err(e) => Err(session_failed(e)),
+    }
 }
 
 fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {

@@ -73,22 +73,29 @@ pub(super) struct Member {
     pub(super) csrf: String,
     /// A member user allowed to invite colleagues (never a token).
     pub(super) lead: bool,
+    /// The account of a session signed in with a password.
+    pub(super) user: Option<vergleichsring_store::UserRecord>,
 }
 
 pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
     let id = cookie(headers, SESSION_COOKIE)?;
     let session = state.store.session(&id).await?;
-    let (caller, lead) = match &session.user_id {
+    // A session waiting for its second factor counts for nothing yet.
+    if session.pending {
+        return None;
+    }
+    let (caller, lead, user) = match &session.user_id {
         // A disabled account ends its sessions with it.
         Some(user_id) => {
             let user = state.store.user(user_id)?;
             let lead = user.lead && user.role == Role::Member;
-            (Caller::from_user(state, user), lead)
+            (Caller::from_user(state, user.clone()), lead, Some(user))
         }
         // A revoked or expired token ends its sessions with it.
         None => (
             Caller::from_record(state, state.store.valid_token_by_id(&session.token_id)?),
             false,
+            None,
         ),
     };
     let csrf = crate::sessions::csrf_of(&id);
@@ -103,6 +110,7 @@ pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<M
         name,
         csrf,
         lead,
+        user,
     })
 }
 

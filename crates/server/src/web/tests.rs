@@ -66,6 +66,7 @@ fn hostile_member() -> Member {
         name: r#"<script>alert("name")</script>"#.into(),
         csrf: r#""><script>csrf</script>"#.into(),
         lead: true,
+        user: None,
     }
 }
 
