@@ -788,6 +788,13 @@ async fn invite_colleague(
     Ok(html_page(page.into_string()).into_response())
 }
 
+/// A token's session asking for what only personal accounts have.
+fn not_personal() -> WebError {
+    WebError::forbidden(
+        "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
+    )
+}
+
 /// A QR code of `text` as inline SVG.
 fn qr_svg(text: &str) -> String {
     match qrcode::QrCode::new(text.as_bytes()) {
@@ -856,9 +863,7 @@ async fn second_factor(
     }
     let member = require(&state, &headers).await?;
     let Some(user) = member.user.clone() else {
-        return Err(WebError::forbidden(
-            "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
-        ));
+        return Err(not_personal());
     };
     if user.totp_secret.is_some() {
         return Ok(html_page(pages::enrolled(&member).into_string()).into_response());
@@ -926,9 +931,7 @@ async fn submit_second_factor(
     let member = require(&state, &headers).await?;
     check_csrf(&member, &form.csrf)?;
     let Some(user) = member.user.clone() else {
-        return Err(WebError::forbidden(
-            "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
-        ));
+        return Err(not_personal());
     };
     let Some(secret) = form.secret.as_deref() else {
         return Ok(enrolment(
