@@ -1,0 +1,499 @@
+//! Personal accounts on the web page: sign-in with a password (throttled),
+//! the invitation link, a lead member's colleagues, and the TOTP second
+//! factor.
+
+use super::*;
+
+/// The sign-in page with a fresh double-submit nonce, set as the sign-in
+/// cookie too.
+/// Signs a member user in with e-mail address and password, throttled per
+/// account and per address.
+pub(super) async fn password_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &LoginForm,
+    address: &str,
+) -> Result<Response, WebError> {
+    use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
+    let account = format!("account:{}", form.email.trim().to_lowercase());
+    let address = format!("address:{address}");
+    if state.throttle.blocked(&account, PER_ACCOUNT)
+        || state.throttle.blocked(&address, PER_ADDRESS)
+    {
+        return Ok(login_page(
+            headers,
+            Some(
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in 15 Minuten noch einmal.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let Some(user) = state
+        .store
+        .check_password(&form.email, &form.password)
+        .await
+    else {
+        state.throttle.failed(&account);
+        state.throttle.failed(&address);
+        return Ok(login_page(
+            headers,
+            Some("E-Mail-Adresse oder Passwort sind falsch."),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    state.throttle.succeeded(&account);
+    if user.role != Role::Member || user.member_id.is_none() {
+        return Ok(login_page(
+            headers,
+            Some(
+                "Diese Seite ist für Mitgliedskommunen. Analysten, Berater und Betreiber nutzen die Programmierschnittstelle (API).",
+            ),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    let id = state
+        .store
+        .start_user_session(&user.user_id)
+        .await
+        .map_err(session_failed)?;
+    let mut response = signed_in_response(headers, &id);
+    if user.totp_secret.is_some() {
+        // The session waits for the code of the second factor.
+        response
+            .headers_mut()
+            .insert(LOCATION, HeaderValue::from_static("/web/zweiter-faktor"));
+    }
+    Ok(response)
+}
+
+/// A session could not be written to the state log.
+pub(super) fn session_failed(e: vergleichsring_store::StoreError) -> WebError {
+    tracing::error!(error = %e, "a session could not be started");
+    WebError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es in einer Minute noch einmal.",
+    )
+}
+
+/// On to `/web` with the session cookie set and the sign-in cookie cleared.
+pub(super) fn signed_in_response(headers: &HeaderMap, id: &str) -> Response {
+    let mut response = see_other("/web");
+    for c in [
+        set_cookie(
+            headers,
+            SESSION_COOKIE,
+            id,
+            vergleichsring_store::SESSION_LIFETIME.as_secs(),
+        ),
+        set_cookie(headers, LOGIN_COOKIE, "", 0),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct InvitationForm {
+    password: String,
+    password2: String,
+}
+
+/// `GET /web/einladung/{code}`: the page of an invitation link.
+#[utoipa::path(
+    get,
+    path = "/web/einladung/{code}",
+    operation_id = "web_invitation",
+    tag = "web",
+    summary = "An invitation link",
+    description = "The form to set the password of an invited account. The link works once and for 7 days.",
+    params(crate::contract::InvitationPath),
+    responses(
+        (status = 200, description = "The form.", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn invitation(
+    State(state): State<AppState>,
+    ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
+) -> Result<Response, WebError> {
+    let (user, _) = state
+        .store
+        .invitation(&code)
+        .await
+        .ok_or_else(invitation_gone)?;
+    let page = pages::invitation(&code, &user.name, &user.email, None);
+    Ok(html_page(page.into_string()).into_response())
+}
+
+pub(super) fn invitation_gone() -> WebError {
+    WebError::new(
+        StatusCode::NOT_FOUND,
+        "Dieser Einladungslink ist unbekannt, schon benutzt oder abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, um einen neuen.",
+    )
+}
+
+/// `POST /web/einladung/{code}`: sets the password and signs a member in.
+#[utoipa::path(
+    post,
+    path = "/web/einladung/{code}",
+    operation_id = "web_accept_invitation",
+    tag = "web",
+    summary = "Accept an invitation",
+    description = "Sets the account's password (twice, at least 12 characters). The link is used up; a member is signed in at once.",
+    params(crate::contract::InvitationPath),
+    request_body(content = inline(InvitationForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The account is ready (roles without web pages yet).", body = String, content_type = "text/html"),
+        (status = 303, description = "A member is signed in: on to `/web`.", headers(("location" = String, description = "`/web`"))),
+        (status = 403, description = "A post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn accept_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
+    Form(form): Form<InvitationForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let (user, _) = state
+        .store
+        .invitation(&code)
+        .await
+        .ok_or_else(invitation_gone)?;
+    let again = |message: &str| {
+        let page = pages::invitation(&code, &user.name, &user.email, Some(message));
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html_page(page.into_string()),
+        )
+            .into_response()
+    };
+    if form.password != form.password2 {
+        return Ok(again("Die beiden Passwörter stimmen nicht überein."));
+    }
+    if vergleichsring_store::check_password_rules(&form.password).is_err() {
+        return Ok(again(&format!(
+            "Das Passwort muss mindestens {} Zeichen lang sein.",
+            vergleichsring_store::MIN_PASSWORD_CHARS
+        )));
+    }
+    let user = match state.store.accept_invitation(&code, &form.password).await {
+        Ok(u) => u,
+        Err(vergleichsring_store::StoreError::NotFound(_)) => return Err(invitation_gone()),
+        Err(e) => return Err(session_failed(e)),
+    };
+    if user.role == Role::Member && user.member_id.is_some() {
+        let id = state
+            .store
+            .start_user_session(&user.user_id)
+            .await
+            .map_err(session_failed)?;
+        return Ok(signed_in_response(&headers, &id));
+    }
+    Ok(html_page(pages::account_ready(&user.name).into_string()).into_response())
+}
+
+/// A lead member user, or why not.
+pub(super) async fn lead(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
+    let member = require(state, headers).await?;
+    if !member.lead {
+        return Err(WebError::forbidden(
+            "Nur Ansprechpersonen Ihrer Kommune mit Einladungsrecht laden Kolleginnen und Kollegen ein. Der Betreiber des Rings vergibt dieses Recht.",
+        ));
+    }
+    Ok(member)
+}
+
+/// The accounts of a member, oldest first.
+pub(super) fn member_users(
+    state: &AppState,
+    member_id: &str,
+) -> Vec<vergleichsring_store::UserRecord> {
+    state
+        .store
+        .users()
+        .into_iter()
+        .filter(|u| u.member_id.as_deref() == Some(member_id))
+        .collect()
+}
+
+/// `GET /web/kollegen`: a lead member's colleagues and the invitation form.
+#[utoipa::path(
+    get,
+    path = "/web/kollegen",
+    operation_id = "web_colleagues",
+    tag = "web",
+    summary = "Colleagues",
+    description = "For a member user with the `lead` flag: the accounts of its municipality and a form to invite a colleague.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Signed in without the `lead` flag (or with a token).", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn colleagues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let member = lead(&state, &headers).await?;
+    let users = member_users(&state, &member.member_id);
+    let page = pages::colleagues(&member, &users, None, None);
+    Ok(html_page(page.into_string()).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct ColleagueForm {
+    csrf: String,
+    name: String,
+    email: String,
+}
+
+/// `POST /web/kollegen`: a lead member invites a colleague.
+#[utoipa::path(
+    post,
+    path = "/web/kollegen",
+    operation_id = "web_invite_colleague",
+    tag = "web",
+    summary = "Invite a colleague",
+    description = "A lead member user invites a colleague into its own municipality (a member user without the `lead` flag); the page shows the invitation link to pass on. The municipality is the inviter's: a form naming another is not possible.",
+    request_body(content = inline(ColleagueForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Invited (the link is on the page), or why not (the page again).", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Without the `lead` flag, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) async fn invite_colleague(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ColleagueForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let member = lead(&state, &headers).await?;
+    check_csrf(&member, &form.csrf)?;
+    let invited = state
+        .store
+        .invite_user(
+            &member.caller.token_id,
+            vergleichsring_store::NewUser {
+                email: form.email.clone(),
+                name: form.name.clone(),
+                role: Role::Member,
+                member_id: Some(member.member_id.clone()),
+                consultant_id: None,
+                lead: false,
+            },
+        )
+        .await;
+    let users = member_users(&state, &member.member_id);
+    let page = match invited {
+        Ok((user, code)) => {
+            tracing::info!(
+                user_id = user.user_id,
+                by = member.caller.token_id,
+                "colleague invited"
+            );
+            let link = format!("/web/einladung/{code}");
+            pages::colleagues(&member, &users, Some((&user.email, &link)), None)
+        }
+        Err(vergleichsring_store::StoreError::Invalid(_)) => pages::colleagues(
+            &member,
+            &users,
+            None,
+            Some("Bitte geben Sie einen Namen und eine gültige E-Mail-Adresse an."),
+        ),
+        Err(vergleichsring_store::StoreError::Conflict(_)) => pages::colleagues(
+            &member,
+            &users,
+            None,
+            Some("Für diese E-Mail-Adresse gibt es schon einen Zugang."),
+        ),
+        Err(e) => return Err(session_failed(e)),
+    };
+    Ok(html_page(page.into_string()).into_response())
+}
+
+/// A token's session asking for what only personal accounts have.
+pub(super) fn not_personal() -> WebError {
+    WebError::forbidden(
+        "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
+    )
+}
+
+/// A QR code of `text` as inline SVG.
+pub(super) fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(220, 220)
+                .build();
+            // Inline in HTML: without the XML declaration.
+            svg.find("<svg")
+                .map_or(svg.clone(), |i| svg[i..].to_string())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The enrolment page of a signed-in user, with a new secret.
+pub(super) fn enrolment(
+    member: &Member,
+    user: &vergleichsring_store::UserRecord,
+    error: Option<&str>,
+    secret: Option<&str>,
+) -> Response {
+    let secret = secret.map_or_else(
+        || vergleichsring_store::base32(&rand::random::<[u8; 20]>()),
+        str::to_string,
+    );
+    let uri = format!(
+        "otpauth://totp/Vergleichsring:{}?secret={secret}&issuer=Vergleichsring",
+        user.email
+    );
+    let page = pages::enrol(member, &secret, &qr_svg(&uri), error);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, html_page(page.into_string())).into_response()
+}
+
+/// `GET /web/zweiter-faktor`: the code after the password, or the
+/// enrolment of the second factor.
+#[utoipa::path(
+    get,
+    path = "/web/zweiter-faktor",
+    operation_id = "web_second_factor",
+    tag = "web",
+    summary = "Second factor",
+    description = "After the password of an account with a second factor: the form for the code. Signed in with an account without one: its enrolment (a new secret as QR code and text). With one: that it is enrolled.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Signed in with a token: second factors are for personal accounts.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && state.store.session(&id).await.is_some_and(|s| s.pending)
+    {
+        let page = pages::code_form(&crate::sessions::csrf_of(&id), None);
+        return Ok(html_page(page.into_string()).into_response());
+    }
+    let member = require(&state, &headers).await?;
+    let Some(user) = member.user.clone() else {
+        return Err(not_personal());
+    };
+    if user.totp_secret.is_some() {
+        return Ok(html_page(pages::enrolled(&member).into_string()).into_response());
+    }
+    Ok(enrolment(&member, &user, None, None))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct SecondFactorForm {
+    csrf: String,
+    code: String,
+    /// The secret being enrolled (enrolment only).
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// `POST /web/zweiter-faktor`: confirms a sign-in with the code, or enrols
+/// the second factor.
+#[utoipa::path(
+    post,
+    path = "/web/zweiter-faktor",
+    operation_id = "web_submit_second_factor",
+    tag = "web",
+    summary = "Confirm or enrol the second factor",
+    description = "After the password: the current code of the authenticator app (each code works once) or an unused recovery code (used up) completes the sign-in. Signed in without a second factor: the secret shown and the app's code for it enrol it, and the page shows ten recovery codes once.",
+    request_body(content = inline(SecondFactorForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Enrolled: the recovery codes.", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed in: on to `/web`.", headers(("location" = String, description = "`/web`"))),
+        (status = 401, description = "A wrong or used code (the form again), or not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "Enrolment with a code that does not fit the secret (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn submit_second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SecondFactorForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && state.store.session(&id).await.is_some_and(|s| s.pending)
+    {
+        if !same_secret(&crate::sessions::csrf_of(&id), &form.csrf) {
+            return Err(WebError::forbidden(
+                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+            ));
+        }
+        let confirmed = state
+            .store
+            .confirm_session(&id, &form.code)
+            .await
+            .map_err(session_failed)?;
+        if confirmed {
+            return Ok(see_other("/web"));
+        }
+        let page = pages::code_form(
+            &crate::sessions::csrf_of(&id),
+            Some("Dieser Code stimmt nicht oder wurde schon benutzt."),
+        );
+        return Ok((StatusCode::UNAUTHORIZED, html_page(page.into_string())).into_response());
+    }
+    let member = require(&state, &headers).await?;
+    check_csrf(&member, &form.csrf)?;
+    let Some(user) = member.user.clone() else {
+        return Err(not_personal());
+    };
+    let Some(secret) = form.secret.as_deref() else {
+        return Ok(enrolment(
+            &member,
+            &user,
+            Some("Bitte richten Sie den zweiten Faktor über dieses Formular ein."),
+            None,
+        ));
+    };
+    match state
+        .store
+        .enrol_totp(&user.user_id, secret, &form.code)
+        .await
+    {
+        Ok(codes) => {
+            Ok(html_page(pages::recovery_codes(&member, &codes).into_string()).into_response())
+        }
+        Err(vergleichsring_store::StoreError::Invalid(_)) => Ok(enrolment(
+            &member,
+            &user,
+            Some(
+                "Dieser Code passt nicht zum Schlüssel. Bitte prüfen Sie die Uhrzeit Ihres Geräts und geben Sie den aktuellen Code ein.",
+            ),
+            Some(secret),
+        )),
+        Err(vergleichsring_store::StoreError::Conflict(_)) => {
+            Ok(html_page(pages::enrolled(&member).into_string()).into_response())
+        }
+        Err(e) => Err(session_failed(e)),
+    }
+}
