@@ -97,6 +97,9 @@ async fn openapi_served_document_is_the_typed_contract() {
         ("POST", "/web/kollegen"),
         ("GET", "/web/zweiter-faktor"),
         ("POST", "/web/zweiter-faktor"),
+        ("GET", "/web/schluessel"),
+        ("POST", "/web/schluessel"),
+        ("POST", "/web/schluessel/sperren"),
         ("POST", "/api/v1/submissions/{domain}/{year}"),
         ("POST", "/api/v1/submissions/{submission_id}/explanations"),
         (

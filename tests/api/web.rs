@@ -851,3 +851,122 @@ async fn the_second_factor_is_enrolled_and_then_asked_after_the_password() {
         "a recovery code works once"
     );
 }
+
+/// A user makes personal tokens for scripts on the web page: each works
+/// with the user's rights, is shown once, and stops working when revoked
+/// or when the account is disabled. A token's session has none.
+#[tokio::test]
+async fn users_make_and_revoke_personal_tokens_for_scripts() {
+    let app = TestApp::spawn().await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+    let made = app
+        .post_json(
+            "/api/v1/users",
+            Some(&app.admin),
+            &serde_json::json!({"email": "skript@koeln.de", "name": "Sven Skript", "role": "member", "member_id": "05315000"}),
+        )
+        .await;
+    let user_id = made.body["user_id"].as_str().unwrap().to_string();
+    let link = made.body["invitation_path"].as_str().unwrap().to_string();
+    let mut web = WebClient::new(&app);
+    web.post_form(
+        &link,
+        &[
+            ("password", "ein langes Passwort"),
+            ("password2", "ein langes Passwort"),
+        ],
+    )
+    .await;
+    let page = web.get("/web/schluessel").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = hidden(&page.text, "csrf");
+    let past = web
+        .post_form(
+            "/web/schluessel",
+            &[("csrf", &csrf), ("label", "alt"), ("bis", "2001-01-01")],
+        )
+        .await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let forged = web
+        .post_form(
+            "/web/schluessel",
+            &[("csrf", "falsch"), ("label", "x"), ("bis", "")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let mut tokens = Vec::new();
+    for label in ["Nachtlauf", "Excel-Export"] {
+        let made = web
+            .post_form(
+                "/web/schluessel",
+                &[("csrf", &csrf), ("label", label), ("bis", "")],
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+        let start = made.text.find("vr_").expect("the token is shown");
+        tokens.push(
+            made.text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>(),
+        );
+    }
+    // It works with the user's rights: its own member's figures, nobody else's.
+    let own = app.get("/api/v1/members", Some(&tokens[0])).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(own.body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/v1/access-log", Some(&tokens[0])).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let listed = app.get("/api/v1/tokens", Some(&app.admin)).await;
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["owner"] == user_id.as_str())
+    );
+    // Revoked on the page: refused at once.
+    let page = web.get("/web/schluessel").await;
+    let token_id = hidden(&page.text, "token_id");
+    let revoked = web
+        .post_form(
+            "/web/schluessel/sperren",
+            &[("csrf", &csrf), ("token_id", &token_id)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let unknown = web
+        .post_form(
+            "/web/schluessel/sperren",
+            &[("csrf", &csrf), ("token_id", "000000000000")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/members", Some(&tokens[0])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/members", Some(&tokens[1])).await.status,
+        StatusCode::OK
+    );
+    // The account disabled: its other token ends too.
+    app.delete(&format!("/api/v1/users/{user_id}"), Some(&app.admin))
+        .await;
+    assert_eq!(
+        app.get("/api/v1/members", Some(&tokens[1])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A member token's session has no personal tokens.
+    let token = app.token(Role::Member, Some("05315000")).await;
+    let mut by_token = WebClient::new(&app);
+    by_token.sign_in(&token).await;
+    assert_eq!(
+        by_token.get("/web/schluessel").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -71,6 +71,10 @@ pub struct TokenRecord {
     /// When the token stops working (RFC 3339); none: it does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// The account a personal token belongs to: it works only while the
+    /// account is enabled. None for a service token made by admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl TokenRecord {
@@ -137,7 +141,17 @@ fn valid(view: &View, hash: &str, now: chrono::DateTime<chrono::Utc>) -> Option<
             hit = Some(t);
         }
     }
-    hit.filter(|t| !t.revoked && !t.is_expired(now)).cloned()
+    hit.filter(|t| usable(view, t, now)).cloned()
+}
+
+/// Whether a token works: not revoked, not expired, and a personal token's
+/// account enabled.
+fn usable(view: &View, t: &TokenRecord, now: chrono::DateTime<chrono::Utc>) -> bool {
+    !t.revoked
+        && !t.is_expired(now)
+        && t.owner
+            .as_ref()
+            .is_none_or(|u| view.users.get(u).is_some_and(|u| !u.disabled))
 }
 
 impl Store {
@@ -190,7 +204,7 @@ impl Store {
         let now = chrono::Utc::now();
         let view = self.state.view();
         let t = view.tokens.values().find(|t| t.token_id == token_id)?;
-        (!t.revoked && !t.is_expired(now)).then(|| t.clone())
+        usable(&view, t, now).then(|| t.clone())
     }
 
     /// Remembers when a token was last used (in this process).
@@ -324,7 +338,7 @@ async fn write_token(
 
 /// Checks what a new token grants and makes it: the token, its record and
 /// the changes that store it (the record, and a consultant's grants).
-fn new_token(new: NewToken) -> Result<(String, TokenRecord, Vec<Change>)> {
+pub(crate) fn new_token(new: NewToken) -> Result<(String, TokenRecord, Vec<Change>)> {
     let NewToken {
         role,
         member_id,
@@ -379,6 +393,7 @@ fn new_token(new: NewToken) -> Result<(String, TokenRecord, Vec<Change>)> {
         revoked: false,
         label,
         expires_at: expires_at.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        owner: None,
     };
     let mut changes = vec![Change::Token {
         record: record.clone(),
@@ -451,6 +466,7 @@ mod tests {
             revoked: false,
             label: None,
             expires_at: None,
+            owner: None,
         };
         let now = chrono::Utc::now();
         assert!(!t.is_expired(now));

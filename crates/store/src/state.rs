@@ -723,6 +723,7 @@ mod tests {
                     revoked: false,
                     label: None,
                     expires_at: None,
+                    owner: None,
                 },
             }),
             (0u8..4).prop_map(|i| Change::TokenRevoked {

@@ -353,6 +353,68 @@ impl Store {
             .await
     }
 
+    /// Makes a personal token of a user for scripts: the user's role and
+    /// member, a label and an optional expiry. It works while the account
+    /// is enabled. The token is returned once and never stored.
+    pub async fn issue_personal_token(
+        &self,
+        user: &UserRecord,
+        label: Option<String>,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(String, crate::TokenRecord)> {
+        let (token, mut record, _) = crate::auth::new_token(crate::NewToken {
+            role: user.role,
+            member_id: user.member_id.clone(),
+            consultant_id: user.consultant_id.clone(),
+            grants: Vec::new(),
+            label,
+            expires_at,
+        })?;
+        record.owner = Some(user.user_id.clone());
+        let record = self
+            .state
+            .commit(&user.user_id, |_| {
+                Ok((
+                    vec![Change::Token {
+                        record: record.clone(),
+                    }],
+                    record.clone(),
+                ))
+            })
+            .await?;
+        Ok((token, record))
+    }
+
+    /// A user's personal tokens, oldest first.
+    pub fn personal_tokens(&self, user_id: &str) -> Vec<crate::TokenRecord> {
+        self.tokens()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, _)| t)
+            .filter(|t| t.owner.as_deref() == Some(user_id))
+            .collect()
+    }
+
+    /// Revokes one of a user's own tokens; `false` if it has none by that id.
+    pub async fn revoke_personal_token(&self, user_id: &str, token_id: &str) -> Result<bool> {
+        self.state
+            .commit(user_id, |view| {
+                let own = view
+                    .tokens
+                    .values()
+                    .any(|t| t.token_id == token_id && t.owner.as_deref() == Some(user_id));
+                let changes = if own {
+                    vec![Change::TokenRevoked {
+                        token_id: token_id.to_string(),
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Ok((changes, own))
+            })
+            .await
+    }
+
     /// Starts a web session acting as a user; returns the cookie's value.
     /// For an account with a second factor the session waits for its code
     /// (`SessionRecord::pending`) before it counts.

@@ -157,6 +157,10 @@ pub struct TokenInfo {
     /// counts its own).
     #[serde(skip_serializing_if = "Option::is_none")]
     last_used_at: Option<String>,
+    /// The account of a personal token (made on the web page); none for a
+    /// service token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
 }
 
 impl TokenInfo {
@@ -172,6 +176,7 @@ impl TokenInfo {
             expires_at: t.expires_at,
             revoked: t.revoked,
             last_used_at,
+            owner: t.owner,
         }
     }
 }

@@ -497,3 +497,178 @@ pub(super) async fn submit_second_factor(
         Err(e) => Err(session_failed(e)),
     }
 }
+
+/// The signed-in user of a personal account, or why not.
+async fn personal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Member, vergleichsring_store::UserRecord), WebError> {
+    let member = require(state, headers).await?;
+    let user = member.user.clone().ok_or_else(|| {
+        WebError::forbidden(
+            "Persönliche Zugangsschlüssel gehören zu einem persönlichen Zugang (E-Mail-Adresse und Passwort).",
+        )
+    })?;
+    Ok((member, user))
+}
+
+fn tokens_page(
+    state: &AppState,
+    member: &Member,
+    user: &vergleichsring_store::UserRecord,
+    made: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let list = state.store.personal_tokens(&user.user_id);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = pages::tokens(member, &list, made, error);
+    (status, html_page(page.into_string())).into_response()
+}
+
+/// `GET /web/schluessel`: the user's personal tokens.
+#[utoipa::path(
+    get,
+    path = "/web/schluessel",
+    operation_id = "web_personal_tokens",
+    tag = "web",
+    summary = "Personal tokens",
+    description = "A signed-in user's personal tokens for scripts (label, creation, expiry, state) and the form for a new one.",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Signed in with a token, not an account.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn personal_tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (member, user) = personal(&state, &headers).await?;
+    Ok(tokens_page(&state, &member, &user, None, None))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct PersonalTokenForm {
+    csrf: String,
+    label: String,
+    /// The last day it works (`YYYY-MM-DD`); empty: no expiry.
+    #[serde(default)]
+    bis: String,
+}
+
+/// `POST /web/schluessel`: makes a personal token, shown once.
+#[utoipa::path(
+    post,
+    path = "/web/schluessel",
+    operation_id = "web_create_personal_token",
+    tag = "web",
+    summary = "Make a personal token",
+    description = "Makes a token with the user's role and member, a label and an optional last day (it works until the end of that day, UTC). The page shows it this once. It stops working when it is revoked or the account is disabled.",
+    request_body(content = inline(PersonalTokenForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Made: the page with the token.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "No label, or a day that is not a future date (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn create_personal_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PersonalTokenForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let (member, user) = personal(&state, &headers).await?;
+    check_csrf(&member, &form.csrf)?;
+    let label = form.label.trim();
+    if label.is_empty() || label.chars().count() > 200 {
+        return Ok(tokens_page(
+            &state,
+            &member,
+            &user,
+            None,
+            Some("Bitte geben Sie eine Bezeichnung an (höchstens 200 Zeichen)."),
+        ));
+    }
+    let expires_at = if form.bis.trim().is_empty() {
+        None
+    } else {
+        match vergleichsring_store::parse_expiry(&format!("{}T23:59:59Z", form.bis.trim())) {
+            Ok(at) => Some(at),
+            Err(_) => {
+                return Ok(tokens_page(
+                    &state,
+                    &member,
+                    &user,
+                    None,
+                    Some("Bitte geben Sie als „Gültig bis“ ein Datum in der Zukunft an."),
+                ));
+            }
+        }
+    };
+    let (token, record) = state
+        .store
+        .issue_personal_token(&user, Some(label.to_string()), expires_at)
+        .await
+        .map_err(session_failed)?;
+    tracing::info!(
+        token_id = record.token_id,
+        user_id = user.user_id,
+        "personal token made"
+    );
+    Ok(tokens_page(&state, &member, &user, Some(&token), None))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct RevokeTokenForm {
+    csrf: String,
+    token_id: String,
+}
+
+/// `POST /web/schluessel/sperren`: revokes one of the user's own tokens.
+#[utoipa::path(
+    post,
+    path = "/web/schluessel/sperren",
+    operation_id = "web_revoke_personal_token",
+    tag = "web",
+    summary = "Revoke a personal token",
+    description = "Revokes one of the signed-in user's own tokens; another's is not found.",
+    request_body(content = inline(RevokeTokenForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 303, description = "Revoked: back to the list.", headers(("location" = String, description = "`/web/schluessel`"))),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
+        (status = 404, description = "None of the user's tokens has that id.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) async fn revoke_personal_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeTokenForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let (member, user) = personal(&state, &headers).await?;
+    check_csrf(&member, &form.csrf)?;
+    let revoked = state
+        .store
+        .revoke_personal_token(&user.user_id, &form.token_id)
+        .await
+        .map_err(session_failed)?;
+    if !revoked {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "Diesen Schlüssel gibt es unter Ihren Schlüsseln nicht.",
+        ));
+    }
+    Ok(see_other("/web/schluessel"))
+}

@@ -58,6 +58,8 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(invitation, accept_invitation))
         .routes(routes!(colleagues, invite_colleague))
         .routes(routes!(second_factor, submit_second_factor))
+        .routes(routes!(personal_tokens, create_personal_token))
+        .routes(routes!(revoke_personal_token))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))

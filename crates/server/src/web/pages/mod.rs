@@ -9,12 +9,14 @@ mod labels;
 mod login;
 mod overview;
 mod second_factor;
+mod tokens;
 mod upload;
 
 pub(crate) use colleagues::colleagues;
 pub(crate) use login::{account_ready, invitation, login};
 pub(crate) use overview::{SubmissionRow, overview};
 pub(crate) use second_factor::{code_form, enrol, enrolled, recovery_codes};
+pub(crate) use tokens::tokens;
 pub(crate) use upload::{upload_frozen, upload_refused, upload_saved};
 
 /// The current calendar year (UTC): the upload form offers the ten years

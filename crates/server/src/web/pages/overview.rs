@@ -45,8 +45,16 @@ pub(crate) fn overview(
     let content = html! {
         h1 { (member.name) }
         p class="muted" { "Mitgliedsnummer " (member.member_id) }
-        @if member.lead {
-            p { a href="/web/kollegen" { "Kolleginnen und Kollegen einladen" } }
+        @if member.user.is_some() {
+            p {
+                a href="/web/schluessel" { "Persönliche Zugangsschlüssel" }
+                " · "
+                a href="/web/zweiter-faktor" { "Zweiter Faktor" }
+                @if member.lead {
+                    " · "
+                    a href="/web/kollegen" { "Kolleginnen und Kollegen einladen" }
+                }
+            }
         }
         @if explained {
             (explained_notice())
