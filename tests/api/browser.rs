@@ -158,6 +158,55 @@ impl Browser {
     }
 }
 
+/// axe-core (the npm package, installed by `.ci/axe.sh` into
+/// `~/.cache/vergleichsring-axe`, or `AXE_CORE_JS`), injected into pages
+/// to check them against WCAG 2.1 A and AA (BITV 2.0).
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                PathBuf::from(h).join(".cache/vergleichsring-axe/node_modules/axe-core/axe.min.js")
+            })
+        })?;
+    std::fs::read_to_string(path).ok()
+}
+
+impl Browser {
+    /// Runs axe-core on the current page and fails on any WCAG 2.1 A or AA
+    /// violation, naming rule, count and the first offending element.
+    async fn assert_accessible(&self, axe: Option<&str>, page: &str) {
+        let Some(axe) = axe else {
+            return;
+        };
+        self.post(
+            "/execute/sync",
+            json!({"script": format!("{axe}\nreturn 1;"), "args": []}),
+        )
+        .await;
+        let violations = self
+            .post(
+                "/execute/async",
+                json!({"script": "const done = arguments[arguments.length - 1];
+                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                       .then(r => done({passes: r.passes.length, violations: r.violations.map(v => v.id + ' (' + v.nodes.length + '): ' + v.help + ' at ' + v.nodes[0].html)}))
+                       .catch(e => done({passes: 0, violations: ['axe failed: ' + e]}));", "args": []}),
+            )
+            .await;
+        assert_eq!(
+            violations["violations"],
+            json!([]),
+            "accessibility of {page}"
+        );
+        // The check ran: axe passed rules on the page (it cannot pass
+        // vacuously).
+        assert!(
+            violations["passes"].as_u64().unwrap_or(0) > 5,
+            "axe checked nothing on {page}: {violations}"
+        );
+    }
+}
+
 fn chromedriver() -> Option<PathBuf> {
     ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .iter()
@@ -297,12 +346,21 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
         base: format!("{}/session/{sid}", driver.url),
     };
     let out = artifacts();
+    let axe = axe_source();
+    assert!(
+        axe.is_some() || std::env::var_os("CI").is_none(),
+        "axe-core is missing; .ci/run installs it with .ci/axe.sh"
+    );
+    let axe = axe.as_deref();
 
     // A wrong token is refused on the page.
     b.goto(&app.url("/web")).await;
+    b.assert_accessible(axe, "the sign-in page").await;
     b.type_into("#token", "vr_wrong").await;
     b.click("button[type=submit]").await;
     b.wait_text(".error", "unbekannt").await;
+    b.assert_accessible(axe, "the sign-in page with an error")
+        .await;
 
     // Sign in.
     b.type_into("#token", &token).await;
@@ -316,6 +374,31 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
         )
         .await;
     assert_eq!(cookie_script, json!(""));
+    b.assert_accessible(axe, "the overview").await;
+    if axe.is_some() {
+        // The check finds what it should: an image without text.
+        b.post(
+            "/execute/sync",
+            json!({"script": "const i = document.createElement('img'); i.src = 'data:,'; i.id = 'probe'; document.body.appendChild(i); return 1;", "args": []}),
+        )
+        .await;
+        let found = b
+            .post(
+                "/execute/async",
+                json!({"script": "const done = arguments[arguments.length - 1];
+                    axe.run(document).then(r => done(r.violations.map(v => v.id)));", "args": []}),
+            )
+            .await;
+        assert!(
+            found.as_array().unwrap().iter().any(|v| v == "image-alt"),
+            "{found}"
+        );
+        b.post(
+            "/execute/sync",
+            json!({"script": "document.getElementById('probe').remove(); return 1;", "args": []}),
+        )
+        .await;
+    }
     b.save_screenshot(&out.join("upload_page.png")).await;
 
     // Upload the CSV for library 2024.
@@ -328,6 +411,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     assert!(warnings >= 1, "no warning shown");
     let table = b.text("#hinweise table").await;
     assert!(table.contains("loans"), "{table}");
+    b.assert_accessible(axe, "the upload result").await;
     b.save_screenshot(&out.join("upload_result.png")).await;
 
     // Explain the loans warning.
@@ -395,6 +479,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
         .body;
     b.goto(&app.url("/web/bericht/2024")).await;
     b.wait_text("h1", &me.name).await;
+    b.assert_accessible(axe, "the report").await;
     let figures = &report["domains"][0]["key_figures"];
     let first = &figures[0];
     let chart = format!("#f-library-{}", first["id"].as_str().unwrap());
@@ -464,6 +549,40 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     b.wait_text("h1", "Anmelden").await;
     b.goto(&app.url("/web/bericht/2024")).await;
     b.wait_text(".error", "nicht (mehr) angemeldet").await;
+    b.assert_accessible(axe, "an error page").await;
+
+    // A person invited as lead member: the invitation page, the overview
+    // with the account's links, colleagues, personal tokens and the
+    // second factor, all accessible.
+    let invited = app
+        .post_json(
+            "/api/v1/users",
+            Some(&app.admin),
+            &json!({"email": "lea@ring.example", "name": "Lea Lead", "role": "member", "member_id": me.member_id, "lead": true}),
+        )
+        .await;
+    let link = invited.body["invitation_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.goto(&app.url(&link)).await;
+    b.wait_text("h1", "Einladung annehmen").await;
+    b.assert_accessible(axe, "the invitation page").await;
+    b.type_into("#password", "ein langes Passwort").await;
+    b.type_into("#password2", "ein langes Passwort").await;
+    b.click("button[type=submit]").await;
+    b.wait_text("h1", &me.name).await;
+    b.assert_accessible(axe, "the overview of an account").await;
+    for (path, heading) in [
+        ("/web/kollegen", "Kolleginnen und Kollegen"),
+        ("/web/schluessel", "Persönliche Zugangsschlüssel"),
+        ("/web/zweiter-faktor", "Zweiter Faktor einrichten"),
+    ] {
+        b.goto(&app.url(path)).await;
+        b.wait_text("h1", heading).await;
+        b.assert_accessible(axe, path).await;
+    }
+    b.save_screenshot(&out.join("second_factor.png")).await;
 
     let _ = b.call(reqwest::Method::DELETE, "", None).await;
 }
