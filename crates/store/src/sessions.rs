@@ -21,8 +21,7 @@ impl Store {
         token_id: Option<&str>,
         user_id: Option<&str>,
     ) -> Result<String> {
-        let bytes: [u8; 32] = rand::random();
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = crate::users::random_hex(32);
         let now = chrono::Utc::now();
         let lifetime = chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default();
         // An account with a second factor waits for its code.

@@ -105,7 +105,8 @@ fn check_email(email: &str) -> Result<String> {
     }
 }
 
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes, hex-encoded (ids, codes, session cookies).
+pub(crate) fn random_hex(bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02x}", rand::random::<u8>()))
         .collect()

@@ -204,12 +204,7 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     caller.require(&[Role::Admin], "create tokens")?;
     let b: TokenBody = json_body(&body, "{\"role\": ROLE, \"member_id\": ID, ...}")?;
-    let role = Role::parse(&b.role).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "role: {:?} is not one of admin, analyst, consultant, member",
-            b.role
-        ))
-    })?;
+    let role = role_of(&b.role)?;
     let expires_at = b
         .expires_at
         .as_deref()

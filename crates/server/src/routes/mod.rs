@@ -174,6 +174,15 @@ fn own_member_or_admin(caller: &Caller, member_id: &str, what: &str) -> Result<(
     }
 }
 
+/// The role a body names (`role`), or a 400 naming the field.
+fn role_of(name: &str) -> Result<Role, ApiError> {
+    Role::parse(name).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "role: {name:?} is not one of admin, analyst, consultant, member"
+        ))
+    })
+}
+
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body must be JSON {shape}: {e}")))

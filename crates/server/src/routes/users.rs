@@ -113,12 +113,7 @@ pub async fn invite_user(
         &body,
         "{\"email\": TEXT, \"name\": TEXT, \"role\": ROLE, ...}",
     )?;
-    let role = Role::parse(&b.role).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "role: {:?} is not one of admin, analyst, consultant, member",
-            b.role
-        ))
-    })?;
+    let role = role_of(&b.role)?;
     let (user, code) = state
         .store
         .invite_user(
