@@ -14,3 +14,12 @@ pub(crate) fn random_hex() -> String {
 pub(crate) fn csrf_of(session_id: &str) -> String {
     vergleichsring_store::hash_token(&format!("csrf:{session_id}"))
 }
+
+/// Compares secrets in time independent of where they differ.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

@@ -46,6 +46,13 @@ pub struct AppState {
     pub rates: Arc<rate::Rates>,
     /// Failed password sign-ins per account and per address.
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// The address users reach the service at (`https://ring.example.de`),
+    /// for links in e-mails and the single sign-on's return address.
+    pub public_url: Option<Arc<str>>,
+    /// The mail server for invitations and password resets, if any.
+    pub mail: Option<Arc<crate::mail::Mailer>>,
+    /// The single sign-on provider, if any.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl AppState {
@@ -68,6 +75,23 @@ impl AppState {
             config: Arc::new(config),
             responses: Arc::default(),
             throttle: Arc::default(),
+            public_url: None,
+            mail: None,
+            oidc: None,
         }
+    }
+
+    /// The same state with the public address, a mail server and a single
+    /// sign-on provider (each optional).
+    pub fn with_accounts(
+        mut self,
+        public_url: Option<String>,
+        mail: Option<crate::mail::Mailer>,
+        oidc: Option<crate::oidc::Oidc>,
+    ) -> AppState {
+        self.public_url = public_url.map(|u| Arc::from(u.trim_end_matches('/')));
+        self.mail = mail.map(Arc::new);
+        self.oidc = oidc.map(Arc::new);
+        self
     }
 }

@@ -55,7 +55,8 @@ pub use sessions::SESSION_LIFETIME;
 pub use state::SessionRecord;
 pub use totp::{base32, base32_decode, totp_code};
 pub use users::{
-    INVITATION_LIFETIME, Invitation, MIN_PASSWORD_CHARS, NewUser, UserRecord, check_password_rules,
+    INVITATION_LIFETIME, Invitation, MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME, SsoIdentity,
+    UserRecord, check_password_rules,
 };
 
 use std::collections::{BTreeMap, HashMap};

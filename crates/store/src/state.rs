@@ -123,6 +123,22 @@ pub(crate) enum Change {
     RecoveryCodeUsed { user_id: String, code_hash: String },
     /// A waiting session confirmed with the second factor.
     SessionConfirmed { key: String },
+    /// A password reset asked for: a link like an invitation's, valid for
+    /// an hour ([`crate::Invitation::reset`]).
+    PasswordResetIssued {
+        code_hash: String,
+        invitation: crate::Invitation,
+    },
+    /// Every session of an account ended (a new password was set).
+    UserSessionsEnded { user_id: String },
+    /// An account linked to a person of the single sign-on provider; the
+    /// invitation it was accepted with, if any, is used.
+    IdentityLinked {
+        user_id: String,
+        identity: crate::SsoIdentity,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_hash: Option<String>,
+    },
 }
 
 /// One numbered entry of the log: the changes of one commit.
@@ -304,6 +320,31 @@ impl View {
                 Change::SessionConfirmed { key } => {
                     if let Some(s) = Arc::make_mut(&mut self.sessions).get_mut(key) {
                         s.pending = false;
+                    }
+                }
+                Change::PasswordResetIssued {
+                    code_hash,
+                    invitation,
+                } => {
+                    Arc::make_mut(&mut self.invitations)
+                        .insert(code_hash.clone(), invitation.clone());
+                }
+                Change::UserSessionsEnded { user_id } => {
+                    Arc::make_mut(&mut self.sessions)
+                        .retain(|_, s| s.user_id.as_deref() != Some(user_id.as_str()));
+                }
+                Change::IdentityLinked {
+                    user_id,
+                    identity,
+                    code_hash,
+                } => {
+                    if let Some(c) = code_hash
+                        && let Some(i) = Arc::make_mut(&mut self.invitations).get_mut(c)
+                    {
+                        i.used = true;
+                    }
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.sso = Some(identity.clone());
                     }
                 }
             }

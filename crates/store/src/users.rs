@@ -12,6 +12,9 @@ use crate::{Result, Role, Store, StoreError, hash_token};
 /// How long an invitation link is valid.
 pub const INVITATION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
+/// How long a password-reset link is valid.
+pub const RESET_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -52,6 +55,19 @@ pub struct UserRecord {
     /// SHA-256 hashes of the unused recovery codes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovery_codes: Vec<String>,
+    /// The person of the single sign-on provider this account is linked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoIdentity>,
+}
+
+/// A person at a single sign-on provider: its issuer and its stable id
+/// there (`sub`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoIdentity {
+    /// The provider's issuer URL.
+    pub issuer: String,
+    /// The provider's id of the person.
+    pub subject: String,
 }
 
 /// An open invitation, stored by the hash of its link's code.
@@ -64,6 +80,10 @@ pub struct Invitation {
     /// An accepted invitation works once only.
     #[serde(default)]
     pub used: bool,
+    /// A password reset (an hour, for an account that exists), not an
+    /// invitation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 /// Whom to invite.
@@ -208,11 +228,13 @@ impl Store {
             disabled: false,
             totp_secret: None,
             recovery_codes: Vec::new(),
+            sso: None,
         };
         let invitation = Invitation {
             user_id: user.user_id.clone(),
             expires_at: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             used: false,
+            reset: false,
         };
         let code_hash = hash_token(&code);
         let user = self
@@ -263,11 +285,71 @@ impl Store {
     /// Accepts an invitation: sets the password. Works once, also when two
     /// replicas are asked at the same moment.
     pub async fn accept_invitation(&self, code: &str, password: &str) -> Result<UserRecord> {
+        self.set_password_by_link(code, password, false).await
+    }
+
+    /// Asks for a password reset of the enabled account with this e-mail
+    /// address: a link valid for an hour. `None` when there is no such
+    /// account (the caller answers the same either way).
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, String)>> {
+        let email = email.trim().to_lowercase();
+        let code = random_hex(24);
+        let code_hash = hash_token(&code);
+        let now = chrono::Utc::now();
+        let lifetime = chrono::Duration::from_std(RESET_LIFETIME).unwrap_or_default();
+        let expires_at = (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let user = self
+            .state
+            .commit("password-reset", |view| {
+                let Some(user) = view
+                    .users
+                    .values()
+                    .find(|u| u.email == email && !u.disabled)
+                    .cloned()
+                else {
+                    return Ok((Vec::new(), None));
+                };
+                Ok((
+                    vec![Change::PasswordResetIssued {
+                        code_hash: code_hash.clone(),
+                        invitation: Invitation {
+                            user_id: user.user_id.clone(),
+                            expires_at: expires_at.clone(),
+                            used: false,
+                            reset: true,
+                        },
+                    }],
+                    Some(user),
+                ))
+            })
+            .await?;
+        Ok(user.map(|u| (u, code)))
+    }
+
+    /// Sets a new password with a reset link. Works once; every session of
+    /// the account ends.
+    pub async fn reset_password(&self, code: &str, password: &str) -> Result<UserRecord> {
+        self.set_password_by_link(code, password, true).await
+    }
+
+    /// Sets a password with an invitation (`reset` false) or a reset link.
+    async fn set_password_by_link(
+        &self,
+        code: &str,
+        password: &str,
+        reset: bool,
+    ) -> Result<UserRecord> {
         check_password_rules(password).map_err(StoreError::Invalid)?;
-        if self.invitation(code).await.is_none() {
-            return Err(StoreError::NotFound(
-                "this invitation is unknown, used or expired".into(),
-            ));
+        let gone = || StoreError::NotFound("this link is unknown, used or expired".into());
+        if self
+            .invitation(code)
+            .await
+            .is_none_or(|(_, i)| i.reset != reset)
+        {
+            return Err(gone());
         }
         // Hashing is CPU work of tens of milliseconds: not on the runtime.
         let owned = password.to_string();
@@ -276,18 +358,80 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("password: {e}")))??;
         let code_hash = hash_token(code);
         self.state
-            .commit("invitation", |view| {
-                let (mut user, _) = open_invitation(view, code).ok_or_else(|| {
-                    StoreError::NotFound("this invitation is unknown, used or expired".into())
-                })?;
-                user.password_hash = Some(password_hash.clone());
-                Ok((
-                    vec![Change::InvitationAccepted {
+            .commit(
+                if reset {
+                    "password-reset"
+                } else {
+                    "invitation"
+                },
+                |view| {
+                    let (mut user, _) = open_invitation(view, code)
+                        .filter(|(_, i)| i.reset == reset)
+                        .ok_or_else(gone)?;
+                    user.password_hash = Some(password_hash.clone());
+                    let mut changes = vec![Change::InvitationAccepted {
                         code_hash: code_hash.clone(),
                         user_id: user.user_id.clone(),
                         password_hash: password_hash.clone(),
+                    }];
+                    if reset {
+                        changes.push(Change::UserSessionsEnded {
+                            user_id: user.user_id.clone(),
+                        });
+                    }
+                    Ok((changes, user))
+                },
+            )
+            .await
+    }
+
+    /// The account a person of the single sign-on provider signs in to:
+    /// the one linked to its identity; else, with an open invitation code
+    /// from this browser, the invited account (linked now, the invitation
+    /// used); else the enabled account with the provider's verified e-mail
+    /// address that is not linked to another person (linked now). `None`
+    /// when the person has no account here.
+    pub async fn sign_in_sso(
+        &self,
+        identity: &SsoIdentity,
+        email: Option<&str>,
+        invitation_code: Option<&str>,
+    ) -> Result<Option<UserRecord>> {
+        let code_hash = invitation_code.map(hash_token);
+        self.state
+            .commit("sso", |view| {
+                let enabled = |u: &&UserRecord| !u.disabled;
+                if let Some(user) = view
+                    .users
+                    .values()
+                    .filter(enabled)
+                    .find(|u| u.sso.as_ref() == Some(identity))
+                {
+                    return Ok((Vec::new(), Some(user.clone())));
+                }
+                let invited = invitation_code
+                    .and_then(|c| open_invitation(view, c))
+                    .filter(|(u, i)| !i.reset && u.sso.is_none())
+                    .map(|(u, _)| (u, code_hash.clone()));
+                let by_email = || {
+                    let email = email?;
+                    view.users
+                        .values()
+                        .filter(enabled)
+                        .find(|u| u.email == email && u.sso.is_none())
+                        .map(|u| (u.clone(), None))
+                };
+                let Some((mut user, code_hash)) = invited.or_else(by_email) else {
+                    return Ok((Vec::new(), None));
+                };
+                user.sso = Some(identity.clone());
+                Ok((
+                    vec![Change::IdentityLinked {
+                        user_id: user.user_id.clone(),
+                        identity: identity.clone(),
+                        code_hash,
                     }],
-                    user,
+                    Some(user),
                 ))
             })
             .await
@@ -549,12 +693,14 @@ mod tests {
             disabled: false,
             totp_secret: None,
             recovery_codes: Vec::new(),
+            sso: None,
         };
         let invitation = Invitation {
             user_id: user.user_id.clone(),
             expires_at: (chrono::Utc::now() - chrono::Duration::seconds(1))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             used: false,
+            reset: false,
         };
         let change = Change::UserInvited {
             user,
@@ -572,6 +718,135 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
         assert!(store.invitation("nonsense").await.is_none());
+    }
+
+    fn analyst(email: &str) -> NewUser {
+        NewUser {
+            email: email.into(),
+            name: "Anna Analytikerin".into(),
+            role: Role::Analyst,
+            member_id: None,
+            consultant_id: None,
+            lead: false,
+        }
+    }
+
+    /// A reset link sets a new password once, ends every session of the
+    /// account, and is no invitation (nor is an invitation a reset link).
+    #[tokio::test]
+    async fn a_password_reset_works_once_and_ends_every_session() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let (user, invitation) = store
+            .invite_user("cli", analyst("a@ring.de"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .reset_password(&invitation, "ein anderes Passwort")
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        store
+            .accept_invitation(&invitation, "das erste Passwort")
+            .await
+            .unwrap();
+        let session = store.start_user_session(&user.user_id).await.unwrap();
+        assert!(store.session(&session).await.is_some());
+        assert!(
+            store
+                .request_password_reset("nobody@ring.de")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let (_, code) = store
+            .request_password_reset(" A@Ring.de ")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            store.accept_invitation(&code, "ein anderes Passwort").await,
+            Err(StoreError::NotFound(_))
+        ));
+        store
+            .reset_password(&code, "das zweite Passwort")
+            .await
+            .unwrap();
+        assert!(store.session(&session).await.is_none());
+        assert!(
+            store
+                .check_password("a@ring.de", "das erste Passwort")
+                .await
+                .is_none()
+        );
+        assert!(
+            store
+                .check_password("a@ring.de", "das zweite Passwort")
+                .await
+                .is_some()
+        );
+        assert!(matches!(
+            store.reset_password(&code, "das dritte Passwort").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    /// Single sign-on finds the account linked to the person; links an
+    /// invited account through its invitation (used up then) or by the
+    /// verified e-mail address; never re-links an account another person
+    /// is linked to; and a disabled account signs in to nothing.
+    #[tokio::test]
+    async fn single_sign_on_links_accounts_and_never_takes_one_over() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let id = |sub: &str| SsoIdentity {
+            issuer: "https://login.example.de".into(),
+            subject: sub.into(),
+        };
+        let (a, code) = store
+            .invite_user("cli", analyst("a@ring.de"))
+            .await
+            .unwrap();
+        let signed = store
+            .sign_in_sso(&id("s-a"), None, Some(&code))
+            .await
+            .unwrap();
+        assert_eq!(signed.map(|u| u.user_id), Some(a.user_id.clone()));
+        assert!(
+            store.invitation(&code).await.is_none(),
+            "the invitation is used"
+        );
+        let again = store.sign_in_sso(&id("s-a"), None, None).await.unwrap();
+        assert_eq!(again.map(|u| u.user_id), Some(a.user_id.clone()));
+        // Another person with the same address does not take the account.
+        let other = store
+            .sign_in_sso(&id("s-x"), Some("a@ring.de"), None)
+            .await
+            .unwrap();
+        assert!(other.is_none());
+        let (b, _) = store
+            .invite_user("cli", analyst("b@ring.de"))
+            .await
+            .unwrap();
+        let by_email = store
+            .sign_in_sso(&id("s-b"), Some("b@ring.de"), None)
+            .await
+            .unwrap();
+        assert_eq!(by_email.map(|u| u.user_id), Some(b.user_id.clone()));
+        store.disable_user("cli", &b.user_id).await.unwrap();
+        assert!(
+            store
+                .sign_in_sso(&id("s-b"), Some("b@ring.de"), None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A second store on the lake knows the links.
+        let second = Store::open(dir.path()).await.unwrap();
+        assert_eq!(second.user(&a.user_id).unwrap().sso, Some(id("s-a")));
     }
 
     #[test]

@@ -2,20 +2,11 @@
 //! double-submit nonce of the sign-in and the origin check of every POST.
 
 use super::*;
-pub(super) use crate::sessions::random_hex;
+pub(super) use crate::sessions::{random_hex, same_secret};
 
 pub(super) const SESSION_COOKIE: &str = "vr_session";
 
 pub(super) const LOGIN_COOKIE: &str = "vr_login";
-
-/// Compares secrets in time independent of where they differ.
-pub(super) fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
 
 pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
