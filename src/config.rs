@@ -20,7 +20,7 @@ use vergleichsring_engine::disclosure::Policy;
 pub const ENV_PREFIX: &str = "VERGLEICHSRING_";
 
 /// The sections of the file, for mapping environment variables to keys.
-const SECTIONS: [&str; 4] = ["lake", "disclosure", "limits", "log"];
+const SECTIONS: [&str; 6] = ["lake", "disclosure", "limits", "log", "mail", "oidc"];
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -32,6 +32,11 @@ pub struct Config {
     /// lake unless `lake.url` puts it elsewhere).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// The address users reach the service at, e.g.
+    /// `https://ring.example.de`: links in e-mails and the single sign-on's
+    /// return address are made from it. Required with `[mail]` or `[oidc]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// Where the Delta tables live.
     pub lake: Lake,
     /// Disclosure thresholds of the ring.
@@ -40,6 +45,10 @@ pub struct Config {
     pub limits: Limits,
     /// Logging.
     pub log: Log,
+    /// The mail server for invitations and password resets.
+    pub mail: Mail,
+    /// The single sign-on provider (OpenID Connect).
+    pub oidc: Oidc,
 }
 
 impl Default for Config {
@@ -51,6 +60,9 @@ impl Default for Config {
             disclosure: Policy::default(),
             limits: Limits::default(),
             log: Log::default(),
+            public_url: None,
+            mail: Mail::default(),
+            oidc: Oidc::default(),
         }
     }
 }
@@ -91,6 +103,86 @@ impl Default for Lake {
             secret_access_key: None,
             allow_http: false,
             refresh_millis: 1000,
+        }
+    }
+}
+
+/// `[mail]`: the SMTP server invitations and password-reset links go out
+/// through. Unset `smtp_host`: no e-mail (links are shown to the inviter).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    /// Host name of the SMTP server (the name its certificate bears).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_host: Option<String>,
+    /// Port: 587 (submission with STARTTLS).
+    pub smtp_port: u16,
+    /// Require STARTTLS; `false` only for a relay on loopback.
+    pub starttls: bool,
+    /// The sender, e.g. `Vergleichsring <ring@example.de>`.
+    pub from: String,
+    /// User name for `AUTH` (else none); better from
+    /// `VERGLEICHSRING_MAIL_USERNAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password for `AUTH`; better from `VERGLEICHSRING_MAIL_PASSWORD`;
+    /// masked by `config check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// A PEM file of certificates to trust beside the system's (a
+    /// private CA of the municipal data centre).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds one delivery may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            smtp_host: None,
+            smtp_port: 587,
+            starttls: true,
+            from: "Vergleichsring <vergleichsring@localhost>".into(),
+            username: None,
+            password: None,
+            ca_file: None,
+            timeout_seconds: 20,
+        }
+    }
+}
+
+/// `[oidc]`: sign-in through the municipalities' identity provider
+/// (OpenID Connect, authorisation code flow with PKCE). Unset `issuer`: no
+/// single sign-on.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Oidc {
+    /// The issuer URL; its discovery document is at
+    /// `<issuer>/.well-known/openid-configuration`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// This service's client id at the provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client secret; better from `VERGLEICHSRING_OIDC_CLIENT_SECRET`;
+    /// masked by `config check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The text of the sign-in button.
+    pub label: String,
+    /// Seconds one request to the provider may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for Oidc {
+    fn default() -> Self {
+        Oidc {
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            label: "Über das Konto Ihrer Kommune anmelden".into(),
+            timeout_seconds: 10,
         }
     }
 }
@@ -325,8 +417,15 @@ impl Config {
     /// Whether `(section, key)` is a key of the configuration, judged by
     /// the defaults with every optional key filled in.
     fn knows(section: Option<&str>, key: &str) -> bool {
-        let optional_top = ["data_dir"];
-        let optional_lake = ["url", "endpoint", "access_key_id", "secret_access_key"];
+        let optional_top = ["data_dir", "public_url"];
+        let optional: [(&str, &[&str]); 3] = [
+            (
+                "lake",
+                &["url", "endpoint", "access_key_id", "secret_access_key"],
+            ),
+            ("mail", &["smtp_host", "username", "password", "ca_file"]),
+            ("oidc", &["issuer", "client_id", "client_secret"]),
+        ];
         let Ok(toml::Value::Table(defaults)) = toml::Value::try_from(Config::default()) else {
             return false;
         };
@@ -340,7 +439,9 @@ impl Config {
                     .get(s)
                     .and_then(|t| t.as_table())
                     .is_some_and(|t| t.contains_key(key))
-                    || (s == "lake" && optional_lake.contains(&key))
+                    || optional
+                        .iter()
+                        .any(|(section, keys)| *section == s && keys.contains(&key))
             }
         }
     }
@@ -386,9 +487,87 @@ impl Config {
                 "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers and limits.cache_mib must be positive"
             );
         }
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url)
+                .with_context(|| format!("configuration: public_url '{url}' is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.path() != "/" {
+                bail!(
+                    "configuration: public_url '{url}' must be an http(s) address without a path, e.g. https://ring.example.de"
+                );
+            }
+        }
+        let needs_url = |what: &str| {
+            anyhow::anyhow!(
+                "configuration: {what} needs public_url (the address users reach the service at), for the links it sends"
+            )
+        };
+        if self.mail.smtp_host.is_some() && self.public_url.is_none() {
+            return Err(needs_url("[mail]"));
+        }
+        if self.mail.username.is_some() != self.mail.password.is_some() {
+            bail!("configuration: mail.username and mail.password are set together or not at all");
+        }
+        if self.oidc.issuer.is_some() {
+            if self.public_url.is_none() {
+                return Err(needs_url("[oidc]"));
+            }
+            if self.oidc.client_id.is_none() || self.oidc.client_secret.is_none() {
+                bail!(
+                    "configuration: [oidc] needs client_id and client_secret (VERGLEICHSRING_OIDC_CLIENT_SECRET) beside issuer"
+                );
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("configuration: log.level '{}'", self.log.level))?;
         Ok(())
+    }
+
+    /// The mail server of `[mail]`, if one is configured; reads the CA file.
+    pub fn mailer(&self) -> anyhow::Result<Option<vergleichsring_server::mail::Mailer>> {
+        let m = &self.mail;
+        let Some(host) = &m.smtp_host else {
+            return Ok(None);
+        };
+        let ca_pem = match &m.ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("configuration: mail.ca_file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let config = vergleichsring_server::mail::MailConfig {
+            host: host.clone(),
+            port: m.smtp_port,
+            starttls: m.starttls,
+            from: m.from.clone(),
+            credentials: m.username.clone().zip(m.password.clone()),
+            ca_pem,
+            timeout: std::time::Duration::from_secs(m.timeout_seconds.max(1)),
+        };
+        vergleichsring_server::mail::Mailer::new(&config)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))
+    }
+
+    /// The single sign-on provider of `[oidc]`, if one is configured.
+    pub fn oidc(&self) -> anyhow::Result<Option<vergleichsring_server::oidc::Oidc>> {
+        let o = &self.oidc;
+        let (Some(issuer), Some(client_id), Some(client_secret), Some(base)) =
+            (&o.issuer, &o.client_id, &o.client_secret, &self.public_url)
+        else {
+            return Ok(None);
+        };
+        let config = vergleichsring_server::oidc::OidcConfig {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            redirect_uri: format!("{}/web/anmelden/sso/rueckkehr", base.trim_end_matches('/')),
+            label: o.label.clone(),
+            timeout: std::time::Duration::from_secs(o.timeout_seconds.max(1)),
+        };
+        vergleichsring_server::oidc::Oidc::new(config)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("configuration: [oidc]: {e}"))
     }
 
     /// The disclosure policy; thresholds below 3 are refused, because with two

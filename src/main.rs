@@ -641,7 +641,8 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
             queries_per_minute: cfg.limits.queries_per_minute,
             concurrent_queries: cfg.limits.concurrent_queries,
         },
-    ))
+    )
+    .with_accounts(cfg.public_url.clone(), cfg.mailer()?, cfg.oidc()?))
 }
 
 /// Looks for commits of other processes on the same lake every `millis`

@@ -576,3 +576,36 @@ pub struct WebHomeQuery {
     /// Present after an explanation was saved: the page confirms it.
     pub erklaert: Option<String>,
 }
+
+/// Query of `GET /web/anmelden/sso`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SsoStartQuery {
+    /// An invitation code to accept by signing in through the provider.
+    pub einladung: Option<String>,
+}
+
+/// Query of `GET /web/anmelden/sso/rueckkehr`: what the provider sends
+/// back (RFC 6749 §4.1.2).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SsoReturnQuery {
+    /// The authorisation code.
+    pub code: Option<String>,
+    /// The state the service sent.
+    pub state: Option<String>,
+    /// The provider's error, when it did not sign the person in.
+    pub error: Option<String>,
+    /// The provider's words for the error.
+    pub error_description: Option<String>,
+    /// The provider's issuer (RFC 9207).
+    pub iss: Option<String>,
+}
+
+/// Query of `GET /web/benutzer`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebUsersQuery {
+    /// Only the accounts of this member.
+    pub mitglied: Option<String>,
+}

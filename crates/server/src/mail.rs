@@ -123,3 +123,42 @@ pub fn reset_text(name: &str, link: &str) -> String {
          Ihr Vergleichsring\n"
     )
 }
+
+/// Sends the e-mail of an invitation (or a password reset, `reset`) when
+/// a mail server is configured: `Some(delivered)`, or `None` without one.
+/// A failed delivery is logged and reported, never an error: the link is
+/// shown to the inviter as well.
+pub(crate) async fn send_link(
+    state: &crate::AppState,
+    user: &vergleichsring_store::UserRecord,
+    code: &str,
+    invitation: Option<(&str, &str)>,
+) -> Option<bool> {
+    let mailer = state.mail.as_ref()?;
+    let base = state.public_url.as_deref().unwrap_or("");
+    let (subject, body) = match invitation {
+        Some((inviter, expires_at)) => (
+            "Einladung zum Vergleichsring",
+            invitation_text(
+                &user.name,
+                inviter,
+                &format!("{base}/web/einladung/{code}"),
+                expires_at,
+            ),
+        ),
+        None => (
+            "Neues Passwort für den Vergleichsring",
+            reset_text(&user.name, &format!("{base}/web/passwort-neu/{code}")),
+        ),
+    };
+    match mailer.send(&user.email, subject, body).await {
+        Ok(()) => {
+            tracing::info!(user_id = user.user_id, subject, "e-mail sent");
+            Some(true)
+        }
+        Err(e) => {
+            tracing::warn!(user_id = user.user_id, subject, error = %e, "e-mail not delivered");
+            Some(false)
+        }
+    }
+}

@@ -45,10 +45,16 @@ pub struct UserInfo {
     consultant_id: Option<String>,
     /// May invite colleagues.
     lead: bool,
-    /// Whether the invitation was accepted (a password is set).
+    /// Whether the invitation was accepted (a password is set, or the
+    /// account is linked to the single sign-on).
     active: bool,
     /// Whether the account was disabled.
     disabled: bool,
+    /// Whether the account has a TOTP second factor.
+    second_factor: bool,
+    /// Whether the account is linked to a person of the single sign-on
+    /// provider.
+    single_sign_on: bool,
     /// When the account was made.
     created_at: String,
     /// Who invited the person.
@@ -58,7 +64,9 @@ pub struct UserInfo {
 impl From<vergleichsring_store::UserRecord> for UserInfo {
     fn from(u: vergleichsring_store::UserRecord) -> UserInfo {
         UserInfo {
-            active: u.password_hash.is_some(),
+            active: u.password_hash.is_some() || u.sso.is_some(),
+            second_factor: u.totp_secret.is_some(),
+            single_sign_on: u.sso.is_some(),
             user_id: u.user_id,
             email: u.email,
             name: u.name,
@@ -84,6 +92,10 @@ pub struct InvitedUser {
     invitation_path: String,
     /// When the link stops working (7 days).
     invitation_expires_at: String,
+    /// With a mail server configured: whether the invitation e-mail was
+    /// handed to it. Absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_sent: Option<bool>,
 }
 
 /// `POST /api/v1/users` (admin): invite a person.
@@ -141,12 +153,20 @@ pub async fn invite_user(
         by = caller.token_id,
         "user invited"
     );
+    let email_sent = crate::mail::send_link(
+        &state,
+        &user,
+        &code,
+        Some(("Der Betreiber des Vergleichsrings", &expires_at)),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(InvitedUser {
             user: user.into(),
             invitation_path: format!("/web/einladung/{code}"),
             invitation_expires_at: expires_at,
+            email_sent,
         }),
     ))
 }

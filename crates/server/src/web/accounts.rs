@@ -21,6 +21,7 @@ pub(super) async fn password_login(
         || state.throttle.blocked(&address, PER_ADDRESS)
     {
         return Ok(login_page(
+            state,
             headers,
             Some(
                 "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in 15 Minuten noch einmal.",
@@ -36,34 +37,21 @@ pub(super) async fn password_login(
         state.throttle.failed(&account);
         state.throttle.failed(&address);
         return Ok(login_page(
+            state,
             headers,
             Some("E-Mail-Adresse oder Passwort sind falsch."),
             StatusCode::UNAUTHORIZED,
         ));
     };
     state.throttle.succeeded(&account);
-    if user.role != Role::Member || user.member_id.is_none() {
-        return Ok(login_page(
-            headers,
-            Some(
-                "Diese Seite ist für Mitgliedskommunen. Analysten, Berater und Betreiber nutzen die Programmierschnittstelle (API).",
-            ),
-            StatusCode::FORBIDDEN,
-        ));
-    }
     let id = state
         .store
         .start_user_session(&user.user_id)
         .await
         .map_err(session_failed)?;
-    let mut response = signed_in_response(headers, &id);
-    if user.totp_secret.is_some() {
-        // The session waits for the code of the second factor.
-        response
-            .headers_mut()
-            .insert(LOCATION, HeaderValue::from_static("/web/zweiter-faktor"));
-    }
-    Ok(response)
+    // The session waits for the code of the second factor, or (an admin
+    // without one) counts only for enrolling it.
+    Ok(after_sign_in(headers, &id, &user))
 }
 
 /// A session could not be written to the state log.
@@ -100,6 +88,27 @@ pub(super) struct InvitationForm {
     password2: String,
 }
 
+impl InvitationForm {
+    /// What is wrong with the new password, in German, if anything.
+    pub(super) fn problem(&self) -> Option<String> {
+        if self.password != self.password2 {
+            return Some("Die beiden Passwörter stimmen nicht überein.".into());
+        }
+        if vergleichsring_store::check_password_rules(&self.password).is_err() {
+            return Some(format!(
+                "Das Passwort muss mindestens {} Zeichen lang sein.",
+                vergleichsring_store::MIN_PASSWORD_CHARS
+            ));
+        }
+        None
+    }
+
+    /// The new password.
+    pub(super) fn password(&self) -> &str {
+        &self.password
+    }
+}
+
 /// `GET /web/einladung/{code}`: the page of an invitation link.
 #[utoipa::path(
     get,
@@ -122,8 +131,10 @@ pub(super) async fn invitation(
         .store
         .invitation(&code)
         .await
+        .filter(|(_, i)| !i.reset)
         .ok_or_else(invitation_gone)?;
-    let page = pages::invitation(&code, &user.name, &user.email, None);
+    let sso = state.oidc.as_ref().map(|o| o.label());
+    let page = pages::invitation(&code, &user.name, &user.email, sso, None);
     Ok(html_page(page.into_string()).into_response())
 }
 
@@ -164,38 +175,44 @@ pub(super) async fn accept_invitation(
         .store
         .invitation(&code)
         .await
+        .filter(|(_, i)| !i.reset)
         .ok_or_else(invitation_gone)?;
-    let again = |message: &str| {
-        let page = pages::invitation(&code, &user.name, &user.email, Some(message));
-        (
+    if let Some(message) = form.problem() {
+        let sso = state.oidc.as_ref().map(|o| o.label());
+        let page = pages::invitation(&code, &user.name, &user.email, sso, Some(&message));
+        return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             html_page(page.into_string()),
         )
-            .into_response()
-    };
-    if form.password != form.password2 {
-        return Ok(again("Die beiden Passwörter stimmen nicht überein."));
-    }
-    if vergleichsring_store::check_password_rules(&form.password).is_err() {
-        return Ok(again(&format!(
-            "Das Passwort muss mindestens {} Zeichen lang sein.",
-            vergleichsring_store::MIN_PASSWORD_CHARS
-        )));
+            .into_response());
     }
     let user = match state.store.accept_invitation(&code, &form.password).await {
         Ok(u) => u,
         Err(vergleichsring_store::StoreError::NotFound(_)) => return Err(invitation_gone()),
         Err(e) => return Err(session_failed(e)),
     };
-    if user.role == Role::Member && user.member_id.is_some() {
-        let id = state
-            .store
-            .start_user_session(&user.user_id)
-            .await
-            .map_err(session_failed)?;
-        return Ok(signed_in_response(&headers, &id));
+    let id = state
+        .store
+        .start_user_session(&user.user_id)
+        .await
+        .map_err(session_failed)?;
+    Ok(after_sign_in(&headers, &id, &user))
+}
+
+/// On to `/web` signed in, or to the second factor: its code for an
+/// account that has one, its enrolment for a role that requires one.
+pub(super) fn after_sign_in(
+    headers: &HeaderMap,
+    id: &str,
+    user: &vergleichsring_store::UserRecord,
+) -> Response {
+    let mut response = signed_in_response(headers, id);
+    if user.totp_secret.is_some() || second_factor_required(user.role) {
+        response
+            .headers_mut()
+            .insert(LOCATION, HeaderValue::from_static("/web/zweiter-faktor"));
     }
-    Ok(html_page(pages::account_ready(&user.name).into_string()).into_response())
+    response
 }
 
 /// A lead member user, or why not.
@@ -279,7 +296,7 @@ pub(super) async fn invite_colleague(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let member = lead(&state, &headers).await?;
-    check_csrf(&member, &form.csrf)?;
+    check_csrf(&member.csrf, &form.csrf)?;
     let invited = state
         .store
         .invite_user(
@@ -302,8 +319,21 @@ pub(super) async fn invite_colleague(
                 by = member.caller.token_id,
                 "colleague invited"
             );
-            let link = format!("/web/einladung/{code}");
-            pages::colleagues(&member, &users, Some((&user.email, &link)), None)
+            let expires_at = state
+                .store
+                .invitation(&code)
+                .await
+                .map(|(_, i)| i.expires_at)
+                .unwrap_or_default();
+            let mailed =
+                crate::mail::send_link(&state, &user, &code, Some((&member.name, &expires_at)))
+                    .await;
+            let invited = pages::Invited {
+                email: user.email.clone(),
+                link: format!("/web/einladung/{code}"),
+                mailed,
+            };
+            pages::colleagues(&member, &users, Some(&invited), None)
         }
         Err(vergleichsring_store::StoreError::Invalid(_)) => pages::colleagues(
             &member,
@@ -347,7 +377,7 @@ pub(super) fn qr_svg(text: &str) -> String {
 
 /// The enrolment page of a signed-in user, with a new secret.
 pub(super) fn enrolment(
-    member: &Member,
+    member: &Account,
     user: &vergleichsring_store::UserRecord,
     error: Option<&str>,
     secret: Option<&str>,
@@ -395,7 +425,12 @@ pub(super) async fn second_factor(
         let page = pages::code_form(&crate::sessions::csrf_of(&id), None);
         return Ok(html_page(page.into_string()).into_response());
     }
-    let member = require(&state, &headers).await?;
+    let member = account(&state, &headers).await.ok_or_else(|| {
+        WebError::new(
+            StatusCode::UNAUTHORIZED,
+            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
+        )
+    })?;
     let Some(user) = member.user.clone() else {
         return Err(not_personal());
     };
@@ -462,8 +497,13 @@ pub(super) async fn submit_second_factor(
         );
         return Ok((StatusCode::UNAUTHORIZED, html_page(page.into_string())).into_response());
     }
-    let member = require(&state, &headers).await?;
-    check_csrf(&member, &form.csrf)?;
+    let member = account(&state, &headers).await.ok_or_else(|| {
+        WebError::new(
+            StatusCode::UNAUTHORIZED,
+            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
+        )
+    })?;
+    check_csrf(&member.csrf, &form.csrf)?;
     let Some(user) = member.user.clone() else {
         return Err(not_personal());
     };
@@ -502,8 +542,8 @@ pub(super) async fn submit_second_factor(
 async fn personal(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(Member, vergleichsring_store::UserRecord), WebError> {
-    let member = require(state, headers).await?;
+) -> Result<(Account, vergleichsring_store::UserRecord), WebError> {
+    let member = require_account(state, headers).await?;
     let user = member.user.clone().ok_or_else(|| {
         WebError::forbidden(
             "Persönliche Zugangsschlüssel gehören zu einem persönlichen Zugang (E-Mail-Adresse und Passwort).",
@@ -514,7 +554,7 @@ async fn personal(
 
 fn tokens_page(
     state: &AppState,
-    member: &Member,
+    member: &Account,
     user: &vergleichsring_store::UserRecord,
     made: Option<&str>,
     error: Option<&str>,
@@ -586,7 +626,7 @@ pub(super) async fn create_personal_token(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let (member, user) = personal(&state, &headers).await?;
-    check_csrf(&member, &form.csrf)?;
+    check_csrf(&member.csrf, &form.csrf)?;
     let label = form.label.trim();
     if label.is_empty() || label.chars().count() > 200 {
         return Ok(tokens_page(
@@ -658,7 +698,7 @@ pub(super) async fn revoke_personal_token(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let (member, user) = personal(&state, &headers).await?;
-    check_csrf(&member, &form.csrf)?;
+    check_csrf(&member.csrf, &form.csrf)?;
     let revoked = state
         .store
         .revoke_personal_token(&user.user_id, &form.token_id)

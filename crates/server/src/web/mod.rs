@@ -36,15 +36,20 @@ use crate::html::html_page;
 use crate::render;
 
 mod accounts;
+mod admin;
 mod layout;
 mod pages;
+mod recovery;
 mod session;
+mod sso;
 #[cfg(test)]
 mod tests;
 
 use accounts::*;
 use layout::WebError;
+use recovery::*;
 use session::*;
+use sso::*;
 
 /// The routes of the web page, under `/web`, with their OpenAPI paths.
 pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
@@ -60,6 +65,12 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(second_factor, submit_second_factor))
         .routes(routes!(personal_tokens, create_personal_token))
         .routes(routes!(revoke_personal_token))
+        .routes(routes!(forgot_password, request_password_reset))
+        .routes(routes!(reset_link, reset_password))
+        .routes(routes!(sso_start))
+        .routes(routes!(sso_return))
+        .routes(routes!(admin::users, admin::invite_user))
+        .routes(routes!(admin::disable_user))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))
@@ -88,9 +99,15 @@ async fn home(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<contract::WebHomeQuery>,
 ) -> Result<Response, WebError> {
-    match signed_in(&state, &headers).await {
+    let Some(account) = account(&state, &headers).await else {
+        return Ok(login_page(&state, &headers, None, StatusCode::OK));
+    };
+    if account.must_enrol {
+        return Ok(see_other("/web/zweiter-faktor"));
+    }
+    match account.member() {
         Some(member) => overview(&state, &member, query.erklaert.is_some()).await,
-        None => Ok(login_page(&headers, None, StatusCode::OK)),
+        None => Ok(html_page(pages::account_home(&account).into_string())),
     }
 }
 
@@ -136,15 +153,14 @@ async fn login(
     let nonce_ok = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, &form.nonce));
     if !nonce_ok {
         return Ok(login_page(
+            &state,
             &headers,
             Some("Das Anmeldeformular ist abgelaufen. Bitte versuchen Sie es noch einmal."),
             StatusCode::FORBIDDEN,
         ));
     }
     if !form.email.trim().is_empty() {
-        let address = extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        let address = recovery::peer_address(&extensions);
         return password_login(&state, &headers, &form, &address).await;
     }
     let token = form.token.trim();
@@ -152,6 +168,7 @@ async fn login(
         Ok(c) => c,
         Err(_) => {
             return Ok(login_page(
+                &state,
                 &headers,
                 Some("Dieser Zugangsschlüssel ist unbekannt oder wurde gesperrt."),
                 StatusCode::UNAUTHORIZED,
@@ -160,6 +177,7 @@ async fn login(
     };
     if caller.role != Role::Member || caller.member_id.is_none() {
         return Ok(login_page(
+            &state,
             &headers,
             Some(
                 "Diese Seite ist für Mitgliedskommunen. Analysten, Berater und Betreiber nutzen die Programmierschnittstelle (API).",
@@ -203,8 +221,8 @@ async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    if let Some(member) = signed_in(&state, &headers).await {
-        check_csrf(&member, &form.csrf)?;
+    if let Some(account) = account(&state, &headers).await {
+        check_csrf(&account.csrf, &form.csrf)?;
         if let Some(id) = cookie(&headers, SESSION_COOKIE)
             && let Err(e) = state.store.end_session(&id).await
         {
@@ -298,7 +316,7 @@ async fn upload(
             _ => {}
         }
     }
-    check_csrf(&member, csrf.as_deref().unwrap_or(""))?;
+    check_csrf(&member.csrf, csrf.as_deref().unwrap_or(""))?;
     let domain = domain.ok_or_else(|| WebError::bad_request("Bitte wählen Sie eine Sparte."))?;
     state.engine.domain(&domain)?;
     let year: i32 = year
@@ -382,7 +400,7 @@ async fn explain(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let member = require(&state, &headers).await?;
-    check_csrf(&member, &form.csrf)?;
+    check_csrf(&member.csrf, &form.csrf)?;
     let text = form.text.trim();
     if text.is_empty() {
         return Err(WebError::bad_request("Bitte schreiben Sie eine Erklärung."));
@@ -479,9 +497,15 @@ fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
 
-fn login_page(headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Response {
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let nonce = random_hex();
-    let page = pages::login(&nonce, error);
+    let sso = state.oidc.as_ref().map(|o| o.label());
+    let page = pages::login(&nonce, sso, state.mail.is_some(), error);
     let mut response = (status, html_page(page.into_string())).into_response();
     if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
         response.headers_mut().append(SET_COOKIE, v);

@@ -56,7 +56,23 @@ pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
     Ok(())
 }
 
-/// A signed-in member.
+/// A signed-in person (an account of any role) or member token.
+pub(super) struct Account {
+    pub(super) caller: Caller,
+    /// The member's name, or the user's.
+    pub(super) name: String,
+    pub(super) csrf: String,
+    /// A member user allowed to invite colleagues (never a token).
+    pub(super) lead: bool,
+    /// The account of a session signed in with a password or single
+    /// sign-on; none for a token's session.
+    pub(super) user: Option<vergleichsring_store::UserRecord>,
+    /// An admin account without a second factor: until it enrols one, only
+    /// the enrolment page and signing out are open to it.
+    pub(super) must_enrol: bool,
+}
+
+/// A signed-in member (a member user or a member token).
 pub(super) struct Member {
     pub(super) caller: Caller,
     pub(super) member_id: String,
@@ -68,54 +84,111 @@ pub(super) struct Member {
     pub(super) user: Option<vergleichsring_store::UserRecord>,
 }
 
-pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Member> {
+impl Account {
+    /// The member this account acts for, if it is a member's.
+    pub(super) fn member(&self) -> Option<Member> {
+        let member_id = self.caller.member_id.clone()?;
+        Some(Member {
+            caller: self.caller.clone(),
+            member_id,
+            name: self.name.clone(),
+            csrf: self.csrf.clone(),
+            lead: self.lead,
+            user: self.user.clone(),
+        })
+    }
+}
+
+/// Whether a role must have a second factor before its account counts.
+pub(super) fn second_factor_required(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// The account of the request's session, if it has one that counts.
+pub(super) async fn account(state: &AppState, headers: &HeaderMap) -> Option<Account> {
     let id = cookie(headers, SESSION_COOKIE)?;
     let session = state.store.session(&id).await?;
     // A session waiting for its second factor counts for nothing yet.
     if session.pending {
         return None;
     }
-    let (caller, lead, user) = match &session.user_id {
+    let csrf = crate::sessions::csrf_of(&id);
+    match &session.user_id {
         // A disabled account ends its sessions with it.
         Some(user_id) => {
             let user = state.store.user(user_id)?;
             let lead = user.lead && user.role == Role::Member;
-            (Caller::from_user(state, user.clone()), lead, Some(user))
+            let must_enrol = second_factor_required(user.role) && user.totp_secret.is_none();
+            let caller = Caller::from_user(state, user.clone());
+            let name = match &caller.member_id {
+                Some(m) => state.store.member(m).map_or_else(|| m.clone(), |m| m.name),
+                None => user.name.clone(),
+            };
+            Some(Account {
+                caller,
+                name,
+                csrf,
+                lead,
+                user: Some(user),
+                must_enrol,
+            })
         }
         // A revoked or expired token ends its sessions with it.
-        None => (
-            Caller::from_record(state, state.store.valid_token_by_id(&session.token_id)?),
-            false,
-            None,
-        ),
-    };
-    let csrf = crate::sessions::csrf_of(&id);
-    let member_id = caller.member_id.clone()?;
-    let name = state
-        .store
-        .member(&member_id)
-        .map_or_else(|| member_id.clone(), |m| m.name);
-    Some(Member {
-        caller,
-        member_id,
-        name,
-        csrf,
-        lead,
-        user,
-    })
+        None => {
+            let caller =
+                Caller::from_record(state, state.store.valid_token_by_id(&session.token_id)?);
+            let member_id = caller.member_id.clone()?;
+            let name = state
+                .store
+                .member(&member_id)
+                .map_or_else(|| member_id.clone(), |m| m.name);
+            Some(Account {
+                caller,
+                name,
+                csrf,
+                lead: false,
+                user: None,
+                must_enrol: false,
+            })
+        }
+    }
 }
 
+fn not_signed_in() -> WebError {
+    WebError::new(
+        StatusCode::UNAUTHORIZED,
+        "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
+    )
+}
+
+/// The signed-in member, or why not: not signed in (401), or signed in
+/// with an account that is not a member's (403).
 pub(super) async fn require(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
-    signed_in(state, headers).await.ok_or_else(|| {
-        WebError::new(
-            StatusCode::UNAUTHORIZED,
-            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich mit Ihrem Zugangsschlüssel an.",
+    let account = require_account(state, headers).await?;
+    account.member().ok_or_else(|| {
+        WebError::forbidden(
+            "Diese Seite gehört zu einer Mitgliedskommune; Ihr Zugang ist keiner Kommune zugeordnet.",
         )
     })
 }
 
-pub(super) fn check_csrf(member: &Member, sent: &str) -> Result<(), WebError> {
-    if same_secret(&member.csrf, sent) {
+/// The signed-in account, or why not: not signed in (401), or an admin
+/// who has not enrolled the second factor yet (403).
+pub(super) async fn require_account(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Account, WebError> {
+    let account = account(state, headers).await.ok_or_else(not_signed_in)?;
+    if account.must_enrol {
+        return Err(WebError::forbidden(
+            "Für Ihre Rolle ist ein zweiter Faktor vorgeschrieben. Bitte richten Sie ihn unter „Zweiter Faktor“ (/web/zweiter-faktor) ein.",
+        ));
+    }
+    Ok(account)
+}
+
+pub(super) fn check_csrf(csrf: &str, sent: &str) -> Result<(), WebError> {
+    if same_secret(csrf, sent) {
         Ok(())
     } else {
         Err(WebError::forbidden(

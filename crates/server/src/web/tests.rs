@@ -111,7 +111,7 @@ fn pages_escape_what_comes_from_outside() -> Result<(), vergleichsring_catalog::
         pages::upload_refused(&catalog, &member, "library", 2024, file, &errors),
         pages::upload_frozen(&catalog, &member, "library", 2024, "<rel>"),
         pages::overview(&catalog, &member, true, &[], &[]),
-        pages::login("nonce", Some("<b>kaputt</b>")),
+        pages::login("nonce", Some("<i>SSO</i>"), true, Some("<b>kaputt</b>")),
         layout::error_page("<script>x</script>"),
     ];
     for page in pages {
@@ -137,7 +137,7 @@ fn pages_escape_what_comes_from_outside() -> Result<(), vergleichsring_catalog::
 #[test]
 fn forms_keep_their_fields() -> Result<(), vergleichsring_catalog::CatalogError> {
     let member = hostile_member();
-    let html = pages::login("abc123", None).into_string();
+    let html = pages::login("abc123", None, false, None).into_string();
     assert!(html.contains(r#"<input type="hidden" name="nonce" value="abc123">"#));
     assert!(html.contains(r#"name="token""#) && !html.contains("role=\"alert\""));
     let html = layout::layout("T", Some(("Name", "tok")), maud::html! {}).into_string();

@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 use vergleichsring_store::UserRecord;
 
+use super::users::{Invited, invited_notice, user_state};
 use crate::web::layout::{layout, table_head};
 use crate::web::session::Member;
 
@@ -13,7 +14,7 @@ use crate::web::session::Member;
 pub(crate) fn colleagues(
     member: &Member,
     users: &[UserRecord],
-    invited: Option<(&str, &str)>,
+    invited: Option<&Invited>,
     error: Option<&str>,
 ) -> Markup {
     layout(
@@ -23,11 +24,8 @@ pub(crate) fn colleagues(
             section {
                 h1 { "Kolleginnen und Kollegen" }
                 p { "Zugänge für " (member.name) ". Eingeladene legen über den Einladungslink ihr Passwort fest; der Link gilt 7 Tage und nur einmal." }
-                @if let Some((email, link)) = invited {
-                    p class="notice" role="status" {
-                        "Eingeladen: " strong { (email) } ". Geben Sie ihr oder ihm diesen Link weiter: "
-                        code { (link) }
-                    }
+                @if let Some(invited) = invited {
+                    (invited_notice(invited))
                 }
                 @if let Some(e) = error {
                     p class="error" role="alert" { (e) }
@@ -39,11 +37,7 @@ pub(crate) fn colleagues(
                             tr {
                                 td { (u.name) }
                                 td { (u.email) }
-                                td {
-                                    @if u.disabled { "gesperrt" }
-                                    @else if u.password_hash.is_some() { "aktiv" }
-                                    @else { "eingeladen" }
-                                }
+                                td { (user_state(u)) }
                             }
                         }
                     }

@@ -11,13 +11,17 @@ mod overview;
 mod second_factor;
 mod tokens;
 mod upload;
+mod users;
 
 pub(crate) use colleagues::colleagues;
-pub(crate) use login::{account_ready, invitation, login};
+pub(crate) use login::{
+    forgot_password, invitation, login, new_password, password_set, signed_in_through_sso,
+};
 pub(crate) use overview::{SubmissionRow, overview};
 pub(crate) use second_factor::{code_form, enrol, enrolled, recovery_codes};
 pub(crate) use tokens::tokens;
 pub(crate) use upload::{upload_frozen, upload_refused, upload_saved};
+pub(crate) use users::{Invited, account_home, admin_users};
 
 /// The current calendar year (UTC): the upload form offers the ten years
 /// before it, the overview lists submissions back to ten years before it.

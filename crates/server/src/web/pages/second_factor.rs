@@ -5,7 +5,7 @@
 use maud::{Markup, PreEscaped, html};
 
 use crate::web::layout::layout;
-use crate::web::session::Member;
+use crate::web::session::Account;
 
 /// The form asking for the code after the password.
 pub(crate) fn code_form(csrf: &str, error: Option<&str>) -> Markup {
@@ -32,7 +32,7 @@ pub(crate) fn code_form(csrf: &str, error: Option<&str>) -> Markup {
 
 /// The enrolment: the secret as QR code and as text, and the form that
 /// takes the first code.
-pub(crate) fn enrol(member: &Member, secret: &str, qr_svg: &str, error: Option<&str>) -> Markup {
+pub(crate) fn enrol(member: &Account, secret: &str, qr_svg: &str, error: Option<&str>) -> Markup {
     layout(
         "Zweiter Faktor",
         Some((&member.name, &member.csrf)),
@@ -61,7 +61,7 @@ pub(crate) fn enrol(member: &Member, secret: &str, qr_svg: &str, error: Option<&
 }
 
 /// The recovery codes, shown once after the enrolment.
-pub(crate) fn recovery_codes(member: &Member, codes: &[String]) -> Markup {
+pub(crate) fn recovery_codes(member: &Account, codes: &[String]) -> Markup {
     layout(
         "Wiederherstellungscodes",
         Some((&member.name, &member.csrf)),
@@ -81,7 +81,7 @@ pub(crate) fn recovery_codes(member: &Member, codes: &[String]) -> Markup {
 }
 
 /// For an account whose second factor is enrolled already.
-pub(crate) fn enrolled(member: &Member) -> Markup {
+pub(crate) fn enrolled(member: &Account) -> Markup {
     layout(
         "Zweiter Faktor",
         Some((&member.name, &member.csrf)),

@@ -4,12 +4,12 @@ use maud::{Markup, html};
 use vergleichsring_store::TokenRecord;
 
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Member;
+use crate::web::session::Account;
 
 /// The user's tokens, the form for a new one, and a token just made
 /// (shown this once) or why it could not be made.
 pub(crate) fn tokens(
-    member: &Member,
+    member: &Account,
     tokens: &[TokenRecord],
     made: Option<&str>,
     error: Option<&str>,

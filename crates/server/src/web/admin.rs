@@ -1,0 +1,259 @@
+//! The admin's list of users (`/web/benutzer`): the accounts of a member
+//! or of the whole ring, invitations for every role, and disabling an
+//! account. Open to admin accounts only, which must have a second factor.
+
+use super::*;
+
+/// The most rows the list shows at once; a filter by member narrows it.
+const SHOWN: usize = 500;
+
+/// The signed-in admin account, or why not.
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Account, WebError> {
+    let account = require_account(state, headers).await?;
+    if account.caller.role != Role::Admin || account.user.is_none() {
+        return Err(WebError::forbidden(
+            "Die Benutzerverwaltung ist dem Betrieb des Vergleichsrings vorbehalten. Ansprechpersonen einer Kommune laden unter „Kolleginnen und Kollegen“ ein.",
+        ));
+    }
+    Ok(account)
+}
+
+fn users_page(
+    state: &AppState,
+    account: &Account,
+    member: Option<&str>,
+    invited: Option<&pages::Invited>,
+    error: Option<&str>,
+) -> Response {
+    let all: Vec<_> = state
+        .store
+        .users()
+        .into_iter()
+        .filter(|u| member.is_none_or(|m| u.member_id.as_deref() == Some(m)))
+        .collect();
+    let shown = &all[..all.len().min(SHOWN)];
+    let page = pages::admin_users(account, shown, all.len(), member, invited, error);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, html_page(page.into_string())).into_response()
+}
+
+/// `GET /web/benutzer[?mitglied=ID]`: the users.
+#[utoipa::path(
+    get,
+    path = "/web/benutzer",
+    operation_id = "web_users",
+    tag = "web",
+    summary = "Users (admin)",
+    description = "For an admin account (with its second factor): the accounts of one member (`mitglied`) or of the ring (the first 500), with role, member, invitation right, second factor and state; a form to invite a person for any role; a button to disable an account.",
+    params(crate::contract::WebUsersQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Not an admin account, or one without its second factor yet.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<contract::WebUsersQuery>,
+) -> Result<Response, WebError> {
+    let account = admin(&state, &headers).await?;
+    let member = query
+        .mitglied
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    Ok(users_page(&state, &account, member, None, None))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct AdminInviteForm {
+    csrf: String,
+    name: String,
+    email: String,
+    /// `member`, `analyst`, `consultant` or `admin`.
+    role: String,
+    #[serde(default)]
+    member_id: String,
+    #[serde(default)]
+    consultant_id: String,
+    /// Present (`1`) when a member user may invite colleagues.
+    #[serde(default)]
+    lead: Option<String>,
+}
+
+/// `POST /web/benutzer`: invites a person.
+#[utoipa::path(
+    post,
+    path = "/web/benutzer",
+    operation_id = "web_invite_user",
+    tag = "web",
+    summary = "Invite a user (admin)",
+    description = "An admin account invites a person for a role (and member or consultant), as `POST /api/v1/users` does; the invitation goes out by e-mail when a mail server is configured, and the page shows the link as well.",
+    request_body(content = inline(AdminInviteForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Invited: the list with the link.", body = String, content_type = "text/html"),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Not an admin account, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "What was wrong with the invitation (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn invite_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<AdminInviteForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let account = admin(&state, &headers).await?;
+    check_csrf(&account.csrf, &form.csrf)?;
+    let Some(role) = Role::parse(&form.role) else {
+        return Ok(users_page(
+            &state,
+            &account,
+            None,
+            None,
+            Some("Bitte wählen Sie eine Rolle."),
+        ));
+    };
+    let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let invited = state
+        .store
+        .invite_user(
+            &account.caller.token_id,
+            vergleichsring_store::NewUser {
+                email: form.email.clone(),
+                name: form.name.clone(),
+                role,
+                member_id: some(&form.member_id),
+                consultant_id: some(&form.consultant_id),
+                lead: form.lead.is_some(),
+            },
+        )
+        .await;
+    let member = some(&form.member_id);
+    match invited {
+        Ok((user, code)) => {
+            tracing::info!(
+                user_id = user.user_id,
+                role = role.as_str(),
+                by = account.caller.token_id,
+                "user invited"
+            );
+            let expires_at = state
+                .store
+                .invitation(&code)
+                .await
+                .map(|(_, i)| i.expires_at)
+                .unwrap_or_default();
+            let mailed =
+                crate::mail::send_link(&state, &user, &code, Some((&account.name, &expires_at)))
+                    .await;
+            let invited = pages::Invited {
+                email: user.email.clone(),
+                link: format!("/web/einladung/{code}"),
+                mailed,
+            };
+            Ok(users_page(
+                &state,
+                &account,
+                member.as_deref(),
+                Some(&invited),
+                None,
+            ))
+        }
+        Err(vergleichsring_store::StoreError::Invalid(why)) => {
+            let message = match why.split_once(':').map(|(field, _)| field) {
+                Some("member_id") => {
+                    "Für ein Mitglied geben Sie bitte die Nummer eines registrierten Mitglieds an."
+                }
+                Some("consultant_id") => "Für die Beratung geben Sie bitte ihre Kennung an.",
+                Some("lead") => "Das Einladungsrecht gibt es nur für Mitglieder.",
+                Some("email") => "Bitte geben Sie eine gültige E-Mail-Adresse an.",
+                _ => "Bitte geben Sie einen Namen (höchstens 200 Zeichen) an.",
+            };
+            Ok(users_page(
+                &state,
+                &account,
+                member.as_deref(),
+                None,
+                Some(message),
+            ))
+        }
+        Err(vergleichsring_store::StoreError::Conflict(_)) => Ok(users_page(
+            &state,
+            &account,
+            member.as_deref(),
+            None,
+            Some("Für diese E-Mail-Adresse gibt es schon einen Zugang."),
+        )),
+        Err(e) => Err(session_failed(e)),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct DisableForm {
+    csrf: String,
+    user_id: String,
+}
+
+/// `POST /web/benutzer/sperren`: disables an account.
+#[utoipa::path(
+    post,
+    path = "/web/benutzer/sperren",
+    operation_id = "web_disable_user",
+    tag = "web",
+    summary = "Disable a user (admin)",
+    description = "Disables an account, as `DELETE /api/v1/users/{user_id}` does: its sessions and personal tokens end at once on every replica. An admin cannot disable its own account here.",
+    request_body(content = inline(DisableForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 303, description = "Disabled: back to the list.", headers(("location" = String, description = "`/web/benutzer`"))),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Not an admin account, a wrong CSRF token, a post from another site, or the admin's own account.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such account.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) async fn disable_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<DisableForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let account = admin(&state, &headers).await?;
+    check_csrf(&account.csrf, &form.csrf)?;
+    if account
+        .user
+        .as_ref()
+        .is_some_and(|u| u.user_id == form.user_id)
+    {
+        return Err(WebError::forbidden(
+            "Das eigene Konto sperren Sie hier nicht; das macht eine andere Person des Betriebs.",
+        ));
+    }
+    let known = state
+        .store
+        .disable_user(&account.caller.token_id, &form.user_id)
+        .await
+        .map_err(session_failed)?;
+    if !known {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "Dieses Konto gibt es nicht.",
+        ));
+    }
+    tracing::info!(
+        user_id = form.user_id,
+        by = account.caller.token_id,
+        "user disabled"
+    );
+    Ok(see_other("/web/benutzer"))
+}

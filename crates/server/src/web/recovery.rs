@@ -1,0 +1,213 @@
+//! A forgotten password: a link by e-mail, valid for an hour and once,
+//! that sets a new one and ends every session of the account.
+
+use super::*;
+
+/// `GET /web/passwort-vergessen`: the form asking for a link.
+#[utoipa::path(
+    get,
+    path = "/web/passwort-vergessen",
+    operation_id = "web_forgot_password",
+    tag = "web",
+    summary = "Forgotten password",
+    description = "The form asking for a password-reset link by e-mail. Without a mail server configured (`[mail]`), the page says so and points to the ring's operator.",
+    responses(
+        (status = 200, description = "The form.", body = String, content_type = "text/html"),
+        (status = 404, description = "No mail server is configured.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn forgot_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    no_mail(&state)?;
+    Ok(forgot_page(&headers, false, None, StatusCode::OK))
+}
+
+fn no_mail(state: &AppState) -> Result<(), WebError> {
+    if state.mail.is_none() {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "Das Zurücksetzen des Passworts per E-Mail ist nicht eingerichtet. Bitte wenden Sie sich an den Betreiber des Vergleichsrings.",
+        ));
+    }
+    Ok(())
+}
+
+/// The form with a fresh double-submit nonce (also set as the sign-in
+/// cookie), or the answer after asking.
+fn forgot_page(
+    headers: &HeaderMap,
+    sent: bool,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let nonce = random_hex();
+    let page = pages::forgot_password(&nonce, sent, error);
+    let mut response = (status, html_page(page.into_string())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct ForgotForm {
+    email: String,
+    nonce: String,
+}
+
+/// `POST /web/passwort-vergessen`: sends a reset link to the address if it
+/// has an account; the answer is the same either way.
+#[utoipa::path(
+    post,
+    path = "/web/passwort-vergessen",
+    operation_id = "web_request_password_reset",
+    tag = "web",
+    summary = "Ask for a password-reset link",
+    description = "Sends a link valid for an hour and once to the address, if an enabled account has it. The page says the same whether it has or not, so the form tells nobody which addresses have accounts. At most 5 requests per address within 15 minutes, and 20 per network address, are served (429 after that), so the form cannot be used to flood a mailbox.",
+    request_body(content = inline(ForgotForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Asked (the same page whether the address has an account or not).", body = String, content_type = "text/html"),
+        (status = 403, description = "A stale form or a post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "No mail server is configured.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many requests for the address or from the network address.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) async fn request_password_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    Form(form): Form<ForgotForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    no_mail(&state)?;
+    let nonce_ok = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, &form.nonce));
+    if !nonce_ok {
+        return Ok(forgot_page(
+            &headers,
+            false,
+            Some("Das Formular ist abgelaufen. Bitte versuchen Sie es noch einmal."),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
+    let email = form.email.trim().to_lowercase();
+    let account = format!("reset:{email}");
+    let address = format!("reset-address:{}", peer_address(&extensions));
+    if state.throttle.blocked(&account, PER_ACCOUNT)
+        || state.throttle.blocked(&address, PER_ADDRESS)
+    {
+        return Ok(forgot_page(
+            &headers,
+            false,
+            Some(
+                "Es wurden in kurzer Zeit zu viele Links angefordert. Bitte versuchen Sie es in 15 Minuten noch einmal.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    // Every request counts, found or not: the limit is on mails asked for.
+    state.throttle.failed(&account);
+    state.throttle.failed(&address);
+    match state.store.request_password_reset(&email).await {
+        Ok(Some((user, code))) => {
+            crate::mail::send_link(&state, &user, &code, None).await;
+        }
+        Ok(None) => {}
+        Err(e) => return Err(session_failed(e)),
+    }
+    Ok(forgot_page(&headers, true, None, StatusCode::OK))
+}
+
+/// The network address of the request's peer, for throttling.
+pub(super) fn peer_address(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
+fn reset_gone() -> WebError {
+    WebError::new(
+        StatusCode::NOT_FOUND,
+        "Dieser Link ist unbekannt, schon benutzt oder abgelaufen. Bitte fordern Sie unter „Passwort vergessen?“ einen neuen an.",
+    )
+}
+
+/// `GET /web/passwort-neu/{code}`: the form of a reset link.
+#[utoipa::path(
+    get,
+    path = "/web/passwort-neu/{code}",
+    operation_id = "web_reset_link",
+    tag = "web",
+    summary = "A password-reset link",
+    description = "The form to set a new password. The link works once and for an hour.",
+    params(crate::contract::InvitationPath),
+    responses(
+        (status = 200, description = "The form.", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn reset_link(
+    State(state): State<AppState>,
+    ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
+) -> Result<Response, WebError> {
+    let (user, _) = state
+        .store
+        .invitation(&code)
+        .await
+        .filter(|(_, i)| i.reset)
+        .ok_or_else(reset_gone)?;
+    Ok(html_page(pages::new_password(&code, &user.email, None).into_string()).into_response())
+}
+
+/// `POST /web/passwort-neu/{code}`: sets the new password.
+#[utoipa::path(
+    post,
+    path = "/web/passwort-neu/{code}",
+    operation_id = "web_reset_password",
+    tag = "web",
+    summary = "Set a new password",
+    description = "Sets the account's new password (twice, at least 12 characters). The link is used up and every session of the account ends; the person then signs in (with the second factor, if it has one).",
+    params(crate::contract::InvitationPath),
+    request_body(content = inline(InvitationForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Set: a page pointing to the sign-in.", body = String, content_type = "text/html"),
+        (status = 403, description = "A post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn reset_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
+    Form(form): Form<InvitationForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let (user, _) = state
+        .store
+        .invitation(&code)
+        .await
+        .filter(|(_, i)| i.reset)
+        .ok_or_else(reset_gone)?;
+    if let Some(message) = form.problem() {
+        let page = pages::new_password(&code, &user.email, Some(&message));
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html_page(page.into_string()),
+        )
+            .into_response());
+    }
+    match state.store.reset_password(&code, form.password()).await {
+        Ok(user) => {
+            tracing::info!(user_id = user.user_id, "password reset");
+            Ok(html_page(pages::password_set().into_string()).into_response())
+        }
+        Err(vergleichsring_store::StoreError::NotFound(_)) => Err(reset_gone()),
+        Err(e) => Err(session_failed(e)),
+    }
+}
