@@ -21,6 +21,7 @@ mod migration;
 mod objectstore;
 mod openapi;
 mod operations;
+mod people;
 mod rejections;
 mod releases;
 mod reports;
