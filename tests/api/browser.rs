@@ -295,6 +295,43 @@ async fn start_driver(path: &Path) -> Driver {
     panic!("chromedriver did not become ready");
 }
 
+/// A new headless Chromium session with its own profile (removed when the
+/// directory is dropped).
+async fn open_browser(driver: &Driver) -> (Browser, tempfile::TempDir) {
+    let profile = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/session", driver.url))
+        .json(&json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=1200,1700",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = session["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {session}"))
+        .to_string();
+    let b = Browser {
+        http,
+        base: format!("{}/session/{sid}", driver.url),
+    };
+    (b, profile)
+}
+
 /// The member's 2024 library row as a German Excel export (semicolons,
 /// decimal commas), with loans up by 60 % so that the year-over-year rule
 /// warns.
@@ -360,37 +397,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     std::fs::write(&upload, library_csv(&ring, &me.member_id)).unwrap();
 
     let driver = start_driver(&driver_path).await;
-    let profile = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/session", driver.url))
-        .json(&json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--window-size=1200,1700",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        }}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sid = session["value"]["sessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no session: {session}"))
-        .to_string();
-    let b = Browser {
-        http,
-        base: format!("{}/session/{sid}", driver.url),
-    };
+    let (b, _profile) = open_browser(&driver).await;
     let out = artifacts();
     let axe = axe_source();
     assert!(
@@ -672,6 +679,222 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
     b.tab_to("BUTTON:Hochladen und prüfen").await;
     b.keys("\u{E007}").await;
     b.wait_text("h1", "Gespeichert").await;
+
+    let _ = b.call(reqwest::Method::DELETE, "", None).await;
+}
+
+/// The value of a form field on the current page.
+async fn field_value(b: &Browser, css: &str) -> String {
+    b.post(
+        "/execute/sync",
+        json!({"script": "return document.querySelector(arguments[0]).value", "args": [css]}),
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// The current code of a base32 TOTP secret.
+fn totp_now(secret: &str) -> String {
+    let bytes = vergleichsring_store::base32_decode(secret).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("{:06}", vergleichsring_store::totp_code(&bytes, now))
+}
+
+/// Issue 17's acceptance path, in Chromium against the real `serve` binary
+/// with a real mail server and a real OpenID Connect provider: admin
+/// invites a member user by e-mail; she opens the mailed link, sets her
+/// password, enrols the second factor, signs out, signs in with password
+/// and code, and uploads. Then she signs in through the provider. The
+/// first admin is made on the command line, must enrol its second factor
+/// before anything else, and lists the member's users. Every page of ours
+/// passes axe-core.
+#[tokio::test]
+async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
+    use crate::people;
+    let Some(driver_path) = chromedriver() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is missing; .ci/run installs chromium and chromium-driver"
+        );
+        eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
+        return;
+    };
+    let mailer = people::mail_server();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let idp = people::provider(
+        &base,
+        &json!([{"sub": "portal-bea", "email": "bea@musterstadt.de", "name": "Bea Bibliothek"}]),
+    );
+    let ring = people::ring(&mailer, Some(&idp), port).await;
+    let upload = ring._dir.path().join("bibliothek_2024.parquet");
+    std::fs::write(
+        &upload,
+        crate::helpers::library_file(Some("05001000"), 60_000.0, 1.0),
+    )
+    .unwrap();
+    let driver = start_driver(&driver_path).await;
+    let (b, _profile) = open_browser(&driver).await;
+    let out = artifacts();
+    let axe = axe_source();
+    assert!(
+        axe.is_some() || std::env::var_os("CI").is_none(),
+        "axe-core is missing; .ci/run installs it with .ci/axe.sh"
+    );
+    let axe = axe.as_deref();
+
+    // The invitation arrives by e-mail.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth(&ring.admin)
+        .json(&json!({"email": "bea@musterstadt.de", "name": "Bea Bibliothek", "role": "member", "member_id": "05001000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let (_, _, text) = people::mail(&mailer, 1).await;
+    let link = people::link_in(&text, &base);
+
+    // Accept: set the password.
+    b.goto(&link).await;
+    b.wait_text("h1", "Einladung annehmen").await;
+    b.assert_accessible(axe, "the invitation page with single sign-on")
+        .await;
+    b.type_into("#password", "Bücherei und Bildung").await;
+    b.type_into("#password2", "Bücherei und Bildung").await;
+    b.click("form[action^='/web/einladung'] button[type=submit]")
+        .await;
+    b.wait_text("h1", "Stadt Musterstadt").await;
+
+    // Enrol the second factor with the secret the page shows.
+    b.goto(&format!("{base}/web/zweiter-faktor")).await;
+    b.wait_text("h1", "Zweiter Faktor einrichten").await;
+    let secret = field_value(&b, "input[name=secret]").await;
+    b.type_into("#code", &totp_now(&secret)).await;
+    b.click("main button[type=submit]").await;
+    b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
+    b.assert_accessible(axe, "the recovery codes").await;
+
+    // Sign out; sign in with password, then the code.
+    b.click("header form button").await;
+    b.wait_text("h1", "Anmelden").await;
+    b.save_screenshot(&out.join("sign_in.png")).await;
+    b.type_into("#email", "bea@musterstadt.de").await;
+    b.type_into("#password", "Bücherei und Bildung").await;
+    b.click("form[action='/web/anmelden'] button[type=submit]")
+        .await;
+    b.wait_text("h1", "Bestätigungscode").await;
+    b.assert_accessible(axe, "the code form").await;
+    // A code works once per step: wait for the next one if the enrolment
+    // used this step's.
+    tokio::time::sleep(Duration::from_secs(
+        30 - std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            % 30,
+    ))
+    .await;
+    b.type_into("#code", &totp_now(&secret)).await;
+    b.click("main button[type=submit]").await;
+    b.wait_text("h1", "Stadt Musterstadt").await;
+
+    // Upload.
+    let file = b.find("#file").await;
+    b.post(
+        &format!("/element/{file}/value"),
+        json!({"text": upload.display().to_string()}),
+    )
+    .await;
+    b.click("form[action='/web/hochladen'] button[type=submit]")
+        .await;
+    b.wait_text("h1", "Gespeichert").await;
+
+    // The forgotten-password form.
+    b.click("header form button").await;
+    b.wait_text("h1", "Anmelden").await;
+    b.click("a[href='/web/passwort-vergessen']").await;
+    b.wait_text("h1", "Passwort vergessen").await;
+    b.assert_accessible(axe, "the forgotten-password form")
+        .await;
+
+    // Through the provider: its form, then back to the overview (with the
+    // second factor, which the account has).
+    b.goto(&format!("{base}/web")).await;
+    b.wait_text("h1", "Anmelden").await;
+    b.click("a[href='/web/anmelden/sso']").await;
+    b.wait_text("label[for=login]", "E-Mail-Adresse").await;
+    b.type_into("#login", "bea@musterstadt.de").await;
+    b.click("button[type=submit]").await;
+    b.wait_text("h1", "Bestätigungscode").await;
+    b.type_into("#code", &totp_now(&secret)).await;
+    b.click("main button[type=submit]").await;
+    let wrong = b.text("h1").await;
+    if wrong.contains("Bestätigungscode") {
+        // The code of this step was used at the password sign-in; the
+        // next step's works.
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        b.type_into("#code", &totp_now(&secret)).await;
+        b.click("main button[type=submit]").await;
+    }
+    b.wait_text("h1", "Stadt Musterstadt").await;
+    b.click("header form button").await;
+    b.wait_text("h1", "Anmelden").await;
+
+    // The first admin, invited on the command line: the second factor
+    // comes first, then the user list.
+    let made = Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+        .args([
+            "user",
+            "create-admin",
+            "--data-dir",
+            ring._dir.path().to_str().unwrap(),
+            "--email",
+            "betrieb@ring.example",
+            "--name",
+            "Olaf Betrieb",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let path = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    b.goto(&format!("{base}{path}")).await;
+    b.wait_text("h1", "Einladung annehmen").await;
+    b.type_into("#password", "Betrieb mit Sorgfalt").await;
+    b.type_into("#password2", "Betrieb mit Sorgfalt").await;
+    b.click("form[action^='/web/einladung'] button[type=submit]")
+        .await;
+    b.wait_text("h1", "Zweiter Faktor einrichten").await;
+    b.goto(&format!("{base}/web/benutzer")).await;
+    b.wait_text(".error", "zweiter Faktor").await;
+    b.goto(&format!("{base}/web/zweiter-faktor")).await;
+    b.wait_text("h1", "Zweiter Faktor einrichten").await;
+    let secret = field_value(&b, "input[name=secret]").await;
+    b.type_into("#code", &totp_now(&secret)).await;
+    b.click("main button[type=submit]").await;
+    b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
+    b.goto(&format!("{base}/web")).await;
+    b.wait_text("h1", "Olaf Betrieb").await;
+    b.assert_accessible(axe, "an admin's overview").await;
+    b.goto(&format!("{base}/web/benutzer?mitglied=05001000"))
+        .await;
+    b.wait_text("h1", "Benutzer").await;
+    b.wait_text("table", "bea@musterstadt.de").await;
+    b.assert_accessible(axe, "the admin's user list").await;
+    b.save_screenshot(&out.join("users.png")).await;
 
     let _ = b.call(reqwest::Method::DELETE, "", None).await;
 }

@@ -104,6 +104,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .refused { border-left: 6px solid #a40e26; }
 .muted { color: #57606a; font-size: 0.9rem; }
 .tag { display: inline-block; border: 1px solid #57606a; border-radius: 3px; padding: 0 0.3rem; font-size: 0.8rem; }
+a.button { display: inline-block; padding: 0.45rem 1rem; border-radius: 4px; background: #1d3f74; color: #fff; text-decoration: none; font-weight: 600; }
 :focus-visible { outline: 3px solid #bf8700; outline-offset: 2px; }
 "#;
 

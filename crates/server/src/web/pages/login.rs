@@ -4,16 +4,17 @@ use maud::{Markup, html};
 
 use crate::web::layout::layout;
 
-/// The button that starts a sign-in through the single sign-on provider,
-/// with an invitation code to accept on the way.
+/// The link that starts a sign-in through the single sign-on provider,
+/// with an invitation code to accept on the way. A link, not a form: the
+/// pages' `form-action 'self'` would stop a form redirected to the
+/// provider.
 fn sso_button(label: &str, invitation: Option<&str>) -> Markup {
+    let href = match invitation {
+        Some(code) => format!("/web/anmelden/sso?einladung={code}"),
+        None => "/web/anmelden/sso".to_string(),
+    };
     html! {
-        form method="get" action="/web/anmelden/sso" {
-            @if let Some(code) = invitation {
-                input type="hidden" name="einladung" value=(code);
-            }
-            p { button type="submit" { (label) } }
-        }
+        p { a class="button" href=(href) { (label) } }
     }
 }
 
