@@ -590,8 +590,23 @@ async fn the_first_admin_is_invited_on_the_command_line() {
             ],
         )
         .await;
-    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
-    assert!(ready.text.contains("Zugang eingerichtet"));
+    // The admin is signed in, but must enrol the second factor first:
+    // until then the session opens nothing else.
+    assert_eq!(ready.status, StatusCode::SEE_OTHER, "{}", ready.text);
+    assert_eq!(ready.location.as_deref(), Some("/web/zweiter-faktor"));
+    let home = web.get("/web").await;
+    assert_eq!(home.location.as_deref(), Some("/web/zweiter-faktor"));
+    for page in ["/web/benutzer", "/web/schluessel"] {
+        let refused = web.get(page).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{page}");
+        assert!(refused.text.contains("zweiter Faktor"), "{}", refused.text);
+    }
+    let enrol = web.get("/web/zweiter-faktor").await;
+    assert!(
+        enrol.text.contains("Zweiter Faktor einrichten"),
+        "{}",
+        enrol.text
+    );
     let list = app.get("/api/v1/users", Some(&app.admin)).await;
     assert_eq!(list.body[0]["role"], "admin");
     assert_eq!(list.body[0]["active"], true);

@@ -104,7 +104,7 @@ pub struct InvitedUser {
     path = "/api/v1/users",
     tag = "access",
     summary = "Invite a user",
-    description = "Admin only. Makes a named account for one role and an invitation link valid for 7 days and once; the person sets a password there. The link is in this answer only (the server keeps its hash).",
+    description = "Admin only. Makes a named account for one role and an invitation link valid for 7 days and once; the person sets a password there or signs in through the single sign-on provider. With a mail server configured (`[mail]`) the link goes out by e-mail (`email_sent` says whether the mail server took it); it is in this answer as well (the server keeps only its hash).",
     request_body(content = UserBody, description = "Whom to invite."),
     security(("bearer" = [])),
     responses(
