@@ -214,6 +214,28 @@ pub(super) fn after_sign_in(
     response
 }
 
+/// Sends the e-mail of a new invitation (when mail is configured) and
+/// what the inviter's page says about it.
+pub(super) async fn mailed_invitation(
+    state: &AppState,
+    user: &vergleichsring_store::UserRecord,
+    code: &str,
+    inviter: &str,
+) -> pages::Invited {
+    let expires_at = state
+        .store
+        .invitation(code)
+        .await
+        .map(|(_, i)| i.expires_at)
+        .unwrap_or_default();
+    let mailed = crate::mail::send_link(state, user, code, Some((inviter, &expires_at))).await;
+    pages::Invited {
+        email: user.email.clone(),
+        link: format!("/web/einladung/{code}"),
+        mailed,
+    }
+}
+
 /// A lead member user, or why not.
 pub(super) async fn lead(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
     let member = require(state, headers).await?;
@@ -318,20 +340,7 @@ pub(super) async fn invite_colleague(
                 by = member.caller.token_id,
                 "colleague invited"
             );
-            let expires_at = state
-                .store
-                .invitation(&code)
-                .await
-                .map(|(_, i)| i.expires_at)
-                .unwrap_or_default();
-            let mailed =
-                crate::mail::send_link(&state, &user, &code, Some((&member.name, &expires_at)))
-                    .await;
-            let invited = pages::Invited {
-                email: user.email.clone(),
-                link: format!("/web/einladung/{code}"),
-                mailed,
-            };
+            let invited = mailed_invitation(&state, &user, &code, &member.name).await;
             pages::colleagues(&member, &users, Some(&invited), None)
         }
         Err(vergleichsring_store::StoreError::Invalid(_)) => pages::colleagues(

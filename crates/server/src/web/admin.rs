@@ -146,20 +146,7 @@ pub(super) async fn invite_user(
                 by = account.caller.token_id,
                 "user invited"
             );
-            let expires_at = state
-                .store
-                .invitation(&code)
-                .await
-                .map(|(_, i)| i.expires_at)
-                .unwrap_or_default();
-            let mailed =
-                crate::mail::send_link(&state, &user, &code, Some((&account.name, &expires_at)))
-                    .await;
-            let invited = pages::Invited {
-                email: user.email.clone(),
-                link: format!("/web/einladung/{code}"),
-                mailed,
-            };
+            let invited = mailed_invitation(&state, &user, &code, &account.name).await;
             Ok(users_page(
                 &state,
                 &account,
