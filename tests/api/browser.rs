@@ -695,16 +695,6 @@ async fn field_value(b: &Browser, css: &str) -> String {
     .to_string()
 }
 
-/// The current code of a base32 TOTP secret.
-fn totp_now(secret: &str) -> String {
-    let bytes = vergleichsring_store::base32_decode(secret).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    format!("{:06}", vergleichsring_store::totp_code(&bytes, now))
-}
-
 /// Issue 17's acceptance path, in Chromium against the real `serve` binary
 /// with a real mail server and a real OpenID Connect provider: admin
 /// invites a member user by e-mail; she opens the mailed link, sets her
@@ -779,7 +769,7 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.goto(&format!("{base}/web/zweiter-faktor")).await;
     b.wait_text("h1", "Zweiter Faktor einrichten").await;
     let secret = field_value(&b, "input[name=secret]").await;
-    b.type_into("#code", &totp_now(&secret)).await;
+    b.type_into("#code", &crate::web::code_now(&secret)).await;
     b.click("main button[type=submit]").await;
     b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
     b.assert_accessible(axe, "the recovery codes").await;
@@ -804,7 +794,7 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
             % 30,
     ))
     .await;
-    b.type_into("#code", &totp_now(&secret)).await;
+    b.type_into("#code", &crate::web::code_now(&secret)).await;
     b.click("main button[type=submit]").await;
     b.wait_text("h1", "Stadt Musterstadt").await;
 
@@ -836,14 +826,14 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.type_into("#login", "bea@musterstadt.de").await;
     b.click("button[type=submit]").await;
     b.wait_text("h1", "Bestätigungscode").await;
-    b.type_into("#code", &totp_now(&secret)).await;
+    b.type_into("#code", &crate::web::code_now(&secret)).await;
     b.click("main button[type=submit]").await;
     let wrong = b.text("h1").await;
     if wrong.contains("Bestätigungscode") {
         // The code of this step was used at the password sign-in; the
         // next step's works.
         tokio::time::sleep(Duration::from_secs(31)).await;
-        b.type_into("#code", &totp_now(&secret)).await;
+        b.type_into("#code", &crate::web::code_now(&secret)).await;
         b.click("main button[type=submit]").await;
     }
     b.wait_text("h1", "Stadt Musterstadt").await;
@@ -883,7 +873,7 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.goto(&format!("{base}/web/zweiter-faktor")).await;
     b.wait_text("h1", "Zweiter Faktor einrichten").await;
     let secret = field_value(&b, "input[name=secret]").await;
-    b.type_into("#code", &totp_now(&secret)).await;
+    b.type_into("#code", &crate::web::code_now(&secret)).await;
     b.click("main button[type=submit]").await;
     b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
     b.goto(&format!("{base}/web")).await;

@@ -742,7 +742,7 @@ async fn lead_members_invite_colleagues_of_their_own_municipality() {
 }
 
 /// The six-digit code of a base32 secret now.
-fn code_now(secret: &str) -> String {
+pub(crate) fn code_now(secret: &str) -> String {
     let bytes = vergleichsring_store::base32_decode(secret).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -984,4 +984,340 @@ async fn users_make_and_revoke_personal_tokens_for_scripts() {
         by_token.get("/web/schluessel").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// An admin user with its second factor enrolled, signed in.
+async fn signed_in_admin(app: &TestApp) -> WebClient<'_> {
+    let mut web = signed_in_user(
+        app,
+        serde_json::json!({"email": "betrieb@ring.example", "name": "Olaf Betrieb", "role": "admin"}),
+    )
+    .await;
+    let page = web.get("/web/zweiter-faktor").await;
+    let secret = hidden(&page.text, "secret");
+    let csrf = hidden(&page.text, "csrf");
+    let enrolled = web
+        .post_form(
+            "/web/zweiter-faktor",
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("code", &code_now(&secret)),
+            ],
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.text);
+    web
+}
+
+/// Every POST of the web page, as the OpenAPI document lists them, is
+/// refused from another site (by `Sec-Fetch-Site` and by `Origin`), and
+/// with a wrong CSRF token, nonce or link code; every form of a session
+/// carries a CSRF token. A form added later is walked too.
+#[tokio::test]
+async fn every_form_refuses_other_sites_and_wrong_secrets() {
+    let app = TestApp::spawn().await;
+    let ids = seven_members(&app).await;
+    let mut member = signed_in_user(
+        &app,
+        serde_json::json!({"email": "lea@ring.example", "name": "Lea Lead", "role": "member", "member_id": ids[0], "lead": true}),
+    )
+    .await;
+    let mut admin = signed_in_admin(&app).await;
+    let doc = app.get("/api/v1/openapi.json", None).await.body;
+    let mut walked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(post) = item.get("post") else {
+            continue;
+        };
+        if !path.starts_with("/web") {
+            continue;
+        }
+        walked += 1;
+        let url = path.replace("{code}", &"0".repeat(48));
+        let content = &post["requestBody"]["content"];
+        let Some(schema) = content.get("application/x-www-form-urlencoded") else {
+            // The upload is the one multipart form: its CSRF token is
+            // checked like the others'.
+            assert!(content.get("multipart/form-data").is_some(), "{path}");
+            let page = member.upload("wrong", "2024", "a.csv", b"x").await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+            continue;
+        };
+        let fields: Vec<String> = schema["schema"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let session = post["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("session").is_some()));
+        let nonce = fields.iter().any(|f| f == "nonce");
+        assert!(
+            !session || fields.iter().any(|f| f == "csrf"),
+            "{path} acts for a session without a CSRF token"
+        );
+        assert!(
+            session || nonce || path.contains("{code}"),
+            "{path} has neither a session's CSRF token, a nonce nor a link's code"
+        );
+        let form: Vec<(&str, &str)> = fields.iter().map(|f| (f.as_str(), "x")).collect();
+        let web = if path.starts_with("/web/benutzer") {
+            &mut admin
+        } else {
+            &mut member
+        };
+        // From another site: refused before anything else.
+        for (header, value) in [
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ] {
+            let req = web
+                .http
+                .post(app.url(&url))
+                .header(header, value)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(&form).unwrap());
+            let page = web.send(req).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} with {header}");
+        }
+        // With the session, but a wrong secret.
+        let page = web.post_form(&url, &form).await;
+        let expected: &[StatusCode] = if path.contains("{code}") {
+            &[StatusCode::NOT_FOUND]
+        } else if path == "/web/passwort-vergessen" {
+            // Without a mail server the form is not there at all.
+            &[StatusCode::FORBIDDEN, StatusCode::NOT_FOUND]
+        } else {
+            &[StatusCode::FORBIDDEN]
+        };
+        assert!(
+            expected.contains(&page.status),
+            "{path} with a wrong secret: {} {}",
+            page.status,
+            page.text
+        );
+    }
+    assert!(walked >= 13, "only {walked} forms walked");
+    // Both sessions still work: nothing above signed anybody out.
+    assert_eq!(member.get("/web/kollegen").await.status, StatusCode::OK);
+    assert_eq!(admin.get("/web/benutzer").await.status, StatusCode::OK);
+}
+
+/// A member user reaches nothing of another member: not its submissions'
+/// warnings, not the admin's user list of it, not another user's tokens;
+/// and its invitations land in its own municipality whatever the form
+/// says.
+#[tokio::test]
+async fn a_member_user_reaches_nothing_of_another_member() {
+    let app = TestApp::spawn().await;
+    let ids = seven_members(&app).await;
+    let other = app.token(Role::Member, Some(&ids[1])).await;
+    let theirs = app
+        .upload(
+            "library",
+            2024,
+            &other,
+            "text/csv",
+            csv(&ids[1], &[]).into(),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.text);
+    let submission = theirs.body["submission_id"].as_str().unwrap().to_string();
+    let mut web = signed_in_user(
+        &app,
+        serde_json::json!({"email": "lea@ring.example", "name": "Lea Lead", "role": "member", "member_id": ids[0], "lead": true}),
+    )
+    .await;
+    let page = web.get("/web/kollegen").await;
+    let csrf = hidden(&page.text, "csrf");
+
+    // Explaining another member's warning: no such submission of hers.
+    let explained = web
+        .post_form(
+            "/web/erklaeren",
+            &[
+                ("csrf", &csrf),
+                ("submission_id", &submission),
+                ("rule", "yoy_change"),
+                ("text", "Umbau"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        explained.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        explained.text
+    );
+    let warnings = app
+        .get(
+            &format!("/api/v1/warnings?member_id={}&status=all", ids[1]),
+            Some(&app.admin),
+        )
+        .await;
+    assert!(
+        !warnings.text.contains("Umbau"),
+        "nothing was stored: {}",
+        warnings.text
+    );
+
+    // The admin's pages are not hers.
+    for path in [
+        format!("/web/benutzer?mitglied={}", ids[1]),
+        "/web/benutzer".to_string(),
+    ] {
+        assert_eq!(web.get(&path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let p = web
+        .post_form(
+            "/web/benutzer",
+            &[
+                ("csrf", &csrf),
+                ("name", "Eve"),
+                ("email", "eve@ring.example"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    // An invitation naming the other member lands in hers.
+    let p = web
+        .post_form(
+            "/web/kollegen",
+            &[
+                ("csrf", &csrf),
+                ("name", "Max"),
+                ("email", "max@ring.example"),
+                ("member_id", &ids[1]),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let users = app.get("/api/v1/users", Some(&app.admin)).await;
+    let max = users
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "max@ring.example")
+        .unwrap();
+    assert_eq!(max["member_id"], ids[0].as_str());
+}
+
+/// The admin's page invites for every role, says what is wrong with an
+/// invitation, and disables an account, whose session ends at once; its
+/// own account it cannot disable there.
+#[tokio::test]
+async fn the_admin_invites_and_disables_users_on_its_page() {
+    let app = TestApp::spawn().await;
+    let ids = seven_members(&app).await;
+    let mut admin = signed_in_admin(&app).await;
+    let page = admin.get("/web/benutzer").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = hidden(&page.text, "csrf");
+    let invite = |name: &'static str, email: &'static str, role: &'static str, member: String| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", name.to_string()),
+            ("email", email.to_string()),
+            ("role", role.to_string()),
+            ("member_id", member),
+            ("consultant_id", String::new()),
+        ]
+    };
+    for (form, message) in [
+        (
+            invite("Nina", "nina@ring.example", "member", String::new()),
+            "registrierten Mitglieds",
+        ),
+        (
+            invite("Nina", "nina@ring.example", "kaiser", ids[0].clone()),
+            "Rolle",
+        ),
+        (
+            invite("Nina", "keine-adresse", "member", ids[0].clone()),
+            "gültige E-Mail-Adresse",
+        ),
+    ] {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let p = admin.post_form("/web/benutzer", &pairs).await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.text);
+        assert!(p.text.contains(message), "{message}: {}", p.text);
+    }
+    let form = invite("Nina Neu", "nina@ring.example", "member", ids[0].clone());
+    let mut pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("lead", "1"));
+    let p = admin.post_form("/web/benutzer", &pairs).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let start = p.text.find("/web/einladung/").unwrap();
+    let link: String = p.text[start..].split('<').next().unwrap().to_string();
+    let again = admin.post_form("/web/benutzer", &pairs).await;
+    assert!(again.text.contains("schon einen Zugang"), "{}", again.text);
+    let listed = admin
+        .get(&format!("/web/benutzer?mitglied={}", ids[0]))
+        .await;
+    assert!(listed.text.contains("nina@ring.example"), "{}", listed.text);
+    assert!(
+        !listed.text.contains("betrieb@ring.example"),
+        "only the member's"
+    );
+
+    // Nina accepts and is signed in, as a lead member.
+    let mut nina = WebClient::new(&app);
+    let accepted = nina
+        .post_form(
+            &link,
+            &[
+                ("password", "ein langes Passwort"),
+                ("password2", "ein langes Passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text);
+    assert_eq!(nina.get("/web/kollegen").await.status, StatusCode::OK);
+
+    // Disabled on the page: her session ends at once.
+    let users = app.get("/api/v1/users", Some(&app.admin)).await;
+    let id_of = |email: &str| {
+        users
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let nina_id = id_of("nina@ring.example");
+    let p = admin
+        .post_form(
+            "/web/benutzer/sperren",
+            &[("csrf", &csrf), ("user_id", &nina_id)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    assert_eq!(
+        nina.get("/web/kollegen").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let own = admin
+        .post_form(
+            "/web/benutzer/sperren",
+            &[("csrf", &csrf), ("user_id", &id_of("betrieb@ring.example"))],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    let unknown = admin
+        .post_form(
+            "/web/benutzer/sperren",
+            &[("csrf", &csrf), ("user_id", "u_0000000000000000")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(admin.get("/web/benutzer").await.status, StatusCode::OK);
 }
