@@ -931,6 +931,27 @@ async fn users_make_and_revoke_personal_tokens_for_scripts() {
     let own = app.get("/api/v1/members", Some(&tokens[0])).await;
     assert_eq!(own.status, StatusCode::OK);
     assert_eq!(own.body.as_array().unwrap().len(), 1);
+    // What it does names the person and the token: the stored upload (the
+    // access log takes the same `Caller::actor`).
+    let member_id = own.body[0]["member_id"].as_str().unwrap().to_string();
+    let up = app
+        .upload(
+            "library",
+            2024,
+            &tokens[0],
+            "text/csv",
+            csv(&member_id, &[]).into(),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text);
+    let listed = app
+        .get("/api/v1/submissions/library/2024", Some(&tokens[0]))
+        .await;
+    let by = listed.body[0]["submitted_by"].as_str().unwrap().to_string();
+    assert!(
+        by.starts_with(&format!("user:{user_id}/")) && by.len() > user_id.len() + 6,
+        "{by}"
+    );
     assert_eq!(
         app.get("/api/v1/access-log", Some(&tokens[0])).await.status,
         StatusCode::FORBIDDEN

@@ -12,8 +12,13 @@ use crate::error::ApiError;
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Public id of the token.
+    /// Public id of the token (`user:<user_id>` for a user's web session):
+    /// what rate limits count by.
     pub token_id: String,
+    /// Who acts, as the access log and every stored change name it: the
+    /// token id, `user:<user_id>` for a user's session, and
+    /// `user:<user_id>/<token_id>` for a user's personal token.
+    pub actor: String,
     /// Its role.
     pub role: Role,
     /// The member of a member token.
@@ -103,7 +108,7 @@ impl Caller {
     ) {
         let entry = vergleichsring_store::AccessEntry {
             at: chrono::Utc::now().to_rfc3339(),
-            token_id: self.token_id.clone(),
+            token_id: self.actor.clone(),
             role: self.role.as_str().to_string(),
             action: action.to_string(),
             member_id: member_id.to_string(),
@@ -156,6 +161,7 @@ impl Caller {
         };
         Caller {
             token_id: format!("user:{}", user.user_id),
+            actor: format!("user:{}", user.user_id),
             role: user.role,
             member_id: user.member_id,
             consultant_id: user.consultant_id,
@@ -170,6 +176,10 @@ impl Caller {
             _ => Default::default(),
         };
         Caller {
+            actor: match &record.owner {
+                Some(user) => format!("user:{user}/{}", record.token_id),
+                None => record.token_id.clone(),
+            },
             token_id: record.token_id,
             role: record.role,
             member_id: record.member_id,

@@ -129,7 +129,7 @@ pub async fn invite_user(
     let (user, code) = state
         .store
         .invite_user(
-            &caller.token_id,
+            &caller.actor,
             vergleichsring_store::NewUser {
                 email: b.email,
                 name: b.name,
@@ -150,7 +150,7 @@ pub async fn invite_user(
     tracing::info!(
         user_id = user.user_id,
         role = role.as_str(),
-        by = caller.token_id,
+        by = caller.actor,
         "user invited"
     );
     let email_sent = crate::mail::send_link(
@@ -224,12 +224,12 @@ pub async fn disable_user(
     caller.require(&[Role::Admin], "disable users")?;
     let found = state
         .store
-        .disable_user(&caller.token_id, &user_id)
+        .disable_user(&caller.actor, &user_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     if !found {
         return Err(ApiError::not_found(format!("no user {user_id}")));
     }
-    tracing::info!(user_id, by = caller.token_id, "user disabled");
+    tracing::info!(user_id, by = caller.actor, "user disabled");
     Ok(StatusCode::NO_CONTENT)
 }
