@@ -171,6 +171,9 @@ pub struct Oidc {
     pub client_secret: Option<String>,
     /// The text of the sign-in button.
     pub label: String,
+    /// Link a person whose account is not linked yet by the provider's
+    /// verified e-mail address; `false`: only through an invitation link.
+    pub link_by_email: bool,
     /// Seconds one request to the provider may take.
     pub timeout_seconds: u64,
 }
@@ -182,6 +185,7 @@ impl Default for Oidc {
             client_id: None,
             client_secret: None,
             label: "Über das Konto Ihrer Kommune anmelden".into(),
+            link_by_email: true,
             timeout_seconds: 10,
         }
     }
@@ -563,6 +567,7 @@ impl Config {
             client_secret: client_secret.clone(),
             redirect_uri: format!("{}/web/anmelden/sso/rueckkehr", base.trim_end_matches('/')),
             label: o.label.clone(),
+            link_by_email: o.link_by_email,
             timeout: std::time::Duration::from_secs(o.timeout_seconds.max(1)),
         };
         vergleichsring_server::oidc::Oidc::new(config)

@@ -172,6 +172,16 @@ pub struct Ring {
 /// password from the environment) and `[oidc]` (the secret from the
 /// environment); member 05001000 is registered.
 pub async fn ring(mail: &Helper, provider: Option<&Helper>, port: u16) -> Ring {
+    ring_with(mail, provider, port, "").await
+}
+
+/// [`ring`] with more keys for `[oidc]`.
+pub async fn ring_with(
+    mail: &Helper,
+    provider: Option<&Helper>,
+    port: u16,
+    oidc_extra: &str,
+) -> Ring {
     let dir = tempfile::tempdir().unwrap();
     vergleichsring_store::Store::init(dir.path()).unwrap();
     let admin = vergleichsring_store::Store::create_token(
@@ -192,7 +202,7 @@ pub async fn ring(mail: &Helper, provider: Option<&Helper>, port: u16) -> Ring {
     );
     if let Some(p) = provider {
         config.push_str(&format!(
-            "[oidc]\nissuer = \"http://127.0.0.1:{}\"\nclient_id = \"vergleichsring\"\nlabel = \"Mit dem Landesportal anmelden\"\n",
+            "[oidc]\nissuer = \"http://127.0.0.1:{}\"\nclient_id = \"vergleichsring\"\nlabel = \"Mit dem Landesportal anmelden\"\n{oidc_extra}\n",
             p.port
         ));
     }
@@ -618,4 +628,60 @@ async fn invitations_resets_and_single_sign_on_through_the_real_server() {
     let (status, _, _) = again.get(&back).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     drop(ring);
+}
+
+/// With `link_by_email = false` the provider's address alone links
+/// nothing: the invited person signs in through the invitation's link, and
+/// from then on by subject.
+#[tokio::test]
+async fn a_ring_can_link_accounts_by_invitation_only() {
+    let mailer = mail_server();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let idp = provider(
+        &base,
+        &json!([{"sub": "portal-kai", "email": "kai@ring.example", "name": "Kai"}]),
+    );
+    let ring = ring_with(&mailer, Some(&idp), port, "link_by_email = false").await;
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth(&ring.admin)
+        .json(&json!({"email": "kai@ring.example", "name": "Kai", "role": "analyst"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let invited: Value = r.json().await.unwrap();
+    let code = invited["invitation_path"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut kai = Jar::new();
+    let back = provider_sign_in(&mut kai, &ring, "kai@ring.example", None).await;
+    let (status, _, _) = kai.get(&back).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the address alone links nothing"
+    );
+    // A new browser: the provider would otherwise remember the person.
+    let mut kai = Jar::new();
+    let back = provider_sign_in(&mut kai, &ring, "kai@ring.example", Some(&code)).await;
+    let (status, _, _) = kai.get(&back).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut later = Jar::new();
+    let back = provider_sign_in(&mut later, &ring, "kai@ring.example", None).await;
+    let (status, _, _) = later.get(&back).await;
+    assert_eq!(status, StatusCode::OK, "linked by subject now");
+    // The invitation was used by the sign-in.
+    let (status, _, _) = Jar::new()
+        .get(&format!(
+            "{base}{}",
+            invited["invitation_path"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

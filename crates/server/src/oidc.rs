@@ -52,6 +52,9 @@ pub struct OidcConfig {
     pub redirect_uri: String,
     /// The text of the sign-in button.
     pub label: String,
+    /// Whether a person whose account is not linked yet is found by the
+    /// provider's verified e-mail address (else only by invitation).
+    pub link_by_email: bool,
     /// How long one request to the provider may take.
     pub timeout: Duration,
 }
@@ -176,6 +179,11 @@ impl Oidc {
     /// The text of the sign-in button.
     pub fn label(&self) -> &str {
         &self.config.label
+    }
+
+    /// Whether unlinked accounts are found by verified e-mail address.
+    pub fn links_by_email(&self) -> bool {
+        self.config.link_by_email
     }
 
     /// A GET of JSON, read up to [`MAX_ANSWER_BYTES`].

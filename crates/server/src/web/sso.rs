@@ -139,7 +139,11 @@ pub(super) async fn sso_return(
     };
     let user = state
         .store
-        .sign_in_sso(&sso, identity.email.as_deref(), invitation.as_deref())
+        .sign_in_sso(
+            &sso,
+            identity.email.as_deref().filter(|_| oidc.links_by_email()),
+            invitation.as_deref(),
+        )
         .await
         .map_err(session_failed)?
         .ok_or_else(|| {
