@@ -37,6 +37,11 @@ pub struct Config {
     /// return address are made from it. Required with `[mail]` or `[oidc]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// The ring's key (64 hex digits) that seals the secrets of second
+    /// factors in the lake; the same on every replica. Better from
+    /// `VERGLEICHSRING_SECRETS_KEY`; masked by `config check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_key: Option<String>,
     /// Where the Delta tables live.
     pub lake: Lake,
     /// Disclosure thresholds of the ring.
@@ -61,6 +66,7 @@ impl Default for Config {
             limits: Limits::default(),
             log: Log::default(),
             public_url: None,
+            secrets_key: None,
             mail: Mail::default(),
             oidc: Oidc::default(),
         }
@@ -421,7 +427,7 @@ impl Config {
     /// Whether `(section, key)` is a key of the configuration, judged by
     /// the defaults with every optional key filled in.
     fn knows(section: Option<&str>, key: &str) -> bool {
-        let optional_top = ["data_dir", "public_url"];
+        let optional_top = ["data_dir", "public_url", "secrets_key"];
         let optional: [(&str, &[&str]); 3] = [
             (
                 "lake",
@@ -500,6 +506,7 @@ impl Config {
                 );
             }
         }
+        self.secrets_key()?;
         let needs_url = |what: &str| {
             anyhow::anyhow!(
                 "configuration: {what} needs public_url (the address users reach the service at), for the links it sends"
@@ -524,6 +531,15 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .with_context(|| format!("configuration: log.level '{}'", self.log.level))?;
         Ok(())
+    }
+
+    /// The key that seals second factors' secrets, if one is configured.
+    pub fn secrets_key(&self) -> anyhow::Result<Option<vergleichsring_store::SecretsKey>> {
+        self.secrets_key
+            .as_deref()
+            .map(vergleichsring_store::SecretsKey::from_hex)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))
     }
 
     /// The mail server of `[mail]`, if one is configured; reads the CA file.
@@ -720,6 +736,48 @@ mod tests {
         assert_eq!(r.config.data_dir.as_deref(), Some(Path::new("/from/flag")));
         assert_eq!(r.config.log.format, LogFormat::Human);
         assert_eq!(r.config.disclosure.threshold, 7);
+    }
+
+    /// Mail and single sign-on need the public address; their secrets
+    /// and the ring's key come from the environment; a key that is not 64
+    /// hex digits is refused.
+    #[test]
+    fn accounts_settings_are_checked_and_read_from_the_environment() {
+        let no_url = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_MAIL_SMTP_HOST", "mail.example.de")]),
+            &Flags::default(),
+        );
+        assert!(format!("{:#}", no_url.unwrap_err()).contains("public_url"));
+        let f = file(
+            "public_url = \"https://ring.example.de\"\n[oidc]\nissuer = \"https://login.example.de\"\nclient_id = \"ring\"\n",
+        );
+        let missing = Config::resolve(Some(f.path()), env(&[]), &Flags::default());
+        assert!(format!("{:#}", missing.unwrap_err()).contains("client_secret"));
+        let r = Config::resolve(
+            Some(f.path()),
+            env(&[
+                ("VERGLEICHSRING_OIDC_CLIENT_SECRET", "geheim"),
+                ("VERGLEICHSRING_SECRETS_KEY", &"ab".repeat(32)),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(r.config.oidc.client_secret.as_deref(), Some("geheim"));
+        assert!(r.config.secrets_key().unwrap().is_some());
+        assert!(r.config.oidc().unwrap().is_some());
+        let bad = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_SECRETS_KEY", "kurz")]),
+            &Flags::default(),
+        );
+        assert!(format!("{:#}", bad.unwrap_err()).contains("64 hex digits"));
+        let path = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_PUBLIC_URL", "https://ring.example.de/unter")]),
+            &Flags::default(),
+        );
+        assert!(path.is_err());
     }
 
     #[test]

@@ -592,6 +592,17 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
             .await
             .with_context(|| format!("opening data directory {}", data_dir.display()))?,
     );
+    match cfg.secrets_key()? {
+        Some(key) => {
+            store.set_secrets_key(key);
+        }
+        None if store.users().iter().any(|u| u.totp_secret.is_some()) => {
+            tracing::warn!(
+                "no secrets_key is configured: second factors enrolled now are stored in the clear in the lake (set VERGLEICHSRING_SECRETS_KEY on every replica)"
+            );
+        }
+        None => {}
+    }
     vergleichsring_engine::session::set_memory_limit(
         cfg.limits.memory_limit_mib.saturating_mul(1024 * 1024),
     );

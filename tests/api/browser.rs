@@ -773,6 +773,13 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.click("main button[type=submit]").await;
     b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
     b.assert_accessible(axe, "the recovery codes").await;
+    // The ring's key sealed the secret: the lake never holds it in the
+    // clear.
+    let mut log = String::new();
+    for e in std::fs::read_dir(ring._dir.path().join("lake/_state/log")).unwrap() {
+        log.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+    assert!(log.contains("sealed:v1:") && !log.contains(&secret));
 
     // Sign out; sign in with password, then the code.
     b.click("header form button").await;

@@ -221,6 +221,7 @@ pub async fn ring_with(
         &[
             ("VERGLEICHSRING_MAIL_PASSWORD", "smtp-secret"),
             ("VERGLEICHSRING_OIDC_CLIENT_SECRET", "provider-secret"),
+            ("VERGLEICHSRING_SECRETS_KEY", SECRETS_KEY),
         ],
         port,
     )
@@ -240,6 +241,9 @@ pub async fn ring_with(
         base,
     }
 }
+
+/// The ring's key for sealed secrets in these tests.
+pub const SECRETS_KEY: &str = "8f14e45fceea167a5a36dedd4bea2543c9f0f895fb98ab9159f51fd0297e236d";
 
 /// A client that follows no redirects and keeps the cookies it is given,
 /// by name, for every host (the service's and the provider's names

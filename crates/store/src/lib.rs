@@ -35,6 +35,7 @@ mod migrate;
 mod registry;
 mod releases;
 mod s3;
+mod sealed;
 mod sessions;
 mod state;
 mod totp;
@@ -51,6 +52,7 @@ pub use members::Member;
 pub use migrate::Migrated;
 pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
+pub use sealed::SecretsKey;
 pub use sessions::SESSION_LIFETIME;
 pub use state::SessionRecord;
 pub use totp::{base32, base32_decode, totp_code};
@@ -152,6 +154,8 @@ pub struct Store {
     /// The last TOTP step accepted per user (in this process), so that a
     /// code works once.
     totp_used: std::sync::Mutex<HashMap<String, u64>>,
+    /// The ring's key for sealed secrets, if the service was given one.
+    secrets_key: std::sync::OnceLock<sealed::SecretsKey>,
 }
 
 /// The error of `open` on a data directory of the file-based layout that
@@ -236,6 +240,7 @@ impl Store {
             ledger_root,
             lake,
             totp_used: std::sync::Mutex::new(HashMap::new()),
+            secrets_key: std::sync::OnceLock::new(),
         };
         store.note_members();
         store.sync_ledgers().await?;

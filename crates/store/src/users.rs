@@ -560,6 +560,13 @@ impl Store {
             .await
     }
 
+    /// Gives the store the ring's key for sealed secrets (once; a second
+    /// key is refused): second factors enrolled from now on are sealed
+    /// with it, and sealed ones are opened with it.
+    pub fn set_secrets_key(&self, key: crate::SecretsKey) -> bool {
+        self.secrets_key.set(key).is_ok()
+    }
+
     /// Starts a web session acting as a user; returns the cookie's value.
     /// For an account with a second factor the session waits for its code
     /// (`SessionRecord::pending`) before it counts.
@@ -585,6 +592,14 @@ impl Store {
         }
         let codes: Vec<String> = (0..10).map(|_| random_hex(5)).collect();
         let hashes: Vec<String> = codes.iter().map(|c| hash_token(c)).collect();
+        // Sealed under the ring's key when the service has one: the state
+        // log then never holds the secret in the clear.
+        let plain = crate::totp::base32(&bytes);
+        let stored_secret = match self.secrets_key.get() {
+            Some(key) => crate::sealed::seal(key, &plain, user_id)
+                .ok_or_else(|| StoreError::Invalid("secret: it could not be sealed".into()))?,
+            None => plain,
+        };
         self.state
             .commit(user_id, |view| {
                 let user = view
@@ -600,7 +615,7 @@ impl Store {
                 Ok((
                     vec![Change::TotpEnrolled {
                         user_id: user_id.to_string(),
-                        secret: crate::totp::base32(&bytes),
+                        secret: stored_secret.clone(),
                         recovery_hashes: hashes.clone(),
                     }],
                     (),
@@ -623,6 +638,18 @@ impl Store {
         };
         let Some(secret) = user
             .totp_secret
+            .as_deref()
+            .and_then(|stored| {
+                let opened =
+                    crate::sealed::open(self.secrets_key.get(), stored, &user.user_id);
+                if opened.is_none() && crate::sealed::is_sealed(stored) {
+                    tracing::error!(
+                        user_id = user.user_id,
+                        "a sealed second factor cannot be opened: the service has no or another secrets_key"
+                    );
+                }
+                opened
+            })
             .as_deref()
             .and_then(crate::totp::base32_decode)
         else {
@@ -847,6 +874,64 @@ mod tests {
         // A second store on the lake knows the links.
         let second = Store::open(dir.path()).await.unwrap();
         assert_eq!(second.user(&a.user_id).unwrap().sso, Some(id("s-a")));
+    }
+
+    /// With the ring's key the state log never holds a TOTP secret in the
+    /// clear; a store with the key confirms sign-ins with it, one without
+    /// the key (or with another) refuses them.
+    #[tokio::test]
+    async fn a_sealed_second_factor_keeps_its_secret_out_of_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let key = "0f".repeat(32);
+        let store = Store::open(dir.path()).await.unwrap();
+        assert!(store.set_secrets_key(crate::SecretsKey::from_hex(&key).unwrap()));
+        let (user, code) = store
+            .invite_user("cli", analyst("t@ring.de"))
+            .await
+            .unwrap();
+        store
+            .accept_invitation(&code, "ein langes Passwort")
+            .await
+            .unwrap();
+        let secret = crate::totp::base32(&[42u8; 20]);
+        let now = chrono::Utc::now().timestamp() as u64;
+        let current = format!(
+            "{:06}",
+            crate::totp::totp_code(&crate::totp::base32_decode(&secret).unwrap(), now)
+        );
+        store
+            .enrol_totp(&user.user_id, &secret, &current)
+            .await
+            .unwrap();
+        let mut log = String::new();
+        for e in std::fs::read_dir(dir.path().join("lake/_state/log")).unwrap() {
+            log.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+        }
+        assert!(log.contains("sealed:v1:"), "{log}");
+        assert!(
+            !log.contains(&secret),
+            "the secret is in the log in the clear"
+        );
+
+        let session = store.start_user_session(&user.user_id).await.unwrap();
+        assert!(store.confirm_session(&session, &current).await.unwrap());
+
+        for other_key in [None, Some("f0".repeat(32))] {
+            let other = Store::open(dir.path()).await.unwrap();
+            if let Some(k) = &other_key {
+                other.set_secrets_key(crate::SecretsKey::from_hex(k).unwrap());
+            }
+            let session = other.start_user_session(&user.user_id).await.unwrap();
+            assert!(
+                !other.confirm_session(&session, &current).await.unwrap(),
+                "{other_key:?}"
+            );
+        }
+        let same = Store::open(dir.path()).await.unwrap();
+        same.set_secrets_key(crate::SecretsKey::from_hex(&key).unwrap());
+        let session = same.start_user_session(&user.user_id).await.unwrap();
+        assert!(same.confirm_session(&session, &current).await.unwrap());
     }
 
     #[test]
