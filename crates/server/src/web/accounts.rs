@@ -127,12 +127,7 @@ pub(super) async fn invitation(
     State(state): State<AppState>,
     ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
 ) -> Result<Response, WebError> {
-    let (user, _) = state
-        .store
-        .invitation(&code)
-        .await
-        .filter(|(_, i)| !i.reset)
-        .ok_or_else(invitation_gone)?;
+    let user = open_link(&state, &code, false, invitation_gone).await?;
     let sso = state.oidc.as_ref().map(|o| o.label());
     let page = pages::invitation(&code, &user.name, &user.email, sso, None);
     Ok(html_page(page.into_string()).into_response())
@@ -170,12 +165,7 @@ pub(super) async fn accept_invitation(
     Form(form): Form<InvitationForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    let (user, _) = state
-        .store
-        .invitation(&code)
-        .await
-        .filter(|(_, i)| !i.reset)
-        .ok_or_else(invitation_gone)?;
+    let user = open_link(&state, &code, false, invitation_gone).await?;
     if let Some(message) = form.problem() {
         let sso = state.oidc.as_ref().map(|o| o.label());
         let page = pages::invitation(&code, &user.name, &user.email, sso, Some(&message));

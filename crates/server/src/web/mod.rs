@@ -150,8 +150,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    let nonce_ok = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, &form.nonce));
-    if !nonce_ok {
+    if !nonce_ok(&headers, &form.nonce) {
         return Ok(login_page(
             &state,
             &headers,
@@ -503,14 +502,10 @@ fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let nonce = random_hex();
     let sso = state.oidc.as_ref().map(|o| o.label());
-    let page = pages::login(&nonce, sso, state.mail.is_some(), error);
-    let mut response = (status, html_page(page.into_string())).into_response();
-    if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
-        response.headers_mut().append(SET_COOKIE, v);
-    }
-    response
+    with_nonce(headers, status, |nonce| {
+        pages::login(nonce, sso, state.mail.is_some(), error)
+    })
 }
 
 /// The signed-in member's overview: its open warnings and its submissions

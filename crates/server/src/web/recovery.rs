@@ -42,13 +42,9 @@ fn forgot_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let nonce = random_hex();
-    let page = pages::forgot_password(&nonce, sent, error);
-    let mut response = (status, html_page(page.into_string())).into_response();
-    if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
-        response.headers_mut().append(SET_COOKIE, v);
-    }
-    response
+    with_nonce(headers, status, |nonce| {
+        pages::forgot_password(nonce, sent, error)
+    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -84,8 +80,7 @@ pub(super) async fn request_password_reset(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     no_mail(&state)?;
-    let nonce_ok = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, &form.nonce));
-    if !nonce_ok {
+    if !nonce_ok(&headers, &form.nonce) {
         return Ok(forgot_page(
             &headers,
             false,
@@ -154,12 +149,7 @@ pub(super) async fn reset_link(
     State(state): State<AppState>,
     ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
 ) -> Result<Response, WebError> {
-    let (user, _) = state
-        .store
-        .invitation(&code)
-        .await
-        .filter(|(_, i)| i.reset)
-        .ok_or_else(reset_gone)?;
+    let user = open_link(&state, &code, true, reset_gone).await?;
     Ok(html_page(pages::new_password(&code, &user.email, None).into_string()).into_response())
 }
 
@@ -188,12 +178,7 @@ pub(super) async fn reset_password(
     Form(form): Form<InvitationForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
-    let (user, _) = state
-        .store
-        .invitation(&code)
-        .await
-        .filter(|(_, i)| i.reset)
-        .ok_or_else(reset_gone)?;
+    let user = open_link(&state, &code, true, reset_gone).await?;
     if let Some(message) = form.problem() {
         let page = pages::new_password(&code, &user.email, Some(&message));
         return Ok((

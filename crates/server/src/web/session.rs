@@ -196,3 +196,41 @@ pub(super) fn check_csrf(csrf: &str, sent: &str) -> Result<(), WebError> {
         ))
     }
 }
+
+/// A page of a form without a session (sign-in, forgotten password) with a
+/// fresh double-submit nonce: `page` gets the nonce, which also goes into
+/// the sign-in cookie.
+pub(super) fn with_nonce(
+    headers: &HeaderMap,
+    status: StatusCode,
+    page: impl FnOnce(&str) -> maud::Markup,
+) -> Response {
+    let nonce = random_hex();
+    let mut response = (status, crate::html::html_page(page(&nonce).into_string())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(headers, LOGIN_COOKIE, &nonce, 3600)) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    response
+}
+
+/// Whether a form's nonce is the one of the sign-in cookie.
+pub(super) fn nonce_ok(headers: &HeaderMap, sent: &str) -> bool {
+    cookie(headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, sent))
+}
+
+/// The account an open link is for: an invitation (`reset` false) or a
+/// password reset, or the page saying it is gone.
+pub(super) async fn open_link(
+    state: &AppState,
+    code: &str,
+    reset: bool,
+    gone: fn() -> WebError,
+) -> Result<vergleichsring_store::UserRecord, WebError> {
+    state
+        .store
+        .invitation(code)
+        .await
+        .filter(|(_, i)| i.reset == reset)
+        .map(|(user, _)| user)
+        .ok_or_else(gone)
+}

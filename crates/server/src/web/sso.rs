@@ -48,11 +48,11 @@ pub(super) async fn sso_start(
     let oidc = state.oidc.clone().ok_or_else(no_sso)?;
     let invitation = match query.einladung.as_deref().filter(|c| !c.is_empty()) {
         Some(code) => {
-            let open = state.store.invitation(code).await.filter(|(_, i)| !i.reset);
             // Only hex digits go into the cookie.
-            if open.is_none() || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !code.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invitation_gone());
             }
+            open_link(&state, code, false, invitation_gone).await?;
             Some(code.to_string())
         }
         None => None,
