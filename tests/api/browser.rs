@@ -695,6 +695,27 @@ async fn field_value(b: &Browser, css: &str) -> String {
     .to_string()
 }
 
+/// Accepts an invitation at `link` with `password` in the browser.
+async fn accept_invitation(b: &Browser, link: &str, password: &str) {
+    b.goto(link).await;
+    b.wait_text("h1", "Einladung annehmen").await;
+    b.type_into("#password", password).await;
+    b.type_into("#password2", password).await;
+    b.click("form[action^='/web/einladung'] button[type=submit]")
+        .await;
+}
+
+/// Enrols the second factor with the secret the page shows; the secret.
+async fn enrol_second_factor(b: &Browser, base: &str) -> String {
+    b.goto(&format!("{base}/web/zweiter-faktor")).await;
+    b.wait_text("h1", "Zweiter Faktor einrichten").await;
+    let secret = field_value(b, "input[name=secret]").await;
+    b.type_into("#code", &crate::web::code_now(&secret)).await;
+    b.click("main button[type=submit]").await;
+    b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
+    secret
+}
+
 /// Issue 17's acceptance path, in Chromium against the real `serve` binary
 /// with a real mail server and a real OpenID Connect provider: admin
 /// invites a member user by e-mail; she opens the mailed link, sets her
@@ -759,19 +780,11 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.wait_text("h1", "Einladung annehmen").await;
     b.assert_accessible(axe, "the invitation page with single sign-on")
         .await;
-    b.type_into("#password", "Bücherei und Bildung").await;
-    b.type_into("#password2", "Bücherei und Bildung").await;
-    b.click("form[action^='/web/einladung'] button[type=submit]")
-        .await;
+    accept_invitation(&b, &link, "Bücherei und Bildung").await;
     b.wait_text("h1", "Stadt Musterstadt").await;
 
     // Enrol the second factor with the secret the page shows.
-    b.goto(&format!("{base}/web/zweiter-faktor")).await;
-    b.wait_text("h1", "Zweiter Faktor einrichten").await;
-    let secret = field_value(&b, "input[name=secret]").await;
-    b.type_into("#code", &crate::web::code_now(&secret)).await;
-    b.click("main button[type=submit]").await;
-    b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
+    let secret = enrol_second_factor(&b, &base).await;
     b.assert_accessible(axe, "the recovery codes").await;
     // The ring's key sealed the secret: the lake never holds it in the
     // clear.
@@ -868,21 +881,11 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
         String::from_utf8_lossy(&made.stderr)
     );
     let path = String::from_utf8(made.stdout).unwrap().trim().to_string();
-    b.goto(&format!("{base}{path}")).await;
-    b.wait_text("h1", "Einladung annehmen").await;
-    b.type_into("#password", "Betrieb mit Sorgfalt").await;
-    b.type_into("#password2", "Betrieb mit Sorgfalt").await;
-    b.click("form[action^='/web/einladung'] button[type=submit]")
-        .await;
+    accept_invitation(&b, &format!("{base}{path}"), "Betrieb mit Sorgfalt").await;
     b.wait_text("h1", "Zweiter Faktor einrichten").await;
     b.goto(&format!("{base}/web/benutzer")).await;
     b.wait_text(".error", "zweiter Faktor").await;
-    b.goto(&format!("{base}/web/zweiter-faktor")).await;
-    b.wait_text("h1", "Zweiter Faktor einrichten").await;
-    let secret = field_value(&b, "input[name=secret]").await;
-    b.type_into("#code", &crate::web::code_now(&secret)).await;
-    b.click("main button[type=submit]").await;
-    b.wait_text("h1", "Zweiter Faktor eingerichtet").await;
+    enrol_second_factor(&b, &base).await;
     b.goto(&format!("{base}/web")).await;
     b.wait_text("h1", "Olaf Betrieb").await;
     b.assert_accessible(axe, "an admin's overview").await;

@@ -286,19 +286,8 @@ impl Jar {
     }
 
     pub async fn get(&mut self, url: &str) -> (StatusCode, Option<String>, String) {
-        let r = self
-            .client
-            .get(url)
-            .header("cookie", self.header())
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
-        (r.status(), location, r.text().await.unwrap())
+        let req = self.client.get(url);
+        self.send(req).await
     }
 
     pub async fn post(
@@ -306,15 +295,18 @@ impl Jar {
         url: &str,
         form: &[(&str, &str)],
     ) -> (StatusCode, Option<String>, String) {
-        let r = self
+        let req = self
             .client
             .post(url)
-            .header("cookie", self.header())
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).unwrap())
-            .send()
-            .await
-            .unwrap();
+            .body(serde_urlencoded::to_string(form).unwrap());
+        self.send(req).await
+    }
+
+    /// Sends with the jar's cookies and keeps the ones set: status,
+    /// `Location` and body.
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> (StatusCode, Option<String>, String) {
+        let r = req.header("cookie", self.header()).send().await.unwrap();
         self.keep(&r);
         let location = r
             .headers()
