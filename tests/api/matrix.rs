@@ -111,6 +111,7 @@ async fn every_endpoint_answers_every_role_as_designed() {
                                                                                          [UN, CR, FB, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/users".into(), Body::None,                                [UN, OK, FB, FB, FB, FB, FB]),
         (Method::DELETE, "/api/v1/users/u_unknown".into(), Body::None,                   [UN, NF, FB, FB, FB, FB, FB]),
+        (Method::DELETE, "/api/v1/users/u_unknown/second-factor".into(), Body::None,     [UN, NF, FB, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/no-such-endpoint".into(), Body::None,                     [NF, NF, NF, NF, NF, NF, NF]),
     ];
     let mut group_no = 0;

@@ -91,6 +91,7 @@ async fn openapi_served_document_is_the_typed_contract() {
         ("POST", "/api/v1/users"),
         ("GET", "/api/v1/users"),
         ("DELETE", "/api/v1/users/{user_id}"),
+        ("DELETE", "/api/v1/users/{user_id}/second-factor"),
         ("GET", "/web/einladung/{code}"),
         ("POST", "/web/einladung/{code}"),
         ("GET", "/web/kollegen"),

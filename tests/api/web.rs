@@ -1120,7 +1120,7 @@ async fn every_form_refuses_other_sites_and_wrong_secrets() {
             page.text
         );
     }
-    assert!(walked >= 13, "only {walked} forms walked");
+    assert!(walked >= 14, "only {walked} forms walked");
     // Both sessions still work: nothing above signed anybody out.
     assert_eq!(member.get("/web/kollegen").await.status, StatusCode::OK);
     assert_eq!(admin.get("/web/benutzer").await.status, StatusCode::OK);
@@ -1326,6 +1326,67 @@ async fn the_admin_invites_and_disables_users_on_its_page() {
         nina.get("/web/kollegen").await.status,
         StatusCode::UNAUTHORIZED
     );
+    // A second factor reset: the admin's own (signed in elsewhere) is
+    // removed, its sessions end, and the next sign-in must enrol again.
+    let olaf = id_of("betrieb@ring.example");
+    let mut other_browser = WebClient::new(&app);
+    let signed = password_sign_in(
+        &mut other_browser,
+        "betrieb@ring.example",
+        "ein langes Passwort",
+    )
+    .await;
+    assert_eq!(signed.location.as_deref(), Some("/web/zweiter-faktor"));
+    let r = app
+        .delete(
+            &format!("/api/v1/users/{olaf}/second-factor"),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin.get("/web/benutzer").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        other_browser.get("/web/zweiter-faktor").await.status,
+        StatusCode::UNAUTHORIZED,
+        "the waiting session ended too"
+    );
+    let again = password_sign_in(&mut admin, "betrieb@ring.example", "ein langes Passwort").await;
+    assert_eq!(again.location.as_deref(), Some("/web/zweiter-faktor"));
+    assert_eq!(
+        admin.get("/web/benutzer").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = admin.get("/web/zweiter-faktor").await;
+    assert!(
+        page.text.contains("Zweiter Faktor einrichten"),
+        "{}",
+        page.text
+    );
+    let secret = hidden(&page.text, "secret");
+    let csrf_enrol = hidden(&page.text, "csrf");
+    let enrolled = admin
+        .post_form(
+            "/web/zweiter-faktor",
+            &[
+                ("csrf", &csrf_enrol),
+                ("secret", &secret),
+                ("code", &code_now(&secret)),
+            ],
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::OK);
+    let page = admin.get("/web/benutzer").await;
+    let csrf = hidden(&page.text, "csrf");
+    let unknown = admin
+        .post_form(
+            "/web/benutzer/zweiter-faktor",
+            &[("csrf", &csrf), ("user_id", "u_0000000000000000")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let own = admin
         .post_form(
             "/web/benutzer/sperren",

@@ -129,8 +129,12 @@ pub(crate) enum Change {
         code_hash: String,
         invitation: crate::Invitation,
     },
-    /// Every session of an account ended (a new password was set).
+    /// Every session of an account ended (a new password was set, or its
+    /// second factor was reset).
     UserSessionsEnded { user_id: String },
+    /// The second factor of an account removed by an admin (a lost
+    /// device): the person enrols a new one.
+    TotpRemoved { user_id: String },
     /// An account linked to a person of the single sign-on provider; the
     /// invitation it was accepted with, if any, is used.
     IdentityLinked {
@@ -328,6 +332,12 @@ impl View {
                 } => {
                     Arc::make_mut(&mut self.invitations)
                         .insert(code_hash.clone(), invitation.clone());
+                }
+                Change::TotpRemoved { user_id } => {
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.totp_secret = None;
+                        u.recovery_codes.clear();
+                    }
                 }
                 Change::UserSessionsEnded { user_id } => {
                     Arc::make_mut(&mut self.sessions)

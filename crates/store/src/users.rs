@@ -498,6 +498,31 @@ impl Store {
             .await
     }
 
+    /// Removes the second factor of an account (a lost device, no recovery
+    /// code left) and ends its sessions; the person signs in with the
+    /// password and enrols a new one (an admin must, before anything
+    /// else). `false` if there is no such account.
+    pub async fn reset_second_factor(&self, by: &str, user_id: &str) -> Result<bool> {
+        self.state
+            .commit(by, |view| {
+                let known = view.users.contains_key(user_id);
+                let changes = if known {
+                    vec![
+                        Change::TotpRemoved {
+                            user_id: user_id.to_string(),
+                        },
+                        Change::UserSessionsEnded {
+                            user_id: user_id.to_string(),
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                };
+                Ok((changes, known))
+            })
+            .await
+    }
+
     /// Makes a personal token of a user for scripts: the user's role and
     /// member, a label and an optional expiry. It works while the account
     /// is enabled. The token is returned once and never stored.

@@ -80,6 +80,7 @@ pub fn api(config: &HttpConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
         .routes(routes!(invite_user, list_users))
         .routes(routes!(disable_user))
+        .routes(routes!(reset_second_factor))
         .routes(routes!(access_log))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(report))

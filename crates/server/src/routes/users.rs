@@ -233,3 +233,38 @@ pub async fn disable_user(
     tracing::info!(user_id, by = caller.actor, "user disabled");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `DELETE /api/v1/users/{user_id}/second-factor` (admin): remove an
+/// account's second factor.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}/second-factor",
+    tag = "access",
+    summary = "Reset a user's second factor",
+    description = "Admin only. For a lost device without recovery codes: removes the account's TOTP second factor and ends its sessions. The person signs in with the password and enrols a new one (an admin account must, before anything else).",
+    params(crate::contract::UserPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        (status = 404, description = "No account with that id.", body = crate::contract::ErrorBody),
+    )
+)]
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(contract::UserPath { user_id }): ApiPath<contract::UserPath>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Role::Admin], "reset second factors")?;
+    let found = state
+        .store
+        .reset_second_factor(&caller.actor, &user_id)
+        .await
+        .map_err(vergleichsring_engine::EngineError::from)?;
+    if !found {
+        return Err(ApiError::not_found(format!("no user {user_id}")));
+    }
+    tracing::info!(user_id, by = caller.actor, "second factor reset");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -244,3 +244,49 @@ pub(super) async fn disable_user(
     );
     Ok(see_other("/web/benutzer"))
 }
+
+/// `POST /web/benutzer/zweiter-faktor`: resets an account's second factor.
+#[utoipa::path(
+    post,
+    path = "/web/benutzer/zweiter-faktor",
+    operation_id = "web_reset_second_factor",
+    tag = "web",
+    summary = "Reset a user's second factor (admin)",
+    description = "As `DELETE /api/v1/users/{user_id}/second-factor`: removes the account's second factor (a lost device) and ends its sessions; the person enrols a new one at the next sign-in.",
+    request_body(content = inline(DisableForm), content_type = "application/x-www-form-urlencoded"),
+    security(("session" = [])),
+    responses(
+        (status = 303, description = "Reset: back to the list.", headers(("location" = String, description = "`/web/benutzer`"))),
+        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        (status = 403, description = "Not an admin account, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such account.", body = String, content_type = "text/html"),
+        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+    )
+)]
+pub(super) async fn reset_second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<DisableForm>,
+) -> Result<Response, WebError> {
+    same_origin(&headers)?;
+    let account = admin(&state, &headers).await?;
+    check_csrf(&account.csrf, &form.csrf)?;
+    let known = state
+        .store
+        .reset_second_factor(&account.caller.actor, &form.user_id)
+        .await
+        .map_err(session_failed)?;
+    if !known {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "Dieses Konto gibt es nicht.",
+        ));
+    }
+    tracing::info!(
+        user_id = form.user_id,
+        by = account.caller.actor,
+        "second factor reset"
+    );
+    Ok(see_other("/web/benutzer"))
+}

@@ -71,6 +71,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(sso_return))
         .routes(routes!(admin::users, admin::invite_user))
         .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::reset_second_factor))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))

@@ -128,6 +128,13 @@ pub(crate) fn admin_users(
                                             input type="hidden" name="user_id" value=(u.user_id);
                                             button type="submit" aria-label={ (u.name) " sperren" } { "Sperren" }
                                         }
+                                        @if u.totp_secret.is_some() {
+                                            form method="post" action="/web/benutzer/zweiter-faktor" {
+                                                input type="hidden" name="csrf" value=(account.csrf);
+                                                input type="hidden" name="user_id" value=(u.user_id);
+                                                button type="submit" aria-label={ "Zweiten Faktor von " (u.name) " zurücksetzen" } { "Zweiten Faktor zurücksetzen" }
+                                            }
+                                        }
                                     }
                                 }
                             }
