@@ -210,6 +210,20 @@ enum UserCommand {
         #[arg(long)]
         name: String,
     },
+    /// Remove the second factor of an account (a lost device without
+    /// recovery codes, e.g. of the ring's only admin) and end its sessions;
+    /// the person enrols a new one at the next sign-in.
+    ResetSecondFactor {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Configuration file (for the lake's location).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -403,6 +417,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             println!("/web/einladung/{code}");
             Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::ResetSecondFactor {
+                    data_dir,
+                    config,
+                    email,
+                },
+        } => {
+            let (cfg, dir) = maintenance_config(config.as_deref(), Some(data_dir))?;
+            let lake = cfg.lake_location()?;
+            let wanted = email.trim().to_lowercase();
+            runtime()?.block_on(async move {
+                let store = Store::open_with_lake(&dir, lake).await?;
+                let user = store
+                    .users()
+                    .into_iter()
+                    .find(|u| u.email == wanted && !u.disabled)
+                    .with_context(|| format!("no enabled account has the address {wanted}"))?;
+                store.reset_second_factor("cli", &user.user_id).await?;
+                eprintln!(
+                    "the second factor of {} ({}) is removed and its sessions ended; it enrols a new one at the next sign-in",
+                    user.email, user.user_id
+                );
+                anyhow::Ok(())
+            })
         }
         Command::Upload {
             url,

@@ -896,5 +896,42 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.assert_accessible(axe, "the admin's user list").await;
     b.save_screenshot(&out.join("users.png")).await;
 
+    // The only admin lost its device: the command line removes the second
+    // factor, the session ends (the service follows the state log), and
+    // the next sign-in enrols a new one.
+    let reset = Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
+        .args([
+            "user",
+            "reset-second-factor",
+            "--data-dir",
+            ring._dir.path().to_str().unwrap(),
+            "--email",
+            "Betrieb@Ring.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    let mut ended = false;
+    for _ in 0..50 {
+        b.goto(&format!("{base}/web/benutzer")).await;
+        if b.count(".error").await > 0 && b.text(".error").await.contains("nicht (mehr) angemeldet")
+        {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ended, "the admin's session outlived the reset");
+    b.goto(&format!("{base}/web")).await;
+    b.type_into("#email", "betrieb@ring.example").await;
+    b.type_into("#password", "Betrieb mit Sorgfalt").await;
+    b.click("form[action='/web/anmelden'] button[type=submit]")
+        .await;
+    b.wait_text("h1", "Zweiter Faktor einrichten").await;
+
     let _ = b.call(reqwest::Method::DELETE, "", None).await;
 }
