@@ -569,6 +569,27 @@ async fn invitations_resets_and_single_sign_on_through_the_real_server() {
     assert_eq!(erika_user["single_sign_on"], true);
     assert_eq!(erika_user["active"], true);
 
+    // An invitation link planted in another person's browser links
+    // nothing: the provider vouches for another address than the
+    // invitation's, and the invitation stays open for its person.
+    let r = api
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth(&ring.admin)
+        .json(&json!({"email": "gregor@ring.example", "name": "Gregor", "role": "analyst"}))
+        .send()
+        .await
+        .unwrap();
+    let gregor: Value = r.json().await.unwrap();
+    let path = gregor["invitation_path"].as_str().unwrap().to_string();
+    let code = path.rsplit('/').next().unwrap().to_string();
+    let mut planted = Jar::new();
+    let back = provider_sign_in(&mut planted, &ring, "mallory@ring.example", Some(&code)).await;
+    let (status, _, _) = planted.get(&back).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!planted.cookies.contains_key("vr_session"));
+    let (status, _, _) = Jar::new().get(&format!("{base}{path}")).await;
+    assert_eq!(status, StatusCode::OK, "the invitation is still open");
+
     // A person the provider knows but the ring never invited gets no
     // session.
     let mut mallory = Jar::new();

@@ -388,14 +388,18 @@ impl Store {
     /// The account a person of the single sign-on provider signs in to:
     /// the one linked to its identity; else, with an open invitation code
     /// from this browser, the invited account (linked now, the invitation
-    /// used); else the enabled account with the provider's verified e-mail
-    /// address that is not linked to another person (linked now). `None`
-    /// when the person has no account here.
+    /// used), unless the provider vouches for another e-mail address than
+    /// the invitation's (a link planted in somebody else's browser then
+    /// links nothing); else, with `link_by_email`, the enabled account
+    /// with the provider's verified e-mail address that is not linked to
+    /// another person (linked now). `None` when the person has no account
+    /// here.
     pub async fn sign_in_sso(
         &self,
         identity: &SsoIdentity,
         email: Option<&str>,
         invitation_code: Option<&str>,
+        link_by_email: bool,
     ) -> Result<Option<UserRecord>> {
         let code_hash = invitation_code.map(hash_token);
         self.state
@@ -412,9 +416,10 @@ impl Store {
                 let invited = invitation_code
                     .and_then(|c| open_invitation(view, c))
                     .filter(|(u, i)| !i.reset && u.sso.is_none())
+                    .filter(|(u, _)| email.is_none_or(|e| e == u.email))
                     .map(|(u, _)| (u, code_hash.clone()));
                 let by_email = || {
-                    let email = email?;
+                    let email = email.filter(|_| link_by_email)?;
                     view.users
                         .values()
                         .filter(enabled)
@@ -863,7 +868,7 @@ mod tests {
             .await
             .unwrap();
         let signed = store
-            .sign_in_sso(&id("s-a"), None, Some(&code))
+            .sign_in_sso(&id("s-a"), None, Some(&code), true)
             .await
             .unwrap();
         assert_eq!(signed.map(|u| u.user_id), Some(a.user_id.clone()));
@@ -871,11 +876,14 @@ mod tests {
             store.invitation(&code).await.is_none(),
             "the invitation is used"
         );
-        let again = store.sign_in_sso(&id("s-a"), None, None).await.unwrap();
+        let again = store
+            .sign_in_sso(&id("s-a"), None, None, true)
+            .await
+            .unwrap();
         assert_eq!(again.map(|u| u.user_id), Some(a.user_id.clone()));
         // Another person with the same address does not take the account.
         let other = store
-            .sign_in_sso(&id("s-x"), Some("a@ring.de"), None)
+            .sign_in_sso(&id("s-x"), Some("a@ring.de"), None, true)
             .await
             .unwrap();
         assert!(other.is_none());
@@ -883,15 +891,33 @@ mod tests {
             .invite_user("cli", analyst("b@ring.de"))
             .await
             .unwrap();
+        // An invitation opened in the browser of a person the provider
+        // knows by another address links nothing; the invited person's
+        // own address does.
+        let (_, c_code) = store
+            .invite_user("cli", analyst("c@ring.de"))
+            .await
+            .unwrap();
+        let planted = store
+            .sign_in_sso(&id("s-victim"), Some("victim@ring.de"), Some(&c_code), true)
+            .await
+            .unwrap();
+        assert!(planted.is_none());
+        assert!(store.invitation(&c_code).await.is_some(), "still open");
+        let without_email = store
+            .sign_in_sso(&id("s-b"), Some("b@ring.de"), None, false)
+            .await
+            .unwrap();
+        assert!(without_email.is_none(), "link_by_email off");
         let by_email = store
-            .sign_in_sso(&id("s-b"), Some("b@ring.de"), None)
+            .sign_in_sso(&id("s-b"), Some("b@ring.de"), None, true)
             .await
             .unwrap();
         assert_eq!(by_email.map(|u| u.user_id), Some(b.user_id.clone()));
         store.disable_user("cli", &b.user_id).await.unwrap();
         assert!(
             store
-                .sign_in_sso(&id("s-b"), Some("b@ring.de"), None)
+                .sign_in_sso(&id("s-b"), Some("b@ring.de"), None, true)
                 .await
                 .unwrap()
                 .is_none()

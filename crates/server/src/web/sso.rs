@@ -141,8 +141,9 @@ pub(super) async fn sso_return(
         .store
         .sign_in_sso(
             &sso,
-            identity.email.as_deref().filter(|_| oidc.links_by_email()),
+            identity.email.as_deref(),
             invitation.as_deref(),
+            oidc.links_by_email(),
         )
         .await
         .map_err(session_failed)?
