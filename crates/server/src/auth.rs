@@ -15,10 +15,11 @@ pub struct Caller {
     /// Public id of the token (`user:<user_id>` for a user's web session):
     /// what rate limits count by.
     pub token_id: String,
-    /// Who acts, as the access log and every stored change name it: the
-    /// token id, `user:<user_id>` for a user's session, and
-    /// `user:<user_id>/<token_id>` for a user's personal token.
-    pub actor: String,
+    /// Who acts when it is not the token alone: `user:<user_id>` for a
+    /// user's session, `user:<user_id>/<token_id>` for a user's personal
+    /// token (see [`Caller::actor`]; none for service tokens, so that their
+    /// requests allocate nothing more).
+    pub on_behalf: Option<String>,
     /// Its role.
     pub role: Role,
     /// The member of a member token.
@@ -31,6 +32,13 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Who acts, as the access log and every stored change name it: the
+    /// token id, `user:<user_id>` for a user's session, and
+    /// `user:<user_id>/<token_id>` for a user's personal token.
+    pub fn actor(&self) -> &str {
+        self.on_behalf.as_deref().unwrap_or(&self.token_id)
+    }
+
     /// The disclosure audience of the caller.
     pub fn audience(&self) -> Audience {
         match self.role {
@@ -108,7 +116,7 @@ impl Caller {
     ) {
         let entry = vergleichsring_store::AccessEntry {
             at: chrono::Utc::now().to_rfc3339(),
-            token_id: self.actor.clone(),
+            token_id: self.actor().to_string(),
             role: self.role.as_str().to_string(),
             action: action.to_string(),
             member_id: member_id.to_string(),
@@ -161,7 +169,7 @@ impl Caller {
         };
         Caller {
             token_id: format!("user:{}", user.user_id),
-            actor: format!("user:{}", user.user_id),
+            on_behalf: Some(format!("user:{}", user.user_id)),
             role: user.role,
             member_id: user.member_id,
             consultant_id: user.consultant_id,
@@ -176,10 +184,10 @@ impl Caller {
             _ => Default::default(),
         };
         Caller {
-            actor: match &record.owner {
-                Some(user) => format!("user:{user}/{}", record.token_id),
-                None => record.token_id.clone(),
-            },
+            on_behalf: record
+                .owner
+                .as_ref()
+                .map(|user| format!("user:{user}/{}", record.token_id)),
             token_id: record.token_id,
             role: record.role,
             member_id: record.member_id,

@@ -214,7 +214,7 @@ pub async fn create_token(
     let (token, record) = state
         .store
         .issue_token(
-            &caller.actor,
+            caller.actor(),
             vergleichsring_store::NewToken {
                 role,
                 member_id: b.member_id,
@@ -229,7 +229,7 @@ pub async fn create_token(
     tracing::info!(
         token_id = record.token_id,
         role = role.as_str(),
-        by = caller.actor,
+        by = caller.actor(),
         "token created"
     );
     Ok((
@@ -296,7 +296,7 @@ pub async fn revoke_token(
     caller.require(&[Role::Admin], "revoke tokens")?;
     let found = state
         .store
-        .revoke_token(&caller.actor, &token_id)
+        .revoke_token(caller.actor(), &token_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     if found {

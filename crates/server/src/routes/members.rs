@@ -64,7 +64,7 @@ pub async fn register_members(
     })?;
     let saved = state
         .store
-        .upsert_members_by(&caller.actor, members)
+        .upsert_members_by(caller.actor(), members)
         .await
         .map_err(member_error)?;
     Ok((StatusCode::CREATED, Json(saved)))
@@ -133,13 +133,13 @@ pub async fn change_member(
     }
     let mut saved = state
         .store
-        .upsert_members_by(&caller.actor, vec![member])
+        .upsert_members_by(caller.actor(), vec![member])
         .await
         .map_err(member_error)?;
     let member = saved
         .pop()
         .ok_or_else(|| ApiError::not_found(format!("member {member_id} is not registered")))?;
-    tracing::info!(member_id, by = caller.actor, "member changed");
+    tracing::info!(member_id, by = caller.actor(), "member changed");
     Ok(Json(member))
 }
 
@@ -200,13 +200,13 @@ pub async fn remove_member(
     }
     state
         .store
-        .member_leaves(&caller.actor, &member_id, q.from_year)
+        .member_leaves(caller.actor(), &member_id, q.from_year)
         .await
         .map_err(|e| ApiError::from(vergleichsring_engine::EngineError::from(e)))?;
     tracing::info!(
         member_id,
         from_year = q.from_year,
-        by = caller.actor,
+        by = caller.actor(),
         "member left the ring"
     );
     Ok(Json(contract::LeftMember {

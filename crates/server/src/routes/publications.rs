@@ -68,7 +68,7 @@ pub async fn publish(
             &domain,
             year,
             vergleichsring_engine::publication::Trigger::Admin,
-            &caller.actor,
+            caller.actor(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(json!(publication))))

@@ -52,7 +52,7 @@ pub async fn freeze_release(
     ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin], "freeze a release")?;
-    let release = state.engine.freeze(&domain, year, &caller.actor).await?;
+    let release = state.engine.freeze(&domain, year, caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(json!(release))))
 }
 
@@ -81,6 +81,6 @@ pub async fn reopen_release(
     ApiPath(contract::DomainYearPath { domain, year }): ApiPath<contract::DomainYearPath>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin], "reopen a release")?;
-    let release = state.engine.reopen(&domain, year, &caller.actor).await?;
+    let release = state.engine.reopen(&domain, year, caller.actor()).await?;
     Ok(Json(json!(release)))
 }

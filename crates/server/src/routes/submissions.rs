@@ -75,7 +75,7 @@ pub async fn submit(
             year,
             content_type,
             body: bytes,
-            token_id: caller.actor.clone(),
+            token_id: caller.actor().to_string(),
             own_member: if caller.role == Role::Member {
                 caller.member_id.clone()
             } else {
@@ -165,7 +165,7 @@ pub async fn explain(
     };
     let saved = state
         .engine
-        .explain(&submission_id, scope.as_deref(), &caller.actor, inputs)
+        .explain(&submission_id, scope.as_deref(), caller.actor(), inputs)
         .await?;
     Ok((StatusCode::CREATED, Json(json!(saved))))
 }

@@ -129,7 +129,7 @@ pub async fn invite_user(
     let (user, code) = state
         .store
         .invite_user(
-            &caller.actor,
+            caller.actor(),
             vergleichsring_store::NewUser {
                 email: b.email,
                 name: b.name,
@@ -150,7 +150,7 @@ pub async fn invite_user(
     tracing::info!(
         user_id = user.user_id,
         role = role.as_str(),
-        by = caller.actor,
+        by = caller.actor(),
         "user invited"
     );
     let email_sent = crate::mail::send_link(
@@ -224,13 +224,13 @@ pub async fn disable_user(
     caller.require(&[Role::Admin], "disable users")?;
     let found = state
         .store
-        .disable_user(&caller.actor, &user_id)
+        .disable_user(caller.actor(), &user_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     if !found {
         return Err(ApiError::not_found(format!("no user {user_id}")));
     }
-    tracing::info!(user_id, by = caller.actor, "user disabled");
+    tracing::info!(user_id, by = caller.actor(), "user disabled");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,12 +259,12 @@ pub async fn reset_second_factor(
     caller.require(&[Role::Admin], "reset second factors")?;
     let found = state
         .store
-        .reset_second_factor(&caller.actor, &user_id)
+        .reset_second_factor(caller.actor(), &user_id)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
     if !found {
         return Err(ApiError::not_found(format!("no user {user_id}")));
     }
-    tracing::info!(user_id, by = caller.actor, "second factor reset");
+    tracing::info!(user_id, by = caller.actor(), "second factor reset");
     Ok(StatusCode::NO_CONTENT)
 }

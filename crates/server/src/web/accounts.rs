@@ -311,7 +311,7 @@ pub(super) async fn invite_colleague(
     let invited = state
         .store
         .invite_user(
-            &member.caller.actor,
+            member.caller.actor(),
             vergleichsring_store::NewUser {
                 email: form.email.clone(),
                 name: form.name.clone(),
@@ -327,7 +327,7 @@ pub(super) async fn invite_colleague(
         Ok((user, code)) => {
             tracing::info!(
                 user_id = user.user_id,
-                by = member.caller.actor,
+                by = member.caller.actor(),
                 "colleague invited"
             );
             let invited = mailed_invitation(&state, &user, &code, &member.name).await;

@@ -126,7 +126,7 @@ pub(super) async fn invite_user(
     let invited = state
         .store
         .invite_user(
-            &account.caller.actor,
+            account.caller.actor(),
             vergleichsring_store::NewUser {
                 email: form.email.clone(),
                 name: form.name.clone(),
@@ -143,7 +143,7 @@ pub(super) async fn invite_user(
             tracing::info!(
                 user_id = user.user_id,
                 role = role.as_str(),
-                by = account.caller.actor,
+                by = account.caller.actor(),
                 "user invited"
             );
             let invited = mailed_invitation(&state, &user, &code, &account.name).await;
@@ -228,7 +228,7 @@ pub(super) async fn disable_user(
     }
     let known = state
         .store
-        .disable_user(&account.caller.actor, &form.user_id)
+        .disable_user(account.caller.actor(), &form.user_id)
         .await
         .map_err(session_failed)?;
     if !known {
@@ -239,7 +239,7 @@ pub(super) async fn disable_user(
     }
     tracing::info!(
         user_id = form.user_id,
-        by = account.caller.actor,
+        by = account.caller.actor(),
         "user disabled"
     );
     Ok(see_other("/web/benutzer"))
@@ -274,7 +274,7 @@ pub(super) async fn reset_second_factor(
     check_csrf(&account.csrf, &form.csrf)?;
     let known = state
         .store
-        .reset_second_factor(&account.caller.actor, &form.user_id)
+        .reset_second_factor(account.caller.actor(), &form.user_id)
         .await
         .map_err(session_failed)?;
     if !known {
@@ -285,7 +285,7 @@ pub(super) async fn reset_second_factor(
     }
     tracing::info!(
         user_id = form.user_id,
-        by = account.caller.actor,
+        by = account.caller.actor(),
         "second factor reset"
     );
     Ok(see_other("/web/benutzer"))

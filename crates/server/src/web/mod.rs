@@ -342,7 +342,7 @@ async fn upload(
             year,
             content_type: format.content_type().to_string(),
             body: bytes,
-            token_id: member.caller.actor.clone(),
+            token_id: member.caller.actor().to_string(),
             own_member: Some(member.member_id.clone()),
         })
         .await;
@@ -410,7 +410,7 @@ async fn explain(
         .explain(
             &form.submission_id,
             Some(&member.member_id),
-            &member.caller.actor,
+            member.caller.actor(),
             vec![ExplanationInput {
                 member_id: None,
                 rule: form.rule,

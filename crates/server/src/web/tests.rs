@@ -57,7 +57,7 @@ fn hostile_member() -> Member {
     Member {
         caller: Caller {
             token_id: "t1".into(),
-            actor: "t1".into(),
+            on_behalf: None,
             role: Role::Member,
             member_id: Some("05001000".into()),
             consultant_id: None,
