@@ -214,34 +214,56 @@ pub(super) async fn disable_user(
     headers: HeaderMap,
     Form(form): Form<DisableForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let account = admin(&state, &headers).await?;
+    act(&state, &headers, &form, Action::Disable).await
+}
+
+/// What the admin's buttons do to an account.
+#[derive(Clone, Copy)]
+enum Action {
+    Disable,
+    ResetSecondFactor,
+}
+
+/// Does `action` to the form's account for the signed-in admin: the origin,
+/// the admin and the CSRF token checked, an admin's own account not
+/// disabled, an unknown account a 404; back to the list.
+async fn act(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &DisableForm,
+    action: Action,
+) -> Result<Response, WebError> {
+    same_origin(headers)?;
+    let account = admin(state, headers).await?;
     check_csrf(&account.csrf, &form.csrf)?;
-    if account
-        .user
-        .as_ref()
-        .is_some_and(|u| u.user_id == form.user_id)
-    {
-        return Err(WebError::forbidden(
-            "Das eigene Konto sperren Sie hier nicht; das macht eine andere Person des Betriebs.",
-        ));
+    let by = account.caller.actor();
+    let known = match action {
+        Action::Disable => {
+            if account
+                .user
+                .as_ref()
+                .is_some_and(|u| u.user_id == form.user_id)
+            {
+                return Err(WebError::forbidden(
+                    "Das eigene Konto sperren Sie hier nicht; das macht eine andere Person des Betriebs.",
+                ));
+            }
+            state.store.disable_user(by, &form.user_id).await
+        }
+        Action::ResetSecondFactor => state.store.reset_second_factor(by, &form.user_id).await,
     }
-    let known = state
-        .store
-        .disable_user(account.caller.actor(), &form.user_id)
-        .await
-        .map_err(session_failed)?;
+    .map_err(session_failed)?;
     if !known {
         return Err(WebError::new(
             StatusCode::NOT_FOUND,
             "Dieses Konto gibt es nicht.",
         ));
     }
-    tracing::info!(
-        user_id = form.user_id,
-        by = account.caller.actor(),
-        "user disabled"
-    );
+    let what = match action {
+        Action::Disable => "user disabled",
+        Action::ResetSecondFactor => "second factor reset",
+    };
+    tracing::info!(user_id = form.user_id, by, what);
     Ok(see_other("/web/benutzer"))
 }
 
@@ -269,24 +291,5 @@ pub(super) async fn reset_second_factor(
     headers: HeaderMap,
     Form(form): Form<DisableForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let account = admin(&state, &headers).await?;
-    check_csrf(&account.csrf, &form.csrf)?;
-    let known = state
-        .store
-        .reset_second_factor(account.caller.actor(), &form.user_id)
-        .await
-        .map_err(session_failed)?;
-    if !known {
-        return Err(WebError::new(
-            StatusCode::NOT_FOUND,
-            "Dieses Konto gibt es nicht.",
-        ));
-    }
-    tracing::info!(
-        user_id = form.user_id,
-        by = account.caller.actor(),
-        "second factor reset"
-    );
-    Ok(see_other("/web/benutzer"))
+    act(&state, &headers, &form, Action::ResetSecondFactor).await
 }
