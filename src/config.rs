@@ -614,6 +614,8 @@ impl Config {
                 "configuration: disclosure.dominance_n must be at least 1, dominance_k in (0, 1] and p_ratio in [0, 1)"
             );
         }
+        d.check_noise()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         Ok(*d)
     }
 
@@ -691,6 +693,9 @@ mod tests {
         assert!(parse("[disclosure]\nthreshold = 2\n").is_err());
         assert!(parse("[disclosure]\nthreshold_external = 1\n").is_err());
         assert!(parse("[disclosure]\ndominance_k = 1.5\n").is_err());
+        assert!(parse("[disclosure]\nnoise_min = 0.2\nnoise_max = 0.1\n").is_err());
+        assert!(parse("[disclosure]\nnoise_max = 0.6\n").is_err());
+        assert!(parse("[disclosure]\nnoise_min = 0\nnoise_max = 0\n").is_ok());
         let p = parse("[disclosure]\nthreshold = 7\nvisibility = \"pseudonymous\"\n").unwrap();
         assert_eq!(p.threshold, 7);
         assert_eq!(p.visibility, Visibility::Pseudonymous);

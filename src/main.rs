@@ -122,6 +122,10 @@ enum Command {
         /// The data directory.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Configuration file (TOML): its lake and `secrets_key` decide
+        /// where the ring's noise secret is kept and whether it is sealed.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Upload a file (.parquet, .csv, .xlsx) of basic figures to a running service.
     Upload {
@@ -344,8 +348,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             memory_mib,
             cpu_seconds,
         } => worker::run(memory_mib, cpu_seconds),
-        Command::Init { data_dir } => {
+        Command::Init { data_dir, config } => {
             Store::init(&data_dir)?;
+            // The ring's noise secret (rule 14) is created here, once, in
+            // the state log: sealed when a secrets_key is configured.
+            let (cfg, dir) = maintenance_config(config.as_deref(), Some(data_dir.clone()))?;
+            let lake = cfg.lake_location()?;
+            let key = cfg.secrets_key()?;
+            if cfg.disclosure.noise_max > 0.0 {
+                runtime()?.block_on(async move {
+                    let store = Store::open_with_lake(&dir, lake).await?;
+                    if let Some(key) = key {
+                        store.set_secrets_key(key);
+                    }
+                    store.noise_secret().await.map(|_| ())
+                })?;
+            }
             println!("initialised {}", data_dir.display());
             Ok(())
         }
@@ -646,6 +664,11 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
     vergleichsring_engine::session::set_memory_limit(
         cfg.limits.memory_limit_mib.saturating_mul(1024 * 1024),
     );
+    if !cfg.disclosure.perturbs() {
+        tracing::warn!(
+            "[disclosure] noise_min = noise_max = 0: statistics are released from true figures, and rule 15 (the protection interval) no longer holds"
+        );
+    }
     let engine = Arc::new(
         Engine::new(store.clone(), cfg.policy()?)
             .await?

@@ -67,6 +67,56 @@ pub struct BasicFigure {
     pub unit: String,
     /// Whether every submission must report it.
     pub required: bool,
+    /// How the perturbation of rule 14 treats the figure: `plus` or
+    /// `minus` (the role sign, chosen per domain so that the two private
+    /// inputs of every ratio and difference move apart), or `public` (an
+    /// official figure such as the population, not perturbed). Figures
+    /// without a role are `plus`, except `population`, which is public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_role: Option<NoiseRole>,
+}
+
+/// The role of a basic figure in the perturbation (rule 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseRole {
+    /// Multiplied by 1 + s·u.
+    Plus,
+    /// Multiplied by 1 − s·u.
+    Minus,
+    /// Not perturbed: an official figure anyone can look up.
+    Public,
+}
+
+impl BasicFigure {
+    /// The figure's role in the perturbation, with the defaults applied.
+    pub fn role(&self) -> NoiseRole {
+        match self.noise_role {
+            Some(r) => r,
+            None if self.id == "population" => NoiseRole::Public,
+            None => NoiseRole::Plus,
+        }
+    }
+}
+
+/// Which statistics of a key figure non-admin callers may see (rule 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Release {
+    /// Every statistic the disclosure rules allow.
+    #[default]
+    Full,
+    /// The group mean only: no quantiles, standard deviation, weighted
+    /// ratio, distribution or position, because single values sit on a
+    /// grid, at a bound or at zero, or the figure's inputs form a triangle
+    /// of ratios that role signs cannot separate.
+    MeanOnly,
+}
+
+impl Release {
+    fn is_full(&self) -> bool {
+        *self == Release::Full
+    }
 }
 
 /// A key figure (Kennzahl) computed from basic figures.
@@ -83,6 +133,13 @@ pub struct KeyFigure {
     pub direction: Direction,
     /// The formula as people read it; the SQL in `queries/` computes it.
     pub formula: String,
+    /// Which statistics non-admin callers see (rule 15): `full` by
+    /// default, or `mean_only`.
+    #[serde(default, skip_serializing_if = "Release::is_full")]
+    pub release: Release,
+    /// Why a key figure is released as it is (set with `mean_only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_note: Option<String>,
 }
 
 /// A cross-field plausibility rule evaluated on one submitted row.

@@ -13,9 +13,11 @@ use crate::disclosure::{
 };
 pub use crate::grouping::CompareInput;
 use crate::grouping::{assign, build_groups, cached};
+use crate::noise::{Flag, NoiseFlags, corrected_std_dev, quintile};
 use crate::snapshot::{Snapshot, YearData};
-use crate::stats::{percentile_rank, rank};
+use crate::stats::{percentile_rank, rank, weighted};
 use crate::year::GroupData;
+use vergleichsring_catalog::Release;
 pub use crate::year::Materialised;
 
 /// A peer shown by name (visibility mode `named`).
@@ -36,10 +38,37 @@ pub struct Own {
     pub member_id: String,
     /// Its key-figure value (`null` when not computable).
     pub value: Option<f64>,
-    /// Rank in the group, 1 = best; withheld while the group is suppressed.
+    /// Rank in the group, 1 = best (admin only: others get the
+    /// quintile, rule 17); withheld while the group is suppressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<usize>,
-    /// Percentile rank in the group; withheld while the group is suppressed.
+    /// Percentile rank in the group (admin only); withheld while the group
+    /// is suppressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub percentile_rank: Option<f64>,
+    /// The fifth of the group the member's perturbed value falls in among
+    /// its peers' perturbed values, 1 = best fifth (non-admin callers, in
+    /// built-in groups, for key figures released in full; rule 17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintile: Option<u8>,
+}
+
+/// What non-admin callers see of a group, shown to admin beside the true
+/// statistics (rule 14: admin sees both).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PerturbedGroup {
+    /// Whether an analyst would get no statistics for the group.
+    pub suppressed: bool,
+    /// Why, if so.
+    pub reason: Option<&'static str>,
+    /// The statistics from perturbed figures, as an analyst sees them.
+    pub stats: Option<DisclosedStats>,
+    /// Statistics withheld from the group, with reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<Withheld>,
+    /// Their noise flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseFlags>,
 }
 
 /// One group of a comparison, after disclosure control.
@@ -76,6 +105,14 @@ pub struct GroupResult {
     /// Visibility `named`: the members of the group with their values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers: Option<Vec<Peer>>,
+    /// How much the perturbation moved the released statistics (rule 17;
+    /// non-admin callers of a perturbing ring, disclosed groups only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseFlags>,
+    /// Admin only: the statistics as non-admin callers see them, from
+    /// perturbed figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perturbed: Option<PerturbedGroup>,
 }
 
 /// The publication an answer comes from (rule 9).
@@ -131,30 +168,19 @@ pub fn compare(
     let policy = input.policy;
     let empty = YearData::default();
     let data = input.snapshot.year(year).unwrap_or(&empty);
-    let groups: Arc<Vec<GroupData>> = match by {
-        GroupBy::Dimension(d) => {
-            let m = &data.materialised;
-            // What is built here is weighed into the year's size, so that
-            // the memory cache (`memory.rs`) accounts for it.
-            let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            cached(&m.groups, (figure, *d, input.members_generation), || {
-                let a = cached(&m.assignments, (*d, input.members_generation), || {
-                    let a = assign(input, data, by);
-                    grown(a.bytes());
-                    a
-                });
-                let (order, ids) = shared_parts(data, figure);
-                let groups = build_groups(data, &a, figure, &order, &ids);
-                grown(crate::grouping::groups_bytes(&groups));
-                groups
-            })
-        }
-        GroupBy::Custom(_) => {
-            let (order, ids) = shared_parts(data, figure);
-            let a = Arc::new(assign(input, data, by));
-            Arc::new(build_groups(data, &a, figure, &order, &ids))
-        }
+    // Rule 14: every statistic for a non-admin caller comes from the
+    // year's perturbed twin; the true groups are kept beside them only to
+    // flag how much the noise moved a mean or a weighted ratio.
+    let twin = data.perturbed();
+    let perturb = audience != Audience::Admin && twin.is_some();
+    let released: &YearData = match twin {
+        Some(t) if perturb => &t.year,
+        _ => data,
     };
+    let groups = groups_of(input, released, figure, by);
+    let truth = perturb.then(|| groups_of(input, data, figure, by));
+    let sigma2 = twin.and_then(|t| t.sigma2.get(figure).copied()).unwrap_or(0.0);
+    let mean_only = domain.key_figures[figure].release == Release::MeanOnly;
     // The requester's group and value: only a registered member with a
     // current row that the grouping places in a group has a position.
     let pop_idx = domain
@@ -171,6 +197,16 @@ pub fn compare(
         own.and_then(|m| input.snapshot.key_of(year, m))
             .and_then(|k| k.values.get(figure))
     });
+    // The requester's value as it stands among the released values: its
+    // perturbed one when the peers' are perturbed.
+    let own_released: Option<f64> = if perturb {
+        own_group.as_ref().and_then(|_| {
+            own.and_then(|m| released.key_of(m))
+                .and_then(|k| k.values.get(figure))
+        })
+    } else {
+        own_value
+    };
     let mut built: Vec<Building<'_>> = groups
         .iter()
         .map(|g| Building {
@@ -181,7 +217,7 @@ pub fn compare(
         .collect();
     // The requester's own value, which it knows, where it counts: a
     // member's own group.
-    let known = own_value.filter(|_| audience == Audience::Member);
+    let known = own_released.filter(|_| audience == Audience::Member);
     for b in &mut built {
         let own = known.filter(|_| b.holds_own);
         b.verdict = verdict(policy, audience, &b.g.values, own);
@@ -190,12 +226,52 @@ pub fn compare(
         protect_complement(policy, audience, &mut built, known);
     }
     let direction = domain.key_figures[figure].direction;
+    // Admin sees beside the true statistics what an analyst gets from the
+    // perturbed figures.
+    let shadow = match twin {
+        Some(t) if audience == Audience::Admin => Some(groups_of(input, &t.year, figure, by)),
+        _ => None,
+    };
     let out = built
         .into_iter()
         .map(|b| {
-            let r = b.verdict;
+            let mut r = b.verdict;
+            // Rule 15: a key figure whose values sit on a grid, at a bound
+            // or at zero goes out as a group mean only.
+            let mean_only_here = mean_only && perturb;
             let disclosed = r.stats.is_some();
+            let peers = r.n - usize::from(b.holds_own && known.is_some());
+            let noise = match (&mut r.stats, perturb) {
+                (Some(stats), true) => {
+                    let truth_group = truth
+                        .as_ref()
+                        .and_then(|t| t.iter().find(|g| g.id == b.g.id));
+                    Some(finish_perturbed(
+                        stats,
+                        &mut r.withheld,
+                        truth_group.map(|g| &g.values),
+                        sigma2,
+                        peers,
+                        mean_only_here,
+                    ))
+                }
+                _ => None,
+            };
+            let position = disclosed && !mean_only_here;
             let own = match (b.holds_own, own) {
+                (true, Some(member_id)) if perturb => Some(Own {
+                    member_id: member_id.to_string(),
+                    value: own_value,
+                    rank: None,
+                    percentile_rank: None,
+                    // Rule 17: the quintile among perturbed peers, in
+                    // built-in groups only.
+                    quintile: own_released
+                        .filter(|_| position && matches!(by, GroupBy::Dimension(_)))
+                        .and_then(|v| {
+                            quintile(rank(&b.g.values.values, v, direction), b.g.values.values.len())
+                        }),
+                }),
                 (true, Some(member_id)) => Some(Own {
                     member_id: member_id.to_string(),
                     value: own_value,
@@ -205,9 +281,31 @@ pub fn compare(
                     percentile_rank: own_value
                         .filter(|_| disclosed)
                         .and_then(|v| percentile_rank(&b.g.values.values, v)),
+                    quintile: None,
                 }),
                 _ => None,
             };
+            let perturbed = shadow.as_ref().and_then(|groups| {
+                let pg = groups.iter().find(|g| g.id == b.g.id)?;
+                let mut v = verdict(policy, Audience::Analyst, &pg.values, None);
+                let noise = v.stats.as_mut().map(|stats| {
+                    finish_perturbed(
+                        stats,
+                        &mut v.withheld,
+                        Some(&b.g.values),
+                        sigma2,
+                        v.n,
+                        mean_only,
+                    )
+                });
+                Some(PerturbedGroup {
+                    suppressed: v.stats.is_none(),
+                    reason: v.reason.map(Reason::code),
+                    stats: v.stats,
+                    withheld: v.withheld,
+                    noise,
+                })
+            });
             // Rule 8: the anonymous distribution only for built-in groups
             // (two custom groups' distributions differing by one member
             // would show that member's value); names with values only for
@@ -218,6 +316,7 @@ pub fn compare(
                 Audience::Member | Audience::Analyst | Audience::Admin
             );
             let distribution = (disclosed
+                && !mean_only_here
                 && sees_values
                 && matches!(by, GroupBy::Dimension(_))
                 && policy.visibility == Visibility::Pseudonymous)
@@ -268,6 +367,8 @@ pub fn compare(
                 own,
                 distribution,
                 peers,
+                noise,
+                perturbed,
             }
         })
         .collect();
@@ -279,6 +380,96 @@ pub fn compare(
         data_version: data_version(input.snapshot),
         publication: None,
         groups: out,
+    }
+}
+
+/// Finishes a group's statistics computed from perturbed figures (rules
+/// 14, 15 and 17): the standard deviation corrected for the noise's
+/// variance `sigma2`, everything but the mean withheld for a key figure
+/// released as a mean only, and the noise flags: the mean's and the
+/// weighted ratio's from how far the perturbation moved them from the
+/// `truth` group's, the others' from the number of peers alone.
+fn finish_perturbed(
+    stats: &mut DisclosedStats,
+    withheld: &mut Vec<Withheld>,
+    truth: Option<&crate::disclosure::GroupValues>,
+    sigma2: f64,
+    peers: usize,
+    mean_only: bool,
+) -> NoiseFlags {
+    if let (Some(sd), Some(mean)) = (stats.std_dev, stats.mean) {
+        stats.std_dev = Some(corrected_std_dev(sd, mean, sigma2));
+    }
+    if mean_only {
+        for (name, value) in [
+            ("median", &mut stats.median),
+            ("p25", &mut stats.p25),
+            ("p75", &mut stats.p75),
+            ("p10", &mut stats.p10),
+            ("p90", &mut stats.p90),
+            ("std_dev", &mut stats.std_dev),
+            ("weighted", &mut stats.weighted),
+        ] {
+            if value.take().is_some() {
+                withheld.retain(|w| w.statistic != name);
+                withheld.push(Withheld::new(name, "mean_only"));
+            }
+        }
+        stats.min = None;
+        stats.max = None;
+    }
+    let size = Flag::of_size(peers);
+    let true_mean = truth.and_then(|t| {
+        (!t.values.is_empty()).then(|| t.values.iter().sum::<f64>() / t.values.len() as f64)
+    });
+    let true_weighted = truth.and_then(|t| weighted(&t.nums, &t.dens));
+    NoiseFlags {
+        mean: match (true_mean, stats.mean) {
+            (Some(t), Some(p)) => Flag::of_change(t, p),
+            _ => size,
+        },
+        weighted: stats.weighted.map(|p| match true_weighted {
+            Some(t) => Flag::of_change(t, p),
+            None => size,
+        }),
+        quantiles: size,
+        std_dev: size,
+        position: size,
+    }
+}
+
+/// The groups of `figure` in `data` by `by`: materialised once per year,
+/// key figure, dimension and member list for built-in dimensions, built
+/// per request for custom groups.
+fn groups_of(
+    input: &CompareInput<'_>,
+    data: &YearData,
+    figure: usize,
+    by: &GroupBy,
+) -> Arc<Vec<GroupData>> {
+    match by {
+        GroupBy::Dimension(d) => {
+            let m = &data.materialised;
+            // What is built here is weighed into the year's size, so that
+            // the memory cache (`memory.rs`) accounts for it.
+            let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            cached(&m.groups, (figure, *d, input.members_generation), || {
+                let a = cached(&m.assignments, (*d, input.members_generation), || {
+                    let a = assign(input, data, by);
+                    grown(a.bytes());
+                    a
+                });
+                let (order, ids) = shared_parts(data, figure);
+                let groups = build_groups(data, &a, figure, &order, &ids);
+                grown(crate::grouping::groups_bytes(&groups));
+                groups
+            })
+        }
+        GroupBy::Custom(_) => {
+            let (order, ids) = shared_parts(data, figure);
+            let a = Arc::new(assign(input, data, by));
+            Arc::new(build_groups(data, &a, figure, &order, &ids))
+        }
     }
 }
 
@@ -384,6 +575,12 @@ pub struct Point {
     pub message_de: Option<&'static str>,
     /// The disclosed statistics.
     pub stats: Option<DisclosedStats>,
+    /// How much the perturbation moved them (rule 17; non-admin callers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseFlags>,
+    /// The member's quintile among its peers (non-admin callers, rule 17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintile: Option<u8>,
     /// The publication the year's statistics come from (non-admin callers).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -400,6 +597,7 @@ impl Point {
             Reason::Complement,
             Reason::Differencing,
             Reason::Audit,
+            Reason::Protected,
         ]
         .into_iter()
         .find(|r| r.code() == reason);
@@ -424,6 +622,8 @@ impl Point {
             message: Some(message),
             message_de: Some(message_de),
             stats: None,
+            noise: None,
+            quintile: None,
             publication: None,
         }
     }
@@ -439,13 +639,15 @@ impl Point {
             .map(|g| Point {
                 year,
                 group: Some(g.group),
-                own: g.own.and_then(|o| o.value),
+                own: g.own.as_ref().and_then(|o| o.value),
+                quintile: g.own.as_ref().and_then(|o| o.quintile),
                 n: g.n,
                 suppressed: g.suppressed,
                 reason: g.reason,
                 message: g.message,
                 message_de: g.message_de,
                 stats: g.stats,
+                noise: g.noise,
                 publication: publication.clone(),
             })
             .collect()

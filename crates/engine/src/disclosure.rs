@@ -67,6 +67,11 @@ pub struct Policy {
     /// figures changed since its last publication reach the threshold
     /// (rule 9).
     pub auto_publish: bool,
+    /// The smallest relative perturbation of a private basic figure
+    /// (rule 14); `0` together with `noise_max = 0` turns it off.
+    pub noise_min: f64,
+    /// The largest relative perturbation of a private basic figure.
+    pub noise_max: f64,
 }
 
 impl Default for Policy {
@@ -82,11 +87,31 @@ impl Default for Policy {
             p_ratio: 0.10,
             visibility: Visibility::AggregateOnly,
             auto_publish: true,
+            noise_min: 0.05,
+            noise_max: 0.10,
         }
     }
 }
 
 impl Policy {
+    /// Whether statistics for non-admin callers come from perturbed
+    /// figures (rule 14).
+    pub fn perturbs(&self) -> bool {
+        self.noise_max > 0.0
+    }
+
+    /// Checks the noise settings: `0 ≤ noise_min ≤ noise_max < 0.5`.
+    pub fn check_noise(&self) -> Result<(), String> {
+        let ok = |x: f64| x.is_finite() && (0.0..0.5).contains(&x);
+        if !ok(self.noise_min) || !ok(self.noise_max) || self.noise_min > self.noise_max {
+            return Err(format!(
+                "[disclosure] noise_min ({}) and noise_max ({}) must satisfy 0 <= noise_min <= noise_max < 0.5",
+                self.noise_min, self.noise_max
+            ));
+        }
+        Ok(())
+    }
+
     /// The threshold an audience must reach, and whether it counts peers
     /// (without the requester) or the whole group.
     pub fn threshold_for(&self, audience: Audience) -> usize {
@@ -145,6 +170,9 @@ pub enum Reason {
     /// with statistics already published, this group's would determine a
     /// single member's value or a withheld group's total.
     Audit,
+    /// Withheld for a reason that would itself describe the values (rule
+    /// 16): what non-admin callers see instead of `all_equal`.
+    Protected,
 }
 
 impl Reason {
@@ -157,6 +185,7 @@ impl Reason {
             Reason::Complement => "complement",
             Reason::Differencing => "differencing",
             Reason::Audit => "audit",
+            Reason::Protected => "protected",
         }
     }
 
@@ -181,6 +210,7 @@ impl Reason {
             Reason::Audit => {
                 "Withheld because, together with statistics already published, it would reveal a single member's value or a withheld group's total."
             }
+            Reason::Protected => "Withheld to protect single members' values.",
         }
     }
 
@@ -205,6 +235,7 @@ impl Reason {
             Reason::Audit => {
                 "Zurückgehalten, weil sie zusammen mit bereits veröffentlichten Statistiken den Wert eines einzelnen Mitglieds oder die Summe einer zurückgehaltenen Gruppe offenlegen würde."
             }
+            Reason::Protected => "Zum Schutz der Werte einzelner Mitglieder zurückgehalten.",
         }
     }
 }
@@ -215,7 +246,9 @@ pub struct Withheld {
     /// The statistic, e.g. `weighted` or `p25`.
     pub statistic: &'static str,
     /// Machine-readable reason: `group_size`, `dominance`, `p_percent`,
-    /// `negative_contribution`.
+    /// `negative_contribution` (admin and rings without perturbation),
+    /// `protected` (the reason would describe the values, rule 16),
+    /// `mean_only` (a key figure released as a group mean only, rule 15).
     pub reason: &'static str,
     /// English explanation.
     pub message: &'static str,
@@ -238,6 +271,14 @@ impl Withheld {
             "p_percent" => (
                 "The others contribute too little next to the largest member: the overall value would reveal it.",
                 "Die übrigen Mitglieder tragen neben dem größten zu wenig bei: der Gesamtwert würde es offenlegen.",
+            ),
+            "protected" => (
+                "Withheld to protect single members' values.",
+                "Zum Schutz der Werte einzelner Mitglieder zurückgehalten.",
+            ),
+            "mean_only" => (
+                "This key figure is released as a group mean only: single values sit on a grid, at a bound or at zero, where the protective noise would not hide them.",
+                "Diese Kennzahl wird nur als Gruppenmittel veröffentlicht: einzelne Werte liegen auf einem Raster, an einer Grenze oder bei null, wo die schützende Unschärfe sie nicht verbergen würde.",
             ),
             _ => (
                 "A negative contribution makes the overall value unsafe to publish.",
@@ -376,7 +417,8 @@ pub fn passes_size_and_variety(
         Audience::Consultant => values.len(),
         _ => values.len() - usize::from(own.is_some() && !values.is_empty()),
     };
-    counted >= policy.threshold_for(audience) && !peers_all_equal(values, own)
+    counted >= policy.threshold_for(audience)
+        && (policy.perturbs() || !peers_all_equal(values, own))
 }
 
 /// A group's raw material: values with numerators and denominators of the
@@ -431,7 +473,10 @@ pub fn verdict(
     if counted < policy.threshold_for(audience) {
         return Verdict::suppressed(n, Reason::BelowThreshold);
     }
-    if peers_all_equal(&group.values, own) {
+    // Rule 4 holds only for true values: perturbed values of equal
+    // figures differ, and a decision on true values would itself tell
+    // that they are equal (rule 16).
+    if !policy.perturbs() && peers_all_equal(&group.values, own) {
         return Verdict::suppressed(n, Reason::AllEqual);
     }
     let mut withheld = Vec::new();
@@ -452,6 +497,13 @@ pub fn verdict(
         dominance_failure(&group.nums, policy).or_else(|| dominance_failure(&group.dens, policy));
     let weighted = match (w, dominance) {
         (Some(_), Some(reason)) => {
+            // The reason would describe the values (rule 16): non-admin
+            // callers of a perturbing ring see `protected`.
+            let reason = if policy.perturbs() {
+                "protected"
+            } else {
+                reason
+            };
             withheld.push(Withheld::new("weighted", reason));
             None
         }

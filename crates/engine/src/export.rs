@@ -38,6 +38,14 @@ impl TableFormat {
     }
 }
 
+/// The noise flags' columns of every comparison row.
+pub const NOISE_COLUMNS: [&str; 4] = [
+    "noise_mean",
+    "noise_weighted",
+    "noise_quantiles",
+    "noise_std_dev",
+];
+
 /// The columns of the disclosed statistics (the `comparisons` table of the
 /// analysts' SQL), optionally followed by the requester's own position,
 /// and the publication they come from.
@@ -67,6 +75,16 @@ pub fn comparison_schema(with_own: bool, with_publication: bool) -> SchemaRef {
     if with_publication {
         fields.push(Field::new("publication", DataType::Utf8, true));
         fields.push(Field::new("published_at", DataType::Utf8, true));
+    }
+    // Rule 17: the noise flags (`low`, `moderate`, `high`; null where
+    // nothing was perturbed), at the end so that earlier columns keep
+    // their places.
+    for f in NOISE_COLUMNS {
+        fields.push(Field::new(f, DataType::Utf8, true));
+    }
+    if with_own {
+        fields.push(Field::new("noise_position", DataType::Utf8, true));
+        fields.push(Field::new("own_quintile", DataType::UInt64, true));
     }
     Arc::new(Schema::new(fields))
 }
@@ -150,6 +168,26 @@ pub fn comparisons_batch(
         columns.push(Arc::new(StringArray::from(
             rows.iter()
                 .map(|(c, _)| c.publication.as_ref().map(|p| p.published_at.clone()))
+                .collect::<Vec<_>>(),
+        )));
+    }
+    type FlagOf = dyn Fn(&crate::noise::NoiseFlags) -> Option<crate::noise::Flag>;
+    let flag = |f: &FlagOf| -> ArrayRef {
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|(_, g)| g.noise.as_ref().and_then(f).map(|x| x.code()))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    columns.push(flag(&|n| Some(n.mean)));
+    columns.push(flag(&|n| n.weighted));
+    columns.push(flag(&|n| Some(n.quantiles)));
+    columns.push(flag(&|n| Some(n.std_dev)));
+    if with_own {
+        columns.push(flag(&|n| Some(n.position)));
+        columns.push(Arc::new(UInt64Array::from(
+            rows.iter()
+                .map(|(_, g)| g.own.as_ref().and_then(|o| o.quintile).map(u64::from))
                 .collect::<Vec<_>>(),
         )));
     }

@@ -28,6 +28,7 @@ pub mod export;
 mod grouping;
 pub mod groups;
 mod memory;
+pub mod noise;
 pub mod offline;
 pub mod publication;
 pub mod query;
@@ -105,17 +106,34 @@ pub struct Engine {
     /// Worker processes for decoding uploads and running analysts' SQL;
     /// without them (a library user, unit tests) both run in this process.
     workers: Option<Arc<worker::Pool>>,
+    /// The ring's multipliers (rule 14), when it perturbs.
+    noise: Option<Arc<noise::Noise>>,
 }
 
 impl Engine {
     /// Builds the engine and checks that every domain's SQL plans.
+    ///
+    /// Unless the policy turns the perturbation off, the ring's noise
+    /// secret is read from the state log (and created there if the ring
+    /// has none yet).
     pub async fn new(store: Arc<Store>, policy: Policy) -> Result<Engine> {
         for d in &store.catalog().domains {
             rules::check_domain(d).await?;
         }
+        policy.check_noise().map_err(EngineError::BadRequest)?;
+        let noise = if policy.perturbs() {
+            Some(Arc::new(noise::Noise::new(
+                store.noise_secret().await?,
+                policy.noise_min,
+                policy.noise_max,
+            )))
+        } else {
+            None
+        };
         let memory = Arc::new(memory::MemoryCache::new(DEFAULT_CACHE_BYTES));
         Ok(Engine {
-            snapshots: snapshots::Snapshots::new(store.clone(), memory.clone()),
+            snapshots: snapshots::Snapshots::new(store.clone(), memory.clone(), noise.clone()),
+            noise,
             ledgers: publication::Ledgers::new(store.clone(), memory.clone()),
             memory,
             store,
@@ -138,7 +156,8 @@ impl Engine {
     /// cached is dropped.
     pub fn with_cache_budget(mut self, bytes: usize) -> Engine {
         self.memory = Arc::new(memory::MemoryCache::new(bytes));
-        self.snapshots = snapshots::Snapshots::new(self.store.clone(), self.memory.clone());
+        self.snapshots =
+            snapshots::Snapshots::new(self.store.clone(), self.memory.clone(), self.noise.clone());
         self.ledgers = publication::Ledgers::new(self.store.clone(), self.memory.clone());
         self
     }

@@ -115,7 +115,7 @@ pub async fn snapshot_of(
             });
         }
     }
-    let data = crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect()).await?;
+    let data = crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), None).await?;
     Ok(Snapshot::of_years(Some(0), BTreeMap::from([(year, data)])))
 }
 

@@ -91,6 +91,10 @@ pub struct Method {
     pub groups: Vec<MethodGroup>,
     /// Every suppression reason with its sentences.
     pub suppression: Vec<MethodReason>,
+    /// What the noise of rule 14 means, in German (absent when the ring
+    /// perturbs nothing or the report is admin's live view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<&'static str>,
 }
 
 /// A peer group named in the report.
@@ -273,6 +277,7 @@ impl<'e> Reports<'e> {
             Reason::Complement,
             Reason::GiveToGet,
             Reason::Audit,
+            Reason::Protected,
         ]
         .into_iter()
         .map(|r| MethodReason {
@@ -306,6 +311,8 @@ impl<'e> Reports<'e> {
                 quantiles: QUANTILES,
                 groups,
                 suppression,
+                noise: (audience != Audience::Admin && self.engine.noise.is_some())
+                    .then_some(crate::noise::EXPLANATION_DE),
             },
         })
     }

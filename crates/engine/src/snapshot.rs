@@ -19,6 +19,7 @@ use vergleichsring_store::DeltaTable;
 
 use crate::error::EngineError;
 use crate::session::new_context;
+use crate::noise::Noise;
 use crate::year::KeyColumns;
 pub use crate::year::{KeyRow, MemberYear, StoredRow, SubmissionMeta, Values, YearData};
 
@@ -310,6 +311,7 @@ pub async fn load_year(
     table: &DeltaTable,
     year: i32,
     version: u64,
+    noise: Option<&Noise>,
 ) -> Result<YearData, EngineError> {
     let batches = query_figures(
         table,
@@ -323,7 +325,7 @@ pub async fn load_year(
     for b in &batches {
         read_history(domain, b, &mut rows)?;
     }
-    year_of_rows(domain, rows.into_iter().map(Arc::new).collect()).await
+    year_of_rows(domain, rows.into_iter().map(Arc::new).collect(), noise).await
 }
 
 /// Runs `sql` over a domain's table registered as `figures`, on the
@@ -347,22 +349,45 @@ pub(crate) async fn query_figures(
 /// computes each member-year from its own row (the catalogue's queries
 /// must not relate rows of different years, because a refresh recomputes
 /// one year).
+///
+/// With `noise`, the key figures are computed a second time from the
+/// perturbed basic figures (rule 14): the year's perturbed twin, from
+/// which every statistic for a non-admin caller comes.
 pub(crate) async fn year_of_rows(
     domain: &Domain,
     history: Vec<Arc<StoredRow>>,
+    noise: Option<&Noise>,
 ) -> Result<YearData, EngineError> {
     let bare = YearData::without_keys(history);
+    let key = key_columns(domain, &bare, None).await?;
+    let year = bare.with_keys(key);
+    match noise {
+        Some(noise) => {
+            let perturbed = key_columns(domain, &year, Some(noise)).await?;
+            Ok(year.with_perturbed(perturbed))
+        }
+        None => Ok(year),
+    }
+}
+
+/// The key figures of a year's current rows, from their true or (with
+/// `noise`) perturbed basic figures.
+async fn key_columns(
+    domain: &Domain,
+    year: &YearData,
+    noise: Option<&Noise>,
+) -> Result<KeyColumns, EngineError> {
     let batches = crate::session::query_batch(
         "basic",
-        basic_batch(domain, &bare.current_stored())?,
+        basic_batch(domain, &year.current_stored(), noise)?,
         domain.query.clone(),
     )
     .await?;
-    let mut key = KeyColumns::empty(bare.len(), domain.key_figures.len());
+    let mut key = KeyColumns::empty(year.len(), domain.key_figures.len());
     for b in &batches {
-        fill_key_columns(domain, b, &bare, &mut key)?;
+        fill_key_columns(domain, b, year, &mut key)?;
     }
-    Ok(bare.with_keys(key))
+    Ok(key)
 }
 
 /// Puts the key-figure query's output (member_id, and per key figure its
@@ -444,10 +469,11 @@ pub(crate) async fn year_with_rows(
     domain: &Domain,
     previous: Option<&YearData>,
     rows: Vec<StoredRow>,
+    noise: Option<&Noise>,
 ) -> Result<YearData, EngineError> {
     let mut history: Vec<Arc<StoredRow>> = previous.map(|p| p.history.clone()).unwrap_or_default();
     history.extend(rows.into_iter().map(Arc::new));
-    year_of_rows(domain, history).await
+    year_of_rows(domain, history, noise).await
 }
 
 /// The stored rows of a batch as the lake holds them, by year.
@@ -465,8 +491,13 @@ pub(crate) fn rows_by_year(
 }
 
 /// The `basic` table of the key-figure SQL: member_id, year and the basic
-/// figures of the given rows.
-fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, EngineError> {
+/// figures of the given rows, each multiplied by its member's multiplier
+/// when `noise` is given.
+fn basic_batch(
+    domain: &Domain,
+    rows: &[&StoredRow],
+    noise: Option<&Noise>,
+) -> Result<RecordBatch, EngineError> {
     use arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray};
     use arrow::datatypes::{Field, Schema};
     let mut fields = vec![
@@ -479,11 +510,23 @@ fn basic_batch(domain: &Domain, rows: &[&StoredRow]) -> Result<RecordBatch, Engi
         )),
         Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
     ];
+    let multipliers: Option<Vec<Vec<f64>>> = noise.map(|n| {
+        rows.iter()
+            .map(|r| n.multipliers(domain, &r.member_id))
+            .collect()
+    });
     for (i, f) in domain.basic_figures.iter().enumerate() {
         fields.push(Field::new(&f.id, DataType::Float64, true));
         // The stored numbers with NaN for none, and a validity bitmap:
         // building the array from options is several times slower.
-        let values: Vec<f64> = rows.iter().map(|r| r.basic.raw(i)).collect();
+        let values: Vec<f64> = match &multipliers {
+            None => rows.iter().map(|r| r.basic.raw(i)).collect(),
+            Some(m) => rows
+                .iter()
+                .zip(m)
+                .map(|(r, m)| r.basic.raw(i) * m.get(i).copied().unwrap_or(1.0))
+                .collect(),
+        };
         let valid = arrow::buffer::NullBuffer::from_iter(values.iter().map(|v| !v.is_nan()));
         columns.push(Arc::new(Float64Array::new(values.into(), Some(valid))));
     }

@@ -10,6 +10,7 @@ use vergleichsring_store::{DeltaTable, Store};
 
 use crate::error::{EngineError, Result};
 use crate::memory::{Key, MemoryCache, Weigh};
+use crate::noise::Noise;
 use crate::snapshot::{self, Snapshot, YearData};
 
 /// How snapshots were brought up to date since start.
@@ -37,18 +38,31 @@ pub(crate) struct Snapshots {
     /// that commits are applied in order and a table is read once.
     pub(crate) refresh: tokio::sync::Mutex<()>,
     counters: RefreshCounters,
+    /// The ring's multipliers (rule 14): every year loaded gets its
+    /// perturbed twin. `None` when the ring perturbs nothing.
+    noise: Option<Arc<Noise>>,
 }
 
 impl Snapshots {
     /// No snapshot yet: each index is read on first use.
-    pub(crate) fn new(store: Arc<Store>, memory: Arc<MemoryCache>) -> Snapshots {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        memory: Arc<MemoryCache>,
+        noise: Option<Arc<Noise>>,
+    ) -> Snapshots {
         Snapshots {
             store,
             memory,
             current: RwLock::new(HashMap::new()),
             refresh: tokio::sync::Mutex::new(()),
             counters: RefreshCounters::default(),
+            noise,
         }
+    }
+
+    /// The ring's multipliers, if it perturbs.
+    pub(crate) fn noise(&self) -> Option<&Noise> {
+        self.noise.as_deref()
     }
 
     /// How snapshots were brought up to date since start.
@@ -186,7 +200,7 @@ impl Snapshots {
                         .await
                         .map_err(vergleichsring_store::StoreError::from)?;
                 }
-                let data = snapshot::load_year(d, &table, year, version).await?;
+                let data = snapshot::load_year(d, &table, year, version, self.noise()).await?;
                 tracing::debug!(
                     domain = d.id,
                     year,
@@ -368,7 +382,7 @@ impl Snapshots {
             let Some(held) = held else {
                 continue;
             };
-            let data = snapshot::year_with_rows(d, Some(&held), rows).await?;
+            let data = snapshot::year_with_rows(d, Some(&held), rows, self.noise()).await?;
             self.memory.insert(
                 Key::Year {
                     domain: d.id.clone(),

@@ -144,6 +144,22 @@ pub struct YearData {
     /// (`grouping.rs`); a new version of the year starts with an empty
     /// cache.
     pub(crate) materialised: Materialised,
+    /// The same year computed from perturbed basic figures (rule 14), from
+    /// which every statistic for a non-admin caller comes; `None` when the
+    /// ring perturbs nothing.
+    perturbed: Option<Box<Perturbed>>,
+}
+
+/// A year's perturbed twin: the same rows, key figures computed from the
+/// perturbed basic figures, its own materialised groups, and per key
+/// figure the variance of the multiplicative noise it carries.
+#[derive(Debug)]
+pub(crate) struct Perturbed {
+    pub(crate) year: YearData,
+    /// Per key figure: the mean of `(y'/y − 1)²` over the members with a
+    /// non-zero value, the noise variance the standard deviation is
+    /// corrected for.
+    pub(crate) sigma2: Vec<f64>,
 }
 
 /// The key figures of a year's current rows: per key figure a column of
@@ -323,6 +339,7 @@ impl YearData {
                 key: KeyColumns::default(),
                 base_bytes: 0,
                 materialised: Materialised::default(),
+                perturbed: None,
             };
         }
         let mut latest: HashMap<&str, u32> = HashMap::with_capacity(history.len());
@@ -340,6 +357,7 @@ impl YearData {
             key: KeyColumns::default(),
             base_bytes: 0,
             materialised: Materialised::default(),
+            perturbed: None,
         }
     }
 
@@ -351,8 +369,48 @@ impl YearData {
             key,
             base_bytes,
             materialised: Materialised::default(),
+            perturbed: None,
             ..self
         }
+    }
+
+    /// This year with its perturbed twin, whose key figures `key` were
+    /// computed from the perturbed basic figures of the same current rows.
+    pub(crate) fn with_perturbed(mut self, key: KeyColumns) -> YearData {
+        let figures = self.key.values.len();
+        let sigma2 = (0..figures)
+            .map(|f| {
+                let truth = self.key.figure(f);
+                let noisy = key.figure(f);
+                let (mut sum, mut n) = (0.0, 0usize);
+                for i in 0..self.current.len() {
+                    if let (Some(t), Some(p)) = (truth.value(i), noisy.value(i))
+                        && t != 0.0
+                    {
+                        let m = p / t - 1.0;
+                        sum += m * m;
+                        n += 1;
+                    }
+                }
+                if n == 0 { 0.0 } else { sum / n as f64 }
+            })
+            .collect();
+        let twin = YearData {
+            history: self.history.clone(),
+            current: self.current.clone(),
+            base_bytes: key.bytes() + self.current.len() * std::mem::size_of::<u32>(),
+            key,
+            materialised: Materialised::default(),
+            perturbed: None,
+        };
+        self.perturbed = Some(Box::new(Perturbed { year: twin, sigma2 }));
+        self
+    }
+
+    /// The year computed from perturbed basic figures, if the ring
+    /// perturbs.
+    pub(crate) fn perturbed(&self) -> Option<&Perturbed> {
+        self.perturbed.as_deref()
     }
 
     /// The current rows in member id order.
@@ -444,6 +502,9 @@ impl YearData {
                 .materialised
                 .bytes
                 .load(std::sync::atomic::Ordering::Relaxed)
+            + self.perturbed.as_ref().map_or(0, |p| {
+                p.year.bytes() + p.year.history.len() * std::mem::size_of::<usize>()
+            })
     }
 }
 

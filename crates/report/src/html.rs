@@ -273,20 +273,40 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
         with_unit(stats.and_then(|s| s.weighted), &k.unit),
         "",
     );
-    item(
-        "Rang in der Größenklasse",
-        match (own.and_then(|o| o.rank), sc) {
-            (Some(r), Some(g)) => format!("{r} von {}", g.n),
-            _ => "–".into(),
-        },
-        "",
-    );
-    item(
-        "Perzentilrang",
-        own.and_then(|o| o.percentile_rank)
-            .map_or("–".into(), |p| format!("{} %", de_number(p, 0))),
-        "",
-    );
+    if let Some(q) = own.and_then(|o| o.quintile) {
+        // Rule 17: members see the fifth of the group they fall in.
+        item(
+            "Position in der Größenklasse",
+            format!("{q}. Fünftel (1 = bestes Fünftel)"),
+            "",
+        );
+    } else {
+        item(
+            "Rang in der Größenklasse",
+            match (own.and_then(|o| o.rank), sc) {
+                (Some(r), Some(g)) => format!("{r} von {}", g.n),
+                _ => "–".into(),
+            },
+            "",
+        );
+        item(
+            "Perzentilrang",
+            own.and_then(|o| o.percentile_rank)
+                .map_or("–".into(), |p| format!("{} %", de_number(p, 0))),
+            "",
+        );
+    }
+    if let Some(n) = sc.and_then(|g| g.noise.as_ref()) {
+        item(
+            "Unschärfe Größenklasse",
+            format!(
+                "Mittelwert: {}; Median und Quartile: {}",
+                n.mean.german(),
+                n.quantiles.german()
+            ),
+            "noise",
+        );
+    }
     item(
         "Median alle Mitglieder",
         with_unit(all_stats.and_then(|s| s.median), &k.unit),
@@ -427,6 +447,13 @@ fn method_section(out: &mut String, report: &Report) {
         "<h3>Statistik</h3><p>{}</p><p>Der Rang zählt ab 1 für den günstigsten Wert (bei Kennzahlen ohne Wertung ab dem höchsten Wert); der Perzentilrang gibt an, welcher Anteil der Gruppe einen niedrigeren Wert hat (Gleichstände zur Hälfte).</p>",
         escape(report.method.quantiles)
     );
+    if let Some(noise) = report.method.noise {
+        let _ = write!(
+            out,
+            "<h3>Unschärfe</h3><p>{}</p><p>Geringe Unschärfe: der Wert wurde um weniger als 2 % verschoben; mittlere: 2 bis unter 5 %; starke: 5 % und mehr. Median, Quartile, Standardabweichung und Position tragen die Stufe nach der Gruppengröße. Näheres auf der Seite zur Geheimhaltung: <a href=\"/web/geheimhaltung\">/web/geheimhaltung</a>.</p>",
+            escape(noise)
+        );
+    }
     out.push_str("<h3>Geheimhaltung</h3><p>Vergleichswerte werden nur veröffentlicht, wenn die Gruppe groß genug ist und kein einzelnes Mitglied aus ihnen erkennbar wird. Zurückgehaltene Werte sind im Bericht mit einem dieser Gründe gekennzeichnet:</p><ul>");
     for s in &report.method.suppression {
         let _ = write!(out, "<li>{}</li>", escape(s.message_de));

@@ -15,6 +15,7 @@ pub mod svg;
 pub use html::{HtmlOptions, to_html};
 
 use vergleichsring_engine::compare::GroupResult;
+use vergleichsring_engine::noise::{Flag, NoiseFlags};
 use vergleichsring_engine::report::{FigureReport, Report};
 
 /// What can go wrong while rendering.
@@ -59,7 +60,7 @@ fn number(v: Option<f64>, dialect: Dialect) -> String {
 }
 
 /// The columns of the tabular report, one row per (domain, key figure).
-pub const COLUMNS: [&str; 25] = [
+pub const COLUMNS: [&str; 29] = [
     "domain",
     "key_figure",
     "label",
@@ -85,6 +86,10 @@ pub const COLUMNS: [&str; 25] = [
     "data_version",
     "release",
     "as_of",
+    "quintile",
+    "size_class_noise_mean",
+    "size_class_noise_quantiles",
+    "all_noise_mean",
 ];
 
 /// A cell of the tabular report.
@@ -199,6 +204,20 @@ fn row(report: &Report, domain: &str, k: &FigureReport) -> Vec<Cell> {
         stat(&k.all, |s| s.weighted),
     ];
     cells.extend(state_cells(report, domain));
+    // Rule 17: the quintile and the noise flags, after the columns that
+    // were there before them.
+    let flag = |g: &Option<GroupResult>, f: &dyn Fn(&NoiseFlags) -> Flag| {
+        Cell::Text(
+            g.as_ref()
+                .and_then(|g| g.noise.as_ref())
+                .map(|n| f(n).code().to_string())
+                .unwrap_or_default(),
+        )
+    };
+    cells.push(Cell::Number(own.and_then(|o| o.quintile).map(f64::from)));
+    cells.push(flag(&k.size_class, &|n| n.mean));
+    cells.push(flag(&k.size_class, &|n| n.quantiles));
+    cells.push(flag(&k.all, &|n| n.mean));
     cells
 }
 

@@ -32,6 +32,7 @@ mod ledger;
 mod maintenance;
 mod members;
 mod migrate;
+mod noise;
 mod registry;
 mod releases;
 mod s3;

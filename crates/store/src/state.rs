@@ -143,6 +143,9 @@ pub(crate) enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code_hash: Option<String>,
     },
+    /// The ring's noise secret (rule 14): 32 bytes in hex, or sealed under
+    /// `secrets_key`. Only the first one counts.
+    NoiseSecret { secret: String },
 }
 
 /// One numbered entry of the log: the changes of one commit.
@@ -189,6 +192,8 @@ pub struct View {
     pub users: Arc<BTreeMap<String, crate::UserRecord>>,
     /// Invitations by the hash of their code.
     pub invitations: Arc<HashMap<String, crate::Invitation>>,
+    /// The ring's noise secret as stored (hex or sealed), once created.
+    pub(crate) noise_secret: Option<String>,
 }
 
 impl View {
@@ -280,6 +285,11 @@ impl View {
                     Arc::make_mut(&mut self.sessions).remove(key);
                 }
                 Change::Migrated { from, .. } => self.migrated = Some(from.clone()),
+                Change::NoiseSecret { secret } => {
+                    if self.noise_secret.is_none() {
+                        self.noise_secret = Some(secret.clone());
+                    }
+                }
                 Change::UserInvited {
                     user,
                     code_hash,

@@ -112,12 +112,19 @@ impl View {
 }
 
 /// The reason behind a stored reason code.
+///
+/// Views answer non-admin callers only: a reason that describes the values
+/// (`all_equal`, recorded by publications before rule 16) shows as
+/// `protected`.
 pub(super) fn reason_of(code: &str) -> Reason {
+    if code == Reason::AllEqual.code() {
+        return Reason::Protected;
+    }
     [
         Reason::BelowThreshold,
-        Reason::AllEqual,
         Reason::Complement,
         Reason::Differencing,
+        Reason::Protected,
     ]
     .into_iter()
     .find(|r| r.code() == code)
@@ -134,9 +141,11 @@ pub(super) fn withhold(g: &mut GroupResult, reason: Reason) {
     g.withheld.clear();
     g.distribution = None;
     g.peers = None;
+    g.noise = None;
     if let Some(o) = &mut g.own {
         o.rank = None;
         o.percentile_rank = None;
+        o.quintile = None;
     }
 }
 

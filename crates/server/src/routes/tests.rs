@@ -277,6 +277,7 @@ fn openapi_schemas_match_what_is_served() {
             quantiles: "q",
             groups: vec![],
             suppression: vec![],
+            noise: Some("n"),
         },
     };
     assert_eq!(properties(&d, "Report"), keys(&report));
