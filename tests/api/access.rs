@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use vergleichsring_store::Role;
 
-use crate::helpers::{PARQUET, TestApp, library_file};
+use crate::helpers::{PARQUET, TestApp, library_file, multiplier, quintile_higher_better};
 
 const M1: &str = "05315000";
 const M2: &str = "05111000";
@@ -311,7 +311,22 @@ async fn thresholds_count_peers_without_the_requester() {
     let m = app.token(Role::Member, Some(ids[0])).await;
     let a = app.get(path, Some(&m)).await;
     assert_eq!(a.body["groups"][0]["suppressed"], false, "{}", a.text);
-    assert_eq!(a.body["groups"][0]["own"]["rank"], 6);
+    // Rule 17: its position is the quintile among its peers' perturbed
+    // values, computed here independently from the same multipliers;
+    // the exact rank is admin's only.
+    let noise = app.noise().await;
+    let perturbed: Vec<f64> = rows
+        .iter()
+        .map(|(id, _, scale)| 4.0 * scale * multiplier(&noise, "library", id, "loans"))
+        .collect();
+    let own = &a.body["groups"][0]["own"];
+    assert!(own["rank"].is_null(), "{own}");
+    assert_eq!(own["value"], 4.0, "a member sees its own true value");
+    assert_eq!(
+        own["quintile"],
+        quintile_higher_better(&perturbed, perturbed[0]),
+        "{own}"
+    );
     // One member fewer (in 2023 it was a town of another class) leaves 4
     // peers: suppressed for the member, released for the analyst (5).
     let mut rows = rows;

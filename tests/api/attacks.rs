@@ -344,7 +344,9 @@ async fn a_parent_group_minus_its_children_reveals_nothing() {
 /// requester; re-uploads move nothing a member sees.
 #[tokio::test]
 async fn equal_peers_and_re_uploads_reveal_nothing() {
-    let app = TestApp::spawn().await;
+    // Rule 4 on true values: a ring without perturbation (with it, rule 4
+    // is dropped for non-admin callers, see `noise.rs`).
+    let app = TestApp::spawn_exact().await;
     let ids = city_ids("05", 1, 6);
     register(&app, &ids, "kreisfreie_stadt").await;
     // Five peers with one value, the requester (ids[0]) with another.
@@ -593,12 +595,19 @@ async fn admin_answers_keep_their_form_and_others_name_the_publication() {
     assert!(json.body.get("publication").is_none(), "{}", json.text);
     let admin = app.get_accept(&path, &app.admin, "text/csv").await;
     let header = admin.text.lines().next().unwrap().to_string();
-    assert!(header.ends_with("own_percentile_rank"), "{header}");
+    assert!(header.contains(",own_rank,own_percentile_rank,"), "{header}");
+    assert!(!header.contains("publication"), "{header}");
     let mine = app
         .get_accept(&comparison("size_class", None), &member, "text/csv")
         .await;
     let header = mine.text.lines().next().unwrap().to_string();
-    assert!(header.ends_with("publication,published_at"), "{header}");
+    // The noise flags (rule 17) follow the columns that were there before.
+    assert!(
+        header.ends_with(
+            "publication,published_at,noise_mean,noise_weighted,noise_quantiles,noise_std_dev,noise_position,own_quintile"
+        ),
+        "{header}"
+    );
     assert!(
         mine.text
             .lines()

@@ -619,10 +619,16 @@ impl Case {
             )
             .await
             .map_err(|e| fail("members", e))?;
+        // The audit of sums (rules 9–12) on true values: it must hold by
+        // itself in a ring that perturbs nothing, and it is the second
+        // line of defence behind the perturbation (rule 15), whose own
+        // attacker is `attacker.rs`.
         let engine = Engine::new(
             store,
             Policy {
                 auto_publish: false,
+                noise_min: 0.0,
+                noise_max: 0.0,
                 ..Policy::default()
             },
         )

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use vergleichsring_engine::disclosure::{Policy, Visibility};
 use vergleichsring_store::{Role, Store};
 
-use crate::helpers::{TestApp, leaves};
+use crate::helpers::{TestApp, leaves, multiplier};
 
 /// Member ids 05001000, 05002000, … (kreisfreie Städte in NRW).
 fn ids(n: usize) -> Vec<String> {
@@ -424,7 +424,22 @@ async fn visibility_modes_show_what_the_ring_agreed() {
                 assert_eq!(d.len(), 8);
                 assert!(d.windows(2).all(|w| w[0] <= w[1]));
                 assert_eq!(exact_shown, 0, "{}", a.text);
-                assert!(d.contains(&4.99), "rounded to 3 significant digits: {d:?}");
+                // The distribution of perturbed values (rule 14), rounded to
+                // 3 significant digits (rule 7), computed here from the
+                // same multipliers.
+                let noise = app.noise().await;
+                let mut want: Vec<f64> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        let v = 4.0
+                            * (1.0 + 0.123_457 * i as f64)
+                            * multiplier(&noise, "library", id, "loans");
+                        format!("{v:.2e}").parse::<f64>().unwrap()
+                    })
+                    .collect();
+                want.sort_by(f64::total_cmp);
+                assert_eq!(d, want, "rounded perturbed values");
                 assert!(g.get("peers").is_none());
                 assert!(!a.text.contains(&ids[1]));
             }

@@ -5,7 +5,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use vergleichsring_store::Role;
 
-use crate::helpers::{PARQUET, TestApp, parquet};
+use crate::helpers::{PARQUET, TestApp, multiplier, parquet, quintile_higher_better};
 
 fn add_domain(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extra_domain");
@@ -69,20 +69,59 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     assert_eq!(c.status, StatusCode::OK, "{}", c.text);
     let g = &c.body["groups"][0];
     assert_eq!(g["n"], 7);
-    // Values 60, 70, …, 120 per 1000: mean 90, median 90, weighted the same.
-    assert_eq!(g["stats"]["mean"], 90.0);
-    assert_eq!(g["stats"]["median"], 90.0);
-    assert_eq!(g["stats"]["weighted"], 90.0);
-    assert_eq!(g["own"]["value"], 60.0);
-    assert_eq!(g["own"]["rank"], 7);
-    // Equal cost per hour everywhere: suppressed as all the same (rule 4).
+    // True values 60, 70, …, 120 per 1000 (mean, median and weighted 90
+    // for admin). A member sees the statistics of the perturbed values
+    // (rule 14), computed here independently from the same multipliers:
+    // participants × their multiplier, the population public.
+    let admin = app
+        .get(
+            "/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all",
+            Some(&app.admin),
+        )
+        .await;
+    let truth = &admin.body["groups"][0]["stats"];
+    assert_eq!(truth["mean"], 90.0);
+    assert_eq!(truth["median"], 90.0);
+    assert_eq!(truth["weighted"], 90.0);
+    let noise = app.noise().await;
+    let m = |id: &str, f: &str| multiplier(&noise, "adult_education", id, f);
+    let perturbed: Vec<f64> = ids
+        .iter()
+        .zip(&participants)
+        .map(|(id, p)| 1000.0 * p.unwrap() * m(id, "participants") / 50_000.0)
+        .collect();
+    let mean = perturbed.iter().sum::<f64>() / 7.0;
+    let mut sorted = perturbed.clone();
+    sorted.sort_by(f64::total_cmp);
+    let close = |a: &serde_json::Value, b: f64| (a.as_f64().unwrap() - b).abs() < 1e-9 * b;
+    assert!(close(&g["stats"]["mean"], mean), "{g}");
+    assert!(close(&g["stats"]["median"], sorted[3]), "{g}");
+    // Equal populations: the weighted ratio equals the mean.
+    assert!(close(&g["stats"]["weighted"], mean), "{g}");
+    assert_eq!(g["own"]["value"], 60.0, "its own true value");
+    assert!(g["own"]["rank"].is_null());
+    assert_eq!(
+        g["own"]["quintile"],
+        quintile_higher_better(&perturbed, perturbed[0])
+    );
+    // Equal cost per hour everywhere: admin sees the equal values, an
+    // analyst perturbed ones (rule 4 is dropped for non-admin callers of a
+    // perturbing ring, rule 16); expenditure and teaching hours have
+    // opposite roles, so every member's ratio moves.
     let c = app
         .get(
             "/api/v1/comparisons/adult_education/2024?figure=cost_per_teaching_hour&group_by=all",
             Some(&app.analyst),
         )
         .await;
-    assert_eq!(c.body["groups"][0]["reason"], "all_equal");
+    let g = &c.body["groups"][0];
+    assert_eq!(g["reason"], serde_json::Value::Null, "{g}");
+    let costs: Vec<f64> = ids
+        .iter()
+        .map(|id| 90.0 * m(id, "expenditure_total") / m(id, "teaching_hours"))
+        .collect();
+    assert!(costs.iter().all(|c| (c / 90.0 - 1.0).abs() >= 0.1 - 1e-12));
+    assert!(close(&g["stats"]["mean"], costs.iter().sum::<f64>() / 7.0), "{g}");
 
     // The domain's own rule applies too.
     let bad = parquet(

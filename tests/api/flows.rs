@@ -7,7 +7,9 @@ use vergleichsring_store::Role;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Float64Type;
 
-use crate::helpers::{TestApp, first_key_figure, library_file};
+use crate::helpers::{
+    Multipliers, TestApp, first_key_figure, library_file, multiplier, quintile_higher_better,
+};
 
 fn column(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
     let a = batch
@@ -19,18 +21,33 @@ fn column(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// The first key figure of each domain, computed here from the basic figures.
-fn first_key_values(domain: &str, batch: &RecordBatch) -> Vec<Option<f64>> {
+/// The first key figure of each domain, computed here from the basic
+/// figures: true ones, or perturbed by the ring's multipliers (rule 14;
+/// the population is public and not perturbed).
+fn first_key_values(
+    domain: &str,
+    batch: &RecordBatch,
+    noise: Option<&Multipliers>,
+) -> Vec<Option<f64>> {
     let pop = column(batch, "population");
-    let (num, factor) = match domain {
-        "library" => (column(batch, "stock"), 1.0),
-        "museum" => (column(batch, "visits"), 1000.0),
-        _ => (column(batch, "students"), 1000.0),
+    let (name, factor) = match domain {
+        "library" => ("stock", 1.0),
+        "museum" => ("visits", 1000.0),
+        _ => ("students", 1000.0),
     };
+    let num = column(batch, name);
+    let ids = batch
+        .column_by_name("member_id")
+        .unwrap()
+        .as_string::<i32>();
     num.iter()
         .zip(&pop)
-        .map(|(n, p)| match (n, p) {
-            (Some(n), Some(p)) if *p != 0.0 => Some(factor * n / p),
+        .enumerate()
+        .map(|(i, (n, p))| match (n, p) {
+            (Some(n), Some(p)) if *p != 0.0 => {
+                let m = noise.map_or(1.0, |m| multiplier(m, domain, ids.value(i), name));
+                Some(factor * n * m / p)
+            }
             _ => None,
         })
         .collect()
@@ -55,6 +72,7 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
     let ring = app.load_ring(40, 2023..=2024, 11).await;
     let member = &ring.members[5];
     let token = app.token(Role::Member, Some(&member.member_id)).await;
+    let noise = app.noise().await;
     for domain in ["library", "museum", "music_school"] {
         let batch = &ring
             .figures
@@ -69,7 +87,8 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
         let pos = (0..ids.len())
             .position(|i| ids.value(i) == member.member_id)
             .unwrap();
-        let expected = first_key_values(domain, batch);
+        let expected = first_key_values(domain, batch, None);
+        let perturbed = first_key_values(domain, batch, Some(&noise));
 
         let f = app
             .get(&format!("/api/v1/figures/{domain}/2024"), Some(&token))
@@ -87,15 +106,56 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
             "/api/v1/comparisons/{domain}/2024?figure={}&group_by=all",
             first_key_figure(domain)
         );
+        // Admin reads the true statistics, exactly.
+        let a = app.get(&path, Some(&app.admin)).await;
+        let truth: Vec<f64> = expected.iter().flatten().copied().collect();
+        let true_mean = truth.iter().sum::<f64>() / truth.len() as f64;
+        let admin_stats = &a.body["groups"][0]["stats"];
+        assert!(close(admin_stats["mean"].as_f64().unwrap(), true_mean));
+        assert!(close(
+            admin_stats["median"].as_f64().unwrap(),
+            naive_quantile(&truth, 0.5)
+        ));
+        // A member reads them from the perturbed figures (rule 14),
+        // checked against the computation here from the same multipliers.
         let c = app.get(&path, Some(&token)).await;
         assert_eq!(c.status, StatusCode::OK, "{}", c.text);
         let g = &c.body["groups"][0];
-        let values: Vec<f64> = expected.iter().flatten().copied().collect();
+        let values: Vec<f64> = perturbed.iter().flatten().copied().collect();
         assert_eq!(g["n"].as_u64().unwrap() as usize, values.len());
         assert_eq!(g["suppressed"], false);
         let stats = &g["stats"];
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         assert!(close(stats["mean"].as_f64().unwrap(), mean));
+        // The noise flag of the mean, from how far it moved (rule 17).
+        let moved = ((mean - true_mean) / true_mean).abs();
+        let flag = if moved < 0.02 {
+            "low"
+        } else if moved < 0.05 {
+            "moderate"
+        } else {
+            "high"
+        };
+        assert_eq!(g["noise"]["mean"], flag, "{domain}");
+        assert_eq!(g["noise"]["quantiles"], "low", "39 peers");
+        // The standard deviation corrected for the noise's variance: the
+        // mean squared relative change of every member's value.
+        let pairs: Vec<(f64, f64)> = expected
+            .iter()
+            .zip(&perturbed)
+            .filter_map(|(t, p)| Some(((*t)?, (*p)?)))
+            .filter(|(t, _)| *t != 0.0)
+            .collect();
+        let sigma2 = pairs.iter().map(|(t, p)| (p / t - 1.0).powi(2)).sum::<f64>()
+            / pairs.len() as f64;
+        let n = values.len() as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let corrected = ((var - sigma2 * mean * mean) / (1.0 + sigma2)).max(0.0).sqrt();
+        assert!(
+            close(stats["std_dev"].as_f64().unwrap(), corrected),
+            "{domain}: {} vs {corrected}",
+            stats["std_dev"]
+        );
         for (key, p) in [
             ("median", 0.5),
             ("p25", 0.25),
@@ -111,10 +171,25 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
         assert!(stats.get("min").is_none() && stats.get("max").is_none());
         assert_eq!(g["own"]["member_id"], member.member_id.as_str());
         assert!(close(g["own"]["value"].as_f64().unwrap(), own));
-        // Rank from the value computed here, so that both sides are independent.
-        let own_here = expected[pos].unwrap();
-        let better = values.iter().filter(|v| **v > own_here).count();
-        assert_eq!(g["own"]["rank"].as_u64().unwrap() as usize, better + 1);
+        // The quintile from the values computed here, so that both sides
+        // are independent; the exact rank is admin's only (rule 17).
+        let own_here = perturbed[pos].unwrap();
+        assert_eq!(
+            g["own"]["quintile"].as_u64().unwrap(),
+            quintile_higher_better(&values, own_here)
+        );
+        assert!(g["own"].get("rank").is_none());
+        let better = truth.iter().filter(|v| **v > expected[pos].unwrap()).count();
+        let admin_own = app
+            .get(
+                &format!("{path}&member_id={}", member.member_id),
+                Some(&app.admin),
+            )
+            .await;
+        assert_eq!(
+            admin_own.body["groups"][0]["own"]["rank"].as_u64().unwrap() as usize,
+            better + 1
+        );
 
         // The same comparison by size class puts the member in exactly one group.
         let c = app

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vergleichsring_engine::Engine;
 use vergleichsring_engine::disclosure::Policy;
+use vergleichsring_engine::noise::Noise;
 use vergleichsring_server::{AppState, HttpConfig};
 use vergleichsring_store::{Role, Store};
 
@@ -91,6 +92,28 @@ impl TestApp {
     /// A server with a ring policy of its own (e.g. another visibility mode).
     pub async fn spawn_with_policy(policy: Policy) -> TestApp {
         Self::spawn_full(|_| {}, policy).await
+    }
+
+    /// A server of a ring that perturbs nothing (`noise_min = noise_max =
+    /// 0`): for the tests of rules 1–12 on exact values, which still hold
+    /// as the second line of defence.
+    pub async fn spawn_exact() -> TestApp {
+        Self::spawn_with_policy(exact_policy()).await
+    }
+
+    /// The ring's multipliers, as the library API gives them from the
+    /// data directory (never over HTTP): non-admin numbers are tested
+    /// against an independent computation from the same multipliers.
+    pub async fn noise(&self) -> Multipliers {
+        let store = Store::open(self.dir.path()).await.unwrap();
+        Multipliers {
+            noise: Noise::new(
+                store.noise_secret().await.unwrap(),
+                self.policy.noise_min,
+                self.policy.noise_max,
+            ),
+            catalog: store.catalog().clone(),
+        }
     }
 
     async fn spawn_full(prepare: impl FnOnce(&Path), policy: Policy) -> TestApp {
@@ -432,4 +455,36 @@ pub fn leaves(v: &Value) -> Vec<&Value> {
         Value::Null => Vec::new(),
         leaf => vec![leaf],
     }
+}
+
+/// The default policy without perturbation (rules 1–12 on true values).
+pub fn exact_policy() -> Policy {
+    Policy {
+        noise_min: 0.0,
+        noise_max: 0.0,
+        ..Policy::default()
+    }
+}
+
+/// A ring's multipliers with the catalogue of its data directory.
+pub struct Multipliers {
+    pub noise: Noise,
+    pub catalog: vergleichsring_catalog::Catalog,
+}
+
+/// The multiplier of one basic figure of a member, by figure id.
+pub fn multiplier(m: &Multipliers, domain: &str, member_id: &str, figure: &str) -> f64 {
+    let d = m.catalog.domain(domain).unwrap();
+    let f = d.basic_figures.iter().position(|b| b.id == figure).unwrap();
+    m.noise.multiplier(d, f, member_id)
+}
+
+/// The quintile (1 = best fifth) of `own` among `values` (which hold it),
+/// higher values better, written from the definition: the rank counts the
+/// strictly better values plus one, and the n ranks split into five equal
+/// parts.
+pub fn quintile_higher_better(values: &[f64], own: f64) -> u64 {
+    let rank = values.iter().filter(|v| **v > own).count() + 1;
+    let n = values.len();
+    (((rank - 1) * 5) / n + 1) as u64
 }

@@ -98,9 +98,13 @@ impl Noise {
             .collect()
     }
 
-    /// The member's sign, `+1` or `−1` with equal probability.
-    pub fn member_sign(&self, member_id: &str) -> f64 {
-        if hmac(&self.key, &["sign", member_id])[0] & 1 == 0 {
+    /// The member's sign in a domain, `+1` or `−1` with equal
+    /// probability. One per domain rather than one for all of a member's
+    /// figures: a figure the member publishes elsewhere (rule 13) reveals
+    /// its multiplier and so the sign, and with it the direction of the
+    /// noise on the member's other figures of that domain only.
+    pub fn member_sign(&self, domain: &str, member_id: &str) -> f64 {
+        if hmac(&self.key, &["sign", domain, member_id])[0] & 1 == 0 {
             1.0
         } else {
             -1.0
@@ -125,14 +129,14 @@ impl Noise {
             NoiseRole::Plus => 1.0,
             NoiseRole::Minus => -1.0,
         };
-        1.0 + role * self.member_sign(member_id) * self.size(&domain.id, &f.id, member_id)
+        1.0 + role * self.member_sign(&domain.id, member_id) * self.size(&domain.id, &f.id, member_id)
     }
 
     /// The multipliers of every basic figure of a member, in catalogue
     /// order.
     pub fn multipliers(&self, domain: &Domain, member_id: &str) -> Vec<f64> {
         // The member's sign once, not once per figure.
-        let sign = self.member_sign(member_id);
+        let sign = self.member_sign(&domain.id, member_id);
         domain
             .basic_figures
             .iter()
@@ -341,7 +345,7 @@ mod tests {
                 let u = noise.size("library", "loans", &m);
                 prop_assert!((0.05..=0.10).contains(&u));
                 sum += u;
-                plus += usize::from(noise.member_sign(&m) > 0.0);
+                plus += usize::from(noise.member_sign("library", &m) > 0.0);
             }
             let mean = sum / n as f64;
             prop_assert!((mean - (0.05 + 0.05 * 2.0 / 3.0)).abs() < 0.003, "{}", mean);
@@ -360,7 +364,7 @@ mod tests {
             let noise = Noise::new(seed, 0.05, 0.10);
             let perturbed: Vec<f64> = values.iter().enumerate().map(|(i, v)| {
                 let m = format!("{i:08}");
-                v * (1.0 + noise.member_sign(&m) * noise.size("d", "f", &m))
+                v * (1.0 + noise.member_sign("d", &m) * noise.size("d", "f", &m))
             }).collect();
             let s = crate::stats::summarize(&perturbed).and_then(|s| s.std_dev.map(|sd| (sd, s.mean)));
             if let Some((sd, mean)) = s {

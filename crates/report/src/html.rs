@@ -277,7 +277,7 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
         // Rule 17: members see the fifth of the group they fall in.
         item(
             "Position in der Größenklasse",
-            format!("{q}. Fünftel (1 = bestes Fünftel)"),
+            format!("{q}. Fünftel (das erste ist das beste)"),
             "",
         );
     } else {
@@ -296,17 +296,6 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
             "",
         );
     }
-    if let Some(n) = sc.and_then(|g| g.noise.as_ref()) {
-        item(
-            "Unschärfe Größenklasse",
-            format!(
-                "Mittelwert: {}; Median und Quartile: {}",
-                n.mean.german(),
-                n.quantiles.german()
-            ),
-            "noise",
-        );
-    }
     item(
         "Median alle Mitglieder",
         with_unit(all_stats.and_then(|s| s.median), &k.unit),
@@ -317,6 +306,15 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
         with_unit(all_stats.and_then(|s| s.weighted), &k.unit),
         "",
     );
+    if let Some(n) = sc.and_then(|g| g.noise.as_ref()) {
+        // Rule 17: the flags in German, with a link to their explanation.
+        let _ = write!(
+            out,
+            r##"<div><dt>Unschärfe Größenklasse</dt><dd class="noise">Mittelwert: {}; Median und Quartile: {} (<a href="#unschaerfe">was heißt das?</a>)</dd></div>"##,
+            escape(n.mean.german()),
+            escape(n.quantiles.german())
+        );
+    }
     out.push_str("</dl>");
     let class_row = group_label(sc, class_label.unwrap_or("Größenklasse"));
     out.push_str(r#"<div class="charts">"#);
@@ -450,7 +448,7 @@ fn method_section(out: &mut String, report: &Report) {
     if let Some(noise) = report.method.noise {
         let _ = write!(
             out,
-            "<h3>Unschärfe</h3><p>{}</p><p>Geringe Unschärfe: der Wert wurde um weniger als 2 % verschoben; mittlere: 2 bis unter 5 %; starke: 5 % und mehr. Median, Quartile, Standardabweichung und Position tragen die Stufe nach der Gruppengröße. Näheres auf der Seite zur Geheimhaltung: <a href=\"/web/geheimhaltung\">/web/geheimhaltung</a>.</p>",
+            "<h3 id=\"unschaerfe\">Unschärfe</h3><p>{}</p><p>Geringe Unschärfe: der Wert wurde um weniger als 2 % verschoben; mittlere: 2 bis unter 5 %; starke: 5 % und mehr. Median, Quartile, Standardabweichung und Position tragen die Stufe nach der Gruppengröße. Ihr eigener Wert ist immer genau.</p>",
             escape(noise)
         );
     }

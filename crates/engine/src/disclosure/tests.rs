@@ -2,6 +2,16 @@
 use super::*;
 use proptest::prelude::*;
 
+/// The default policy of a ring that perturbs nothing: rules 3 and 4 on
+/// true values, with their precise reasons.
+fn exact() -> Policy {
+    Policy {
+        noise_min: 0.0,
+        noise_max: 0.0,
+        ..Policy::default()
+    }
+}
+
 fn group(values: &[f64]) -> GroupValues {
     GroupValues {
         values: values.to_vec(),
@@ -12,7 +22,7 @@ fn group(values: &[f64]) -> GroupValues {
 
 #[test]
 fn dominance_and_p_percent_follow_acro() {
-    let p = Policy::default();
+    let p = exact();
     assert_eq!(dominance_failure(&[10.0; 6], &p), None);
     // Two contributors hold 95 %.
     assert_eq!(
@@ -54,6 +64,15 @@ fn dominance_and_p_percent_follow_acro() {
             .iter()
             .any(|w| w.statistic == "weighted" && w.reason == "dominance")
     );
+    // A perturbing ring withholds it too, but says only `protected`: the
+    // precise reason would describe the values (rule 16).
+    let r = verdict(&Policy::default(), Audience::Analyst, &g, None);
+    assert_eq!(r.stats.unwrap().weighted, None);
+    assert!(
+        r.withheld
+            .iter()
+            .any(|w| w.statistic == "weighted" && w.reason == "protected")
+    );
 }
 
 #[test]
@@ -80,7 +99,7 @@ fn the_threshold_counts_peers_without_the_requester() {
 
 #[test]
 fn equal_values_are_suppressed_and_admin_sees_all() {
-    let p = Policy::default();
+    let p = exact();
     let g = group(&[2.0; 12]);
     assert_eq!(
         verdict(&p, Audience::Analyst, &g, None).reason,
@@ -88,11 +107,23 @@ fn equal_values_are_suppressed_and_admin_sees_all() {
     );
     let r = verdict(&p, Audience::Admin, &group(&[1.0, 9.0]), None);
     assert_eq!(r.stats.unwrap().max, Some(9.0));
+    // A perturbing ring drops rule 4 for everyone but admin (rule 16):
+    // perturbed values of equal figures differ, and a decision on the
+    // true values would tell that they are equal.
+    let r = verdict(&Policy::default(), Audience::Analyst, &g, None);
+    assert!(r.stats.is_some() && r.reason.is_none());
+    assert!(passes_size_and_variety(
+        &Policy::default(),
+        Audience::Analyst,
+        &[2.0; 12],
+        None
+    ));
+    assert!(!passes_size_and_variety(&p, Audience::Analyst, &[2.0; 12], None));
 }
 
 #[test]
 fn rule_4_looks_at_the_peers_without_the_requester() {
-    let p = Policy::default();
+    let p = exact();
     // Five equal peers and a requester with another value: n, mean and
     // its own value would give every peer's value.
     let g = group(&[2.0, 2.0, 2.0, 2.0, 2.0, 7.0]);
@@ -154,7 +185,7 @@ proptest! {
         in_group in any::<bool>(),
         audience in prop_oneof![Just(Audience::Member), Just(Audience::Analyst), Just(Audience::Consultant)],
     ) {
-        let p = Policy::default();
+        let p = exact();
         let in_group = in_group && !values.is_empty();
         let own = values.first().copied().filter(|_| in_group);
         let r = verdict(&p, audience, &group(&values), own);
