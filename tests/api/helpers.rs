@@ -116,6 +116,30 @@ impl TestApp {
         }
     }
 
+    /// A server whose ring has a known noise secret, so that its
+    /// perturbed answers are the same in every run (golden files).
+    pub async fn spawn_with_noise_secret(secret: [u8; 32]) -> TestApp {
+        Self::spawn_full(
+            |dir| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let dir = dir.to_path_buf();
+                std::thread::spawn(move || {
+                    rt.block_on(async {
+                        let store = Store::open(&dir).await.unwrap();
+                        assert!(store.adopt_noise_secret(secret).await.unwrap());
+                    })
+                })
+                .join()
+                .unwrap();
+            },
+            Policy::default(),
+        )
+        .await
+    }
+
     async fn spawn_full(prepare: impl FnOnce(&Path), policy: Policy) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         Store::init(dir.path()).unwrap();

@@ -32,25 +32,48 @@ pub struct Peer {
 }
 
 /// The requesting member's own position in its group.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+///
+/// Admin and rings without perturbation get the exact `rank` and
+/// `percentile_rank` (both `null` while withheld); non-admin callers of a
+/// perturbing ring get the `quintile` instead (rule 17).
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct Own {
     /// The member.
     pub member_id: String,
     /// Its key-figure value (`null` when not computable).
     pub value: Option<f64>,
-    /// Rank in the group, 1 = best (admin only: others get the
-    /// quintile, rule 17); withheld while the group is suppressed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Rank in the group, 1 = best (admin and rings without perturbation);
+    /// `null` while the group is suppressed.
     pub rank: Option<usize>,
-    /// Percentile rank in the group (admin only); withheld while the group
-    /// is suppressed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Percentile rank in the group (admin and rings without
+    /// perturbation); `null` while the group is suppressed.
     pub percentile_rank: Option<f64>,
     /// The fifth of the group the member's perturbed value falls in among
     /// its peers' perturbed values, 1 = best fifth (non-admin callers, in
     /// built-in groups, for key figures released in full; rule 17).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quintile: Option<u8>,
+    /// Whether the position is the coarse one (quintile) rather than the
+    /// exact one (rank and percentile rank).
+    #[schema(ignore)]
+    pub coarse: bool,
+}
+
+impl Serialize for Own {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("member_id", &self.member_id)?;
+        map.serialize_entry("value", &self.value)?;
+        if self.coarse {
+            if let Some(q) = self.quintile {
+                map.serialize_entry("quintile", &q)?;
+            }
+        } else {
+            map.serialize_entry("rank", &self.rank)?;
+            map.serialize_entry("percentile_rank", &self.percentile_rank)?;
+        }
+        map.end()
+    }
 }
 
 /// What non-admin callers see of a group, shown to admin beside the true
@@ -264,6 +287,7 @@ pub fn compare(
                     value: own_value,
                     rank: None,
                     percentile_rank: None,
+                    coarse: true,
                     // Rule 17: the quintile among perturbed peers, in
                     // built-in groups only.
                     quintile: own_released
@@ -282,6 +306,7 @@ pub fn compare(
                         .filter(|_| disclosed)
                         .and_then(|v| percentile_rank(&b.g.values.values, v)),
                     quintile: None,
+                    coarse: false,
                 }),
                 _ => None,
             };

@@ -280,6 +280,8 @@ impl<'e> Reports<'e> {
             Reason::Protected,
         ]
         .into_iter()
+        // `protected` is said only by a ring that perturbs (rule 16).
+        .filter(|r| *r != Reason::Protected || self.engine.noise.is_some())
         .map(|r| MethodReason {
             reason: r.code(),
             message_de: r.message_de(),

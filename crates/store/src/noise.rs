@@ -51,6 +51,36 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records `secret` as the ring's noise secret if the ring has none
+    /// yet (sealed like a created one); `Ok(false)` if it has another. For
+    /// a ring carried to a new lake with its published numbers, and for
+    /// tests whose expected answers (golden files) need fixed multipliers.
+    pub async fn adopt_noise_secret(&self, secret: [u8; 32]) -> Result<bool> {
+        let plain: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let stored = match self.secrets_key.get() {
+            Some(key) => crate::sealed::seal(key, &plain, AAD).ok_or_else(|| {
+                StoreError::Invalid("the noise secret could not be sealed".into())
+            })?,
+            None => plain,
+        };
+        self.state
+            .commit("noise", |view| {
+                if view.noise_secret.is_some() {
+                    return Ok((Vec::new(), ()));
+                }
+                Ok((
+                    vec![Change::NoiseSecret {
+                        secret: stored.clone(),
+                    }],
+                    (),
+                ))
+            })
+            .await?;
+        Ok(self.noise_secret().await? == secret)
+    }
+}
+
 /// 64 hex digits as 32 bytes.
 fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
     let hex = hex.trim();
@@ -103,6 +133,17 @@ mod tests {
         let with = Store::open(dir.path()).await.unwrap();
         with.set_secrets_key(crate::SecretsKey::from_hex(&key).unwrap());
         assert_eq!(with.noise_secret().await.unwrap(), first);
+    }
+
+    #[tokio::test]
+    async fn an_adopted_secret_is_kept_and_another_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let a = Store::open(dir.path()).await.unwrap();
+        assert!(a.adopt_noise_secret([9; 32]).await.unwrap());
+        assert_eq!(a.noise_secret().await.unwrap(), [9; 32]);
+        assert!(!a.adopt_noise_secret([8; 32]).await.unwrap());
+        assert_eq!(a.noise_secret().await.unwrap(), [9; 32]);
     }
 
     #[test]
