@@ -837,6 +837,11 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
     b.assert_accessible(axe, "the forgotten-password form")
         .await;
 
+    // The page explaining the noise flags (rule 17), for everyone.
+    b.goto(&format!("{base}/web/geheimhaltung")).await;
+    b.wait_text("h1", "Geheimhaltung und Unschärfe").await;
+    b.assert_accessible(axe, "the disclosure page").await;
+
     // Through the provider: its form, then back to the overview (with the
     // second factor, which the account has).
     b.goto(&format!("{base}/web")).await;

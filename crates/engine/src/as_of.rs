@@ -64,7 +64,7 @@ impl AsOf {
     /// that recorded them.
     fn policy(&self) -> Option<Policy> {
         let r = self.release()?;
-        serde_json::from_value(r.disclosure.clone()?).ok()
+        Policy::from_record(r.disclosure.as_ref()?)
     }
 }
 

@@ -100,6 +100,17 @@ impl Policy {
         self.noise_max > 0.0
     }
 
+    /// The policy a publication or release recorded
+    /// (`Engine::disclosure_record`): the settings, without the noise
+    /// secret's fingerprint beside them.
+    pub fn from_record(record: &serde_json::Value) -> Option<Policy> {
+        let mut v = record.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("noise_key");
+        }
+        serde_json::from_value(v).ok()
+    }
+
     /// Checks the noise settings: `0 ≤ noise_min ≤ noise_max < 0.5`.
     pub fn check_noise(&self) -> Result<(), String> {
         let ok = |x: f64| x.is_finite() && (0.0..0.5).contains(&x);

@@ -144,6 +144,24 @@ impl Engine {
         })
     }
 
+    /// The ring's disclosure settings.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The disclosure settings a publication records: the policy and,
+    /// when the ring perturbs, the fingerprint of its noise secret
+    /// (`noise_key`), so that every released number can be reproduced
+    /// from the ledger's true values with the same secret, and a changed
+    /// secret is seen.
+    pub(crate) fn disclosure_record(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self.policy).unwrap_or_default();
+        if let (Some(noise), Some(map)) = (&self.noise, v.as_object_mut()) {
+            map.insert("noise_key".into(), noise.fingerprint().into());
+        }
+        v
+    }
+
     /// Sets the limits on uploads and the time one upload may take to check.
     pub fn with_limits(mut self, limits: Limits, upload_timeout: std::time::Duration) -> Engine {
         self.limits = limits;

@@ -66,7 +66,7 @@ impl<'e> Releases<'e> {
     /// Freezes a (domain, year): uploads for it get 409 until it is reopened.
     pub(crate) async fn freeze(&self, d: &Domain, year: i32, by: &str) -> Result<DataRelease> {
         let domain = d.id.as_str();
-        let disclosure = serde_json::to_value(self.engine.policy).ok();
+        let disclosure = Some(self.engine.disclosure_record());
         let release = self
             .change(
                 d,

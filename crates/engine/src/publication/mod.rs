@@ -240,7 +240,7 @@ impl Publications<'_> {
                 trigger: trigger.as_str().to_string(),
                 changed_members: changed,
                 suppressed_by_audit: suppressed,
-                disclosure: serde_json::to_value(self.engine.policy).unwrap_or_default(),
+                disclosure: self.engine.disclosure_record(),
             };
             state.publication = publication.clone();
             let entry = LedgerEntry {

@@ -371,7 +371,7 @@ fn mask_of(domain: &Domain, state: &PublishedMask, default: Policy) -> Mask {
             generation,
             map: Arc::new(members),
         },
-        policy: serde_json::from_value(p.disclosure.clone()).unwrap_or(default),
+        policy: Policy::from_record(&p.disclosure).unwrap_or(default),
         disclosed,
         withheld,
         bytes,

@@ -58,6 +58,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
     let upload_limit = DefaultBodyLimit::max(max_body_bytes + 64 * 1024);
     OpenApiRouter::new()
         .routes(routes!(home))
+        .routes(routes!(disclosure_page))
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(invitation, accept_invitation))
@@ -196,6 +197,26 @@ async fn login(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct CsrfForm {
     csrf: String,
+}
+
+/// `GET /web/geheimhaltung`: what the ring does to protect single
+/// members' values, and what the noise flags of reports mean.
+#[utoipa::path(
+    get,
+    path = "/web/geheimhaltung",
+    operation_id = "web_disclosure",
+    tag = "web",
+    summary = "Disclosure control explained",
+    description = "A page for everyone (no sign-in) explaining in German how comparisons protect single members' values: the perturbation of rule 14 and its size, the noise flags (geringe, mittlere, starke Unschärfe) of rule 17, the quintile, and the key figures released as group means only. Reports and the overview link to it.",
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+    )
+)]
+pub(super) async fn disclosure_page(State(state): State<AppState>) -> Response {
+    let policy = state.engine.policy();
+    html_page(
+        pages::disclosure(policy.perturbs(), (policy.noise_min, policy.noise_max)).into_string(),
+    )
 }
 
 /// `POST /web/abmelden`.

@@ -4,6 +4,7 @@
 //! returns.
 
 mod colleagues;
+mod disclosure;
 mod explain;
 mod labels;
 mod login;
@@ -14,6 +15,7 @@ mod upload;
 mod users;
 
 pub(crate) use colleagues::colleagues;
+pub(crate) use disclosure::disclosure;
 pub(crate) use login::{
     forgot_password, invitation, login, new_password, password_set, signed_in_through_sso,
 };

@@ -86,6 +86,10 @@ pub(crate) fn overview(
         }
         section id="berichte" {
             h2 { "Ihre Berichte" }
+            p {
+                "Vergleichswerte werden zum Schutz einzelner Mitglieder aus leicht veränderten Grunddaten berechnet; Ihre eigenen Werte sind genau. "
+                a href="/web/geheimhaltung" { "Was bedeutet Unschärfe?" }
+            }
             @if years.is_empty() {
                 p { "Berichte gibt es für jedes Jahr, für das Sie Zahlen eingereicht haben." }
             } @else {
