@@ -4,7 +4,7 @@
 //! can query. Releases of custom groups are entries of the release ledger
 //! (`ledger.rs`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use deltalake::arrow::array::{Array, ArrayRef, Int32Array, RecordBatch, StringArray};
@@ -160,6 +160,17 @@ fn access_entries(batch: &RecordBatch, out: &mut Vec<AccessEntry>) -> Result<()>
 }
 
 impl Store {
+    /// Every consultant's grants (consultant id → member ids): what a
+    /// consultant legitimately knows, counted by the audit (rule 13).
+    pub fn all_grants(&self) -> BTreeMap<String, BTreeSet<String>> {
+        self.state
+            .view()
+            .grants
+            .iter()
+            .map(|(c, m)| (c.clone(), m.clone()))
+            .collect()
+    }
+
     /// The members that granted a consultant access.
     pub fn grants_of(&self, consultant_id: &str) -> BTreeSet<String> {
         self.state.view().grants_of(consultant_id)

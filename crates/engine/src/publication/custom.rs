@@ -208,6 +208,12 @@ impl Publications<'_> {
         }
         let mut figures = Vec::new();
         let systems = self.systems(&domain.id, year, entries);
+        let coalitions = super::audit::Coalitions::of(
+            &systems.members,
+            state,
+            &self.engine.store.all_grants(),
+            view.policy.threshold,
+        );
         let position: HashMap<&str, usize> = state
             .member_ids
             .iter()
@@ -249,24 +255,22 @@ impl Publications<'_> {
             // suppression: withheld totals that the ledger already
             // determines are public knowledge and do not count against it,
             // exactly as at publication.
-            let refused = vergleichsring_audit::check_addition(
-                &sys.owner,
-                &sys.disclosed,
-                &sys.protected,
-                &row,
-            )
-            .and_then(|finding| {
-                match vergleichsring_audit::secondary_suppression(
-                    &sys.owner,
-                    &sys.disclosed,
-                    &sys.protected,
-                    std::slice::from_ref(&row),
-                    &[],
-                ) {
-                    Ok(withheld) if withheld.is_empty() => None,
-                    Ok(_) => Some(finding),
-                    Err(f) => Some(f),
-                }
+            // For each member alone and for the coalitions of rule 13.
+            let refused = coalitions.owners(&sys.owner).iter().find_map(|owner| {
+                vergleichsring_audit::check_addition(owner, &sys.disclosed, &sys.protected, &row)
+                    .and_then(|finding| {
+                        match vergleichsring_audit::secondary_suppression(
+                            owner,
+                            &sys.disclosed,
+                            &sys.protected,
+                            std::slice::from_ref(&row),
+                            &[],
+                        ) {
+                            Ok(withheld) if withheld.is_empty() => None,
+                            Ok(_) => Some(finding),
+                            Err(f) => Some(f),
+                        }
+                    })
             });
             if let Some(finding) = refused {
                 tracing::info!(group = %group.id, figure = %f.figure, ?finding, "custom group refused by the audit");

@@ -228,7 +228,12 @@ impl Publications<'_> {
             }
             self.decide_groups(d, year, &snapshot, &members, &mut state);
             state.members = members.values().cloned().collect();
-            let suppressed = audit_publication(&entries, &mut state);
+            let suppressed = audit_publication(
+                &entries,
+                &mut state,
+                &self.engine.store.all_grants(),
+                self.engine.policy.threshold,
+            );
             let seq = entries.len() as u64 + 1;
             let publication = Publication {
                 id: format!("{}-{year}-p{seq}", d.id),
