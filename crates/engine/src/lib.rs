@@ -29,6 +29,8 @@ mod grouping;
 pub mod groups;
 mod memory;
 pub mod noise;
+#[cfg(test)]
+mod noise_catalog_tests;
 pub mod offline;
 pub mod publication;
 pub mod query;

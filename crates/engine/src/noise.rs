@@ -332,6 +332,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
         #[test]
         fn sizes_follow_the_ramp(seed in any::<[u8; 32]>()) {
             // Over many members, the sizes stay within the bounds and lean
