@@ -19,6 +19,7 @@ mod hostile;
 mod maintenance;
 mod matrix;
 mod migration;
+mod noise;
 mod objectstore;
 mod openapi;
 mod operations;

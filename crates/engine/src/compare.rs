@@ -15,7 +15,7 @@ pub use crate::grouping::CompareInput;
 use crate::grouping::{assign, build_groups, cached};
 use crate::noise::{Flag, NoiseFlags, corrected_std_dev, quintile};
 use crate::snapshot::{Snapshot, YearData};
-use crate::stats::{percentile_rank, rank, weighted};
+use crate::stats::{percentile_rank, rank};
 use crate::year::GroupData;
 use vergleichsring_catalog::Release;
 pub use crate::year::Materialised;
@@ -201,8 +201,14 @@ pub fn compare(
         _ => data,
     };
     let groups = groups_of(input, released, figure, by);
-    let truth = perturb.then(|| groups_of(input, data, figure, by));
-    let sigma2 = twin.and_then(|t| t.sigma2.get(figure).copied()).unwrap_or(0.0);
+    let sigma2 = input.noise.map_or(0.0, |n| n.variance(domain, figure));
+    // The movement the noise is expected to give a group's mean and
+    // weighted ratio, from its released (perturbed) values only.
+    let expected = |g: &crate::disclosure::GroupValues| {
+        input.noise.map_or((0.0, 0.0), |n| {
+            n.expected_movement(domain, figure, &g.values, &g.nums, &g.dens)
+        })
+    };
     let mean_only = domain.key_figures[figure].release == Release::MeanOnly;
     // The requester's group and value: only a registered member with a
     // current row that the grouping places in a group has a position.
@@ -265,19 +271,14 @@ pub fn compare(
             let disclosed = r.stats.is_some();
             let peers = r.n - usize::from(b.holds_own && known.is_some());
             let noise = match (&mut r.stats, perturb) {
-                (Some(stats), true) => {
-                    let truth_group = truth
-                        .as_ref()
-                        .and_then(|t| t.iter().find(|g| g.id == b.g.id));
-                    Some(finish_perturbed(
-                        stats,
-                        &mut r.withheld,
-                        truth_group.map(|g| &g.values),
-                        sigma2,
-                        peers,
-                        mean_only_here,
-                    ))
-                }
+                (Some(stats), true) => Some(finish_perturbed(
+                    stats,
+                    &mut r.withheld,
+                    expected(&b.g.values),
+                    sigma2,
+                    peers,
+                    mean_only_here,
+                )),
                 _ => None,
             };
             let position = disclosed && !mean_only_here;
@@ -317,7 +318,7 @@ pub fn compare(
                     finish_perturbed(
                         stats,
                         &mut v.withheld,
-                        Some(&b.g.values),
+                        expected(&pg.values),
                         sigma2,
                         v.n,
                         mean_only,
@@ -412,12 +413,14 @@ pub fn compare(
 /// 14, 15 and 17): the standard deviation corrected for the noise's
 /// variance `sigma2`, everything but the mean withheld for a key figure
 /// released as a mean only, and the noise flags: the mean's and the
-/// weighted ratio's from how far the perturbation moved them from the
-/// `truth` group's, the others' from the number of peers alone.
+/// weighted ratio's from the movement the noise is expected to give them
+/// (`expected`, from the perturbed values: the true movement, together
+/// with values an attacker knows, would tell the direction of one
+/// member's noise), the others' from the number of peers alone.
 fn finish_perturbed(
     stats: &mut DisclosedStats,
     withheld: &mut Vec<Withheld>,
-    truth: Option<&crate::disclosure::GroupValues>,
+    expected: (f64, f64),
     sigma2: f64,
     peers: usize,
     mean_only: bool,
@@ -444,19 +447,9 @@ fn finish_perturbed(
         stats.max = None;
     }
     let size = Flag::of_size(peers);
-    let true_mean = truth.and_then(|t| {
-        (!t.values.is_empty()).then(|| t.values.iter().sum::<f64>() / t.values.len() as f64)
-    });
-    let true_weighted = truth.and_then(|t| weighted(&t.nums, &t.dens));
     NoiseFlags {
-        mean: match (true_mean, stats.mean) {
-            (Some(t), Some(p)) => Flag::of_change(t, p),
-            _ => size,
-        },
-        weighted: stats.weighted.map(|p| match true_weighted {
-            Some(t) => Flag::of_change(t, p),
-            None => size,
-        }),
+        mean: Flag::of_movement(expected.0),
+        weighted: stats.weighted.map(|_| Flag::of_movement(expected.1)),
         quantiles: size,
         std_dev: size,
         position: size,

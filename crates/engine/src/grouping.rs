@@ -219,4 +219,7 @@ pub struct CompareInput<'a> {
     /// materialised groups are kept per generation, because a member's kind
     /// decides its groups.
     pub members_generation: u64,
+    /// The ring's multipliers, when it perturbs: the standard deviation
+    /// is corrected for their variance.
+    pub noise: Option<&'a crate::noise::Noise>,
 }

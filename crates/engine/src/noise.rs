@@ -149,6 +149,138 @@ impl Noise {
     }
 }
 
+impl Noise {
+    /// The variance of a key figure's multiplicative noise, `E[(m − 1)²]`,
+    /// from the distribution of the multipliers alone (never from data, so
+    /// that a group with the same members and values has the same
+    /// corrected standard deviation in every publication): `E[u²]` when
+    /// the private inputs sit on one side of the formula's division,
+    /// `E[((1 + s·u₁)/(1 − s·u₂) − 1)²]` when they sit on both (the roles
+    /// move them apart), 0 when every input is public. Sums and
+    /// differences on one side count as one input (an approximation: their
+    /// noise is somewhat smaller or larger).
+    pub fn variance(&self, domain: &Domain, figure: usize) -> f64 {
+        let Some(k) = domain.key_figures.get(figure) else {
+            return 0.0;
+        };
+        let (num, den) = split_division(&k.formula);
+        let private = |part: &str| {
+            identifiers(part).any(|id| {
+                domain
+                    .basic_figures
+                    .iter()
+                    .any(|f| f.id == id && f.role() != NoiseRole::Public)
+            })
+        };
+        let (a, w) = (self.min, self.max - self.min);
+        // The ramp's quantiles at the midpoints of 64 equal steps.
+        let steps = 64;
+        let u = |k: usize| a + w * ((k as f64 + 0.5) / steps as f64).sqrt();
+        match (private(num), private(den)) {
+            (false, false) => 0.0,
+            (true, true) => {
+                let mut sum = 0.0;
+                for i in 0..steps {
+                    for j in 0..steps {
+                        let (u1, u2) = (u(i), u(j));
+                        sum += ((1.0 + u1) / (1.0 - u2) - 1.0).powi(2);
+                        sum += ((1.0 - u1) / (1.0 + u2) - 1.0).powi(2);
+                    }
+                }
+                sum / (2 * steps * steps) as f64
+            }
+            _ => (0..steps).map(|i| u(i).powi(2)).sum::<f64>() / steps as f64,
+        }
+    }
+}
+
+impl Noise {
+    /// `E[u²]` of the ramp: the variance one private input's multiplier
+    /// brings.
+    fn one_input_variance(&self) -> f64 {
+        let (a, w) = (self.min, self.max - self.min);
+        let steps = 64;
+        (0..steps)
+            .map(|k| (a + w * ((k as f64 + 0.5) / steps as f64).sqrt()).powi(2))
+            .sum::<f64>()
+            / steps as f64
+    }
+
+    /// Whether the numerator and the denominator of a key figure hold a
+    /// private basic figure.
+    pub fn private_sides(&self, domain: &Domain, figure: usize) -> (bool, bool) {
+        let Some(k) = domain.key_figures.get(figure) else {
+            return (false, false);
+        };
+        let (num, den) = split_division(&k.formula);
+        let private = |part: &str| {
+            identifiers(part).any(|id| {
+                domain
+                    .basic_figures
+                    .iter()
+                    .any(|f| f.id == id && f.role() != NoiseRole::Public)
+            })
+        };
+        (private(num), private(den))
+    }
+
+    /// The relative movement the noise is expected to give a group's mean
+    /// (`sqrt(σ²·Σy'²) / |Σy'|`) and weighted ratio (the same for the sums
+    /// of numerators and denominators, added), computed from the released
+    /// (perturbed) values only: the flags of rule 17 come from it. A flag
+    /// from the true movement would tell, together with values an attacker
+    /// knows, the direction of one member's noise (rule 15).
+    pub fn expected_movement(
+        &self,
+        domain: &Domain,
+        figure: usize,
+        values: &[f64],
+        nums: &[f64],
+        dens: &[f64],
+    ) -> (f64, f64) {
+        let rel = |v: &[f64], var: f64| {
+            let sum: f64 = v.iter().sum();
+            let squares: f64 = v.iter().map(|x| x * x).sum();
+            if sum == 0.0 {
+                if squares == 0.0 { 0.0 } else { f64::INFINITY }
+            } else {
+                (var * squares).sqrt() / sum.abs()
+            }
+        };
+        let mean = rel(values, self.variance(domain, figure));
+        let (num, den) = self.private_sides(domain, figure);
+        let one = self.one_input_variance();
+        let part = |v: &[f64], private: bool| if private { rel(v, one).powi(2) } else { 0.0 };
+        let weighted = (part(nums, num) + part(dens, den)).sqrt();
+        (mean, weighted)
+    }
+}
+
+/// A formula split at its last division outside parentheses: numerator
+/// and denominator (empty when there is none).
+fn split_division(formula: &str) -> (&str, &str) {
+    let mut depth = 0i32;
+    let mut at = None;
+    for (i, c) in formula.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '/' if depth == 0 => at = Some(i),
+            _ => {}
+        }
+    }
+    match at {
+        Some(i) => (&formula[..i], &formula[i + 1..]),
+        None => (formula, ""),
+    }
+}
+
+/// The identifiers (snake_case words) of a formula.
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_lowercase()))
+}
+
 /// The noise flag of rule 17, as the County Business Patterns show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -170,6 +302,11 @@ impl Flag {
         } else {
             ((perturbed - truth) / truth).abs()
         };
+        Flag::of_movement(moved)
+    }
+
+    /// The flag of a relative movement: under 2 %, under 5 %, or more.
+    pub fn of_movement(moved: f64) -> Flag {
         if moved < 0.02 {
             Flag::Low
         } else if moved < 0.05 {
@@ -244,8 +381,9 @@ pub fn quintile(rank: usize, n: usize) -> Option<u8> {
 }
 
 /// The sample variance of `values` corrected for multiplicative noise of
-/// variance `sigma2` (the mean of `(m − 1)²` over the multipliers of the
-/// key figure): with `y' = y·m`, `Var(y') ≈ Var(y)(1 + σ²) + σ²·E[y]²`.
+/// variance `sigma2` (`E[(m − 1)²]` of the key figure's multipliers,
+/// [`Noise::variance`]): with `y' = y·m`, `Var(y') ≈ Var(y)(1 + σ²) +
+/// σ²·E[y]²`.
 /// Floored at zero.
 pub fn corrected_std_dev(std_dev: f64, mean: f64, sigma2: f64) -> f64 {
     let var = (std_dev * std_dev - sigma2 * mean * mean) / (1.0 + sigma2);
@@ -307,6 +445,25 @@ mod tests {
                 assert!((0.05..=0.10).contains(&dev), "{dev}");
             }
         }
+    }
+
+    #[test]
+    fn the_noise_variance_follows_the_formula_s_private_inputs() {
+        let d = library();
+        let noise = Noise::new([1; 32], 0.05, 0.10);
+        let at = |id: &str| d.key_figure_index(id).unwrap_or(usize::MAX);
+        // One private input over the public population: E[u²] of the ramp,
+        // a² + 4/3·a·w + w²/2 with a = 0.05, w = 0.05.
+        let one = 0.05f64.powi(2) + 4.0 / 3.0 * 0.05 * 0.05 + 0.05f64.powi(2) / 2.0;
+        let v = noise.variance(&d, at("media_per_capita"));
+        assert!((v - one).abs() < 2e-5, "{v} vs {one}");
+        // Loans over stock: both private, about (u₁ + u₂)², four times as much.
+        let two = noise.variance(&d, at("turnover"));
+        assert!(two > 3.5 * one && two < 5.0 * one, "{two}");
+        assert_eq!(split_division("(a + b) / (c / d)"), ("(a + b) ", " (c / d)"));
+        assert_eq!(identifiers("100 × income / expenditure_total").collect::<Vec<_>>(), ["income", "expenditure_total"]);
+        let off = Noise::new([1; 32], 0.0, 0.0);
+        assert_eq!(off.variance(&d, at("turnover")), 0.0);
     }
 
     #[test]

@@ -72,6 +72,19 @@ pub async fn snapshot_of(
     year: i32,
     batches: &[RecordBatch],
 ) -> Result<Snapshot, EngineError> {
+    snapshot_with_noise(catalog, domain, year, batches, None).await
+}
+
+/// [`snapshot_of`] with the year's perturbed twin (rule 14) when `noise`
+/// is given, for measuring what the perturbation does to the statistics
+/// (`examples/noise_utility.rs`).
+pub async fn snapshot_with_noise(
+    catalog: &Catalog,
+    domain: &str,
+    year: i32,
+    batches: &[RecordBatch],
+    noise: Option<&crate::noise::Noise>,
+) -> Result<Snapshot, EngineError> {
     let d = catalog
         .domain(domain)
         .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
@@ -115,8 +128,49 @@ pub async fn snapshot_of(
             });
         }
     }
-    let data = crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), None).await?;
+    let data = crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), noise).await?;
     Ok(Snapshot::of_years(Some(0), BTreeMap::from([(year, data)])))
+}
+
+/// One comparison of a key figure (by index) by a built-in dimension, for
+/// an audience and the member whose position it shows, with the ring's
+/// multipliers (`noise`) as the service would use them: admin gets true
+/// statistics with `perturbed` beside them, everyone else perturbed ones.
+/// The default disclosure policy applies.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_one(
+    catalog: &Catalog,
+    domain: &str,
+    year: i32,
+    snapshot: &Snapshot,
+    members: &BTreeMap<String, Member>,
+    noise: Option<&crate::noise::Noise>,
+    figure: usize,
+    dimension: Dimension,
+    audience: Audience,
+    own: Option<&str>,
+) -> Result<Comparison, EngineError> {
+    let d = catalog
+        .domain(domain)
+        .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+    let policy = Policy::default();
+    let input = CompareInput {
+        catalog,
+        domain: d,
+        snapshot,
+        members,
+        policy: &policy,
+        members_generation: 0,
+        noise,
+    };
+    Ok(compare::compare(
+        &input,
+        year,
+        figure,
+        &GroupBy::Dimension(dimension),
+        audience,
+        own,
+    ))
 }
 
 /// Every comparison of a (domain, year): each key figure by each built-in
@@ -139,6 +193,7 @@ pub fn all_comparisons(
         members,
         policy: &policy,
         members_generation: 0,
+        noise: None,
     };
     let dims = [
         Dimension::All,

@@ -82,6 +82,7 @@ impl Engine {
             members: &members.map,
             policy,
             members_generation: members.generation,
+            noise: self.noise.as_deref(),
         }
     }
 }

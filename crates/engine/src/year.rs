@@ -151,15 +151,10 @@ pub struct YearData {
 }
 
 /// A year's perturbed twin: the same rows, key figures computed from the
-/// perturbed basic figures, its own materialised groups, and per key
-/// figure the variance of the multiplicative noise it carries.
+/// perturbed basic figures, and its own materialised groups.
 #[derive(Debug)]
 pub(crate) struct Perturbed {
     pub(crate) year: YearData,
-    /// Per key figure: the mean of `(y'/y − 1)²` over the members with a
-    /// non-zero value, the noise variance the standard deviation is
-    /// corrected for.
-    pub(crate) sigma2: Vec<f64>,
 }
 
 /// The key figures of a year's current rows: per key figure a column of
@@ -377,24 +372,6 @@ impl YearData {
     /// This year with its perturbed twin, whose key figures `key` were
     /// computed from the perturbed basic figures of the same current rows.
     pub(crate) fn with_perturbed(mut self, key: KeyColumns) -> YearData {
-        let figures = self.key.values.len();
-        let sigma2 = (0..figures)
-            .map(|f| {
-                let truth = self.key.figure(f);
-                let noisy = key.figure(f);
-                let (mut sum, mut n) = (0.0, 0usize);
-                for i in 0..self.current.len() {
-                    if let (Some(t), Some(p)) = (truth.value(i), noisy.value(i))
-                        && t != 0.0
-                    {
-                        let m = p / t - 1.0;
-                        sum += m * m;
-                        n += 1;
-                    }
-                }
-                if n == 0 { 0.0 } else { sum / n as f64 }
-            })
-            .collect();
         let twin = YearData {
             history: self.history.clone(),
             current: self.current.clone(),
@@ -403,7 +380,7 @@ impl YearData {
             materialised: Materialised::default(),
             perturbed: None,
         };
-        self.perturbed = Some(Box::new(Perturbed { year: twin, sigma2 }));
+        self.perturbed = Some(Box::new(Perturbed { year: twin }));
         self
     }
 
