@@ -88,6 +88,7 @@ fn benches(c: &mut Criterion) {
         members: &members,
         policy: &policy,
         members_generation: 0,
+        noise: None,
     };
     let me = members.keys().nth(100).unwrap().clone();
     let by = GroupBy::Dimension(Dimension::SizeClass);
