@@ -84,6 +84,12 @@ pub enum NoiseRole {
     Plus,
     /// Multiplied by 1 − s·u.
     Minus,
+    /// Multiplied by 1 ± u with a sign of its own per member, independent
+    /// of the member's sign: for the third figure of a triangle of ratios
+    /// that two role signs cannot separate, so that each of its two ratios
+    /// with the others moves apart for half the members and no identity
+    /// between released key figures gives a ratio of it without noise.
+    Free,
     /// Not perturbed: an official figure anyone can look up.
     Public,
 }

@@ -111,6 +111,16 @@ impl Noise {
         }
     }
 
+    /// The sign of a `free` figure of a member: its own, independent of
+    /// the member's sign.
+    fn free_sign(&self, domain: &str, figure: &str, member_id: &str) -> f64 {
+        if hmac(&self.key, &["free", domain, figure, member_id])[0] & 1 == 0 {
+            1.0
+        } else {
+            -1.0
+        }
+    }
+
     /// The size `u` of a member's figure's perturbation: `a + (b − a)·√U`,
     /// the inverse of the ramp's distribution function `((u − a)/(b − a))²`.
     pub fn size(&self, domain: &str, figure: &str, member_id: &str) -> f64 {
@@ -124,12 +134,13 @@ impl Noise {
         let Some(f) = domain.basic_figures.get(figure) else {
             return 1.0;
         };
-        let role = match f.role() {
+        let sign = match f.role() {
             NoiseRole::Public => return 1.0,
-            NoiseRole::Plus => 1.0,
-            NoiseRole::Minus => -1.0,
+            NoiseRole::Plus => self.member_sign(&domain.id, member_id),
+            NoiseRole::Minus => -self.member_sign(&domain.id, member_id),
+            NoiseRole::Free => self.free_sign(&domain.id, &f.id, member_id),
         };
-        1.0 + role * self.member_sign(&domain.id, member_id) * self.size(&domain.id, &f.id, member_id)
+        1.0 + sign * self.size(&domain.id, &f.id, member_id)
     }
 
     /// The multipliers of every basic figure of a member, in catalogue
@@ -144,6 +155,10 @@ impl Noise {
                 NoiseRole::Public => 1.0,
                 NoiseRole::Plus => 1.0 + sign * self.size(&domain.id, &f.id, member_id),
                 NoiseRole::Minus => 1.0 - sign * self.size(&domain.id, &f.id, member_id),
+                NoiseRole::Free => {
+                    1.0 + self.free_sign(&domain.id, &f.id, member_id)
+                        * self.size(&domain.id, &f.id, member_id)
+                }
             })
             .collect()
     }
@@ -176,18 +191,33 @@ impl Noise {
         // The ramp's quantiles at the midpoints of 64 equal steps.
         let steps = 64;
         let u = |k: usize| a + w * ((k as f64 + 0.5) / steps as f64).sqrt();
+        let free = identifiers(&k.formula).any(|id| {
+            domain
+                .basic_figures
+                .iter()
+                .any(|f| f.id == id && f.role() == NoiseRole::Free)
+        });
         match (private(num), private(den)) {
             (false, false) => 0.0,
             (true, true) => {
-                let mut sum = 0.0;
+                // Inputs moving apart; with a `free` input, half the
+                // members' inputs move together instead.
+                let (mut apart, mut together) = (0.0, 0.0);
                 for i in 0..steps {
                     for j in 0..steps {
                         let (u1, u2) = (u(i), u(j));
-                        sum += ((1.0 + u1) / (1.0 - u2) - 1.0).powi(2);
-                        sum += ((1.0 - u1) / (1.0 + u2) - 1.0).powi(2);
+                        apart += ((1.0 + u1) / (1.0 - u2) - 1.0).powi(2);
+                        apart += ((1.0 - u1) / (1.0 + u2) - 1.0).powi(2);
+                        together += ((1.0 + u1) / (1.0 + u2) - 1.0).powi(2);
+                        together += ((1.0 - u1) / (1.0 - u2) - 1.0).powi(2);
                     }
                 }
-                sum / (2 * steps * steps) as f64
+                let n = (2 * steps * steps) as f64;
+                if free {
+                    (apart + together) / (2.0 * n)
+                } else {
+                    apart / n
+                }
             }
             _ => (0..steps).map(|i| u(i).powi(2)).sum::<f64>() / steps as f64,
         }
