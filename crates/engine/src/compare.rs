@@ -17,8 +17,8 @@ use crate::noise::{Flag, NoiseFlags, corrected_std_dev, quintile};
 use crate::snapshot::{Snapshot, YearData};
 use crate::stats::{percentile_rank, rank};
 use crate::year::GroupData;
-use vergleichsring_catalog::Release;
 pub use crate::year::Materialised;
+use vergleichsring_catalog::Release;
 
 /// A peer shown by name (visibility mode `named`).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -294,7 +294,10 @@ pub fn compare(
                     quintile: own_released
                         .filter(|_| position && matches!(by, GroupBy::Dimension(_)))
                         .and_then(|v| {
-                            quintile(rank(&b.g.values.values, v, direction), b.g.values.values.len())
+                            quintile(
+                                rank(&b.g.values.values, v, direction),
+                                b.g.values.values.len(),
+                            )
                         }),
                 }),
                 (true, Some(member_id)) => Some(Own {

@@ -178,15 +178,6 @@ impl Noise {
         let Some(k) = domain.key_figures.get(figure) else {
             return 0.0;
         };
-        let (num, den) = split_division(&k.formula);
-        let private = |part: &str| {
-            identifiers(part).any(|id| {
-                domain
-                    .basic_figures
-                    .iter()
-                    .any(|f| f.id == id && f.role() != NoiseRole::Public)
-            })
-        };
         let (a, w) = (self.min, self.max - self.min);
         // The ramp's quantiles at the midpoints of 64 equal steps.
         let steps = 64;
@@ -197,7 +188,7 @@ impl Noise {
                 .iter()
                 .any(|f| f.id == id && f.role() == NoiseRole::Free)
         });
-        match (private(num), private(den)) {
+        match self.private_sides(domain, figure) {
             (false, false) => 0.0,
             (true, true) => {
                 // Inputs moving apart; with a `free` input, half the
@@ -219,7 +210,7 @@ impl Noise {
                     apart / n
                 }
             }
-            _ => (0..steps).map(|i| u(i).powi(2)).sum::<f64>() / steps as f64,
+            _ => self.one_input_variance(),
         }
     }
 }
@@ -490,8 +481,14 @@ mod tests {
         // Loans over stock: both private, about (u₁ + u₂)², four times as much.
         let two = noise.variance(&d, at("turnover"));
         assert!(two > 3.5 * one && two < 5.0 * one, "{two}");
-        assert_eq!(split_division("(a + b) / (c / d)"), ("(a + b) ", " (c / d)"));
-        assert_eq!(identifiers("100 × income / expenditure_total").collect::<Vec<_>>(), ["income", "expenditure_total"]);
+        assert_eq!(
+            split_division("(a + b) / (c / d)"),
+            ("(a + b) ", " (c / d)")
+        );
+        assert_eq!(
+            identifiers("100 × income / expenditure_total").collect::<Vec<_>>(),
+            ["income", "expenditure_total"]
+        );
         let off = Noise::new([1; 32], 0.0, 0.0);
         assert_eq!(off.variance(&d, at("turnover")), 0.0);
     }

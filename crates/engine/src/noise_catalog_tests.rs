@@ -115,7 +115,9 @@ proptest! {
 #[test]
 fn the_same_figures_give_bit_identical_perturbed_key_figures() {
     let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
-    let d = catalog.domain("library").unwrap_or_else(|| panic!("library"));
+    let d = catalog
+        .domain("library")
+        .unwrap_or_else(|| panic!("library"));
     let noise = Noise::new([3; 32], 0.05, 0.10);
     let rows = |order: &[usize]| -> Vec<Arc<StoredRow>> {
         order
@@ -144,8 +146,16 @@ fn the_same_figures_give_bit_identical_perturbed_key_figures() {
     for k in 0..d.key_figures.len() {
         for m in 0..6 {
             let id = format!("05{:06}", m + 1);
-            let va = pa.year.key_of(&id).and_then(|r| r.values.get(k)).map(f64::to_bits);
-            let vb = pb.year.key_of(&id).and_then(|r| r.values.get(k)).map(f64::to_bits);
+            let va = pa
+                .year
+                .key_of(&id)
+                .and_then(|r| r.values.get(k))
+                .map(f64::to_bits);
+            let vb = pb
+                .year
+                .key_of(&id)
+                .and_then(|r| r.values.get(k))
+                .map(f64::to_bits);
             assert_eq!(va, vb, "key figure {k} of {id}");
         }
     }

@@ -128,8 +128,32 @@ pub async fn snapshot_with_noise(
             });
         }
     }
-    let data = crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), noise).await?;
+    let data =
+        crate::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), noise).await?;
     Ok(Snapshot::of_years(Some(0), BTreeMap::from([(year, data)])))
+}
+
+/// What `compare` needs for a domain of a one-year snapshot made here.
+fn offline_input<'a>(
+    catalog: &'a Catalog,
+    domain: &str,
+    snapshot: &'a Snapshot,
+    members: &'a BTreeMap<String, Member>,
+    policy: &'a Policy,
+    noise: Option<&'a crate::noise::Noise>,
+) -> Result<CompareInput<'a>, EngineError> {
+    let d = catalog
+        .domain(domain)
+        .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
+    Ok(CompareInput {
+        catalog,
+        domain: d,
+        snapshot,
+        members,
+        policy,
+        members_generation: 0,
+        noise,
+    })
 }
 
 /// One comparison of a key figure (by index) by a built-in dimension, for
@@ -150,19 +174,8 @@ pub fn compare_one(
     audience: Audience,
     own: Option<&str>,
 ) -> Result<Comparison, EngineError> {
-    let d = catalog
-        .domain(domain)
-        .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
     let policy = Policy::default();
-    let input = CompareInput {
-        catalog,
-        domain: d,
-        snapshot,
-        members,
-        policy: &policy,
-        members_generation: 0,
-        noise,
-    };
+    let input = offline_input(catalog, domain, snapshot, members, &policy, noise)?;
     Ok(compare::compare(
         &input,
         year,
@@ -182,19 +195,9 @@ pub fn all_comparisons(
     snapshot: &Snapshot,
     members: &BTreeMap<String, Member>,
 ) -> Result<Vec<Comparison>, EngineError> {
-    let d = catalog
-        .domain(domain)
-        .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
     let policy = Policy::default();
-    let input = CompareInput {
-        catalog,
-        domain: d,
-        snapshot,
-        members,
-        policy: &policy,
-        members_generation: 0,
-        noise: None,
-    };
+    let input = offline_input(catalog, domain, snapshot, members, &policy, None)?;
+    let d = input.domain;
     let dims = [
         Dimension::All,
         Dimension::SizeClass,

@@ -18,8 +18,8 @@ use vergleichsring_catalog::Domain;
 use vergleichsring_store::DeltaTable;
 
 use crate::error::EngineError;
-use crate::session::new_context;
 use crate::noise::Noise;
+use crate::session::new_context;
 use crate::year::KeyColumns;
 pub use crate::year::{KeyRow, MemberYear, StoredRow, SubmissionMeta, Values, YearData};
 

@@ -118,7 +118,12 @@ fn equal_values_are_suppressed_and_admin_sees_all() {
         &[2.0; 12],
         None
     ));
-    assert!(!passes_size_and_variety(&p, Audience::Analyst, &[2.0; 12], None));
+    assert!(!passes_size_and_variety(
+        &p,
+        Audience::Analyst,
+        &[2.0; 12],
+        None
+    ));
 }
 
 #[test]

@@ -269,7 +269,10 @@ impl Coalitions {
     ) -> Coalitions {
         let mut out = Coalitions::default();
         for granted in grants.values() {
-            let mut idx: Vec<u32> = granted.iter().filter_map(|m| members.get(m).copied()).collect();
+            let mut idx: Vec<u32> = granted
+                .iter()
+                .filter_map(|m| members.get(m).copied())
+                .collect();
             idx.sort_unstable();
             if let Some(&first) = idx.first()
                 && idx.len() > 1
@@ -380,7 +383,11 @@ fn suppress_for_all(
                     }
                 }
                 Err(finding) if k == 0 => {
-                    tracing::warn!(figure, ?finding, "the audit withholds every group of a key figure");
+                    tracing::warn!(
+                        figure,
+                        ?finding,
+                        "the audit withholds every group of a key figure"
+                    );
                     return (0..candidates.len()).collect();
                 }
                 Err(finding) => {
@@ -473,7 +480,9 @@ mod tests {
         let sys = system(3);
         let candidates = vec![vec![0, 1, 2]];
         let alone = Coalitions::default();
-        assert!(suppress_for_all("f", &alone.owners(&sys.owner), &sys, &candidates, &[]).is_empty());
+        assert!(
+            suppress_for_all("f", &alone.owners(&sys.owner), &sys, &candidates, &[]).is_empty()
+        );
         let pair = Coalitions {
             views: vec![HashMap::from([(0, 0), (1, 0)])],
             dropped: 0,
@@ -486,7 +495,10 @@ mod tests {
     fn a_consultant_with_grants_is_one_caller_and_pairs_are_bounded() {
         let members: HashMap<String, u32> = (0..40u32).map(|i| (format!("m{i:02}"), i)).collect();
         let grants = std::collections::BTreeMap::from([
-            ("kpmg".to_string(), ["m03", "m07", "m11"].map(String::from).into()),
+            (
+                "kpmg".to_string(),
+                ["m03", "m07", "m11"].map(String::from).into(),
+            ),
             ("solo".to_string(), ["m05"].map(String::from).into()),
         ]);
         // One small group of 6 (15 pairs) and one of 30 (too large to
