@@ -38,7 +38,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
     fn every_key_figure_released_in_full_moves_by_at_least_noise_min(
@@ -49,14 +49,18 @@ proptest! {
         let noise = Noise::new(key, 0.05, 0.10);
         for d in &catalog.domains {
             // Every basic figure positive (a zero is not protected, rule
-            // 15), the population public.
+            // 15), the population public, expenditure above the incomes
+            // (a net cost is positive in every real ring).
             let rows: Vec<Arc<StoredRow>> = (0..30)
                 .map(|i| {
                     let basic = d
                         .basic_figures
                         .iter()
                         .enumerate()
-                        .map(|(f, _)| Some(1000.0 * scales[i] * (1.0 + f as f64 * 0.37)))
+                        .map(|(f, b)| {
+                            let spend = if b.id == "expenditure_total" { 10.0 } else { 1.0 };
+                            Some(1000.0 * spend * scales[i] * (1.0 + f as f64 * 0.37))
+                        })
                         .collect();
                     row(i, &format!("05{:06}", i + 1), basic)
                 })
