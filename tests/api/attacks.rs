@@ -595,7 +595,10 @@ async fn admin_answers_keep_their_form_and_others_name_the_publication() {
     assert!(json.body.get("publication").is_none(), "{}", json.text);
     let admin = app.get_accept(&path, &app.admin, "text/csv").await;
     let header = admin.text.lines().next().unwrap().to_string();
-    assert!(header.contains(",own_rank,own_percentile_rank,"), "{header}");
+    assert!(
+        header.contains(",own_rank,own_percentile_rank,"),
+        "{header}"
+    );
     assert!(!header.contains("publication"), "{header}");
     let mine = app
         .get_accept(&comparison("size_class", None), &member, "text/csv")

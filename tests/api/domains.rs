@@ -121,7 +121,10 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
         .map(|id| 90.0 * m(id, "expenditure_total") / m(id, "teaching_hours"))
         .collect();
     assert!(costs.iter().all(|c| (c / 90.0 - 1.0).abs() >= 0.1 - 1e-12));
-    assert!(close(&g["stats"]["mean"], costs.iter().sum::<f64>() / 7.0), "{g}");
+    assert!(
+        close(&g["stats"]["mean"], costs.iter().sum::<f64>() / 7.0),
+        "{g}"
+    );
 
     // The domain's own rule applies too.
     let bad = parquet(

@@ -146,8 +146,8 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
         // The noise flag of the mean (rule 17), from the movement the
         // noise is expected to give it, computed from the perturbed values
         // alone: sqrt(σ²·Σv'²) / Σv'.
-        let expected_move =
-            (sigma2 * values.iter().map(|v| v * v).sum::<f64>()).sqrt() / values.iter().sum::<f64>();
+        let expected_move = (sigma2 * values.iter().map(|v| v * v).sum::<f64>()).sqrt()
+            / values.iter().sum::<f64>();
         let flag = if expected_move < 0.02 {
             "low"
         } else if expected_move < 0.05 {
@@ -158,7 +158,9 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
         assert_eq!(g["noise"]["mean"], flag, "{domain}");
         let n = values.len() as f64;
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        let corrected = ((var - sigma2 * mean * mean) / (1.0 + sigma2)).max(0.0).sqrt();
+        let corrected = ((var - sigma2 * mean * mean) / (1.0 + sigma2))
+            .max(0.0)
+            .sqrt();
         assert!(
             close(stats["std_dev"].as_f64().unwrap(), corrected),
             "{domain}: {} vs {corrected}",
@@ -187,7 +189,10 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
             quintile_higher_better(&values, own_here)
         );
         assert!(g["own"].get("rank").is_none());
-        let better = truth.iter().filter(|v| **v > expected[pos].unwrap()).count();
+        let better = truth
+            .iter()
+            .filter(|v| **v > expected[pos].unwrap())
+            .count();
         let admin_own = app
             .get(
                 &format!("{path}&member_id={}", member.member_id),

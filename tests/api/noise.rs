@@ -53,7 +53,10 @@ async fn admin_sees_true_and_perturbed_statistics_side_by_side() {
     assert_eq!(admin.status, StatusCode::OK, "{}", admin.text);
     let g = &admin.body["groups"][0];
     assert!(close(&g["stats"]["mean"], mean(&truth)), "{g}");
-    assert!(g.get("noise").is_none(), "admin's true statistics carry no flag");
+    assert!(
+        g.get("noise").is_none(),
+        "admin's true statistics carry no flag"
+    );
     let p = &g["perturbed"];
     assert!(close(&p["stats"]["mean"], mean(&perturbed)), "{p}");
     // The flag from the movement the noise is expected to give the mean,
@@ -130,10 +133,17 @@ async fn a_dominated_weighted_ratio_is_withheld_as_protected_for_others_only() {
         .filter(|w| w["statistic"] == "weighted")
         .collect();
     assert_eq!(w.len(), 1);
-    assert_eq!(w[0]["reason"], "protected", "the reason would describe the values");
+    assert_eq!(
+        w[0]["reason"], "protected",
+        "the reason would describe the values"
+    );
     // A member's position is a quintile, its value its true one.
     assert!(close(&g["own"]["value"], 0.4), "{g}");
-    assert!(g["own"]["quintile"].as_u64().is_some_and(|q| (1..=5).contains(&q)));
+    assert!(
+        g["own"]["quintile"]
+            .as_u64()
+            .is_some_and(|q| (1..=5).contains(&q))
+    );
     assert!(g["own"].get("rank").is_none() && g["own"].get("percentile_rank").is_none());
     // Admin sees the weighted ratio, and what others get beside it.
     let admin = app.get(PATH, Some(&app.admin)).await;
@@ -184,7 +194,11 @@ async fn a_key_figure_on_a_grid_is_released_as_a_mean_only() {
         })
         .unwrap();
     assert_eq!(fte["release"], "mean_only");
-    assert!(fte["release_note"].as_str().is_some_and(|n| n.contains("Raster")));
+    assert!(
+        fte["release_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("Raster"))
+    );
 }
 
 #[tokio::test]
@@ -239,7 +253,10 @@ async fn the_same_statistic_is_bit_identical_across_formats_restarts_replicas_an
         .map(|id| (id.as_str(), "Gemeinde", "kreisangehoerige_gemeinde"))
         .collect();
     app.register(&members).await;
-    let rows: Vec<(&str, f64, f64)> = towns.iter().map(|id| (id.as_str(), 20_000.0, 1.5)).collect();
+    let rows: Vec<(&str, f64, f64)> = towns
+        .iter()
+        .map(|id| (id.as_str(), 20_000.0, 1.5))
+        .collect();
     app.library_bulk(2024, &rows).await;
     let after = app.get(by_class, Some(&member)).await;
     assert_ne!(

@@ -338,7 +338,9 @@ async fn the_html_report_is_well_formed_and_shows_only_released_numbers() {
     }
     // Fixed numbers of the German text (units, the A4 margins, "10.000 EW").
     // The noise flags' bands (rule 17): 2 % and 5 %.
-    for fixed in ["10.000", "1.000", "100", "25", "75", "7", "1", "3", "2", "5"] {
+    for fixed in [
+        "10.000", "1.000", "100", "25", "75", "7", "1", "3", "2", "5",
+    ] {
         allowed.insert(fixed.to_string());
     }
     let mut shown = 0;
