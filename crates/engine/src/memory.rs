@@ -198,6 +198,14 @@ impl MemoryCache {
         }
     }
 
+    /// Brings the cache back within its budget after values grew while in
+    /// use (groups materialised by a comparison, on a year and on its
+    /// perturbed twin), without waiting for the next read.
+    pub(crate) fn settle(&self) {
+        let mut inner = self.lock();
+        self.trim(&mut inner, None);
+    }
+
     /// How the cache is doing.
     pub(crate) fn stats(&self) -> CacheStats {
         let inner = self.lock();

@@ -107,6 +107,8 @@ impl View {
             }
         }
         c.publication = self.reference();
+        // Groups this comparison materialised weigh on the memory cache.
+        engine.memory.settle();
         c
     }
 }
