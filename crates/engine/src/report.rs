@@ -162,14 +162,12 @@ impl<'e> Reports<'e> {
         let mut publications = BTreeMap::new();
         // Domains the member submitted for that are not published yet.
         let mut unpublished = Vec::new();
+        // One for the whole report: it keeps every year it read, so that
+        // the time series of each key figure reads no year twice.
+        let publishing = self.engine.publishing();
         for d in &self.engine.catalog().domains {
             let given = self.engine.has_submitted(&d.id, year, member_id).await?;
-            let Some(view) = self
-                .engine
-                .publishing()
-                .view(d, year, audience, as_of)
-                .await?
-            else {
+            let Some(view) = publishing.view(d, year, audience, as_of).await? else {
                 if given {
                     unpublished.push(d.id.clone());
                 }
@@ -234,9 +232,7 @@ impl<'e> Reports<'e> {
                         }
                     }
                 }
-                let timeseries = self
-                    .engine
-                    .publishing()
+                let timeseries = publishing
                     .published_points(ask(&by_class), (Some(year - 4), Some(year)), as_of)
                     .await?;
                 figures.push(FigureReport {

@@ -162,6 +162,43 @@ impl Publications<'_> {
         audience: Audience,
         as_of: Option<&AsOf>,
     ) -> Result<Option<Arc<View>>> {
+        // Within one request the audience and `as_of` stay the same: a
+        // view read before is the view.
+        let key = (domain.id.clone(), year);
+        if let Some(v) = super::lock(&self.views).get(&key) {
+            return Ok(Some(v.clone()));
+        }
+        let view = self.view_uncached(domain, year, audience, as_of).await?;
+        if let Some(v) = &view {
+            super::lock(&self.views).insert(key, v.clone());
+        }
+        Ok(view)
+    }
+
+    /// A year of the live state with the year loaded, read once per
+    /// request (see [`Publications::view`]).
+    async fn live_year(
+        &self,
+        domain: &Domain,
+        live: &Snapshot,
+        year: i32,
+    ) -> Result<Arc<Snapshot>> {
+        let key = (domain.id.clone(), year);
+        if let Some(s) = super::lock(&self.live).get(&key) {
+            return Ok(s.clone());
+        }
+        let s = self.engine.snapshots.load(domain, live, [year]).await?;
+        super::lock(&self.live).insert(key, s.clone());
+        Ok(s)
+    }
+
+    async fn view_uncached(
+        &self,
+        domain: &Domain,
+        year: i32,
+        audience: Audience,
+        as_of: Option<&AsOf>,
+    ) -> Result<Option<Arc<View>>> {
         if audience == Audience::Admin {
             let snapshot = self.engine.snapshot_for(&domain.id, as_of).await?;
             return Ok(Some(Arc::new(View::live(
@@ -278,9 +315,7 @@ impl Publications<'_> {
                 let given = match (&view, audience) {
                     (Some(v), Audience::Admin) => v.snapshot.current_row(year, m).is_some(),
                     _ => self
-                        .engine
-                        .snapshots
-                        .load(domain, &live, [year])
+                        .live_year(domain, &live, year)
                         .await?
                         .current_row(year, m)
                         .is_some(),
