@@ -424,7 +424,7 @@ pub(super) fn audit_publication(
     let ix = all.index(state);
     let coalitions = Coalitions::of(&all.members, state, grants, threshold);
     if coalitions.dropped > 0 {
-        tracing::info!(
+        tracing::debug!(
             pairs = coalitions.dropped,
             "member pairs beyond the audit's bound are left to the perturbation"
         );
