@@ -2,8 +2,6 @@
 //! (domain, year) by a dimension, and pass every group through
 //! [`crate::disclosure::verdict`].
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 pub use crate::dimension::{Dimension, GroupBy, group_of};
@@ -12,12 +10,14 @@ use crate::disclosure::{
     passes_size_and_variety, round_3_significant, verdict,
 };
 pub use crate::grouping::CompareInput;
-use crate::grouping::{assign, build_groups, cached};
-use crate::noise::{Flag, NoiseFlags, corrected_std_dev, quintile};
+use crate::grouping::groups_of;
+use crate::noise::{NoiseFlags, quintile};
 use crate::snapshot::{Snapshot, YearData};
 use crate::stats::{percentile_rank, rank};
 use crate::year::GroupData;
 pub use crate::year::Materialised;
+pub use noisy::PerturbedGroup;
+use noisy::finish_perturbed;
 use vergleichsring_catalog::Release;
 
 /// A peer shown by name (visibility mode `named`).
@@ -74,24 +74,6 @@ impl Serialize for Own {
         }
         map.end()
     }
-}
-
-/// What non-admin callers see of a group, shown to admin beside the true
-/// statistics (rule 14: admin sees both).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct PerturbedGroup {
-    /// Whether an analyst would get no statistics for the group.
-    pub suppressed: bool,
-    /// Why, if so.
-    pub reason: Option<&'static str>,
-    /// The statistics from perturbed figures, as an analyst sees them.
-    pub stats: Option<DisclosedStats>,
-    /// Statistics withheld from the group, with reasons.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub withheld: Vec<Withheld>,
-    /// Their noise flags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub noise: Option<NoiseFlags>,
 }
 
 /// One group of a comparison, after disclosure control.
@@ -412,109 +394,6 @@ pub fn compare(
     }
 }
 
-/// Finishes a group's statistics computed from perturbed figures (rules
-/// 14, 15 and 17): the standard deviation corrected for the noise's
-/// variance `sigma2`, everything but the mean withheld for a key figure
-/// released as a mean only, and the noise flags: the mean's and the
-/// weighted ratio's from the movement the noise is expected to give them
-/// (`expected`, from the perturbed values: the true movement, together
-/// with values an attacker knows, would tell the direction of one
-/// member's noise), the others' from the number of peers alone.
-fn finish_perturbed(
-    stats: &mut DisclosedStats,
-    withheld: &mut Vec<Withheld>,
-    expected: (f64, f64),
-    sigma2: f64,
-    peers: usize,
-    mean_only: bool,
-) -> NoiseFlags {
-    if let (Some(sd), Some(mean)) = (stats.std_dev, stats.mean) {
-        stats.std_dev = Some(corrected_std_dev(sd, mean, sigma2));
-    }
-    if mean_only {
-        for (name, value) in [
-            ("median", &mut stats.median),
-            ("p25", &mut stats.p25),
-            ("p75", &mut stats.p75),
-            ("p10", &mut stats.p10),
-            ("p90", &mut stats.p90),
-            ("std_dev", &mut stats.std_dev),
-            ("weighted", &mut stats.weighted),
-        ] {
-            if value.take().is_some() {
-                withheld.retain(|w| w.statistic != name);
-                withheld.push(Withheld::new(name, "mean_only"));
-            }
-        }
-        stats.min = None;
-        stats.max = None;
-    }
-    let size = Flag::of_size(peers);
-    NoiseFlags {
-        mean: Flag::of_movement(expected.0),
-        weighted: stats.weighted.map(|_| Flag::of_movement(expected.1)),
-        quantiles: size,
-        std_dev: size,
-        position: size,
-    }
-}
-
-/// The groups of `figure` in `data` by `by`: materialised once per year,
-/// key figure, dimension and member list for built-in dimensions, built
-/// per request for custom groups.
-fn groups_of(
-    input: &CompareInput<'_>,
-    data: &YearData,
-    figure: usize,
-    by: &GroupBy,
-) -> Arc<Vec<GroupData>> {
-    match by {
-        GroupBy::Dimension(d) => {
-            let m = &data.materialised;
-            // What is built here is weighed into the year's size, so that
-            // the memory cache (`memory.rs`) accounts for it.
-            let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            cached(&m.groups, (figure, *d, input.members_generation), || {
-                let a = cached(&m.assignments, (*d, input.members_generation), || {
-                    let a = assign(input, data, by);
-                    grown(a.bytes());
-                    a
-                });
-                let (order, ids) = shared_parts(data, figure);
-                let groups = build_groups(data, &a, figure, &order, &ids);
-                grown(crate::grouping::groups_bytes(&groups));
-                groups
-            })
-        }
-        GroupBy::Custom(_) => {
-            let (order, ids) = shared_parts(data, figure);
-            let a = Arc::new(assign(input, data, by));
-            Arc::new(build_groups(data, &a, figure, &order, &ids))
-        }
-    }
-}
-
-/// What every grouping of a key figure shares, built once per year: the
-/// rows in value order and the member ids.
-fn shared_parts(data: &YearData, figure: usize) -> (Arc<Vec<u32>>, Arc<Vec<String>>) {
-    let m = &data.materialised;
-    let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-    let order = cached(&m.orders, figure, || {
-        let order = crate::grouping::value_order(data, figure);
-        grown(order.capacity() * std::mem::size_of::<u32>());
-        order
-    });
-    let ids = m
-        .ids
-        .get_or_init(|| {
-            let ids = crate::grouping::member_ids(data);
-            grown(crate::grouping::ids_bytes(&ids));
-            Arc::new(ids)
-        })
-        .clone();
-    (order, ids)
-}
-
 /// Rule 5: when the whole (all groups of the dimension together) would be
 /// disclosed, the suppressed groups taken together must pass rules 1 and 4,
 /// or their values could be recovered by subtraction; otherwise suppress
@@ -692,5 +571,6 @@ pub struct Timeseries {
     pub points: Vec<Point>,
 }
 
+mod noisy;
 #[cfg(test)]
 mod tests;

@@ -223,3 +223,59 @@ pub struct CompareInput<'a> {
     /// is corrected for their variance.
     pub noise: Option<&'a crate::noise::Noise>,
 }
+
+/// The groups of `figure` in `data` by `by`: materialised once per year,
+/// key figure, dimension and member list for built-in dimensions, built
+/// per request for custom groups.
+pub(crate) fn groups_of(
+    input: &CompareInput<'_>,
+    data: &YearData,
+    figure: usize,
+    by: &GroupBy,
+) -> Arc<Vec<GroupData>> {
+    match by {
+        GroupBy::Dimension(d) => {
+            let m = &data.materialised;
+            // What is built here is weighed into the year's size, so that
+            // the memory cache (`memory.rs`) accounts for it.
+            let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            cached(&m.groups, (figure, *d, input.members_generation), || {
+                let a = cached(&m.assignments, (*d, input.members_generation), || {
+                    let a = assign(input, data, by);
+                    grown(a.bytes());
+                    a
+                });
+                let (order, ids) = shared_parts(data, figure);
+                let groups = build_groups(data, &a, figure, &order, &ids);
+                grown(crate::grouping::groups_bytes(&groups));
+                groups
+            })
+        }
+        GroupBy::Custom(_) => {
+            let (order, ids) = shared_parts(data, figure);
+            let a = Arc::new(assign(input, data, by));
+            Arc::new(build_groups(data, &a, figure, &order, &ids))
+        }
+    }
+}
+
+/// What every grouping of a key figure shares, built once per year: the
+/// rows in value order and the member ids.
+pub(crate) fn shared_parts(data: &YearData, figure: usize) -> (Arc<Vec<u32>>, Arc<Vec<String>>) {
+    let m = &data.materialised;
+    let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    let order = cached(&m.orders, figure, || {
+        let order = crate::grouping::value_order(data, figure);
+        grown(order.capacity() * std::mem::size_of::<u32>());
+        order
+    });
+    let ids = m
+        .ids
+        .get_or_init(|| {
+            let ids = crate::grouping::member_ids(data);
+            grown(crate::grouping::ids_bytes(&ids));
+            Arc::new(ids)
+        })
+        .clone();
+    (order, ids)
+}
