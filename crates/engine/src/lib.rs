@@ -60,7 +60,7 @@ use vergleichsring_store::{CustomGroup, DataVersion, Member, Publication, Store}
 pub use as_of::AsOf;
 use disclosure::{Audience, Policy};
 pub use error::{EngineError, Result};
-pub use memory::CacheStats;
+pub use memory::{CacheStats, Gates, Passage};
 pub use records::{Figures, SubmissionInfo};
 use snapshot::Snapshot;
 pub use snapshots::RefreshCounters;
@@ -110,6 +110,11 @@ pub struct Engine {
     workers: Option<Arc<worker::Pool>>,
     /// The ring's multipliers (rule 14), when it perturbs.
     noise: Option<Arc<noise::Noise>>,
+    /// Reports computed at once: as many as the machine has cores. A
+    /// report reads a year at a time of every domain (tens of megabytes at
+    /// national scale) and is CPU-bound, so more at once only hold more
+    /// memory; the others wait their turn.
+    reports: tokio::sync::Semaphore,
 }
 
 impl Engine {
@@ -143,6 +148,9 @@ impl Engine {
             limits: Limits::default(),
             upload_timeout: std::time::Duration::from_secs(60),
             workers: None,
+            reports: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            ),
         })
     }
 
@@ -329,6 +337,7 @@ impl Engine {
         audience: Audience,
         as_of: Option<&AsOf>,
     ) -> Result<report::Report> {
+        let _turn = self.reports.acquire().await;
         report::Reports::new(self)
             .report(member_id, year, audience, as_of)
             .await

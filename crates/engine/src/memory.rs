@@ -66,13 +66,81 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
+/// One gate per key being computed, so that concurrent callers that miss
+/// the same value compute it once: the first one through computes, the
+/// others wait without holding a thread and then find it stored (a burst
+/// of the same cold request must not run the work once per connection).
+pub struct Gates<K> {
+    map: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<K> Default for Gates<K> {
+    fn default() -> Self {
+        Gates {
+            map: Mutex::default(),
+        }
+    }
+}
+
+/// Passage through a key's gate; the gate is removed when the last caller
+/// for its key is through, also when a caller's request is dropped while
+/// it waits or computes.
+pub struct Passage<'g, K: Eq + std::hash::Hash + Clone> {
+    gates: &'g Gates<K>,
+    key: K,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<K: Eq + std::hash::Hash + Clone> Gates<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Arc<tokio::sync::Mutex<()>>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until no other caller is through the gate of `key`.
+    pub async fn enter(&self, key: &K) -> Passage<'_, K> {
+        let gate = self.lock().entry(key.clone()).or_default().clone();
+        let held = gate.clone().lock_owned().await;
+        Passage {
+            gates: self,
+            key: key.clone(),
+            gate,
+            held: Some(held),
+        }
+    }
+
+    /// Keys with a caller waiting or through.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no key has a caller.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone> Drop for Passage<'_, K> {
+    fn drop(&mut self) {
+        self.held = None;
+        let mut map = self.gates.lock();
+        // The map holds one reference and this passage another; more are
+        // callers still waiting, who remove it in their turn.
+        if map
+            .get(&self.key)
+            .is_some_and(|g| Arc::ptr_eq(g, &self.gate) && Arc::strong_count(g) <= 2)
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
 /// Values by key within a byte budget, least recently used first out.
 pub(crate) struct MemoryCache {
     limit: usize,
     inner: Mutex<Inner>,
-    /// One lock per key being loaded, so that concurrent requests for the
-    /// same missing value load it once.
-    loading: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// Concurrent requests for the same missing value load it once.
+    loading: Gates<Key>,
     peak: AtomicU64,
     evictions: AtomicU64,
     misses: AtomicU64,
@@ -84,7 +152,7 @@ impl MemoryCache {
         MemoryCache {
             limit,
             inner: Mutex::default(),
-            loading: Mutex::default(),
+            loading: Gates::default(),
             peak: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -141,37 +209,14 @@ impl MemoryCache {
         if let Some(v) = self.get(&key) {
             return Ok(v);
         }
-        let gate = self
-            .loading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        let loaded = {
-            let _held = gate.lock().await;
-            match self.get(&key) {
-                Some(v) => Ok(v),
-                None => {
-                    self.misses.fetch_add(1, Ordering::Relaxed);
-                    match load().await {
-                        Ok(v) => {
-                            let v = Arc::new(v);
-                            self.insert(key.clone(), v.clone());
-                            Ok(v)
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-            }
-        };
-        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
-        // The last one out removes the gate (the map holds one reference,
-        // this call another).
-        if loading.get(&key).is_some_and(|g| Arc::strong_count(g) <= 2) {
-            loading.remove(&key);
+        let _passage = self.loading.enter(&key).await;
+        if let Some(v) = self.get(&key) {
+            return Ok(v);
         }
-        loaded
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let v = Arc::new(load().await?);
+        self.insert(key, v.clone());
+        Ok(v)
     }
 
     /// Drops the least recently used values (but not `keep`, when given)
@@ -302,6 +347,38 @@ mod tests {
             assert_eq!(t.await.unwrap(), Ok(10));
         }
         assert_eq!(loads.load(Ordering::Relaxed), 1);
-        assert!(cache.loading.lock().unwrap().is_empty());
+        assert!(cache.loading.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_caller_dropped_while_it_computes_lets_the_next_one_through() {
+        let gates: Arc<Gates<u32>> = Arc::new(Gates::default());
+        let first = {
+            let gates = gates.clone();
+            tokio::spawn(async move {
+                let _p = gates.enter(&1).await;
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let second = {
+            let gates = gates.clone();
+            tokio::spawn(async move {
+                let _p = gates.enter(&1).await;
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!second.is_finished());
+        // The first request goes away (its client closed the connection).
+        first.abort();
+        tokio::time::timeout(std::time::Duration::from_secs(5), second)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(gates.is_empty());
+        // Another key never waits for this one.
+        let _a = gates.enter(&1).await;
+        let _b = gates.enter(&2).await;
+        assert_eq!(gates.len(), 2);
     }
 }

@@ -32,6 +32,10 @@ struct Entries {
 #[derive(Default)]
 pub struct ResponseCache {
     entries: Mutex<Entries>,
+    /// Requests for the same missing response compute it once: 64
+    /// connections asking for the same cold national report computed 64
+    /// reports at once (each holding its years) and timed out.
+    computing: vergleichsring_engine::Gates<String>,
 }
 
 impl ResponseCache {
@@ -143,6 +147,11 @@ where
         metrics::counter!("vergleichsring_response_cache_total", "result" => "hit").increment(1);
         return Ok(with_etag(&tag, content_type, body));
     }
+    let _passage = responses.computing.enter(&tag).await;
+    if let Some((content_type, body)) = responses.get(&tag) {
+        metrics::counter!("vergleichsring_response_cache_total", "result" => "hit").increment(1);
+        return Ok(with_etag(&tag, content_type, body));
+    }
     metrics::counter!("vergleichsring_response_cache_total", "result" => "miss").increment(1);
     let (content_type, body) = compute().await?;
     responses.put(&tag, content_type, body.clone());
@@ -193,5 +202,35 @@ mod tests {
         }
         cache.put("huge", "text/plain", Bytes::from(vec![b'x'; MAX_BYTES / 4]));
         assert!(cache.get("huge").is_none());
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_for_one_missing_answer_compute_it_once() {
+        let cache = std::sync::Arc::new(ResponseCache::default());
+        let computed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, computed) = (cache.clone(), computed.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = conditional(
+                    &cache,
+                    &HeaderMap::new(),
+                    Some("W/\"1-a\"".into()),
+                    || async {
+                        computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                        Ok::<_, ()>(("text/plain", Bytes::from_static(b"answer")))
+                    },
+                )
+                .await
+                .unwrap();
+                r.status()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), StatusCode::OK);
+        }
+        assert_eq!(computed.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(cache.computing.is_empty());
     }
 }

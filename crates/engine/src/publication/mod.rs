@@ -148,11 +148,12 @@ fn changed_members(previous: Option<&PublishedState>, next: &PublishedState) -> 
 pub(crate) struct Publications<'e> {
     engine: &'e Engine,
     /// The views and live years this value has read, by (domain, year),
-    /// kept while it lives (one request): a report reads each year's
-    /// publication for every key figure, and a year evicted from the
-    /// memory cache in between (every year of the ring is more than the
-    /// budget at national scale, twice as much with its perturbed twin)
-    /// would be read from the lake again each time.
+    /// kept until a time series lets go of them (one request): a report
+    /// reads its year's publication for every key figure and then for the
+    /// time series, and a year evicted from the memory cache in between
+    /// (every year of the ring is more than the budget at national scale,
+    /// twice as much with its perturbed twin) would be read from the lake
+    /// again.
     views: Mutex<HashMap<(String, i32), Arc<View>>>,
     live: Mutex<HashMap<(String, i32), Arc<Snapshot>>>,
 }
