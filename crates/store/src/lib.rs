@@ -26,6 +26,7 @@
 
 mod archive;
 mod auth;
+mod checkpoint;
 mod files;
 mod lake;
 mod ledger;
@@ -54,8 +55,8 @@ pub use migrate::Migrated;
 pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
 pub use sealed::SecretsKey;
-pub use sessions::SESSION_LIFETIME;
-pub use state::SessionRecord;
+pub use sessions::{MAX_SESSIONS_PER_PRINCIPAL, SESSION_LIFETIME};
+pub use state::{Loaded, SessionRecord};
 pub use totp::{base32, base32_decode, totp_code};
 pub use users::{
     INVITATION_LIFETIME, Invitation, MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME, SsoIdentity,

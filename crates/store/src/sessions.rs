@@ -3,13 +3,148 @@
 //! ends it everywhere. The cookie's value is never stored, only its
 //! SHA-256; the session acts as a token by its id, never the token itself.
 
+use std::collections::{BTreeSet, HashMap};
+
 use crate::state::{Change, SessionRecord, expired};
 use crate::{Result, Store, hash_token};
 
 /// A session ends this long after sign-in.
 pub const SESSION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(8 * 3600);
 
+/// Live sessions one token or one account may have at once; the oldest
+/// ends when another starts. Without a bound, sign-ins in a loop grew the
+/// state every replica holds and copies (issue 26).
+pub const MAX_SESSIONS_PER_PRINCIPAL: usize = 10;
+
+/// The live sessions of the state, by the SHA-256 of their cookie, with
+/// two indices kept beside them so that no change costs a pass over all
+/// sessions: the order in which they expire, and each principal's (token
+/// or account) sessions in the order they started.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions {
+    by_key: HashMap<String, SessionRecord>,
+    /// (expiry as Unix seconds, key); a time that does not parse counts as
+    /// long past.
+    expiry: BTreeSet<(i64, String)>,
+    /// Principal → (started as Unix seconds, key).
+    of: HashMap<String, BTreeSet<(i64, String)>>,
+}
+
+fn unix(at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(at).map_or(i64::MIN, |t| t.timestamp())
+}
+
+/// Whose session it is: the account for a password sign-in, else the
+/// token.
+fn principal(s: &SessionRecord) -> &str {
+    s.user_id.as_deref().unwrap_or(&s.token_id)
+}
+
+impl Sessions {
+    /// The session of a key.
+    pub fn get(&self, key: &str) -> Option<&SessionRecord> {
+        self.by_key.get(key)
+    }
+
+    /// Whether a key is a session (live or not yet dropped).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.by_key.contains_key(key)
+    }
+
+    /// Starts a session: sessions expired by `now` leave first (the
+    /// earliest expiries, no pass over the rest), then the principal's
+    /// oldest while it has [`MAX_SESSIONS_PER_PRINCIPAL`].
+    pub(crate) fn start(&mut self, key: &str, session: &SessionRecord, now: i64) {
+        while let Some((at, k)) = self.expiry.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.end(&k);
+        }
+        self.end(key);
+        let who = principal(session).to_string();
+        while self
+            .of
+            .get(&who)
+            .is_some_and(|s| s.len() >= MAX_SESSIONS_PER_PRINCIPAL)
+        {
+            let Some((_, oldest)) = self.of.get(&who).and_then(|s| s.first().cloned()) else {
+                break;
+            };
+            self.end(&oldest);
+        }
+        self.expiry
+            .insert((unix(&session.expires_at), key.to_string()));
+        self.of
+            .entry(who)
+            .or_default()
+            .insert((unix(&session.started_at), key.to_string()));
+        self.by_key.insert(key.to_string(), session.clone());
+    }
+
+    /// Ends a session (nothing if there is none).
+    pub(crate) fn end(&mut self, key: &str) {
+        let Some(s) = self.by_key.remove(key) else {
+            return;
+        };
+        self.expiry.remove(&(unix(&s.expires_at), key.to_string()));
+        let who = principal(&s);
+        if let Some(set) = self.of.get_mut(who) {
+            set.remove(&(unix(&s.started_at), key.to_string()));
+            if set.is_empty() {
+                self.of.remove(who);
+            }
+        }
+    }
+
+    /// Ends every session of an account.
+    pub(crate) fn end_user(&mut self, user_id: &str) {
+        let keys: Vec<String> = self
+            .of
+            .get(user_id)
+            .map(|s| s.iter().map(|(_, k)| k.clone()).collect())
+            .unwrap_or_default();
+        for k in keys {
+            // A token's id never equals an account's, but the index is by
+            // principal: only the account's own sessions go.
+            if self
+                .by_key
+                .get(&k)
+                .is_some_and(|s| s.user_id.as_deref() == Some(user_id))
+            {
+                self.end(&k);
+            }
+        }
+    }
+
+    /// Marks a waiting session confirmed by its second factor.
+    pub(crate) fn confirm(&mut self, key: &str) {
+        if let Some(s) = self.by_key.get_mut(key) {
+            s.pending = false;
+        }
+    }
+
+    /// The sessions not expired by `now`, for a checkpoint.
+    pub(crate) fn live(&self, now: i64) -> impl Iterator<Item = (&String, &SessionRecord)> {
+        self.by_key
+            .iter()
+            .filter(move |(_, s)| unix(&s.expires_at) > now)
+    }
+}
+
 impl Store {
+    /// What opening the state log read: the checkpoint it started from and
+    /// the changes after it (start time does not grow with the history).
+    pub fn state_loaded(&self) -> crate::state::Loaded {
+        self.state.loaded()
+    }
+
+    /// The live sessions held (every replica holds the same).
+    pub fn live_sessions(&self) -> usize {
+        let now = chrono::Utc::now().timestamp();
+        self.state.view().sessions.live(now).count()
+    }
+
     /// Starts a session acting as a token; returns the cookie's value.
     pub async fn start_session(&self, token_id: &str) -> Result<String> {
         self.start_session_as(Some(token_id), None).await

@@ -185,7 +185,7 @@ pub struct View {
     /// Data releases, oldest first.
     pub releases: Arc<Vec<DataRelease>>,
     /// Live web sessions by the SHA-256 of their cookie.
-    pub sessions: Arc<HashMap<String, SessionRecord>>,
+    pub sessions: Arc<crate::sessions::Sessions>,
     /// Where a migration came from, if the state was migrated.
     pub migrated: Option<String>,
     /// Accounts by user id.
@@ -275,14 +275,12 @@ impl View {
                     }
                 }
                 Change::SessionStarted { key, session } => {
-                    let sessions = Arc::make_mut(&mut self.sessions);
                     // Ended sessions leave memory as new ones come.
-                    let now = chrono::Utc::now();
-                    sessions.retain(|_, s| !expired(&s.expires_at, now));
-                    sessions.insert(key.clone(), session.clone());
+                    let now = chrono::Utc::now().timestamp();
+                    Arc::make_mut(&mut self.sessions).start(key, session, now);
                 }
                 Change::SessionEnded { key } => {
-                    Arc::make_mut(&mut self.sessions).remove(key);
+                    Arc::make_mut(&mut self.sessions).end(key);
                 }
                 Change::Migrated { from, .. } => self.migrated = Some(from.clone()),
                 Change::NoiseSecret { secret } => {
@@ -332,9 +330,7 @@ impl View {
                     }
                 }
                 Change::SessionConfirmed { key } => {
-                    if let Some(s) = Arc::make_mut(&mut self.sessions).get_mut(key) {
-                        s.pending = false;
-                    }
+                    Arc::make_mut(&mut self.sessions).confirm(key);
                 }
                 Change::PasswordResetIssued {
                     code_hash,
@@ -350,8 +346,7 @@ impl View {
                     }
                 }
                 Change::UserSessionsEnded { user_id } => {
-                    Arc::make_mut(&mut self.sessions)
-                        .retain(|_, s| s.user_id.as_deref() != Some(user_id.as_str()));
+                    Arc::make_mut(&mut self.sessions).end_user(user_id);
                 }
                 Change::IdentityLinked {
                     user_id,
@@ -439,6 +434,20 @@ pub(crate) struct StateLog {
     follow_lock: tokio::sync::Mutex<Option<std::time::Instant>>,
     /// One writer of this process at a time (others are other processes).
     write_lock: tokio::sync::Mutex<()>,
+    /// The number of the newest checkpoint this process read or wrote.
+    checkpointed: std::sync::atomic::AtomicU64,
+    /// What the last start read: the checkpoint it started from and the
+    /// changes after it.
+    loaded: std::sync::Mutex<Loaded>,
+}
+
+/// What opening the log read (for tests and the start-up log line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// The checkpoint it started from, if any.
+    pub checkpoint: Option<u64>,
+    /// Changes read after it.
+    pub changes: usize,
 }
 
 impl StateLog {
@@ -449,9 +458,39 @@ impl StateLog {
             view: RwLock::new(Arc::new(View::default())),
             follow_lock: tokio::sync::Mutex::new(None),
             write_lock: tokio::sync::Mutex::new(()),
+            checkpointed: std::sync::atomic::AtomicU64::new(0),
+            loaded: std::sync::Mutex::new(Loaded::default()),
         };
         log.load().await?;
+        // A log with many changes after its newest checkpoint (one written
+        // before checkpoints existed) gets one now, so that the next start
+        // is short; a lake this process cannot write to still opens.
+        if let Err(e) = log.checkpoint_if_due().await {
+            tracing::warn!(error = %e, "could not write a checkpoint of the state log");
+        }
         Ok(log)
+    }
+
+    /// What opening the log read.
+    pub(crate) fn loaded(&self) -> Loaded {
+        *self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes a checkpoint of the view when [`CHECKPOINT_EVERY`] changes
+    /// were made since the newest one.
+    ///
+    /// [`CHECKPOINT_EVERY`]: crate::checkpoint::CHECKPOINT_EVERY
+    async fn checkpoint_if_due(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let view = self.view();
+        let last = self.checkpointed.load(Ordering::Relaxed);
+        if view.seq < last + crate::checkpoint::CHECKPOINT_EVERY {
+            return Ok(());
+        }
+        crate::checkpoint::write(self.objects.as_ref(), &view).await?;
+        self.checkpointed.fetch_max(view.seq, Ordering::Relaxed);
+        tracing::debug!(seq = view.seq, "state log checkpoint written");
+        Ok(())
     }
 
     /// The state as last read.
@@ -469,13 +508,21 @@ impl StateLog {
         }
     }
 
-    /// Reads the whole log: lists it once, then reads the entries in order.
+    /// Reads the log: the newest checkpoint, then the changes after it
+    /// (listed once from the checkpoint's number on, read sixteen at a
+    /// time and applied in order).
     async fn load(&self) -> Result<()> {
         let _guard = self.follow_lock.lock().await;
+        let mut view = crate::checkpoint::read_newest(self.objects.as_ref())
+            .await?
+            .unwrap_or_default();
+        let from = view.seq;
+        self.checkpointed
+            .fetch_max(from, std::sync::atomic::Ordering::Relaxed);
         let prefix = object_store::path::Path::from(LOG);
         let listed: Vec<object_store::ObjectMeta> = self
             .objects
-            .list(Some(&prefix))
+            .list_with_offset(Some(&prefix), &log_path(from))
             .try_collect()
             .await
             .map_err(object_err)?;
@@ -484,12 +531,12 @@ impl StateLog {
             .filter_map(|m| m.location.filename())
             .filter_map(|n| n.strip_suffix(".json"))
             .filter_map(|n| n.parse().ok())
+            .filter(|s| *s > from)
             .collect();
         seqs.sort_unstable();
-        let mut view = View::default();
         // Read several entries at once (on S3 each is a round trip), and
         // apply them in order.
-        let mut reads = futures::stream::iter(seqs.iter().copied().filter(|s| *s > 0))
+        let mut reads = futures::stream::iter(seqs.iter().copied())
             .map(|seq| {
                 let objects = self.objects.clone();
                 async move {
@@ -504,6 +551,7 @@ impl StateLog {
                 }
             })
             .buffered(16);
+        let mut changes = 0;
         while let Some(event) = reads.next().await {
             let event = event?;
             if event.seq != view.seq + 1 {
@@ -514,10 +562,15 @@ impl StateLog {
                 )));
             }
             view.apply(&event);
+            changes += 1;
         }
         drop(reads);
         // Anything written since the listing.
-        self.read_after(&mut view).await?;
+        changes += self.read_after(&mut view).await?;
+        *self.loaded.lock().unwrap_or_else(|e| e.into_inner()) = Loaded {
+            checkpoint: (from > 0).then_some(from),
+            changes,
+        };
         self.set_view(view);
         Ok(())
     }
@@ -614,6 +667,9 @@ impl StateLog {
             match put {
                 Ok(_) => {
                     self.follow().await?;
+                    if let Err(e) = self.checkpoint_if_due().await {
+                        tracing::warn!(error = %e, "could not write a checkpoint of the state log");
+                    }
                     return Ok(out);
                 }
                 Err(object_store::Error::AlreadyExists { .. }) => {
@@ -696,6 +752,14 @@ mod tests {
             "groups": *v.groups,
             "explanations": *v.explanations,
             "releases": *v.releases,
+            "sessions": v
+                .sessions
+                .live(chrono::Utc::now().timestamp())
+                .collect::<BTreeMap<_, _>>(),
+            "users": *v.users,
+            "invitations": v.invitations.iter().collect::<BTreeMap<_, _>>(),
+            "migrated": v.migrated,
+            "noise_secret": v.noise_secret,
         })
     }
 
@@ -803,6 +867,28 @@ mod tests {
                 from_year,
             }),
             (0u8..5).prop_map(|i| group(&format!("g{i}"))),
+            // Sessions of two tokens and an account, more than one
+            // principal may hold at once.
+            (0u8..14, 0u8..3, 0i64..3600).prop_map(|(k, who, s)| Change::SessionStarted {
+                key: format!("k{k}"),
+                session: SessionRecord {
+                    token_id: if who < 2 {
+                        format!("t{who}")
+                    } else {
+                        String::new()
+                    },
+                    user_id: (who == 2).then(|| "u1".to_string()),
+                    pending: false,
+                    started_at: format!("2026-12-06T10:{:02}:{:02}Z", s / 60, s % 60),
+                    expires_at: "2099-01-01T00:00:00Z".into(),
+                },
+            }),
+            (0u8..14).prop_map(|k| Change::SessionEnded {
+                key: format!("k{k}")
+            }),
+            Just(Change::UserSessionsEnded {
+                user_id: "u1".into()
+            }),
         ]
     }
 
@@ -816,6 +902,7 @@ mod tests {
         fn following_in_steps_equals_reading_the_whole_log(
             batches in proptest::collection::vec(proptest::collection::vec(change(), 1..4), 1..12),
             follow_after in proptest::collection::vec(any::<bool>(), 12),
+            checkpoint_at in any::<proptest::sample::Index>(),
         ) {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
@@ -833,6 +920,28 @@ mod tests {
                 prop_assert_eq!(seen(&writer.view()), seen(&follower.view()));
                 prop_assert_eq!(seen(&writer.view()), seen(&fresh.view()));
                 prop_assert_eq!(writer.view().seq, batches.len() as u64);
+                // A checkpoint at any number, then the changes after it,
+                // give the same state as the whole log.
+                let at = checkpoint_at.index(batches.len());
+                let replay = log_at(dir.path()).await;
+                let mut partial = View::default();
+                for seq in 1..=at as u64 + 1 {
+                    let bytes = replay.get(&log_path(seq)).await.unwrap().unwrap();
+                    partial.apply(&parse_event(seq, &bytes).unwrap());
+                }
+                crate::checkpoint::write(replay.objects.as_ref(), &partial).await.unwrap();
+                let from_checkpoint = log_at(dir.path()).await;
+                prop_assert_eq!(
+                    from_checkpoint.loaded(),
+                    Loaded { checkpoint: Some(at as u64 + 1), changes: batches.len() - at - 1 }
+                );
+                prop_assert_eq!(seen(&writer.view()), seen(&from_checkpoint.view()));
+                // Principals never hold more than their share.
+                let mut per: HashMap<String, usize> = HashMap::new();
+                for (_, s) in writer.view().sessions.live(0) {
+                    *per.entry(s.user_id.clone().unwrap_or(s.token_id.clone())).or_default() += 1;
+                }
+                prop_assert!(per.values().all(|n| *n <= crate::MAX_SESSIONS_PER_PRINCIPAL));
                 Ok(())
             })?;
         }
