@@ -226,6 +226,8 @@ pub struct Limits {
     /// The engine's memory cache (years of figures, ledger entries,
     /// publication masks), in MiB.
     pub cache_mib: usize,
+    /// Personal tokens one account may hold at once.
+    pub personal_tokens: usize,
 }
 
 impl Default for Limits {
@@ -245,6 +247,7 @@ impl Default for Limits {
             workers: 2,
             worker_memory_mib: 2048,
             cache_mib: vergleichsring_engine::DEFAULT_CACHE_BYTES >> 20,
+            personal_tokens: vergleichsring_store::MAX_PERSONAL_TOKENS,
         }
     }
 }
@@ -492,9 +495,10 @@ impl Config {
             || self.limits.concurrent_queries == 0
             || self.limits.cache_mib == 0
             || self.limits.workers == 0
+            || self.limits.personal_tokens == 0
         {
             bail!(
-                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers and limits.cache_mib must be positive"
+                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers, limits.cache_mib and limits.personal_tokens must be positive"
             );
         }
         if let Some(url) = &self.public_url {

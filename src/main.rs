@@ -664,6 +664,7 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
     vergleichsring_engine::session::set_memory_limit(
         cfg.limits.memory_limit_mib.saturating_mul(1024 * 1024),
     );
+    store.set_personal_token_limit(cfg.limits.personal_tokens);
     if !cfg.disclosure.perturbs() {
         tracing::warn!(
             "[disclosure] noise_min = noise_max = 0: statistics are released from true figures, and rule 15 (the protection interval) no longer holds"

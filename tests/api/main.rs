@@ -28,5 +28,6 @@ mod rejections;
 mod releases;
 mod reports;
 mod snapshots;
+mod state_flood;
 mod uploads;
 mod web;

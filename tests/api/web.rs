@@ -9,20 +9,20 @@ use vergleichsring_store::Role;
 use crate::helpers::{TestApp, library_row};
 
 /// A browser without a browser: cookies kept by hand.
-struct WebClient<'a> {
+pub(crate) struct WebClient<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
     cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: StatusCode,
-    text: String,
-    location: Option<String>,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) text: String,
+    pub(crate) location: Option<String>,
 }
 
 impl<'a> WebClient<'a> {
-    fn new(app: &'a TestApp) -> WebClient<'a> {
+    pub(crate) fn new(app: &'a TestApp) -> WebClient<'a> {
         WebClient {
             app,
             http: reqwest::Client::builder()
@@ -70,12 +70,18 @@ impl<'a> WebClient<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    /// Carries a session started outside the browser (through the store).
+    pub(crate) fn with_session(mut self, id: &str) -> WebClient<'a> {
+        self.cookies.push(("vr_session".into(), id.into()));
+        self
+    }
+
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(self.app.url(path));
         self.send(req).await
     }
 
-    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self
             .http
             .post(self.app.url(path))
@@ -84,7 +90,7 @@ impl<'a> WebClient<'a> {
         self.send(req).await
     }
 
-    async fn sign_in(&mut self, token: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, token: &str) -> Page {
         let page = self.get("/web").await;
         let nonce = hidden(&page.text, "nonce");
         self.post_form("/web/anmelden", &[("token", token), ("nonce", &nonce)])
@@ -123,7 +129,7 @@ impl<'a> WebClient<'a> {
 }
 
 /// The value of the first hidden input with that name.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
     let start = html
         .find(&marker)

@@ -12,8 +12,8 @@ use crate::error::ApiError;
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Public id of the token (`user:<user_id>` for a user's web session):
-    /// what rate limits count by.
+    /// Public id of the token (`user:<user_id>` for a user's web session);
+    /// rate limits count by [`Caller::rate_key`].
     pub token_id: String,
     /// Who acts when it is not the token alone: `user:<user_id>` for a
     /// user's session, `user:<user_id>/<token_id>` for a user's personal
@@ -37,6 +37,16 @@ impl Caller {
     /// `user:<user_id>/<token_id>` for a user's personal token.
     pub fn actor(&self) -> &str {
         self.on_behalf.as_deref().unwrap_or(&self.token_id)
+    }
+
+    /// What rate limits count by: the person (`user:<user_id>`) for a
+    /// user's session and every personal token of the user, so that more
+    /// tokens do not buy more uploads or queries; the token otherwise.
+    pub fn rate_key(&self) -> &str {
+        match self.on_behalf.as_deref() {
+            Some(a) if a.starts_with("user:") => a.split('/').next().unwrap_or(a),
+            _ => &self.token_id,
+        }
     }
 
     /// The disclosure audience of the caller.

@@ -54,9 +54,9 @@ struct Out<'a> {
     groups: &'a Vec<CustomGroup>,
     explanations: &'a Vec<Explanation>,
     releases: &'a Vec<DataRelease>,
-    /// Live sessions only: an expired one would be dropped by the next
-    /// sign-in anyway.
-    sessions: BTreeMap<&'a String, &'a SessionRecord>,
+    /// Live sessions only, in the order they started: an expired one would
+    /// be dropped by the next sign-in anyway.
+    sessions: Vec<(&'a String, &'a SessionRecord)>,
     migrated: &'a Option<String>,
     users: &'a BTreeMap<String, crate::UserRecord>,
     invitations: &'a HashMap<String, crate::Invitation>,
@@ -76,7 +76,7 @@ struct In {
     groups: Vec<CustomGroup>,
     explanations: Vec<Explanation>,
     releases: Vec<DataRelease>,
-    sessions: BTreeMap<String, SessionRecord>,
+    sessions: Vec<(String, SessionRecord)>,
     migrated: Option<String>,
     users: BTreeMap<String, crate::UserRecord>,
     invitations: HashMap<String, crate::Invitation>,
@@ -118,7 +118,7 @@ fn encode(view: &View, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<u8>> {
         groups,
         explanations,
         releases,
-        sessions: sessions.live(now.timestamp()).collect(),
+        sessions: sessions.live(now.timestamp()),
         migrated,
         users,
         invitations,
@@ -310,7 +310,13 @@ mod tests {
         }
         let without_history = log_at(dir.path()).await;
         let live = |l: &StateLog| -> Vec<String> {
-            let mut k: Vec<String> = l.view().sessions.live(0).map(|(k, _)| k.clone()).collect();
+            let mut k: Vec<String> = l
+                .view()
+                .sessions
+                .live(0)
+                .into_iter()
+                .map(|(k, _)| k.clone())
+                .collect();
             k.sort();
             k
         };
@@ -328,7 +334,13 @@ mod tests {
             sign_in(&log, &format!("k{i}"), &format!("t{}", i % 50), 0).await;
         }
         let keys = |l: &StateLog| -> Vec<String> {
-            let mut k: Vec<String> = l.view().sessions.live(0).map(|(k, _)| k.clone()).collect();
+            let mut k: Vec<String> = l
+                .view()
+                .sessions
+                .live(0)
+                .into_iter()
+                .map(|(k, _)| k.clone())
+                .collect();
             k.sort();
             k
         };
@@ -361,7 +373,12 @@ mod tests {
         }
         sign_in(&log, "other", "t2", 0).await;
         let view = log.view();
-        let mut live: Vec<String> = view.sessions.live(0).map(|(k, _)| k.clone()).collect();
+        let mut live: Vec<String> = view
+            .sessions
+            .live(0)
+            .into_iter()
+            .map(|(k, _)| k.clone())
+            .collect();
         live.sort();
         let mut expected: Vec<String> = (5..n).map(|i| format!("k{i:02}")).collect();
         expected.push("other".into());

@@ -158,7 +158,15 @@ pub struct Store {
     totp_used: std::sync::Mutex<HashMap<String, u64>>,
     /// The ring's key for sealed secrets, if the service was given one.
     secrets_key: std::sync::OnceLock<sealed::SecretsKey>,
+    /// Personal tokens one account may hold at once (`[limits]
+    /// personal_tokens`).
+    personal_token_limit: std::sync::atomic::AtomicUsize,
 }
+
+/// Personal tokens one account may hold at once unless configured: a
+/// person's scripts need a few; without a bound every token was one more
+/// state-log change and one more share of the rate limits.
+pub const MAX_PERSONAL_TOKENS: usize = 10;
 
 /// The error of `open` on a data directory of the file-based layout that
 /// was not moved into the lake yet.
@@ -243,6 +251,7 @@ impl Store {
             lake,
             totp_used: std::sync::Mutex::new(HashMap::new()),
             secrets_key: std::sync::OnceLock::new(),
+            personal_token_limit: std::sync::atomic::AtomicUsize::new(MAX_PERSONAL_TOKENS),
         };
         store.note_members();
         store.sync_ledgers().await?;

@@ -3,7 +3,7 @@
 //! ends it everywhere. The cookie's value is never stored, only its
 //! SHA-256; the session acts as a token by its id, never the token itself.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::state::{Change, SessionRecord, expired};
 use crate::{Result, Store, hash_token};
@@ -22,12 +22,17 @@ pub const MAX_SESSIONS_PER_PRINCIPAL: usize = 10;
 /// or account) sessions in the order they started.
 #[derive(Debug, Clone, Default)]
 pub struct Sessions {
-    by_key: HashMap<String, SessionRecord>,
+    /// Key → (the number of its start among all starts, the session).
+    by_key: HashMap<String, (u64, SessionRecord)>,
     /// (expiry as Unix seconds, key); a time that does not parse counts as
     /// long past.
     expiry: BTreeSet<(i64, String)>,
-    /// Principal → (started as Unix seconds, key).
-    of: HashMap<String, BTreeSet<(i64, String)>>,
+    /// Principal → numbers of its sessions' starts → key. Numbers, not
+    /// times: sessions started in the same second must still end oldest
+    /// first, the same on every replica.
+    of: HashMap<String, BTreeMap<u64, String>>,
+    /// Starts applied so far.
+    started: u64,
 }
 
 fn unix(at: &str) -> i64 {
@@ -43,7 +48,7 @@ fn principal(s: &SessionRecord) -> &str {
 impl Sessions {
     /// The session of a key.
     pub fn get(&self, key: &str) -> Option<&SessionRecord> {
-        self.by_key.get(key)
+        self.by_key.get(key).map(|(_, s)| s)
     }
 
     /// Whether a key is a session (live or not yet dropped).
@@ -68,29 +73,32 @@ impl Sessions {
             .get(&who)
             .is_some_and(|s| s.len() >= MAX_SESSIONS_PER_PRINCIPAL)
         {
-            let Some((_, oldest)) = self.of.get(&who).and_then(|s| s.first().cloned()) else {
+            let Some(oldest) = self
+                .of
+                .get(&who)
+                .and_then(|s| s.first_key_value().map(|(_, k)| k.clone()))
+            else {
                 break;
             };
             self.end(&oldest);
         }
+        self.started += 1;
+        let n = self.started;
         self.expiry
             .insert((unix(&session.expires_at), key.to_string()));
-        self.of
-            .entry(who)
-            .or_default()
-            .insert((unix(&session.started_at), key.to_string()));
-        self.by_key.insert(key.to_string(), session.clone());
+        self.of.entry(who).or_default().insert(n, key.to_string());
+        self.by_key.insert(key.to_string(), (n, session.clone()));
     }
 
     /// Ends a session (nothing if there is none).
     pub(crate) fn end(&mut self, key: &str) {
-        let Some(s) = self.by_key.remove(key) else {
+        let Some((n, s)) = self.by_key.remove(key) else {
             return;
         };
         self.expiry.remove(&(unix(&s.expires_at), key.to_string()));
         let who = principal(&s);
         if let Some(set) = self.of.get_mut(who) {
-            set.remove(&(unix(&s.started_at), key.to_string()));
+            set.remove(&n);
             if set.is_empty() {
                 self.of.remove(who);
             }
@@ -102,13 +110,12 @@ impl Sessions {
         let keys: Vec<String> = self
             .of
             .get(user_id)
-            .map(|s| s.iter().map(|(_, k)| k.clone()).collect())
+            .map(|s| s.values().cloned().collect())
             .unwrap_or_default();
         for k in keys {
-            // A token's id never equals an account's, but the index is by
-            // principal: only the account's own sessions go.
+            // The index is by principal, and a token's id could in
+            // principle equal an account's: only the account's own go.
             if self
-                .by_key
                 .get(&k)
                 .is_some_and(|s| s.user_id.as_deref() == Some(user_id))
             {
@@ -119,16 +126,22 @@ impl Sessions {
 
     /// Marks a waiting session confirmed by its second factor.
     pub(crate) fn confirm(&mut self, key: &str) {
-        if let Some(s) = self.by_key.get_mut(key) {
+        if let Some((_, s)) = self.by_key.get_mut(key) {
             s.pending = false;
         }
     }
 
-    /// The sessions not expired by `now`, for a checkpoint.
-    pub(crate) fn live(&self, now: i64) -> impl Iterator<Item = (&String, &SessionRecord)> {
-        self.by_key
+    /// The sessions not expired by `now`, in the order they started (a
+    /// checkpoint keeps that order, so that the oldest still ends first).
+    pub(crate) fn live(&self, now: i64) -> Vec<(&String, &SessionRecord)> {
+        let mut live: Vec<(u64, &String, &SessionRecord)> = self
+            .by_key
             .iter()
-            .filter(move |(_, s)| unix(&s.expires_at) > now)
+            .filter(|(_, (_, s))| unix(&s.expires_at) > now)
+            .map(|(k, (n, s))| (*n, k, s))
+            .collect();
+        live.sort_unstable_by_key(|(n, _, _)| *n);
+        live.into_iter().map(|(_, k, s)| (k, s)).collect()
     }
 }
 
@@ -142,7 +155,7 @@ impl Store {
     /// The live sessions held (every replica holds the same).
     pub fn live_sessions(&self) -> usize {
         let now = chrono::Utc::now().timestamp();
-        self.state.view().sessions.live(now).count()
+        self.state.view().sessions.live(now).len()
     }
 
     /// Starts a session acting as a token; returns the cookie's value.

@@ -755,6 +755,7 @@ mod tests {
             "sessions": v
                 .sessions
                 .live(chrono::Utc::now().timestamp())
+                .into_iter()
                 .collect::<BTreeMap<_, _>>(),
             "users": *v.users,
             "invitations": v.invitations.iter().collect::<BTreeMap<_, _>>(),

@@ -528,9 +528,18 @@ impl Store {
             .await
     }
 
+    /// Sets how many personal tokens one account may hold at once (at
+    /// least one).
+    pub fn set_personal_token_limit(&self, limit: usize) {
+        self.personal_token_limit
+            .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Makes a personal token of a user for scripts: the user's role and
     /// member, a label and an optional expiry. It works while the account
-    /// is enabled. The token is returned once and never stored.
+    /// is enabled. The token is returned once and never stored. An account
+    /// that holds as many live (not revoked, not expired) tokens as the
+    /// limit gets `Conflict` until it revokes one.
     pub async fn issue_personal_token(
         &self,
         user: &UserRecord,
@@ -546,9 +555,29 @@ impl Store {
             expires_at,
         })?;
         record.owner = Some(user.user_id.clone());
+        let limit = self
+            .personal_token_limit
+            .load(std::sync::atomic::Ordering::Relaxed);
         let record = self
             .state
-            .commit(&user.user_id, |_| {
+            .commit(&user.user_id, |view| {
+                let now = chrono::Utc::now();
+                let held = view
+                    .tokens
+                    .values()
+                    .filter(|t| t.owner.as_deref() == Some(user.user_id.as_str()))
+                    .filter(|t| !t.revoked)
+                    .filter(|t| {
+                        !t.expires_at
+                            .as_deref()
+                            .is_some_and(|e| crate::state::expired(e, now))
+                    })
+                    .count();
+                if held >= limit {
+                    return Err(StoreError::Conflict(format!(
+                        "this account holds {held} personal tokens, the most allowed (limits.personal_tokens = {limit}); revoke one first"
+                    )));
+                }
                 Ok((
                     vec![Change::Token {
                         record: record.clone(),

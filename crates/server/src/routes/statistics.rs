@@ -212,7 +212,7 @@ pub async fn query(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Admin, Role::Analyst], "run SQL queries")?;
-    state.rates.queries.check(&caller.token_id)?;
+    state.rates.queries.check(caller.rate_key())?;
     let b: QueryBody = json_body(&body, "{\"sql\": \"SELECT ...\"}")?;
     let format = answer_format(&headers);
     let _slot = state.rates.query_slot().await?;

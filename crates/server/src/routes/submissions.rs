@@ -42,7 +42,7 @@ pub async fn submit(
     caller.require(&[Role::Admin, Role::Member], "upload figures")?;
     state.engine.domain(&domain)?;
     if caller.role != Role::Admin {
-        state.rates.uploads.check(&caller.token_id)?;
+        state.rates.uploads.check(caller.rate_key())?;
     }
     let limit = state.config.max_body_bytes;
     let too_large = || {

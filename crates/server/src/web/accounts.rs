@@ -614,7 +614,7 @@ pub(super) struct PersonalTokenForm {
         (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
         (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "No label, or a day that is not a future date (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
+        (status = 422, description = "No label, a day that is not a future date, or the account already holds `limits.personal_tokens` live tokens (the page again, saying which), or a field of the form is missing.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn create_personal_token(
@@ -651,11 +651,26 @@ pub(super) async fn create_personal_token(
             }
         }
     };
-    let (token, record) = state
+    let made = state
         .store
         .issue_personal_token(&user, Some(label.to_string()), expires_at)
-        .await
-        .map_err(session_failed)?;
+        .await;
+    let (token, record) = match made {
+        Ok(made) => made,
+        // The account holds as many as `limits.personal_tokens` allows.
+        Err(vergleichsring_store::StoreError::Conflict(_)) => {
+            return Ok(tokens_page(
+                &state,
+                &member,
+                &user,
+                None,
+                Some(
+                    "Sie haben bereits so viele persönliche Schlüssel, wie erlaubt sind. Bitte sperren Sie zuerst einen, den Sie nicht mehr brauchen.",
+                ),
+            ));
+        }
+        Err(e) => return Err(session_failed(e)),
+    };
     tracing::info!(
         token_id = record.token_id,
         user_id = user.user_id,

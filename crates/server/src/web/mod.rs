@@ -294,7 +294,7 @@ async fn upload(
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let member = require(&state, &headers).await?;
-    if let Err(wait) = state.rates.uploads.take(&member.caller.token_id) {
+    if let Err(wait) = state.rates.uploads.take(member.caller.rate_key()) {
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
