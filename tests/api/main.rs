@@ -28,5 +28,6 @@ mod rejections;
 mod releases;
 mod reports;
 mod snapshots;
+mod throttle_attack;
 mod uploads;
 mod web;
