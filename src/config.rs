@@ -16,11 +16,22 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use vergleichsring_engine::disclosure::Policy;
 
+mod server;
+pub use server::Server;
+
 /// Prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "VERGLEICHSRING_";
 
 /// The sections of the file, for mapping environment variables to keys.
-const SECTIONS: [&str; 6] = ["lake", "disclosure", "limits", "log", "mail", "oidc"];
+const SECTIONS: [&str; 7] = [
+    "lake",
+    "disclosure",
+    "limits",
+    "log",
+    "mail",
+    "oidc",
+    "server",
+];
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -54,6 +65,8 @@ pub struct Config {
     pub mail: Mail,
     /// The single sign-on provider (OpenID Connect).
     pub oidc: Oidc,
+    /// The network around the service (trusted proxies).
+    pub server: Server,
 }
 
 impl Default for Config {
@@ -69,6 +82,7 @@ impl Default for Config {
             secrets_key: None,
             mail: Mail::default(),
             oidc: Oidc::default(),
+            server: Server::default(),
         }
     }
 }
@@ -228,6 +242,10 @@ pub struct Limits {
     pub cache_mib: usize,
     /// Personal tokens one account may hold at once.
     pub personal_tokens: usize,
+    /// Memory all password checks at once may take, in MiB: each argon2id
+    /// check takes 19 MiB, so this allows this divided by 19 at once; more
+    /// sign-ins at the same moment are answered 503.
+    pub password_check_mib: u64,
 }
 
 impl Default for Limits {
@@ -248,6 +266,7 @@ impl Default for Limits {
             worker_memory_mib: 2048,
             cache_mib: vergleichsring_engine::DEFAULT_CACHE_BYTES >> 20,
             personal_tokens: vergleichsring_store::MAX_PERSONAL_TOKENS,
+            password_check_mib: http.sign_ins.password_check_mib,
         }
     }
 }
@@ -501,6 +520,14 @@ impl Config {
                 "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers, limits.cache_mib and limits.personal_tokens must be positive"
             );
         }
+        let argon2 = vergleichsring_server::throttle::ARGON2_MIB;
+        if self.limits.password_check_mib < argon2 {
+            bail!(
+                "configuration: limits.password_check_mib = {} is below the minimum of {argon2} (the memory of one argon2id password check)",
+                self.limits.password_check_mib
+            );
+        }
+        self.server.proxies()?;
         if let Some(url) = &self.public_url {
             let parsed = url::Url::parse(url)
                 .with_context(|| format!("configuration: public_url '{url}' is not a URL"))?;
@@ -690,6 +717,54 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_comma_separated() {
+        let f = file("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n");
+        let r = Config::resolve(Some(f.path()), env(&[]), &Flags::default()).unwrap();
+        assert_eq!(r.config.server.trusted_proxies, ["127.0.0.1", "10.0.0.0/8"]);
+        let r = Config::resolve(
+            None,
+            env(&[(
+                "VERGLEICHSRING_SERVER_TRUSTED_PROXIES",
+                "192.0.2.1, fd00::/8",
+            )]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(r.config.server.trusted_proxies, ["192.0.2.1", "fd00::/8"]);
+        let proxies = r.config.server.proxies().unwrap();
+        assert!(proxies.trusts("fd00::7".parse().unwrap()));
+        let e = Config::resolve(
+            None,
+            env(&[(
+                "VERGLEICHSRING_SERVER_TRUSTED_PROXIES",
+                "10.0.0.0/8,proxy.local",
+            )]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("server.trusted_proxies: 'proxy.local' is not an IP address"),
+            "{e:#}"
+        );
+        assert!(Config::default().server.proxies().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_password_check_budget_holds_one_check_at_least() {
+        assert_eq!(Config::default().limits.password_check_mib, 76);
+        let e = Config::resolve(
+            None,
+            env(&[("VERGLEICHSRING_LIMITS_PASSWORD_CHECK_MIB", "10")]),
+            &Flags::default(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("limits.password_check_mib = 10 is below the minimum of 19"),
+            "{e:#}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod config;
 mod demo;
 mod generate;
+mod sandbox;
 mod upload;
 mod worker;
 
@@ -715,6 +716,11 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
             uploads_per_minute: cfg.limits.uploads_per_minute,
             queries_per_minute: cfg.limits.queries_per_minute,
             concurrent_queries: cfg.limits.concurrent_queries,
+            trusted_proxies: cfg.server.proxies()?,
+            sign_ins: vergleichsring_server::SignInLimits {
+                password_check_mib: cfg.limits.password_check_mib,
+                ..Default::default()
+            },
         },
     )
     .with_accounts(cfg.public_url.clone(), cfg.mailer()?, cfg.oidc()?))

@@ -29,5 +29,6 @@ mod releases;
 mod reports;
 mod snapshots;
 mod state_flood;
+mod throttle_attack;
 mod uploads;
 mod web;

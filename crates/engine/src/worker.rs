@@ -1,7 +1,9 @@
 //! Untrusted work in a cage: decoding uploads and running analysts' SQL in
-//! child processes of the same binary (`vergleichsring worker`), which set
-//! kernel limits on themselves (address space, CPU seconds) before they
-//! read anything. A worker that runs out of time is killed; one that
+//! child processes of the same binary (`vergleichsring worker`), started
+//! with an empty environment, which set kernel limits on themselves
+//! (address space, CPU seconds, open files, processes) and a seccomp
+//! filter (`src/sandbox.rs`: no programs, processes, sockets or signals to
+//! others, no new privileges) before they read anything. A worker that runs out of time is killed; one that
 //! crashes, aborts or runs out of memory ends its pipe. Either way the
 //! request gets a 4xx with a reason, and the server goes on.
 //!
@@ -268,7 +270,12 @@ impl Pool {
             .max(self.config.job_seconds)
             .max(1)
             .saturating_mul(u64::from(self.config.jobs_per_worker) + 1);
+        // A worker gets no environment: the server's holds the secrets key,
+        // S3 credentials and mail passwords, which a subverted decoder
+        // could read from its own environment. Nothing in the worker
+        // reads a variable (its log level is fixed, it starts no program).
         let mut child = tokio::process::Command::new(&self.config.program)
+            .env_clear()
             .arg("worker")
             .arg("--memory-mib")
             .arg(self.config.memory_mib.to_string())

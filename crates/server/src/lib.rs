@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod client;
 pub mod contract;
 pub mod error;
 pub mod extract;
@@ -20,15 +21,17 @@ mod render;
 mod routes;
 mod sessions;
 mod state;
-mod throttle;
+pub mod throttle;
 pub mod web;
 
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use client::TrustedProxies;
 pub use routes::document;
 pub use state::{AppState, HttpConfig};
+pub use throttle::SignInLimits;
 
 /// The service's routes.
 pub fn router(state: AppState) -> Router {

@@ -17,6 +17,11 @@ pub struct HttpConfig {
     pub queries_per_minute: u32,
     /// Analysts' queries running at once, over all tokens.
     pub concurrent_queries: usize,
+    /// The proxies whose `X-Forwarded-For` names the client (none: the
+    /// header is ignored).
+    pub trusted_proxies: crate::client::TrustedProxies,
+    /// The sign-in throttles and the bound on password checks at once.
+    pub sign_ins: crate::throttle::SignInLimits,
 }
 
 impl Default for HttpConfig {
@@ -26,6 +31,8 @@ impl Default for HttpConfig {
             uploads_per_minute: 30,
             queries_per_minute: 60,
             concurrent_queries: 2,
+            trusted_proxies: Default::default(),
+            sign_ins: Default::default(),
         }
     }
 }
@@ -44,7 +51,8 @@ pub struct AppState {
     pub responses: Arc<cache::ResponseCache>,
     /// Per-token rate limits and the bound on queries running at once.
     pub rates: Arc<rate::Rates>,
-    /// Failed password sign-ins per account and per address.
+    /// Sign-in attempts per account, token and client address, and the
+    /// bound on password checks at once.
     pub throttle: Arc<crate::throttle::Throttle>,
     /// The address users reach the service at (`https://ring.example.de`),
     /// for links in e-mails and the single sign-on's return address.
@@ -72,13 +80,23 @@ impl AppState {
                 config.queries_per_minute,
                 config.concurrent_queries,
             )),
+            throttle: Arc::new(crate::throttle::Throttle::new(config.sign_ins.clone())),
             config: Arc::new(config),
             responses: Arc::default(),
-            throttle: Arc::default(),
             public_url: None,
             mail: None,
             oidc: None,
         }
+    }
+
+    /// The throttle key of a request's client: its address, or behind a
+    /// trusted proxy the address the proxy names (see `client.rs`).
+    pub fn client_address(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> String {
+        crate::client::client_address(&self.config.trusted_proxies, headers, extensions)
     }
 
     /// The same state with the public address, a mail server and a single

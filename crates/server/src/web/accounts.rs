@@ -14,36 +14,27 @@ pub(super) async fn password_login(
     form: &LoginForm,
     address: &str,
 ) -> Result<Response, WebError> {
-    use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
-    let account = format!("account:{}", form.email.trim().to_lowercase());
-    let address = format!("address:{address}");
-    if state.throttle.blocked(&account, PER_ACCOUNT)
-        || state.throttle.blocked(&address, PER_ADDRESS)
-    {
-        return Ok(login_page(
-            state,
-            headers,
-            Some(
-                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in 15 Minuten noch einmal.",
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        ));
-    }
-    let Some(user) = state
-        .store
-        .check_password(&form.email, &form.password)
+    // Counted before the password is checked, and checked under the
+    // bound on password checks at once (`throttle.rs`).
+    let user = match state
+        .throttle
+        .sign_in_with_password(&state.store, &form.email, &form.password, address)
         .await
-    else {
-        state.throttle.failed(&account);
-        state.throttle.failed(&address);
-        return Ok(login_page(
-            state,
-            headers,
-            Some("E-Mail-Adresse oder Passwort sind falsch."),
-            StatusCode::UNAUTHORIZED,
-        ));
+    {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return Ok(login_page(
+                state,
+                headers,
+                Some("E-Mail-Adresse oder Passwort sind falsch."),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+        Err(refused) => {
+            let page = login_page(state, headers, Some(&refused.message()), refused.status());
+            return Ok(refused.apply(page));
+        }
     };
-    state.throttle.succeeded(&account);
     let id = state
         .store
         .start_user_session(&user.user_id)
@@ -156,6 +147,7 @@ pub(super) fn invitation_gone() -> WebError {
         (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
         (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
+        (status = 503, description = "Every password check the server allows at once is busy.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(super) async fn accept_invitation(
@@ -175,10 +167,20 @@ pub(super) async fn accept_invitation(
         )
             .into_response());
     }
-    let user = match state.store.accept_invitation(&code, &form.password).await {
-        Ok(u) => u,
-        Err(vergleichsring_store::StoreError::NotFound(_)) => return Err(invitation_gone()),
-        Err(e) => return Err(session_failed(e)),
+    let (store, password) = (state.store.clone(), form.password.clone());
+    let accepted = state
+        .throttle
+        .password_check(async move { store.accept_invitation(&code, &password).await })
+        .await;
+    let user = match accepted {
+        Err(refused) => {
+            return Ok(
+                refused.apply(WebError::new(refused.status(), refused.message()).into_response())
+            );
+        }
+        Ok(Ok(u)) => u,
+        Ok(Err(vergleichsring_store::StoreError::NotFound(_))) => return Err(invitation_gone()),
+        Ok(Err(e)) => return Err(session_failed(e)),
     };
     let id = state
         .store

@@ -134,13 +134,14 @@ struct LoginForm {
     operation_id = "web_login",
     tag = "web",
     summary = "Sign in",
-    description = "Exchanges an account's e-mail address and password, or a member token, for a session cookie. The form carries the nonce of the sign-in page (double submit). Tokens sign in for members only; accounts of every role sign in. An account with a second factor is sent on to `/web/zweiter-faktor` for its code; an admin account without one, to enrol it (until then its session counts for nothing else). Failed passwords are throttled: after 5 failures within 15 minutes per account, or 20 per address, further attempts are refused (429) until the 15 minutes are over.",
+    description = "Exchanges an account's e-mail address and password, or a member token, for a session cookie. The form carries the nonce of the sign-in page (double submit). Tokens sign in for members only; accounts of every role sign in. An account with a second factor is sent on to `/web/zweiter-faktor` for its code; an admin account without one, to enrol it (until then its session counts for nothing else). Sign-ins are counted before any work: after 5 failed passwords within 15 minutes per account, or 20 per client address, further password attempts are refused (429) until the 15 minutes are over, the right password too; token sign-ins are limited to 10 per token and 30 per client address within 15 minutes, successful ones included. When every password check the server allows at once is busy, the answer is 503. Both carry `Retry-After`. Behind a trusted proxy (`[server] trusted_proxies`) the client address is read from `X-Forwarded-For`.",
     request_body(content = inline(LoginForm), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: on to `/web`, with the session cookie.", headers(("location" = String, description = "`/web`"), ("set-cookie" = String, description = "`vr_session`, HttpOnly, SameSite=Strict"))),
         (status = 401, description = "The token is unknown or revoked: the form again, with the reason.", body = String, content_type = "text/html"),
         (status = 403, description = "A stale form, a post from another site, or a token that is not a member's.", body = String, content_type = "text/html"),
-        (status = 429, description = "Too many failed passwords for the account or from the address: the form again, saying when to try again.", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many failed passwords for the account or from the client address, or too many token sign-ins: the form again, saying when to try again.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds until the window ends"))),
+        (status = 503, description = "Every password check the server allows at once is busy: the form again.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
         (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
     )
@@ -160,11 +161,16 @@ async fn login(
             StatusCode::FORBIDDEN,
         ));
     }
+    let address = state.client_address(&headers, &extensions);
     if !form.email.trim().is_empty() {
-        let address = recovery::peer_address(&extensions);
         return password_login(&state, &headers, &form, &address).await;
     }
     let token = form.token.trim();
+    // Counted before the token is looked up and a session written.
+    if let Err(refused) = state.throttle.token_sign_in(token, &address) {
+        let page = login_page(&state, &headers, Some(&refused.message()), refused.status());
+        return Ok(refused.apply(page));
+    }
     let caller = match Caller::from_token(&state, token).await {
         Ok(c) => c,
         Err(_) => {

@@ -91,7 +91,10 @@ pub(super) async fn request_password_reset(
     use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
     let email = form.email.trim().to_lowercase();
     let account = format!("reset:{email}");
-    let address = format!("reset-address:{}", peer_address(&extensions));
+    let address = format!(
+        "reset-address:{}",
+        state.client_address(&headers, &extensions)
+    );
     if state.throttle.blocked(&account, PER_ACCOUNT)
         || state.throttle.blocked(&address, PER_ADDRESS)
     {
@@ -115,13 +118,6 @@ pub(super) async fn request_password_reset(
         Err(e) => return Err(session_failed(e)),
     }
     Ok(forgot_page(&headers, true, None, StatusCode::OK))
-}
-
-/// The network address of the request's peer, for throttling.
-pub(super) fn peer_address(extensions: &axum::http::Extensions) -> String {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
 }
 
 fn reset_gone() -> WebError {
@@ -169,6 +165,7 @@ pub(super) async fn reset_link(
         (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
         (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
+        (status = 503, description = "Every password check the server allows at once is busy.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(super) async fn reset_password(
@@ -187,7 +184,20 @@ pub(super) async fn reset_password(
         )
             .into_response());
     }
-    match state.store.reset_password(&code, form.password()).await {
+    let (store, password) = (state.store.clone(), form.password().to_string());
+    let set = state
+        .throttle
+        .password_check(async move { store.reset_password(&code, &password).await })
+        .await;
+    let set = match set {
+        Ok(set) => set,
+        Err(refused) => {
+            return Ok(
+                refused.apply(WebError::new(refused.status(), refused.message()).into_response())
+            );
+        }
+    };
+    match set {
         Ok(user) => {
             tracing::info!(user_id = user.user_id, "password reset");
             Ok(html_page(pages::password_set().into_string()).into_response())
