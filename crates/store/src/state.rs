@@ -519,52 +519,49 @@ impl StateLog {
         let from = view.seq;
         self.checkpointed
             .fetch_max(from, std::sync::atomic::Ordering::Relaxed);
-        let prefix = object_store::path::Path::from(LOG);
-        let listed: Vec<object_store::ObjectMeta> = self
-            .objects
-            .list_with_offset(Some(&prefix), &log_path(from))
-            .try_collect()
-            .await
-            .map_err(object_err)?;
-        let mut seqs: Vec<u64> = listed
-            .iter()
-            .filter_map(|m| m.location.filename())
-            .filter_map(|n| n.strip_suffix(".json"))
-            .filter_map(|n| n.parse().ok())
-            .filter(|s| *s > from)
-            .collect();
-        seqs.sort_unstable();
-        // Read several entries at once (on S3 each is a round trip), and
-        // apply them in order.
-        let mut reads = futures::stream::iter(seqs.iter().copied())
-            .map(|seq| {
-                let objects = self.objects.clone();
-                async move {
-                    let bytes = objects
-                        .get(&log_path(seq))
-                        .await
-                        .map_err(object_err)?
-                        .bytes()
-                        .await
-                        .map_err(object_err)?;
-                    parse_event(seq, &bytes)
-                }
-            })
-            .buffered(16);
+        // Which numbers to read: after a checkpoint, fewer than
+        // `CHECKPOINT_EVERY` follow it, probed sixteen at a time (listing
+        // the log would touch every change ever made: 0.9 s at 200,000 on
+        // a local disk); without one, the whole log, listed once.
         let mut changes = 0;
-        while let Some(event) = reads.next().await {
-            let event = event?;
-            if event.seq != view.seq + 1 {
-                return Err(StoreError::Invalid(format!(
-                    "the state log has no change {} before change {}",
-                    view.seq + 1,
-                    event.seq
-                )));
+        if from > 0 {
+            changes += self.read_probing(&mut view).await?;
+        } else {
+            let prefix = object_store::path::Path::from(LOG);
+            let listed: Vec<object_store::ObjectMeta> = self
+                .objects
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(object_err)?;
+            let mut seqs: Vec<u64> = listed
+                .iter()
+                .filter_map(|m| m.location.filename())
+                .filter_map(|n| n.strip_suffix(".json"))
+                .filter_map(|n| n.parse().ok())
+                .filter(|s| *s > from)
+                .collect();
+            seqs.sort_unstable();
+            // Read several entries at once (on S3 each is a round trip),
+            // and apply them in order.
+            let mut reads = futures::stream::iter(seqs.iter().copied())
+                .map(|seq| self.read_event(seq))
+                .buffered(16);
+            while let Some(event) = reads.next().await {
+                let Some(event) = event? else {
+                    break;
+                };
+                if event.seq != view.seq + 1 {
+                    return Err(StoreError::Invalid(format!(
+                        "the state log has no change {} before change {}",
+                        view.seq + 1,
+                        event.seq
+                    )));
+                }
+                view.apply(&event);
+                changes += 1;
             }
-            view.apply(&event);
-            changes += 1;
         }
-        drop(reads);
         // Anything written since the listing.
         changes += self.read_after(&mut view).await?;
         *self.loaded.lock().unwrap_or_else(|e| e.into_inner()) = Loaded {
@@ -573,6 +570,38 @@ impl StateLog {
         };
         self.set_view(view);
         Ok(())
+    }
+
+    /// The change numbered `seq`, `None` if it is not there.
+    async fn read_event(&self, seq: u64) -> Result<Option<Event>> {
+        match self.objects.get(&log_path(seq)).await {
+            Ok(got) => {
+                let bytes = got.bytes().await.map_err(object_err)?;
+                parse_event(seq, &bytes).map(Some)
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(object_err(e)),
+        }
+    }
+
+    /// Reads the entries after `view.seq` sixteen numbers at a time (on S3
+    /// one round trip for sixteen) until the first that is not there.
+    async fn read_probing(&self, view: &mut View) -> Result<usize> {
+        const AT_ONCE: u64 = 16;
+        let mut n = 0;
+        loop {
+            let next = view.seq + 1;
+            let batch: Vec<Option<Event>> =
+                futures::future::try_join_all((next..next + AT_ONCE).map(|s| self.read_event(s)))
+                    .await?;
+            for event in batch {
+                let Some(event) = event else {
+                    return Ok(n);
+                };
+                view.apply(&event);
+                n += 1;
+            }
+        }
     }
 
     /// Reads the entries after `view.seq` until the first that is not there.
