@@ -432,7 +432,7 @@ async fn invited_users_set_a_password_sign_in_and_are_throttled() {
         }
     };
     let bad = invite(serde_json::json!({"email": "nicht-gueltig", "name": "X", "role": "member", "member_id": "05315000"})).await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     let bad = invite(serde_json::json!({"email": "a@b.de", "name": "X", "role": "member", "member_id": "05999000"})).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
     let member = app.token(Role::Member, Some("05315000")).await;
@@ -1204,7 +1204,9 @@ async fn a_member_user_reaches_nothing_of_another_member() {
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 
-    // An invitation naming the other member lands in hers.
+    // An invitation naming the other member invites nobody there: without
+    // a mail server a lead invites nobody at all (with one, the invitee
+    // lands in the lead's municipality: `accounts_attack.rs`).
     let p = web
         .post_form(
             "/web/kollegen",
@@ -1216,16 +1218,9 @@ async fn a_member_user_reaches_nothing_of_another_member() {
             ],
         )
         .await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert_eq!(p.status, StatusCode::NOT_FOUND, "{}", p.text);
     let users = app.get("/api/v1/users", Some(&app.admin)).await;
-    let max = users
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "max@ring.example")
-        .unwrap();
-    assert_eq!(max["member_id"], ids[0].as_str());
+    assert!(!users.text.contains("max@ring.example"), "{}", users.text);
 }
 
 /// The admin's page invites for every role, says what is wrong with an
