@@ -263,7 +263,7 @@ async fn recovery_codes_count_and_an_account_pauses_after_ten_codes() {
 
     let (mut first, csrf) = waiting_session(&app, "rita@koeln.de").await;
     for n in 0..5 {
-        let guess = format!("{:010x}", 0xdead_beef_00u64 + n);
+        let guess = format!("{:010x}", 0x00de_adbe_ef00_u64 + n);
         let (status, _) = send_code(&app, &mut first, &csrf, &guess).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
@@ -559,7 +559,7 @@ async fn a_lead_invitation_answers_alike_for_taken_and_free_addresses() {
 
     // Behind the answers: a notice to the account, an invitation to the
     // free address, into the lead's municipality.
-    let mut mails = vec![mail(&mailer, 3).await, mail(&mailer, 4).await];
+    let mut mails = [mail(&mailer, 3).await, mail(&mailer, 4).await];
     mails.sort();
     let (to, subject, text) = &mails[0];
     assert_eq!(to, "ana@ring.example");
