@@ -1,6 +1,14 @@
-//! E-mail: invitations and password resets are sent over SMTP (STARTTLS,
-//! credentials from the configuration or the environment). Without a mail
-//! server configured the links are only shown to the inviter.
+//! E-mail: invitations, password resets and notices are sent over SMTP
+//! (STARTTLS, credentials from the configuration or the environment).
+//! Without a mail server configured the links are only shown to the
+//! inviter.
+//!
+//! Every text a user typed (names, a municipality's name) goes into a mail
+//! as one plain line of at most 200 characters ([`user_text`]): line
+//! breaks and control characters become spaces, and web addresses are
+//! defanged (`https[:]//`, `www[.]`), so a name cannot add lines, headers
+//! or a clickable link to a mail that comes from the ring. Recipients are
+//! single addresses, read strictly (no display name).
 
 use std::time::Duration;
 
@@ -79,11 +87,14 @@ impl Mailer {
         })
     }
 
-    /// Sends one plain-text message (UTF-8) to one address.
+    /// Sends one plain-text message (UTF-8) to one address: exactly one
+    /// mailbox without a display name (see `vergleichsring_store::parse_email`).
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
-        let to: Mailbox = to
+        let address: lettre::Address = vergleichsring_store::parse_email(to)
+            .map_err(|rule| MailError(format!("recipient {to:?}: {rule}")))?
             .parse()
             .map_err(|e| MailError(format!("recipient {to:?}: {e}")))?;
+        let to = Mailbox::new(None, address);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -99,8 +110,35 @@ impl Mailer {
     }
 }
 
+/// User text as it goes into a mail: one plain line of at most 200
+/// characters, with web addresses defanged so that mail programs do not
+/// make them links (`https://x` becomes `https[:]//x`, `www.x` `www[.]x`).
+pub fn user_text(text: &str) -> String {
+    let line = vergleichsring_store::plain_line(text, vergleichsring_store::MAX_NAME_CHARS);
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line.as_str();
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("://") {
+            out.push_str("[:]//");
+            rest = &rest[3..];
+        } else if rest
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("www."))
+        {
+            out.push_str(&rest[..3]);
+            out.push_str("[.]");
+            rest = &rest[4..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
 /// The text of an invitation e-mail.
 pub fn invitation_text(name: &str, inviter: &str, link: &str, expires_at: &str) -> String {
+    let (name, inviter) = (user_text(name), user_text(inviter));
     format!(
         "Guten Tag {name},\n\n\
          {inviter} hat Sie zum Vergleichsring eingeladen. Über diesen Link legen Sie Ihr \
@@ -113,15 +151,75 @@ pub fn invitation_text(name: &str, inviter: &str, link: &str, expires_at: &str) 
 
 /// The text of a password-reset e-mail.
 pub fn reset_text(name: &str, link: &str) -> String {
+    let name = user_text(name);
     format!(
         "Guten Tag {name},\n\n\
          für Ihren Zugang zum Vergleichsring wurde ein neues Passwort angefordert. Über \
          diesen Link legen Sie es fest:\n\n{link}\n\n\
          Der Link gilt eine Stunde und nur einmal. Danach sind alle bisherigen Anmeldungen \
-         beendet. Haben Sie nichts angefordert, löschen Sie diese E-Mail; Ihr Passwort \
-         bleibt dann, wie es ist.\n\n\
+         beendet, und Ihre persönlichen Zugangsschlüssel sind gesperrt (außer Sie wählen \
+         auf der Seite, sie zu behalten). Haben Sie nichts angefordert, löschen Sie diese \
+         E-Mail; Ihr Passwort bleibt dann, wie es ist.\n\n\
          Ihr Vergleichsring\n"
     )
+}
+
+/// The notice to an address that has an account already, sent instead of
+/// an invitation (the inviter is not told which of the two went out).
+pub fn existing_account_text(name: &str, inviter: &str, base: &str) -> String {
+    let (name, inviter) = (user_text(name), user_text(inviter));
+    format!(
+        "Guten Tag {name},\n\n\
+         {inviter} wollte Sie zum Vergleichsring einladen. Mit dieser E-Mail-Adresse haben \
+         Sie dort schon einen Zugang; eine neue Einladung ist nicht nötig. Sie melden sich \
+         hier an:\n\n{base}/web\n\n\
+         Haben Sie Ihr Passwort vergessen, fordern Sie dort unter „Passwort vergessen?“ einen \
+         Link an.\n\n\
+         Ihr Vergleichsring\n"
+    )
+}
+
+/// The notice that an admin reset the second factor of an account.
+pub fn second_factor_reset_text(name: &str, tokens_ended: usize) -> String {
+    let name = user_text(name);
+    let tokens = if tokens_ended > 0 {
+        format!(
+            " Ihre persönlichen Zugangsschlüssel ({tokens_ended}) wurden dabei gesperrt; \
+             legen Sie bei Bedarf neue an."
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "Guten Tag {name},\n\n\
+         der Betrieb des Vergleichsrings hat den zweiten Faktor Ihres Zugangs zurückgesetzt. \
+         Alle Anmeldungen sind beendet; bei der nächsten Anmeldung richten Sie einen neuen \
+         zweiten Faktor ein.{tokens}\n\n\
+         Haben Sie das nicht veranlasst, wenden Sie sich bitte sofort an den Betrieb.\n\n\
+         Ihr Vergleichsring\n"
+    )
+}
+
+/// Sends one message to an account's address when a mail server is
+/// configured: `Some(delivered)`, or `None` without one. A failed
+/// delivery is logged, never an error.
+pub(crate) async fn send_to(
+    state: &crate::AppState,
+    user: &vergleichsring_store::UserRecord,
+    subject: &str,
+    body: String,
+) -> Option<bool> {
+    let mailer = state.mail.as_ref()?;
+    match mailer.send(&user.email, subject, body).await {
+        Ok(()) => {
+            tracing::info!(user_id = user.user_id, subject, "e-mail sent");
+            Some(true)
+        }
+        Err(e) => {
+            tracing::warn!(user_id = user.user_id, subject, error = %e, "e-mail not delivered");
+            Some(false)
+        }
+    }
 }
 
 /// Sends the e-mail of an invitation (or a password reset, `reset`) when
@@ -134,7 +232,7 @@ pub(crate) async fn send_link(
     code: &str,
     invitation: Option<(&str, &str)>,
 ) -> Option<bool> {
-    let mailer = state.mail.as_ref()?;
+    state.mail.as_ref()?;
     let base = state.public_url.as_deref().unwrap_or("");
     let (subject, body) = match invitation {
         Some((inviter, expires_at)) => (
@@ -151,14 +249,54 @@ pub(crate) async fn send_link(
             reset_text(&user.name, &format!("{base}/web/passwort-neu/{code}")),
         ),
     };
-    match mailer.send(&user.email, subject, body).await {
-        Ok(()) => {
-            tracing::info!(user_id = user.user_id, subject, "e-mail sent");
-            Some(true)
-        }
-        Err(e) => {
-            tracing::warn!(user_id = user.user_id, subject, error = %e, "e-mail not delivered");
-            Some(false)
-        }
+    send_to(state, user, subject, body).await
+}
+
+/// Tells the person that its second factor was reset (and how many tokens
+/// ended), after the answer: a slow mail server does not hold it up.
+pub(crate) fn notify_second_factor_reset(
+    state: &crate::AppState,
+    user: vergleichsring_store::UserRecord,
+    tokens_ended: usize,
+) {
+    if state.mail.is_none() {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        let body = second_factor_reset_text(&user.name, tokens_ended);
+        send_to(
+            &state,
+            &user,
+            "Zweiter Faktor zurückgesetzt – Vergleichsring",
+            body,
+        )
+        .await;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name with line breaks and a link stays one line of the body,
+    /// the link defanged; the recipient is one bare address.
+    #[test]
+    fn user_text_in_mails_is_one_plain_line() {
+        let text = invitation_text(
+            "Eve\r\nBcc: x@evil.example\r\n\r\nBitte hier: https://evil.example/login www.evil.example",
+            "Lea\nLead",
+            "https://ring.example.de/web/einladung/abc",
+            "2026-12-31T00:00:00Z",
+        );
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            "Guten Tag Eve Bcc: x@evil.example Bitte hier: https[:]//evil.example/login www[.]evil.example,"
+        );
+        assert!(text.contains("Lea Lead hat Sie"), "{text}");
+        assert!(!text.contains("https://evil"), "{text}");
+        assert!(text.contains("https://ring.example.de/web/einladung/abc"));
+        assert_eq!(user_text(&"x".repeat(500)).chars().count(), 200);
     }
 }

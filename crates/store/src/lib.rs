@@ -38,6 +38,7 @@ mod registry;
 mod releases;
 mod s3;
 mod sealed;
+mod second_factor;
 mod sessions;
 mod state;
 mod totp;
@@ -55,12 +56,15 @@ pub use migrate::Migrated;
 pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;
 pub use sealed::SecretsKey;
+pub use second_factor::{
+    ACCOUNT_ATTEMPTS, ACCOUNT_WINDOW, Confirmation, FIRST_PAUSE, MAX_PAUSE, SESSION_ATTEMPTS,
+};
 pub use sessions::{MAX_SESSIONS_PER_PRINCIPAL, SESSION_LIFETIME};
 pub use state::{Loaded, SessionRecord};
 pub use totp::{base32, base32_decode, totp_code};
 pub use users::{
-    INVITATION_LIFETIME, Invitation, MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME, SsoIdentity,
-    UserRecord, check_password_rules,
+    INVITATION_LIFETIME, Invitation, MAX_NAME_CHARS, MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME,
+    SsoIdentity, UserRecord, check_password_rules, parse_email, plain_line,
 };
 
 use std::collections::{BTreeMap, HashMap};
@@ -153,9 +157,9 @@ pub struct Store {
     ledger_root: PathBuf,
     /// Where the tables live.
     lake: LakeLocation,
-    /// The last TOTP step accepted per user (in this process), so that a
-    /// code works once.
-    totp_used: std::sync::Mutex<HashMap<String, u64>>,
+    /// Second-factor attempts per waiting session and per account (in
+    /// this process), counted before a code is checked.
+    second_factor: second_factor::Attempts,
     /// The ring's key for sealed secrets, if the service was given one.
     secrets_key: std::sync::OnceLock<sealed::SecretsKey>,
     /// Personal tokens one account may hold at once (`[limits]
@@ -249,7 +253,7 @@ impl Store {
             access: registry::AccessBuffer::default(),
             ledger_root,
             lake,
-            totp_used: std::sync::Mutex::new(HashMap::new()),
+            second_factor: second_factor::Attempts::default(),
             secrets_key: std::sync::OnceLock::new(),
             personal_token_limit: std::sync::atomic::AtomicUsize::new(MAX_PERSONAL_TOKENS),
         };

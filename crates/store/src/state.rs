@@ -121,8 +121,14 @@ pub(crate) enum Change {
     },
     /// A recovery code used up.
     RecoveryCodeUsed { user_id: String, code_hash: String },
-    /// A waiting session confirmed with the second factor.
+    /// A waiting session confirmed with the second factor (logs before
+    /// the session id was rotated at confirmation; now written as
+    /// `SessionEnded` and `SessionStarted` in one event).
     SessionConfirmed { key: String },
+    /// A TOTP time step of an account used (enrolment or sign-in): codes
+    /// of this step and earlier ones confirm nothing any more (RFC 6238
+    /// §5.2), on every replica and after a restart.
+    TotpStepUsed { user_id: String, step: u64 },
     /// A password reset asked for: a link like an invitation's, valid for
     /// an hour ([`crate::Invitation::reset`]).
     PasswordResetIssued {
@@ -322,6 +328,8 @@ impl View {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.totp_secret = Some(secret.clone());
                         u.recovery_codes = recovery_hashes.clone();
+                        // A new secret starts its own count of steps.
+                        u.totp_last_step = 0;
                     }
                 }
                 Change::RecoveryCodeUsed { user_id, code_hash } => {
@@ -331,6 +339,11 @@ impl View {
                 }
                 Change::SessionConfirmed { key } => {
                     Arc::make_mut(&mut self.sessions).confirm(key);
+                }
+                Change::TotpStepUsed { user_id, step } => {
+                    if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
+                        u.totp_last_step = u.totp_last_step.max(*step);
+                    }
                 }
                 Change::PasswordResetIssued {
                     code_hash,
@@ -343,6 +356,7 @@ impl View {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.totp_secret = None;
                         u.recovery_codes.clear();
+                        u.totp_last_step = 0;
                     }
                 }
                 Change::UserSessionsEnded { user_id } => {

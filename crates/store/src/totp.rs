@@ -69,8 +69,14 @@ pub fn totp_code(secret: &[u8], unix_seconds: u64) -> u32 {
 }
 
 /// The step a six-digit code belongs to, if it is the code of the current
-/// step or of one next to it (clocks drift).
-pub(crate) fn matching_step(secret: &[u8], code: &str, unix_seconds: u64) -> Option<u64> {
+/// step or of one next to it (clocks drift) and later than `used`, the
+/// last step used (a code works once, RFC 6238 §5.2).
+pub(crate) fn matching_step(
+    secret: &[u8],
+    code: &str,
+    unix_seconds: u64,
+    used: u64,
+) -> Option<u64> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -79,6 +85,7 @@ pub(crate) fn matching_step(secret: &[u8], code: &str, unix_seconds: u64) -> Opt
     let now = unix_seconds / STEP;
     [now.saturating_sub(1), now, now + 1]
         .into_iter()
+        .filter(|step| *step > used)
         .find(|step| hotp(secret, *step, 6) == wanted)
 }
 
@@ -103,14 +110,15 @@ mod tests {
             assert_eq!(hotp(secret, t / STEP, 8), code, "t = {t}");
             assert_eq!(totp_code(secret, t), code % 1_000_000, "t = {t}");
         }
-        assert_eq!(matching_step(secret, "287082", 59), Some(1));
+        assert_eq!(matching_step(secret, "287082", 59, 0), Some(1));
         assert_eq!(
-            matching_step(secret, "287082", 59 + 30),
+            matching_step(secret, "287082", 59 + 30, 0),
             Some(1),
             "one step late"
         );
-        assert_eq!(matching_step(secret, "287082", 59 + 90), None);
-        assert_eq!(matching_step(secret, "28708", 59), None);
+        assert_eq!(matching_step(secret, "287082", 59 + 90, 0), None);
+        assert_eq!(matching_step(secret, "28708", 59, 0), None);
+        assert_eq!(matching_step(secret, "287082", 59, 1), None, "step 1 used");
     }
 
     /// RFC 4648's test vectors, without padding.

@@ -109,10 +109,11 @@ pub struct InvitedUser {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Invited.", body = InvitedUser),
-        (status = 400, description = "An unknown role or field, not an e-mail address, a member user without a registered member, a consultant user without its id, `lead` for another role than member.", body = crate::contract::ErrorBody),
+        (status = 400, description = "An unknown role or field, a name empty or longer than 200 characters (line breaks and control characters in it become spaces), a member user without a registered member, a consultant user without its id, `lead` for another role than member.", body = crate::contract::ErrorBody),
         (status = 401, description = "No token, or an unknown, revoked or expired one.", body = crate::contract::ErrorBody),
         (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
         (status = 409, description = "The e-mail address already has an account.", body = crate::contract::ErrorBody),
+        (status = 422, description = "`email` is not exactly one address (`invalid_email`): no display name, angle brackets, comments, quotes or spaces.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn invite_user(
@@ -126,6 +127,9 @@ pub async fn invite_user(
         "{\"email\": TEXT, \"name\": TEXT, \"role\": ROLE, ...}",
     )?;
     let role = role_of(&b.role)?;
+    // An address goes into mails: one mailbox, read strictly, before
+    // anything is stored.
+    vergleichsring_store::parse_email(&b.email).map_err(invalid_email)?;
     let (user, code) = state
         .store
         .invite_user(
@@ -234,6 +238,25 @@ pub async fn disable_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The 422 of an e-mail address that is not exactly one bare address.
+pub(crate) fn invalid_email(rule: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_email",
+        format!("email: {rule}"),
+    )
+}
+
+/// Query of `DELETE /api/v1/users/{user_id}/second-factor`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SecondFactorResetQuery {
+    /// `true`: the account's personal tokens keep working. By default they
+    /// end with the reset (whoever had the device may have made some).
+    #[serde(default)]
+    pub keep_tokens: bool,
+}
+
 /// `DELETE /api/v1/users/{user_id}/second-factor` (admin): remove an
 /// account's second factor.
 #[utoipa::path(
@@ -241,11 +264,12 @@ pub async fn disable_user(
     path = "/api/v1/users/{user_id}/second-factor",
     tag = "access",
     summary = "Reset a user's second factor",
-    description = "Admin only. For a lost device without recovery codes: removes the account's TOTP second factor and ends its sessions. The person signs in with the password and enrols a new one (an admin account must, before anything else).",
-    params(crate::contract::UserPath),
+    description = "Admin only. For a lost device without recovery codes: removes the account's TOTP second factor, ends its sessions and (unless `keep_tokens=true`) its personal tokens. The person signs in with the password and enrols a new one (an admin account must, before anything else). With a mail server configured the person gets a notice that says whether tokens ended.",
+    params(crate::contract::UserPath, SecondFactorResetQuery),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed."),
+        (status = 400, description = "`keep_tokens` is not `true` or `false`.", body = crate::contract::ErrorBody),
         (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
         (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
         (status = 404, description = "No account with that id.", body = crate::contract::ErrorBody),
@@ -255,16 +279,23 @@ pub async fn reset_second_factor(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(contract::UserPath { user_id }): ApiPath<contract::UserPath>,
+    ApiQuery(query): ApiQuery<SecondFactorResetQuery>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "reset second factors")?;
     let found = state
         .store
-        .reset_second_factor(caller.actor(), &user_id)
+        .reset_second_factor_with(caller.actor(), &user_id, query.keep_tokens)
         .await
         .map_err(vergleichsring_engine::EngineError::from)?;
-    if !found {
+    let Some((user, ended)) = found else {
         return Err(ApiError::not_found(format!("no user {user_id}")));
-    }
-    tracing::info!(user_id, by = caller.actor(), "second factor reset");
+    };
+    tracing::info!(
+        user_id,
+        by = caller.actor(),
+        tokens_ended = ended,
+        "second factor reset"
+    );
+    crate::mail::notify_second_factor_reset(&state, user, ended);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 //! Personal accounts on the web page: sign-in with a password (throttled),
-//! the invitation link, a lead member's colleagues, and the TOTP second
-//! factor.
+//! the invitation link, a lead member's colleagues and personal tokens
+//! (the second factor is in `second_factor.rs`).
 
 use super::*;
 
@@ -82,22 +82,22 @@ pub(super) struct InvitationForm {
 impl InvitationForm {
     /// What is wrong with the new password, in German, if anything.
     pub(super) fn problem(&self) -> Option<String> {
-        if self.password != self.password2 {
-            return Some("Die beiden Passwörter stimmen nicht überein.".into());
-        }
-        if vergleichsring_store::check_password_rules(&self.password).is_err() {
-            return Some(format!(
-                "Das Passwort muss mindestens {} Zeichen lang sein.",
-                vergleichsring_store::MIN_PASSWORD_CHARS
-            ));
-        }
-        None
+        password_problem(&self.password, &self.password2)
     }
+}
 
-    /// The new password.
-    pub(super) fn password(&self) -> &str {
-        &self.password
+/// What is wrong with a new password typed twice, in German, if anything.
+pub(super) fn password_problem(password: &str, again: &str) -> Option<String> {
+    if password != again {
+        return Some("Die beiden Passwörter stimmen nicht überein.".into());
     }
+    if vergleichsring_store::check_password_rules(password).is_err() {
+        return Some(format!(
+            "Das Passwort muss mindestens {} Zeichen lang sein.",
+            vergleichsring_store::MIN_PASSWORD_CHARS
+        ));
+    }
+    None
 }
 
 /// `GET /web/einladung/{code}`: the page of an invitation link.
@@ -259,7 +259,7 @@ pub(super) fn member_users(
     operation_id = "web_colleagues",
     tag = "web",
     summary = "Colleagues",
-    description = "For a member user with the `lead` flag: the accounts of its municipality and a form to invite a colleague.",
+    description = "For a member user with the `lead` flag: the accounts of its municipality and, with a mail server configured, a form to invite a colleague.",
     security(("session" = [])),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
@@ -273,7 +273,7 @@ pub(super) async fn colleagues(
 ) -> Result<Response, WebError> {
     let member = lead(&state, &headers).await?;
     let users = member_users(&state, &member.member_id);
-    let page = pages::colleagues(&member, &users, None, None);
+    let page = pages::colleagues(&member, &users, state.mail.is_some(), None, None);
     Ok(html_page(page.into_string()).into_response())
 }
 
@@ -291,15 +291,16 @@ pub(super) struct ColleagueForm {
     operation_id = "web_invite_colleague",
     tag = "web",
     summary = "Invite a colleague",
-    description = "A lead member user invites a colleague into its own municipality (a member user without the `lead` flag); the page shows the invitation link to pass on. The municipality is the inviter's: a form naming another is not possible.",
+    description = "A lead member user invites a colleague into its own municipality (a member user without the `lead` flag). The invitation goes out by e-mail only, and the page answers the same whether the address has an account anywhere in the ring or not: a free address gets the invitation, a taken one a notice that it has an account already (both are written and sent after the answer). The municipality is the inviter's: a form naming another is not possible. Without a mail server configured, leads cannot invite (the ring's admin does).",
     request_body(content = inline(ColleagueForm), content_type = "application/x-www-form-urlencoded"),
     security(("session" = [])),
     responses(
-        (status = 200, description = "Invited (the link is on the page), or why not (the page again).", body = String, content_type = "text/html"),
+        (status = 200, description = "Sent (the same page for a free and a taken address).", body = String, content_type = "text/html"),
         (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
         (status = 403, description = "Without the `lead` flag, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
+        (status = 404, description = "No mail server is configured: invitations by leads are off.", body = String, content_type = "text/html"),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        (status = 422, description = "The name is empty or longer than 200 characters, or the e-mail address is not exactly one bare address (no display name, angle brackets or comments); or a field of the form is missing.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn invite_colleague(
@@ -310,231 +311,91 @@ pub(super) async fn invite_colleague(
     same_origin(&headers)?;
     let member = lead(&state, &headers).await?;
     check_csrf(&member.csrf, &form.csrf)?;
-    let invited = state
-        .store
-        .invite_user(
-            member.caller.actor(),
-            vergleichsring_store::NewUser {
-                email: form.email.clone(),
-                name: form.name.clone(),
-                role: Role::Member,
-                member_id: Some(member.member_id.clone()),
-                consultant_id: None,
-                lead: false,
-            },
-        )
-        .await;
+    if state.mail.is_none() {
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "Einladungen durch Ansprechpersonen gehen nur per E-Mail, und dafür ist kein Mailserver eingerichtet. Bitte wenden Sie sich an den Betreiber des Vergleichsrings.",
+        ));
+    }
     let users = member_users(&state, &member.member_id);
-    let page = match invited {
-        Ok((user, code)) => {
-            tracing::info!(
-                user_id = user.user_id,
-                by = member.caller.actor(),
-                "colleague invited"
-            );
-            let invited = mailed_invitation(&state, &user, &code, &member.name).await;
-            pages::colleagues(&member, &users, Some(&invited), None)
-        }
-        Err(vergleichsring_store::StoreError::Invalid(_)) => pages::colleagues(
-            &member,
-            &users,
-            None,
-            Some("Bitte geben Sie einen Namen und eine gültige E-Mail-Adresse an."),
-        ),
-        Err(vergleichsring_store::StoreError::Conflict(_)) => pages::colleagues(
-            &member,
-            &users,
-            None,
-            Some("Für diese E-Mail-Adresse gibt es schon einen Zugang."),
-        ),
-        Err(e) => return Err(session_failed(e)),
+    let refuse = |message: &str| {
+        let page = pages::colleagues(&member, &users, true, None, Some(message));
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html_page(page.into_string()),
+        )
+            .into_response()
     };
+    let Ok(email) = vergleichsring_store::parse_email(&form.email) else {
+        return Ok(refuse(
+            "Bitte geben Sie genau eine E-Mail-Adresse an, ohne Namen, spitze Klammern oder Leerzeichen (z. B. karl.kollege@stadt.de).",
+        ));
+    };
+    let name = vergleichsring_store::plain_line(&form.name, usize::MAX);
+    if name.is_empty() || name.chars().count() > vergleichsring_store::MAX_NAME_CHARS {
+        return Ok(refuse(
+            "Bitte geben Sie einen Namen an (höchstens 200 Zeichen).",
+        ));
+    }
+    // Whether the address has an account anywhere in the ring must not
+    // show: the answer is the same page either way, and the invitation
+    // (or, for a taken address, a notice to its owner) is written and
+    // mailed after it.
+    let background = state.clone();
+    let by = member.caller.actor().to_string();
+    let inviter = member.name.clone();
+    let new = vergleichsring_store::NewUser {
+        email: email.clone(),
+        name,
+        role: Role::Member,
+        member_id: Some(member.member_id.clone()),
+        consultant_id: None,
+        lead: false,
+    };
+    tokio::spawn(async move { invite_in_background(&background, &by, &inviter, new).await });
+    let page = pages::colleagues(&member, &users, true, Some(&email), None);
     Ok(html_page(page.into_string()).into_response())
 }
 
-/// A token's session asking for what only personal accounts have.
-pub(super) fn not_personal() -> WebError {
-    WebError::forbidden(
-        "Ein zweiter Faktor gehört zu einem persönlichen Zugang (E-Mail-Adresse und Passwort), nicht zu einem Zugangsschlüssel.",
-    )
-}
-
-/// A QR code of `text` as inline SVG.
-pub(super) fn qr_svg(text: &str) -> String {
-    match qrcode::QrCode::new(text.as_bytes()) {
-        Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(220, 220)
-                .build();
-            // Inline in HTML: without the XML declaration.
-            svg.find("<svg")
-                .map_or(svg.clone(), |i| svg[i..].to_string())
+/// A lead's invitation after the answer: the account and its invitation
+/// mail, or for an address with an account already a notice to it.
+async fn invite_in_background(
+    state: &AppState,
+    by: &str,
+    inviter: &str,
+    new: vergleichsring_store::NewUser,
+) {
+    let email = new.email.clone();
+    match state.store.invite_user(by, new).await {
+        Ok((user, code)) => {
+            tracing::info!(user_id = user.user_id, by, "colleague invited");
+            mailed_invitation(state, &user, &code, inviter).await;
         }
-        Err(_) => String::new(),
-    }
-}
-
-/// The enrolment page of a signed-in user, with a new secret.
-pub(super) fn enrolment(
-    member: &Account,
-    user: &vergleichsring_store::UserRecord,
-    error: Option<&str>,
-    secret: Option<&str>,
-) -> Response {
-    let secret = secret.map_or_else(
-        || vergleichsring_store::base32(&rand::random::<[u8; 20]>()),
-        str::to_string,
-    );
-    let uri = format!(
-        "otpauth://totp/Vergleichsring:{}?secret={secret}&issuer=Vergleichsring",
-        user.email
-    );
-    let page = pages::enrol(member, &secret, &qr_svg(&uri), error);
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (status, html_page(page.into_string())).into_response()
-}
-
-/// `GET /web/zweiter-faktor`: the code after the password, or the
-/// enrolment of the second factor.
-#[utoipa::path(
-    get,
-    path = "/web/zweiter-faktor",
-    operation_id = "web_second_factor",
-    tag = "web",
-    summary = "Second factor",
-    description = "After the password of an account with a second factor: the form for the code. Signed in with an account without one: its enrolment (a new secret as QR code and text). With one: that it is enrolled.",
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
-        (status = 403, description = "Signed in with a token: second factors are for personal accounts.", body = String, content_type = "text/html"),
-    )
-)]
-pub(super) async fn second_factor(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && state.store.session(&id).await.is_some_and(|s| s.pending)
-    {
-        let page = pages::code_form(&crate::sessions::csrf_of(&id), None);
-        return Ok(html_page(page.into_string()).into_response());
-    }
-    let member = account(&state, &headers).await.ok_or_else(|| {
-        WebError::new(
-            StatusCode::UNAUTHORIZED,
-            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
-        )
-    })?;
-    let Some(user) = member.user.clone() else {
-        return Err(not_personal());
-    };
-    if user.totp_secret.is_some() {
-        return Ok(html_page(pages::enrolled(&member).into_string()).into_response());
-    }
-    Ok(enrolment(&member, &user, None, None))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct SecondFactorForm {
-    csrf: String,
-    code: String,
-    /// The secret being enrolled (enrolment only).
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-/// `POST /web/zweiter-faktor`: confirms a sign-in with the code, or enrols
-/// the second factor.
-#[utoipa::path(
-    post,
-    path = "/web/zweiter-faktor",
-    operation_id = "web_submit_second_factor",
-    tag = "web",
-    summary = "Confirm or enrol the second factor",
-    description = "After the password: the current code of the authenticator app (each code works once) or an unused recovery code (used up) completes the sign-in. Signed in without a second factor: the secret shown and the app's code for it enrol it, and the page shows ten recovery codes once.",
-    request_body(content = inline(SecondFactorForm), content_type = "application/x-www-form-urlencoded"),
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "Enrolled: the recovery codes.", body = String, content_type = "text/html"),
-        (status = 303, description = "Signed in: on to `/web`.", headers(("location" = String, description = "`/web`"))),
-        (status = 401, description = "A wrong or used code (the form again), or not signed in.", body = String, content_type = "text/html"),
-        (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "Enrolment with a code that does not fit the secret (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
-    )
-)]
-pub(super) async fn submit_second_factor(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SecondFactorForm>,
-) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && state.store.session(&id).await.is_some_and(|s| s.pending)
-    {
-        if !same_secret(&crate::sessions::csrf_of(&id), &form.csrf) {
-            return Err(WebError::forbidden(
-                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
-            ));
-        }
-        let confirmed = state
-            .store
-            .confirm_session(&id, &form.code)
-            .await
-            .map_err(session_failed)?;
-        if confirmed {
-            return Ok(see_other("/web"));
-        }
-        let page = pages::code_form(
-            &crate::sessions::csrf_of(&id),
-            Some("Dieser Code stimmt nicht oder wurde schon benutzt."),
-        );
-        return Ok((StatusCode::UNAUTHORIZED, html_page(page.into_string())).into_response());
-    }
-    let member = account(&state, &headers).await.ok_or_else(|| {
-        WebError::new(
-            StatusCode::UNAUTHORIZED,
-            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
-        )
-    })?;
-    check_csrf(&member.csrf, &form.csrf)?;
-    let Some(user) = member.user.clone() else {
-        return Err(not_personal());
-    };
-    let Some(secret) = form.secret.as_deref() else {
-        return Ok(enrolment(
-            &member,
-            &user,
-            Some("Bitte richten Sie den zweiten Faktor über dieses Formular ein."),
-            None,
-        ));
-    };
-    match state
-        .store
-        .enrol_totp(&user.user_id, secret, &form.code)
-        .await
-    {
-        Ok(codes) => {
-            Ok(html_page(pages::recovery_codes(&member, &codes).into_string()).into_response())
-        }
-        Err(vergleichsring_store::StoreError::Invalid(_)) => Ok(enrolment(
-            &member,
-            &user,
-            Some(
-                "Dieser Code passt nicht zum Schlüssel. Bitte prüfen Sie die Uhrzeit Ihres Geräts und geben Sie den aktuellen Code ein.",
-            ),
-            Some(secret),
-        )),
         Err(vergleichsring_store::StoreError::Conflict(_)) => {
-            Ok(html_page(pages::enrolled(&member).into_string()).into_response())
+            let Some(existing) = state
+                .store
+                .users()
+                .into_iter()
+                .find(|u| u.email == email && !u.disabled)
+            else {
+                return;
+            };
+            tracing::info!(
+                user_id = existing.user_id,
+                by,
+                "a lead invited an address with an account: notice sent instead"
+            );
+            let base = state.public_url.as_deref().unwrap_or("");
+            let body = crate::mail::existing_account_text(&existing.name, inviter, base);
+            crate::mail::send_to(
+                state,
+                &existing,
+                "Sie haben schon einen Zugang zum Vergleichsring",
+                body,
+            )
+            .await;
         }
-        Err(e) => Err(session_failed(e)),
+        Err(e) => tracing::error!(error = %e, by, "a colleague's invitation failed"),
     }
 }
 

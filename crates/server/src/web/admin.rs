@@ -250,7 +250,17 @@ async fn act(
             }
             state.store.disable_user(by, &form.user_id).await
         }
-        Action::ResetSecondFactor => state.store.reset_second_factor(by, &form.user_id).await,
+        // Personal tokens end with the factor (the default); the person
+        // hears of it by mail.
+        Action::ResetSecondFactor => state
+            .store
+            .reset_second_factor_with(by, &form.user_id, false)
+            .await
+            .map(|reset| {
+                reset
+                    .map(|(user, ended)| crate::mail::notify_second_factor_reset(state, user, ended))
+                    .is_some()
+            }),
     }
     .map_err(session_failed)?;
     if !known {
@@ -274,7 +284,7 @@ async fn act(
     operation_id = "web_reset_second_factor",
     tag = "web",
     summary = "Reset a user's second factor (admin)",
-    description = "As `DELETE /api/v1/users/{user_id}/second-factor`: removes the account's second factor (a lost device) and ends its sessions; the person enrols a new one at the next sign-in.",
+    description = "As `DELETE /api/v1/users/{user_id}/second-factor`: removes the account's second factor (a lost device) and ends its sessions and personal tokens; the person enrols a new one at the next sign-in and is told by mail (when a mail server is configured).",
     request_body(content = inline(DisableForm), content_type = "application/x-www-form-urlencoded"),
     security(("session" = [])),
     responses(

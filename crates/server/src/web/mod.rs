@@ -1,8 +1,9 @@
 //! The member web page: server-rendered HTML in German, without scripts.
-//! A member signs in with its account (`accounts.rs`: password, second
-//! factor, invitations) or its token, uploads a file for a domain and year,
-//! sees what the checks found as a table, explains warnings, lists its
-//! submissions and opens its peer reports.
+//! A member signs in with its account (`accounts.rs`: password,
+//! invitations; `second_factor.rs`: the code after it) or its token,
+//! uploads a file for a domain and year, sees what the checks found as a
+//! table, explains warnings, lists its submissions and opens its peer
+//! reports.
 //!
 //! Security: signing in gives a random session id kept in an
 //! `HttpOnly; SameSite=Strict` cookie; the session (in the state log, as
@@ -40,6 +41,7 @@ mod admin;
 mod layout;
 mod pages;
 mod recovery;
+mod second_factor;
 mod session;
 mod sso;
 #[cfg(test)]
@@ -48,6 +50,7 @@ mod tests;
 use accounts::*;
 use layout::WebError;
 use recovery::*;
+use second_factor::*;
 use session::*;
 use sso::*;
 

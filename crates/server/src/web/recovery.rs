@@ -1,5 +1,8 @@
 //! A forgotten password: a link by e-mail, valid for an hour and once,
-//! that sets a new one and ends every session of the account.
+//! that sets a new one and ends every session of the account and (unless
+//! the person keeps them) its personal tokens. The form answers before
+//! anything is looked up, so the answer is the same, and as fast, for an
+//! address with an account and one without.
 
 use super::*;
 
@@ -61,7 +64,7 @@ pub(super) struct ForgotForm {
     operation_id = "web_request_password_reset",
     tag = "web",
     summary = "Ask for a password-reset link",
-    description = "Sends a link valid for an hour and once to the address, if an enabled account has it. The page says the same whether it has or not, so the form tells nobody which addresses have accounts. At most 5 requests per address within 15 minutes, and 20 per network address, are served (429 after that), so the form cannot be used to flood a mailbox.",
+    description = "Sends a link valid for an hour and once to the address, if an enabled account has it. The page says the same whether it has or not, and answers before the address is looked up (the link is written and mailed afterwards), so neither the page nor its timing tells anybody which addresses have accounts. At most 5 requests per address within 15 minutes, and 20 per network address, are served (429 after that), so the form cannot be used to flood a mailbox.",
     request_body(content = inline(ForgotForm), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Asked (the same page whether the address has an account or not).", body = String, content_type = "text/html"),
@@ -110,13 +113,18 @@ pub(super) async fn request_password_reset(
     // Every request counts, found or not: the limit is on mails asked for.
     state.throttle.failed(&account);
     state.throttle.failed(&address);
-    match state.store.request_password_reset(&email).await {
-        Ok(Some((user, code))) => {
-            crate::mail::send_link(&state, &user, &code, None).await;
+    // The lookup, the commit and the mail happen after the answer: a known
+    // address must not answer later than an unknown one.
+    let background = state.clone();
+    tokio::spawn(async move {
+        match background.store.request_password_reset(&email).await {
+            Ok(Some((user, code))) => {
+                crate::mail::send_link(&background, &user, &code, None).await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "a password reset could not be written"),
         }
-        Ok(None) => {}
-        Err(e) => return Err(session_failed(e)),
-    }
+    });
     Ok(forgot_page(&headers, true, None, StatusCode::OK))
 }
 
@@ -149,6 +157,16 @@ pub(super) async fn reset_link(
     Ok(html_page(pages::new_password(&code, &user.email, None).into_string()).into_response())
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct ResetForm {
+    password: String,
+    password2: String,
+    /// Present (a ticked box): the account's personal tokens keep
+    /// working. Absent: they end with the reset.
+    #[serde(default)]
+    keep_tokens: Option<String>,
+}
+
 /// `POST /web/passwort-neu/{code}`: sets the new password.
 #[utoipa::path(
     post,
@@ -156,9 +174,9 @@ pub(super) async fn reset_link(
     operation_id = "web_reset_password",
     tag = "web",
     summary = "Set a new password",
-    description = "Sets the account's new password (twice, at least 12 characters). The link is used up and every session of the account ends; the person then signs in (with the second factor, if it has one).",
+    description = "Sets the account's new password (twice, at least 12 characters). The link is used up, every session of the account ends and so do its personal tokens, unless the box `keep_tokens` is ticked; the person then signs in (with the second factor, if it has one).",
     params(crate::contract::InvitationPath),
-    request_body(content = inline(InvitationForm), content_type = "application/x-www-form-urlencoded"),
+    request_body(content = inline(ResetForm), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Set: a page pointing to the sign-in.", body = String, content_type = "text/html"),
         (status = 403, description = "A post from another site.", body = String, content_type = "text/html"),
@@ -172,11 +190,11 @@ pub(super) async fn reset_password(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
-    Form(form): Form<InvitationForm>,
+    Form(form): Form<ResetForm>,
 ) -> Result<Response, WebError> {
     same_origin(&headers)?;
     let user = open_link(&state, &code, true, reset_gone).await?;
-    if let Some(message) = form.problem() {
+    if let Some(message) = password_problem(&form.password, &form.password2) {
         let page = pages::new_password(&code, &user.email, Some(&message));
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -184,10 +202,11 @@ pub(super) async fn reset_password(
         )
             .into_response());
     }
-    let (store, password) = (state.store.clone(), form.password().to_string());
+    let keep_tokens = form.keep_tokens.is_some();
+    let (store, password) = (state.store.clone(), form.password.clone());
     let set = state
         .throttle
-        .password_check(async move { store.reset_password(&code, &password).await })
+        .password_check(async move { store.reset_password(&code, &password, keep_tokens).await })
         .await;
     let set = match set {
         Ok(set) => set,
@@ -198,9 +217,13 @@ pub(super) async fn reset_password(
         }
     };
     match set {
-        Ok(user) => {
-            tracing::info!(user_id = user.user_id, "password reset");
-            Ok(html_page(pages::password_set().into_string()).into_response())
+        Ok((user, ended)) => {
+            tracing::info!(
+                user_id = user.user_id,
+                tokens_ended = ended,
+                "password reset"
+            );
+            Ok(html_page(pages::password_set(ended).into_string()).into_response())
         }
         Err(vergleichsring_store::StoreError::NotFound(_)) => Err(reset_gone()),
         Err(e) => Err(session_failed(e)),

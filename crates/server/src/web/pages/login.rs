@@ -94,6 +94,11 @@ pub(crate) fn invitation(
                     input type="password" id="password" name="password" autocomplete="new-password" minlength=(vergleichsring_store::MIN_PASSWORD_CHARS) required;
                     label for="password2" { "Neues Passwort wiederholen" }
                     input type="password" id="password2" name="password2" autocomplete="new-password" required;
+                    p {
+                        input type="checkbox" id="keep_tokens" name="keep_tokens" value="ja";
+                        " "
+                        label for="keep_tokens" { "Meine persönlichen Zugangsschlüssel behalten (nur wenn Sie sicher sind, dass niemand anderes Ihr Passwort kannte)" }
+                    }
                     p { button type="submit" { "Passwort festlegen" } }
                 }
             }
@@ -138,7 +143,7 @@ pub(crate) fn new_password(code: &str, email: &str, error: Option<&str>) -> Mark
         html! {
             section {
                 h1 { "Neues Passwort" }
-                p { "Legen Sie ein neues Passwort für " strong { (email) } " fest. Es muss mindestens " (vergleichsring_store::MIN_PASSWORD_CHARS) " Zeichen lang sein. Alle bisherigen Anmeldungen werden danach beendet." }
+                p { "Legen Sie ein neues Passwort für " strong { (email) } " fest. Es muss mindestens " (vergleichsring_store::MIN_PASSWORD_CHARS) " Zeichen lang sein. Alle bisherigen Anmeldungen werden danach beendet, und Ihre persönlichen Zugangsschlüssel werden gesperrt, wenn Sie sie nicht ausdrücklich behalten." }
                 @if let Some(e) = error {
                     p class="error" role="alert" { (e) }
                 }
@@ -148,6 +153,11 @@ pub(crate) fn new_password(code: &str, email: &str, error: Option<&str>) -> Mark
                     input type="password" id="password" name="password" autocomplete="new-password" minlength=(vergleichsring_store::MIN_PASSWORD_CHARS) required;
                     label for="password2" { "Neues Passwort wiederholen" }
                     input type="password" id="password2" name="password2" autocomplete="new-password" required;
+                    p {
+                        input type="checkbox" id="keep_tokens" name="keep_tokens" value="ja";
+                        " "
+                        label for="keep_tokens" { "Meine persönlichen Zugangsschlüssel behalten (nur wenn Sie sicher sind, dass niemand anderes Ihr Passwort kannte)" }
+                    }
                     p { button type="submit" { "Passwort festlegen" } }
                 }
             }
@@ -178,14 +188,19 @@ pub(crate) fn signed_in_through_sso(to: &str) -> Markup {
 }
 
 /// After a new password was set with a reset link.
-pub(crate) fn password_set() -> Markup {
+pub(crate) fn password_set(tokens_ended: usize) -> Markup {
     layout(
         "Passwort geändert",
         None,
         html! {
             section {
                 h1 { "Passwort geändert" }
-                p role="status" { "Ihr neues Passwort gilt. Alle bisherigen Anmeldungen sind beendet." }
+                p role="status" {
+                    "Ihr neues Passwort gilt. Alle bisherigen Anmeldungen sind beendet."
+                    @if tokens_ended > 0 {
+                        " " (tokens_ended) " persönliche Zugangsschlüssel wurden gesperrt; legen Sie bei Bedarf neue an."
+                    }
+                }
                 p { a href="/web" { "Zur Anmeldung" } }
             }
         },
