@@ -6,6 +6,7 @@
 mod access;
 mod attacker;
 mod attacks;
+mod breaker26;
 mod browser;
 mod combination;
 mod disclosure;
