@@ -27,10 +27,17 @@ pub struct Sessions {
     /// (expiry as Unix seconds, key); a time that does not parse counts as
     /// long past.
     expiry: BTreeSet<(i64, String)>,
-    /// Principal → numbers of its sessions' starts → key. Numbers, not
-    /// times: sessions started in the same second must still end oldest
-    /// first, the same on every replica.
-    of: HashMap<String, BTreeMap<u64, String>>,
+    /// Principal → (expiry as Unix seconds, the number of its start) of
+    /// its sessions → key. The cap ends the session that expires first
+    /// (of the same expiry, the one started first): the sessions that
+    /// expired before a start are then always the ones the cap would have
+    /// ended, so a replica that applies the start before they expire and
+    /// one that applies it after (a replica started later, or from a
+    /// checkpoint) keep the same live sessions, also when a replica's
+    /// clock or a wait for its number gave a later start an earlier
+    /// expiry. Numbers break ties: sessions started in the same second
+    /// still end oldest first, the same on every replica.
+    of: HashMap<String, BTreeMap<(i64, u64), String>>,
     /// Starts applied so far.
     started: u64,
 }
@@ -84,9 +91,12 @@ impl Sessions {
         }
         self.started += 1;
         let n = self.started;
-        self.expiry
-            .insert((unix(&session.expires_at), key.to_string()));
-        self.of.entry(who).or_default().insert(n, key.to_string());
+        let expires = unix(&session.expires_at);
+        self.expiry.insert((expires, key.to_string()));
+        self.of
+            .entry(who)
+            .or_default()
+            .insert((expires, n), key.to_string());
         self.by_key.insert(key.to_string(), (n, session.clone()));
     }
 
@@ -95,10 +105,11 @@ impl Sessions {
         let Some((n, s)) = self.by_key.remove(key) else {
             return;
         };
-        self.expiry.remove(&(unix(&s.expires_at), key.to_string()));
+        let expires = unix(&s.expires_at);
+        self.expiry.remove(&(expires, key.to_string()));
         let who = principal(&s);
         if let Some(set) = self.of.get_mut(who) {
-            set.remove(&n);
+            set.remove(&(expires, n));
             if set.is_empty() {
                 self.of.remove(who);
             }
@@ -118,6 +129,32 @@ impl Sessions {
             if self
                 .get(&k)
                 .is_some_and(|s| s.user_id.as_deref() == Some(user_id))
+            {
+                self.end(&k);
+            }
+        }
+    }
+
+    /// Whether a token or account has sessions (so that a change that
+    /// would end none copies nothing).
+    pub(crate) fn has_principal(&self, who: &str) -> bool {
+        self.of.contains_key(who)
+    }
+
+    /// Ends every session acting as a token (it was revoked): they could
+    /// not be used any more, and kept until they expired they let a
+    /// user who mints and revokes tokens in a loop grow the sessions
+    /// every replica holds without bound, ten per token.
+    pub(crate) fn end_token(&mut self, token_id: &str) {
+        let keys: Vec<String> = self
+            .of
+            .get(token_id)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        for k in keys {
+            if self
+                .get(&k)
+                .is_some_and(|s| s.user_id.is_none() && s.token_id == token_id)
             {
                 self.end(&k);
             }

@@ -232,6 +232,10 @@ impl View {
                             t.revoked = true;
                         }
                     }
+                    // Its sessions end with it, on every replica.
+                    if self.sessions.has_principal(token_id) {
+                        Arc::make_mut(&mut self.sessions).end_token(token_id);
+                    }
                 }
                 Change::Granted {
                     consultant_id,
@@ -308,9 +312,9 @@ impl View {
                     user_id,
                     password_hash,
                 } => {
-                    if let Some(i) = Arc::make_mut(&mut self.invitations).get_mut(code_hash) {
-                        i.used = true;
-                    }
+                    // A used link opens nothing: it leaves the state (the
+                    // log keeps it), so links do not pile up there.
+                    Arc::make_mut(&mut self.invitations).remove(code_hash);
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.password_hash = Some(password_hash.clone());
                     }
@@ -318,6 +322,9 @@ impl View {
                 Change::UserDisabled { user_id } => {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.disabled = true;
+                    }
+                    if self.sessions.has_principal(user_id) {
+                        Arc::make_mut(&mut self.sessions).end_user(user_id);
                     }
                 }
                 Change::TotpEnrolled {
@@ -349,8 +356,12 @@ impl View {
                     code_hash,
                     invitation,
                 } => {
-                    Arc::make_mut(&mut self.invitations)
-                        .insert(code_hash.clone(), invitation.clone());
+                    // The newest reset link of an account replaces its
+                    // earlier ones: anybody may ask for links to a known
+                    // address, and each stayed in the state for good.
+                    let all = Arc::make_mut(&mut self.invitations);
+                    all.retain(|_, i| !(i.reset && i.user_id == invitation.user_id));
+                    all.insert(code_hash.clone(), invitation.clone());
                 }
                 Change::TotpRemoved { user_id } => {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
@@ -367,10 +378,8 @@ impl View {
                     identity,
                     code_hash,
                 } => {
-                    if let Some(c) = code_hash
-                        && let Some(i) = Arc::make_mut(&mut self.invitations).get_mut(c)
-                    {
-                        i.used = true;
+                    if let Some(c) = code_hash {
+                        Arc::make_mut(&mut self.invitations).remove(c);
                     }
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.sso = Some(identity.clone());
