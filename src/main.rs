@@ -284,7 +284,6 @@ fn main() {
             config,
             log_format,
         } => {
-            large_allocations_return_to_the_system();
             let flags = config::Flags {
                 listen: *listen,
                 data_dir: data_dir.clone(),
@@ -763,22 +762,6 @@ fn follow(engine: Arc<Engine>, store: Arc<Store>, millis: u64, figures: bool) {
             }
         }
     });
-}
-
-/// Makes every allocation of 4 MiB or more its own mapping, returned to the
-/// system when freed. glibc raises that threshold by itself after the first
-/// large block is freed, and from then on kept each password check's 19 MiB
-/// of argon2 memory in its heaps: a burst of sign-ins from 300 addresses
-/// left the server at 707 MiB with only four checks at once (BENCHMARKS.md,
-/// issue 26). A fixed threshold keeps it at the checks' budget.
-fn large_allocations_return_to_the_system() {
-    // SAFETY: `mallopt` only sets a parameter of the allocator, under the
-    // allocator's own lock (glibc documents it MT-Safe); no memory is
-    // touched.
-    let set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20) };
-    if set != 1 {
-        tracing::warn!("could not set the allocator's mapping threshold");
-    }
 }
 
 async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
