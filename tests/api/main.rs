@@ -7,6 +7,7 @@ mod access;
 mod accounts_attack;
 mod attacker;
 mod attacks;
+mod breaker26b;
 mod browser;
 mod combination;
 mod disclosure;
