@@ -1044,3 +1044,74 @@ async fn given_back_attempts_never_make_a_sixth_check() {
         "{checked} checked, {busy} busy"
     );
 }
+
+fn resident_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .map(|v| {
+            v.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+                / 1024
+        })
+        .unwrap()
+}
+
+/// Sign-ins (and reset requests) with huge "addresses" from one client
+/// address, refused or not, do not pile up in the throttle's memory: the
+/// count of an account is not kept under a key as long as the address.
+#[tokio::test]
+async fn huge_addresses_do_not_fill_the_throttle_memory() {
+    let app = MailApp::spawn().await;
+    let http = client_from(210);
+    let r = http.get(format!("{}/web", app.base)).send().await.unwrap();
+    let cookie = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let nonce = hidden(&r.text().await.unwrap(), "nonce");
+    // Warm up (buffers the allocator keeps), then measure: with keys as
+    // long as the addresses, memory grows with every request.
+    let mut refused = 0;
+    let mut before = 0;
+    for i in 0..120u32 {
+        if i == 40 {
+            before = resident_mib();
+        }
+        let email = format!("{i}{}@x.de", "a".repeat(1_500_000));
+        for path in ["/web/anmelden", "/web/passwort-vergessen"] {
+            let s = http
+                .post(format!("{}{path}", app.base))
+                .header(COOKIE, &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    serde_urlencoded::to_string([
+                        ("email", email.as_str()),
+                        ("password", "x"),
+                        ("nonce", &nonce),
+                    ])
+                    .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "the address allowance was used");
+    let grown = resident_mib().saturating_sub(before);
+    assert!(
+        grown < 60,
+        "{grown} MiB more after another 160 requests of 1.5 MB addresses"
+    );
+}

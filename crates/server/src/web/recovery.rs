@@ -93,7 +93,7 @@ pub(super) async fn request_password_reset(
     }
     use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
     let email = form.email.trim().to_lowercase();
-    let account = format!("reset:{email}");
+    let account = crate::throttle::account_key("reset", &email);
     let address = format!(
         "reset-address:{}",
         state.client_address(&headers, &extensions)
