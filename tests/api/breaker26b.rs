@@ -1115,3 +1115,71 @@ async fn huge_addresses_do_not_fill_the_throttle_memory() {
         "{grown} MiB more after another 160 requests of 1.5 MB addresses"
     );
 }
+
+/// Token sign-ins: whitespace variants of one token are one token (ten
+/// sign-ins, then 429), and thirty guesses from one address use its
+/// allowance whatever tokens they try.
+#[tokio::test]
+async fn token_sign_ins_count_variants_and_guesses() {
+    let app = ring().await;
+    let token = app
+        .token(vergleichsring_store::Role::Member, Some("05315000"))
+        .await;
+    let http = client_from(220);
+    let form = login_form(&app, &http).await;
+    for i in 0..10 {
+        let variant = match i % 3 {
+            0 => format!(" {token}"),
+            1 => format!("{token}\t"),
+            _ => format!("\n{token} "),
+        };
+        let a = post_login(
+            &app,
+            &http,
+            &form,
+            &[("email", " "), ("password", ""), ("token", &variant)],
+            &[],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{i}");
+    }
+    let a = post_login(
+        &app,
+        &client_from(221),
+        &login_form(&app, &client_from(221)).await,
+        &[("email", ""), ("password", ""), ("token", &token)],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the eleventh sign-in with one token"
+    );
+    let http = client_from(222);
+    let form = login_form(&app, &http).await;
+    for i in 0..30 {
+        let a = post_login(
+            &app,
+            &http,
+            &form,
+            &[
+                ("email", ""),
+                ("password", ""),
+                ("token", &format!("vr_guess{i:04}")),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{i}");
+    }
+    let a = post_login(
+        &app,
+        &http,
+        &form,
+        &[("email", ""), ("password", ""), ("token", "vr_guess9999")],
+        &[],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+}
