@@ -8,6 +8,7 @@ mod accounts_attack;
 mod attacker;
 mod attacks;
 mod breaker26;
+mod breaker26b;
 mod browser;
 mod combination;
 mod disclosure;

@@ -134,7 +134,7 @@ impl Refused {
     }
 }
 
-/// Attempts per key (`account:<email>`, `address:<ip>`, `token:<hash>`,
+/// Attempts per key (`account:<hash of the email>`, `address:<ip>`, `token:<hash>`,
 /// `token-address:<ip>`) and the bound on password checks.
 pub struct Throttle {
     limits: SignInLimits,
@@ -182,6 +182,16 @@ impl Reservation<'_> {
             }
         }
     }
+}
+
+/// The key an e-mail address is counted under (`<kind>:` and the hash of
+/// the address as the store looks it up: trimmed, lower case), so that a
+/// key takes the same few bytes however long the address sent is (a form
+/// may carry megabytes, and a key stays for its window even when the
+/// attempt is refused).
+pub fn account_key(kind: &str, email: &str) -> String {
+    let hash = vergleichsring_store::hash_token(&email.trim().to_lowercase());
+    format!("{kind}:{}", hash.get(..32).unwrap_or(&hash))
 }
 
 impl Throttle {
@@ -300,7 +310,7 @@ impl Throttle {
         password: &str,
         address: &str,
     ) -> Result<Option<vergleichsring_store::UserRecord>, Refused> {
-        let account = format!("account:{}", email.trim().to_lowercase());
+        let account = account_key("account", email);
         let reservation = self.reserve(&[
             (account.clone(), self.limits.per_account),
             (format!("address:{address}"), self.limits.per_address),

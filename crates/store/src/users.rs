@@ -198,8 +198,7 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
 /// freed blocks in its heaps: a burst of sign-ins from 300 addresses left
 /// the server at 707 MiB although only four checks ran at once (issue 26).
 /// Reused, the memory stays at the most checks that ran at once.
-static ARGON2_MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> =
-    std::sync::Mutex::new(Vec::new());
+static ARGON2_MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
 
 /// Buffers kept for reuse at most; more at once (a larger
 /// `limits.password_check_mib`) are freed after their check.
@@ -234,12 +233,7 @@ pub(crate) fn password_matches(password: &str, hash: &str) -> bool {
     memory.resize(blocks, argon2::Block::default());
     let mut out = vec![0u8; expected.as_bytes().len()];
     let computed = argon2::Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(
-            password.as_bytes(),
-            salt,
-            &mut out,
-            &mut memory[..blocks],
-        )
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
         .is_ok();
     let mut kept = ARGON2_MEMORY.lock().unwrap_or_else(|e| e.into_inner());
     if kept.len() < ARGON2_MEMORY_KEPT {

@@ -244,11 +244,16 @@ pub(super) fn member_users(
     state: &AppState,
     member_id: &str,
 ) -> Vec<vergleichsring_store::UserRecord> {
+    // Only accounts that were taken up (a password set, or linked to the
+    // single sign-on): an invitation still open would show a lead right
+    // after inviting that the address had no account in the ring before
+    // (a taken address gets a notice and never appears here).
     state
         .store
         .users()
         .into_iter()
         .filter(|u| u.member_id.as_deref() == Some(member_id))
+        .filter(|u| u.password_hash.is_some() || u.sso.is_some())
         .collect()
 }
 

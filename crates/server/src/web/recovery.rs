@@ -93,13 +93,18 @@ pub(super) async fn request_password_reset(
     }
     use crate::throttle::{PER_ACCOUNT, PER_ADDRESS};
     let email = form.email.trim().to_lowercase();
-    let account = format!("reset:{email}");
+    let account = crate::throttle::account_key("reset", &email);
     let address = format!(
         "reset-address:{}",
         state.client_address(&headers, &extensions)
     );
-    if state.throttle.blocked(&account, PER_ACCOUNT)
-        || state.throttle.blocked(&address, PER_ADDRESS)
+    // Counted first, under one lock, then refused if over: a burst of
+    // parallel requests cannot all pass a check made before the count.
+    // Every request counts, found or not: the limit is on mails asked for.
+    if state
+        .throttle
+        .reserve(&[(account, PER_ACCOUNT), (address, PER_ADDRESS)])
+        .is_err()
     {
         return Ok(forgot_page(
             &headers,
@@ -110,9 +115,6 @@ pub(super) async fn request_password_reset(
             StatusCode::TOO_MANY_REQUESTS,
         ));
     }
-    // Every request counts, found or not: the limit is on mails asked for.
-    state.throttle.failed(&account);
-    state.throttle.failed(&address);
     // The lookup, the commit and the mail happen after the answer: a known
     // address must not answer later than an unknown one.
     let background = state.clone();
