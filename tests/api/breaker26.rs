@@ -201,11 +201,10 @@ async fn breaker26_password_resets_do_not_pile_up_in_the_state() {
 }
 
 /// Attack: a user mints a personal token and revokes it, in a loop. The
-/// limit counts live tokens only, and every revoked token stays in the
-/// view (and in every checkpoint) forever; `valid_token_by_id`, which
+/// limit counts live tokens only, and every revoked token stayed in the
+/// view (and in every checkpoint) forever (now it leaves the state); `valid_token_by_id`, which
 /// every request of a token's web session runs, passes over all of them.
 #[tokio::test]
-#[ignore = "finding: revoked (and expired) personal tokens stay in the state forever; mint+revoke in a loop grows every replica's memory and each checkpoint"]
 async fn breaker26_revoked_personal_tokens_do_not_pile_up() {
     let dir = tempfile::tempdir().unwrap();
     Store::init(dir.path()).unwrap();

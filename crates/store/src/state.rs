@@ -227,10 +227,22 @@ impl View {
                     Arc::make_mut(&mut self.tokens).insert(record.hash.clone(), record.clone());
                 }
                 Change::TokenRevoked { token_id } => {
-                    for t in Arc::make_mut(&mut self.tokens).values_mut() {
+                    let tokens = Arc::make_mut(&mut self.tokens);
+                    for t in tokens.values_mut() {
                         if &t.token_id == token_id {
                             t.revoked = true;
                         }
+                    }
+                    // A revoked personal token leaves the state (the log
+                    // keeps it): a person minting and revoking in a loop
+                    // grew every replica's memory and each checkpoint.
+                    // Service tokens stay, marked, for admin's list.
+                    let before = tokens.len();
+                    tokens.retain(|_, t| {
+                        !(t.revoked && t.owner.is_some() && &t.token_id == token_id)
+                    });
+                    if tokens.len() < before {
+                        Arc::make_mut(&mut self.token_order).retain(|id| id != token_id);
                     }
                     // Its sessions end with it, on every replica.
                     if self.sessions.has_principal(token_id) {
