@@ -556,7 +556,7 @@ async fn breaker26_two_writers_keep_the_start_short() {
 /// query limits, so one lead with addresses of its own domain multiplies
 /// its allowance and grows every replica's state in a loop.
 #[tokio::test]
-#[ignore = "finding: a lead member invites colleagues without any limit (state growth, more rate-limit persons); needs a configured bound per member"]
+#[ignore = "finding: a lead member invites colleagues without any limit (state growth, more rate-limit persons); needs a bound per member checked inside the commit. Since leads invite by mail only, this test must count invitations through the mail server (people.rs) instead of links on the page"]
 async fn breaker26_a_lead_member_invites_within_a_bound() {
     let app = TestApp::spawn().await;
     app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
