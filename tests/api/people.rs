@@ -35,20 +35,26 @@ pub struct Helper {
 
 impl Helper {
     fn start(script: &'static str, env: &[(&str, String)]) -> Helper {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let out = std::process::Command::new("bash")
-            .arg(repo().join(script))
-            .args(["start", dir.path().to_str().unwrap(), &port.to_string()])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{script} start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Helper { script, dir, port }
+        // A free port can be taken by another test's server between
+        // `free_port` and the helper's bind (the suite runs tests in
+        // parallel): a helper that exits during startup gets two more
+        // tries on other ports.
+        let mut why = String::new();
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let out = std::process::Command::new("bash")
+                .arg(repo().join(script))
+                .args(["start", dir.path().to_str().unwrap(), &port.to_string()])
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return Helper { script, dir, port };
+            }
+            why = String::from_utf8_lossy(&out.stderr).to_string();
+        }
+        panic!("{script} start: {why}");
     }
 }
 
