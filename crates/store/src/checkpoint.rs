@@ -262,6 +262,19 @@ mod tests {
         }
     }
 
+    /// The keys of the live sessions, sorted.
+    fn live_keys(l: &StateLog) -> Vec<String> {
+        let mut k: Vec<String> = l
+            .view()
+            .sessions
+            .live(0)
+            .into_iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        k.sort();
+        k
+    }
+
     async fn sign_in(log: &StateLog, key: &str, token: &str, second: u32) {
         let change = Change::SessionStarted {
             key: key.into(),
@@ -309,19 +322,8 @@ mod tests {
             std::fs::remove_file(dir.path().join(format!("log/{seq:020}.json"))).unwrap();
         }
         let without_history = log_at(dir.path()).await;
-        let live = |l: &StateLog| -> Vec<String> {
-            let mut k: Vec<String> = l
-                .view()
-                .sessions
-                .live(0)
-                .into_iter()
-                .map(|(k, _)| k.clone())
-                .collect();
-            k.sort();
-            k
-        };
-        assert_eq!(live(&without_history), live(&log));
-        assert_eq!(live(&without_history), vec![format!("k{}", total - 1)]);
+        assert_eq!(live_keys(&without_history), live_keys(&log));
+        assert_eq!(live_keys(&without_history), vec![format!("k{}", total - 1)]);
     }
 
     /// A lost or damaged hint, or a damaged newest checkpoint, costs
@@ -333,22 +335,11 @@ mod tests {
         for i in 0..(2 * CHECKPOINT_EVERY + 3) {
             sign_in(&log, &format!("k{i}"), &format!("t{}", i % 50), 0).await;
         }
-        let keys = |l: &StateLog| -> Vec<String> {
-            let mut k: Vec<String> = l
-                .view()
-                .sessions
-                .live(0)
-                .into_iter()
-                .map(|(k, _)| k.clone())
-                .collect();
-            k.sort();
-            k
-        };
-        let expected = keys(&log);
+        let expected = live_keys(&log);
         std::fs::write(dir.path().join(LAST), b"not json").unwrap();
         let a = log_at(dir.path()).await;
         assert_eq!(a.loaded().checkpoint, Some(2 * CHECKPOINT_EVERY));
-        assert_eq!(keys(&a), expected);
+        assert_eq!(live_keys(&a), expected);
         std::fs::write(
             dir.path()
                 .join(format!("{DIR}/{:020}.json", 2 * CHECKPOINT_EVERY)),
@@ -358,7 +349,7 @@ mod tests {
         let b = log_at(dir.path()).await;
         assert_eq!(b.loaded().checkpoint, Some(CHECKPOINT_EVERY));
         assert_eq!(b.loaded().changes as u64, CHECKPOINT_EVERY + 3);
-        assert_eq!(keys(&b), expected);
+        assert_eq!(live_keys(&b), expected);
     }
 
     /// One token signing in again and again holds at most
