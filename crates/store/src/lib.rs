@@ -34,6 +34,7 @@ mod maintenance;
 mod members;
 mod migrate;
 mod noise;
+mod password;
 mod registry;
 mod releases;
 mod s3;
