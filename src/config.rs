@@ -242,6 +242,9 @@ pub struct Limits {
     pub cache_mib: usize,
     /// Personal tokens one account may hold at once.
     pub personal_tokens: usize,
+    /// A member's accounts taken up plus its leads' invitations of the
+    /// last 7 days, the most its leads may reach by inviting colleagues.
+    pub member_accounts: usize,
     /// Memory all password checks at once may take, in MiB: each argon2id
     /// check takes 19 MiB, so this allows this divided by 19 at once; more
     /// sign-ins at the same moment are answered 503.
@@ -265,7 +268,8 @@ impl Default for Limits {
             workers: 2,
             worker_memory_mib: 2048,
             cache_mib: vergleichsring_engine::DEFAULT_CACHE_BYTES >> 20,
-            personal_tokens: vergleichsring_store::MAX_PERSONAL_TOKENS,
+            personal_tokens: vergleichsring_store::AccountLimits::default().personal_tokens,
+            member_accounts: vergleichsring_store::AccountLimits::default().member_accounts,
             password_check_mib: http.sign_ins.password_check_mib,
         }
     }
@@ -515,9 +519,10 @@ impl Config {
             || self.limits.cache_mib == 0
             || self.limits.workers == 0
             || self.limits.personal_tokens == 0
+            || self.limits.member_accounts == 0
         {
             bail!(
-                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers, limits.cache_mib and limits.personal_tokens must be positive"
+                "configuration: limits.max_body_bytes, limits.max_rows, limits.max_columns, limits.concurrent_queries, limits.workers, limits.cache_mib, limits.personal_tokens and limits.member_accounts must be positive"
             );
         }
         let argon2 = vergleichsring_server::throttle::ARGON2_MIB;

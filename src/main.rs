@@ -665,7 +665,10 @@ pub(crate) async fn open(data_dir: &Path, cfg: &config::Config) -> anyhow::Resul
     vergleichsring_engine::session::set_memory_limit(
         cfg.limits.memory_limit_mib.saturating_mul(1024 * 1024),
     );
-    store.set_personal_token_limit(cfg.limits.personal_tokens);
+    store.set_account_limits(vergleichsring_store::AccountLimits {
+        personal_tokens: cfg.limits.personal_tokens,
+        member_accounts: cfg.limits.member_accounts,
+    });
     if !cfg.disclosure.perturbs() {
         tracing::warn!(
             "[disclosure] noise_min = noise_max = 0: statistics are released from true figures, and rule 15 (the protection interval) no longer holds"

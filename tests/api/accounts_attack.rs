@@ -378,7 +378,7 @@ async fn names_in_mails_stay_one_line_and_addresses_are_strict() {
     let greeting = text.lines().next().unwrap();
     assert_eq!(
         greeting,
-        "Guten Tag Eve Bcc: victim@corp.example Bitte hier anmelden: https[:]//evil.example/login,"
+        "Guten Tag Eve Bcc: victim@corp[.]example Bitte hier anmelden: https[:]//evil[.]example/login,"
     );
     assert!(!text.contains("https://evil"), "{text}");
     assert!(!text.lines().any(|l| l.starts_with("Bcc")), "{text}");

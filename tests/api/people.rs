@@ -283,7 +283,7 @@ impl Jar {
         }
     }
 
-    fn header(&self) -> String {
+    pub fn header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

@@ -4,7 +4,7 @@
 //! multiply without bound nor multiply the rate limits.
 
 use reqwest::StatusCode;
-use vergleichsring_store::{MAX_PERSONAL_TOKENS, MAX_SESSIONS_PER_PRINCIPAL, NewUser, Role, Store};
+use vergleichsring_store::{AccountLimits, MAX_SESSIONS_PER_PRINCIPAL, NewUser, Role, Store};
 
 use crate::helpers::TestApp;
 use crate::web::{WebClient, hidden};
@@ -117,8 +117,9 @@ async fn personal_tokens_are_bounded_and_share_the_person_s_limits() {
         .unwrap();
     let session = store.start_user_session(&user.user_id).await.unwrap();
     let mut erika = WebClient::new(&app).with_session(&session);
+    let max = AccountLimits::default().personal_tokens;
     let mut tokens = Vec::new();
-    for i in 0..=MAX_PERSONAL_TOKENS {
+    for i in 0..=max {
         let page = erika.get("/web/schluessel").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         let csrf = hidden(&page.text, "csrf");
@@ -129,7 +130,7 @@ async fn personal_tokens_are_bounded_and_share_the_person_s_limits() {
                 &[("csrf", &csrf), ("label", &label), ("bis", "")],
             )
             .await;
-        if i < MAX_PERSONAL_TOKENS {
+        if i < max {
             assert_eq!(made.status, StatusCode::OK, "{}", made.text);
             tokens.push(made.text);
         } else {
@@ -143,7 +144,7 @@ async fn personal_tokens_are_bounded_and_share_the_person_s_limits() {
     }
     store.follow_state().await.unwrap();
     let personal: Vec<_> = store.personal_tokens(&user.user_id);
-    assert_eq!(personal.len(), MAX_PERSONAL_TOKENS);
+    assert_eq!(personal.len(), max);
     let marker = "Ihr neuer Schlüssel (er wird nur jetzt angezeigt): <code>";
     let tokens: Vec<String> = tokens
         .iter()

@@ -6,7 +6,7 @@
 //! Every text a user typed (names, a municipality's name) goes into a mail
 //! as one plain line of at most 200 characters ([`user_text`]): line
 //! breaks and control characters become spaces, and web addresses are
-//! defanged (`https[:]//`, `www[.]`), so a name cannot add lines, headers
+//! defanged (`https[:]//`, `www[.]`, `ring[.]de/login`), so a name cannot add lines, headers
 //! or a clickable link to a mail that comes from the ring. Recipients are
 //! single addresses, read strictly (no display name).
 
@@ -111,26 +111,34 @@ impl Mailer {
 }
 
 /// User text as it goes into a mail: one plain line of at most 200
-/// characters, with web addresses defanged so that mail programs do not
-/// make them links (`https://x` becomes `https[:]//x`, `www.x` `www[.]x`).
+/// characters, with anything a mail program could make a link defanged.
+/// Mail programs link a scheme (`https://x`, `mailto:x`) and a bare host
+/// name (`www.x`, `anmeldung-ring.de/login`, the domain of an address),
+/// so a colon before a non-space becomes `[:]` and a dot between two
+/// letters or digits `[.]` (`https[:]//x`, `ring[.]de/login`). A name
+/// hardly ever has either; `Dr. Anna Weber` and `Hinweis: …` stay as
+/// they are.
 pub fn user_text(text: &str) -> String {
     let line = vergleichsring_store::plain_line(text, vergleichsring_store::MAX_NAME_CHARS);
+    let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len() + 8);
-    let mut rest = line.as_str();
-    while let Some(c) = rest.chars().next() {
-        if rest.starts_with("://") {
-            out.push_str("[:]//");
-            rest = &rest[3..];
-        } else if rest
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case("www."))
-        {
-            out.push_str(&rest[..3]);
-            out.push_str("[.]");
-            rest = &rest[4..];
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j));
+        let after = chars.get(i + 1);
+        let defang = match c {
+            ':' => after.is_some_and(|a| !a.is_whitespace()),
+            '.' => {
+                before.is_some_and(|b| b.is_alphanumeric())
+                    && after.is_some_and(|a| a.is_alphanumeric())
+            }
+            _ => false,
+        };
+        if defang {
+            out.push('[');
+            out.push(c);
+            out.push(']');
         } else {
             out.push(c);
-            rest = &rest[c.len_utf8()..];
         }
     }
     out
@@ -292,11 +300,50 @@ mod tests {
         let first = text.lines().next().unwrap_or_default();
         assert_eq!(
             first,
-            "Guten Tag Eve Bcc: x@evil.example Bitte hier: https[:]//evil.example/login www[.]evil.example,"
+            "Guten Tag Eve Bcc: x@evil[.]example Bitte hier: https[:]//evil[.]example/login www[.]evil[.]example,"
         );
         assert!(text.contains("Lea Lead hat Sie"), "{text}");
         assert!(!text.contains("https://evil"), "{text}");
         assert!(text.contains("https://ring.example.de/web/einladung/abc"));
         assert_eq!(user_text(&"x".repeat(500)).chars().count(), 200);
+    }
+
+    /// Bare host names, schemes and addresses are defanged; a name with
+    /// an abbreviation or a colon before a space is not changed.
+    #[test]
+    fn bare_hosts_and_schemes_are_defanged() {
+        assert_eq!(
+            user_text("zuerst: anmeldung-vergleichsring.de/login oder mailto:eve@evil.example"),
+            "zuerst: anmeldung-vergleichsring[.]de/login oder mailto[:]eve@evil[.]example"
+        );
+        assert_eq!(user_text("Dr. Anna-Lena Weber"), "Dr. Anna-Lena Weber");
+        assert_eq!(user_text("St. Ingbert, Stadt."), "St. Ingbert, Stadt.");
+        assert_eq!(user_text("xn--mnchen-3ya.de"), "xn--mnchen-3ya[.]de");
+    }
+
+    proptest::proptest! {
+        /// For every text: one line, and no colon before a non-space nor
+        /// a dot between two letters or digits outside the brackets.
+        #[test]
+        fn user_text_never_leaves_a_link(text in "\\PC{0,300}") {
+            let out = user_text(&text);
+            proptest::prop_assert!(!out.contains('\n') && !out.contains('\r'));
+            let chars: Vec<char> = out.chars().collect();
+            for (i, c) in chars.iter().enumerate() {
+                let bracketed = i > 0 && chars[i - 1] == '[' && chars.get(i + 1) == Some(&']');
+                if bracketed {
+                    continue;
+                }
+                if *c == ':' {
+                    proptest::prop_assert!(chars.get(i + 1).is_none_or(|a| a.is_whitespace()), "{out}");
+                }
+                if *c == '.' && i > 0 {
+                    proptest::prop_assert!(
+                        !(chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|a| a.is_alphanumeric())),
+                        "{out}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -64,8 +64,9 @@ pub use sessions::{MAX_SESSIONS_PER_PRINCIPAL, SESSION_LIFETIME};
 pub use state::{Loaded, SessionRecord};
 pub use totp::{base32, base32_decode, totp_code};
 pub use users::{
-    INVITATION_LIFETIME, Invitation, MAX_NAME_CHARS, MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME,
-    SsoIdentity, UserRecord, check_password_rules, parse_email, plain_line,
+    AccountLimits, ColleagueInvitation, INVITATION_LIFETIME, Invitation, MAX_NAME_CHARS,
+    MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME, SsoIdentity, UserRecord, check_password_rules,
+    parse_email, plain_line,
 };
 
 use std::collections::{BTreeMap, HashMap};
@@ -163,15 +164,9 @@ pub struct Store {
     second_factor: second_factor::Attempts,
     /// The ring's key for sealed secrets, if the service was given one.
     secrets_key: std::sync::OnceLock<sealed::SecretsKey>,
-    /// Personal tokens one account may hold at once (`[limits]
-    /// personal_tokens`).
-    personal_token_limit: std::sync::atomic::AtomicUsize,
+    /// Bounds on personal tokens and on a member's accounts (`[limits]`).
+    account_limits: std::sync::RwLock<AccountLimits>,
 }
-
-/// Personal tokens one account may hold at once unless configured: a
-/// person's scripts need a few; without a bound every token was one more
-/// state-log change and one more share of the rate limits.
-pub const MAX_PERSONAL_TOKENS: usize = 10;
 
 /// The error of `open` on a data directory of the file-based layout that
 /// was not moved into the lake yet.
@@ -256,7 +251,7 @@ impl Store {
             lake,
             second_factor: second_factor::Attempts::default(),
             secrets_key: std::sync::OnceLock::new(),
-            personal_token_limit: std::sync::atomic::AtomicUsize::new(MAX_PERSONAL_TOKENS),
+            account_limits: std::sync::RwLock::new(AccountLimits::default()),
         };
         store.note_members();
         store.sync_ledgers().await?;

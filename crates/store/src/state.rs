@@ -97,6 +97,11 @@ pub(crate) enum Change {
     SessionEnded { key: String },
     /// A data directory's files were moved into the lake.
     Migrated { from: String, files: Vec<String> },
+    /// A lead member's invitation of a colleague, written for a free and
+    /// for a taken address alike (a taken one gets a notice instead of an
+    /// account), so the member's bound counts attempts and says nothing
+    /// about which addresses have accounts. `at` in Unix seconds.
+    ColleagueInvited { member_id: String, at: i64 },
     /// A person invited: the account (without password) and the
     /// invitation, stored by the hash of its code.
     UserInvited {
@@ -198,6 +203,9 @@ pub struct View {
     pub users: Arc<BTreeMap<String, crate::UserRecord>>,
     /// Invitations by the hash of their code.
     pub invitations: Arc<HashMap<String, crate::Invitation>>,
+    /// Per member, when its leads invited colleagues (Unix seconds), only
+    /// those within the life of an invitation before the newest.
+    pub colleague_invitations: Arc<BTreeMap<String, Vec<i64>>>,
     /// The ring's noise secret as stored (hex or sealed), once created.
     pub(crate) noise_secret: Option<String>,
 }
@@ -330,6 +338,14 @@ impl View {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {
                         u.password_hash = Some(password_hash.clone());
                     }
+                }
+                Change::ColleagueInvited { member_id, at } => {
+                    let times = Arc::make_mut(&mut self.colleague_invitations)
+                        .entry(member_id.clone())
+                        .or_default();
+                    let window = crate::INVITATION_LIFETIME.as_secs() as i64;
+                    times.retain(|t| *t > at - window);
+                    times.push(*at);
                 }
                 Change::UserDisabled { user_id } => {
                     if let Some(u) = Arc::make_mut(&mut self.users).get_mut(user_id) {

@@ -14,6 +14,29 @@ pub const INVITATION_LIFETIME: std::time::Duration = std::time::Duration::from_s
 /// How long a password-reset link is valid.
 pub const RESET_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Bounds on what accounts may make (`[limits]` of the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// Personal tokens one account may hold at once: a person's scripts
+    /// need a few; without a bound every token was one more state-log
+    /// change and one more share of the rate limits.
+    pub personal_tokens: usize,
+    /// A member's accounts taken up plus its leads' invitations of the
+    /// last 7 days, the most a lead may reach by inviting (the operator's
+    /// invitations are not bounded): each invitation is a change of the
+    /// state log and one more person with rate limits of its own.
+    pub member_accounts: usize,
+}
+
+impl Default for AccountLimits {
+    fn default() -> Self {
+        AccountLimits {
+            personal_tokens: 10,
+            member_accounts: 30,
+        }
+    }
+}
+
 use crate::password::dummy_hash;
 pub use crate::password::{MIN_PASSWORD_CHARS, check_password_rules};
 pub(crate) use crate::password::{hash_password, password_matches};
@@ -199,19 +222,27 @@ fn personal_tokens_ended(view: &View, user_id: &str) -> Vec<Change> {
         .collect()
 }
 
-/// The open invitation of a code in a view, with its user.
-fn open_invitation(view: &View, code: &str) -> Option<(UserRecord, Invitation)> {
-    let invitation = view.invitations.get(&hash_token(code))?;
-    let user = view.users.get(&invitation.user_id)?;
-    let expired = crate::state::expired(&invitation.expires_at, chrono::Utc::now());
-    (!invitation.used && !expired && !user.disabled).then(|| (user.clone(), invitation.clone()))
+/// What a lead's invitation of a colleague came to.
+#[derive(Debug, Clone)]
+pub enum ColleagueInvitation {
+    /// A new account and its invitation code (shown once).
+    Invited(UserRecord, String),
+    /// The address has an account already; its owner gets a notice.
+    Taken(UserRecord),
 }
 
-impl Store {
-    /// Invites a person: makes the account (without a password) and an
-    /// invitation valid for 7 days. Returns the user and the link's code,
-    /// which is shown once and stored only as a hash.
-    pub async fn invite_user(&self, by: &str, new: NewUser) -> Result<(UserRecord, String)> {
+/// An invitation checked and made ready to commit.
+struct Invited {
+    user: UserRecord,
+    invitation: Invitation,
+    code: String,
+    code_hash: String,
+}
+
+impl Invited {
+    /// Checks what does not depend on the state (the address, the name,
+    /// role and member) and draws the code.
+    fn new(by: &str, new: NewUser) -> Result<Self> {
         let email = check_email(&new.email)?;
         // A name goes into mails and pages: one plain line (line breaks
         // and control characters become spaces rather than refusals, so a
@@ -271,37 +302,138 @@ impl Store {
             reset: false,
         };
         let code_hash = hash_token(&code);
+        Ok(Invited {
+            user,
+            invitation,
+            code,
+            code_hash,
+        })
+    }
+
+    /// Refuses a member that is not registered.
+    fn check_member(&self, view: &View) -> Result<()> {
+        match &self.user.member_id {
+            Some(m) if !view.members.contains_key(m) => Err(StoreError::Invalid(format!(
+                "member_id: member {m} is not registered"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The enabled account that holds the address already, if any.
+    fn taken<'v>(&self, view: &'v View) -> Option<&'v UserRecord> {
+        view.users
+            .values()
+            .find(|u| u.email == self.user.email && !u.disabled)
+    }
+
+    /// The change that makes the account and its invitation.
+    fn change(&self) -> Change {
+        Change::UserInvited {
+            user: self.user.clone(),
+            code_hash: self.code_hash.clone(),
+            invitation: self.invitation.clone(),
+        }
+    }
+}
+
+/// A member's accounts taken up and its leads' invitations within the
+/// life of an invitation before `now`.
+fn member_account_count(view: &View, member_id: &str, now: i64) -> (usize, usize) {
+    let taken_up = view
+        .users
+        .values()
+        .filter(|u| u.member_id.as_deref() == Some(member_id) && !u.disabled)
+        .filter(|u| u.password_hash.is_some() || u.sso.is_some())
+        .count();
+    let window = INVITATION_LIFETIME.as_secs() as i64;
+    let recent = view
+        .colleague_invitations
+        .get(member_id)
+        .map_or(0, |times| {
+            times.iter().filter(|t| **t > now - window).count()
+        });
+    (taken_up, recent)
+}
+
+/// The open invitation of a code in a view, with its user.
+fn open_invitation(view: &View, code: &str) -> Option<(UserRecord, Invitation)> {
+    let invitation = view.invitations.get(&hash_token(code))?;
+    let user = view.users.get(&invitation.user_id)?;
+    let expired = crate::state::expired(&invitation.expires_at, chrono::Utc::now());
+    (!invitation.used && !expired && !user.disabled).then(|| (user.clone(), invitation.clone()))
+}
+
+impl Store {
+    /// Invites a person: makes the account (without a password) and an
+    /// invitation valid for 7 days. Returns the user and the link's code,
+    /// which is shown once and stored only as a hash.
+    pub async fn invite_user(&self, by: &str, new: NewUser) -> Result<(UserRecord, String)> {
+        let invited = Invited::new(by, new)?;
         let user = self
             .state
             .commit(by, |view| {
-                if let Some(m) = &user.member_id
-                    && !view.members.contains_key(m)
-                {
-                    return Err(StoreError::Invalid(format!(
-                        "member_id: member {m} is not registered"
-                    )));
-                }
-                if view
-                    .users
-                    .values()
-                    .any(|u| u.email == user.email && !u.disabled)
-                {
+                invited.check_member(view)?;
+                if let Some(taken) = invited.taken(view) {
                     return Err(StoreError::Conflict(format!(
                         "{} already has an account",
-                        user.email
+                        taken.email
                     )));
                 }
-                Ok((
-                    vec![Change::UserInvited {
-                        user: user.clone(),
-                        code_hash: code_hash.clone(),
-                        invitation: invitation.clone(),
-                    }],
-                    user.clone(),
-                ))
+                Ok((vec![invited.change()], invited.user.clone()))
             })
             .await?;
-        Ok((user, code))
+        Ok((user, invited.code))
+    }
+
+    /// A lead member's invitation of a colleague into its member. Within
+    /// one commit (so it holds across replicas) the member's bound is
+    /// checked: accounts taken up plus its leads' invitations of the last
+    /// 7 days stay below `limits.member_accounts`. The attempt is written
+    /// for a free and a taken address alike, so the bound counts the same
+    /// either way and shows nothing about other members' accounts.
+    pub async fn invite_colleague(&self, by: &str, new: NewUser) -> Result<ColleagueInvitation> {
+        let invited = Invited::new(by, new)?;
+        let member_id = invited.user.member_id.clone().ok_or_else(|| {
+            StoreError::Invalid("member_id: a colleague belongs to a member".into())
+        })?;
+        let limit = self.account_limits().member_accounts;
+        let now = chrono::Utc::now().timestamp();
+        let outcome = self
+            .state
+            .commit(by, |view| {
+                invited.check_member(view)?;
+                let (taken_up, recent) = member_account_count(view, &member_id, now);
+                if taken_up + recent >= limit {
+                    return Err(StoreError::Conflict(format!(
+                        "member {member_id} holds {taken_up} accounts and {recent} invitations of the last 7 days, the most allowed (limits.member_accounts = {limit})"
+                    )));
+                }
+                let attempt = Change::ColleagueInvited {
+                    member_id: member_id.clone(),
+                    at: now,
+                };
+                Ok(match invited.taken(view) {
+                    Some(taken) => (vec![attempt], ColleagueInvitation::Taken(taken.clone())),
+                    None => (
+                        vec![attempt, invited.change()],
+                        ColleagueInvitation::Invited(invited.user.clone(), invited.code.clone()),
+                    ),
+                })
+            })
+            .await?;
+        Ok(outcome)
+    }
+
+    /// A member's accounts as its bound counts them: accounts taken up (a
+    /// password set or linked to the single sign-on, not disabled) and its
+    /// leads' invitations of the last 7 days.
+    pub fn member_accounts(&self, member_id: &str) -> (usize, usize) {
+        member_account_count(
+            &self.state.view(),
+            member_id,
+            chrono::Utc::now().timestamp(),
+        )
     }
 
     /// The user an open invitation code is for (not used, not expired),
@@ -597,11 +729,23 @@ impl Store {
             .await
     }
 
-    /// Sets how many personal tokens one account may hold at once (at
-    /// least one).
-    pub fn set_personal_token_limit(&self, limit: usize) {
-        self.personal_token_limit
-            .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
+    /// Sets the bounds on accounts (each at least one).
+    pub fn set_account_limits(&self, limits: AccountLimits) {
+        let limits = AccountLimits {
+            personal_tokens: limits.personal_tokens.max(1),
+            member_accounts: limits.member_accounts.max(1),
+        };
+        if let Ok(mut held) = self.account_limits.write() {
+            *held = limits;
+        }
+    }
+
+    /// The bounds on accounts in force.
+    pub fn account_limits(&self) -> AccountLimits {
+        self.account_limits
+            .read()
+            .map(|held| *held)
+            .unwrap_or_default()
     }
 
     /// Makes a personal token of a user for scripts: the user's role and
@@ -624,9 +768,7 @@ impl Store {
             expires_at,
         })?;
         record.owner = Some(user.user_id.clone());
-        let limit = self
-            .personal_token_limit
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let limit = self.account_limits().personal_tokens;
         let record = self
             .state
             .commit(&user.user_id, |view| {

@@ -305,7 +305,8 @@ pub(super) struct ColleagueForm {
         (status = 403, description = "Without the `lead` flag, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "No mail server is configured: invitations by leads are off.", body = String, content_type = "text/html"),
         (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "The name is empty or longer than 200 characters, or the e-mail address is not exactly one bare address (no display name, angle brackets or comments); or a field of the form is missing.", body = String, content_type = "text/html"),
+        (status = 422, description = "The name is empty or longer than 200 characters, or the e-mail address is not exactly one bare address (no display name, angle brackets or comments); or the member's accounts taken up plus its leads' invitations of the last 7 days reached `limits.member_accounts` (the page says how many); or a field of the form is missing.", body = String, content_type = "text/html"),
+        (status = 503, description = "The invitation could not be written to the state log.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn invite_colleague(
@@ -343,12 +344,10 @@ pub(super) async fn invite_colleague(
         ));
     }
     // Whether the address has an account anywhere in the ring must not
-    // show: the answer is the same page either way, and the invitation
-    // (or, for a taken address, a notice to its owner) is written and
-    // mailed after it.
-    let background = state.clone();
-    let by = member.caller.actor().to_string();
-    let inviter = member.name.clone();
+    // show: the same commit is made either way (it counts the attempt
+    // against the member's bound, and for a free address also makes the
+    // account), the answer is the same page, and the invitation or, for
+    // a taken address, a notice to its owner is mailed after it.
     let new = vergleichsring_store::NewUser {
         email: email.clone(),
         name,
@@ -357,34 +356,45 @@ pub(super) async fn invite_colleague(
         consultant_id: None,
         lead: false,
     };
-    tokio::spawn(async move { invite_in_background(&background, &by, &inviter, new).await });
+    let by = member.caller.actor().to_string();
+    let outcome = match state.store.invite_colleague(&by, new).await {
+        Ok(outcome) => outcome,
+        Err(vergleichsring_store::StoreError::Conflict(_)) => {
+            let limit = state.store.account_limits().member_accounts;
+            let (taken_up, recent) = state.store.member_accounts(&member.member_id);
+            return Ok(refuse(&format!(
+                "Ihre Kommune hat {taken_up} Zugänge und in den letzten 7 Tagen {recent} Einladungen verschickt; zusammen sind höchstens {limit} möglich. Eine Einladung zählt sieben Tage lang; danach oder wenn der Betreiber einen Zugang deaktiviert, ist wieder Platz."
+            )));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, by, "a colleague's invitation could not be written");
+            return Err(WebError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Die Einladung konnte gerade nicht gespeichert werden. Bitte versuchen Sie es in einer Minute noch einmal.",
+            ));
+        }
+    };
+    let background = state.clone();
+    let inviter = member.name.clone();
+    tokio::spawn(async move { mail_colleague(&background, &by, &inviter, outcome).await });
     let page = pages::colleagues(&member, &users, true, Some(&email), None);
     Ok(html_page(page.into_string()).into_response())
 }
 
-/// A lead's invitation after the answer: the account and its invitation
-/// mail, or for an address with an account already a notice to it.
-async fn invite_in_background(
+/// The mail after a lead's invitation: the invitation, or for an address
+/// with an account already a notice to its owner.
+async fn mail_colleague(
     state: &AppState,
     by: &str,
     inviter: &str,
-    new: vergleichsring_store::NewUser,
+    outcome: vergleichsring_store::ColleagueInvitation,
 ) {
-    let email = new.email.clone();
-    match state.store.invite_user(by, new).await {
-        Ok((user, code)) => {
+    match outcome {
+        vergleichsring_store::ColleagueInvitation::Invited(user, code) => {
             tracing::info!(user_id = user.user_id, by, "colleague invited");
             mailed_invitation(state, &user, &code, inviter).await;
         }
-        Err(vergleichsring_store::StoreError::Conflict(_)) => {
-            let Some(existing) = state
-                .store
-                .users()
-                .into_iter()
-                .find(|u| u.email == email && !u.disabled)
-            else {
-                return;
-            };
+        vergleichsring_store::ColleagueInvitation::Taken(existing) => {
             tracing::info!(
                 user_id = existing.user_id,
                 by,
@@ -400,7 +410,6 @@ async fn invite_in_background(
             )
             .await;
         }
-        Err(e) => tracing::error!(error = %e, by, "a colleague's invitation failed"),
     }
 }
 
