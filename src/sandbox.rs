@@ -21,61 +21,87 @@ use seccompiler::{
     SeccompRule,
 };
 
+/// Calls denied whatever their arguments.
+const DENIED: &[i64] = &[
+    libc::SYS_execve,
+    libc::SYS_execveat,
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+    libc::SYS_kcmp,
+    libc::SYS_tkill,
+    libc::SYS_pidfd_open,
+    libc::SYS_pidfd_send_signal,
+    libc::SYS_pidfd_getfd,
+    libc::SYS_socket,
+    libc::SYS_socketpair,
+    libc::SYS_connect,
+    libc::SYS_bind,
+    libc::SYS_listen,
+    libc::SYS_accept,
+    libc::SYS_accept4,
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_chroot,
+    libc::SYS_unshare,
+    libc::SYS_setns,
+    libc::SYS_keyctl,
+    libc::SYS_add_key,
+    libc::SYS_request_key,
+    libc::SYS_bpf,
+    libc::SYS_perf_event_open,
+    libc::SYS_userfaultfd,
+    libc::SYS_kexec_load,
+    libc::SYS_init_module,
+    libc::SYS_finit_module,
+    libc::SYS_delete_module,
+    libc::SYS_reboot,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_fork,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_vfork,
+];
+
 /// Installs the filters on every thread of this process.
 pub(crate) fn confine() -> anyhow::Result<()> {
     let arch = std::env::consts::ARCH
         .try_into()
         .map_err(|e| anyhow::anyhow!("no seccomp filter for this architecture: {e}"))?;
+    let deny = |rules, errno: i32| -> anyhow::Result<BpfProgram> {
+        let filter = SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(errno as u32),
+            arch,
+        )?;
+        Ok(BpfProgram::try_from(filter)?)
+    };
+    let main = deny(denied()?, libc::EPERM).context("building the worker's seccomp filter")?;
+    // clone3 passes its flags in memory, which a filter cannot read: it
+    // answers "not implemented", and the C library falls back to clone,
+    // which the filter above judges.
+    let clone3 = deny(
+        BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
+        libc::ENOSYS,
+    )
+    .context("building the worker's seccomp filter")?;
+    seccompiler::apply_filter_all_threads(&main).context("installing the seccomp filter")?;
+    seccompiler::apply_filter_all_threads(&clone3).context("installing the seccomp filter")?;
+    Ok(())
+}
+
+/// The calls the main filter denies, with the arguments that deny them.
+fn denied() -> anyhow::Result<BTreeMap<i64, Vec<SeccompRule>>> {
     let me = u64::from(std::process::id());
-    let mut denied: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     // An empty list of rules denies the call whatever its arguments.
-    for call in [
-        libc::SYS_execve,
-        libc::SYS_execveat,
-        libc::SYS_ptrace,
-        libc::SYS_process_vm_readv,
-        libc::SYS_process_vm_writev,
-        libc::SYS_kcmp,
-        libc::SYS_tkill,
-        libc::SYS_pidfd_open,
-        libc::SYS_pidfd_send_signal,
-        libc::SYS_pidfd_getfd,
-        libc::SYS_socket,
-        libc::SYS_socketpair,
-        libc::SYS_connect,
-        libc::SYS_bind,
-        libc::SYS_listen,
-        libc::SYS_accept,
-        libc::SYS_accept4,
-        libc::SYS_mount,
-        libc::SYS_umount2,
-        libc::SYS_pivot_root,
-        libc::SYS_chroot,
-        libc::SYS_unshare,
-        libc::SYS_setns,
-        libc::SYS_keyctl,
-        libc::SYS_add_key,
-        libc::SYS_request_key,
-        libc::SYS_bpf,
-        libc::SYS_perf_event_open,
-        libc::SYS_userfaultfd,
-        libc::SYS_kexec_load,
-        libc::SYS_init_module,
-        libc::SYS_finit_module,
-        libc::SYS_delete_module,
-        libc::SYS_reboot,
-        libc::SYS_swapon,
-        libc::SYS_swapoff,
-        libc::SYS_io_uring_setup,
-        libc::SYS_io_uring_enter,
-        libc::SYS_io_uring_register,
-        #[cfg(target_arch = "x86_64")]
-        libc::SYS_fork,
-        #[cfg(target_arch = "x86_64")]
-        libc::SYS_vfork,
-    ] {
-        denied.insert(call, Vec::new());
-    }
+    let mut denied: BTreeMap<i64, Vec<SeccompRule>> =
+        DENIED.iter().map(|call| (*call, Vec::new())).collect();
     // A new process, but not a new thread of this one.
     denied.insert(
         libc::SYS_clone,
@@ -95,27 +121,7 @@ pub(crate) fn confine() -> anyhow::Result<()> {
         libc::SYS_tgkill,
         vec![rule(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, me)?],
     );
-    let deny = |rules, errno: i32| -> anyhow::Result<BpfProgram> {
-        let filter = SeccompFilter::new(
-            rules,
-            SeccompAction::Allow,
-            SeccompAction::Errno(errno as u32),
-            arch,
-        )?;
-        Ok(BpfProgram::try_from(filter)?)
-    };
-    let main = deny(denied, libc::EPERM).context("building the worker's seccomp filter")?;
-    // clone3 passes its flags in memory, which a filter cannot read: it
-    // answers "not implemented", and the C library falls back to clone,
-    // which the filter above judges.
-    let clone3 = deny(
-        BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
-        libc::ENOSYS,
-    )
-    .context("building the worker's seccomp filter")?;
-    seccompiler::apply_filter_all_threads(&main).context("installing the seccomp filter")?;
-    seccompiler::apply_filter_all_threads(&clone3).context("installing the seccomp filter")?;
-    Ok(())
+    Ok(denied)
 }
 
 fn rule(
