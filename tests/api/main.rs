@@ -9,6 +9,7 @@ mod attacker;
 mod attacks;
 mod breaker26;
 mod breaker26b;
+mod breaker26c;
 mod browser;
 mod combination;
 mod disclosure;
