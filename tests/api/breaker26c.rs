@@ -1,7 +1,9 @@
 //! Breaker 26c: attacks on the bound of a lead member's invitations
 //! (`limits.member_accounts`) and on the defanging of user text in mails
-//! (`mail::user_text`). A test marked `#[ignore = "finding: …"]` asserts
-//! the safe behaviour and fails today; the others are attacks that held.
+//! (`mail::user_text`). Five tests were findings (dormant invitations
+//! woken by a reset, an expired invitation squatting an address, invisible
+//! characters or an accent mark beside a dot, UNC paths) and pass since
+//! the fixes; the others are attacks that held.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -304,7 +306,7 @@ fn loose_dot(out: &str) -> bool {
 /// "taken" address even recommends) takes it up without any check of the
 /// bound: week by week a lead gathers dormant accounts and wakes them all.
 #[tokio::test]
-#[ignore = "finding: a lead's invitation older than 7 days counts nowhere, yet a password reset takes its dormant account up, so a member's accounts grow past limits.member_accounts"]
+
 async fn b26c_dormant_invitations_woken_by_a_reset_pass_the_bound() {
     let mailer = mail_server();
     let mut ring = Ring::start(&mailer, 2).await;
@@ -363,7 +365,7 @@ async fn b26c_dormant_invitations_woken_by_a_reset_pass_the_bound() {
 /// of another municipality's staff, and the dormant accounts pile up in
 /// the state (up to limit a week per member, never removed).
 #[tokio::test]
-#[ignore = "finding: an expired, never used lead invitation keeps an enabled account that blocks the address for every other municipality and stays in the state for ever"]
+
 async fn b26c_expired_lead_invitation_squats_the_address() {
     let mailer = mail_server();
     let mut ring = Ring::start(&mailer, 30).await;
@@ -563,7 +565,7 @@ async fn b26c_lead_typed_name_adds_no_header_line_or_classic_link() {
 /// links it, and a browser drops the soft hyphen from the host (UTS 46):
 /// a working link to www.evil.com in a mail from the ring.
 #[tokio::test]
-#[ignore = "finding: an invisible character (soft hyphen U+00AD, CGJ U+034F, variation selectors) beside a dot passes user_text undefanged, so a name yields a working link to www.evil.com"]
+
 async fn b26c_soft_hyphen_beside_a_dot_leaves_a_link_in_the_invitation() {
     let mailer = mail_server();
     let ring = Ring::start(&mailer, 30).await;
@@ -593,7 +595,7 @@ async fn b26c_soft_hyphen_beside_a_dot_leaves_a_link_in_the_invitation() {
 /// letter, so `evilé.de/anmeldung` keeps its dot, and an IDN-aware
 /// linkifier links it to xn--evil-epa.de, a domain anybody can register.
 #[test]
-#[ignore = "finding: a combining mark before a dot (NFD text) keeps the dot undefanged, so an IDN host name such as evilé.de/anmeldung stays linkable"]
+
 fn b26c_combining_mark_before_a_dot_leaves_an_idn_link() {
     for name in [
         "evile\u{301}.de/anmeldung",
@@ -609,7 +611,7 @@ fn b26c_combining_mark_before_a_dot_leaves_an_idn_link() {
 /// one click sends the person's Windows credentials (NTLM) to the host
 /// named by a 32-bit number.
 #[test]
-#[ignore = "finding: a UNC path such as \\\\2130706433@80\\anmeldung passes user_text unchanged and Outlook links it as a file share"]
+
 fn b26c_unc_path_passes_user_text() {
     let out = user_text(r"Eve, Unterlagen: \\2130706433@80\anmeldung");
     assert!(!out.contains(r"\\"), "{out}");

@@ -112,12 +112,14 @@ impl Mailer {
 
 /// User text as it goes into a mail: one plain line of at most 200
 /// characters, with anything a mail program could make a link defanged.
-/// Mail programs link a scheme (`https://x`, `mailto:x`) and a bare host
-/// name (`www.x`, `anmeldung-ring.de/login`, the domain of an address),
-/// so a colon before a non-space becomes `[:]` and a dot between two
-/// letters or digits `[.]` (`https[:]//x`, `ring[.]de/login`). A name
-/// hardly ever has either; `Dr. Anna Weber` and `Hinweis: …` stay as
-/// they are.
+/// Mail programs link a scheme (`https://x`, `mailto:x`), a bare host
+/// name (`www.x`, `anmeldung-ring.de/login`, the domain of an address)
+/// and a Windows share (`\\host\share`). So a colon before a non-space
+/// becomes `[:]`, a dot between two non-spaces `[.]` (whatever they are:
+/// an accent mark or an invisible character beside the dot would otherwise
+/// keep a host name whole), and a double backslash `[\]\`. A name
+/// hardly ever has either; `Dr. Anna Weber`, `Hinweis: …` and a closing
+/// `Stadt.` stay as they are.
 pub fn user_text(text: &str) -> String {
     let line = vergleichsring_store::plain_line(text, vergleichsring_store::MAX_NAME_CHARS);
     let chars: Vec<char> = line.chars().collect();
@@ -128,9 +130,10 @@ pub fn user_text(text: &str) -> String {
         let defang = match c {
             ':' => after.is_some_and(|a| !a.is_whitespace()),
             '.' => {
-                before.is_some_and(|b| b.is_alphanumeric())
-                    && after.is_some_and(|a| a.is_alphanumeric())
+                before.is_some_and(|b| !b.is_whitespace())
+                    && after.is_some_and(|a| !a.is_whitespace() && *a != '.')
             }
+            '\\' => after == Some(&'\\'),
             _ => false,
         };
         if defang {
@@ -317,6 +320,10 @@ mod tests {
             "zuerst: anmeldung-vergleichsring[.]de/login oder mailto[:]eve@evil[.]example"
         );
         assert_eq!(user_text("Dr. Anna-Lena Weber"), "Dr. Anna-Lena Weber");
+        assert_eq!(user_text("evil\u{ad}.com"), "evil[.]com");
+        assert_eq!(user_text("evile\u{301}.de"), "evile\u{301}[.]de");
+        assert_eq!(user_text(r"\\host\share"), r"[\]\host\share");
+        assert_eq!(user_text("Warte..."), "Warte...");
         assert_eq!(user_text("St. Ingbert, Stadt."), "St. Ingbert, Stadt.");
         assert_eq!(user_text("xn--mnchen-3ya.de"), "xn--mnchen-3ya[.]de");
     }
@@ -328,6 +335,7 @@ mod tests {
         fn user_text_never_leaves_a_link(text in "\\PC{0,300}") {
             let out = user_text(&text);
             proptest::prop_assert!(!out.contains('\n') && !out.contains('\r'));
+            proptest::prop_assert!(!out.contains("\\\\"), "{out}");
             let chars: Vec<char> = out.chars().collect();
             for (i, c) in chars.iter().enumerate() {
                 let bracketed = i > 0 && chars[i - 1] == '[' && chars.get(i + 1) == Some(&']');
@@ -339,7 +347,9 @@ mod tests {
                 }
                 if *c == '.' && i > 0 {
                     proptest::prop_assert!(
-                        !(chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|a| a.is_alphanumeric())),
+                        chars[i - 1].is_whitespace()
+                            || chars.get(i + 1).is_none_or(|a| a.is_whitespace() || *a == '.')
+                            || chars.get(i + 1..i + 4) == Some(&['[', '.', ']'][..]),
                         "{out}"
                     );
                 }

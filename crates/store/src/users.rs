@@ -176,12 +176,17 @@ fn check_email(email: &str) -> Result<String> {
 /// User text made plain and single-line for names and for mails: line
 /// breaks, tabs and other control characters, and invisible formatting
 /// characters (bidirectional overrides, zero-width characters) become a
-/// space; runs of spaces become one; trimmed; cut to `max_chars`
-/// characters (with an ellipsis).
+/// space; characters a host name drops (the soft hyphen, the combining
+/// grapheme joiner, variation selectors, Hangul fillers, tags) are
+/// removed, so that what a mail shows is what its link checks see; runs
+/// of spaces become one; trimmed; cut to `max_chars` characters (with an
+/// ellipsis).
 pub fn plain_line(text: &str, max_chars: usize) -> String {
     let invisible = |c: char| matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}');
+    let ignorable = |c: char| matches!(c, '\u{ad}' | '\u{34f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{ffa0}' | '\u{e0000}'..='\u{e0fff}');
     let spaced: String = text
         .chars()
+        .filter(|c| !ignorable(*c))
         .map(|c| {
             if c.is_control() || invisible(c) {
                 ' '
@@ -322,19 +327,54 @@ impl Invited {
 
     /// The enabled account that holds the address already, if any.
     fn taken<'v>(&self, view: &'v View) -> Option<&'v UserRecord> {
-        view.users
-            .values()
-            .find(|u| u.email == self.user.email && !u.disabled)
+        holder(view, &self.user.email)
     }
 
-    /// The change that makes the account and its invitation.
-    fn change(&self) -> Change {
-        Change::UserInvited {
+    /// The changes that make the account and its invitation: dormant
+    /// accounts of the address are disabled first, so that one enabled
+    /// account has it.
+    fn changes(&self, view: &View) -> Vec<Change> {
+        let mut changes: Vec<Change> = view
+            .users
+            .values()
+            .filter(|u| u.email == self.user.email && !u.disabled)
+            .map(|u| Change::UserDisabled {
+                user_id: u.user_id.clone(),
+            })
+            .collect();
+        changes.push(Change::UserInvited {
             user: self.user.clone(),
             code_hash: self.code_hash.clone(),
             invitation: self.invitation.clone(),
-        }
+        });
+        changes
     }
+}
+
+/// Whether an account was never taken up and can no longer be: no
+/// password, no single sign-on, no open invitation. Such an account holds
+/// no address (a new invitation to it disables the old account) and
+/// cannot be woken by a password reset or the single sign-on's e-mail
+/// address, so a lead's invitations older than the bound's 7 days give
+/// nobody access.
+fn dormant(view: &View, user: &UserRecord, now: chrono::DateTime<chrono::Utc>) -> bool {
+    user.password_hash.is_none()
+        && user.sso.is_none()
+        && !view.invitations.values().any(|i| {
+            i.user_id == user.user_id
+                && !i.used
+                && !i.reset
+                && !crate::state::expired(&i.expires_at, now)
+        })
+}
+
+/// The enabled account that holds an address: taken up, or with an open
+/// invitation.
+fn holder<'v>(view: &'v View, email: &str) -> Option<&'v UserRecord> {
+    let now = chrono::Utc::now();
+    view.users
+        .values()
+        .find(|u| u.email == email && !u.disabled && !dormant(view, u, now))
 }
 
 /// A member's accounts taken up and its leads' invitations within the
@@ -380,7 +420,7 @@ impl Store {
                         taken.email
                     )));
                 }
-                Ok((vec![invited.change()], invited.user.clone()))
+                Ok((invited.changes(view), invited.user.clone()))
             })
             .await?;
         Ok((user, invited.code))
@@ -415,10 +455,14 @@ impl Store {
                 };
                 Ok(match invited.taken(view) {
                     Some(taken) => (vec![attempt], ColleagueInvitation::Taken(taken.clone())),
-                    None => (
-                        vec![attempt, invited.change()],
-                        ColleagueInvitation::Invited(invited.user.clone(), invited.code.clone()),
-                    ),
+                    None => {
+                        let mut changes = vec![attempt];
+                        changes.extend(invited.changes(view));
+                        (
+                            changes,
+                            ColleagueInvitation::Invited(invited.user.clone(), invited.code.clone()),
+                        )
+                    }
                 })
             })
             .await?;
@@ -470,12 +514,7 @@ impl Store {
         let user = self
             .state
             .commit("password-reset", |view| {
-                let Some(user) = view
-                    .users
-                    .values()
-                    .find(|u| u.email == email && !u.disabled)
-                    .cloned()
-                else {
+                let Some(user) = holder(view, &email).cloned() else {
                     return Ok((Vec::new(), None));
                 };
                 Ok((
@@ -602,10 +641,8 @@ impl Store {
                     .map(|(u, _)| (u, code_hash.clone()));
                 let by_email = || {
                     let email = email.filter(|_| link_by_email)?;
-                    view.users
-                        .values()
-                        .filter(enabled)
-                        .find(|u| u.email == email && u.sso.is_none())
+                    holder(view, email)
+                        .filter(|u| u.sso.is_none())
                         .map(|u| (u.clone(), None))
                 };
                 let Some((mut user, code_hash)) = invited.or_else(by_email) else {

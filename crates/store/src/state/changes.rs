@@ -458,4 +458,3 @@ impl View {
         self.grants.get(consultant_id).cloned().unwrap_or_default()
     }
 }
-
