@@ -28,6 +28,7 @@ mod archive;
 mod auth;
 mod checkpoint;
 mod files;
+mod invitations;
 mod lake;
 mod ledger;
 mod maintenance;
@@ -46,6 +47,9 @@ mod totp;
 mod users;
 
 pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
+pub use invitations::{
+    ColleagueInvitation, INVITATION_LIFETIME, Invitation, NewUser, RESET_LIFETIME,
+};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
     Append, CustomDisclosure, FigureMask, LedgerEntry, LedgerRecord, Publication, PublishedFigure,
@@ -64,9 +68,8 @@ pub use sessions::{MAX_SESSIONS_PER_PRINCIPAL, SESSION_LIFETIME};
 pub use state::{Loaded, SessionRecord};
 pub use totp::{base32, base32_decode, totp_code};
 pub use users::{
-    AccountLimits, ColleagueInvitation, INVITATION_LIFETIME, Invitation, MAX_NAME_CHARS,
-    MIN_PASSWORD_CHARS, NewUser, RESET_LIFETIME, SsoIdentity, UserRecord, check_password_rules,
-    parse_email, plain_line,
+    AccountLimits, MAX_NAME_CHARS, MIN_PASSWORD_CHARS, SsoIdentity, UserRecord,
+    check_password_rules, parse_email, plain_line,
 };
 
 use std::collections::{BTreeMap, HashMap};
