@@ -306,15 +306,7 @@ impl Store {
         let mut attempt = 0;
         let (written, batch, version) = loop {
             attempt += 1;
-            if table.version().is_some() {
-                table.update_state().await?;
-            } else {
-                // A table another process created since we opened ours.
-                match table.load().await {
-                    Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            refresh(&mut table).await?;
             // The freeze is a commit too: read from the same state the
             // commit builds on, so no freeze can slip in between.
             if let Some(release) = crate::releases::frozen_in_table(&table, submission.year) {
@@ -326,16 +318,7 @@ impl Store {
             }
             let version = table.version().map_or(0, |v| v + 1);
             let batch = submission_batch(&schema, &submission, version, now, figures.len())?;
-            let result = table
-                .clone()
-                .write(vec![batch.clone()])
-                .with_save_mode(SaveMode::Append)
-                .with_schema_mode(SchemaMode::Merge)
-                .with_commit_properties(
-                    deltalake::kernel::transaction::CommitProperties::default().with_max_retries(0),
-                )
-                .await;
-            match result {
+            match append_once(&table, batch.clone()).await {
                 Ok(written) => break (written, batch, version),
                 Err(e) if lost_race(&e) && attempt < COMMIT_ATTEMPTS => {
                     tracing::info!(
@@ -351,18 +334,7 @@ impl Store {
         };
         let n = submission.rows.len();
         let mut written = written;
-        if written.version() != Some(version) {
-            written.update_state().await?;
-        }
-        let committed = written.version().unwrap_or(version);
-        if committed != version {
-            tracing::error!(
-                domain,
-                expected = version,
-                committed,
-                "a commit landed at another version than its rows carry"
-            );
-        }
+        let committed = landed_version(&mut written, version, domain).await?;
         self.tables
             .write()
             .await
@@ -379,6 +351,54 @@ impl Store {
             submitted_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         })
     }
+}
+
+/// Brings a handle to the log's latest version, or loads the table
+/// another process created since ours was opened.
+async fn refresh(table: &mut DeltaTable) -> Result<()> {
+    if table.version().is_some() {
+        table.update_state().await?;
+        return Ok(());
+    }
+    match table.load().await {
+        Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One append of a batch as one commit, which delta-rs must not retry on
+/// its own (the rows carry the version they were meant for).
+async fn append_once(
+    table: &DeltaTable,
+    batch: RecordBatch,
+) -> std::result::Result<DeltaTable, deltalake::DeltaTableError> {
+    table
+        .clone()
+        .write(vec![batch])
+        .with_save_mode(SaveMode::Append)
+        .with_schema_mode(SchemaMode::Merge)
+        .with_commit_properties(
+            deltalake::kernel::transaction::CommitProperties::default().with_max_retries(0),
+        )
+        .await
+}
+
+/// The version a commit landed at, read again if the handle does not say
+/// `version`; another version than its rows carry is logged as an error.
+async fn landed_version(written: &mut DeltaTable, version: u64, domain: &str) -> Result<u64> {
+    if written.version() != Some(version) {
+        written.update_state().await?;
+    }
+    let committed = written.version().unwrap_or(version);
+    if committed != version {
+        tracing::error!(
+            domain,
+            expected = version,
+            committed,
+            "a commit landed at another version than its rows carry"
+        );
+    }
+    Ok(committed)
 }
 
 /// The rows of a submission as written to the lake, carrying `version`.

@@ -126,21 +126,7 @@ impl crate::Store {
         let mut done = Migrated::default();
         // Objects first, each put if absent: the state that refers to them
         // is written last.
-        for (dir, prefix) in [("ledger", "ledger"), ("uploads", "uploads")] {
-            for rel in files_below(&root.join(dir))? {
-                let path = root.join(dir).join(&rel);
-                let bytes = std::fs::read(&path).map_err(io(&path))?;
-                log.put_if_absent(
-                    &object_store::path::Path::from(format!("{prefix}/{rel}")),
-                    bytes.into(),
-                )
-                .await?;
-                match dir {
-                    "ledger" => done.ledger_objects += 1,
-                    _ => done.uploads += 1,
-                }
-            }
-        }
+        (done.ledger_objects, done.uploads) = copy_objects(root, &log).await?;
         let releases: Vec<DataRelease> = read_or_default(&root.join("data-releases.json"))?;
         for r in &releases {
             let path = root.join("releases").join(&r.id).join("members.json");
@@ -163,31 +149,15 @@ impl crate::Store {
         done.explanations = explanations.len();
         done.releases = releases.len();
 
-        let mut changes = vec![Change::Members { members }];
-        changes.extend(tokens.into_iter().map(|record| Change::Token { record }));
-        changes.extend(
-            grants
-                .into_iter()
-                .map(|(consultant_id, set)| Change::Granted {
-                    consultant_id,
-                    member_ids: set.into_iter().collect(),
-                }),
+        let changes = state_changes(
+            root,
+            members,
+            tokens,
+            grants,
+            groups,
+            explanations,
+            releases,
         );
-        changes.extend(groups.into_iter().map(|group| Change::Group { group }));
-        changes.push(Change::Explanations { explanations });
-        changes.extend(
-            releases
-                .into_iter()
-                .map(|release| Change::Released { release }),
-        );
-        changes.push(Change::Migrated {
-            from: root.display().to_string(),
-            files: LEGACY
-                .iter()
-                .filter(|f| root.join(f).exists())
-                .map(|f| f.to_string())
-                .collect(),
-        });
         let wrote = log
             .commit("migrate", |view| {
                 if view.migrated.is_some() {
@@ -204,6 +174,67 @@ impl crate::Store {
         }
         Ok(done)
     }
+}
+
+/// Copies the ledger's and the archived uploads' files into the lake, each
+/// put if absent; how many of each.
+async fn copy_objects(root: &Path, log: &StateLog) -> Result<(usize, usize)> {
+    let mut counts = (0, 0);
+    for (dir, prefix) in [("ledger", "ledger"), ("uploads", "uploads")] {
+        for rel in files_below(&root.join(dir))? {
+            let path = root.join(dir).join(&rel);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            log.put_if_absent(
+                &object_store::path::Path::from(format!("{prefix}/{rel}")),
+                bytes.into(),
+            )
+            .await?;
+            match dir {
+                "ledger" => counts.0 += 1,
+                _ => counts.1 += 1,
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// The one event of a migration: everything the files held, and the mark
+/// that the directory was migrated.
+fn state_changes(
+    root: &Path,
+    members: Vec<Member>,
+    tokens: Vec<TokenRecord>,
+    grants: BTreeMap<String, BTreeSet<String>>,
+    groups: Vec<CustomGroup>,
+    explanations: Vec<Explanation>,
+    releases: Vec<DataRelease>,
+) -> Vec<Change> {
+    let mut changes = vec![Change::Members { members }];
+    changes.extend(tokens.into_iter().map(|record| Change::Token { record }));
+    changes.extend(
+        grants
+            .into_iter()
+            .map(|(consultant_id, set)| Change::Granted {
+                consultant_id,
+                member_ids: set.into_iter().collect(),
+            }),
+    );
+    changes.extend(groups.into_iter().map(|group| Change::Group { group }));
+    changes.push(Change::Explanations { explanations });
+    changes.extend(
+        releases
+            .into_iter()
+            .map(|release| Change::Released { release }),
+    );
+    changes.push(Change::Migrated {
+        from: root.display().to_string(),
+        files: LEGACY
+            .iter()
+            .filter(|f| root.join(f).exists())
+            .map(|f| f.to_string())
+            .collect(),
+    });
+    changes
 }
 
 /// Writes `access.log` into the access log's table, unless the table has

@@ -127,21 +127,7 @@ impl Store {
         // an upload committed before it is in the release, one after it
         // sees the property and is refused, whichever process takes it.
         self.set_frozen(domain, year, &id).await?;
-        let mut data_versions = BTreeMap::new();
-        for d in &self.catalog.domains {
-            let mut table = self
-                .table(&d.id)
-                .await
-                .ok_or_else(|| StoreError::Invalid(format!("unknown domain {}", d.id)))?;
-            // Another process may have committed: freeze what is in the log.
-            if table.version().is_some() {
-                table.update_state().await?;
-            }
-            data_versions.insert(
-                d.id.clone(),
-                crate::DataVersion::after(table.version()).to_string(),
-            );
-        }
+        let data_versions = self.current_data_versions().await?;
         let release = DataRelease {
             id,
             domain: domain.to_string(),
@@ -158,14 +144,7 @@ impl Store {
         // reproduced, a member list without a release is harmless. Two
         // replicas freezing at once write the same id; the first list
         // stays, and the second freeze is refused below.
-        let members: Vec<Member> = self.members_map().values().cloned().collect();
-        let bytes = serde_json::to_vec(&members).map_err(|source| StoreError::Json {
-            path: std::path::PathBuf::from(members_object(&release.id).to_string()),
-            source,
-        })?;
-        self.state
-            .put_if_absent(&members_object(&release.id), bytes.into())
-            .await?;
+        self.keep_release_members(&release.id).await?;
         let release = self
             .state
             .commit(by, |view| {
@@ -188,6 +167,39 @@ impl Store {
             .await?;
         tracing::info!(release = %release.id, "release frozen");
         Ok(release)
+    }
+
+    /// Every domain's data version as the Delta log has it now (another
+    /// process may have committed since this one last looked).
+    async fn current_data_versions(&self) -> Result<BTreeMap<String, String>> {
+        let mut data_versions = BTreeMap::new();
+        for d in &self.catalog.domains {
+            let mut table = self
+                .table(&d.id)
+                .await
+                .ok_or_else(|| StoreError::Invalid(format!("unknown domain {}", d.id)))?;
+            if table.version().is_some() {
+                table.update_state().await?;
+            }
+            data_versions.insert(
+                d.id.clone(),
+                crate::DataVersion::after(table.version()).to_string(),
+            );
+        }
+        Ok(data_versions)
+    }
+
+    /// Writes the member list of a release (put if absent).
+    async fn keep_release_members(&self, release_id: &str) -> Result<()> {
+        let members: Vec<Member> = self.members_map().values().cloned().collect();
+        let bytes = serde_json::to_vec(&members).map_err(|source| StoreError::Json {
+            path: std::path::PathBuf::from(members_object(release_id).to_string()),
+            source,
+        })?;
+        self.state
+            .put_if_absent(&members_object(release_id), bytes.into())
+            .await
+            .map(|_| ())
     }
 
     /// Reopens a frozen (domain, year) for uploads. The release stays in the
