@@ -370,3 +370,6 @@ pub fn validate(
         Err(IngestError::Rejected(errors.0))
     }
 }
+
+#[cfg(test)]
+mod tests;
