@@ -8,6 +8,8 @@
 //! [`Catalog::write_bundled`] lays it out in a data directory.
 
 mod checks;
+mod conventions;
+mod load;
 mod members;
 mod model;
 
