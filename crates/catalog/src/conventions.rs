@@ -147,3 +147,56 @@ fn check_size_classes(catalog: &Catalog) -> Checked {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message of the first convention the bundled catalogue breaks
+    /// after `change`.
+    fn broken(change: impl FnOnce(&mut Catalog)) -> String {
+        let mut catalog = Catalog::bundled().unwrap();
+        change(&mut catalog);
+        match check(&catalog) {
+            Err(e) => e.to_string(),
+            Ok(()) => "passes".into(),
+        }
+    }
+
+    #[test]
+    fn each_broken_convention_is_named() {
+        assert_eq!(broken(|_| {}), "passes");
+        assert_eq!(broken(|c| c.domains.clear()), "catalogue: no domains");
+        assert_eq!(
+            broken(|c| c.domains[1].id = "library".into()),
+            "catalogue: domain id 'library' is not a unique snake_case id"
+        );
+        assert_eq!(
+            broken(|c| c.domains[0].basic_figures[1].id = "year".into()),
+            "catalogue: domain library: basic figure id 'year' is not a unique, unreserved snake_case id"
+        );
+        assert_eq!(
+            broken(|c| c.domains[0].basic_figures[0].required = false),
+            "catalogue: domain library: every domain needs a required basic figure 'population' (size classes use it)"
+        );
+        assert_eq!(
+            broken(|c| c.domains[0].key_figures[0].id = "Bad".into()),
+            "catalogue: domain library: key figure id 'Bad' is not a unique snake_case id"
+        );
+        assert_eq!(
+            broken(|c| c.domains[0].rules[0].check.push(';')),
+            format!(
+                "catalogue: domain library: rule {} must be a single expression",
+                Catalog::bundled().unwrap().domains[0].rules[0].id
+            )
+        );
+        assert_eq!(
+            broken(|c| c.domains[0].yoy_rules[0].max_change = f64::NAN),
+            "catalogue: domain library: rule yoy_population needs a positive max_change"
+        );
+        assert_eq!(
+            broken(|c| c.size_classes.retain(|s| s.min_population > 0.0)),
+            "catalogue: size classes: kind kreisfreie_stadt needs a class starting at 0"
+        );
+    }
+}
