@@ -45,8 +45,9 @@ pub struct Upload {
 
 /// Maps the batch onto the domain's basic figures and checks every cell.
 ///
-/// The stages run in this order, and each appends its errors, so that a
-/// client sees the errors about columns before those about rows.
+/// The stages run in this order and each appends its errors, so a client
+/// sees them in stage order: the header (with a `year` cell that names
+/// another year), missing columns, unreadable cells, then row by row.
 pub fn validate(
     decoded: &Decoded,
     domain: &Domain,
