@@ -29,7 +29,7 @@ use std::ops::ControlFlow;
 
 use crate::echelon::{Echelon, NONE, SparseVec};
 use crate::field::Modulus;
-use crate::problem::Problem;
+use crate::problem::{Member, Problem};
 use crate::{Finding, Var};
 
 /// Callers for whom a protected row is public knowledge anyway, so that it
@@ -255,6 +255,8 @@ impl<'p, M: Modulus> Engine<'p, M> {
         }
     }
 
+    /// Reports the findings for member caller `mi` (index into
+    /// [`Problem::members`]), whose classes are marked in `known` and `adj`.
     fn scan_member(
         &mut self,
         mi: usize,
@@ -280,57 +282,8 @@ impl<'p, M: Modulus> Engine<'p, M> {
             .filter(|&j| j != NONE)
             .map(|j| j as usize)
             .collect();
-        let kn = m.known.len();
-
         if s.is_empty() {
-            // Values: an echelon row whose support outside K is one class.
-            // Such a row either meets K or is a single class, and then that
-            // class is adjacent (single unowned classes are the outside
-            // caller's business).
-            let mut rows: Vec<u32> = Vec::new();
-            for &c in &m.known {
-                let c = c as usize;
-                rows.extend_from_slice(
-                    &self.col_rows[self.col_rows_start[c]..self.col_rows_start[c + 1]],
-                );
-            }
-            for &(c, _) in &m.adjacent {
-                let j = self.main.pivot_row[c as usize];
-                if j != NONE {
-                    rows.push(j);
-                }
-            }
-            for &j in &rows {
-                let row = &self.main.rows[j as usize].vec;
-                if row.len() > kn + 1 {
-                    continue;
-                }
-                let mut unknown = row.cols.iter().filter(|&&c| !self.known[c as usize]);
-                if let (Some(&c), None) = (unknown.next(), unknown.next())
-                    && let Some(var) = self.target_var(c)
-                {
-                    sink(value(var, c))?;
-                }
-            }
-            // Protected rows: the residual's support lies in K; its first
-            // column is then one of K.
-            for &c in &m.known {
-                let lo = self.by_first.partition_point(|&(f, _)| f < c);
-                for &(f, i) in &self.by_first[lo..] {
-                    if f != c {
-                        break;
-                    }
-                    let r = &self.resid[i];
-                    if r.len() <= kn
-                        && !self.outside_det[i]
-                        && !self.prot[i].exempt.covers(m.id)
-                        && r.cols.iter().all(|&c| self.known[c as usize])
-                    {
-                        sink(group(i, self.prot[i].id))?;
-                    }
-                }
-            }
-            return ControlFlow::Continue(());
+            return self.scan_no_known_pivot(m, &value, &group, sink);
         }
 
         // General case: the caller knows some pivot columns.
@@ -349,6 +302,72 @@ impl<'p, M: Modulus> Engine<'p, M> {
         flow
     }
 
+    /// The case of nearly every member caller: it knows no pivot column, so
+    /// `S` is empty and `span(π(S)) = {0}`. Then `e_C` is determined iff an
+    /// echelon row's support minus `K` is exactly `{C}`, and a protected row
+    /// iff its residual's support lies in `K`; the column-to-rows index and
+    /// the residuals by first column find the candidates.
+    fn scan_no_known_pivot(
+        &self,
+        m: &Member,
+        value: &dyn Fn(Var, u32) -> Hit,
+        group: &dyn Fn(usize, usize) -> Hit,
+        sink: &mut dyn FnMut(Hit) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let kn = m.known.len();
+        // Values: an echelon row whose support outside K is one class.
+        // Such a row either meets K or is a single class, and then that
+        // class is adjacent (single unowned classes are the outside
+        // caller's business).
+        let mut rows: Vec<u32> = Vec::new();
+        for &c in &m.known {
+            let c = c as usize;
+            rows.extend_from_slice(
+                &self.col_rows[self.col_rows_start[c]..self.col_rows_start[c + 1]],
+            );
+        }
+        for &(c, _) in &m.adjacent {
+            let j = self.main.pivot_row[c as usize];
+            if j != NONE {
+                rows.push(j);
+            }
+        }
+        for &j in &rows {
+            let row = &self.main.rows[j as usize].vec;
+            if row.len() > kn + 1 {
+                continue;
+            }
+            let mut unknown = row.cols.iter().filter(|&&c| !self.known[c as usize]);
+            if let (Some(&c), None) = (unknown.next(), unknown.next())
+                && let Some(var) = self.target_var(c)
+            {
+                sink(value(var, c))?;
+            }
+        }
+        // Protected rows: the residual's support lies in K; its first
+        // column is then one of K.
+        for &c in &m.known {
+            let lo = self.by_first.partition_point(|&(f, _)| f < c);
+            for &(f, i) in &self.by_first[lo..] {
+                if f != c {
+                    break;
+                }
+                let r = &self.resid[i];
+                if r.len() <= kn
+                    && !self.outside_det[i]
+                    && !self.prot[i].exempt.covers(m.id)
+                    && r.cols.iter().all(|&c| self.known[c as usize])
+                {
+                    sink(group(i, self.prot[i].id))?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The general case: the caller knows the pivot columns of the echelon
+    /// rows `S`; `small` holds the echelon form of `π(S)` and `in_u` marks
+    /// its support.
     fn scan_general(
         &mut self,
         value: &dyn Fn(Var, u32) -> Hit,

@@ -56,6 +56,16 @@
 //! audited); there a row is exempt only if it is determined modulo *both*
 //! primes.
 //!
+//! # Code map
+//!
+//! [`audit`] compresses the rows into classes (`problem.rs`,
+//! `Problem::new`), brings the released rows into echelon form over each
+//! prime (`echelon.rs`, `field.rs`), and scans every target for the outside
+//! caller and each member caller (`engine.rs`, `Engine::scan`, which calls
+//! `scan_member` and, for nearly every member, `scan_no_known_pivot`).
+//! [`secondary_suppression`] (`suppress.rs`) repeats that audit, suppressing
+//! one candidate per finding.
+//!
 //! # Input conventions
 //!
 //! Rows are treated as sets: a variable listed twice counts once. Variable

@@ -55,92 +55,9 @@ impl Problem {
     /// Compresses `rows` (variable indices; out-of-range indices are ignored
     /// and duplicates count once) for variables owned per `owner`.
     pub fn new(owner: &[u32], rows: &[&[Var]]) -> Self {
-        let n = owner.len();
-        // Partition refinement: each row splits every class it meets into the
-        // part inside the row and the part outside. Class ids are only ever
-        // allocated, so a stamp per class remembers the split of this row.
-        let mut class_of = vec![NONE; n];
-        let mut row_stamp = vec![NONE; n];
-        let mut split_stamp: Vec<u32> = Vec::new();
-        let mut split_to: Vec<u32> = Vec::new();
-        let mut next: u32 = 0;
-        let mut row_size = Vec::with_capacity(rows.len());
-        for (r, row) in rows.iter().enumerate() {
-            let r = u32::try_from(r).unwrap_or(NONE);
-            let mut size = 0;
-            // Variables in no row so far move together into one new class.
-            let mut untouched_split = NONE;
-            for &v in row.iter() {
-                let vi = v as usize;
-                if vi >= n || row_stamp[vi] == r {
-                    continue;
-                }
-                row_stamp[vi] = r;
-                size += 1;
-                let old = class_of[vi];
-                let new = if old == NONE {
-                    if untouched_split == NONE {
-                        untouched_split = next;
-                        next += 1;
-                        split_stamp.push(NONE);
-                        split_to.push(NONE);
-                    }
-                    untouched_split
-                } else if split_stamp[old as usize] == r {
-                    split_to[old as usize]
-                } else {
-                    let id = next;
-                    next += 1;
-                    split_stamp.push(NONE);
-                    split_to.push(NONE);
-                    split_stamp[old as usize] = r;
-                    split_to[old as usize] = id;
-                    id
-                };
-                class_of[vi] = new;
-            }
-            row_size.push(size);
-        }
-
-        // Renumber the surviving classes densely.
-        let mut dense = vec![NONE; next as usize];
-        let mut class_size: Vec<u32> = Vec::new();
-        let mut class_rep: Vec<Var> = Vec::new();
-        for (v, c) in class_of.iter_mut().enumerate() {
-            if *c == NONE {
-                continue;
-            }
-            let d = &mut dense[*c as usize];
-            if *d == NONE {
-                *d = u32::try_from(class_size.len()).unwrap_or(NONE);
-                class_size.push(0);
-                class_rep.push(u32::try_from(v).unwrap_or(NONE));
-            }
-            *c = *d;
-            class_size[*d as usize] += 1;
-        }
-
-        // Rows over classes.
-        let mut class_stamp = vec![NONE; class_size.len()];
-        let mut crow = Vec::with_capacity(rows.len());
-        for (r, row) in rows.iter().enumerate() {
-            let r = u32::try_from(r).unwrap_or(NONE);
-            let mut cols = Vec::new();
-            for &v in row.iter() {
-                let vi = v as usize;
-                if vi >= n {
-                    continue;
-                }
-                let c = class_of[vi];
-                if class_stamp[c as usize] != r {
-                    class_stamp[c as usize] = r;
-                    cols.push(c);
-                }
-            }
-            cols.sort_unstable();
-            crow.push(cols);
-        }
-
+        let (mut class_of, classes, row_size) = refine(owner.len(), rows);
+        let (class_size, class_rep) = renumber(&mut class_of, classes);
+        let crow = rows_over_classes(rows, &class_of, class_size.len());
         let members = members(owner, &class_of, &class_size);
         Self {
             class_size,
@@ -155,6 +72,105 @@ impl Problem {
     pub fn ncols(&self) -> usize {
         self.class_size.len()
     }
+}
+
+/// Partition refinement of `n` variables by `rows`: each row splits every
+/// class it meets into the part inside the row and the part outside.
+/// Returns the class of each variable (`NONE` for variables in no row) with
+/// ids that are only ever allocated, so some are unused; the number of ids
+/// allocated; and the number of distinct, in-range variables of each row.
+fn refine(n: usize, rows: &[&[Var]]) -> (Vec<u32>, u32, Vec<usize>) {
+    // A stamp per class remembers the split of the current row.
+    let mut class_of = vec![NONE; n];
+    let mut row_stamp = vec![NONE; n];
+    let mut split_stamp: Vec<u32> = Vec::new();
+    let mut split_to: Vec<u32> = Vec::new();
+    let mut next: u32 = 0;
+    let mut row_size = Vec::with_capacity(rows.len());
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).unwrap_or(NONE);
+        let mut size = 0;
+        // Variables in no row so far move together into one new class.
+        let mut untouched_split = NONE;
+        for &v in row.iter() {
+            let vi = v as usize;
+            if vi >= n || row_stamp[vi] == r {
+                continue;
+            }
+            row_stamp[vi] = r;
+            size += 1;
+            let old = class_of[vi];
+            let new = if old == NONE {
+                if untouched_split == NONE {
+                    untouched_split = next;
+                    next += 1;
+                    split_stamp.push(NONE);
+                    split_to.push(NONE);
+                }
+                untouched_split
+            } else if split_stamp[old as usize] == r {
+                split_to[old as usize]
+            } else {
+                let id = next;
+                next += 1;
+                split_stamp.push(NONE);
+                split_to.push(NONE);
+                split_stamp[old as usize] = r;
+                split_to[old as usize] = id;
+                id
+            };
+            class_of[vi] = new;
+        }
+        row_size.push(size);
+    }
+    (class_of, next, row_size)
+}
+
+/// Renumbers the surviving classes densely, in order of their first
+/// variable, in place; returns the size and one variable of each class.
+fn renumber(class_of: &mut [u32], classes: u32) -> (Vec<u32>, Vec<Var>) {
+    let mut dense = vec![NONE; classes as usize];
+    let mut class_size: Vec<u32> = Vec::new();
+    let mut class_rep: Vec<Var> = Vec::new();
+    for (v, c) in class_of.iter_mut().enumerate() {
+        if *c == NONE {
+            continue;
+        }
+        let d = &mut dense[*c as usize];
+        if *d == NONE {
+            *d = u32::try_from(class_size.len()).unwrap_or(NONE);
+            class_size.push(0);
+            class_rep.push(u32::try_from(v).unwrap_or(NONE));
+        }
+        *c = *d;
+        class_size[*d as usize] += 1;
+    }
+    (class_size, class_rep)
+}
+
+/// Every row over classes: sorted, distinct class indices.
+fn rows_over_classes(rows: &[&[Var]], class_of: &[u32], nclasses: usize) -> Vec<Vec<u32>> {
+    let n = class_of.len();
+    let mut class_stamp = vec![NONE; nclasses];
+    let mut crow = Vec::with_capacity(rows.len());
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).unwrap_or(NONE);
+        let mut cols = Vec::new();
+        for &v in row.iter() {
+            let vi = v as usize;
+            if vi >= n {
+                continue;
+            }
+            let c = class_of[vi];
+            if class_stamp[c as usize] != r {
+                class_stamp[c as usize] = r;
+                cols.push(c);
+            }
+        }
+        cols.sort_unstable();
+        crow.push(cols);
+    }
+    crow
 }
 
 /// Lists, for each member, the classes it knows entirely and the classes

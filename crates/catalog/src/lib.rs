@@ -6,8 +6,18 @@
 //! operator adds a domain by adding two files. [`Catalog::bundled`] is the catalogue
 //! that ships with the service (the repository's `catalog/` and `queries/`), and
 //! [`Catalog::write_bundled`] lays it out in a data directory.
+//!
+//! Loading runs in this order (`load.rs`): the files are read
+//! ([`Catalog::load`] or [`Catalog::bundled`]), parsed and put together by
+//! `assemble` (which fills the default messages of year-over-year rules with
+//! `fill_yoy_messages`), and checked by `conventions::check` (`check_figures`
+//! and `check_rules` per domain, then `check_size_classes`). The types are in
+//! `model.rs`, member ids and kinds in `members.rs`, and the list of the
+//! upload's built-in checks in `checks.rs`.
 
 mod checks;
+mod conventions;
+mod load;
 mod members;
 mod model;
 

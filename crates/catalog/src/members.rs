@@ -1,4 +1,6 @@
-//! Member ids (official regional keys), Länder and member kinds.
+//! What the catalogue knows about members: their ids (official regional
+//! keys) and how an id is checked, the Länder by the key's first two
+//! digits, and member kinds, which decide the size classes.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,13 @@
-//! From bytes to one Arrow batch, by format.
+//! The first stage of an upload: from the body's bytes to one Arrow batch,
+//! by format (the `Format` of its content type). Parquet is decoded here;
+//! CSV and XLSX have their own files. Every decoder checks the limits
+//! before it allocates for what a file declares.
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::table::Decoded;
 use crate::{IngestError, Limits, RowError};
@@ -97,6 +101,8 @@ fn unreadable(message: String) -> IngestError {
     IngestError::Rejected(vec![RowError::file("unreadable_file", message)])
 }
 
+/// Decodes a Parquet upload: the magic bytes, then the declared metadata
+/// and every page header against the limits, and only then the data.
 fn decode_parquet(body: Bytes, limits: &Limits) -> Result<RecordBatch, IngestError> {
     if body.is_empty() {
         return Err(IngestError::Rejected(vec![RowError::file(
@@ -117,9 +123,17 @@ fn decode_parquet(body: Bytes, limits: &Limits) -> Result<RecordBatch, IngestErr
     let body_for_pages = body.clone();
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(body, options)
         .map_err(|e| unreadable(format!("the Parquet file cannot be read: {e}")))?;
-    // Refuse absurd metadata before decoding a single page: declared rows,
-    // columns and the unpacked size of all column chunks.
-    let meta = builder.metadata();
+    check_metadata(builder.metadata(), limits)?;
+    // The decoder allocates what page headers declare: check them first.
+    if let Err((rule, message)) = crate::pages::check(&body_for_pages, builder.metadata(), limits) {
+        return Err(IngestError::Rejected(vec![RowError::file(rule, message)]));
+    }
+    read_batches(builder, limits)
+}
+
+/// Refuses absurd metadata before decoding a single page: declared rows,
+/// columns and the unpacked size of all column chunks.
+fn check_metadata(meta: &ParquetMetaData, limits: &Limits) -> Result<(), IngestError> {
     let rows: i64 = meta.row_groups().iter().map(|rg| rg.num_rows()).sum();
     if rows < 0 || rows as u64 > limits.max_rows as u64 {
         return Err(IngestError::Rejected(vec![RowError::file(
@@ -154,10 +168,14 @@ fn decode_parquet(body: Bytes, limits: &Limits) -> Result<RecordBatch, IngestErr
             ),
         )]));
     }
-    // The decoder allocates what page headers declare: check them first.
-    if let Err((rule, message)) = crate::pages::check(&body_for_pages, meta, limits) {
-        return Err(IngestError::Rejected(vec![RowError::file(rule, message)]));
-    }
+    Ok(())
+}
+
+/// Decodes the checked file into one batch, counting the rows as they come.
+fn read_batches(
+    builder: ParquetRecordBatchReaderBuilder<Bytes>,
+    limits: &Limits,
+) -> Result<RecordBatch, IngestError> {
     let schema = builder.schema().clone();
     let reader = builder
         .with_batch_size(8192)

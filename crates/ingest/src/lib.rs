@@ -1,14 +1,35 @@
 //! Decoding uploads into Arrow and checking every cell against the catalogue.
 //!
-//! [`decode`] turns the body of an upload (Parquet, CSV or XLSX) into one
-//! Arrow [`arrow::array::RecordBatch`] by its content type, within [`Limits`]; [`validate`] maps the batch's columns onto a domain's basic
-//! figures and applies the built-in checks (columns, types, member ids, finite
-//! non-negative numbers, required figures, duplicates). The domain's own
-//! cross-field rules are SQL and run in the engine on the validated rows.
+//! An upload passes two stages, each a public function the engine calls in
+//! turn (the first in a worker process when the server has workers):
+//!
+//! 1. [`decode`] (`decode.rs`) turns the body into one Arrow batch by its
+//!    [`Format`], within [`Limits`], and refuses what it cannot read:
+//!    * Parquet: `decode_parquet`, which runs `check_metadata`, then
+//!      `pages::check` over every page header, then `read_batches`;
+//!    * CSV: `csv_file::decode`, which runs `check_text`, `read_headers`
+//!      and `read_records`, then `table::from_text_columns`;
+//!    * XLSX: `xlsx_file::decode`, which runs `check_archive`,
+//!      `sheet_cells` and `text_columns`, then `table::from_text_columns`.
+//!
+//!    The result is a [`Decoded`]: the batch and the cells that are not
+//!    numbers.
+//! 2. [`validate`] (`validate.rs`) maps the batch onto a domain's basic
+//!    figures and applies the built-in checks, in this order:
+//!    `map_columns` (the header: member id, year, figures by id or label,
+//!    column types), `check_missing_columns`, `report_cell_errors` (the
+//!    decoder's unreadable cells with their member), and `check_rows`, which
+//!    for every row runs `row_member`, `check_member`, `check_duplicate` and
+//!    `check_figures`. The result is an [`Upload`], or
+//!    [`IngestError::Rejected`] with every [`RowError`] in that order (cut
+//!    after `MAX_ERRORS`).
+//!
+//! The domain's own cross-field rules are SQL and run in the engine on the
+//! validated rows.
 
 mod csv_file;
 mod decode;
-pub mod number;
+mod number;
 mod pages;
 mod table;
 mod validate;
@@ -82,4 +103,4 @@ impl Default for Limits {
 
 /// The most errors reported for one upload; beyond it the list is cut and the
 /// last entry says so, so a broken bulk file does not produce a huge response.
-pub const MAX_ERRORS: usize = 500;
+pub(crate) const MAX_ERRORS: usize = 500;

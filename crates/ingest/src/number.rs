@@ -1,4 +1,5 @@
-//! Numbers as spreadsheets write them: `1234.5`, `1,234.5`, `1.234,5`,
+//! Reading a text cell of a CSV or XLSX upload as a number. Numbers as
+//! spreadsheets write them: `1234.5`, `1,234.5`, `1.234,5`,
 //! `1234,5`, `1 234,5`, `1e5`. Which character is the decimal separator
 //! depends on the file (German Excel writes a decimal comma); a grouping
 //! separator is accepted only in groups of three digits, so `1.5` is never
@@ -6,7 +7,7 @@
 
 /// The decimal separator of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decimal {
+pub(crate) enum Decimal {
     /// `1234.5`, with `,` grouping.
     Point,
     /// `1234,5`, with `.` grouping (German).
@@ -29,7 +30,7 @@ fn grouped(int: &str, sep: char) -> Option<String> {
 }
 
 /// Parses a cell; `None` for anything that is not a plain number.
-pub fn parse(cell: &str, decimal: Decimal) -> Option<f64> {
+pub(crate) fn parse(cell: &str, decimal: Decimal) -> Option<f64> {
     let s: String = cell
         .trim()
         .chars()

@@ -5,7 +5,7 @@
 //! The headers are Thrift compact structs; this reads just the fields it
 //! needs (sizes and value counts) and skips the rest.
 
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 
 use crate::Limits;
 
@@ -144,94 +144,117 @@ fn read_header(r: &mut Compact<'_>) -> Option<PageHeader> {
     Some(h)
 }
 
+/// Why a file is refused: the rule and the message.
+type Refusal = (&'static str, String);
+
+fn damaged(what: &str) -> Refusal {
+    (
+        "unreadable_file",
+        format!("the Parquet file is damaged: {what}"),
+    )
+}
+
+/// What the pages declare over the whole file so far: many pages that each
+/// pass alone can still add up to a bomb.
+#[derive(Debug, Default)]
+struct Totals {
+    unpacked: u64,
+    pages: u64,
+}
+
 /// Checks every page header of every column chunk against the limits.
-pub(crate) fn check(
-    body: &[u8],
-    meta: &ParquetMetaData,
-    limits: &Limits,
-) -> Result<(), (&'static str, String)> {
-    let damaged = |what: &str| {
-        (
-            "unreadable_file",
-            format!("the Parquet file is damaged: {what}"),
-        )
-    };
-    // Totals over the file: many pages that each pass alone can still add
-    // up to a bomb.
-    let mut unpacked: u64 = 0;
-    let mut pages: u64 = 0;
+pub(crate) fn check(body: &[u8], meta: &ParquetMetaData, limits: &Limits) -> Result<(), Refusal> {
+    let mut totals = Totals::default();
     for rg in meta.row_groups() {
         for col in rg.columns() {
-            let mut values: u64 = 0;
-            let start = col
-                .dictionary_page_offset()
-                .unwrap_or(col.data_page_offset());
-            let len = col.compressed_size();
-            let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) else {
-                return Err(damaged("a column chunk has a negative offset or size"));
-            };
-            let end = start
-                .checked_add(len)
-                .filter(|e| *e <= body.len())
-                .ok_or_else(|| damaged("a column chunk lies outside the file"))?;
-            let mut pos = start;
-            while pos < end {
-                let mut r = Compact {
-                    bytes: &body[..end],
-                    pos,
-                };
-                let h =
-                    read_header(&mut r).ok_or_else(|| damaged("a page header cannot be read"))?;
-                if h.compressed < 0 || h.uncompressed < 0 || h.num_values < 0 {
-                    return Err(damaged("a page declares a negative size"));
-                }
-                if h.uncompressed as u64 > limits.max_uncompressed_bytes {
-                    return Err((
-                        "decompression_bomb",
-                        format!(
-                            "a page would unpack to {} bytes, more than the limit of {}",
-                            h.uncompressed, limits.max_uncompressed_bytes
-                        ),
-                    ));
-                }
-                if h.num_values as u64 > limits.max_rows as u64 {
-                    return Err((
-                        "decompression_bomb",
-                        format!(
-                            "a page declares {} values, more than the {} rows an upload may have",
-                            h.num_values, limits.max_rows
-                        ),
-                    ));
-                }
-                unpacked = unpacked.saturating_add(h.uncompressed as u64);
-                values = values.saturating_add(h.num_values as u64);
-                pages += 1;
-                if unpacked > limits.max_uncompressed_bytes {
-                    return Err((
-                        "decompression_bomb",
-                        format!(
-                            "the pages would unpack to more than {} bytes",
-                            limits.max_uncompressed_bytes
-                        ),
-                    ));
-                }
-                // A flat column has at most one value per row, plus a
-                // dictionary that cannot be larger than the column.
-                if values > 2 * limits.max_rows as u64 || pages > limits.max_rows as u64 {
-                    return Err((
-                        "decompression_bomb",
-                        format!(
-                            "a column declares more values or pages than the {} rows an upload may have",
-                            limits.max_rows
-                        ),
-                    ));
-                }
-                pos = r
-                    .pos
-                    .checked_add(h.compressed as usize)
-                    .ok_or_else(|| damaged("a page size overflows"))?;
-            }
+            check_chunk(body, col, limits, &mut totals)?;
         }
+    }
+    Ok(())
+}
+
+/// Walks the page headers of one column chunk, from the first page to the
+/// end of the chunk, each page by itself and the sums so far.
+fn check_chunk(
+    body: &[u8],
+    col: &ColumnChunkMetaData,
+    limits: &Limits,
+    totals: &mut Totals,
+) -> Result<(), Refusal> {
+    let mut values: u64 = 0;
+    let start = col
+        .dictionary_page_offset()
+        .unwrap_or(col.data_page_offset());
+    let len = col.compressed_size();
+    let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) else {
+        return Err(damaged("a column chunk has a negative offset or size"));
+    };
+    let end = start
+        .checked_add(len)
+        .filter(|e| *e <= body.len())
+        .ok_or_else(|| damaged("a column chunk lies outside the file"))?;
+    let mut pos = start;
+    while pos < end {
+        let mut r = Compact {
+            bytes: &body[..end],
+            pos,
+        };
+        let h = read_header(&mut r).ok_or_else(|| damaged("a page header cannot be read"))?;
+        check_page(&h, limits)?;
+        totals.unpacked = totals.unpacked.saturating_add(h.uncompressed as u64);
+        values = values.saturating_add(h.num_values as u64);
+        totals.pages += 1;
+        if totals.unpacked > limits.max_uncompressed_bytes {
+            return Err((
+                "decompression_bomb",
+                format!(
+                    "the pages would unpack to more than {} bytes",
+                    limits.max_uncompressed_bytes
+                ),
+            ));
+        }
+        // A flat column has at most one value per row, plus a
+        // dictionary that cannot be larger than the column.
+        if values > 2 * limits.max_rows as u64 || totals.pages > limits.max_rows as u64 {
+            return Err((
+                "decompression_bomb",
+                format!(
+                    "a column declares more values or pages than the {} rows an upload may have",
+                    limits.max_rows
+                ),
+            ));
+        }
+        pos = r
+            .pos
+            .checked_add(h.compressed as usize)
+            .ok_or_else(|| damaged("a page size overflows"))?;
+    }
+    Ok(())
+}
+
+/// Checks what one page header declares: sizes that are not negative, and
+/// no more bytes or values than a whole upload may have.
+fn check_page(h: &PageHeader, limits: &Limits) -> Result<(), Refusal> {
+    if h.compressed < 0 || h.uncompressed < 0 || h.num_values < 0 {
+        return Err(damaged("a page declares a negative size"));
+    }
+    if h.uncompressed as u64 > limits.max_uncompressed_bytes {
+        return Err((
+            "decompression_bomb",
+            format!(
+                "a page would unpack to {} bytes, more than the limit of {}",
+                h.uncompressed, limits.max_uncompressed_bytes
+            ),
+        ));
+    }
+    if h.num_values as u64 > limits.max_rows as u64 {
+        return Err((
+            "decompression_bomb",
+            format!(
+                "a page declares {} values, more than the {} rows an upload may have",
+                h.num_values, limits.max_rows
+            ),
+        ));
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! XLSX: the first sheet, the first row names the columns. Formula cells are
-//! read by the value Excel saved with them; merged cells in the data are
-//! refused, because a merged value belongs to several rows or columns at once.
+//! The XLSX decoder: the first sheet of a workbook into text columns for
+//! `table::from_text_columns`; the first row names the columns. Formula
+//! cells are read by the value Excel saved with them; merged cells in the
+//! data are refused, because a merged value belongs to several rows or
+//! columns at once.
 
 use std::io::Cursor;
 
