@@ -37,6 +37,7 @@ pub use throttle::SignInLimits;
 pub fn router(state: AppState) -> Router {
     let (api, _) = routes::api(&state.config).split_for_parts();
     api.fallback(routes::no_route)
+        .layer(axum::middleware::from_fn(error::log_failures))
         .layer(CatchPanicLayer::custom(routes::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(observe::track))

@@ -1,18 +1,27 @@
-//! Content negotiation for tabular answers: JSON by default; CSV, Arrow IPC
-//! or Parquet when `Accept` asks for them.
+//! Content negotiation, the one reader of the `Accept` header: tabular
+//! answers in JSON by default and CSV, Arrow IPC or Parquet when `Accept`
+//! asks for them; reports as a page for browsers.
 
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT;
 use vergleichsring_engine::export::TableFormat;
 
-/// The format a request's `Accept` header asks for (first known type wins).
-pub fn answer_format(headers: &HeaderMap) -> TableFormat {
-    let accept = headers
+use crate::contract::ReportFormat;
+
+/// The media types a request's `Accept` header names, in its order,
+/// without their parameters (`q` included: the first known type wins).
+fn accepted(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    for part in accept.split(',') {
-        let essence = part.split(';').next().unwrap_or("").trim();
+        .unwrap_or("")
+        .split(',')
+        .map(|part| part.split(';').next().unwrap_or("").trim())
+}
+
+/// The format a request's `Accept` header asks for (first known type wins).
+pub fn answer_format(headers: &HeaderMap) -> TableFormat {
+    for essence in accepted(headers) {
         match essence {
             "text/csv" => return TableFormat::Csv,
             "application/vnd.apache.arrow.stream" => return TableFormat::ArrowIpc,
@@ -22,4 +31,13 @@ pub fn answer_format(headers: &HeaderMap) -> TableFormat {
         }
     }
     TableFormat::Json
+}
+
+/// `html` when the `Accept` header names `text/html` (a browser), else `json`.
+pub fn default_report_format(headers: &HeaderMap) -> ReportFormat {
+    if accepted(headers).any(|essence| essence == "text/html") {
+        ReportFormat::Html
+    } else {
+        ReportFormat::Json
+    }
 }

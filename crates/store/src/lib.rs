@@ -45,7 +45,9 @@ mod state;
 mod totp;
 mod users;
 
-pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
+pub use auth::{
+    NewToken, Role, TokenRecord, constant_time_eq, hash_token, parse_expiry, random_hex,
+};
 pub use lake::{Committed, DataVersion, LakeLocation, SubmissionRows, SubmittedRow, lake_schema};
 pub use ledger::{
     Append, CustomDisclosure, FigureMask, LedgerEntry, LedgerRecord, Publication, PublishedFigure,

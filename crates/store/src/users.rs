@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::random_hex;
 use crate::state::{Change, View};
 use crate::{Result, Role, Store, StoreError, hash_token};
 
@@ -197,13 +198,6 @@ pub fn plain_line(text: &str, max_chars: usize) -> String {
     let mut cut: String = line.chars().take(max_chars.saturating_sub(1)).collect();
     cut.push('…');
     cut
-}
-
-/// `bytes` random bytes, hex-encoded (ids, codes, session cookies).
-pub(crate) fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
 }
 
 /// The revocations of an account's personal tokens that still work.

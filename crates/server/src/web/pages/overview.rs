@@ -12,7 +12,7 @@ use super::explain::{explain_form, explained_notice};
 use super::labels::{domain_label, figure_label};
 use super::upload::upload_form;
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Member;
+use crate::web::signed_in::Member;
 
 /// One of the member's submissions as the overview lists it.
 pub(crate) struct SubmissionRow<'a> {

@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use vergleichsring_store::{Role, UserRecord};
 
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Account;
+use crate::web::signed_in::Account;
 
 /// A person just invited: the address, the link path, and whether the
 /// e-mail went out (`None`: no mail server is configured).
