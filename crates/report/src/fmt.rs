@@ -51,6 +51,17 @@ pub fn de_opt(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), de)
 }
 
+/// Text in a maud template, escaped as [`escape`] escapes: maud's own
+/// escaping leaves `'` as it is, and the reports have always written it
+/// as `&#39;`.
+pub struct Esc<'a>(pub &'a str);
+
+impl maud::Render for Esc<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(&escape(self.0));
+    }
+}
+
 /// Escapes text for HTML and XML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
