@@ -1,4 +1,5 @@
-//! Text for people: German number formatting and HTML escaping.
+//! Text for people: German number formatting, and HTML escaping (the
+//! function `escape`, and `Esc` for maud templates).
 
 /// Formats a number the German way: `.` groups thousands, `,` separates the
 /// decimals (`1.234,5`). Negative numbers keep an ASCII minus so that the

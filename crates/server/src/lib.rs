@@ -19,7 +19,7 @@ pub mod oidc;
 pub mod rate;
 mod render;
 mod routes;
-mod sessions;
+mod secrets;
 mod state;
 pub mod throttle;
 pub mod web;

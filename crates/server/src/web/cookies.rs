@@ -4,7 +4,7 @@
 //! checks for every handler, are in `signed_in.rs`.
 
 use super::*;
-pub(super) use crate::sessions::{random_hex, same_secret};
+pub(super) use crate::secrets::{random_hex, same_secret};
 
 pub(super) const SESSION_COOKIE: &str = "vr_session";
 

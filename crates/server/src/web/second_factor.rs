@@ -183,7 +183,7 @@ fn confirmed_or_not(
 ) -> Response {
     use vergleichsring_store::Confirmation;
     let retry = |message: String, status: StatusCode| {
-        let page = pages::code_form(&crate::sessions::csrf_of(id), Some(&message));
+        let page = pages::code_form(&crate::secrets::csrf_of(id), Some(&message));
         (status, html_page(page.into_string())).into_response()
     };
     match confirmation {

@@ -73,7 +73,7 @@ pub(super) async fn account(state: &AppState, headers: &HeaderMap) -> Option<Acc
     if session.pending {
         return None;
     }
-    let csrf = crate::sessions::csrf_of(&id);
+    let csrf = crate::secrets::csrf_of(&id);
     match &session.user_id {
         // A disabled account ends its sessions with it.
         Some(user_id) => {
@@ -298,7 +298,7 @@ impl Gate for SecondFactorStep {
         if let Some(id) = cookie(headers, SESSION_COOKIE)
             && state.store.session(&id).await.is_some_and(|s| s.pending)
         {
-            let csrf = crate::sessions::csrf_of(&id);
+            let csrf = crate::secrets::csrf_of(&id);
             return Ok(SecondFactorStep::Pending { id, csrf });
         }
         account(state, headers)

@@ -1,6 +1,9 @@
-//! Helpers of the member web page's sessions. The sessions themselves are
-//! in the state log (`Store::start_session`), so that every replica knows
-//! them; the cookie and CSRF handling around them is in `web/session.rs`.
+//! The secrets of the web page's sessions and sign-ins: the CSRF token
+//! derived from a session id, the comparison of secrets and random
+//! nonces (the last two from the store, their one home). The sessions
+//! themselves are in the state log (`Store::start_session`), so that every
+//! replica knows them; the cookies and checks around them are in
+//! `web/cookies.rs` and `web/signed_in.rs`.
 
 /// The CSRF token of a session: derived from the cookie's secret value, so
 /// that every replica knows it without storing it, and nobody without the
