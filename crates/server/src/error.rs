@@ -225,3 +225,20 @@ impl From<StoreError> for ApiError {
         Self::from(EngineError::from(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_carry_their_details_to_the_log_not_to_the_client() {
+        let response = ApiError::from(EngineError::Internal("disk on fire".into())).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let failure = response.extensions().get::<Failure>();
+        assert!(failure.is_some_and(|f| !f.busy && f.detail.contains("disk on fire")));
+        // What the client sees is decided by the answer alone.
+        let refused = ApiError::from(StoreError::NotFound("no such user".into())).into_response();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        assert!(refused.extensions().get::<Failure>().is_none());
+    }
+}

@@ -41,3 +41,43 @@ pub fn default_report_format(headers: &HeaderMap) -> ReportFormat {
         ReportFormat::Json
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn accepting(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn the_first_known_type_wins_and_parameters_do_not_count() {
+        assert_eq!(answer_format(&HeaderMap::new()), TableFormat::Json);
+        assert_eq!(
+            answer_format(&accepting("text/html, text/csv;q=0.5, application/json")),
+            TableFormat::Csv
+        );
+        assert_eq!(
+            answer_format(&accepting("application/vnd.apache.parquet")),
+            TableFormat::Parquet
+        );
+        assert_eq!(answer_format(&accepting("image/png")), TableFormat::Json);
+    }
+
+    #[test]
+    fn browsers_get_the_report_as_a_page() {
+        assert_eq!(
+            default_report_format(&accepting("text/html;q=0.9,*/*")),
+            ReportFormat::Html
+        );
+        assert_eq!(
+            default_report_format(&accepting("application/json")),
+            ReportFormat::Json
+        );
+        assert_eq!(default_report_format(&HeaderMap::new()), ReportFormat::Json);
+    }
+}

@@ -166,7 +166,7 @@ pub async fn remove_member(
     ApiQuery(q): ApiQuery<contract::LeaveQuery>,
 ) -> Result<Json<contract::LeftMember>, ApiError> {
     caller.require(&[Role::Admin], "remove members")?;
-    vergleichsring_engine::check_year(q.from_year).map_err(ApiError::from)?;
+    vergleichsring_engine::check_year(q.from_year)?;
     let Some(member) = state.store.member(&member_id) else {
         return Err(ApiError::not_found(format!(
             "member {member_id} is not registered"
