@@ -126,8 +126,13 @@ fn parse_years(s: &str) -> anyhow::Result<std::ops::RangeInclusive<i32>> {
         .split_once('-')
         .with_context(|| format!("years '{s}' must look like 2020-2024"))?;
     let (a, b): (i32, i32) = (a.trim().parse()?, b.trim().parse()?);
-    if a > b || a < 1990 || b > 2100 {
-        bail!("years '{s}' must be an ascending range within 1990-2100");
+    let years = vergleichsring_engine::YEARS;
+    if a > b || !years.contains(&a) || !years.contains(&b) {
+        bail!(
+            "years '{s}' must be an ascending range within {}-{}",
+            years.start(),
+            years.end()
+        );
     }
     Ok(a..=b)
 }

@@ -484,13 +484,20 @@ impl Engine {
     }
 }
 
-/// Whether a year is one the service keeps figures for (1990 to 2100).
+/// The years the service keeps figures for: the one statement of the
+/// range, which the upload form and the synthetic data's `--years` check
+/// too.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
+
+/// Whether a year is one the service keeps figures for ([`YEARS`]).
 pub fn check_year(year: i32) -> Result<()> {
-    if (1990..=2100).contains(&year) {
+    if YEARS.contains(&year) {
         Ok(())
     } else {
         Err(EngineError::NotFound(format!(
-            "year {year} is outside 1990 to 2100"
+            "year {year} is outside {} to {}",
+            YEARS.start(),
+            YEARS.end()
         )))
     }
 }

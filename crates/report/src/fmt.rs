@@ -1,4 +1,5 @@
-//! Text for people: German number formatting and HTML escaping.
+//! Text for people: German number formatting, and HTML escaping (the
+//! function `escape`, and `Esc` for maud templates).
 
 /// Formats a number the German way: `.` groups thousands, `,` separates the
 /// decimals (`1.234,5`). Negative numbers keep an ASCII minus so that the
@@ -49,6 +50,17 @@ pub fn de(x: f64) -> String {
 /// An optional value; a missing one is a dash.
 pub fn de_opt(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), de)
+}
+
+/// Text in a maud template, escaped as [`escape`] escapes: maud's own
+/// escaping leaves `'` as it is, and the reports have always written it
+/// as `&#39;`.
+pub struct Esc<'a>(pub &'a str);
+
+impl maud::Render for Esc<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(&escape(self.0));
+    }
 }
 
 /// Escapes text for HTML and XML element content and attribute values.

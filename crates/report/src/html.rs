@@ -1,18 +1,22 @@
 //! The peer report as one self-contained HTML page: no scripts, fonts,
 //! images or style sheets from elsewhere, German number formatting, inline
 //! SVG charts, and a print style sheet for A4 so that the browser's "print
-//! to PDF" gives a committee paper.
+//! to PDF" gives a committee paper. Rendered with maud, like the web
+//! pages, so that text is escaped by default.
 //!
 //! The markup is well-formed XML (every element closed, every attribute
 //! quoted, all text escaped), so that tests can parse it with an XML reader.
+//! Two things keep it so where maud alone would not: text goes through
+//! [`Esc`] (which also escapes `'`, as the reports always have), and the
+//! two `meta` elements are written closed (`<meta .../>`), which maud's
+//! void elements are not. The SVG charts come from `svg.rs` as text.
 
-use std::fmt::Write;
-
+use maud::{Markup, PreEscaped, html};
 use vergleichsring_catalog::Direction;
 use vergleichsring_engine::compare::GroupResult;
 use vergleichsring_engine::report::{DomainReport, FigureReport, Report};
 
-use crate::fmt::{de, de_number, de_opt, escape};
+use crate::fmt::{Esc, de, de_number, de_opt};
 use crate::svg::{self, BandRow};
 
 /// Options of the HTML rendering.
@@ -104,60 +108,73 @@ fn slug(s: &str) -> String {
 
 /// The peer report as a self-contained HTML page.
 pub fn to_html(report: &Report, options: &HtmlOptions) -> String {
-    let mut out = String::with_capacity(64 * 1024);
     let title = format!("Vergleichsbericht {} – {}", report.year, report.member_name);
-    let _ = write!(
-        out,
-        r#"<!DOCTYPE html>
-<html lang="de"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><title>{}</title><style>{STYLE}</style></head><body>"#,
-        escape(&title)
-    );
-    if let Some(back) = &options.back_link {
-        let _ = write!(
-            out,
-            r#"<p class="back"><a href="{}">← Zurück zur Übersicht</a></p>"#,
-            escape(back)
-        );
-    }
-    let date = report
-        .generated_at
-        .get(..10)
-        .unwrap_or(&report.generated_at);
-    let _ = write!(
-        out,
-        r#"<header><p class="kicker">Vergleichsring · Vergleichsbericht</p><h1>{}</h1><p class="meta">Berichtsjahr {} · erstellt am {} · Mitgliedsnummer {}</p>"#,
-        escape(&report.member_name),
-        report.year,
-        escape(&german_date(date)),
-        escape(&report.member_id)
-    );
-    out.push_str(r#"<p class="lead">Dieser Bericht stellt Ihre Kennzahlen den Kennzahlen der Mitglieder Ihrer Größenklasse und aller Mitglieder gegenüber. Alle Vergleichswerte sind anonym und durchlaufen die Geheimhaltungsregeln des Rings; zurückgehaltene Werte sind mit Grund gekennzeichnet. Ihr eigener Wert ist in allen Grafiken als beschriftete Raute oder als schraffierter Balken hervorgehoben.</p>"#);
-    out.push_str(r#"<nav aria-label="Inhalt"><h2 class="toc">Inhalt</h2><ol>"#);
-    for d in &report.domains {
-        let _ = write!(
-            out,
-            r##"<li><a href="#d-{}">{}</a></li>"##,
-            slug(&d.domain),
-            escape(&d.label)
-        );
-    }
-    out.push_str(r##"<li><a href="#methode">Methode</a></li></ol></nav></header><main>"##);
-    for d in &report.domains {
-        domain_section(&mut out, d);
-    }
-    method_section(&mut out, report);
     let versions: Vec<String> = report
         .data_versions
         .iter()
         .map(|(d, v)| format!("{d} {v}"))
         .collect();
-    let _ = writeln!(
-        out,
-        r#"</main><footer>Erstellt am {} (UTC) · Datenstand: {} · vergleichsring</footer></body></html>"#,
-        escape(&report.generated_at.replace('T', " ").replace('Z', "")),
-        escape(&versions.join(", "))
-    );
+    let generated = report.generated_at.replace('T', " ").replace('Z', "");
+    let page = html! {
+        (PreEscaped("<!DOCTYPE html>\n"))
+        html lang="de" {
+            head {
+                // Closed, for the XML reader; maud writes void elements open.
+                (PreEscaped(r#"<meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>"#))
+                title { (Esc(&title)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                @if let Some(back) = &options.back_link {
+                    p class="back" { a href=(Esc(back)) { "← Zurück zur Übersicht" } }
+                }
+                (report_header(report))
+                main {
+                    @for d in &report.domains {
+                        (domain_section(d))
+                    }
+                    (method_section(report))
+                }
+                footer {
+                    "Erstellt am " (Esc(&generated)) " (UTC) · Datenstand: "
+                    (Esc(&versions.join(", "))) " · vergleichsring"
+                }
+            }
+        }
+    };
+    let mut out = page.into_string();
+    out.push('\n');
     out
+}
+
+/// The title, the lead paragraph and the table of contents.
+fn report_header(report: &Report) -> Markup {
+    let date = report
+        .generated_at
+        .get(..10)
+        .unwrap_or(&report.generated_at);
+    html! {
+        header {
+            p class="kicker" { "Vergleichsring · Vergleichsbericht" }
+            h1 { (Esc(&report.member_name)) }
+            p class="meta" {
+                "Berichtsjahr " (report.year) " · erstellt am " (Esc(&german_date(date)))
+                " · Mitgliedsnummer " (Esc(&report.member_id))
+            }
+            p class="lead" {
+                "Dieser Bericht stellt Ihre Kennzahlen den Kennzahlen der Mitglieder Ihrer Größenklasse und aller Mitglieder gegenüber. Alle Vergleichswerte sind anonym und durchlaufen die Geheimhaltungsregeln des Rings; zurückgehaltene Werte sind mit Grund gekennzeichnet. Ihr eigener Wert ist in allen Grafiken als beschriftete Raute oder als schraffierter Balken hervorgehoben."
+            }
+            nav aria-label="Inhalt" {
+                h2 class="toc" { "Inhalt" }
+                ol {
+                    @for d in &report.domains {
+                        li { a href={ "#d-" (slug(&d.domain)) } { (Esc(&d.label)) } }
+                    }
+                    li { a href="#methode" { "Methode" } }
+                }
+            }
+        }
+    }
 }
 
 /// `2026-11-27` → `27.11.2026`.
@@ -176,155 +193,178 @@ fn group_label(g: Option<&GroupResult>, fallback: &str) -> String {
     }
 }
 
-fn domain_section(out: &mut String, d: &DomainReport) {
+fn domain_section(d: &DomainReport) -> Markup {
     let id = slug(&d.domain);
-    let _ = write!(
-        out,
-        r#"<section class="domain" id="d-{id}" aria-labelledby="d-{id}-h"><h2 id="d-{id}-h">{}</h2>"#,
-        escape(&d.label)
-    );
     let first = d.key_figures.first();
-    let _ = write!(
-        out,
-        r#"<p class="meta">Ihre Größenklasse: {} · Vergleich mit allen Mitgliedern: {}</p>"#,
-        escape(
-            &first
-                .and_then(|k| k.size_class.as_ref())
-                .map(|g| group_label(Some(g), ""))
-                .or_else(|| d.size_class_label.clone())
-                .unwrap_or_else(|| "keine".into())
-        ),
-        escape(
-            &first
-                .and_then(|k| k.all.as_ref())
-                .map(|g| format!("n = {}", g.n))
-                .unwrap_or_else(|| "–".into())
-        )
-    );
-    out.push_str(r#"<table class="overview"><caption>Übersicht der Kennzahlen</caption><thead><tr><th scope="col">Kennzahl</th><th scope="col">Einheit</th><th scope="col" class="num">Ihr Wert</th><th scope="col" class="num">Median Größenklasse</th><th scope="col" class="num">Mittlere Hälfte</th><th scope="col" class="num">Rang</th><th scope="col" class="num">Median alle</th></tr></thead><tbody>"#);
-    for k in &d.key_figures {
-        let sc = k.size_class.as_ref().and_then(|g| g.stats.as_ref());
-        let all = k.all.as_ref().and_then(|g| g.stats.as_ref());
-        let own = k.size_class.as_ref().and_then(|g| g.own.as_ref());
-        let band = match sc.map(|s| (s.p25, s.p75)) {
-            Some((Some(a), Some(b))) => format!("{} – {}", de(a), de(b)),
-            _ => "–".into(),
-        };
-        let rank = match (own.and_then(|o| o.rank), k.size_class.as_ref()) {
-            (Some(r), Some(g)) => format!("{r} von {}", g.n),
-            _ => "–".into(),
-        };
-        let _ = write!(
-            out,
-            r##"<tr><th scope="row"><a href="#f-{id}-{}">{}</a></th><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
-            slug(&k.id),
-            escape(&k.label),
-            escape(&k.unit),
-            de_opt(k.own),
-            de_opt(sc.and_then(|s| s.median)),
-            band,
-            rank,
-            de_opt(all.and_then(|s| s.median)),
-        );
+    let class = first
+        .and_then(|k| k.size_class.as_ref())
+        .map(|g| group_label(Some(g), ""))
+        .or_else(|| d.size_class_label.clone())
+        .unwrap_or_else(|| "keine".into());
+    let all = first
+        .and_then(|k| k.all.as_ref())
+        .map(|g| format!("n = {}", g.n))
+        .unwrap_or_else(|| "–".into());
+    html! {
+        section class="domain" id={ "d-" (id) } aria-labelledby={ "d-" (id) "-h" } {
+            h2 id={ "d-" (id) "-h" } { (Esc(&d.label)) }
+            p class="meta" {
+                "Ihre Größenklasse: " (Esc(&class)) " · Vergleich mit allen Mitgliedern: " (Esc(&all))
+            }
+            table class="overview" {
+                caption { "Übersicht der Kennzahlen" }
+                thead {
+                    tr {
+                        th scope="col" { "Kennzahl" }
+                        th scope="col" { "Einheit" }
+                        th scope="col" class="num" { "Ihr Wert" }
+                        th scope="col" class="num" { "Median Größenklasse" }
+                        th scope="col" class="num" { "Mittlere Hälfte" }
+                        th scope="col" class="num" { "Rang" }
+                        th scope="col" class="num" { "Median alle" }
+                    }
+                }
+                tbody {
+                    @for k in &d.key_figures {
+                        (overview_row(&id, k))
+                    }
+                }
+            }
+            @for k in &d.key_figures {
+                (figure_article(&d.domain, d.size_class_label.as_deref(), k))
+            }
+        }
     }
-    out.push_str("</tbody></table>");
-    for k in &d.key_figures {
-        figure_article(out, &d.domain, d.size_class_label.as_deref(), k);
-    }
-    out.push_str("</section>");
 }
 
-fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: &FigureReport) {
+/// A key figure's row in the domain's overview table.
+fn overview_row(domain_id: &str, k: &FigureReport) -> Markup {
+    let sc = k.size_class.as_ref().and_then(|g| g.stats.as_ref());
+    let all = k.all.as_ref().and_then(|g| g.stats.as_ref());
+    let own = k.size_class.as_ref().and_then(|g| g.own.as_ref());
+    let band = match sc.map(|s| (s.p25, s.p75)) {
+        Some((Some(a), Some(b))) => format!("{} – {}", de(a), de(b)),
+        _ => "–".into(),
+    };
+    let rank = match (own.and_then(|o| o.rank), k.size_class.as_ref()) {
+        (Some(r), Some(g)) => format!("{r} von {}", g.n),
+        _ => "–".into(),
+    };
+    html! {
+        tr {
+            th scope="row" { a href={ "#f-" (domain_id) "-" (slug(&k.id)) } { (Esc(&k.label)) } }
+            td { (Esc(&k.unit)) }
+            td class="num" { (de_opt(k.own)) }
+            td class="num" { (de_opt(sc.and_then(|s| s.median))) }
+            td class="num" { (band) }
+            td class="num" { (rank) }
+            td class="num" { (de_opt(all.and_then(|s| s.median))) }
+        }
+    }
+}
+
+fn figure_article(domain: &str, class_label: Option<&str>, k: &FigureReport) -> Markup {
     let id = format!("f-{}-{}", slug(domain), slug(&k.id));
-    let _ = write!(
-        out,
-        r#"<article class="figure" id="{id}" aria-labelledby="{id}-h"><h3 id="{id}-h">{}</h3><p class="def">{} · Einheit: {} · {}</p>"#,
-        escape(&k.label),
-        escape(&k.definition),
-        escape(if k.unit.is_empty() { "Anzahl" } else { &k.unit }),
-        direction_text(k.direction)
-    );
+    let unit = if k.unit.is_empty() { "Anzahl" } else { &k.unit };
+    html! {
+        article class="figure" id=(id) aria-labelledby={ (id) "-h" } {
+            h3 id={ (id) "-h" } { (Esc(&k.label)) }
+            p class="def" {
+                (Esc(&k.definition)) " · Einheit: " (Esc(unit)) " · " (direction_text(k.direction))
+            }
+            (numbers(k))
+            (charts(&id, class_label, k))
+            (withheld_notes(k))
+        }
+    }
+}
+
+/// The figure's numbers: the own value, the groups' statistics and the
+/// own position, as a definition list.
+fn numbers(k: &FigureReport) -> Markup {
     let sc = k.size_class.as_ref();
     let stats = sc.and_then(|g| g.stats.as_ref());
     let own = sc.and_then(|g| g.own.as_ref());
     let all_stats = k.all.as_ref().and_then(|g| g.stats.as_ref());
-    out.push_str(r#"<dl class="numbers">"#);
-    let mut item = |label: &str, value: String, class: &str| {
-        let _ = write!(
-            out,
-            r#"<div><dt>{}</dt><dd class="{class}">{}</dd></div>"#,
-            escape(label),
-            escape(&value)
-        );
-    };
-    item("Ihr Wert", with_unit(k.own, &k.unit), "own");
-    item(
-        "Median Größenklasse",
-        with_unit(stats.and_then(|s| s.median), &k.unit),
-        "",
-    );
-    item(
-        "Mittelwert Größenklasse",
-        with_unit(stats.and_then(|s| s.mean), &k.unit),
-        "",
-    );
-    item(
-        "Gesamtwert Größenklasse",
-        with_unit(stats.and_then(|s| s.weighted), &k.unit),
-        "",
-    );
+    let mut items: Vec<(&str, String, &str)> = vec![
+        ("Ihr Wert", with_unit(k.own, &k.unit), "own"),
+        (
+            "Median Größenklasse",
+            with_unit(stats.and_then(|s| s.median), &k.unit),
+            "",
+        ),
+        (
+            "Mittelwert Größenklasse",
+            with_unit(stats.and_then(|s| s.mean), &k.unit),
+            "",
+        ),
+        (
+            "Gesamtwert Größenklasse",
+            with_unit(stats.and_then(|s| s.weighted), &k.unit),
+            "",
+        ),
+    ];
     if let Some(q) = own.and_then(|o| o.quintile) {
         // Rule 17: members see the fifth of the group they fall in.
-        item(
+        items.push((
             "Position in der Größenklasse",
             format!("{q}. Fünftel (das erste ist das beste)"),
             "",
-        );
+        ));
     } else {
-        item(
-            "Rang in der Größenklasse",
-            match (own.and_then(|o| o.rank), sc) {
-                (Some(r), Some(g)) => format!("{r} von {}", g.n),
-                _ => "–".into(),
-            },
-            "",
-        );
-        item(
-            "Perzentilrang",
-            own.and_then(|o| o.percentile_rank)
-                .map_or("–".into(), |p| format!("{} %", de_number(p, 0))),
-            "",
-        );
+        let rank = match (own.and_then(|o| o.rank), sc) {
+            (Some(r), Some(g)) => format!("{r} von {}", g.n),
+            _ => "–".into(),
+        };
+        let percentile = own
+            .and_then(|o| o.percentile_rank)
+            .map_or("–".into(), |p| format!("{} %", de_number(p, 0)));
+        items.push(("Rang in der Größenklasse", rank, ""));
+        items.push(("Perzentilrang", percentile, ""));
     }
-    item(
+    items.push((
         "Median alle Mitglieder",
         with_unit(all_stats.and_then(|s| s.median), &k.unit),
         "",
-    );
-    item(
+    ));
+    items.push((
         "Gesamtwert alle Mitglieder",
         with_unit(all_stats.and_then(|s| s.weighted), &k.unit),
         "",
-    );
-    if let Some(n) = sc.and_then(|g| g.noise.as_ref()) {
-        // Rule 17: the flags in German, with a link to their explanation.
-        let _ = write!(
-            out,
-            r##"<div><dt>Unschärfe Größenklasse</dt><dd class="noise">Mittelwert: {}; Median und Quartile: {} (<a href="#unschaerfe">was heißt das?</a>)</dd></div>"##,
-            escape(n.mean.german()),
-            escape(n.quantiles.german())
-        );
+    ));
+    html! {
+        dl class="numbers" {
+            @for (label, value, class) in &items {
+                div { dt { (Esc(label)) } dd class=(class) { (Esc(value)) } }
+            }
+            @if let Some(n) = sc.and_then(|g| g.noise.as_ref()) {
+                // Rule 17: the flags in German, with a link to their
+                // explanation.
+                div {
+                    dt { "Unschärfe Größenklasse" }
+                    dd class="noise" {
+                        "Mittelwert: " (Esc(n.mean.german())) "; Median und Quartile: "
+                        (Esc(n.quantiles.german())) " ("
+                        a href="#unschaerfe" { "was heißt das?" }
+                        ")"
+                    }
+                }
+            }
+        }
     }
-    out.push_str("</dl>");
-    let class_row = group_label(sc, class_label.unwrap_or("Größenklasse"));
-    out.push_str(r#"<div class="charts">"#);
-    out.push_str(&svg::band_chart(
+}
+
+/// The figure's charts: the band of both groups, the bars of the size
+/// class, and the time series.
+fn charts(id: &str, class_label: Option<&str>, k: &FigureReport) -> Markup {
+    let sc = k.size_class.as_ref();
+    let band = svg::band_chart(
         &format!("{id}-band"),
         &k.label,
         k.own,
         &[
             BandRow {
-                label: class_row,
+                label: group_label(sc, class_label.unwrap_or("Größenklasse")),
                 group: sc,
             },
             BandRow {
@@ -332,26 +372,36 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
                 group: k.all.as_ref(),
             },
         ],
-    ));
-    if let Some((values, own_index)) = sc.and_then(|g| bars_of(g, k.own)) {
-        out.push_str(&svg::bars_chart(
-            &format!("{id}-bars"),
-            &k.label,
-            "Größenklasse",
-            &values,
-            own_index,
-        ));
+    );
+    let bars = sc
+        .and_then(|g| bars_of(g, k.own))
+        .map(|(values, own_index)| {
+            svg::bars_chart(
+                &format!("{id}-bars"),
+                &k.label,
+                "Größenklasse",
+                &values,
+                own_index,
+            )
+        });
+    let line = (!k.timeseries.is_empty())
+        .then(|| svg::line_chart(&format!("{id}-line"), &k.label, &k.timeseries));
+    html! {
+        div class="charts" {
+            (PreEscaped(band))
+            @if let Some(bars) = bars { (PreEscaped(bars)) }
+            @if let Some(line) = line { (PreEscaped(line)) }
+        }
     }
-    if !k.timeseries.is_empty() {
-        out.push_str(&svg::line_chart(
-            &format!("{id}-line"),
-            &k.label,
-            &k.timeseries,
-        ));
-    }
-    out.push_str("</div>");
+}
+
+/// Why statistics of the figure are withheld, one note per reason.
+fn withheld_notes(k: &FigureReport) -> Markup {
     let mut notes: Vec<String> = Vec::new();
-    for (what, g) in [("Größenklasse", sc), ("Alle Mitglieder", k.all.as_ref())] {
+    for (what, g) in [
+        ("Größenklasse", k.size_class.as_ref()),
+        ("Alle Mitglieder", k.all.as_ref()),
+    ] {
         if let Some(g) = g {
             if g.suppressed {
                 notes.push(format!(
@@ -371,14 +421,13 @@ fn figure_article(out: &mut String, domain: &str, class_label: Option<&str>, k: 
     // p10 and p90 (or p25 and p75) are withheld for the same reason and
     // read the same in German; one note is enough.
     notes.dedup();
-    if !notes.is_empty() {
-        out.push_str(r#"<ul class="withheld">"#);
-        for n in notes {
-            let _ = write!(out, "<li>{}</li>", escape(&n));
+    html! {
+        @if !notes.is_empty() {
+            ul class="withheld" {
+                @for n in &notes { li { (Esc(n)) } }
+            }
         }
-        out.push_str("</ul>");
     }
-    out.push_str("</article>");
 }
 
 /// The bars of the sorted anonymous distribution (pseudonymous mode) or of
@@ -416,96 +465,118 @@ fn statistic_de(s: &str) -> &str {
     }
 }
 
-fn method_section(out: &mut String, report: &Report) {
-    out.push_str(r#"<section class="method" id="methode" aria-labelledby="methode-h"><h2 id="methode-h">Methode</h2>"#);
-    out.push_str("<h3>Vergleichsgruppen</h3><p>Die Größenklasse richtet sich nach der Einwohnerzahl, die Sie für die Sparte gemeldet haben, und nach der Art der Gebietskörperschaft. Gezählt sind die Mitglieder mit Werten für das Berichtsjahr.</p>");
-    out.push_str(r#"<table><thead><tr><th scope="col">Sparte</th><th scope="col">Gruppe</th><th scope="col" class="num">Mitglieder</th></tr></thead><tbody>"#);
-    for g in &report.method.groups {
-        let label = report
-            .domains
-            .iter()
-            .find(|d| d.domain == g.domain)
-            .map_or(g.domain.as_str(), |d| d.label.as_str());
-        let group = if g.dimension == "all" {
-            "Alle Mitglieder".to_string()
-        } else {
-            format!("Größenklasse {}", g.group)
-        };
-        let _ = write!(
-            out,
-            r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td></tr>"#,
-            escape(label),
-            escape(&group),
-            g.members
-        );
-    }
-    out.push_str("</tbody></table>");
-    let _ = write!(
-        out,
-        "<h3>Statistik</h3><p>{}</p><p>Der Rang zählt ab 1 für den günstigsten Wert (bei Kennzahlen ohne Wertung ab dem höchsten Wert); der Perzentilrang gibt an, welcher Anteil der Gruppe einen niedrigeren Wert hat (Gleichstände zur Hälfte).</p>",
-        escape(report.method.quantiles)
-    );
-    if let Some(noise) = report.method.noise {
-        let _ = write!(
-            out,
-            "<h3 id=\"unschaerfe\">Unschärfe</h3><p>{}</p><p>Geringe Unschärfe: der Wert wurde um weniger als 2 % verschoben; mittlere: 2 bis unter 5 %; starke: 5 % und mehr. Median, Quartile, Standardabweichung und Position tragen die Stufe nach der Gruppengröße. Ihr eigener Wert ist immer genau.</p>",
-            escape(noise)
-        );
-    }
-    out.push_str("<h3>Geheimhaltung</h3><p>Vergleichswerte werden nur veröffentlicht, wenn die Gruppe groß genug ist und kein einzelnes Mitglied aus ihnen erkennbar wird. Zurückgehaltene Werte sind im Bericht mit einem dieser Gründe gekennzeichnet:</p><ul>");
-    for s in &report.method.suppression {
-        let _ = write!(out, "<li>{}</li>", escape(s.message_de));
-    }
-    out.push_str("</ul>");
-    out.push_str("<h3>Datenstand und Freigaben</h3>");
-    if !report.publications.is_empty() {
-        // Rule 9: the comparisons come from these publications.
-        out.push_str(
-            "<p>Die Vergleichswerte stammen aus diesen Veröffentlichungen des Rings:</p><ul>",
-        );
-        // The id names domain, year and number; the time is in the JSON
-        // and XLSX forms.
-        for (domain, p) in &report.publications {
-            let _ = write!(
-                out,
-                "<li>{}: <strong>{}</strong></li>",
-                escape(domain),
-                escape(&p.id)
-            );
+fn method_section(report: &Report) -> Markup {
+    html! {
+        section class="method" id="methode" aria-labelledby="methode-h" {
+            h2 id="methode-h" { "Methode" }
+            h3 { "Vergleichsgruppen" }
+            p { "Die Größenklasse richtet sich nach der Einwohnerzahl, die Sie für die Sparte gemeldet haben, und nach der Art der Gebietskörperschaft. Gezählt sind die Mitglieder mit Werten für das Berichtsjahr." }
+            (groups_table(report))
+            h3 { "Statistik" }
+            p { (Esc(report.method.quantiles)) }
+            p { "Der Rang zählt ab 1 für den günstigsten Wert (bei Kennzahlen ohne Wertung ab dem höchsten Wert); der Perzentilrang gibt an, welcher Anteil der Gruppe einen niedrigeren Wert hat (Gleichstände zur Hälfte)." }
+            @if let Some(noise) = report.method.noise {
+                h3 id="unschaerfe" { "Unschärfe" }
+                p { (Esc(noise)) }
+                p { "Geringe Unschärfe: der Wert wurde um weniger als 2 % verschoben; mittlere: 2 bis unter 5 %; starke: 5 % und mehr. Median, Quartile, Standardabweichung und Position tragen die Stufe nach der Gruppengröße. Ihr eigener Wert ist immer genau." }
+            }
+            h3 { "Geheimhaltung" }
+            p { "Vergleichswerte werden nur veröffentlicht, wenn die Gruppe groß genug ist und kein einzelnes Mitglied aus ihnen erkennbar wird. Zurückgehaltene Werte sind im Bericht mit einem dieser Gründe gekennzeichnet:" }
+            ul {
+                @for s in &report.method.suppression { li { (Esc(s.message_de)) } }
+            }
+            h3 { "Datenstand und Freigaben" }
+            (sources(report))
         }
-        out.push_str("</ul>");
     }
-    if let Some(as_of) = &report.as_of {
-        let _ = write!(
-            out,
-            "<p>Dieser Bericht zeigt den Datenstand <strong>{}</strong>; spätere Korrekturen sind nicht enthalten.</p>",
-            escape(as_of)
-        );
-    }
-    if report.releases.is_empty() {
-        out.push_str("<p>Der Ring hat noch keinen Datenstand eingefroren.</p>");
-    } else {
-        out.push_str(r#"<table><thead><tr><th scope="col">Freigabe</th><th scope="col">Sparte</th><th scope="col" class="num">Jahr</th><th scope="col" class="num">Datenstand</th><th scope="col">Eingefroren am</th><th scope="col">Wieder geöffnet am</th></tr></thead><tbody>"#);
-        for r in &report.releases {
-            let _ = write!(
-                out,
-                r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td><td>{}</td></tr>"#,
-                escape(&r.id),
-                escape(&r.domain),
-                r.year,
-                escape(&r.data_version),
-                escape(
-                    &r.frozen_at
-                        .get(..19)
-                        .unwrap_or(&r.frozen_at)
-                        .replace('T', " ")
-                ),
-                escape(&r.reopened_at.as_deref().map_or("–".to_string(), |t| {
-                    t.get(..19).unwrap_or(t).replace('T', " ")
-                }))
-            );
+}
+
+/// The comparison groups of each domain and their sizes.
+fn groups_table(report: &Report) -> Markup {
+    html! {
+        table {
+            thead {
+                tr {
+                    th scope="col" { "Sparte" }
+                    th scope="col" { "Gruppe" }
+                    th scope="col" class="num" { "Mitglieder" }
+                }
+            }
+            tbody {
+                @for g in &report.method.groups {
+                    @let label = report
+                        .domains
+                        .iter()
+                        .find(|d| d.domain == g.domain)
+                        .map_or(g.domain.as_str(), |d| d.label.as_str());
+                    @let group = if g.dimension == "all" {
+                        "Alle Mitglieder".to_string()
+                    } else {
+                        format!("Größenklasse {}", g.group)
+                    };
+                    tr { td { (Esc(label)) } td { (Esc(&group)) } td class="num" { (g.members) } }
+                }
+            }
         }
-        out.push_str("</tbody></table>");
     }
-    out.push_str("</section>");
+}
+
+/// Where the comparisons come from: the publications, the data state
+/// asked for, and the ring's frozen releases.
+fn sources(report: &Report) -> Markup {
+    html! {
+        @if !report.publications.is_empty() {
+            // Rule 9: the comparisons come from these publications.
+            p { "Die Vergleichswerte stammen aus diesen Veröffentlichungen des Rings:" }
+            // The id names domain, year and number; the time is in the
+            // JSON and XLSX forms.
+            ul {
+                @for (domain, p) in &report.publications {
+                    li { (Esc(domain)) ": " strong { (Esc(&p.id)) } }
+                }
+            }
+        }
+        @if let Some(as_of) = &report.as_of {
+            p {
+                "Dieser Bericht zeigt den Datenstand " strong { (Esc(as_of)) }
+                "; spätere Korrekturen sind nicht enthalten."
+            }
+        }
+        @if report.releases.is_empty() {
+            p { "Der Ring hat noch keinen Datenstand eingefroren." }
+        } @else {
+            (releases_table(report))
+        }
+    }
+}
+
+/// The ring's frozen releases.
+fn releases_table(report: &Report) -> Markup {
+    let time = |t: &str| t.get(..19).unwrap_or(t).replace('T', " ");
+    html! {
+        table {
+            thead {
+                tr {
+                    th scope="col" { "Freigabe" }
+                    th scope="col" { "Sparte" }
+                    th scope="col" class="num" { "Jahr" }
+                    th scope="col" class="num" { "Datenstand" }
+                    th scope="col" { "Eingefroren am" }
+                    th scope="col" { "Wieder geöffnet am" }
+                }
+            }
+            tbody {
+                @for r in &report.releases {
+                    tr {
+                        td { (Esc(&r.id)) }
+                        td { (Esc(&r.domain)) }
+                        td class="num" { (r.year) }
+                        td class="num" { (Esc(&r.data_version)) }
+                        td { (Esc(&time(&r.frozen_at))) }
+                        td { (Esc(&r.reopened_at.as_deref().map_or("–".to_string(), time))) }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -253,41 +253,69 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
     let bold = Format::new().set_bold();
     let num = Format::new().set_num_format("#,##0.00");
     for d in &report.domains {
-        let sheet = book.add_worksheet();
-        sheet.set_name(sheet_name(&d.label))?;
-        sheet.write_string_with_format(
-            0,
-            0,
-            neutralise(&format!(
-                "{} – {} ({})",
-                report.member_name, d.label, report.year
-            )),
-            &bold,
-        )?;
-        for (c, h) in columns(report).iter().enumerate() {
-            sheet.write_string_with_format(2, c as u16, *h, &bold)?;
-        }
-        for (r, k) in d.key_figures.iter().enumerate() {
-            for (c, cell) in row(report, &d.domain, k).into_iter().enumerate() {
-                let (r, c) = (r as u32 + 3, c as u16);
-                match cell {
-                    Cell::Text(t) => {
-                        sheet.write_string(r, c, neutralise(&t))?;
-                    }
-                    Cell::Number(Some(v)) => {
-                        sheet.write_number_with_format(r, c, v, &num)?;
-                    }
-                    Cell::Number(None) => {}
+        domain_sheet(book.add_worksheet(), report, d, &bold, &num)?;
+    }
+    method_sheet(book.add_worksheet(), report, &bold)?;
+    // The workbook's creation date is the report's, so that the same
+    // report gives the same bytes.
+    if let Ok(at) =
+        rust_xlsxwriter::ExcelDateTime::parse_from_str(report.generated_at.get(..19).unwrap_or(""))
+    {
+        book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&at));
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+/// A domain's sheet: a title, the columns and a row per key figure.
+fn domain_sheet(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    report: &Report,
+    d: &vergleichsring_engine::report::DomainReport,
+    bold: &rust_xlsxwriter::Format,
+    num: &rust_xlsxwriter::Format,
+) -> Result<(), ReportError> {
+    sheet.set_name(sheet_name(&d.label))?;
+    sheet.write_string_with_format(
+        0,
+        0,
+        neutralise(&format!(
+            "{} – {} ({})",
+            report.member_name, d.label, report.year
+        )),
+        bold,
+    )?;
+    for (c, h) in columns(report).iter().enumerate() {
+        sheet.write_string_with_format(2, c as u16, *h, bold)?;
+    }
+    for (r, k) in d.key_figures.iter().enumerate() {
+        for (c, cell) in row(report, &d.domain, k).into_iter().enumerate() {
+            let (r, c) = (r as u32 + 3, c as u16);
+            match cell {
+                Cell::Text(t) => {
+                    sheet.write_string(r, c, neutralise(&t))?;
                 }
+                Cell::Number(Some(v)) => {
+                    sheet.write_number_with_format(r, c, v, num)?;
+                }
+                Cell::Number(None) => {}
             }
         }
-        sheet.set_column_width(2, 36)?;
     }
-    let method = book.add_worksheet();
+    sheet.set_column_width(2, 36)?;
+    Ok(())
+}
+
+/// The method sheet: the comparison groups, the reasons for withholding
+/// and the data state.
+fn method_sheet(
+    method: &mut rust_xlsxwriter::Worksheet,
+    report: &Report,
+    bold: &rust_xlsxwriter::Format,
+) -> Result<(), ReportError> {
     method.set_name("Methode")?;
-    method.write_string_with_format(0, 0, "Methode", &bold)?;
+    method.write_string_with_format(0, 0, "Methode", bold)?;
     method.write_string(1, 0, report.method.quantiles)?;
-    method.write_string_with_format(3, 0, "Vergleichsgruppen", &bold)?;
+    method.write_string_with_format(3, 0, "Vergleichsgruppen", bold)?;
     for (i, g) in report.method.groups.iter().enumerate() {
         let r = i as u32 + 4;
         method.write_string(r, 0, &g.domain)?;
@@ -296,15 +324,28 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
         method.write_number(r, 3, g.members as f64)?;
     }
     let start = report.method.groups.len() as u32 + 5;
-    method.write_string_with_format(start, 0, "Geheimhaltung", &bold)?;
+    method.write_string_with_format(start, 0, "Geheimhaltung", bold)?;
     for (i, s) in report.method.suppression.iter().enumerate() {
         method.write_string(start + 1 + i as u32, 0, s.reason)?;
         method.write_string(start + 1 + i as u32, 1, s.message_de)?;
     }
-    // The data state: versions, `as_of` and the releases, so that a
-    // workbook says which state of the data it shows.
-    let mut r = start + report.method.suppression.len() as u32 + 2;
-    method.write_string_with_format(r, 0, "Datenstand", &bold)?;
+    data_state(
+        method,
+        report,
+        bold,
+        start + report.method.suppression.len() as u32 + 2,
+    )
+}
+
+/// The data state from row `r` on: versions, `as_of` and the releases, so
+/// that a workbook says which state of the data it shows.
+fn data_state(
+    method: &mut rust_xlsxwriter::Worksheet,
+    report: &Report,
+    bold: &rust_xlsxwriter::Format,
+    mut r: u32,
+) -> Result<(), ReportError> {
+    method.write_string_with_format(r, 0, "Datenstand", bold)?;
     for (d, v) in &report.data_versions {
         r += 1;
         method.write_string(r, 0, d)?;
@@ -322,7 +363,7 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
         method.write_string(r, 1, neutralise(as_of))?;
     }
     r += 2;
-    method.write_string_with_format(r, 0, "Freigaben", &bold)?;
+    method.write_string_with_format(r, 0, "Freigaben", bold)?;
     for rel in &report.releases {
         r += 1;
         method.write_string(r, 0, &rel.id)?;
@@ -330,14 +371,7 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, ReportError> {
         method.write_string(r, 2, &rel.frozen_at)?;
         method.write_string(r, 3, rel.reopened_at.as_deref().unwrap_or(""))?;
     }
-    // The workbook's creation date is the report's, so that the same
-    // report gives the same bytes.
-    if let Ok(at) =
-        rust_xlsxwriter::ExcelDateTime::parse_from_str(report.generated_at.get(..19).unwrap_or(""))
-    {
-        book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&at));
-    }
-    Ok(book.save_to_buffer()?)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -166,25 +166,7 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
         .flat_map(|s| [s.p10, s.p25, s.median, s.p75, s.p90])
         .flatten()
         .chain(own);
-    let mut desc = match own {
-        Some(v) => format!("Ihr Wert: {}. ", de(v)),
-        None => "Kein eigener Wert. ".to_string(),
-    };
-    for r in rows {
-        let _ = write!(desc, "{}: ", r.label);
-        match r.group.and_then(|g| g.stats.as_ref().map(|s| (g, s))) {
-            Some((_, s)) => {
-                let _ = write!(
-                    desc,
-                    "Median {}, mittlere Hälfte {} bis {}. ",
-                    crate::fmt::de_opt(s.median),
-                    crate::fmt::de_opt(s.p25),
-                    crate::fmt::de_opt(s.p75)
-                );
-            }
-            None => desc.push_str("zurückgehalten. "),
-        }
-    }
+    let desc = band_desc(own, rows);
     // Each row's label stands above its band, so that long size-class
     // names never run into the chart.
     let row_h = 54.0;
@@ -203,51 +185,7 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
     };
     for (i, r) in rows.iter().enumerate() {
         let cy = top + row_h * i as f64 + row_h / 2.0 + 6.0;
-        text(&mut out, LEFT, cy - 17.0, "start", "row-label", &r.label);
-        match r.group.and_then(|g| g.stats.as_ref()) {
-            Some(s) => {
-                if let (Some(a), Some(b)) = (s.p10, s.p90) {
-                    let _ = write!(
-                        out,
-                        r#"<line class="whisker" x1="{:.1}" y1="{cy:.1}" x2="{:.1}" y2="{cy:.1}" stroke="{GREY}" stroke-width="2"/>"#,
-                        scale.map(a),
-                        scale.map(b)
-                    );
-                }
-                if let (Some(a), Some(b)) = (s.p25, s.p75) {
-                    let _ = write!(
-                        out,
-                        r#"<rect class="band" x="{:.1}" y="{:.1}" width="{:.1}" height="20" fill="{BAND}" stroke="{GREY}"/>"#,
-                        scale.map(a),
-                        cy - 10.0,
-                        (scale.map(b) - scale.map(a)).max(1.0)
-                    );
-                }
-                if let Some(m) = s.median {
-                    let x = scale.map(m);
-                    let _ = write!(
-                        out,
-                        r##"<line class="median" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333" stroke-width="3"/>"##,
-                        cy - 13.0,
-                        cy + 13.0
-                    );
-                }
-            }
-            None => {
-                let reason = r
-                    .group
-                    .and_then(|g| g.message_de)
-                    .unwrap_or("Keine Vergleichswerte.");
-                text(
-                    &mut out,
-                    LEFT,
-                    cy + 4.0,
-                    "start",
-                    "note",
-                    &format!("Vergleichswerte zurückgehalten: {reason}"),
-                );
-            }
-        }
+        band_row(&mut out, &scale, r, cy);
         if let Some(v) = own {
             diamond(&mut out, scale.map(v), cy, 8.0);
         }
@@ -267,6 +205,93 @@ pub fn band_chart(id: &str, figure: &str, own: Option<f64>, rows: &[BandRow<'_>]
     x_axis(&mut out, &scale, top + row_h * rows.len() as f64 + 8.0);
     out.push_str("</svg>");
     out
+}
+
+/// The words of a band chart: the own value and each group's median and
+/// middle half.
+fn band_desc(own: Option<f64>, rows: &[BandRow<'_>]) -> String {
+    let mut desc = match own {
+        Some(v) => format!("Ihr Wert: {}. ", de(v)),
+        None => "Kein eigener Wert. ".to_string(),
+    };
+    for r in rows {
+        let _ = write!(desc, "{}: ", r.label);
+        match r.group.and_then(|g| g.stats.as_ref().map(|s| (g, s))) {
+            Some((_, s)) => {
+                let _ = write!(
+                    desc,
+                    "Median {}, mittlere Hälfte {} bis {}. ",
+                    crate::fmt::de_opt(s.median),
+                    crate::fmt::de_opt(s.p25),
+                    crate::fmt::de_opt(s.p75)
+                );
+            }
+            None => desc.push_str("zurückgehalten. "),
+        }
+    }
+    desc
+}
+
+/// One row of a band chart at height `cy`: its label, whiskers, band and
+/// median, or why they are withheld.
+fn band_row(out: &mut String, scale: &Scale, r: &BandRow<'_>, cy: f64) {
+    text(out, LEFT, cy - 17.0, "start", "row-label", &r.label);
+    match r.group.and_then(|g| g.stats.as_ref()) {
+        Some(s) => {
+            if let (Some(a), Some(b)) = (s.p10, s.p90) {
+                let _ = write!(
+                    out,
+                    r#"<line class="whisker" x1="{:.1}" y1="{cy:.1}" x2="{:.1}" y2="{cy:.1}" stroke="{GREY}" stroke-width="2"/>"#,
+                    scale.map(a),
+                    scale.map(b)
+                );
+            }
+            if let (Some(a), Some(b)) = (s.p25, s.p75) {
+                let _ = write!(
+                    out,
+                    r#"<rect class="band" x="{:.1}" y="{:.1}" width="{:.1}" height="20" fill="{BAND}" stroke="{GREY}"/>"#,
+                    scale.map(a),
+                    cy - 10.0,
+                    (scale.map(b) - scale.map(a)).max(1.0)
+                );
+            }
+            if let Some(m) = s.median {
+                let x = scale.map(m);
+                let _ = write!(
+                    out,
+                    r##"<line class="median" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333" stroke-width="3"/>"##,
+                    cy - 13.0,
+                    cy + 13.0
+                );
+            }
+        }
+        None => {
+            let reason = r
+                .group
+                .and_then(|g| g.message_de)
+                .unwrap_or("Keine Vergleichswerte.");
+            text(
+                out,
+                LEFT,
+                cy + 4.0,
+                "start",
+                "note",
+                &format!("Vergleichswerte zurückgehalten: {reason}"),
+            );
+        }
+    }
+}
+
+/// Horizontal grid lines with their values, from `left` to `right`.
+fn y_grid(out: &mut String, y: &Scale, left: f64, right: f64) {
+    for t in y.ticks(4) {
+        let ty = y.map(t);
+        let _ = write!(
+            out,
+            r##"<line x1="{left}" y1="{ty:.1}" x2="{right}" y2="{ty:.1}" stroke="#e3e7ec" stroke-width="1"/>"##
+        );
+        text(out, left - 6.0, ty + 4.0, "end", "tick", &de(t));
+    }
 }
 
 /// Sorted anonymous bars (pseudonymous mode): one bar per member of the
@@ -299,14 +324,7 @@ pub fn bars_chart(id: &str, figure: &str, group_label: &str, values: &[f64], own
     let (left, right) = (56.0, WIDTH - RIGHT);
     let slot = (right - left) / values.len().max(1) as f64;
     let w = (slot * 0.8).max(1.0);
-    for t in y.ticks(4) {
-        let ty = y.map(t);
-        let _ = write!(
-            out,
-            r##"<line x1="{left}" y1="{ty:.1}" x2="{right}" y2="{ty:.1}" stroke="#e3e7ec" stroke-width="1"/>"##
-        );
-        text(&mut out, left - 6.0, ty + 4.0, "end", "tick", &de(t));
-    }
+    y_grid(&mut out, &y, left, right);
     for (i, v) in values.iter().enumerate() {
         let x = left + slot * i as f64 + (slot - w) / 2.0;
         let (y0, y1) = (y.map(0.0_f64.max(y.lo)), y.map(*v));
@@ -356,21 +374,7 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
     let height = 220.0;
     let (top, bottom) = (34.0, height - 30.0);
     let (left, right) = (56.0, WIDTH - RIGHT);
-    let mut desc = String::new();
-    for p in points {
-        let stats = p.stats.as_ref();
-        let _ = write!(
-            desc,
-            "{}: Ihr Wert {}, Median {}. ",
-            p.year,
-            crate::fmt::de_opt(p.own),
-            match stats.and_then(|s| s.median) {
-                Some(m) => de(m),
-                None if p.suppressed => "zurückgehalten".to_string(),
-                None => "–".to_string(),
-            }
-        );
-    }
+    let desc = line_desc(points);
     let mut out = String::new();
     open(
         &mut out,
@@ -399,14 +403,46 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
     };
     let span = (last.year - first.year).max(1) as f64;
     let x = |year: i32| left + 20.0 + (year - first.year) as f64 / span * (right - left - 40.0);
-    for t in y.ticks(4) {
-        let ty = y.map(t);
-        let _ = write!(
-            out,
-            r##"<line x1="{left}" y1="{ty:.1}" x2="{right}" y2="{ty:.1}" stroke="#e3e7ec" stroke-width="1"/>"##
+    y_grid(&mut out, &y, left, right);
+    line_band(&mut out, points, &x, &y);
+    line_series(&mut out, points, &x, &y);
+    for p in points {
+        text(
+            &mut out,
+            x(p.year),
+            bottom + 18.0,
+            "middle",
+            "tick",
+            &p.year.to_string(),
         );
-        text(&mut out, left - 6.0, ty + 4.0, "end", "tick", &de(t));
     }
+    line_legend(&mut out, left);
+    out.push_str("</svg>");
+    out
+}
+
+/// The words of a line chart: per year the own value and the median.
+fn line_desc(points: &[Point]) -> String {
+    let mut desc = String::new();
+    for p in points {
+        let stats = p.stats.as_ref();
+        let _ = write!(
+            desc,
+            "{}: Ihr Wert {}, Median {}. ",
+            p.year,
+            crate::fmt::de_opt(p.own),
+            match stats.and_then(|s| s.median) {
+                Some(m) => de(m),
+                None if p.suppressed => "zurückgehalten".to_string(),
+                None => "–".to_string(),
+            }
+        );
+    }
+    desc
+}
+
+/// The p25–p75 band of a line chart.
+fn line_band(out: &mut String, points: &[Point], x: &dyn Fn(i32) -> f64, y: &Scale) {
     // The band is drawn per run of consecutive years with both quartiles,
     // so that a withheld year leaves a visible gap instead of a bridge.
     let band: Vec<Option<(i32, f64, f64)>> = points
@@ -440,6 +476,10 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
             d
         );
     }
+}
+
+/// The median's and the member's lines with their markers.
+fn line_series(out: &mut String, points: &[Point], x: &dyn Fn(i32) -> f64, y: &Scale) {
     let series = |pick: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
         points
             .iter()
@@ -480,16 +520,10 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
             r#"<circle class="point own" cx="{a:.1}" cy="{b:.1}" r="5" fill="{OWN}" stroke="white" stroke-width="1.5"/>"#
         );
     }
-    for p in points {
-        text(
-            &mut out,
-            x(p.year),
-            bottom + 18.0,
-            "middle",
-            "tick",
-            &p.year.to_string(),
-        );
-    }
+}
+
+/// The legend of a line chart, which names each line by its shape.
+fn line_legend(out: &mut String, left: f64) {
     // The legend names each line by its shape, not by its colour.
     let _ = write!(
         out,
@@ -497,7 +531,7 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
         left - 10.0,
         left + 10.0
     );
-    text(&mut out, left + 16.0, 18.0, "start", "legend", "Ihr Wert");
+    text(out, left + 16.0, 18.0, "start", "legend", "Ihr Wert");
     let _ = write!(
         out,
         r##"<line x1="{:.1}" y1="14" x2="{:.1}" y2="14" stroke="#333" stroke-width="2" stroke-dasharray="6 4"/><rect x="{:.1}" y="10" width="8" height="8" fill="white" stroke="#333" stroke-width="2"/>"##,
@@ -506,7 +540,7 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
         left + 107.0
     );
     text(
-        &mut out,
+        out,
         left + 134.0,
         18.0,
         "start",
@@ -519,15 +553,13 @@ pub fn line_chart(id: &str, figure: &str, points: &[Point]) -> String {
         left + 322.0
     );
     text(
-        &mut out,
+        out,
         left + 352.0,
         18.0,
         "start",
         "legend",
         "mittlere Hälfte",
     );
-    out.push_str("</svg>");
-    out
 }
 
 #[cfg(test)]

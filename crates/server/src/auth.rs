@@ -1,4 +1,6 @@
-//! Bearer-token authentication and the caller's role.
+//! Bearer-token authentication for the API: the `Caller` extractor with
+//! the caller's role, member scope and consultants' grants, and the writer
+//! of the access log.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;

@@ -1,7 +1,13 @@
-//! The one error type of the HTTP layer and its JSON form.
+//! The one error type of the HTTP layer and its JSON form. Conversions
+//! from the engine's and the store's errors only decide the answer; an
+//! error the operator must see travels in the response as a [`Failure`]
+//! and is logged once, by [`log_failures`], the middleware around every
+//! route (the web page's errors included).
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use vergleichsring_engine::EngineError;
@@ -18,6 +24,45 @@ pub struct ApiError {
     pub message: String,
     /// Further fields merged into the body (e.g. `errors`).
     pub extra: Option<Value>,
+    /// What the log says about it, for errors the operator must see.
+    failure: Option<Failure>,
+}
+
+/// An error's details for the operator's log, carried in the response's
+/// extensions from where the error was made to [`log_failures`].
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// A warning (the server was busy) rather than an error.
+    busy: bool,
+    /// The error's own text, which the answer does not show.
+    detail: String,
+}
+
+impl Failure {
+    fn log(&self) {
+        if self.busy {
+            tracing::warn!(error = %self.detail, "query ran out of memory");
+        } else {
+            tracing::error!(error = %self.detail, "request failed");
+        }
+    }
+
+    /// Puts the failure, if any, into a response for [`log_failures`].
+    pub(crate) fn attach(failure: Option<Failure>, response: &mut Response) {
+        if let Some(f) = failure {
+            response.extensions_mut().insert(f);
+        }
+    }
+}
+
+/// Middleware: logs the [`Failure`] of an answer, once, inside the
+/// request's span.
+pub async fn log_failures(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(failure) = response.extensions().get::<Failure>() {
+        failure.log();
+    }
+    response
 }
 
 impl ApiError {
@@ -28,7 +73,13 @@ impl ApiError {
             code,
             message: message.into(),
             extra: None,
+            failure: None,
         }
+    }
+
+    /// The details for the log, taken out (the web page carries them on).
+    pub(crate) fn take_failure(&mut self) -> Option<Failure> {
+        self.failure.take()
     }
 
     /// 400.
@@ -51,12 +102,17 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    fn internal() -> ApiError {
-        Self::new(
+    fn internal(detail: String) -> ApiError {
+        let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "the server failed to answer this request; the operator can find details in the log",
-        )
+        );
+        e.failure = Some(Failure {
+            busy: false,
+            detail,
+        });
+        e
     }
 }
 
@@ -72,6 +128,7 @@ impl IntoResponse for ApiError {
             map.extend(extra);
         }
         let mut response = (self.status, Json(body)).into_response();
+        Failure::attach(self.failure, &mut response);
         // A 429 says when to come back, in the header clients know.
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(
@@ -105,6 +162,7 @@ impl From<EngineError> for ApiError {
                     errors.len()
                 ),
                 extra: Some(json!({ "errors": errors })),
+                failure: None,
             },
             E::Refused {
                 code,
@@ -115,6 +173,7 @@ impl From<EngineError> for ApiError {
                 code,
                 message,
                 extra: Some(json!({ "reason": reason })),
+                failure: None,
             },
             E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             E::Forbidden(m) => Self::forbidden(m),
@@ -126,6 +185,7 @@ impl From<EngineError> for ApiError {
                 code: "nothing_changed",
                 extra: Some(json!({ "publication": publication })),
                 message: e.to_string(),
+                failure: None,
             },
             E::TooFewChanges {
                 changed, threshold, ..
@@ -134,6 +194,7 @@ impl From<EngineError> for ApiError {
                 code: "too_few_changes",
                 message: e.to_string(),
                 extra: Some(json!({ "changed_members": changed, "threshold": threshold })),
+                failure: None,
             },
             E::Store(StoreError::Invalid(m)) => Self::bad_request(m),
             E::Store(StoreError::Conflict(m)) => Self::new(StatusCode::CONFLICT, "conflict", m),
@@ -142,17 +203,42 @@ impl From<EngineError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "release_frozen", f.to_string())
             }
             ref other if other.is_resources_exhausted() => {
-                tracing::warn!(error = %other, "query ran out of memory");
-                Self::new(
+                let mut e = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "resources_exhausted",
                     "the server is busy; try again shortly",
-                )
+                );
+                e.failure = Some(Failure {
+                    busy: true,
+                    detail: other.to_string(),
+                });
+                e
             }
-            other => {
-                tracing::error!(error = %other, "request failed");
-                Self::internal()
-            }
+            other => Self::internal(other.to_string()),
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// The store's errors answer as the engine passes them on.
+    fn from(e: StoreError) -> Self {
+        Self::from(EngineError::from(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_carry_their_details_to_the_log_not_to_the_client() {
+        let response = ApiError::from(EngineError::Internal("disk on fire".into())).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let failure = response.extensions().get::<Failure>();
+        assert!(failure.is_some_and(|f| !f.busy && f.detail.contains("disk on fire")));
+        // What the client sees is decided by the answer alone.
+        let refused = ApiError::from(StoreError::NotFound("no such user".into())).into_response();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        assert!(refused.extensions().get::<Failure>().is_none());
     }
 }

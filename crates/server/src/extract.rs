@@ -1,5 +1,5 @@
-//! Typed extractors for path and query parameters. The parameter structs
-//! live in `contract.rs`, where they are also the OpenAPI description, so a
+//! Typed extractors for path and query parameters of the API. The
+//! parameter structs live in `contract/params.rs`, where they are also the OpenAPI description, so a
 //! handler receives years as numbers and choices as enums instead of
 //! parsing strings by hand. A parameter that does not fit answers 400 with
 //! the JSON error body and a sentence naming the parameter, like every

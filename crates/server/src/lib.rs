@@ -19,7 +19,7 @@ pub mod oidc;
 pub mod rate;
 mod render;
 mod routes;
-mod sessions;
+mod secrets;
 mod state;
 pub mod throttle;
 pub mod web;
@@ -37,6 +37,7 @@ pub use throttle::SignInLimits;
 pub fn router(state: AppState) -> Router {
     let (api, _) = routes::api(&state.config).split_for_parts();
     api.fallback(routes::no_route)
+        .layer(axum::middleware::from_fn(error::log_failures))
         .layer(CatchPanicLayer::custom(routes::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(observe::track))

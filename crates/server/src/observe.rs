@@ -128,5 +128,5 @@ pub async fn track(request: Request, next: Next) -> Response {
 
 /// A random request id: 16 hex digits.
 fn new_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    vergleichsring_store::random_hex(8)
 }

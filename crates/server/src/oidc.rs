@@ -266,7 +266,7 @@ impl Oidc {
         code: &str,
         state: &str,
     ) -> Result<Identity, OidcError> {
-        if !crate::sessions::same_secret(&derive(secret, "state"), state) {
+        if !crate::secrets::same_secret(&derive(secret, "state"), state) {
             return Err(OidcError::Rejected(
                 "state does not belong to this browser's sign-in".into(),
             ));
@@ -335,7 +335,7 @@ impl Oidc {
         if !claims
             .nonce
             .as_deref()
-            .is_some_and(|n| crate::sessions::same_secret(n, nonce))
+            .is_some_and(|n| crate::secrets::same_secret(n, nonce))
         {
             return Err(OidcError::Rejected(
                 "ID token nonce does not belong to this sign-in".into(),

@@ -123,8 +123,18 @@ pub fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compares two byte strings in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// `bytes` random bytes, hex-encoded (ids, codes, session cookies, the web
+/// page's nonces): the one source of random secrets of the workspace.
+pub fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+/// Compares two byte strings in time that depends only on their lengths:
+/// the one comparison of secrets of the workspace (token hashes, password
+/// hashes, CSRF tokens, nonces).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

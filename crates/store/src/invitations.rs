@@ -8,9 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::random_hex;
 use crate::state::{Change, View};
 use crate::users::{
-    check_email, check_password_rules, hash_password, personal_tokens_ended, plain_line, random_hex,
+    check_email, check_password_rules, hash_password, personal_tokens_ended, plain_line,
 };
 use crate::{MAX_NAME_CHARS, Result, Role, Store, StoreError, UserRecord, hash_token};
 

@@ -46,7 +46,9 @@ mod state;
 mod totp;
 mod users;
 
-pub use auth::{NewToken, Role, TokenRecord, hash_token, parse_expiry};
+pub use auth::{
+    NewToken, Role, TokenRecord, constant_time_eq, hash_token, parse_expiry, random_hex,
+};
 pub use invitations::{
     ColleagueInvitation, INVITATION_LIFETIME, Invitation, NewUser, RESET_LIFETIME,
 };

@@ -23,7 +23,7 @@ impl Store {
                 if let Some(s) = &view.noise_secret {
                     return Ok((Vec::new(), s.clone()));
                 }
-                let plain = crate::users::random_hex(32);
+                let plain = crate::auth::random_hex(32);
                 let secret = match self.secrets_key.get() {
                     Some(key) => crate::sealed::seal(key, &plain, AAD).ok_or_else(|| {
                         StoreError::Invalid("the noise secret could not be sealed".into())

@@ -4,7 +4,7 @@
 
 use argon2::password_hash::PasswordHasher;
 
-use crate::users::random_hex;
+use crate::auth::random_hex;
 use crate::{Result, StoreError};
 
 /// The shortest password accepted.

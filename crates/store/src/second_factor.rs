@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::auth::random_hex;
 use crate::state::{Change, SessionRecord, expired};
-use crate::users::random_hex;
 use crate::{Result, Store, StoreError, UserRecord, hash_token};
 
 /// How many codes one waiting session may try; the last failure ends it.

@@ -206,7 +206,7 @@ impl Store {
         token_id: Option<&str>,
         user_id: Option<&str>,
     ) -> Result<String> {
-        let id = crate::users::random_hex(32);
+        let id = crate::auth::random_hex(32);
         let now = chrono::Utc::now();
         let lifetime = chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default();
         // An account with a second factor waits for its code.

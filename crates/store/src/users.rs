@@ -166,13 +166,6 @@ pub fn plain_line(text: &str, max_chars: usize) -> String {
     cut
 }
 
-/// `bytes` random bytes, hex-encoded (ids, codes, session cookies).
-pub(crate) fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
-}
-
 /// The revocations of an account's personal tokens that still work.
 pub(crate) fn personal_tokens_ended(view: &View, user_id: &str) -> Vec<Change> {
     let mut ids: Vec<&str> = view

@@ -22,7 +22,7 @@ pub struct GrantBody {
     responses(
         (status = 201, description = "Granted.", body = crate::contract::Grant),
         (status = 400, description = "The body is not `{\"consultant_id\": ID}`.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "Neither the member itself nor admin.", body = crate::contract::ErrorBody),
         (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),
     )
@@ -40,11 +40,7 @@ pub async fn grant(
             "member {member_id} is not registered"
         )));
     }
-    state
-        .store
-        .grant(&member_id, &b.consultant_id)
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+    state.store.grant(&member_id, &b.consultant_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"member_id": member_id, "consultant_id": b.consultant_id})),
@@ -62,7 +58,7 @@ pub async fn grant(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "Neither the member itself nor admin.", body = crate::contract::ErrorBody),
         (status = 404, description = "The consultant has no grant from the member.", body = crate::contract::ErrorBody),
     )
@@ -76,11 +72,7 @@ pub async fn revoke_grant(
     }): ApiPath<contract::GrantPath>,
 ) -> Result<StatusCode, ApiError> {
     own_member_or_admin(&caller, &member_id, "revoke access to its reports")?;
-    let removed = state
-        .store
-        .revoke_grant(&member_id, &consultant_id)
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+    let removed = state.store.revoke_grant(&member_id, &consultant_id).await?;
     if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -224,8 +216,7 @@ pub async fn create_token(
                 expires_at,
             },
         )
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+        .await?;
     tracing::info!(
         token_id = record.token_id,
         role = role.as_str(),
@@ -260,10 +251,7 @@ pub async fn list_tokens(
     caller: Caller,
 ) -> Result<Json<Vec<TokenInfo>>, ApiError> {
     caller.require(&[Role::Admin], "list tokens")?;
-    let tokens = state
-        .store
-        .tokens()
-        .map_err(vergleichsring_engine::EngineError::from)?;
+    let tokens = state.store.tokens()?;
     Ok(Json(
         tokens
             .into_iter()
@@ -283,8 +271,7 @@ pub async fn list_tokens(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "No token with that id.", body = crate::contract::ErrorBody),
     )
 )]
@@ -294,11 +281,7 @@ pub async fn revoke_token(
     ApiPath(contract::TokenPath { token_id }): ApiPath<contract::TokenPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "revoke tokens")?;
-    let found = state
-        .store
-        .revoke_token(caller.actor(), &token_id)
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+    let found = state.store.revoke_token(caller.actor(), &token_id).await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -316,8 +299,7 @@ pub async fn revoke_token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The log.", body = Vec<vergleichsring_store::AccessEntry>),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
     )
 )]
 pub async fn access_log(
@@ -325,10 +307,6 @@ pub async fn access_log(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin], "read the access log")?;
-    let log = state
-        .store
-        .access_log()
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+    let log = state.store.access_log().await?;
     Ok(Json(json!(log)))
 }

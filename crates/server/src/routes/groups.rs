@@ -14,7 +14,7 @@ use super::*;
     responses(
         (status = 201, description = "Defined.", body = vergleichsring_store::CustomGroup),
         (status = 400, description = "The body is not a group.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "Neither analyst nor admin.", body = crate::contract::ErrorBody),
         (status = 409, description = "`conflict`: a group or dimension with that id exists.", body = crate::contract::ErrorBody),
         (status = 422, description = "`group_refused`: a rule refuses the group (`reason`), e.g. too few members or an unknown member.", body = crate::contract::ErrorBody),
@@ -44,7 +44,7 @@ pub async fn create_group(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The groups.", body = crate::contract::GroupListing),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
     )
 )]
 pub async fn list_groups(State(state): State<AppState>, caller: Caller) -> Json<Value> {

@@ -13,7 +13,7 @@ use super::*;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The members the caller may see.", body = Vec<vergleichsring_store::Member>),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
     )
 )]
 pub async fn list_members(
@@ -46,8 +46,7 @@ pub async fn list_members(
     responses(
         (status = 201, description = "The registered members.", body = Vec<vergleichsring_store::Member>),
         (status = 400, description = "The body is not a JSON array of members.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 422, description = "`invalid_member`: a regional key does not fit its kind, or a name is empty; nothing was stored.", body = crate::contract::ErrorBody),
     )
 )]
@@ -98,8 +97,7 @@ pub struct MemberChange {
     responses(
         (status = 200, description = "The member as it is now.", body = vergleichsring_store::Member),
         (status = 400, description = "The body is not `{\"name\"?, \"kind\"?}`, or names neither.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),
         (status = 422, description = "`invalid_member`: the kind does not fit the regional key, or the name is empty; nothing was changed.", body = crate::contract::ErrorBody),
     )
@@ -156,8 +154,7 @@ pub async fn change_member(
     responses(
         (status = 200, description = "The member and the year it left from.", body = crate::contract::LeftMember),
         (status = 400, description = "`from_year` is missing or not a year.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),
         (status = 409, description = "The member has figures for `from_year` or later.", body = crate::contract::ErrorBody),
     )
@@ -169,7 +166,7 @@ pub async fn remove_member(
     ApiQuery(q): ApiQuery<contract::LeaveQuery>,
 ) -> Result<Json<contract::LeftMember>, ApiError> {
     caller.require(&[Role::Admin], "remove members")?;
-    vergleichsring_engine::check_year(q.from_year).map_err(ApiError::from)?;
+    vergleichsring_engine::check_year(q.from_year)?;
     let Some(member) = state.store.member(&member_id) else {
         return Err(ApiError::not_found(format!(
             "member {member_id} is not registered"
@@ -201,8 +198,7 @@ pub async fn remove_member(
     state
         .store
         .member_leaves(caller.actor(), &member_id, q.from_year)
-        .await
-        .map_err(|e| ApiError::from(vergleichsring_engine::EngineError::from(e)))?;
+        .await?;
     tracing::info!(
         member_id,
         from_year = q.from_year,
@@ -222,6 +218,6 @@ fn member_error(e: vergleichsring_store::StoreError) -> ApiError {
         vergleichsring_store::StoreError::Invalid(m) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_member", m)
         }
-        other => ApiError::from(vergleichsring_engine::EngineError::from(other)),
+        other => ApiError::from(other),
     }
 }

@@ -188,19 +188,3 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body must be JSON {shape}: {e}")))
 }
-
-/// `html` when the `Accept` header names `text/html` (a browser), else `json`.
-fn default_report_format(headers: &HeaderMap) -> contract::ReportFormat {
-    let accept = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept
-        .split(',')
-        .any(|p| p.split(';').next().unwrap_or("").trim() == "text/html")
-    {
-        contract::ReportFormat::Html
-    } else {
-        contract::ReportFormat::Json
-    }
-}

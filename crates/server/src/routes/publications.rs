@@ -15,7 +15,7 @@ use super::*;
     responses(
         (status = 200, description = "The publications, newest first.", body = Vec<vergleichsring_store::Publication>),
         (status = 400, description = "`year` is not a number.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
     )
 )]
@@ -49,8 +49,7 @@ pub async fn list_publications(
     responses(
         (status = 201, description = "Published.", body = vergleichsring_store::Publication),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
         (status = 409, description = "`nothing_changed`: no member's figures differ from the last publication (`publication` names it); `conflict`: the year has no figures.", body = crate::contract::ErrorBody),
         (status = 422, description = "`too_few_changes`: fewer than the threshold of members changed since the last publication (`changed_members`, `threshold`).", body = crate::contract::ErrorBody),

@@ -12,7 +12,7 @@ use super::*;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The releases, oldest first.", body = Vec<vergleichsring_store::DataRelease>),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
     )
 )]
 pub async fn list_releases(
@@ -40,8 +40,7 @@ pub async fn list_releases(
     responses(
         (status = 201, description = "Frozen.", body = vergleichsring_store::DataRelease),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
         (status = 409, description = "`conflict`: the (domain, year) is frozen already.", body = crate::contract::ErrorBody),
     )
@@ -69,8 +68,7 @@ pub async fn freeze_release(
     responses(
         (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = vergleichsring_store::DataRelease),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
         (status = 409, description = "`conflict`: the (domain, year) is not frozen.", body = crate::contract::ErrorBody),
     )

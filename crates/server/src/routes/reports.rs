@@ -26,7 +26,7 @@ use crate::render;
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "The year is not a number, `dialect` is neither `en` nor `de`, or `as_of` is no publication id, release id or data versions.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "`forbidden`: neither the member, a consultant it granted access, nor admin, or a non-admin asked `as_of` data versions; `give_to_get`: the member has not submitted for the year.", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown member, or a year without figures.", body = crate::contract::ErrorBody),
         (status = 409, description = "`not_published`: the member's figures for the year are in no publication yet.", body = crate::contract::ErrorBody),
@@ -50,7 +50,7 @@ pub async fn report(
     // Without `format`, a browser (which asks for text/html) gets the page
     // and every other client JSON.
     let format = match q.format.as_deref() {
-        None => default_report_format(&headers),
+        None => crate::negotiate::default_report_format(&headers),
         Some(f) => ReportFormat::parse(f).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_ACCEPTABLE,

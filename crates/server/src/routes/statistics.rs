@@ -14,7 +14,7 @@ use super::*;
     responses(
         (status = 200, description = "The figures.", body = vergleichsring_engine::Figures),
         (status = 400, description = "The year is not a number, or admin named no member.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "Another member's figures, or a role that may not read figures.", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown domain, or no figures of the member for that year or submission.", body = crate::contract::ErrorBody),
     )
@@ -57,7 +57,7 @@ pub async fn figures(
         ),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "A malformed parameter: year, missing `figure`, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "`forbidden`: the role may not read this member's position, or a non-admin asked `as_of` a data version; `give_to_get`: the member has not submitted figures for the year itself.", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown domain, key figure or year.", body = crate::contract::ErrorBody),
         (status = 409, description = "`not_published`: the (domain, year) has no publication yet (everyone but admin reads publications only).", body = crate::contract::ErrorBody),
@@ -127,7 +127,7 @@ pub async fn comparison(
         (status = 200, description = "The time series.", body = vergleichsring_engine::compare::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "The role may not read this member's values, or a non-admin asked `as_of` a data version.", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown domain or key figure.", body = crate::contract::ErrorBody),
         (status = 422, description = "`disclosure_refused`: releasing the custom group's statistics would reveal members.", body = crate::contract::ErrorBody),
@@ -199,7 +199,7 @@ pub struct QueryBody {
             )
         ),
         (status = 400, description = "Not a single query statement; a function outside the allow-list, string concatenation, a table function, a join without an equality condition or more than 20 KB of text; a query that does not plan (e.g. another table) or fails while it runs (e.g. division by zero). The message names what.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "Neither analyst nor admin.", body = crate::contract::ErrorBody),
         (status = 429, description = "`rate_limited`: this token sent more than `limits.queries_per_minute` queries in the last minute, or `limits.concurrent_queries` queries ran for 5 s; `Retry-After` and `retry_after_seconds` say when to try again.", headers(("retry-after" = u64, description = "Seconds to wait.")), body = crate::contract::ErrorBody),
         (status = 503, description = "`resources_exhausted`: the query needs more memory than the server allows; try a smaller one.", body = crate::contract::ErrorBody),

@@ -22,7 +22,7 @@ use super::*;
     responses(
         (status = 201, description = "Stored; with the warnings of the plausibility rules.", body = vergleichsring_engine::SubmitOutcome),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "The token may not upload (analyst, consultant).", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
         (status = 409, description = "`release_frozen`: the (domain, year) is frozen.", body = crate::contract::ErrorBody),
@@ -100,7 +100,7 @@ pub async fn submit(
     responses(
         (status = 200, description = "The submissions, newest first.", body = Vec<vergleichsring_engine::SubmissionInfo>),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "The token may not list submissions (analyst, consultant).", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
     )
@@ -134,7 +134,7 @@ pub async fn list_submissions(
     responses(
         (status = 201, description = "The stored explanations.", body = Vec<vergleichsring_store::Explanation>),
         (status = 400, description = "Malformed body, an empty text, or no such warning on the submission.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "The token may not explain warnings (analyst, consultant).", body = crate::contract::ErrorBody),
         (status = 404, description = "No such submission, or none of the member's rows in it.", body = crate::contract::ErrorBody),
     )
@@ -184,7 +184,7 @@ pub async fn explain(
     responses(
         (status = 200, description = "The warnings.", body = Vec<vergleichsring_engine::workflow::WarningStatus>),
         (status = 400, description = "`status` is neither `open` nor `all`, or `year` is not a year.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
+        crate::contract::responses::TokenRequired,
         (status = 403, description = "Another member's warnings, or a role that may not list them.", body = crate::contract::ErrorBody),
         (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
     )
@@ -217,8 +217,7 @@ pub async fn warnings(
     responses(
         (status = 200, description = "The uploaded bytes.", content(("application/octet-stream"))),
         (status = 400, description = "The archived bytes no longer match their hash.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "No archived upload with that hash.", body = crate::contract::ErrorBody),
     )
 )]
@@ -231,8 +230,7 @@ pub async fn archived_upload(
     let bytes = state
         .store
         .archived_upload(&hash)
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no archived upload {hash}")))?;
     Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }

@@ -143,8 +143,7 @@ pub async fn invite_user(
                 lead: b.lead,
             },
         )
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+        .await?;
     let expires_at = state
         .store
         .invitation(&code)
@@ -215,8 +214,7 @@ pub async fn list_users(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Disabled."),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "No account with that id.", body = crate::contract::ErrorBody),
     )
 )]
@@ -226,11 +224,7 @@ pub async fn disable_user(
     ApiPath(contract::UserPath { user_id }): ApiPath<contract::UserPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Role::Admin], "disable users")?;
-    let found = state
-        .store
-        .disable_user(caller.actor(), &user_id)
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+    let found = state.store.disable_user(caller.actor(), &user_id).await?;
     if !found {
         return Err(ApiError::not_found(format!("no user {user_id}")));
     }
@@ -270,8 +264,7 @@ pub struct SecondFactorResetQuery {
     responses(
         (status = 204, description = "Removed."),
         (status = 400, description = "`keep_tokens` is not `true` or `false`.", body = crate::contract::ErrorBody),
-        (status = 401, description = "No token, or an unknown or revoked one.", body = crate::contract::ErrorBody),
-        (status = 403, description = "The token is not an admin token.", body = crate::contract::ErrorBody),
+        crate::contract::responses::AdminOnly,
         (status = 404, description = "No account with that id.", body = crate::contract::ErrorBody),
     )
 )]
@@ -285,8 +278,7 @@ pub async fn reset_second_factor(
     let found = state
         .store
         .reset_second_factor_with(caller.actor(), &user_id, query.keep_tokens)
-        .await
-        .map_err(vergleichsring_engine::EngineError::from)?;
+        .await?;
     let Some((user, ended)) = found else {
         return Err(ApiError::not_found(format!("no user {user_id}")));
     };

@@ -145,7 +145,7 @@ pub(super) fn invitation_gone() -> WebError {
         (status = 303, description = "Signed in: on to `/web`, or to `/web/zweiter-faktor` for an admin.", headers(("location" = String, description = "`/web` or `/web/zweiter-faktor`"))),
         (status = 403, description = "A post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        crate::contract::responses::NotAForm,
         (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
         (status = 503, description = "Every password check the server allows at once is busy.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
@@ -154,9 +154,11 @@ pub(super) async fn accept_invitation(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
-    Form(form): Form<InvitationForm>,
+    Post {
+        who: Anyone,
+        body: Form(form),
+    }: Post<Anyone, Form<InvitationForm>>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
     let user = open_link(&state, &code, false, invitation_gone).await?;
     if let Some(message) = form.problem() {
         let sso = state.oidc.as_ref().map(|o| o.label());
@@ -228,17 +230,6 @@ pub(super) async fn mailed_invitation(
     }
 }
 
-/// A lead member user, or why not.
-pub(super) async fn lead(state: &AppState, headers: &HeaderMap) -> Result<Member, WebError> {
-    let member = require(state, headers).await?;
-    if !member.lead {
-        return Err(WebError::forbidden(
-            "Nur Ansprechpersonen Ihrer Kommune mit Einladungsrecht laden Kolleginnen und Kollegen ein. Der Betreiber des Rings vergibt dieses Recht.",
-        ));
-    }
-    Ok(member)
-}
-
 /// The accounts of a member, oldest first.
 pub(super) fn member_users(
     state: &AppState,
@@ -268,15 +259,14 @@ pub(super) fn member_users(
     security(("session" = [])),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Signed in without the `lead` flag (or with a token).", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn colleagues(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(Lead(member)): SignedIn<Lead>,
 ) -> Result<Response, WebError> {
-    let member = lead(&state, &headers).await?;
     let users = member_users(&state, &member.member_id);
     let page = pages::colleagues(&member, &users, state.mail.is_some(), None, None);
     Ok(html_page(page.into_string()).into_response())
@@ -287,6 +277,12 @@ pub(super) struct ColleagueForm {
     csrf: String,
     name: String,
     email: String,
+}
+
+impl CsrfField for ColleagueForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /web/kollegen`: a lead member invites a colleague.
@@ -301,22 +297,21 @@ pub(super) struct ColleagueForm {
     security(("session" = [])),
     responses(
         (status = 200, description = "Sent (the same page for a free and a taken address).", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Without the `lead` flag, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "No mail server is configured: invitations by leads are off.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        crate::contract::responses::NotAForm,
         (status = 422, description = "The name is empty or longer than 200 characters, or the e-mail address is not exactly one bare address (no display name, angle brackets or comments); or the member's accounts taken up plus its leads' invitations of the last 7 days reached `limits.member_accounts` (the page says how many); or a field of the form is missing.", body = String, content_type = "text/html"),
         (status = 503, description = "The invitation could not be written to the state log.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn invite_colleague(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<ColleagueForm>,
+    CsrfForm {
+        who: Lead(member),
+        form,
+    }: CsrfForm<Lead, ColleagueForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let member = lead(&state, &headers).await?;
-    check_csrf(&member.csrf, &form.csrf)?;
     if state.mail.is_none() {
         return Err(WebError::new(
             StatusCode::NOT_FOUND,
@@ -413,20 +408,6 @@ async fn mail_colleague(
     }
 }
 
-/// The signed-in user of a personal account, or why not.
-async fn personal(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(Account, vergleichsring_store::UserRecord), WebError> {
-    let member = require_account(state, headers).await?;
-    let user = member.user.clone().ok_or_else(|| {
-        WebError::forbidden(
-            "Persönliche Zugangsschlüssel gehören zu einem persönlichen Zugang (E-Mail-Adresse und Passwort).",
-        )
-    })?;
-    Ok((member, user))
-}
-
 fn tokens_page(
     state: &AppState,
     member: &Account,
@@ -455,15 +436,17 @@ fn tokens_page(
     security(("session" = [])),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Signed in with a token, not an account.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn personal_tokens(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(Personal {
+        account: member,
+        user,
+    }): SignedIn<Personal>,
 ) -> Result<Response, WebError> {
-    let (member, user) = personal(&state, &headers).await?;
     Ok(tokens_page(&state, &member, &user, None, None))
 }
 
@@ -474,6 +457,12 @@ pub(super) struct PersonalTokenForm {
     /// The last day it works (`YYYY-MM-DD`); empty: no expiry.
     #[serde(default)]
     bis: String,
+}
+
+impl CsrfField for PersonalTokenForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /web/schluessel`: makes a personal token, shown once.
@@ -488,20 +477,22 @@ pub(super) struct PersonalTokenForm {
     security(("session" = [])),
     responses(
         (status = 200, description = "Made: the page with the token.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        crate::contract::responses::NotAForm,
         (status = 422, description = "No label, a day that is not a future date, or the account already holds `limits.personal_tokens` live tokens (the page again, saying which), or a field of the form is missing.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn create_personal_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<PersonalTokenForm>,
+    CsrfForm {
+        who: Personal {
+            account: member,
+            user,
+        },
+        form,
+    }: CsrfForm<Personal, PersonalTokenForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let (member, user) = personal(&state, &headers).await?;
-    check_csrf(&member.csrf, &form.csrf)?;
     let label = form.label.trim();
     if label.is_empty() || label.chars().count() > 200 {
         return Ok(tokens_page(
@@ -562,6 +553,12 @@ pub(super) struct RevokeTokenForm {
     token_id: String,
 }
 
+impl CsrfField for RevokeTokenForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /web/schluessel/sperren`: revokes one of the user's own tokens.
 #[utoipa::path(
     post,
@@ -574,21 +571,19 @@ pub(super) struct RevokeTokenForm {
     security(("session" = [])),
     responses(
         (status = 303, description = "Revoked: back to the list.", headers(("location" = String, description = "`/web/schluessel`"))),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
         (status = 404, description = "None of the user's tokens has that id.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 pub(super) async fn revoke_personal_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<RevokeTokenForm>,
+    CsrfForm {
+        who: Personal { user, .. },
+        form,
+    }: CsrfForm<Personal, RevokeTokenForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let (member, user) = personal(&state, &headers).await?;
-    check_csrf(&member.csrf, &form.csrf)?;
     let revoked = state
         .store
         .revoke_personal_token(&user.user_id, &form.token_id)

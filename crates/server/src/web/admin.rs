@@ -7,17 +7,6 @@ use super::*;
 /// The most rows the list shows at once; a filter by member narrows it.
 const SHOWN: usize = 500;
 
-/// The signed-in admin account, or why not.
-async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Account, WebError> {
-    let account = require_account(state, headers).await?;
-    if account.caller.role != Role::Admin || account.user.is_none() {
-        return Err(WebError::forbidden(
-            "Die Benutzerverwaltung ist dem Betrieb des Vergleichsrings vorbehalten. Ansprechpersonen einer Kommune laden unter „Kolleginnen und Kollegen“ ein.",
-        ));
-    }
-    Ok(account)
-}
-
 fn users_page(
     state: &AppState,
     account: &Account,
@@ -53,16 +42,15 @@ fn users_page(
     security(("session" = [])),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Not an admin account, or one without its second factor yet.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn users(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ApiQuery(query): ApiQuery<contract::WebUsersQuery>,
+    SignedIn(Admin(account)): SignedIn<Admin>,
 ) -> Result<Response, WebError> {
-    let account = admin(&state, &headers).await?;
     let member = query
         .mitglied
         .as_deref()
@@ -87,6 +75,12 @@ pub(super) struct AdminInviteForm {
     lead: Option<String>,
 }
 
+impl CsrfField for AdminInviteForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /web/benutzer`: invites a person.
 #[utoipa::path(
     post,
@@ -99,20 +93,19 @@ pub(super) struct AdminInviteForm {
     security(("session" = [])),
     responses(
         (status = 200, description = "Invited: the list with the link.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Not an admin account, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        crate::contract::responses::NotAForm,
         (status = 422, description = "What was wrong with the invitation (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn invite_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<AdminInviteForm>,
+    CsrfForm {
+        who: Admin(account),
+        form,
+    }: CsrfForm<Admin, AdminInviteForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let account = admin(&state, &headers).await?;
-    check_csrf(&account.csrf, &form.csrf)?;
     let Some(role) = Role::parse(&form.role) else {
         return Ok(users_page(
             &state,
@@ -190,6 +183,12 @@ pub(super) struct DisableForm {
     user_id: String,
 }
 
+impl CsrfField for DisableForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /web/benutzer/sperren`: disables an account.
 #[utoipa::path(
     post,
@@ -202,19 +201,17 @@ pub(super) struct DisableForm {
     security(("session" = [])),
     responses(
         (status = 303, description = "Disabled: back to the list.", headers(("location" = String, description = "`/web/benutzer`"))),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Not an admin account, a wrong CSRF token, a post from another site, or the admin's own account.", body = String, content_type = "text/html"),
         (status = 404, description = "No such account.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 pub(super) async fn disable_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<DisableForm>,
+    CsrfForm { who, form }: CsrfForm<Admin, DisableForm>,
 ) -> Result<Response, WebError> {
-    act(&state, &headers, &form, Action::Disable).await
+    act(&state, who, &form, Action::Disable).await
 }
 
 /// What the admin's buttons do to an account.
@@ -224,18 +221,16 @@ enum Action {
     ResetSecondFactor,
 }
 
-/// Does `action` to the form's account for the signed-in admin: the origin,
-/// the admin and the CSRF token checked, an admin's own account not
-/// disabled, an unknown account a 404; back to the list.
+/// Does `action` to the form's account for the signed-in admin (the
+/// origin, the admin and the CSRF token checked by [`CsrfForm`]): an
+/// admin's own account not disabled, an unknown account a 404; back to the
+/// list.
 async fn act(
     state: &AppState,
-    headers: &HeaderMap,
+    Admin(account): Admin,
     form: &DisableForm,
     action: Action,
 ) -> Result<Response, WebError> {
-    same_origin(headers)?;
-    let account = admin(state, headers).await?;
-    check_csrf(&account.csrf, &form.csrf)?;
     let by = account.caller.actor();
     let known = match action {
         Action::Disable => {
@@ -289,17 +284,15 @@ async fn act(
     security(("session" = [])),
     responses(
         (status = 303, description = "Reset: back to the list.", headers(("location" = String, description = "`/web/benutzer`"))),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Not an admin account, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "No such account.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 pub(super) async fn reset_second_factor(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<DisableForm>,
+    CsrfForm { who, form }: CsrfForm<Admin, DisableForm>,
 ) -> Result<Response, WebError> {
-    act(&state, &headers, &form, Action::ResetSecondFactor).await
+    act(&state, who, &form, Action::ResetSecondFactor).await
 }

@@ -6,13 +6,16 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use vergleichsring_engine::EngineError;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 use crate::html::html_page;
 
 /// An error shown as a page.
 pub struct WebError {
     pub(super) status: StatusCode,
     pub(super) message: String,
+    /// The API error's details for the log, carried on (see
+    /// `error::log_failures`).
+    failure: Option<Failure>,
 }
 
 impl WebError {
@@ -20,6 +23,7 @@ impl WebError {
         WebError {
             status,
             message: message.into(),
+            failure: None,
         }
     }
 
@@ -33,7 +37,8 @@ impl WebError {
 }
 
 impl From<ApiError> for WebError {
-    fn from(e: ApiError) -> Self {
+    fn from(mut e: ApiError) -> Self {
+        let failure = e.take_failure();
         let message = match e.code {
             "give_to_get" => "Vergleiche und Berichte gibt es erst, wenn Sie selbst Zahlen für dieses Jahr eingereicht haben (Geben und Nehmen).".to_string(),
             "unauthorized" => "Bitte melden Sie sich erneut an.".to_string(),
@@ -42,7 +47,10 @@ impl From<ApiError> for WebError {
             "internal_error" => "Der Server konnte die Anfrage nicht beantworten. Bitte versuchen Sie es später erneut; der Betreiber findet Einzelheiten im Protokoll.".to_string(),
             _ => format!("Die Anfrage wurde abgewiesen: {}", e.message),
         };
-        WebError::new(e.status, message)
+        WebError {
+            failure,
+            ..WebError::new(e.status, message)
+        }
     }
 }
 
@@ -54,11 +62,13 @@ impl From<EngineError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             html_page(error_page(&self.message).into_string()),
         )
-            .into_response()
+            .into_response();
+        Failure::attach(self.failure, &mut response);
+        response
     }
 }
 

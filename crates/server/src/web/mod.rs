@@ -38,20 +38,22 @@ use crate::render;
 
 mod accounts;
 mod admin;
+mod cookies;
 mod layout;
 mod pages;
 mod recovery;
 mod second_factor;
-mod session;
+mod signed_in;
 mod sso;
 #[cfg(test)]
 mod tests;
 
 use accounts::*;
+use cookies::*;
 use layout::WebError;
 use recovery::*;
 use second_factor::*;
-use session::*;
+use signed_in::*;
 use sso::*;
 
 /// The routes of the web page, under `/web`, with their OpenAPI paths.
@@ -102,9 +104,10 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
 async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
+    SignedIn(account): SignedIn<Option<Account>>,
     ApiQuery(query): ApiQuery<contract::WebHomeQuery>,
 ) -> Result<Response, WebError> {
-    let Some(account) = account(&state, &headers).await else {
+    let Some(account) = account else {
         return Ok(login_page(&state, &headers, None, StatusCode::OK));
     };
     if account.must_enrol {
@@ -145,17 +148,18 @@ struct LoginForm {
         (status = 403, description = "A stale form, a post from another site, or a token that is not a member's.", body = String, content_type = "text/html"),
         (status = 429, description = "Too many failed passwords for the account or from the client address, or too many token sign-ins: the form again, saying when to try again.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds until the window ends"))),
         (status = 503, description = "Every password check the server allows at once is busy: the form again.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: axum::http::Extensions,
-    Form(form): Form<LoginForm>,
+    Post {
+        who: Anyone,
+        body: Form(form),
+    }: Post<Anyone, Form<LoginForm>>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
     if !nonce_ok(&headers, &form.nonce) {
         return Ok(login_page(
             &state,
@@ -204,8 +208,14 @@ async fn login(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct CsrfForm {
+struct SignOutForm {
     csrf: String,
+}
+
+impl CsrfField for SignOutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `GET /web/geheimhaltung`: what the ring does to protect single
@@ -236,32 +246,28 @@ pub(super) async fn disclosure_page(State(state): State<AppState>) -> Response {
     tag = "web",
     summary = "Sign out",
     description = "Ends the session; the form carries the session's CSRF token.",
-    request_body(content = inline(CsrfForm), content_type = "application/x-www-form-urlencoded"),
+    request_body(content = inline(SignOutForm), content_type = "application/x-www-form-urlencoded"),
     security((), ("session" = [])),
     responses(
         (status = 303, description = "Signed out: on to `/web`, the cookie cleared.", headers(("location" = String, description = "`/web`"))),
         (status = 403, description = "A wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    CsrfForm { who, .. }: CsrfForm<Option<Account>, SignOutForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    if let Some(account) = account(&state, &headers).await {
-        check_csrf(&account.csrf, &form.csrf)?;
-        if let Some(id) = cookie(&headers, SESSION_COOKIE)
-            && let Err(e) = state.store.end_session(&id).await
-        {
-            tracing::error!(error = %e, "a session could not be ended");
-            return Err(WebError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es noch einmal.",
-            ));
-        }
+    if who.is_some()
+        && let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.store.end_session(&id).await
+    {
+        tracing::error!(error = %e, "a session could not be ended");
+        return Err(WebError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es noch einmal.",
+        ));
     }
     let mut response = see_other("/web");
     if let Ok(v) = HeaderValue::from_str(&set_cookie(&headers, SESSION_COOKIE, "", 0)) {
@@ -298,11 +304,11 @@ async fn logout(
 )]
 async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    mut multipart: Multipart,
+    Post {
+        who: member,
+        body: mut multipart,
+    }: Post<Member, Multipart>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let member = require(&state, &headers).await?;
     if let Err(wait) = state.rates.uploads.take(member.caller.rate_key()) {
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -346,15 +352,22 @@ async fn upload(
             _ => {}
         }
     }
+    // The token comes inside the multipart stream, so it is checked here,
+    // after the stream is read.
     check_csrf(&member.csrf, csrf.as_deref().unwrap_or(""))?;
     let domain = domain.ok_or_else(|| WebError::bad_request("Bitte wählen Sie eine Sparte."))?;
     state.engine.domain(&domain)?;
     let year: i32 = year
         .as_deref()
         .and_then(|y| y.trim().parse().ok())
-        .filter(|y| (1990..=2100).contains(y))
+        .filter(|y| vergleichsring_engine::YEARS.contains(y))
         .ok_or_else(|| {
-            WebError::bad_request("Bitte wählen Sie ein Berichtsjahr zwischen 1990 und 2100.")
+            let years = vergleichsring_engine::YEARS;
+            WebError::bad_request(format!(
+                "Bitte wählen Sie ein Berichtsjahr zwischen {} und {}.",
+                years.start(),
+                years.end()
+            ))
         })?;
     let (filename, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
         WebError::bad_request("Bitte wählen Sie eine Datei aus; die gesendete Datei war leer.")
@@ -403,6 +416,12 @@ struct ExplainForm {
     text: String,
 }
 
+impl CsrfField for ExplainForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /web/erklaeren`: stores the explanation of a warning.
 #[utoipa::path(
     post,
@@ -419,18 +438,13 @@ struct ExplainForm {
         (status = 401, description = "Not signed in (any more): the page says so.", body = String, content_type = "text/html"),
         (status = 403, description = "A wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "No such submission of the member.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 async fn explain(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<ExplainForm>,
+    CsrfForm { who: member, form }: CsrfForm<Member, ExplainForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    let member = require(&state, &headers).await?;
-    check_csrf(&member.csrf, &form.csrf)?;
     let text = form.text.trim();
     if text.is_empty() {
         return Err(WebError::bad_request("Bitte schreiben Sie eine Erklärung."));
@@ -477,11 +491,10 @@ async fn explain(
 )]
 async fn report(
     State(state): State<AppState>,
-    headers: HeaderMap,
     path: Result<ApiPath<contract::YearPath>, ApiError>,
     ApiQuery(query): ApiQuery<contract::WebReportQuery>,
+    SignedIn(member): SignedIn<Member>,
 ) -> Result<Response, WebError> {
-    let member = require(&state, &headers).await?;
     let ApiPath(contract::YearPath { year }) =
         path.map_err(|_| WebError::bad_request("Das Jahr in der Adresse ist keine Zahl."))?;
     let report = state

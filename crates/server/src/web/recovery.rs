@@ -71,17 +71,18 @@ pub(super) struct ForgotForm {
         (status = 403, description = "A stale form or a post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "No mail server is configured.", body = String, content_type = "text/html"),
         (status = 429, description = "Too many requests for the address or from the network address.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
-        (status = 422, description = "A field of the form is missing.", body = String, content_type = "text/plain"),
+        crate::contract::responses::FormRejections,
     )
 )]
 pub(super) async fn request_password_reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: axum::http::Extensions,
-    Form(form): Form<ForgotForm>,
+    Post {
+        who: Anyone,
+        body: Form(form),
+    }: Post<Anyone, Form<ForgotForm>>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
     no_mail(&state)?;
     if !nonce_ok(&headers, &form.nonce) {
         return Ok(forgot_page(
@@ -183,18 +184,19 @@ pub(super) struct ResetForm {
         (status = 200, description = "Set: a page pointing to the sign-in.", body = String, content_type = "text/html"),
         (status = 403, description = "A post from another site.", body = String, content_type = "text/html"),
         (status = 404, description = "The link is unknown, used or expired.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        crate::contract::responses::NotAForm,
         (status = 422, description = "The passwords differ or are too short (the form again), or a field of the form is missing.", body = String, content_type = "text/html"),
         (status = 503, description = "Every password check the server allows at once is busy.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(super) async fn reset_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ApiPath(contract::InvitationPath { code }): ApiPath<contract::InvitationPath>,
-    Form(form): Form<ResetForm>,
+    Post {
+        who: Anyone,
+        body: Form(form),
+    }: Post<Anyone, Form<ResetForm>>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
     let user = open_link(&state, &code, true, reset_gone).await?;
     if let Some(message) = password_problem(&form.password, &form.password2) {
         let page = pages::new_password(&code, &user.email, Some(&message));

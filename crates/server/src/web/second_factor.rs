@@ -63,26 +63,20 @@ pub(super) fn enrolment(
     security(("session" = [])),
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 401, description = "Not signed in.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotSignedIn,
         (status = 403, description = "Signed in with a token: second factors are for personal accounts.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn second_factor(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(step): SignedIn<SecondFactorStep>,
 ) -> Result<Response, WebError> {
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && state.store.session(&id).await.is_some_and(|s| s.pending)
-    {
-        let page = pages::code_form(&crate::sessions::csrf_of(&id), None);
-        return Ok(html_page(page.into_string()).into_response());
-    }
-    let member = account(&state, &headers).await.ok_or_else(|| {
-        WebError::new(
-            StatusCode::UNAUTHORIZED,
-            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
-        )
-    })?;
+    let member = match step {
+        SecondFactorStep::Pending { csrf, .. } => {
+            let page = pages::code_form(&csrf, None);
+            return Ok(html_page(page.into_string()).into_response());
+        }
+        SecondFactorStep::SignedIn(account) => *account,
+    };
     let Some(user) = member.user.clone() else {
         return Err(not_personal());
     };
@@ -101,6 +95,12 @@ pub(super) struct SecondFactorForm {
     secret: Option<String>,
 }
 
+impl CsrfField for SecondFactorForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /web/zweiter-faktor`: confirms a sign-in with the code, or enrols
 /// the second factor.
 #[utoipa::path(
@@ -117,7 +117,7 @@ pub(super) struct SecondFactorForm {
         (status = 303, description = "Signed in: on to `/web`.", headers(("location" = String, description = "`/web`"))),
         (status = 401, description = "A wrong or used code (the form again, with the attempts left), the session's last allowed attempt failed (the session ended: sign in again), or not signed in.", body = String, content_type = "text/html"),
         (status = 403, description = "A wrong CSRF token, a post from another site, or a token's session.", body = String, content_type = "text/html"),
-        (status = 415, description = "Not a form (`application/x-www-form-urlencoded`).", body = String, content_type = "text/plain"),
+        crate::contract::responses::NotAForm,
         (status = 422, description = "Enrolment with a code that does not fit the secret (the page again), or a field of the form is missing.", body = String, content_type = "text/html"),
         (status = 429, description = "Too many codes for the account: its second-factor step pauses (15 minutes, doubling with each further pause up to 24 hours; per replica); `Retry-After` says how long.", body = String, content_type = "text/html", headers(("retry-after" = u64, description = "Seconds to wait"))),
     )
@@ -125,31 +125,19 @@ pub(super) struct SecondFactorForm {
 pub(super) async fn submit_second_factor(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<SecondFactorForm>,
+    CsrfForm { who, form }: CsrfForm<SecondFactorStep, SecondFactorForm>,
 ) -> Result<Response, WebError> {
-    same_origin(&headers)?;
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && state.store.session(&id).await.is_some_and(|s| s.pending)
-    {
-        if !same_secret(&crate::sessions::csrf_of(&id), &form.csrf) {
-            return Err(WebError::forbidden(
-                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
-            ));
+    let member = match who {
+        SecondFactorStep::Pending { id, .. } => {
+            let confirmation = state
+                .store
+                .confirm_session(&id, &form.code)
+                .await
+                .map_err(session_failed)?;
+            return Ok(confirmed_or_not(&headers, &id, confirmation));
         }
-        let confirmation = state
-            .store
-            .confirm_session(&id, &form.code)
-            .await
-            .map_err(session_failed)?;
-        return Ok(confirmed_or_not(&headers, &id, confirmation));
-    }
-    let member = account(&state, &headers).await.ok_or_else(|| {
-        WebError::new(
-            StatusCode::UNAUTHORIZED,
-            "Sie sind nicht (mehr) angemeldet. Bitte melden Sie sich an.",
-        )
-    })?;
-    check_csrf(&member.csrf, &form.csrf)?;
+        SecondFactorStep::SignedIn(account) => *account,
+    };
     let Some(user) = member.user.clone() else {
         return Err(not_personal());
     };
@@ -195,7 +183,7 @@ fn confirmed_or_not(
 ) -> Response {
     use vergleichsring_store::Confirmation;
     let retry = |message: String, status: StatusCode| {
-        let page = pages::code_form(&crate::sessions::csrf_of(id), Some(&message));
+        let page = pages::code_form(&crate::secrets::csrf_of(id), Some(&message));
         (status, html_page(page.into_string())).into_response()
     };
     match confirmation {

@@ -6,7 +6,7 @@ use vergleichsring_engine::{SubmitOutcome, Warning};
 use vergleichsring_ingest::RowError;
 
 use super::*;
-use crate::sessions::csrf_of;
+use crate::secrets::csrf_of;
 
 #[test]
 fn cookies_and_secrets() {

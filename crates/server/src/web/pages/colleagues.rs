@@ -6,7 +6,7 @@ use vergleichsring_store::UserRecord;
 
 use super::users::user_state;
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Member;
+use crate::web::signed_in::Member;
 
 /// The member's accounts, the invitation form (with a mail server: `mail`),
 /// and after an invitation the address it went to (`sent_to`, the same

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use crate::web::session::Member;
+use crate::web::signed_in::Member;
 
 /// The form that explains one warning (`rule`) of a submission. The id
 /// of its text area is unique on a page that lists several warnings.

@@ -12,7 +12,7 @@ use super::explain::{explain_form, explained_notice};
 use super::labels::{domain_label, figure_label};
 use super::upload::upload_form;
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Member;
+use crate::web::signed_in::Member;
 
 /// One of the member's submissions as the overview lists it.
 pub(crate) struct SubmissionRow<'a> {
@@ -60,80 +60,9 @@ pub(crate) fn overview(
             (explained_notice())
         }
         (upload_form(catalog, member, None, None))
-        section id="hinweise" {
-            h2 { "Offene Hinweise (" (open.len()) ")" }
-            @if open.is_empty() {
-                p { "Zu Ihren aktuellen Zahlen gibt es keine unerklärten Hinweise." }
-            } @else {
-                p class="muted" {
-                    "Hinweise halten eine Datei nicht auf. Bitte erklären Sie auffällige Werte kurz (z. B. „Umbau, drei Monate geschlossen“), damit der Ring sie einordnen kann."
-                }
-                table {
-                    (table_head(&["Sparte", "Jahr", "Feld", "Hinweis", "Erklärung"]))
-                    tbody {
-                        @for w in open {
-                            tr class="warning" {
-                                td { (domain_label(catalog, &w.domain)) }
-                                td { (w.year) }
-                                td { (figure_label(catalog, &w.domain, &w.figure)) }
-                                td { (w.message_de) }
-                                td { (explain_form(member, &w.submission_id, &w.rule)) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        section id="berichte" {
-            h2 { "Ihre Berichte" }
-            p {
-                "Vergleichswerte werden zum Schutz einzelner Mitglieder aus leicht veränderten Grunddaten berechnet; Ihre eigenen Werte sind genau. "
-                a href="/web/geheimhaltung" { "Was bedeutet Unschärfe?" }
-            }
-            @if years.is_empty() {
-                p { "Berichte gibt es für jedes Jahr, für das Sie Zahlen eingereicht haben." }
-            } @else {
-                ul {
-                    @for y in years.iter().rev() {
-                        li {
-                            a href={ "/web/bericht/" (y) } { "Vergleichsbericht " (y) }
-                            " · "
-                            a href={ "/web/bericht/" (y) "?format=xlsx" } { "Excel" }
-                            " · "
-                            a href={ "/web/bericht/" (y) "?format=csv" } { "CSV" }
-                        }
-                    }
-                }
-            }
-        }
-        section id="einreichungen" {
-            h2 { "Ihre Einreichungen" }
-            @if submissions.is_empty() {
-                p { "Noch keine Einreichungen." }
-            } @else {
-                table {
-                    (table_head(&["Sparte", "Jahr", "Eingereicht (UTC)", "Format", "Hinweise", "Stand"]))
-                    tbody {
-                        @for s in submissions {
-                            tr {
-                                td { (s.domain) }
-                                td { (s.year) }
-                                td { (submitted_at(&s.info.submitted_at)) }
-                                td { (s.info.format.as_deref().unwrap_or("–")) }
-                                td class="num" { (s.info.warnings.len()) }
-                                td {
-                                    @if s.current {
-                                        span class="tag" { "aktuell" }
-                                    } @else {
-                                        "ersetzt"
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        (open_warnings(catalog, member, open))
+        (reports(&years))
+        (submissions_table(submissions))
     };
     layout("Übersicht", Some((&member.name, &member.csrf)), content)
 }
@@ -141,4 +70,96 @@ pub(crate) fn overview(
 /// An RFC 3339 time as date and minute (`2024-03-01 12:30`).
 fn submitted_at(rfc3339: &str) -> String {
     rfc3339.replace('T', " ").chars().take(16).collect()
+}
+
+/// The open warnings, each with its form for an explanation.
+fn open_warnings(catalog: &Catalog, member: &Member, open: &[WarningStatus]) -> Markup {
+    html! {
+    section id="hinweise" {
+        h2 { "Offene Hinweise (" (open.len()) ")" }
+        @if open.is_empty() {
+            p { "Zu Ihren aktuellen Zahlen gibt es keine unerklärten Hinweise." }
+        } @else {
+            p class="muted" {
+                "Hinweise halten eine Datei nicht auf. Bitte erklären Sie auffällige Werte kurz (z. B. „Umbau, drei Monate geschlossen“), damit der Ring sie einordnen kann."
+            }
+            table {
+                (table_head(&["Sparte", "Jahr", "Feld", "Hinweis", "Erklärung"]))
+                tbody {
+                    @for w in open {
+                        tr class="warning" {
+                            td { (domain_label(catalog, &w.domain)) }
+                            td { (w.year) }
+                            td { (figure_label(catalog, &w.domain, &w.figure)) }
+                            td { (w.message_de) }
+                            td { (explain_form(member, &w.submission_id, &w.rule)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+}
+
+/// The links to the reports of the years with current figures.
+fn reports(years: &BTreeSet<i32>) -> Markup {
+    html! {
+    section id="berichte" {
+        h2 { "Ihre Berichte" }
+        p {
+            "Vergleichswerte werden zum Schutz einzelner Mitglieder aus leicht veränderten Grunddaten berechnet; Ihre eigenen Werte sind genau. "
+            a href="/web/geheimhaltung" { "Was bedeutet Unschärfe?" }
+        }
+        @if years.is_empty() {
+            p { "Berichte gibt es für jedes Jahr, für das Sie Zahlen eingereicht haben." }
+        } @else {
+            ul {
+                @for y in years.iter().rev() {
+                    li {
+                        a href={ "/web/bericht/" (y) } { "Vergleichsbericht " (y) }
+                        " · "
+                        a href={ "/web/bericht/" (y) "?format=xlsx" } { "Excel" }
+                        " · "
+                        a href={ "/web/bericht/" (y) "?format=csv" } { "CSV" }
+                    }
+                }
+            }
+        }
+    }
+    }
+}
+
+/// The member's submissions, newest first.
+fn submissions_table(submissions: &[SubmissionRow<'_>]) -> Markup {
+    html! {
+    section id="einreichungen" {
+        h2 { "Ihre Einreichungen" }
+        @if submissions.is_empty() {
+            p { "Noch keine Einreichungen." }
+        } @else {
+            table {
+                (table_head(&["Sparte", "Jahr", "Eingereicht (UTC)", "Format", "Hinweise", "Stand"]))
+                tbody {
+                    @for s in submissions {
+                        tr {
+                            td { (s.domain) }
+                            td { (s.year) }
+                            td { (submitted_at(&s.info.submitted_at)) }
+                            td { (s.info.format.as_deref().unwrap_or("–")) }
+                            td class="num" { (s.info.warnings.len()) }
+                            td {
+                                @if s.current {
+                                    span class="tag" { "aktuell" }
+                                } @else {
+                                    "ersetzt"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
 }

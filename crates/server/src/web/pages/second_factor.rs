@@ -5,7 +5,7 @@
 use maud::{Markup, PreEscaped, html};
 
 use crate::web::layout::layout;
-use crate::web::session::Account;
+use crate::web::signed_in::Account;
 
 /// The form asking for the code after the password.
 pub(crate) fn code_form(csrf: &str, error: Option<&str>) -> Markup {

@@ -4,7 +4,7 @@ use maud::{Markup, html};
 use vergleichsring_store::TokenRecord;
 
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Account;
+use crate::web::signed_in::Account;
 
 /// The user's tokens, the form for a new one, and a token just made
 /// (shown this once) or why it could not be made.

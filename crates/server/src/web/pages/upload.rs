@@ -11,7 +11,7 @@ use super::explain::explain_form;
 use super::labels::{domain_label, figure_label, rule_message_de};
 use super::this_year;
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Member;
+use crate::web::signed_in::Member;
 
 /// The title of every outcome page.
 const TITLE: &str = "Hochladen";

@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use vergleichsring_store::{Role, UserRecord};
 
 use crate::web::layout::{layout, table_head};
-use crate::web::session::Account;
+use crate::web::signed_in::Account;
 
 /// A person just invited: the address, the link path, and whether the
 /// e-mail went out (`None`: no mail server is configured).
@@ -113,61 +113,75 @@ pub(crate) fn admin_users(
                     (table_head(&["Name", "E-Mail-Adresse", "Rolle", "Mitglied", "Einladungsrecht", "Zweiter Faktor", "Stand", "Aktion"]))
                     tbody {
                         @for u in users {
-                            tr {
-                                td { (u.name) }
-                                td { (u.email) }
-                                td { (role_de(u.role)) }
-                                td { (u.member_id.as_deref().or(u.consultant_id.as_deref()).unwrap_or("–")) }
-                                td { @if u.lead { "ja" } @else { "nein" } }
-                                td { @if u.totp_secret.is_some() { "ja" } @else { "nein" } }
-                                td { (user_state(u)) }
-                                td {
-                                    @if !u.disabled {
-                                        form method="post" action="/web/benutzer/sperren" {
-                                            input type="hidden" name="csrf" value=(account.csrf);
-                                            input type="hidden" name="user_id" value=(u.user_id);
-                                            button type="submit" aria-label={ (u.name) " sperren" } { "Sperren" }
-                                        }
-                                        @if u.totp_secret.is_some() {
-                                            form method="post" action="/web/benutzer/zweiter-faktor" {
-                                                input type="hidden" name="csrf" value=(account.csrf);
-                                                input type="hidden" name="user_id" value=(u.user_id);
-                                                button type="submit" aria-label={ "Zweiten Faktor von " (u.name) " zurücksetzen" } { "Zweiten Faktor zurücksetzen" }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
+                            (user_row(account, u))
                         }
                     }
                 }
-                h2 { "Einladen" }
-                form method="post" action="/web/benutzer" {
-                    input type="hidden" name="csrf" value=(account.csrf);
-                    label for="name" { "Name" }
-                    input type="text" id="name" name="name" autocomplete="off" required maxlength="200";
-                    label for="email" { "E-Mail-Adresse" }
-                    input type="email" id="email" name="email" autocomplete="off" required;
-                    label for="role" { "Rolle" }
-                    select id="role" name="role" {
-                        option value="member" { "Mitglied" }
-                        option value="analyst" { "Analyse" }
-                        option value="consultant" { "Beratung" }
-                        option value="admin" { "Betrieb" }
-                    }
-                    label for="member_id" { "Mitgliedsnummer (für Mitglieder)" }
-                    input type="text" id="member_id" name="member_id" value=(member.unwrap_or("")) autocomplete="off";
-                    label for="consultant_id" { "Beratungs-Kennung (für Beratung)" }
-                    input type="text" id="consultant_id" name="consultant_id" autocomplete="off";
-                    p {
-                        input type="checkbox" id="lead" name="lead" value="1";
-                        " "
-                        label for="lead" { "Darf Kolleginnen und Kollegen der eigenen Kommune einladen" }
-                    }
-                    p { button type="submit" { "Einladen" } }
-                }
+                (invite_form(account, member))
                 p { a href="/web" { "Zurück zur Übersicht" } }
             }
         },
     )
+}
+
+/// A user's row in the admin's list, with the buttons for the account.
+fn user_row(account: &Account, u: &UserRecord) -> Markup {
+    html! {
+        tr {
+            td { (u.name) }
+            td { (u.email) }
+            td { (role_de(u.role)) }
+            td { (u.member_id.as_deref().or(u.consultant_id.as_deref()).unwrap_or("–")) }
+            td { @if u.lead { "ja" } @else { "nein" } }
+            td { @if u.totp_secret.is_some() { "ja" } @else { "nein" } }
+            td { (user_state(u)) }
+            td {
+                @if !u.disabled {
+                    form method="post" action="/web/benutzer/sperren" {
+                        input type="hidden" name="csrf" value=(account.csrf);
+                        input type="hidden" name="user_id" value=(u.user_id);
+                        button type="submit" aria-label={ (u.name) " sperren" } { "Sperren" }
+                    }
+                    @if u.totp_secret.is_some() {
+                        form method="post" action="/web/benutzer/zweiter-faktor" {
+                            input type="hidden" name="csrf" value=(account.csrf);
+                            input type="hidden" name="user_id" value=(u.user_id);
+                            button type="submit" aria-label={ "Zweiten Faktor von " (u.name) " zurücksetzen" } { "Zweiten Faktor zurücksetzen" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The admin's form to invite a person for a role.
+fn invite_form(account: &Account, member: Option<&str>) -> Markup {
+    html! {
+        h2 { "Einladen" }
+        form method="post" action="/web/benutzer" {
+            input type="hidden" name="csrf" value=(account.csrf);
+            label for="name" { "Name" }
+            input type="text" id="name" name="name" autocomplete="off" required maxlength="200";
+            label for="email" { "E-Mail-Adresse" }
+            input type="email" id="email" name="email" autocomplete="off" required;
+            label for="role" { "Rolle" }
+            select id="role" name="role" {
+                option value="member" { "Mitglied" }
+                option value="analyst" { "Analyse" }
+                option value="consultant" { "Beratung" }
+                option value="admin" { "Betrieb" }
+            }
+            label for="member_id" { "Mitgliedsnummer (für Mitglieder)" }
+            input type="text" id="member_id" name="member_id" value=(member.unwrap_or("")) autocomplete="off";
+            label for="consultant_id" { "Beratungs-Kennung (für Beratung)" }
+            input type="text" id="consultant_id" name="consultant_id" autocomplete="off";
+            p {
+                input type="checkbox" id="lead" name="lead" value="1";
+                " "
+                label for="lead" { "Darf Kolleginnen und Kollegen der eigenen Kommune einladen" }
+            }
+            p { button type="submit" { "Einladen" } }
+        }
+    }
 }
