@@ -1,23 +1,35 @@
 //! DataFusion session: key figures from `queries/`, plausibility rules, peer
 //! statistics and disclosure control.
 //!
-//! [`Engine`] is the only way the server reaches figures. It keeps one
-//! [`snapshot::Snapshot`] per domain (an index of its years, read once per
-//! data version and brought forward when a submission commits), reads the
-//! years a request needs from the lake into a memory cache bounded by a
-//! byte budget (`memory.rs`), and passes every outgoing statistic through
-//! [`disclosure::verdict`].
+//! [`Engine`] is the only way the server reaches figures: a façade whose
+//! methods each hand one job to the module that owns it. The jobs hold a
+//! `base::Core` (store, snapshots, memory cache, ledgers, policy, noise,
+//! workers), never the `Engine`; no module imports from this file. The
+//! modules, grouped by layer:
 //!
-//! This file is the engine's façade: every public method is one line that
-//! resolves the domain once and hands the work to the type of its job:
-//! `Snapshots` (`snapshots.rs`: the year indexes, years loaded on demand,
-//! past versions, following other processes), `Uploads` (`uploads.rs`), `Records` (`records.rs`: figures
-//! and submissions), `Statistics` (`statistics.rs`: comparisons, time
-//! series, custom groups, SQL, what answers depend on), `Releases`
-//! (`releases.rs`: frozen years), `AsOf` (`as_of.rs`: past states),
-//! `Publications` and `Ledgers` (`publication/`: publications, the ledger
-//! and the audit), `Reports` (`report.rs`) and `Workflow` (`workflow.rs`:
-//! warnings and explanations).
+//! - `out/`: what leaves. `answer.rs` (a request resolved once for its
+//!   handler: its `ETag` state and the answer on demand), `statistics.rs`
+//!   (comparisons, time series, custom groups, the analysts' SQL),
+//!   `compare.rs` (one comparison, every group through the disclosure
+//!   rules), `report.rs`, `export.rs`, `offline.rs`.
+//! - `disclose/`: the one door. `publication/` (publications, the ledger,
+//!   the audit: every statistic for a non-admin caller comes from a
+//!   publication), `disclosure.rs` (rules 1–5, 7), `differencing.rs` (rule
+//!   6), `noise.rs` (rule 14), `grouping.rs` and `dimension.rs` (who falls
+//!   into which group), `summary.rs` (a group's statistics).
+//! - `write/`: what comes in. `uploads.rs` (the upload in named stages),
+//!   `rules.rs` (plausibility), `workflow.rs` (warnings and explanations),
+//!   `releases.rs` (frozen years).
+//! - `read/`: the data as of a version. `lake.rs` (each domain's year
+//!   index, years loaded on demand, other processes followed), `load.rs`
+//!   (reading the Delta table), `snapshot.rs`, `year.rs`,
+//!   `materialised.rs`, `memory.rs` (one byte budget), `as_of.rs` (past
+//!   states), `records.rs` (a member's own figures and submissions).
+//! - `sandbox/`: `session.rs` (the bounded DataFusion session), `query.rs`
+//!   (analysts' SQL checked), `worker.rs` (untrusted work in child
+//!   processes).
+//!
+//! `base.rs` holds the `Core`; `error.rs` the one error enum.
 
 mod base;
 mod disclose;
@@ -40,8 +52,9 @@ use out::compare::{Comparison, Timeseries};
 use read::snapshot::Snapshot;
 
 pub use base::check_year;
-pub use disclose::{differencing as groups, disclosure, noise, publication, summary as stats};
+pub use disclose::{disclosure, noise, publication, summary};
 pub use error::{EngineError, Result};
+pub use out::answer::{ReportAnswer, StatsAnswer, StatsQuery};
 pub use out::statistics::StatsRequest;
 pub use out::{compare, export, offline, report};
 pub use read::as_of::AsOf;
@@ -49,9 +62,8 @@ pub use read::lake::RefreshCounters;
 pub use read::memory::{CacheStats, Gates, Passage};
 pub use read::records::{Figures, SubmissionInfo};
 pub use read::snapshot;
-pub use sandbox::{query, session, worker};
+pub use sandbox::{session, worker};
 pub use vergleichsring_store::DataRelease;
-pub use write::rules;
 pub use write::uploads::{SubmitOutcome, SubmitRequest, Warning};
 pub use write::workflow;
 
@@ -196,15 +208,17 @@ impl Engine {
         self.statistics().create_group(group).await
     }
 
-    /// What a statistics answer depends on, for its `ETag`; `None` when it
-    /// cannot be tagged (custom groups).
-    pub async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
-        self.statistics().answer_state(req).await
+    /// Resolves a comparison or time series once for its handler: its
+    /// `as_of`, what its answer depends on (for the `ETag`), and the
+    /// answer when asked.
+    pub async fn stats_answer<'a>(&self, query: StatsQuery<'a>) -> Result<StatsAnswer<'_, 'a>> {
+        StatsAnswer::resolve(&self.core, query).await
     }
 
-    /// What a member's report depends on, for its `ETag`.
-    pub async fn report_state(&self, as_of: Option<&AsOf>) -> String {
-        self.statistics().report_state(as_of).await
+    /// Resolves a member's report once for its handler: its `as_of`, what
+    /// it depends on (for the `ETag`), and the report when asked.
+    pub async fn report_answer(&self, as_of: Option<&str>) -> Result<ReportAnswer<'_>> {
+        ReportAnswer::resolve(&self.core, &self.reports, as_of).await
     }
 
     /// Resolves an `as_of` value: a publication id (`library-2024-p2`), a

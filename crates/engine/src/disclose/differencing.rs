@@ -10,12 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use vergleichsring_catalog::Catalog;
-use vergleichsring_store::{CustomGroup, Member};
-
 use crate::disclose::disclosure::Policy;
-use crate::out::compare::{Dimension, GroupBy, group_of};
-use crate::read::snapshot::Snapshot;
 
 /// A custom group's statistics already given out for a year (in some
 /// publication), with the members that made it up: what rule 6 compares a
@@ -38,55 +33,6 @@ pub struct Refusal {
     pub reason: &'static str,
     /// A sentence for the analyst.
     pub message: String,
-}
-
-/// The members of a custom group that have current figures for the year.
-pub fn effective_members(group: &CustomGroup, snapshot: &Snapshot, year: i32) -> BTreeSet<String> {
-    group
-        .member_ids
-        .iter()
-        .filter(|m| snapshot.current_row(year, m).is_some())
-        .cloned()
-        .collect()
-}
-
-/// The memberships of the built-in groups of a (domain, year) that are large
-/// enough to be disclosed, which a custom group is compared with as well.
-pub fn builtin_memberships(
-    catalog: &Catalog,
-    snapshot: &Snapshot,
-    members: &std::collections::BTreeMap<String, Member>,
-    population_index: Option<usize>,
-    year: i32,
-    threshold: usize,
-) -> Vec<(String, BTreeSet<String>)> {
-    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
-    let rows = snapshot
-        .year(year)
-        .into_iter()
-        .flat_map(|y| y.current_rows());
-    for (member_id, row) in rows {
-        let Some(member) = members.get(member_id) else {
-            continue;
-        };
-        let population = population_index.and_then(|i| row.basic.get(i));
-        for dim in [
-            Dimension::All,
-            Dimension::SizeClass,
-            Dimension::Land,
-            Dimension::Kind,
-        ] {
-            if let Some((gid, _)) = group_of(catalog, &GroupBy::Dimension(dim), member, population)
-            {
-                out.entry(format!("{}:{gid}", dim.as_str()))
-                    .or_default()
-                    .insert(member_id.to_string());
-            }
-        }
-    }
-    out.into_iter()
-        .filter(|(_, m)| m.len() >= threshold)
-        .collect()
 }
 
 /// Checks rule 6 for a custom group with `effective` members in `year`

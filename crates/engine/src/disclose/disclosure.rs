@@ -5,7 +5,7 @@
 //! admin), 3 (dominance and p % on the weighted ratio), 4 (all values equal),
 //! the test of rule 5 (a union of suppressed groups must itself pass rules 1
 //! and 4; `compare.rs` applies it across a dimension) and rule 7 (anonymous
-//! values rounded to 3 significant digits). Rule 6 lives in `groups.rs`
+//! values rounded to 3 significant digits). Rule 6 lives in `differencing.rs`
 //! because it needs the release log. Every suppression carries a
 //! machine-readable reason and a sentence in German and English; see
 //! `docs/disclosure.md` for the users' description.
@@ -490,6 +490,25 @@ pub fn verdict(
     if !policy.perturbs() && peers_all_equal(&group.values, own) {
         return Verdict::suppressed(n, Reason::AllEqual);
     }
+    let (stats, withheld) = released(policy, peers, &summary, group, w);
+    Verdict {
+        n,
+        stats: Some(stats),
+        reason: None,
+        withheld,
+    }
+}
+
+/// The statistics of a group that passed rules 1 and 4, for a non-admin
+/// audience: each by the group's size (rule 2), the weighted ratio unless
+/// a member dominates it (rule 3). Returns them with what was withheld.
+fn released(
+    policy: &Policy,
+    peers: usize,
+    summary: &Summary,
+    group: &GroupValues,
+    w: Option<f64>,
+) -> (DisclosedStats, Vec<Withheld>) {
     let mut withheld = Vec::new();
     let mut by_size = |name: &'static str, min: usize, v: f64| {
         if peers >= min {
@@ -520,23 +539,19 @@ pub fn verdict(
         }
         (w, _) => w,
     };
-    Verdict {
-        n,
-        stats: Some(DisclosedStats {
-            mean: Some(summary.mean),
-            median,
-            p25,
-            p75,
-            p10,
-            p90,
-            std_dev: summary.std_dev,
-            weighted,
-            min: None,
-            max: None,
-        }),
-        reason: None,
-        withheld,
-    }
+    let stats = DisclosedStats {
+        mean: Some(summary.mean),
+        median,
+        p25,
+        p75,
+        p10,
+        p90,
+        std_dev: summary.std_dev,
+        weighted,
+        min: None,
+        max: None,
+    };
+    (stats, withheld)
 }
 
 fn full(s: &Summary, w: Option<f64>) -> DisclosedStats {

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use vergleichsring_catalog::{Catalog, NoiseRole, Release};
 
 use crate::disclose::noise::Noise;
-use crate::read::snapshot::{StoredRow, SubmissionMeta, year_of_rows};
+use crate::read::load::year_of_rows;
+use crate::read::snapshot::{StoredRow, SubmissionMeta};
 
 fn row(i: usize, id: &str, basic: Vec<Option<f64>>) -> Arc<StoredRow> {
     Arc::new(StoredRow {

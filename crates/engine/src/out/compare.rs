@@ -6,18 +6,16 @@ use serde::Serialize;
 
 pub use crate::disclose::dimension::{Dimension, GroupBy, group_of};
 use crate::disclose::disclosure::{
-    Audience, DisclosedStats, Policy, Reason, Verdict, Visibility, Withheld,
-    passes_size_and_variety, round_3_significant, verdict,
+    Audience, DisclosedStats, Policy, Reason, Verdict, Withheld, passes_size_and_variety, verdict,
 };
 pub use crate::disclose::grouping::CompareInput;
 use crate::disclose::grouping::groups_of;
-use crate::disclose::noise::{NoiseFlags, quintile};
-use crate::disclose::summary::{percentile_rank, rank};
+use crate::disclose::noise::NoiseFlags;
 use crate::read::snapshot::{Snapshot, YearData};
 use crate::read::year::GroupData;
 pub use crate::read::year::Materialised;
+use finish::{Finishing, own_position};
 pub use noisy::PerturbedGroup;
-use noisy::finish_perturbed;
 use vergleichsring_catalog::Release;
 
 /// A peer shown by name (visibility mode `named`).
@@ -183,52 +181,18 @@ pub fn compare(
         _ => data,
     };
     let groups = groups_of(input, released, figure, by);
-    let sigma2 = input.noise.map_or(0.0, |n| n.variance(domain, figure));
-    // The movement the noise is expected to give a group's mean and
-    // weighted ratio, from its released (perturbed) values only.
-    let expected = |g: &crate::disclose::disclosure::GroupValues| {
-        input.noise.map_or((0.0, 0.0), |n| {
-            n.expected_movement(domain, figure, &g.values, &g.nums, &g.dens)
-        })
-    };
-    let mean_only = domain.key_figures[figure].release == Release::MeanOnly;
-    // The requester's group and value: only a registered member with a
-    // current row that the grouping places in a group has a position.
-    let pop_idx = domain
-        .basic_figures
-        .iter()
-        .position(|f| f.id == "population");
-    let own_group: Option<String> = own.and_then(|m| {
-        let member = input.members.get(m)?;
-        let row = input.snapshot.current_row(year, m)?;
-        let population = pop_idx.and_then(|i| row.basic.get(i));
-        group_of(input.catalog, by, member, population).map(|(gid, _)| gid)
-    });
-    let own_value: Option<f64> = own_group.as_ref().and_then(|_| {
-        own.and_then(|m| input.snapshot.key_of(year, m))
-            .and_then(|k| k.values.get(figure))
-    });
-    // The requester's value as it stands among the released values: its
-    // perturbed one when the peers' are perturbed.
-    let own_released: Option<f64> = if perturb {
-        own_group.as_ref().and_then(|_| {
-            own.and_then(|m| released.key_of(m))
-                .and_then(|k| k.values.get(figure))
-        })
-    } else {
-        own_value
-    };
+    let position = own_position(input, year, figure, by, own, perturb.then_some(released));
     let mut built: Vec<Building<'_>> = groups
         .iter()
         .map(|g| Building {
             g,
             verdict: Verdict::suppressed(0, Reason::BelowThreshold),
-            holds_own: own_group.as_deref() == Some(g.id.as_str()),
+            holds_own: position.group.as_deref() == Some(g.id.as_str()),
         })
         .collect();
     // The requester's own value, which it knows, where it counts: a
     // member's own group.
-    let known = own_released.filter(|_| audience == Audience::Member);
+    let known = position.released.filter(|_| audience == Audience::Member);
     for b in &mut built {
         let own = known.filter(|_| b.holds_own);
         b.verdict = verdict(policy, audience, &b.g.values, own);
@@ -236,153 +200,26 @@ pub fn compare(
     if matches!(by, GroupBy::Dimension(d) if *d != Dimension::All) {
         protect_complement(policy, audience, &mut built, known);
     }
-    let direction = domain.key_figures[figure].direction;
-    // Admin sees beside the true statistics what an analyst gets from the
-    // perturbed figures.
-    let shadow = match twin {
-        Some(t) if audience == Audience::Admin => Some(groups_of(input, &t.year, figure, by)),
-        _ => None,
+    let finishing = Finishing {
+        input,
+        data,
+        figure,
+        by,
+        audience,
+        perturb,
+        mean_only: domain.key_figures[figure].release == Release::MeanOnly,
+        sigma2: input.noise.map_or(0.0, |n| n.variance(domain, figure)),
+        own,
+        position,
+        known,
+        // Admin sees beside the true statistics what an analyst gets from
+        // the perturbed figures.
+        shadow: match twin {
+            Some(t) if audience == Audience::Admin => Some(groups_of(input, &t.year, figure, by)),
+            _ => None,
+        },
     };
-    let out = built
-        .into_iter()
-        .map(|b| {
-            let mut r = b.verdict;
-            // Rule 15: a key figure whose values sit on a grid, at a bound
-            // or at zero goes out as a group mean only.
-            let mean_only_here = mean_only && perturb;
-            let disclosed = r.stats.is_some();
-            let peers = r.n - usize::from(b.holds_own && known.is_some());
-            let noise = match (&mut r.stats, perturb) {
-                (Some(stats), true) => Some(finish_perturbed(
-                    stats,
-                    &mut r.withheld,
-                    expected(&b.g.values),
-                    sigma2,
-                    peers,
-                    mean_only_here,
-                )),
-                _ => None,
-            };
-            let position = disclosed && !mean_only_here;
-            let own = match (b.holds_own, own) {
-                (true, Some(member_id)) if perturb => Some(Own {
-                    member_id: member_id.to_string(),
-                    value: own_value,
-                    rank: None,
-                    percentile_rank: None,
-                    coarse: true,
-                    // Rule 17: the quintile among perturbed peers, in
-                    // built-in groups only.
-                    quintile: own_released
-                        .filter(|_| position && matches!(by, GroupBy::Dimension(_)))
-                        .and_then(|v| {
-                            quintile(
-                                rank(&b.g.values.values, v, direction),
-                                b.g.values.values.len(),
-                            )
-                        }),
-                }),
-                (true, Some(member_id)) => Some(Own {
-                    member_id: member_id.to_string(),
-                    value: own_value,
-                    rank: own_value
-                        .filter(|_| disclosed)
-                        .map(|v| rank(&b.g.values.values, v, direction)),
-                    percentile_rank: own_value
-                        .filter(|_| disclosed)
-                        .and_then(|v| percentile_rank(&b.g.values.values, v)),
-                    quintile: None,
-                    coarse: false,
-                }),
-                _ => None,
-            };
-            let perturbed = shadow.as_ref().and_then(|groups| {
-                let pg = groups.iter().find(|g| g.id == b.g.id)?;
-                let mut v = verdict(policy, Audience::Analyst, &pg.values, None);
-                let noise = v.stats.as_mut().map(|stats| {
-                    finish_perturbed(
-                        stats,
-                        &mut v.withheld,
-                        expected(&pg.values),
-                        sigma2,
-                        v.n,
-                        mean_only,
-                    )
-                });
-                Some(PerturbedGroup {
-                    suppressed: v.stats.is_none(),
-                    reason: v.reason.map(Reason::code),
-                    stats: v.stats,
-                    withheld: v.withheld,
-                    noise,
-                })
-            });
-            // Rule 8: the anonymous distribution only for built-in groups
-            // (two custom groups' distributions differing by one member
-            // would show that member's value); names with values only for
-            // members among themselves (and admin), never for analysts or
-            // consultants.
-            let sees_values = matches!(
-                audience,
-                Audience::Member | Audience::Analyst | Audience::Admin
-            );
-            let distribution = (disclosed
-                && !mean_only_here
-                && sees_values
-                && matches!(by, GroupBy::Dimension(_))
-                && policy.visibility == Visibility::Pseudonymous)
-                .then(|| {
-                    let mut v: Vec<f64> =
-                        b.g.values
-                            .values
-                            .iter()
-                            .map(|x| round_3_significant(*x))
-                            .collect();
-                    v.sort_by(f64::total_cmp);
-                    v
-                });
-            let peers = (matches!(audience, Audience::Member | Audience::Admin)
-                && policy.visibility == Visibility::Named)
-                .then(|| {
-                    let column = data.key_columns().figure(figure);
-                    let mut p: Vec<Peer> =
-                        b.g.assignment
-                            .of_row
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, g)| **g == Some(b.g.index))
-                            .filter_map(|(i, _)| Some((b.g.ids.get(i)?, column.value(i)?)))
-                            .map(|(id, v)| Peer {
-                                member_id: id.clone(),
-                                name: input
-                                    .members
-                                    .get(id)
-                                    .map(|m| m.name.clone())
-                                    .unwrap_or_default(),
-                                value: v,
-                            })
-                            .collect();
-                    p.sort_by(|a, b| b.value.total_cmp(&a.value));
-                    p
-                });
-            GroupResult {
-                group: b.g.id.clone(),
-                label: b.g.label.clone(),
-                n: r.n,
-                suppressed: r.stats.is_none(),
-                reason: r.reason.map(Reason::code),
-                message: r.reason.map(Reason::message_en),
-                message_de: r.reason.map(Reason::message_de),
-                stats: r.stats,
-                withheld: r.withheld,
-                own,
-                distribution,
-                peers,
-                noise,
-                perturbed,
-            }
-        })
-        .collect();
+    let out = built.into_iter().map(|b| finishing.finish(b)).collect();
     Comparison {
         domain: domain.id.clone(),
         year,
@@ -571,6 +408,7 @@ pub struct Timeseries {
     pub points: Vec<Point>,
 }
 
+mod finish;
 mod noisy;
 #[cfg(test)]
 mod tests;

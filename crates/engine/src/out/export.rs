@@ -89,6 +89,56 @@ pub fn comparison_schema(with_own: bool, with_publication: bool) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// One group of one comparison: a row of the batch.
+type Row<'c> = (&'c Comparison, &'c crate::out::compare::GroupResult);
+
+/// The columns of a single answer's own position: the suppression's
+/// reason, the member, its value, rank and percentile rank.
+fn own_columns(rows: &[Row<'_>]) -> [ArrayRef; 5] {
+    [
+        Arc::new(StringArray::from(
+            rows.iter().map(|(_, g)| g.reason).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|(_, g)| g.own.as_ref().map(|o| o.member_id.clone()))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            rows.iter()
+                .map(|(_, g)| g.own.as_ref().and_then(|o| o.value))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(UInt64Array::from(
+            rows.iter()
+                .map(|(_, g)| g.own.as_ref().and_then(|o| o.rank).map(|r| r as u64))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            rows.iter()
+                .map(|(_, g)| g.own.as_ref().and_then(|o| o.percentile_rank))
+                .collect::<Vec<_>>(),
+        )),
+    ]
+}
+
+/// The columns naming the publication a row comes from: its id and when
+/// it was made.
+fn publication_columns(rows: &[Row<'_>]) -> [ArrayRef; 2] {
+    [
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|(c, _)| c.publication.as_ref().map(|p| p.id.clone()))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|(c, _)| c.publication.as_ref().map(|p| p.published_at.clone()))
+                .collect::<Vec<_>>(),
+        )),
+    ]
+}
+
 /// Comparisons as one batch, one row per group. The analysts' table
 /// (without own positions) always names publications; a single answer does
 /// when it comes from one (admin's live answers keep their columns).
@@ -96,14 +146,13 @@ pub fn comparisons_batch(
     comparisons: &[Comparison],
     with_own: bool,
 ) -> Result<RecordBatch, EngineError> {
-    let rows: Vec<(&Comparison, &crate::out::compare::GroupResult)> = comparisons
+    let rows: Vec<Row<'_>> = comparisons
         .iter()
         .flat_map(|c| c.groups.iter().map(move |g| (c, g)))
         .collect();
-    let text =
-        |f: &dyn Fn(&(&Comparison, &crate::out::compare::GroupResult)) -> String| -> ArrayRef {
-            Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
-        };
+    let text = |f: &dyn Fn(&Row<'_>) -> String| -> ArrayRef {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
     let stat =
         |f: &dyn Fn(&crate::disclose::disclosure::DisclosedStats) -> Option<f64>| -> ArrayRef {
             Arc::new(Float64Array::from(
@@ -136,42 +185,11 @@ pub fn comparisons_batch(
         stat(&|s| s.weighted),
     ];
     if with_own {
-        columns.push(Arc::new(StringArray::from(
-            rows.iter().map(|(_, g)| g.reason).collect::<Vec<_>>(),
-        )));
-        columns.push(Arc::new(StringArray::from(
-            rows.iter()
-                .map(|(_, g)| g.own.as_ref().map(|o| o.member_id.clone()))
-                .collect::<Vec<_>>(),
-        )));
-        columns.push(Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|(_, g)| g.own.as_ref().and_then(|o| o.value))
-                .collect::<Vec<_>>(),
-        )));
-        columns.push(Arc::new(UInt64Array::from(
-            rows.iter()
-                .map(|(_, g)| g.own.as_ref().and_then(|o| o.rank).map(|r| r as u64))
-                .collect::<Vec<_>>(),
-        )));
-        columns.push(Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|(_, g)| g.own.as_ref().and_then(|o| o.percentile_rank))
-                .collect::<Vec<_>>(),
-        )));
+        columns.extend(own_columns(&rows));
     }
     let with_publication = !with_own || comparisons.iter().any(|c| c.publication.is_some());
     if with_publication {
-        columns.push(Arc::new(StringArray::from(
-            rows.iter()
-                .map(|(c, _)| c.publication.as_ref().map(|p| p.id.clone()))
-                .collect::<Vec<_>>(),
-        )));
-        columns.push(Arc::new(StringArray::from(
-            rows.iter()
-                .map(|(c, _)| c.publication.as_ref().map(|p| p.published_at.clone()))
-                .collect::<Vec<_>>(),
-        )));
+        columns.extend(publication_columns(&rows));
     }
     type FlagOf =
         dyn Fn(&crate::disclose::noise::NoiseFlags) -> Option<crate::disclose::noise::Flag>;

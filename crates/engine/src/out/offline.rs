@@ -129,8 +129,7 @@ pub async fn snapshot_with_noise(
         }
     }
     let data =
-        crate::read::snapshot::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), noise)
-            .await?;
+        crate::read::load::year_of_rows(d, rows.into_iter().map(Arc::new).collect(), noise).await?;
     Ok(Snapshot::of_years(Some(0), BTreeMap::from([(year, data)])))
 }
 

@@ -15,6 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::out::compare::{self, Comparison, Dimension, GroupBy, Timeseries};
 use crate::out::export;
 use crate::read::as_of::AsOf;
+use crate::read::records::Records;
 use crate::sandbox::query;
 use vergleichsring_store::CustomGroup;
 
@@ -36,7 +37,7 @@ pub struct StatsRequest<'a> {
 }
 
 /// A resolved [`StatsRequest`].
-struct Prepared<'e> {
+pub(crate) struct Prepared<'e> {
     domain: &'e Domain,
     figure: usize,
     by: GroupBy,
@@ -70,6 +71,7 @@ pub(crate) fn count_suppressed(outcomes: impl IntoIterator<Item = (bool, Option<
 }
 
 /// Comparisons, time series, custom groups and the analysts' SQL.
+#[derive(Clone, Copy)]
 pub(crate) struct Statistics<'e> {
     core: &'e Core,
 }
@@ -92,7 +94,7 @@ impl<'e> Statistics<'e> {
     /// [`Statistics::prepare`]; a custom group this process does not know
     /// yet (defined through another replica a moment ago) is looked up
     /// again after reading the state log.
-    async fn prepare_fresh(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
+    pub(crate) async fn prepare_fresh(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
         match self.prepare(req) {
             Err(EngineError::UnknownGroupBy(_)) if self.core.store.state_may_be_behind().await => {
                 self.prepare(req)
@@ -126,11 +128,24 @@ impl<'e> Statistics<'e> {
     pub(crate) async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
         let p = self.prepare_fresh(req).await?;
+        self.comparison_of(req, p, year).await
+    }
+
+    /// [`Statistics::comparison`] of a request resolved before, for a
+    /// year checked before.
+    pub(crate) async fn comparison_of(
+        &self,
+        req: &StatsRequest<'_>,
+        p: Prepared<'e>,
+        year: i32,
+    ) -> Result<Comparison> {
         // Give to get: a member, or a consultant reading on its behalf, sees a
         // year's comparisons only once the member has submitted for it.
         if let Some(m) = req.member
             && matches!(req.audience, Audience::Member | Audience::Consultant)
-            && !self.core.has_submitted(req.domain, year, m).await?
+            && !Records::new(self.core, p.domain)
+                .has_submitted(year, m)
+                .await?
         {
             return Err(EngineError::GiveToGet {
                 member_id: m.to_string(),
@@ -176,6 +191,16 @@ impl<'e> Statistics<'e> {
         to: Option<i32>,
     ) -> Result<Timeseries> {
         let p = self.prepare_fresh(req).await?;
+        self.timeseries_of(req, p, (from, to)).await
+    }
+
+    /// [`Statistics::timeseries`] of a request resolved before.
+    pub(crate) async fn timeseries_of(
+        &self,
+        req: &StatsRequest<'_>,
+        p: Prepared<'e>,
+        (from, to): (Option<i32>, Option<i32>),
+    ) -> Result<Timeseries> {
         let points = self
             .core
             .publishing()

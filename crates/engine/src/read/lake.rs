@@ -10,8 +10,9 @@ use vergleichsring_store::{DeltaTable, Store};
 
 use crate::disclose::noise::Noise;
 use crate::error::{EngineError, Result};
+use crate::read::load;
 use crate::read::memory::{Key, MemoryCache, Weigh};
-use crate::read::snapshot::{self, Snapshot, YearData};
+use crate::read::snapshot::{Snapshot, YearData};
 
 /// How snapshots were brought up to date since start.
 #[derive(Debug, Default)]
@@ -105,7 +106,7 @@ impl Snapshots {
             return Ok(s);
         }
         let started = std::time::Instant::now();
-        let index = snapshot::load_index(&table).await?;
+        let index = load::load_index(&table).await?;
         let snap = Arc::new(Snapshot::of_index(table.version(), Arc::new(index)));
         self.counters
             .full_loads
@@ -138,7 +139,7 @@ impl Snapshots {
             .load_version(version as _)
             .await
             .map_err(vergleichsring_store::StoreError::from)?;
-        let index = snapshot::load_index(&table).await?;
+        let index = load::load_index(&table).await?;
         tracing::info!(domain = d.id, version, "year index read at a later version");
         Ok(Arc::new(Snapshot::of_index(Some(version), Arc::new(index))))
     }
@@ -200,7 +201,7 @@ impl Snapshots {
                         .await
                         .map_err(vergleichsring_store::StoreError::from)?;
                 }
-                let data = snapshot::load_year(d, &table, year, version, self.noise()).await?;
+                let data = load::load_year(d, &table, year, version, self.noise()).await?;
                 tracing::debug!(
                     domain = d.id,
                     year,
@@ -295,7 +296,7 @@ impl Snapshots {
             .table(domain)
             .await
             .ok_or_else(|| EngineError::UnknownDomain(domain.to_string()))?;
-        let batches = snapshot::query_figures(
+        let batches = load::query_figures(
             &table,
             format!("SELECT * FROM figures WHERE version = {version} ORDER BY row"),
         )
@@ -369,7 +370,7 @@ impl Snapshots {
         committed: &vergleichsring_store::Committed,
     ) -> Result<Snapshot> {
         let next = previous.with_commit(committed.version, &committed.batch)?;
-        for (year, rows) in snapshot::rows_by_year(d, &committed.batch)? {
+        for (year, rows) in load::rows_by_year(d, &committed.batch)? {
             let before = previous.year_version(year);
             let held: Option<Arc<YearData>> = match before {
                 Some(v) => self.memory.get(&Key::Year {
@@ -382,7 +383,7 @@ impl Snapshots {
             let Some(held) = held else {
                 continue;
             };
-            let data = snapshot::year_with_rows(d, Some(&held), rows, self.noise()).await?;
+            let data = load::year_with_rows(d, Some(&held), rows, self.noise()).await?;
             self.memory.insert(
                 Key::Year {
                     domain: d.id.clone(),

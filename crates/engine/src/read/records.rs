@@ -216,7 +216,7 @@ async fn key_figures_of(
     let batch = rules::upload_batch(d, year, &upload)?;
     let batches = session::query_batch("basic", batch, d.query.clone()).await?;
     for b in &batches {
-        if let Some((_, k)) = snapshot::read_key_rows(d, b)?.into_iter().next() {
+        if let Some((_, k)) = crate::read::load::read_key_rows(d, b)?.into_iter().next() {
             return Ok(k.values.to_vec());
         }
     }

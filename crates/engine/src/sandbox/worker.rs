@@ -16,7 +16,6 @@
 //! (`u64` length): the upload's bytes, or Arrow IPC streams (the
 //! `comparisons` table, a decoded batch, a query's answer).
 
-use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -236,12 +235,49 @@ enum Lost {
     Crashed(String),
 }
 
+/// Writes one request frame to a worker and reads its answer frame,
+/// refusing an answer larger than the protocol allows.
+async fn exchange(
+    worker: &mut Worker,
+    header: &[u8],
+    payload: &[u8],
+) -> std::io::Result<(Answer, Vec<u8>)> {
+    let mut frame = Vec::with_capacity(header.len() + payload.len() + 12);
+    write_frame(&mut frame, header, payload)?;
+    worker.stdin.write_all(&frame).await?;
+    worker.stdin.flush().await?;
+    let too_large = || std::io::Error::other("the worker's answer is larger than allowed");
+    let mut len = [0u8; 4];
+    worker.stdout.read_exact(&mut len).await?;
+    let header_len = u32::from_be_bytes(len) as usize;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(too_large());
+    }
+    let mut head = vec![0; header_len];
+    worker.stdout.read_exact(&mut head).await?;
+    let mut len = [0u8; 8];
+    worker.stdout.read_exact(&mut len).await?;
+    let size = u64::from_be_bytes(len);
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    (&mut worker.stdout)
+        .take(size)
+        .read_to_end(&mut body)
+        .await?;
+    if body.len() as u64 != size {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    let answer: Answer = serde_json::from_slice(&head).map_err(std::io::Error::other)?;
+    Ok((answer, body))
+}
+
 /// The server's side: a few workers, started on demand and reused.
 pub struct Pool {
     config: WorkerConfig,
     idle: Mutex<Vec<Worker>>,
     slots: tokio::sync::Semaphore,
-    busy: Mutex<HashSet<u32>>,
 }
 
 impl Pool {
@@ -251,15 +287,7 @@ impl Pool {
             slots: tokio::sync::Semaphore::new(config.size.max(1)),
             config,
             idle: Mutex::default(),
-            busy: Mutex::default(),
         }
-    }
-
-    /// The process ids of the workers doing a job now (for operators and
-    /// for the test that kills one mid-upload).
-    pub fn busy_pids(&self) -> Vec<u32> {
-        let busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-        busy.iter().copied().collect()
     }
 
     fn spawn(&self, time_limit: Duration) -> std::io::Result<Worker> {
@@ -317,48 +345,9 @@ impl Pool {
                 .spawn(time_limit)
                 .map_err(|e| Lost::Crashed(format!("the worker could not be started: {e}")))?,
         };
-        let pid = worker.child.id().unwrap_or(0);
-        self.busy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(pid);
         let header = serde_json::to_vec(request).map_err(|e| Lost::Crashed(e.to_string()))?;
-        let exchange = async {
-            let mut frame = Vec::with_capacity(header.len() + payload.len() + 12);
-            write_frame(&mut frame, &header, payload)?;
-            worker.stdin.write_all(&frame).await?;
-            worker.stdin.flush().await?;
-            let too_large = || std::io::Error::other("the worker's answer is larger than allowed");
-            let mut len = [0u8; 4];
-            worker.stdout.read_exact(&mut len).await?;
-            let header_len = u32::from_be_bytes(len) as usize;
-            if header_len > MAX_HEADER_BYTES {
-                return Err(too_large());
-            }
-            let mut head = vec![0; header_len];
-            worker.stdout.read_exact(&mut head).await?;
-            let mut len = [0u8; 8];
-            worker.stdout.read_exact(&mut len).await?;
-            let size = u64::from_be_bytes(len);
-            if size > MAX_PAYLOAD_BYTES {
-                return Err(too_large());
-            }
-            let mut body = Vec::new();
-            (&mut worker.stdout)
-                .take(size)
-                .read_to_end(&mut body)
-                .await?;
-            if body.len() as u64 != size {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            let answer: Answer = serde_json::from_slice(&head).map_err(std::io::Error::other)?;
-            std::io::Result::Ok((answer, body))
-        };
-        let outcome = tokio::time::timeout(time_limit, exchange).await;
-        self.busy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&pid);
+        let outcome =
+            tokio::time::timeout(time_limit, exchange(&mut worker, &header, payload)).await;
         match outcome {
             Ok(Ok(answer)) => {
                 worker.jobs += 1;

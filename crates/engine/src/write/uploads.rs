@@ -1,5 +1,9 @@
-//! Uploads: decoding and checking a file, plausibility rules, and the one
-//! commit that stores it (then an automatic publication, if due).
+//! Uploads, in named stages: `refuse_frozen`, `decode_and_validate` (in
+//! a worker process, within the time limit), `refuse_left_members`,
+//! `plausibility` (the rules; errors refuse, the rest are warnings),
+//! `submitted_rows`, the archive of the exact bytes, and `commit` (one
+//! commit, the snapshot brought forward under the same lock); then an
+//! automatic publication, if due (`Uploads::submit`).
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -118,175 +122,36 @@ impl<'e> Uploads<'e> {
         outcome
     }
 
-    /// Checks an upload to a resolved domain and stores it as one commit.
+    /// Checks an upload to a resolved domain and stores it as one commit:
+    /// the stages [`Uploads::refuse_frozen`], [`Uploads::decode_and_validate`],
+    /// [`Uploads::refuse_left_members`], [`Uploads::plausibility`],
+    /// [`submitted_rows`], the archive and [`Uploads::commit`].
     async fn check_and_store(&self, domain: &Domain, req: SubmitRequest) -> Result<SubmitOutcome> {
         check_year(req.year)?;
-        // A frozen year is refused before the file is read; the store checks
-        // again under its lock, where it counts.
-        if let Some(r) = self.core.store.frozen(&domain.id, req.year)? {
-            return Err(EngineError::Store(StoreError::Frozen {
-                domain: domain.id.clone(),
-                year: req.year,
-                release: r.id,
-            }));
-        }
+        self.refuse_frozen(domain, req.year)?;
         let format = Format::from_content_type(&req.content_type)?;
         let started = std::time::Instant::now();
-        let registered = self.core.registered_ids();
-        let own = req.own_member.clone();
         let year = req.year;
-        let d2 = domain.clone();
-        let body = req.body.clone();
-        let limits = self.core.limits;
-        // Untrusted bytes are decoded in a worker process when the engine
-        // has workers (the server always does); it is killed at the time
-        // limit, and its crash refuses the file.
-        let decoded = match &self.core.workers {
-            Some(pool) => Some(
-                pool.decode(format, &body, &limits, self.core.upload_timeout)
-                    .await?,
-            ),
-            None => None,
-        };
-        // Decoding (without workers) and cell checks are CPU work: keep them
-        // off the request threads, and give up waiting after the time limit.
-        let decoding = tokio::task::spawn_blocking(move || {
-            let decoded = match decoded {
-                Some(d) => d,
-                None => vergleichsring_ingest::decode(format, body, &limits)?,
-            };
-            let is_registered = |id: &str| registered.contains(id);
-            vergleichsring_ingest::validate(
-                &decoded,
-                &d2,
-                year,
-                &Submitter {
-                    own_member: own.as_deref(),
-                    is_registered: &is_registered,
-                },
-            )
-        });
-        let upload: Upload = tokio::time::timeout(self.core.upload_timeout, decoding)
-            .await
-            .map_err(|_| {
-                EngineError::Rejected(vec![RowError::file(
-                    "too_slow",
-                    format!(
-                        "checking the upload took longer than {} s; split it into smaller files",
-                        self.core.upload_timeout.as_secs()
-                    ),
-                )])
-            })?
-            .map_err(|e| {
-                // A decoder that panics on a malformed file (a library bug)
-                // must not turn the upload into a 5xx: the file is refused.
-                tracing::error!(error = %e, "decoding an upload panicked");
-                EngineError::Rejected(vec![RowError::file(
-                    "unreadable_file",
-                    "the file could not be decoded; it is damaged or written in a way the decoder does not support",
-                )])
-            })??;
-
-        // A member that left the ring submits nothing for the year it left
-        // and later (its earlier figures stay).
-        let left = self.core.store.members_left();
-        let gone: Vec<RowError> = upload
-            .rows
-            .iter()
-            .filter_map(|r| {
-                let from = *left.get(&r.member_id)?;
-                (year >= from).then(|| RowError {
-                    row: Some(r.row),
-                    member_id: Some(r.member_id.clone()),
-                    column: Some("member_id".into()),
-                    rule: "member_left".into(),
-                    message: format!(
-                        "member {} left the ring from {from} on; figures for {year} are not accepted",
-                        r.member_id
-                    ),
-                })
-            })
-            .collect();
-        if !gone.is_empty() {
-            return Err(EngineError::Rejected(gone));
-        }
-
+        let upload = self.decode_and_validate(domain, &req, format).await?;
+        self.refuse_left_members(&upload, year)?;
         let decoded_at = started.elapsed();
-        let mut findings = rules::evaluate(domain, year, &upload).await?;
-        // The previous year, for the year-over-year rules.
-        let snapshot = self.core.snapshots.current_with(domain, [year - 1]).await?;
-        findings.extend(rules::year_over_year(domain, year, &upload, &snapshot));
-        let errors: Vec<RowError> = findings
-            .iter()
-            .filter(|f| f.level == Level::Error)
-            .map(|f| RowError {
-                row: Some(f.row),
-                member_id: Some(f.member_id.clone()),
-                column: Some(f.figure.clone()),
-                rule: f.rule.clone(),
-                message: f.message.clone(),
-            })
-            .collect();
-        if !errors.is_empty() {
-            return Err(EngineError::Rejected(errors));
-        }
-        let warnings: Vec<Warning> = findings
-            .into_iter()
-            .map(|f| Warning {
-                member_id: f.member_id,
-                figure: f.figure,
-                rule: f.rule,
-                message: f.message,
-                message_de: f.message_de,
-                row: f.row,
-            })
-            .collect();
+        let warnings = self.plausibility(domain, year, &upload).await?;
         let submission_id = new_submission_id();
-        // The warnings by row, found once (a national upload has 100,000
-        // rows and thousands of warnings).
-        let mut by_row: std::collections::HashMap<_, Vec<&Warning>> =
-            std::collections::HashMap::new();
-        for w in &warnings {
-            by_row.entry(w.row).or_default().push(w);
-        }
-        let rows: Vec<SubmittedRow> = upload
-            .rows
-            .iter()
-            .map(|r: &UploadRow| {
-                let own: &[&Warning] = by_row.get(&r.row).map_or(&[], Vec::as_slice);
-                SubmittedRow {
-                    row: r.row,
-                    member_id: r.member_id.clone(),
-                    values: r.values.clone(),
-                    warnings_json: serde_json::to_string(&own).unwrap_or_else(|_| "[]".into()),
-                }
-            })
-            .collect();
+        let rows = submitted_rows(&upload, &warnings);
         let members: Vec<String> = rows.iter().map(|r| r.member_id.clone()).collect();
         let checked_at = started.elapsed();
         // The exact bytes are kept before the commit that refers to them.
         let upload_sha256 = self.core.store.archive_upload(&req.body).await?;
         let archived_at = started.elapsed();
-        // Commit and snapshot refresh happen under one lock, so that the
-        // snapshot follows the table commit by commit.
-        let _refresh = self.core.snapshots.refresh.lock().await;
-        let committed = self
-            .core
-            .store
-            .append_submission(
-                &domain.id,
-                SubmissionRows {
-                    submission_id: submission_id.clone(),
-                    submitted_by: req.token_id,
-                    year,
-                    upload_sha256: upload_sha256.clone(),
-                    upload_format: format.name().to_string(),
-                    rows,
-                },
-            )
-            .await?;
-        let committed_at = started.elapsed();
-        self.core.snapshots.apply_commit(domain, &committed).await;
+        let submission = SubmissionRows {
+            submission_id: submission_id.clone(),
+            submitted_by: req.token_id,
+            year,
+            upload_sha256: upload_sha256.clone(),
+            upload_format: format.name().to_string(),
+            rows,
+        };
+        let (committed, committed_at) = self.commit(domain, submission, started).await?;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         tracing::info!(
             domain = domain.id,
@@ -312,4 +177,192 @@ impl<'e> Uploads<'e> {
             publication: None,
         })
     }
+
+    /// Stage 1: a frozen year is refused before the file is read; the
+    /// store checks again under its lock, where it counts.
+    fn refuse_frozen(&self, domain: &Domain, year: i32) -> Result<()> {
+        match self.core.store.frozen(&domain.id, year)? {
+            Some(r) => Err(EngineError::Store(StoreError::Frozen {
+                domain: domain.id.clone(),
+                year,
+                release: r.id,
+            })),
+            None => Ok(()),
+        }
+    }
+
+    /// Stage 2: decodes the file and checks its cells against the
+    /// catalogue (`vergleichsring_ingest::validate`), within the upload's
+    /// time limit.
+    async fn decode_and_validate(
+        &self,
+        domain: &Domain,
+        req: &SubmitRequest,
+        format: Format,
+    ) -> Result<Upload> {
+        let registered = self.core.registered_ids();
+        let own = req.own_member.clone();
+        let year = req.year;
+        let d2 = domain.clone();
+        let body = req.body.clone();
+        let limits = self.core.limits;
+        let timeout = self.core.upload_timeout;
+        // Untrusted bytes are decoded in a worker process when the engine
+        // has workers (the server always does); it is killed at the time
+        // limit, and its crash refuses the file.
+        let decoded = match &self.core.workers {
+            Some(pool) => Some(pool.decode(format, &body, &limits, timeout).await?),
+            None => None,
+        };
+        // Decoding (without workers) and cell checks are CPU work: keep them
+        // off the request threads, and give up waiting after the time limit.
+        let decoding = tokio::task::spawn_blocking(move || {
+            let decoded = match decoded {
+                Some(d) => d,
+                None => vergleichsring_ingest::decode(format, body, &limits)?,
+            };
+            let is_registered = |id: &str| registered.contains(id);
+            vergleichsring_ingest::validate(
+                &decoded,
+                &d2,
+                year,
+                &Submitter {
+                    own_member: own.as_deref(),
+                    is_registered: &is_registered,
+                },
+            )
+        });
+        let upload: Upload = tokio::time::timeout(timeout, decoding)
+            .await
+            .map_err(|_| {
+                EngineError::Rejected(vec![RowError::file(
+                    "too_slow",
+                    format!(
+                        "checking the upload took longer than {} s; split it into smaller files",
+                        timeout.as_secs()
+                    ),
+                )])
+            })?
+            .map_err(|e| {
+                // A decoder that panics on a malformed file (a library bug)
+                // must not turn the upload into a 5xx: the file is refused.
+                tracing::error!(error = %e, "decoding an upload panicked");
+                EngineError::Rejected(vec![RowError::file(
+                    "unreadable_file",
+                    "the file could not be decoded; it is damaged or written in a way the decoder does not support",
+                )])
+            })??;
+        Ok(upload)
+    }
+
+    /// Stage 3: a member that left the ring submits nothing for the year
+    /// it left and later (its earlier figures stay).
+    fn refuse_left_members(&self, upload: &Upload, year: i32) -> Result<()> {
+        let left = self.core.store.members_left();
+        let gone: Vec<RowError> = upload
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let from = *left.get(&r.member_id)?;
+                (year >= from).then(|| RowError {
+                    row: Some(r.row),
+                    member_id: Some(r.member_id.clone()),
+                    column: Some("member_id".into()),
+                    rule: "member_left".into(),
+                    message: format!(
+                        "member {} left the ring from {from} on; figures for {year} are not accepted",
+                        r.member_id
+                    ),
+                })
+            })
+            .collect();
+        if gone.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Rejected(gone))
+        }
+    }
+
+    /// Stage 4: the domain's plausibility rules and the year-over-year
+    /// rules against the previous year. A finding of level error refuses
+    /// the upload; the others are its warnings.
+    async fn plausibility(
+        &self,
+        domain: &Domain,
+        year: i32,
+        upload: &Upload,
+    ) -> Result<Vec<Warning>> {
+        let mut findings = rules::evaluate(domain, year, upload).await?;
+        // The previous year, for the year-over-year rules.
+        let snapshot = self.core.snapshots.current_with(domain, [year - 1]).await?;
+        findings.extend(rules::year_over_year(domain, year, upload, &snapshot));
+        let errors: Vec<RowError> = findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .map(|f| RowError {
+                row: Some(f.row),
+                member_id: Some(f.member_id.clone()),
+                column: Some(f.figure.clone()),
+                rule: f.rule.clone(),
+                message: f.message.clone(),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(EngineError::Rejected(errors));
+        }
+        Ok(findings
+            .into_iter()
+            .map(|f| Warning {
+                member_id: f.member_id,
+                figure: f.figure,
+                rule: f.rule,
+                message: f.message,
+                message_de: f.message_de,
+                row: f.row,
+            })
+            .collect())
+    }
+
+    /// Stage 6: the one commit, and the snapshot brought forward to it.
+    /// Both happen under one lock, so that the snapshot follows the table
+    /// commit by commit. Returns the commit and when (since `started`) the
+    /// table had it.
+    async fn commit(
+        &self,
+        domain: &Domain,
+        submission: SubmissionRows,
+        started: std::time::Instant,
+    ) -> Result<(vergleichsring_store::Committed, std::time::Duration)> {
+        let _refresh = self.core.snapshots.refresh.lock().await;
+        let committed = self
+            .core
+            .store
+            .append_submission(&domain.id, submission)
+            .await?;
+        let committed_at = started.elapsed();
+        self.core.snapshots.apply_commit(domain, &committed).await;
+        Ok((committed, committed_at))
+    }
+}
+
+/// Stage 5: the rows as stored, each with its warnings (found once by
+/// row: a national upload has 100,000 rows and thousands of warnings).
+fn submitted_rows(upload: &Upload, warnings: &[Warning]) -> Vec<SubmittedRow> {
+    let mut by_row: std::collections::HashMap<_, Vec<&Warning>> = std::collections::HashMap::new();
+    for w in warnings {
+        by_row.entry(w.row).or_default().push(w);
+    }
+    upload
+        .rows
+        .iter()
+        .map(|r: &UploadRow| {
+            let own: &[&Warning] = by_row.get(&r.row).map_or(&[], Vec::as_slice);
+            SubmittedRow {
+                row: r.row,
+                member_id: r.member_id.clone(),
+                values: r.values.clone(),
+                warnings_json: serde_json::to_string(&own).unwrap_or_else(|_| "[]".into()),
+            }
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ use vergleichsring_store::Explanation;
 
 use crate::base::Core;
 use crate::error::{EngineError, Result};
+use crate::read::year::StoredRow;
 
 /// One explanation as sent by a member.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -65,28 +66,7 @@ impl<'e> Workflow<'e> {
         token_id: &str,
         inputs: Vec<ExplanationInput>,
     ) -> Result<Vec<Explanation>> {
-        let mut rows = Vec::new();
-        for d in &self.core.catalog().domains {
-            // The index says which years the submission went to; only
-            // those are read.
-            let snapshot = self.core.snapshots.current(d).await?;
-            let years: Vec<i32> = snapshot
-                .years()
-                .into_iter()
-                .filter(|y| {
-                    snapshot
-                        .commits(*y)
-                        .any(|c| c.submission_id == submission_id)
-                })
-                .collect();
-            let snapshot = self.core.snapshots.load(d, &snapshot, years).await?;
-            rows.extend(
-                snapshot
-                    .rows()
-                    .filter(|r| r.meta.submission_id == submission_id)
-                    .cloned(),
-            );
-        }
+        let rows = self.rows_of(submission_id).await?;
         let visible: Vec<_> = rows
             .iter()
             .filter(|r| scope.is_none_or(|m| m == r.member_id))
@@ -148,6 +128,33 @@ impl<'e> Workflow<'e> {
             });
         }
         Ok(self.core.store().add_explanations(out).await?)
+    }
+
+    /// The stored rows of a submission, of every domain.
+    async fn rows_of(&self, submission_id: &str) -> Result<Vec<StoredRow>> {
+        let mut rows = Vec::new();
+        for d in &self.core.catalog().domains {
+            // The index says which years the submission went to; only
+            // those are read.
+            let snapshot = self.core.snapshots.current(d).await?;
+            let years: Vec<i32> = snapshot
+                .years()
+                .into_iter()
+                .filter(|y| {
+                    snapshot
+                        .commits(*y)
+                        .any(|c| c.submission_id == submission_id)
+                })
+                .collect();
+            let snapshot = self.core.snapshots.load(d, &snapshot, years).await?;
+            rows.extend(
+                snapshot
+                    .rows()
+                    .filter(|r| r.meta.submission_id == submission_id)
+                    .cloned(),
+            );
+        }
+        Ok(rows)
     }
 
     /// The warnings of current figures, optionally of one domain, year or

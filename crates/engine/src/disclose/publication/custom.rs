@@ -170,9 +170,39 @@ impl Publications<'_> {
             .filter(|m| state.member_ids.binary_search(m).is_ok())
             .cloned()
             .collect();
-        // Earlier releases of any custom group in this year (the same group
-        // in another publication counts as another group), and of this
-        // group in other years.
+        let disclosed = self.disclosed_before(domain, group, year, entries)?;
+        if let Err(r) = differencing::check_differences(
+            &view.policy,
+            &group.id,
+            year,
+            &effective,
+            &disclosed,
+            &[],
+        ) {
+            return Ok(Err(r));
+        }
+        // The built-in groups disclosed in any publication of the year.
+        for (_, s) in publications(entries) {
+            if let Some(r) = differs_from_builtin(&view.policy, &group.id, &effective, s) {
+                return Ok(Err(r));
+            }
+        }
+        Ok(self
+            .audited_figures(domain, view, group, year, entries, state, &effective)?
+            .map(|figures| (effective, figures)))
+    }
+
+    /// The custom groups disclosed before that rule 6 compares a group
+    /// with: any custom group in this year (the same group in another
+    /// publication counts as another group), and this group in other
+    /// years.
+    fn disclosed_before(
+        &self,
+        domain: &Domain,
+        group: &CustomGroup,
+        year: i32,
+        entries: &[Arc<LedgerEntry>],
+    ) -> Result<Vec<differencing::DisclosedGroup>> {
         let mut disclosed: Vec<differencing::DisclosedGroup> = custom_disclosures(entries)
             .map(|c| differencing::DisclosedGroup {
                 group_id: format!("{}@{}", c.group_id, c.publication),
@@ -195,22 +225,23 @@ impl Publications<'_> {
                     }),
             );
         }
-        if let Err(r) = differencing::check_differences(
-            &view.policy,
-            &group.id,
-            year,
-            &effective,
-            &disclosed,
-            &[],
-        ) {
-            return Ok(Err(r));
-        }
-        // The built-in groups disclosed in any publication of the year.
-        for (_, s) in publications(entries) {
-            if let Some(r) = differs_from_builtin(&view.policy, &group.id, &effective, s) {
-                return Ok(Err(r));
-            }
-        }
+        Ok(disclosed)
+    }
+
+    /// Rule 11 for a custom group with `effective` members: the key
+    /// figures whose sums it may add to the ledger, or the refusal of the
+    /// first one the exact audit finds would determine a value.
+    #[allow(clippy::too_many_arguments)]
+    fn audited_figures(
+        &self,
+        domain: &Domain,
+        view: &View,
+        group: &CustomGroup,
+        year: i32,
+        entries: &[Arc<LedgerEntry>],
+        state: &PublishedState,
+        effective: &BTreeSet<String>,
+    ) -> Result<std::result::Result<Vec<String>, differencing::Refusal>> {
         let mut figures = Vec::new();
         let systems = self.systems(&domain.id, year, entries);
         let coalitions = super::audit::Coalitions::of(
@@ -255,29 +286,7 @@ impl Publications<'_> {
             let Some(sys) = systems.figures.get(&f.figure) else {
                 continue;
             };
-            // Usually nothing at all is determined (one audit). Otherwise
-            // the new row is tried as the one candidate of a secondary
-            // suppression: withheld totals that the ledger already
-            // determines are public knowledge and do not count against it,
-            // exactly as at publication.
-            // For each member alone and for the coalitions of rule 13.
-            let refused = coalitions.owners(&sys.owner).iter().find_map(|owner| {
-                vergleichsring_audit::check_addition(owner, &sys.disclosed, &sys.protected, &row)
-                    .and_then(|finding| {
-                        match vergleichsring_audit::secondary_suppression(
-                            owner,
-                            &sys.disclosed,
-                            &sys.protected,
-                            std::slice::from_ref(&row),
-                            &[],
-                        ) {
-                            Ok(withheld) if withheld.is_empty() => None,
-                            Ok(_) => Some(finding),
-                            Err(f) => Some(f),
-                        }
-                    })
-            });
-            if let Some(finding) = refused {
+            if let Some(finding) = refused_by_audit(&coalitions, sys, &row) {
                 tracing::info!(group = %group.id, figure = %f.figure, ?finding, "custom group refused by the audit");
                 return Ok(Err(differencing::Refusal {
                     reason: "differencing",
@@ -289,6 +298,34 @@ impl Publications<'_> {
             }
             figures.push(f.figure.clone());
         }
-        Ok(Ok((effective, figures)))
+        Ok(Ok(figures))
     }
+}
+
+/// What the audit finds when a custom group's sum `row` is added to a key
+/// figure's ledger, for each member alone and for the coalitions of rule
+/// 13. Usually nothing at all is determined (one audit). Otherwise the new
+/// row is tried as the one candidate of a secondary suppression: withheld
+/// totals that the ledger already determines are public knowledge and do
+/// not count against it, exactly as at publication.
+fn refused_by_audit(
+    coalitions: &super::audit::Coalitions,
+    sys: &super::audit::System,
+    row: &[vergleichsring_audit::Var],
+) -> Option<vergleichsring_audit::Finding> {
+    coalitions.owners(&sys.owner).iter().find_map(|owner| {
+        vergleichsring_audit::check_addition(owner, &sys.disclosed, &sys.protected, row).and_then(
+            |finding| match vergleichsring_audit::secondary_suppression(
+                owner,
+                &sys.disclosed,
+                &sys.protected,
+                std::slice::from_ref(&row.to_vec()),
+                &[],
+            ) {
+                Ok(withheld) if withheld.is_empty() => None,
+                Ok(_) => Some(finding),
+                Err(f) => Some(f),
+            },
+        )
+    })
 }

@@ -223,22 +223,7 @@ impl Publications<'_> {
             let members = self.core.members_by_id();
             let mut state = self.published_state(d, year, &snapshot, &members);
             let previous = publications(&entries).last().map(|(_, s)| s);
-            let changed = changed_members(previous, &state);
-            if changed == 0
-                && let Some(p) = previous
-            {
-                return Err(EngineError::NothingChanged {
-                    publication: p.publication.id.clone(),
-                });
-            }
-            if changed < self.core.policy.threshold {
-                return Err(EngineError::TooFewChanges {
-                    domain: d.id.clone(),
-                    year,
-                    changed,
-                    threshold: self.core.policy.threshold,
-                });
-            }
+            let changed = self.enough_changes(d, year, previous, &state)?;
             self.decide_groups(d, year, &snapshot, &members, &mut state);
             state.members = members.values().cloned().collect();
             let suppressed = audit_publication(
@@ -283,6 +268,34 @@ impl Publications<'_> {
                 Append::Taken => continue,
             }
         }
+    }
+
+    /// Rule 10: how many members' figures differ from the previous
+    /// publication, or why that is too few to publish again.
+    fn enough_changes(
+        &self,
+        d: &Domain,
+        year: i32,
+        previous: Option<&PublishedState>,
+        state: &PublishedState,
+    ) -> Result<usize> {
+        let changed = changed_members(previous, state);
+        if changed == 0
+            && let Some(p) = previous
+        {
+            return Err(EngineError::NothingChanged {
+                publication: p.publication.id.clone(),
+            });
+        }
+        if changed < self.core.policy.threshold {
+            return Err(EngineError::TooFewChanges {
+                domain: d.id.clone(),
+                year,
+                changed,
+                threshold: self.core.policy.threshold,
+            });
+        }
+        Ok(changed)
     }
 
     /// Publishes by itself when `auto_publish` is on and enough members

@@ -301,7 +301,6 @@ impl Publications<'_> {
     ) -> Result<Vec<Vec<Point>>> {
         let Ask {
             domain,
-            by,
             audience,
             member,
             ..
@@ -313,23 +312,7 @@ impl Publications<'_> {
             }
         }
         let live = self.core.snapshots.current(domain).await?;
-        let years: BTreeSet<i32> = if audience == Audience::Admin {
-            self.core
-                .snapshot_for(&domain.id, as_of)
-                .await?
-                .years()
-                .into_iter()
-                .collect()
-        } else {
-            // Years with figures but no publication yet are shown as such
-            // (a past state shows what was published by then).
-            let mut y: BTreeSet<i32> = self.core.ledgers.years(&domain.id)?.into_iter().collect();
-            if as_of.is_none() {
-                y.extend(live.years());
-            }
-            y
-        };
-        for year in years {
+        for year in self.series_years(domain, audience, as_of, &live).await? {
             if from.is_some_and(|f| year < f) || to.is_some_and(|t| year > t) {
                 continue;
             }
@@ -337,57 +320,108 @@ impl Publications<'_> {
             if view.is_none() && as_of.is_some() {
                 continue;
             }
-            if let Some(m) = member {
-                let given = match (&view, audience) {
-                    (Some(v), Audience::Admin) => v.snapshot.current_row(year, m).is_some(),
-                    _ => self
-                        .live_year(domain, &live, year)
-                        .await?
-                        .current_row(year, m)
-                        .is_some(),
-                };
-                if !given {
-                    let reason = if matches!(audience, Audience::Member | Audience::Consultant) {
-                        Reason::GiveToGet.code()
-                    } else {
-                        "no_submission"
-                    };
-                    push_all(&mut series, Point::withheld(year, None, reason));
-                    self.forget(domain, year);
-                    continue;
+            match self
+                .withheld_year(ask, year, view.as_deref(), &live)
+                .await?
+            {
+                Some(p) => push_all(&mut series, p),
+                None => {
+                    if let Some(view) = &view {
+                        for (points, &figure) in series.iter_mut().zip(figures) {
+                            let c = view.compare(self.core, Ask { figure, ..ask }, year);
+                            points.extend(Point::of_comparison(c, member));
+                        }
+                    }
                 }
-            }
-            let Some(view) = view else {
-                push_all(&mut series, Point::withheld(year, None, "not_published"));
-                self.forget(domain, year);
-                continue;
-            };
-            if let Some(m) = member
-                && view.snapshot.current_row(year, m).is_none()
-            {
-                let mut p = Point::withheld(year, None, "not_published");
-                p.publication = view.reference();
-                push_all(&mut series, p);
-                self.forget(domain, year);
-                continue;
-            }
-            if let GroupBy::Custom(g) = by
-                && let Err(refusal) = self.disclose_custom(domain, &view, g, year).await?
-            {
-                push_all(
-                    &mut series,
-                    Point::withheld(year, Some(by.as_str().to_string()), refusal.reason),
-                );
-                self.forget(domain, year);
-                continue;
-            }
-            for (points, &figure) in series.iter_mut().zip(figures) {
-                let c = view.compare(self.core, Ask { figure, ..ask }, year);
-                points.extend(Point::of_comparison(c, member));
             }
             self.forget(domain, year);
         }
         Ok(series)
+    }
+
+    /// The years a time series may show: admin's, those with figures at
+    /// the state read; everyone else's, those with a publication and,
+    /// without `as_of`, those with figures but no publication yet (shown as
+    /// such; a past state shows what was published by then).
+    async fn series_years(
+        &self,
+        domain: &Domain,
+        audience: Audience,
+        as_of: Option<&AsOf>,
+        live: &Snapshot,
+    ) -> Result<BTreeSet<i32>> {
+        if audience == Audience::Admin {
+            return Ok(self
+                .core
+                .snapshot_for(&domain.id, as_of)
+                .await?
+                .years()
+                .into_iter()
+                .collect());
+        }
+        let mut y: BTreeSet<i32> = self.core.ledgers.years(&domain.id)?.into_iter().collect();
+        if as_of.is_none() {
+            y.extend(live.years());
+        }
+        Ok(y)
+    }
+
+    /// The point every figure of a time series shows for a year it does
+    /// not compare, if so: the member has not submitted for it (give to
+    /// get), it is not published (or not with the member's figures), or a
+    /// custom group is refused for it.
+    async fn withheld_year(
+        &self,
+        ask: Ask<'_>,
+        year: i32,
+        view: Option<&View>,
+        live: &Snapshot,
+    ) -> Result<Option<Point>> {
+        let Ask {
+            domain,
+            by,
+            audience,
+            member,
+            ..
+        } = ask;
+        if let Some(m) = member {
+            let given = match (view, audience) {
+                (Some(v), Audience::Admin) => v.snapshot.current_row(year, m).is_some(),
+                _ => self
+                    .live_year(domain, live, year)
+                    .await?
+                    .current_row(year, m)
+                    .is_some(),
+            };
+            if !given {
+                let reason = if matches!(audience, Audience::Member | Audience::Consultant) {
+                    Reason::GiveToGet.code()
+                } else {
+                    "no_submission"
+                };
+                return Ok(Some(Point::withheld(year, None, reason)));
+            }
+        }
+        let Some(view) = view else {
+            return Ok(Some(Point::withheld(year, None, "not_published")));
+        };
+        if let Some(m) = member
+            && view.snapshot.current_row(year, m).is_none()
+        {
+            let mut p = Point::withheld(year, None, "not_published");
+            p.publication = view.reference();
+            return Ok(Some(p));
+        }
+        if let GroupBy::Custom(g) = by
+            && let Err(refusal) = self.disclose_custom(domain, view, g, year).await?
+        {
+            return Ok(Some(Point::withheld(
+                year,
+                Some(by.as_str().to_string()),
+                refusal.reason,
+            )));
+        }
+        Ok(None)
     }
 
     /// Lets go of a year this value read (see [`Publications::view`]):
