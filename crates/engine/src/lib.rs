@@ -198,11 +198,6 @@ impl Engine {
         self.statistics().query(sql, format).await
     }
 
-    /// Every published statistic for analysts, as the SQL's table.
-    pub async fn published_comparisons(&self) -> Result<arrow::array::RecordBatch> {
-        self.statistics().published_comparisons().await
-    }
-
     /// Defines a custom peer group after checking it.
     pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
         self.statistics().create_group(group).await

@@ -14,7 +14,7 @@ use vergleichsring_store::DataRelease;
 
 /// A past state of the data that a request reads instead of the latest:
 /// a publication, a frozen release, or a data version. Resolved by
-/// [`Engine::resolve_as_of`].
+/// [`crate::Engine::resolve_as_of`].
 #[derive(Debug, Clone)]
 pub struct AsOf {
     /// What the caller asked for: a release id or a data version.
@@ -69,7 +69,7 @@ impl AsOf {
 
 impl AsOf {
     /// Resolves an `as_of` value: a release id (`library-2024-1`, see
-    /// [`Engine::releases`]) or a data version. A data version is one
+    /// [`crate::Engine::releases`]) or a data version. A data version is one
     /// number for a request about one domain, and the report's dotted form
     /// (`12.7.9`, one number per domain in catalogue order) for a report.
     pub(crate) async fn resolve(core: &Core, value: &str, domain: Option<&str>) -> Result<AsOf> {
