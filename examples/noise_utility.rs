@@ -85,7 +85,7 @@ fn bucket(n: usize) -> Option<usize> {
 fn quantile(values: &[f64], p: f64) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    vergleichsring_engine::stats::quantile_type7(&v, p)
+    vergleichsring_engine::summary::quantile_type7(&v, p)
 }
 
 /// Reads one statistic.

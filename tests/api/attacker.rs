@@ -82,7 +82,7 @@ use serde_json::{Value, json};
 use vergleichsring_catalog::{Catalog, Domain, MemberKind};
 use vergleichsring_engine::disclosure::{Policy, Visibility, round_3_significant};
 use vergleichsring_engine::noise::{Noise, corrected_std_dev};
-use vergleichsring_engine::stats::summarize;
+use vergleichsring_engine::summary::summarize;
 use vergleichsring_store::Role;
 
 use crate::helpers::{PARQUET, TestApp, parquet};

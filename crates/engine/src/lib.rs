@@ -1,90 +1,71 @@
 //! DataFusion session: key figures from `queries/`, plausibility rules, peer
 //! statistics and disclosure control.
 //!
-//! [`Engine`] is the only way the server reaches figures. It keeps one
-//! [`snapshot::Snapshot`] per domain (an index of its years, read once per
-//! data version and brought forward when a submission commits), reads the
-//! years a request needs from the lake into a memory cache bounded by a
-//! byte budget (`memory.rs`), and passes every outgoing statistic through
-//! [`disclosure::verdict`].
+//! [`Engine`] is the only way the server reaches figures: a façade whose
+//! methods each hand one job to the module that owns it. The jobs hold a
+//! `base::Core` (store, snapshots, memory cache, ledgers, policy, noise,
+//! workers), never the `Engine`; no module imports from this file. The
+//! modules, grouped by layer:
 //!
-//! This file is the engine's façade: every public method is one line that
-//! resolves the domain once and hands the work to the type of its job:
-//! `Snapshots` (`snapshots.rs`: the year indexes, years loaded on demand,
-//! past versions, following other processes), `Uploads` (`uploads.rs`), `Records` (`records.rs`: figures
-//! and submissions), `Statistics` (`statistics.rs`: comparisons, time
-//! series, custom groups, SQL, what answers depend on), `Releases`
-//! (`releases.rs`: frozen years), `AsOf` (`as_of.rs`: past states),
-//! `Publications` and `Ledgers` (`publication/`: publications, the ledger
-//! and the audit), `Reports` (`report.rs`) and `Workflow` (`workflow.rs`:
-//! warnings and explanations).
+//! - `out/`: what leaves. `answer.rs` (a request resolved once for its
+//!   handler: its `ETag` state and the answer on demand), `statistics.rs`
+//!   (comparisons, time series, custom groups, the analysts' SQL),
+//!   `compare.rs` (one comparison, every group through the disclosure
+//!   rules), `report.rs`, `export.rs`, `offline.rs`.
+//! - `disclose/`: the one door. `publication/` (publications, the ledger,
+//!   the audit: every statistic for a non-admin caller comes from a
+//!   publication), `disclosure.rs` (rules 1–5, 7), `differencing.rs` (rule
+//!   6), `noise.rs` (rule 14), `grouping.rs` and `dimension.rs` (who falls
+//!   into which group), `summary.rs` (a group's statistics).
+//! - `write/`: what comes in. `uploads.rs` (the upload in named stages),
+//!   `rules.rs` (plausibility), `workflow.rs` (warnings and explanations),
+//!   `releases.rs` (frozen years).
+//! - `read/`: the data as of a version. `lake.rs` (each domain's year
+//!   index, years loaded on demand, other processes followed), `load.rs`
+//!   (reading the Delta table), `snapshot.rs`, `year.rs`,
+//!   `materialised.rs`, `memory.rs` (one byte budget), `as_of.rs` (past
+//!   states), `records.rs` (a member's own figures and submissions).
+//! - `sandbox/`: `session.rs` (the bounded DataFusion session), `query.rs`
+//!   (analysts' SQL checked), `worker.rs` (untrusted work in child
+//!   processes).
+//!
+//! `base.rs` holds the `Core`; `error.rs` the one error enum.
 
-mod as_of;
-pub mod compare;
-mod dimension;
-pub mod disclosure;
+mod base;
+mod disclose;
 mod error;
-pub mod export;
-mod grouping;
-pub mod groups;
-mod memory;
-pub mod noise;
-#[cfg(test)]
-mod noise_catalog_tests;
-pub mod offline;
-pub mod publication;
-pub mod query;
-mod records;
-mod releases;
-pub mod report;
-pub mod rules;
-pub mod session;
-pub mod snapshot;
-mod snapshots;
-mod statistics;
-pub mod stats;
-mod uploads;
-pub mod worker;
-pub mod workflow;
-mod year;
+mod out;
+mod read;
+mod sandbox;
+mod write;
 
-use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use compare::{Comparison, Timeseries};
 use vergleichsring_catalog::{Catalog, Domain};
 use vergleichsring_ingest::Limits;
-use vergleichsring_store::{CustomGroup, DataVersion, Member, Publication, Store};
+use vergleichsring_store::{CustomGroup, Publication, Store};
 
-pub use as_of::AsOf;
-use disclosure::{Audience, Policy};
+use base::Core;
+use disclose::disclosure::{Audience, Policy};
+use out::compare::{Comparison, Timeseries};
+use read::snapshot::Snapshot;
+
+pub use base::{YEARS, check_year};
+pub use disclose::{disclosure, noise, publication, summary};
 pub use error::{EngineError, Result};
-pub use memory::{CacheStats, Gates, Passage};
-pub use records::{Figures, SubmissionInfo};
-use snapshot::Snapshot;
-pub use snapshots::RefreshCounters;
-pub use statistics::StatsRequest;
-pub(crate) use statistics::count_suppressed;
-pub use uploads::{SubmitOutcome, SubmitRequest, Warning};
+pub use out::answer::{ReportAnswer, StatsAnswer, StatsQuery};
+pub use out::statistics::StatsRequest;
+pub use out::{compare, export, offline, report};
+pub use read::as_of::AsOf;
+pub use read::lake::RefreshCounters;
+pub use read::memory::{CacheStats, Gates, Passage};
+pub use read::records::{Figures, SubmissionInfo};
+pub use read::snapshot;
+pub use sandbox::{session, worker};
 pub use vergleichsring_store::DataRelease;
-
-/// The member list as one request sees it, with its generation read before
-/// the list, so that groups cached under a generation never come from an
-/// older list.
-#[derive(Debug, Clone)]
-pub(crate) struct MemberList {
-    generation: u64,
-    map: Arc<BTreeMap<String, Member>>,
-}
-
-impl std::ops::Deref for MemberList {
-    type Target = BTreeMap<String, Member>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.map
-    }
-}
+pub use write::uploads::{SubmitOutcome, SubmitRequest, Warning};
+pub use write::workflow;
 
 /// The memory cache's budget unless configured (`[limits] cache_mib`):
 /// sized so that the server stays within 300 MiB at national scale. (The
@@ -94,22 +75,8 @@ pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
 
 /// The engine: snapshots per domain over the store.
 pub struct Engine {
-    store: Arc<Store>,
-    policy: Policy,
-    limits: Limits,
-    upload_timeout: std::time::Duration,
-    /// Each domain's year index; years load on demand (`snapshots.rs`).
-    snapshots: snapshots::Snapshots,
-    /// Years, ledger entries and publication masks within one byte budget
-    /// (`memory.rs`), shared by `snapshots` and `ledgers`.
-    memory: Arc<memory::MemoryCache>,
-    /// The ledgers and the publications read from them.
-    ledgers: publication::Ledgers,
-    /// Worker processes for decoding uploads and running analysts' SQL;
-    /// without them (a library user, unit tests) both run in this process.
-    workers: Option<Arc<worker::Pool>>,
-    /// The ring's multipliers (rule 14), when it perturbs.
-    noise: Option<Arc<noise::Noise>>,
+    /// What every job works on.
+    core: Core,
     /// Reports computed at once: as many as the machine has cores. A
     /// report reads a year at a time of every domain (tens of megabytes at
     /// national scale) and is CPU-bound, so more at once only hold more
@@ -125,7 +92,7 @@ impl Engine {
     /// has none yet).
     pub async fn new(store: Arc<Store>, policy: Policy) -> Result<Engine> {
         for d in &store.catalog().domains {
-            rules::check_domain(d).await?;
+            write::rules::check_domain(d).await?;
         }
         policy.check_noise().map_err(EngineError::BadRequest)?;
         let noise = if policy.perturbs() {
@@ -137,17 +104,8 @@ impl Engine {
         } else {
             None
         };
-        let memory = Arc::new(memory::MemoryCache::new(DEFAULT_CACHE_BYTES));
         Ok(Engine {
-            snapshots: snapshots::Snapshots::new(store.clone(), memory.clone(), noise.clone()),
-            noise,
-            ledgers: publication::Ledgers::new(store.clone(), memory.clone()),
-            memory,
-            store,
-            policy,
-            limits: Limits::default(),
-            upload_timeout: std::time::Duration::from_secs(60),
-            workers: None,
+            core: Core::new(store, policy, noise, DEFAULT_CACHE_BYTES),
             reports: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             ),
@@ -156,26 +114,13 @@ impl Engine {
 
     /// The ring's disclosure settings.
     pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
-    /// The disclosure settings a publication records: the policy and,
-    /// when the ring perturbs, the fingerprint of its noise secret
-    /// (`noise_key`), so that every released number can be reproduced
-    /// from the ledger's true values with the same secret, and a changed
-    /// secret is seen.
-    pub(crate) fn disclosure_record(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self.policy).unwrap_or_default();
-        if let (Some(noise), Some(map)) = (&self.noise, v.as_object_mut()) {
-            map.insert("noise_key".into(), noise.fingerprint().into());
-        }
-        v
+        &self.core.policy
     }
 
     /// Sets the limits on uploads and the time one upload may take to check.
     pub fn with_limits(mut self, limits: Limits, upload_timeout: std::time::Duration) -> Engine {
-        self.limits = limits;
-        self.upload_timeout = upload_timeout;
+        self.core.limits = limits;
+        self.core.upload_timeout = upload_timeout;
         self
     }
 
@@ -183,77 +128,51 @@ impl Engine {
     /// publication masks). Call before the engine is used: what was
     /// cached is dropped.
     pub fn with_cache_budget(mut self, bytes: usize) -> Engine {
-        self.memory = Arc::new(memory::MemoryCache::new(bytes));
-        self.snapshots =
-            snapshots::Snapshots::new(self.store.clone(), self.memory.clone(), self.noise.clone());
-        self.ledgers = publication::Ledgers::new(self.store.clone(), self.memory.clone());
+        self.core.set_cache_budget(bytes);
         self
     }
 
     /// How the memory cache is doing (bytes held within its budget,
     /// evictions, loads).
     pub fn cache_stats(&self) -> CacheStats {
-        self.memory.stats()
+        self.core.memory.stats()
     }
 
     /// Decodes uploads and runs analysts' SQL in worker processes.
     pub fn with_workers(mut self, config: worker::WorkerConfig) -> Engine {
-        self.workers = Some(Arc::new(worker::Pool::new(config)));
+        self.core.workers = Some(Arc::new(worker::Pool::new(config)));
         self
     }
 
     /// The worker pool, if the engine has one.
     pub fn workers(&self) -> Option<&worker::Pool> {
-        self.workers.as_deref()
+        self.core.workers.as_deref()
     }
 
     /// The data version of a domain as the API shows it (the number of
     /// commits), without computing a snapshot.
     pub async fn data_version(&self, domain: &str) -> Result<String> {
-        self.domain(domain)?;
-        Ok(DataVersion::after(self.store.data_version(domain).await).to_string())
-    }
-
-    /// The data versions of all domains, joined (for reports, which span
-    /// every domain).
-    pub async fn data_versions(&self) -> String {
-        let mut out = Vec::new();
-        for d in &self.catalog().domains {
-            out.push(DataVersion::after(self.store.data_version(&d.id).await).to_string());
-        }
-        out.join(".")
+        self.core.data_version(domain).await
     }
 
     /// How snapshots were brought up to date since start.
     pub fn refresh_counters(&self) -> &RefreshCounters {
-        self.snapshots.counters()
+        self.core.snapshots.counters()
     }
 
     /// The domain's snapshot at its current data version with every year
     /// loaded (for tests and tools: at national scale this reads the whole
     /// domain; requests load the years they need).
     pub async fn snapshot(&self, domain: &str) -> Result<Arc<Snapshot>> {
-        let d = self.domain(domain)?;
-        let current = self.snapshots.current(d).await?;
-        self.snapshots.load_all(d, &current).await
-    }
-
-    /// The domain's snapshot at its current data version with the given
-    /// years loaded.
-    pub async fn snapshot_of_years(
-        &self,
-        domain: &str,
-        years: impl IntoIterator<Item = i32>,
-    ) -> Result<Arc<Snapshot>> {
-        self.snapshots
-            .current_with(self.domain(domain)?, years)
-            .await
+        let d = self.core.domain(domain)?;
+        let current = self.core.snapshots.current(d).await?;
+        self.core.snapshots.load_all(d, &current).await
     }
 
     /// Validates an upload and, if it passes, stores it as one commit (and
     /// publishes the year when enough members changed).
     pub async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
-        uploads::Uploads::new(self).submit(req).await
+        write::uploads::Uploads::new(&self.core).submit(req).await
     }
 
     /// A comparison for one year, after disclosure control for the
@@ -279,25 +198,22 @@ impl Engine {
         self.statistics().query(sql, format).await
     }
 
-    /// Every published statistic for analysts, as the SQL's table.
-    pub async fn published_comparisons(&self) -> Result<arrow::array::RecordBatch> {
-        self.statistics().published_comparisons().await
-    }
-
     /// Defines a custom peer group after checking it.
     pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
         self.statistics().create_group(group).await
     }
 
-    /// What a statistics answer depends on, for its `ETag`; `None` when it
-    /// cannot be tagged (custom groups).
-    pub async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
-        self.statistics().answer_state(req).await
+    /// Resolves a comparison or time series once for its handler: its
+    /// `as_of`, what its answer depends on (for the `ETag`), and the
+    /// answer when asked.
+    pub async fn stats_answer<'a>(&self, query: StatsQuery<'a>) -> Result<StatsAnswer<'_, 'a>> {
+        StatsAnswer::resolve(&self.core, query).await
     }
 
-    /// What a member's report depends on, for its `ETag`.
-    pub async fn report_state(&self, as_of: Option<&AsOf>) -> String {
-        self.statistics().report_state(as_of).await
+    /// Resolves a member's report once for its handler: its `as_of`, what
+    /// it depends on (for the `ETag`), and the report when asked.
+    pub async fn report_answer(&self, as_of: Option<&str>) -> Result<ReportAnswer<'_>> {
+        ReportAnswer::resolve(&self.core, &self.reports, as_of).await
     }
 
     /// Resolves an `as_of` value: a publication id (`library-2024-p2`), a
@@ -305,26 +221,26 @@ impl Engine {
     /// request about one domain; the report's dotted form, one number per
     /// domain in catalogue order, without one).
     pub async fn resolve_as_of(&self, value: &str, domain: Option<&str>) -> Result<AsOf> {
-        AsOf::resolve(self, value, domain).await
+        AsOf::resolve(&self.core, value, domain).await
     }
 
     /// Every release, oldest first, as it stood at `as_of`.
     pub fn releases(&self, as_of: Option<&AsOf>) -> Result<Vec<DataRelease>> {
-        releases::Releases::new(self).list(as_of)
+        self.core.releases(as_of)
     }
 
     /// Freezes a (domain, year): uploads for it get 409 until it is
     /// reopened; the year is published as it stands.
     pub async fn freeze(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
-        releases::Releases::new(self)
-            .freeze(self.domain(domain)?, year, by)
+        write::releases::Releases::new(&self.core)
+            .freeze(self.core.domain(domain)?, year, by)
             .await
     }
 
     /// Reopens a frozen (domain, year) for uploads.
     pub async fn reopen(&self, domain: &str, year: i32, by: &str) -> Result<DataRelease> {
-        releases::Releases::new(self)
-            .reopen(self.domain(domain)?, year, by)
+        write::releases::Releases::new(&self.core)
+            .reopen(self.core.domain(domain)?, year, by)
             .await
     }
 
@@ -338,7 +254,7 @@ impl Engine {
         as_of: Option<&AsOf>,
     ) -> Result<report::Report> {
         let _turn = self.reports.acquire().await;
-        report::Reports::new(self)
+        report::Reports::new(&self.core)
             .report(member_id, year, audience, as_of)
             .await
     }
@@ -352,7 +268,7 @@ impl Engine {
         token_id: &str,
         inputs: Vec<workflow::ExplanationInput>,
     ) -> Result<Vec<vergleichsring_store::Explanation>> {
-        workflow::Workflow::new(self)
+        workflow::Workflow::new(&self.core)
             .explain(submission_id, scope, token_id, inputs)
             .await
     }
@@ -366,7 +282,7 @@ impl Engine {
         member: Option<&str>,
         only_open: bool,
     ) -> Result<Vec<workflow::WarningStatus>> {
-        workflow::Workflow::new(self)
+        workflow::Workflow::new(&self.core)
             .warnings(domain, year, member, only_open)
             .await
     }
@@ -377,7 +293,7 @@ impl Engine {
         domain: Option<&str>,
         year: Option<i32>,
     ) -> Result<Vec<Publication>> {
-        self.publishing().publications(domain, year)
+        self.core.publishing().publications(domain, year)
     }
 
     /// Publishes a (domain, year) at its current data version after the
@@ -389,19 +305,22 @@ impl Engine {
         trigger: publication::Trigger,
         by: &str,
     ) -> Result<Publication> {
-        self.publishing().publish(domain, year, trigger, by).await
+        self.core
+            .publishing()
+            .publish(domain, year, trigger, by)
+            .await
     }
 
     /// Publishes every year whose figures changed enough since its last
     /// publication (for data directories from before publications, and
     /// after a restart). Returns how many it published.
     pub async fn publish_pending(&self) -> Result<usize> {
-        self.publishing().publish_pending().await
+        self.core.publishing().publish_pending().await
     }
 
     /// Whether a member has current figures for a (domain, year).
     pub async fn has_submitted(&self, domain: &str, year: i32, member_id: &str) -> Result<bool> {
-        self.records(domain)?.has_submitted(year, member_id).await
+        self.core.has_submitted(domain, year, member_id).await
     }
 
     /// A member's figures for a (domain, year): the current ones, or those
@@ -413,7 +332,8 @@ impl Engine {
         member_id: &str,
         submission: Option<&str>,
     ) -> Result<Figures> {
-        self.records(domain)?
+        self.core
+            .records(domain)?
             .figures(year, member_id, submission)
             .await
     }
@@ -426,7 +346,7 @@ impl Engine {
         year: i32,
         member: Option<&str>,
     ) -> Result<Vec<SubmissionInfo>> {
-        self.records(domain)?.submissions(year, member).await
+        self.core.records(domain)?.submissions(year, member).await
     }
 
     /// Picks up what other processes on the same lake did: changes of the
@@ -435,70 +355,25 @@ impl Engine {
     /// number of commits applied. Run every `lake.refresh_millis` by
     /// `serve`.
     pub async fn follow_log(&self) -> Result<usize> {
-        self.store.follow_state().await?;
-        self.store.sync_ledgers().await?;
-        self.ledgers.follow(self.catalog())?;
-        self.snapshots.follow(self.catalog()).await
-    }
-
-    /// The store, for the engine's own modules (the server holds its own
-    /// handle for what is not figures).
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+        let core = &self.core;
+        core.store.follow_state().await?;
+        core.store.sync_ledgers().await?;
+        core.ledgers.follow(core.catalog())?;
+        core.snapshots.follow(core.catalog()).await
     }
 
     /// The catalogue.
     pub fn catalog(&self) -> &Catalog {
-        self.store.catalog()
+        self.core.catalog()
     }
 
-    pub(crate) fn publishing(&self) -> publication::Publications<'_> {
-        publication::Publications::new(self)
-    }
-
-    fn statistics(&self) -> statistics::Statistics<'_> {
-        statistics::Statistics::new(self)
-    }
-
-    fn records(&self, domain: &str) -> Result<records::Records<'_>> {
-        Ok(records::Records::new(self, self.domain(domain)?))
+    fn statistics(&self) -> out::statistics::Statistics<'_> {
+        out::statistics::Statistics::new(&self.core)
     }
 
     /// The domain, or `UnknownDomain`.
     pub fn domain(&self, id: &str) -> Result<&Domain> {
-        self.catalog()
-            .domain(id)
-            .ok_or_else(|| EngineError::UnknownDomain(id.to_string()))
-    }
-
-    pub(crate) fn registered_ids(&self) -> HashSet<String> {
-        self.store.members_map().keys().cloned().collect()
-    }
-
-    pub(crate) fn members_by_id(&self) -> MemberList {
-        let generation = self.store.members_generation();
-        MemberList {
-            generation,
-            map: self.store.members_map(),
-        }
-    }
-}
-
-/// The years the service keeps figures for: the one statement of the
-/// range, which the upload form and the synthetic data's `--years` check
-/// too.
-pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
-
-/// Whether a year is one the service keeps figures for ([`YEARS`]).
-pub fn check_year(year: i32) -> Result<()> {
-    if YEARS.contains(&year) {
-        Ok(())
-    } else {
-        Err(EngineError::NotFound(format!(
-            "year {year} is outside {} to {}",
-            YEARS.start(),
-            YEARS.end()
-        )))
+        self.core.domain(id)
     }
 }
 
@@ -509,6 +384,6 @@ pub async fn run_key_figure_sql(
     domain: &Domain,
     basic: arrow::array::RecordBatch,
 ) -> Result<Vec<arrow::array::RecordBatch>> {
-    let ctx = session::context_with("basic", basic)?;
+    let ctx = sandbox::session::context_with("basic", basic)?;
     Ok(ctx.sql(&domain.query).await?.collect().await?)
 }

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vergleichsring_catalog::{BUILTIN_CHECKS, GROUP_DIMENSIONS};
 use vergleichsring_engine::export::{self, TableFormat};
-use vergleichsring_engine::{StatsRequest, SubmitRequest};
+use vergleichsring_engine::{StatsAnswer, StatsQuery, SubmitRequest};
 use vergleichsring_store::{Member, Role};
 
 use crate::auth::Caller;
@@ -121,19 +121,6 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
     .into_response()
 }
 
-/// The `as_of` query parameter, resolved (a publication or release id, or
-/// a data version).
-async fn as_of(
-    state: &AppState,
-    value: Option<&str>,
-    domain: Option<&str>,
-) -> Result<Option<vergleichsring_engine::AsOf>, ApiError> {
-    match value {
-        None => Ok(None),
-        Some(v) => Ok(Some(state.engine.resolve_as_of(v, domain).await?)),
-    }
-}
-
 /// A value as JSON bytes.
 fn json_bytes(value: &impl serde::Serialize) -> Result<bytes::Bytes, ApiError> {
     serde_json::to_vec(value)
@@ -144,25 +131,23 @@ fn json_bytes(value: &impl serde::Serialize) -> Result<bytes::Bytes, ApiError> {
 /// The `ETag` of a statistics answer: the state the engine says the answer
 /// depends on (`None` for answers it cannot tag), the request, the
 /// caller's role and the handler's own parts (kind, year, format).
-async fn statistics_tag(
-    state: &AppState,
+fn statistics_tag(
     caller: &Caller,
-    req: &StatsRequest<'_>,
+    query: &StatsQuery<'_>,
+    answer: &StatsAnswer<'_, '_>,
     parts: &[&str],
-) -> Result<Option<String>, ApiError> {
-    let Some(depends_on) = state.engine.answer_state(req).await? else {
-        return Ok(None);
-    };
+) -> Option<String> {
+    let depends_on = answer.state()?;
     let mut all = vec![
-        req.domain,
-        req.figure,
-        req.group_by,
+        query.domain,
+        query.figure,
+        query.group_by,
         caller.role.as_str(),
-        req.member.unwrap_or(""),
-        req.as_of.map_or("", |a| a.label.as_str()),
+        query.member.unwrap_or(""),
+        answer.as_of().map_or("", |a| a.label.as_str()),
     ];
     all.extend_from_slice(parts);
-    Ok(Some(cache::etag(&depends_on, &all)))
+    Some(cache::etag(depends_on, &all))
 }
 
 fn own_member_or_admin(caller: &Caller, member_id: &str, what: &str) -> Result<(), ApiError> {

@@ -63,10 +63,9 @@ pub async fn report(
         contract::CsvDialect::En => vergleichsring_report::Dialect::En,
         contract::CsvDialect::De => vergleichsring_report::Dialect::De,
     };
-    let as_of = as_of(&state, q.as_of.as_deref(), None).await?;
-    let depends_on = state.engine.report_state(as_of.as_ref()).await;
+    let answer = state.engine.report_answer(q.as_of.as_deref()).await?;
     let tag = cache::etag(
-        &depends_on,
+        answer.state(),
         &[
             "report",
             &member,
@@ -74,14 +73,11 @@ pub async fn report(
             caller.role.as_str(),
             format.as_str(),
             &format!("{dialect:?}"),
-            as_of.as_ref().map_or("", |a| a.label.as_str()),
+            answer.as_of().map_or("", |a| a.label.as_str()),
         ],
     );
     let mut response = cache::conditional(&state.responses, &headers, Some(tag), || async {
-        let report = state
-            .engine
-            .report(&member, year, caller.audience(), as_of.as_ref())
-            .await?;
+        let report = answer.report(&member, year, caller.audience()).await?;
         Ok::<_, ApiError>(render::report(&report, format, dialect, None)?)
     })
     .await?;

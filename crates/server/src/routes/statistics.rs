@@ -77,25 +77,24 @@ pub async fn comparison(
     )?;
     let group_by = q.group_by.as_deref().unwrap_or("all");
     let member = caller.member_scope(q.member_id.as_deref(), "read the position")?;
-    let as_of = as_of(&state, q.as_of.as_deref(), Some(&domain)).await?;
-    let req = StatsRequest {
+    let query = StatsQuery {
         domain: &domain,
         figure: &q.figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
-        as_of: as_of.as_ref(),
+        as_of: q.as_of.as_deref(),
     };
+    let answer = state.engine.stats_answer(query).await?;
     let format = answer_format(&headers);
     let tag = statistics_tag(
-        &state,
         &caller,
-        &req,
+        &query,
+        &answer,
         &["comparison", &year.to_string(), format.content_type()],
-    )
-    .await?;
+    );
     let response = cache::conditional(&state.responses, &headers, tag, || async {
-        let c = state.engine.comparison(&req, year).await?;
+        let c = answer.comparison(year).await?;
         Ok::<_, ApiError>(match format {
             TableFormat::Json => ("application/json", json_bytes(&c)?),
             format => {
@@ -146,25 +145,24 @@ pub async fn timeseries(
     )?;
     let group_by = q.group_by.as_deref().unwrap_or("all");
     let member = caller.member_scope(q.member_id.as_deref(), "read the time series")?;
-    let as_of = as_of(&state, q.as_of.as_deref(), Some(&domain)).await?;
-    let req = StatsRequest {
+    let query = StatsQuery {
         domain: &domain,
         figure: &figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
-        as_of: as_of.as_ref(),
+        as_of: q.as_of.as_deref(),
     };
+    let answer = state.engine.stats_answer(query).await?;
     let (from, to) = (q.from, q.to);
     let tag = statistics_tag(
-        &state,
         &caller,
-        &req,
+        &query,
+        &answer,
         &["timeseries", &format!("{from:?}-{to:?}")],
-    )
-    .await?;
+    );
     let response = cache::conditional(&state.responses, &headers, tag, || async {
-        let ts = state.engine.timeseries(&req, from, to).await?;
+        let ts = answer.timeseries(from, to).await?;
         Ok::<_, ApiError>(("application/json", json_bytes(&ts)?))
     })
     .await?;

@@ -1,0 +1,8 @@
+//! The write layer: uploads in named stages (`uploads.rs`) checked by the
+//! plausibility rules (`rules.rs`), the explanations of their warnings
+//! (`workflow.rs`), and freezing and reopening years (`releases.rs`).
+
+pub mod releases;
+pub mod rules;
+pub mod uploads;
+pub mod workflow;
