@@ -10,20 +10,12 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, free_port};
 use crate::operations::{Served, serve_binary};
 use crate::people::{Jar, Ring, hidden, link_in, mail, mail_server, ring};
 use crate::web::{code_next, code_now};
 
 const PASSWORD: &str = "ein langes Passwort";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A member user of Stadt Köln invited by admin, with its password set,
 /// signed in in a jar of its own; returns its user id too.

@@ -564,11 +564,7 @@ async fn breaker26_two_writers_keep_the_start_short() {
 async fn breaker26_a_lead_member_invites_within_a_bound() {
     use crate::people::{Jar, Ring, hidden, link_in, mail, mail_server, ring};
     let mailer = mail_server();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let ring = ring(&mailer, None, port).await;
     let Ring { base, admin, .. } = &ring;
     let http = reqwest::Client::new();

@@ -790,11 +790,7 @@ async fn a_parallel_burst_of_reset_requests_is_served_five_times() {
 #[tokio::test]
 async fn names_in_mails_carry_no_bare_host_links() {
     let mailer = crate::people::mail_server();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let ring = crate::people::ring(&mailer, None, port).await;
     let r = reqwest::Client::new()
         .post(format!("{}/api/v1/users", ring.base))

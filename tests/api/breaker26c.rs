@@ -11,6 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::free_port;
 use crate::operations::{Served, serve_binary};
 use crate::people::{Helper, Jar, SECRETS_KEY, hidden, link_in, mail, mail_server};
 use vergleichsring_server::mail::user_text;
@@ -18,14 +19,6 @@ use vergleichsring_server::mail::user_text;
 const PASSWORD: &str = "ein langes Passwort";
 const KOELN: &str = "05315000";
 const DUESSELDORF: &str = "05111000";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A ring with mail and `[limits] member_accounts = limit` that can be
 /// stopped, changed on disk and started again (or started twice over the

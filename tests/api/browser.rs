@@ -267,11 +267,7 @@ fn artifacts() -> PathBuf {
 }
 
 async fn start_driver(path: &Path) -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let child = Command::new(path)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -736,11 +732,7 @@ async fn people_sign_in_by_mail_password_totp_and_provider_in_chromium() {
         return;
     };
     let mailer = people::mail_server();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let idp = people::provider(
         &base,

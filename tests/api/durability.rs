@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use vergleichsring_store::{Role, Store};
 
-use crate::helpers::{PARQUET, TestApp, library_file};
+use crate::helpers::{PARQUET, TestApp, free_port, library_file};
 
 fn member_ids(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("09{i:03}000")).collect()
@@ -109,14 +109,6 @@ impl Lcg {
             .wrapping_add(1442695040888963407);
         (self.0 >> 33) % bound
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

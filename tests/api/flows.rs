@@ -127,9 +127,15 @@ async fn every_domain_goes_from_upload_to_comparison_and_timeseries() {
         let stats = &g["stats"];
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         assert!(close(stats["mean"].as_f64().unwrap(), mean));
+        // Every value moves by its member's multiplier, at most noise_max
+        // (10 %), so the mean of these non-negative values moves at most
+        // as much, whatever the ring's random secret drew. (A bound of 5 %
+        // failed now and then: a few large museums that drew the same
+        // sign move the mean of 40 further.)
         assert!(
-            (mean / true_mean - 1.0).abs() < 0.05,
-            "{domain}: 40 members move the mean little"
+            (mean / true_mean - 1.0).abs() <= 0.10 + 1e-9,
+            "{domain}: the mean moved {:.3} with multipliers of at most 10 %",
+            mean / true_mean - 1.0
         );
         assert_eq!(g["noise"]["quantiles"], "low", "39 peers");
         // The standard deviation corrected for the noise's variance: one

@@ -512,3 +512,13 @@ pub fn quintile_higher_better(values: &[f64], own: f64) -> u64 {
     let n = values.len();
     (((rank - 1) * 5) / n + 1) as u64
 }
+
+/// A port free at this moment on 127.0.0.1, for a process the test starts
+/// itself (the real binary, a mail server).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

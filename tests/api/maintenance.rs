@@ -168,11 +168,7 @@ async fn backup_restore_and_compact_keep_every_answer() {
         target.to_str().unwrap(),
     ]);
     assert!(!ok && out.contains("already holds"), "{out}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let listen = format!("127.0.0.1:{port}");
     let served = serve_binary(
         &["--data-dir", target.to_str().unwrap(), "--listen", &listen],

@@ -9,6 +9,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::helpers::free_port;
 use crate::operations::serve_binary;
 
 fn fixture() -> &'static Path {
@@ -38,14 +39,6 @@ fn cli(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Asks every recorded question of a served directory and compares the

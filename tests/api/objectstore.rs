@@ -107,11 +107,7 @@ impl Drop for S3Server {
 
 /// A replica: `serve` over `data_dir` with the lake on the S3 server.
 async fn replica(data_dir: &Path, env: &[(String, String)]) -> Served {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let listen = format!("127.0.0.1:{port}");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     serve_binary(

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use vergleichsring_store::Role;
 
+use crate::helpers::free_port;
 use crate::helpers::*;
 
 /// The value of a Prometheus sample whose line starts with `prefix` (name
@@ -198,15 +199,6 @@ async fn every_response_carries_a_request_id_and_ready_reads_the_lake() {
 /// The `vergleichsring` binary built for these tests.
 fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A `serve` process over `dir`, killed when dropped.

@@ -12,18 +12,11 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::free_port;
 use crate::operations::{Served, serve_binary};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A server started by a `.ci/` script, stopped when dropped.

@@ -456,11 +456,7 @@ async fn workers_see_no_secret_of_the_server() {
     .await
     .unwrap()
     .0;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let secrets_key = "ab".repeat(32);
     let aws_secret = "wJalrXUtnFEMI-test-secret-for-the-worker";
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
