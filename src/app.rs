@@ -41,16 +41,20 @@ pub fn flags(args: &ServeArgs) -> config::Flags {
 /// `demo`: a generated ring (made once, reused after) with the default
 /// configuration; prints a token of each role.
 pub fn demo_command(args: DemoArgs) -> anyhow::Result<()> {
-    let DemoArgs { listen, data_dir } = args;
+    let DemoArgs {
+        listen, data_dir, ..
+    } = args;
     runtime()?.block_on(async move {
         let cfg = config::Config::default();
         let started = std::time::Instant::now();
         demo::prepare(&data_dir).await?;
         let state = open(&data_dir, &cfg).await?;
-        demo::print_tokens(&data_dir, &state, listen).await?;
-        eprintln!(
-            "demo ready in {:.1} s; serving http://{listen} (ctrl-c stops)",
-            started.elapsed().as_secs_f64()
+        demo::print_summary(&data_dir, &state, listen).await?;
+        println!();
+        println!(
+            "Ready in {:.1} s; serving http://{listen} (ctrl-c stops; the log is in {}, or on the terminal with -v).",
+            started.elapsed().as_secs_f64(),
+            data_dir.join("demo.log").display()
         );
         serve(listen, state).await
     })
@@ -150,6 +154,7 @@ fn http_config(cfg: &config::Config) -> anyhow::Result<HttpConfig> {
         queries_per_minute: cfg.limits.queries_per_minute,
         concurrent_queries: cfg.limits.concurrent_queries,
         trusted_proxies: cfg.server.proxies()?,
+        reminder_interval: std::time::Duration::from_secs(cfg.limits.reminder_hours * 3600),
         sign_ins: vergleichsring_server::SignInLimits {
             password_check_mib: cfg.limits.password_check_mib,
             ..Default::default()

@@ -113,6 +113,9 @@ pub struct DemoArgs {
     /// Data directory of the demo ring.
     #[arg(long, default_value = "demo-data")]
     pub data_dir: PathBuf,
+    /// Log to the terminal rather than to `demo.log` in the data directory.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// What `serve` takes beside the configuration file.

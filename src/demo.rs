@@ -12,8 +12,11 @@ use vergleichsring_store::{Member, Role, Store};
 
 /// Members of the demo ring.
 pub const MEMBERS: usize = 400;
-/// Years of the demo ring.
+/// Years of the demo ring with every member's figures.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2020..=2024;
+/// The year the demo's ring is collecting: four in five members have
+/// submitted, the collection is open.
+pub const COLLECTING: i32 = 2025;
 /// Seed of the demo ring, so every demo shows the same ring.
 pub const SEED: u64 = 2024;
 
@@ -26,12 +29,21 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!(
-        "generating a demo ring of {MEMBERS} members, {}–{}, in {}",
+        "generating a demo ring of {MEMBERS} members, {}–{} (and {COLLECTING} in collection), in {}",
         YEARS.start(),
         YEARS.end(),
         data_dir.display()
     );
-    let generated = vergleichsring_synth::generate(MEMBERS, YEARS, SEED)?;
+    let mut generated = vergleichsring_synth::generate(MEMBERS, *YEARS.start()..=COLLECTING, SEED)?;
+    // A year in collection: the first four in five members have submitted.
+    for f in generated
+        .figures
+        .iter_mut()
+        .filter(|f| f.year == COLLECTING)
+    {
+        let keep = f.batch.num_rows() * 4 / 5;
+        f.batch = f.batch.slice(0, keep);
+    }
     let summary = import_ring(store, &generated, None).await?;
     eprintln!(
         "imported {} submissions ({} plausibility warnings, as real data have)",
@@ -157,15 +169,10 @@ async fn import_domain(
     Ok(summary)
 }
 
-/// Creates one token per role and prints them with example requests.
-pub async fn print_tokens(
-    data_dir: &Path,
-    state: &AppState,
-    listen: SocketAddr,
-) -> anyhow::Result<()> {
+/// The demo's typical member: a mid-sized town (library population
+/// 50,000 to 100,000 in the last complete year), else the first member.
+async fn typical_member(state: &AppState) -> anyhow::Result<Member> {
     let store = &state.store;
-    // A mid-sized town is the typical member: pick one in size class GK4.
-    let mut member = None;
     for m in store.members() {
         if m.kind != MemberKind::KreisangehoerigeGemeinde {
             continue;
@@ -177,63 +184,98 @@ pub async fn print_tokens(
             .ok()
             .and_then(|f| f.basic.get("population").copied().flatten());
         if population.is_some_and(|p| (50_000.0..100_000.0).contains(&p)) {
-            member = Some(m);
-            break;
+            return Ok(m);
         }
     }
-    let member = member
-        .or_else(|| store.members().into_iter().next())
-        .context("the demo ring has no members")?;
+    store
+        .members()
+        .into_iter()
+        .next()
+        .context("the demo ring has no members")
+}
+
+/// Opens the collection of every domain for the year being collected
+/// (deadline: 31 March of the year after), unless open already.
+async fn open_collections(state: &AppState) -> anyhow::Result<()> {
+    let deadline = format!("{}-03-31", COLLECTING + 1);
+    for d in &state.engine.catalog().domains {
+        if state
+            .store
+            .collections()
+            .collection(&d.id, COLLECTING)
+            .is_none()
+        {
+            state
+                .store
+                .open_collection(&d.id, COLLECTING, &deadline, "demo")
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Prepares the people, tokens and collections and prints a short
+/// summary: where to sign in, with which account, and a few API lines.
+pub async fn print_summary(
+    data_dir: &Path,
+    state: &AppState,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
+    let member = typical_member(state).await?;
+    open_collections(state).await?;
+    let consultant = "demo-consultant";
+    let people = crate::demo_people::people(data_dir, &state.store, &member, consultant).await?;
     let create =
         |role, member_id: Option<String>, consultant: Option<String>, grants: Vec<String>| {
             Store::create_token(data_dir, role, member_id, consultant, grants)
         };
-    let admin = create(Role::Admin, None, None, vec![]).await?.0;
-    let analyst = create(Role::Analyst, None, None, vec![]).await?.0;
     let member_token = create(Role::Member, Some(member.member_id.clone()), None, vec![])
         .await?
         .0;
-    let consultant = create(
+    let analyst = create(Role::Analyst, None, None, vec![]).await?.0;
+    // The consultant sees the demo member's reports.
+    create(
         Role::Consultant,
         None,
-        Some("demo-consultant".into()),
+        Some(consultant.into()),
         vec![member.member_id.clone()],
     )
-    .await?
-    .0;
+    .await?;
+    let web = format!("http://{listen}/web");
+    println!();
+    println!("Vergleichsring demo: {web}");
+    println!(
+        "  {MEMBERS} members, figures {}–{}; collection {COLLECTING} open (deadline 31.03.{}), four in five members have submitted",
+        YEARS.start(),
+        YEARS.end(),
+        COLLECTING + 1
+    );
+    println!();
+    println!(
+        "Sign in (also kept in {}):",
+        data_dir.join("demo-konten.txt").display()
+    );
+    for p in &people {
+        let who = match p.role {
+            Role::Member => format!("member of {} {}", member.member_id, member.name),
+            Role::Consultant => format!("consultant, granted {}", member.member_id),
+            r => r.as_str().to_string(),
+        };
+        println!("  {:<36} {}   {who}", p.email, p.password);
+        if let Some(o) = &p.otpauth {
+            println!(
+                "    second factor: add this line to an authenticator app (or scan it as a QR code):"
+            );
+            println!("    {o}");
+        }
+    }
     let base = format!("http://{listen}/api/v1");
-    println!("Demo tokens (new ones at every start; earlier ones stay valid):");
-    println!("  admin       {admin}");
-    println!("  analyst     {analyst}");
-    println!(
-        "  member      {member_token}   ({} {})",
-        member.member_id, member.name
-    );
-    println!(
-        "  consultant  {consultant}   (granted {})",
-        member.member_id
-    );
     println!();
-    println!("Member web page: http://{listen}/web (sign in with the member token above)");
-    println!();
-    println!("Try:");
-    println!("  curl -s {base}/catalog");
+    println!("API tokens (new at every start): member {member_token}   analyst {analyst}");
     println!(
-        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/comparisons/library/2024?figure=loans_per_capita&group_by=size_class'"
+        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/comparisons/library/{}?figure=loans_per_capita&group_by=size_class'",
+        YEARS.end()
     );
-    println!(
-        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/timeseries/library/loans_per_capita?group_by=size_class'"
-    );
-    println!(
-        "  curl -s -H 'Authorization: Bearer {analyst}' -H 'Accept: text/csv' '{base}/comparisons/museum/2024?figure=visits_per_1000&group_by=land'"
-    );
-    println!(
-        "  curl -s -H 'Authorization: Bearer {member_token}' '{base}/figures/music_school/2024'"
-    );
-    println!("  curl -s -H 'Authorization: Bearer {admin}' {base}/members");
-    println!(
-        "  curl -s -H 'Authorization: Bearer {consultant}' -o report.xlsx '{base}/reports/{}/2024?format=xlsx'",
-        member.member_id
-    );
+    println!("  OpenAPI: {base}/openapi.json");
     Ok(())
 }

@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod demo_people;
 mod generate;
 mod sandbox;
 mod upload;
@@ -23,7 +24,7 @@ use cli::{Cli, Command, ConfigCommand, TokenCommand, UserCommand};
 fn main() {
     let cli = Cli::parse();
     let (format, level) = logging_of(&cli.command);
-    init_logging(format, &level);
+    init_logging(format, &level, demo_log(&cli.command));
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -68,10 +69,18 @@ fn logging_of(command: &Command) -> (config::LogFormat, String) {
 /// has no commit yet, which is the normal state of a new domain, so the
 /// default level silences it; its real failures reach us as errors of
 /// deltalake, which are logged where they are handled.
-fn init_logging(format: config::LogFormat, level: &str) {
+fn init_logging(format: config::LogFormat, level: &str, file: Option<std::fs::File>) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if let Some(file) = file {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+        return;
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -79,6 +88,24 @@ fn init_logging(format: config::LogFormat, level: &str) {
         config::LogFormat::Human => builder.init(),
         config::LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+}
+
+/// The demo logs to `demo.log` in its data directory unless `-v`: its
+/// terminal shows the short summary a newcomer needs. Without a writable
+/// directory it logs to the terminal.
+fn demo_log(command: &Command) -> Option<std::fs::File> {
+    let Command::Demo(args) = command else {
+        return None;
+    };
+    if args.verbose {
+        return None;
+    }
+    std::fs::create_dir_all(&args.data_dir).ok()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(args.data_dir.join("demo.log"))
+        .ok()
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -193,6 +193,8 @@ pub struct Limits {
     /// check takes 19 MiB, so this allows this divided by 19 at once; more
     /// sign-ins at the same moment are answered 503.
     pub password_check_mib: u64,
+    /// Hours within which a member is not reminded twice of one collection.
+    pub reminder_hours: u64,
 }
 
 impl Default for Limits {
@@ -215,6 +217,7 @@ impl Default for Limits {
             personal_tokens: vergleichsring_store::AccountLimits::default().personal_tokens,
             member_accounts: vergleichsring_store::AccountLimits::default().member_accounts,
             password_check_mib: http.sign_ins.password_check_mib,
+            reminder_hours: http.reminder_interval.as_secs() / 3600,
         }
     }
 }

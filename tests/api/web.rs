@@ -81,6 +81,19 @@ impl<'a> WebClient<'a> {
         self.send(req).await
     }
 
+    /// The body of a download, which must answer 200.
+    pub(crate) async fn get_bytes(&mut self, path: &str) -> Vec<u8> {
+        let r = self
+            .http
+            .get(self.app.url(path))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.bytes().await.unwrap().to_vec()
+    }
+
     pub(crate) async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self
             .http
@@ -1016,7 +1029,7 @@ async fn users_make_and_revoke_personal_tokens_for_scripts() {
 }
 
 /// An admin user with its second factor enrolled, signed in.
-async fn signed_in_admin(app: &TestApp) -> WebClient<'_> {
+pub(crate) async fn signed_in_admin(app: &TestApp) -> WebClient<'_> {
     let mut web = signed_in_user(
         app,
         serde_json::json!({"email": "betrieb@ring.example", "name": "Olaf Betrieb", "role": "admin"}),
@@ -1092,7 +1105,7 @@ async fn every_form_refuses_other_sites_and_wrong_secrets() {
             "{path} has neither a session's CSRF token, a nonce nor a link's code"
         );
         let form: Vec<(&str, &str)> = fields.iter().map(|f| (f.as_str(), "x")).collect();
-        let web = if path.starts_with("/web/benutzer") {
+        let web = if path.starts_with("/web/benutzer") || path.starts_with("/web/sammlung") {
             &mut admin
         } else {
             &mut member

@@ -20,6 +20,7 @@ mod conventions;
 mod load;
 mod members;
 mod model;
+pub mod numbers;
 
 pub use checks::{BUILTIN_CHECKS, BuiltinCheck};
 pub use members::{LAENDER, MemberKind, land_of, validate_member_id};

@@ -18,7 +18,7 @@
 //!   6), `noise.rs` (rule 14), `grouping.rs` and `dimension.rs` (who falls
 //!   into which group), `summary.rs` (a group's statistics).
 //! - `write/`: what comes in. `uploads.rs` (the upload in named stages),
-//!   `rules.rs` (plausibility), `workflow.rs` (warnings and explanations),
+//!   `rules.rs` (plausibility), `workflow.rs` (warnings and explanations), `collection.rs` (the coordinator's year),
 //!   `releases.rs` (frozen years).
 //! - `read/`: the data as of a version. `lake.rs` (each domain's year
 //!   index, years loaded on demand, other processes followed), `load.rs`
@@ -64,6 +64,7 @@ pub use read::records::{Figures, SubmissionInfo};
 pub use read::snapshot;
 pub use sandbox::{session, worker};
 pub use vergleichsring_store::DataRelease;
+pub use write::collection;
 pub use write::uploads::{SubmitOutcome, SubmitRequest, Warning};
 pub use write::workflow;
 
@@ -284,6 +285,69 @@ impl Engine {
     ) -> Result<Vec<workflow::WarningStatus>> {
         workflow::Workflow::new(&self.core)
             .warnings(domain, year, member, only_open)
+            .await
+    }
+
+    /// Every member's status in the collection of a (domain, year), or
+    /// only `member`'s.
+    pub async fn collection(
+        &self,
+        domain: &str,
+        year: i32,
+        member: Option<&str>,
+    ) -> Result<collection::CollectionStatus> {
+        collection::Collect::new(&self.core)
+            .status(domain, year, member)
+            .await
+    }
+
+    /// Opens the collection of a (domain, year) with a deadline, or moves
+    /// its deadline.
+    pub async fn open_collection(
+        &self,
+        domain: &str,
+        year: i32,
+        deadline: &str,
+        by: &str,
+    ) -> Result<vergleichsring_store::Collection> {
+        collection::Collect::new(&self.core)
+            .open(domain, year, deadline, by)
+            .await
+    }
+
+    /// Approves a member's current figures of a (domain, year).
+    pub async fn approve(
+        &self,
+        domain: &str,
+        year: i32,
+        member: &str,
+        by: &str,
+    ) -> Result<vergleichsring_store::Approval> {
+        collection::Collect::new(&self.core)
+            .approve(domain, year, member, by)
+            .await
+    }
+
+    /// Stores the coordinator's review of a warning.
+    pub async fn review(
+        &self,
+        input: collection::ReviewInput,
+        by: &str,
+    ) -> Result<vergleichsring_store::Review> {
+        collection::Collect::new(&self.core).review(input, by).await
+    }
+
+    /// Saves a member's draft of its figures for a (domain, year).
+    pub async fn save_draft(
+        &self,
+        domain: &str,
+        year: i32,
+        member: &str,
+        values: std::collections::BTreeMap<String, f64>,
+        by: &str,
+    ) -> Result<vergleichsring_store::Draft> {
+        collection::Collect::new(&self.core)
+            .save_draft(domain, year, member, values, by)
             .await
     }
 

@@ -29,6 +29,13 @@ fn grouped(int: &str, sep: char) -> Option<String> {
     (parts.len() > 1 && first_ok && rest_ok).then(|| parts.concat())
 }
 
+/// Parses a number a person typed into a form: German first (`1.234,5`,
+/// `1234,5`, `1.234`), then with a decimal point (`1234.5`), as a text
+/// cell of a spreadsheet is read. `None` for anything else.
+pub fn parse_typed(text: &str) -> Option<f64> {
+    parse(text, Decimal::Comma).or_else(|| parse(text, Decimal::Point))
+}
+
 /// Parses a cell; `None` for anything that is not a plain number.
 pub(crate) fn parse(cell: &str, decimal: Decimal) -> Option<f64> {
     let s: String = cell

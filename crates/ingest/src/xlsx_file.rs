@@ -8,7 +8,6 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 
-use crate::number::{Decimal, parse};
 use crate::table::{Decoded, TextColumn, from_text_columns, truncate};
 use crate::{IngestError, Limits, RowError};
 
@@ -100,9 +99,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, IngestErr
     let cells = sheet_cells(&mut workbook, limits)?;
     let columns = text_columns(cells, limits)?;
     // Text cells in a German workbook carry decimal commas.
-    from_text_columns(columns, |s| {
-        parse(s, Decimal::Comma).or_else(|| parse(s, Decimal::Point))
-    })
+    from_text_columns(columns, crate::number::parse_typed)
 }
 
 /// The most filled cells of a sheet: 100,000 members with 40 figures each.

@@ -11,6 +11,7 @@
 pub mod fmt;
 pub mod html;
 pub mod svg;
+pub mod table;
 
 pub use html::{HtmlOptions, to_html};
 
@@ -46,7 +47,7 @@ pub fn neutralise(text: &str) -> String {
     }
 }
 
-fn number(v: Option<f64>, dialect: Dialect) -> String {
+pub(crate) fn number(v: Option<f64>, dialect: Dialect) -> String {
     match v {
         None => String::new(),
         Some(x) => {
@@ -238,7 +239,7 @@ pub fn to_csv(report: &Report, dialect: Dialect) -> Result<Vec<u8>, ReportError>
 }
 
 /// Excel sheet names: at most 31 characters, none of `[]:*?/\`.
-fn sheet_name(label: &str) -> String {
+pub(crate) fn sheet_name(label: &str) -> String {
     label
         .chars()
         .filter(|c| !"[]:*?/\\".contains(*c))

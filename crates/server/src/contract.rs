@@ -50,6 +50,7 @@ pub use params::*;
         (name = "reports", description = "A member's peer report."),
         (name = "releases", description = "Frozen (domain, year) releases, readable later with `as_of`."),
         (name = "publications", description = "Audited publications of a (domain, year): the only source of statistics for non-admin callers (rules 9–11 of the disclosure rules)."),
+        (name = "collections", description = "The coordinator's collection of a (domain, year): deadline, every member's status, reviews of warnings, approvals."),
         (name = "web", description = "The member web page: server-rendered HTML in German, signed in with a session cookie."),
     )
 )]
@@ -360,4 +361,65 @@ pub struct LeaveQuery {
     /// The first year the member is no longer in the ring.
     #[param(example = 2026)]
     pub from_year: i32,
+}
+
+/// Query of `GET /api/v1/collections/{domain}/{year}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionQuery {
+    /// Only members in this status: `not_started`, `started`, `submitted`,
+    /// `warnings_open`, `explained` or `approved`.
+    #[param(example = json!("not_started"))]
+    pub status: Option<String>,
+    /// Only this member (admin); implied for a member token.
+    pub member_id: Option<String>,
+}
+
+/// Body of `PUT /api/v1/collections/{domain}/{year}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeadlineBody {
+    /// The last day to submit, an ISO date.
+    #[schema(example = "2026-03-31")]
+    pub deadline: String,
+}
+
+/// Body of `POST /api/v1/collections/{domain}/{year}/approvals`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApprovalBody {
+    /// The member whose current figures are approved.
+    #[schema(example = "05315000")]
+    pub member_id: String,
+}
+
+/// Body of `POST /api/v1/collections/{domain}/{year}/reviews`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReviewBody {
+    /// The member.
+    pub member_id: String,
+    /// The warning's rule id.
+    pub rule: String,
+    /// Accept (true) or ask back (false).
+    pub accepted: bool,
+    /// What the member should check; required when asking back.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Body of `POST /api/v1/collections/{domain}/{year}/reminders`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemindersBody {
+    /// Remind the members in these statuses (default `not_started` and
+    /// `started`); ignored when `member_ids` is given.
+    #[serde(default)]
+    pub statuses: Option<Vec<String>>,
+    /// Remind exactly these members.
+    #[serde(default)]
+    pub member_ids: Option<Vec<String>>,
+    /// The text with placeholders; default the German reminder.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Send (true) or only preview (false, the default).
+    #[serde(default)]
+    pub send: bool,
 }

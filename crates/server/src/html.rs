@@ -30,3 +30,21 @@ pub fn add_page_headers(headers: &mut HeaderMap) {
     // the origin.
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
 }
+
+/// A date and time of RFC 3339 the German way (`31.03.2026, 14:05`, UTC).
+pub fn german_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| rfc3339.to_string(),
+        |t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%d.%m.%Y, %H:%M")
+                .to_string()
+        },
+    )
+}
+
+/// An ISO date the German way (`31.03.2026`).
+pub fn german_date(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map_or_else(|_| iso.to_string(), |d| d.format("%d.%m.%Y").to_string())
+}

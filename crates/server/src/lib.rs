@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod cache;
 pub mod client;
+mod collection_mail;
 pub mod contract;
 pub mod error;
 pub mod extract;

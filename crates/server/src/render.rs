@@ -49,3 +49,120 @@ pub fn report(
         ),
     })
 }
+
+/// A collection as a table: one row per member.
+pub fn collection_table(
+    status: &vergleichsring_engine::collection::CollectionStatus,
+) -> vergleichsring_report::table::Table {
+    use vergleichsring_report::Cell;
+    let text = |s: Option<&str>| Cell::Text(s.unwrap_or_default().to_string());
+    let columns = [
+        "member_id",
+        "name",
+        "status",
+        "status_de",
+        "submitted_at",
+        "warnings",
+        "warnings_open",
+        "approved_at",
+        "approved_by",
+        "reminders",
+        "last_reminded_at",
+        "last_change",
+        "last_change_by",
+    ];
+    let rows = status
+        .members
+        .iter()
+        .map(|m| {
+            vec![
+                Cell::Text(m.member_id.clone()),
+                Cell::Text(m.name.clone()),
+                Cell::Text(m.status.id().to_string()),
+                Cell::Text(m.status.german().to_string()),
+                text(m.submitted_at.as_deref()),
+                Cell::Number(Some(m.warnings.len() as f64)),
+                Cell::Number(Some(m.warnings.iter().filter(|w| w.open).count() as f64)),
+                text(m.approval.as_ref().map(|a| a.at.as_str())),
+                text(m.approval.as_ref().map(|a| a.by.as_str())),
+                Cell::Number(Some(m.reminders as f64)),
+                text(m.last_reminded_at.as_deref()),
+                text(m.last_change.as_deref()),
+                text(m.last_change_by.as_deref()),
+            ]
+        })
+        .collect();
+    vergleichsring_report::table::Table {
+        title: format!("{} {}", status.domain, status.year),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows,
+    }
+}
+
+/// A table as CSV (`xlsx` false) or XLSX: its media type and bytes.
+pub fn table(
+    table: &vergleichsring_report::table::Table,
+    xlsx: bool,
+) -> Result<(&'static str, Bytes), EngineError> {
+    let internal = |e: vergleichsring_report::ReportError| EngineError::Internal(e.to_string());
+    Ok(if xlsx {
+        (
+            vergleichsring_ingest::XLSX_TYPE,
+            vergleichsring_report::table::to_xlsx(table)
+                .map_err(internal)?
+                .into(),
+        )
+    } else {
+        (
+            "text/csv; charset=utf-8",
+            vergleichsring_report::table::to_csv(table, Dialect::En)
+                .map_err(internal)?
+                .into(),
+        )
+    })
+}
+
+/// The XLSX template of a member's (domain, year): the first sheet is its
+/// upload (figure ids, the member's row with `values`), the second names
+/// every figure. The member id is a text cell, so its leading zero stays.
+pub fn entry_template(
+    member_id: &str,
+    domain: &vergleichsring_catalog::Domain,
+    year: i32,
+    values: &std::collections::BTreeMap<String, Option<f64>>,
+) -> Result<Bytes, EngineError> {
+    use vergleichsring_report::Cell;
+    use vergleichsring_report::table::Table;
+    let mut columns = vec!["member_id".to_string()];
+    let mut row = vec![Cell::Text(member_id.to_string())];
+    for f in &domain.basic_figures {
+        columns.push(f.id.clone());
+        row.push(Cell::Number(values.get(&f.id).copied().flatten()));
+    }
+    let upload = Table {
+        title: format!("{} {year}", domain.id),
+        columns,
+        rows: vec![row],
+    };
+    let explained = Table {
+        title: "Erläuterungen".to_string(),
+        columns: ["Spalte", "Bezeichnung", "Einheit", "Pflicht"]
+            .map(String::from)
+            .to_vec(),
+        rows: domain
+            .basic_figures
+            .iter()
+            .map(|f| {
+                vec![
+                    Cell::Text(f.id.clone()),
+                    Cell::Text(f.label.clone()),
+                    Cell::Text(f.unit.clone()),
+                    Cell::Text(if f.required { "ja" } else { "nein" }.to_string()),
+                ]
+            })
+            .collect(),
+    };
+    vergleichsring_report::table::workbook(&[upload, explained])
+        .map(Bytes::from)
+        .map_err(|e| EngineError::Internal(e.to_string()))
+}

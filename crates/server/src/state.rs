@@ -22,6 +22,8 @@ pub struct HttpConfig {
     pub trusted_proxies: crate::client::TrustedProxies,
     /// The sign-in throttles and the bound on password checks at once.
     pub sign_ins: crate::throttle::SignInLimits,
+    /// A member is not reminded twice of one collection within this.
+    pub reminder_interval: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -33,6 +35,7 @@ impl Default for HttpConfig {
             concurrent_queries: 2,
             trusted_proxies: Default::default(),
             sign_ins: Default::default(),
+            reminder_interval: std::time::Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -62,6 +62,7 @@ struct Out<'a> {
     invitations: &'a HashMap<String, crate::Invitation>,
     colleague_invitations: &'a BTreeMap<String, Vec<i64>>,
     noise_secret: &'a Option<String>,
+    collections: &'a crate::collections::Collections,
 }
 
 /// The view as read back.
@@ -85,6 +86,9 @@ struct In {
     #[serde(default)]
     colleague_invitations: BTreeMap<String, Vec<i64>>,
     noise_secret: Option<String>,
+    /// Absent in checkpoints written before collections were kept.
+    #[serde(default)]
+    collections: crate::collections::Collections,
 }
 
 /// The `_last_checkpoint` hint.
@@ -110,6 +114,7 @@ fn encode(view: &View, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<u8>> {
         invitations,
         colleague_invitations,
         noise_secret,
+        collections,
     } = view;
     let out = Out {
         format: FORMAT,
@@ -129,6 +134,7 @@ fn encode(view: &View, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<u8>> {
         invitations,
         colleague_invitations,
         noise_secret,
+        collections,
     };
     serde_json::to_vec(&out).map_err(|source| StoreError::Json {
         path: std::path::PathBuf::from(format!("_state/{DIR}/{seq:020}.json")),
@@ -162,6 +168,7 @@ fn decode(bytes: &[u8]) -> Option<View> {
         invitations: Arc::new(got.invitations),
         colleague_invitations: Arc::new(got.colleague_invitations),
         noise_secret: got.noise_secret,
+        collections: Arc::new(got.collections),
     })
 }
 

@@ -27,6 +27,7 @@
 mod archive;
 mod auth;
 mod checkpoint;
+mod collections;
 mod files;
 mod invitations;
 mod lake;
@@ -48,6 +49,9 @@ mod users;
 
 pub use auth::{
     NewToken, Role, TokenRecord, constant_time_eq, hash_token, parse_expiry, random_hex,
+};
+pub use collections::{
+    Approval, Collection, Collections, Draft, MAX_COMMENT_CHARS, Reminder, Review,
 };
 pub use invitations::{
     ColleagueInvitation, INVITATION_LIFETIME, Invitation, NewUser, RESET_LIFETIME,

@@ -248,6 +248,11 @@ impl Store {
         self.state.view().explanations.as_ref().clone()
     }
 
+    /// The explanations, shared: no copy per request.
+    pub fn explanations_shared(&self) -> std::sync::Arc<Vec<Explanation>> {
+        self.state.view().explanations.clone()
+    }
+
     /// Stores explanations; a later one for the same warning replaces the
     /// earlier one in what is read (both stay in the state log).
     pub async fn add_explanations(&self, new: Vec<Explanation>) -> Result<Vec<Explanation>> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::Serialize;
+use vergleichsring_catalog::numbers::{de_exact, de_number};
 use vergleichsring_catalog::{Domain, Level};
 use vergleichsring_ingest::Upload;
 
@@ -85,6 +86,7 @@ fn figures_of(domain: &Domain, check: &str) -> Vec<String> {
     found
 }
 
+/// A value in an English message, as typed.
 fn fmt(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
@@ -129,24 +131,30 @@ pub async fn evaluate(
                 let row = rows.value(r) as u32;
                 let Some(up) = by_row.get(&row) else { continue };
                 let figures = figures_of(domain, &rule.check);
-                let values: Vec<String> = figures
-                    .iter()
-                    .filter_map(|f| {
-                        let idx = domain.basic_figures.iter().position(|g| &g.id == f)?;
-                        Some(format!(
-                            "{f} = {}",
-                            up.values[idx].map(fmt).unwrap_or_else(|| "leer".into())
-                        ))
-                    })
-                    .collect();
+                let values = |number: fn(f64) -> String, empty: &str| -> Vec<String> {
+                    figures
+                        .iter()
+                        .filter_map(|f| {
+                            let idx = domain.basic_figures.iter().position(|g| &g.id == f)?;
+                            Some(format!(
+                                "{f} = {}",
+                                up.values[idx].map_or_else(|| empty.to_string(), number)
+                            ))
+                        })
+                        .collect()
+                };
                 findings.push(Finding {
                     row,
                     member_id: up.member_id.clone(),
                     rule: rule.id.clone(),
                     level: rule.level,
                     figure: figures.join(","),
-                    message: format!("{} ({})", rule.message_en, values.join(", ")),
-                    message_de: format!("{} ({})", rule.message_de, values.join(", ")),
+                    message: format!("{} ({})", rule.message_en, values(fmt, "empty").join(", ")),
+                    message_de: format!(
+                        "{} ({})",
+                        rule.message_de,
+                        values(de_exact, "leer").join("; ")
+                    ),
                 });
             }
         }
@@ -201,12 +209,13 @@ pub fn year_over_year(
                     // German readers get the figure's label and decimal
                     // commas.
                     message_de: format!(
-                        "{} hat sich gegenüber {} um {} verändert (von {} auf {}); mehr als ±{:.0} % ist ungewöhnlich",
+                        "{} hat sich gegenüber {} um {}{} % verändert (von {} auf {}); mehr als ±{:.0} % ist ungewöhnlich",
                         domain.basic_figures[idx].label,
                         year - 1,
-                        pct(change).replace('.', ","),
-                        fmt(old).replace('.', ","),
-                        fmt(new).replace('.', ","),
+                        if change > 0.0 { "+" } else { "" },
+                        de_number(100.0 * change, 1),
+                        de_exact(old),
+                        de_exact(new),
                         100.0 * rule.max_change
                     ),
                 });

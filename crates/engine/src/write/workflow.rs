@@ -40,10 +40,15 @@ pub struct WarningStatus {
     pub message: String,
     /// German message.
     pub message_de: String,
-    /// Whether nobody has explained it yet.
+    /// Whether it waits for the member: nobody has explained it yet, or
+    /// the coordinator asked it back after the explanation (and has not
+    /// accepted it).
     pub open: bool,
     /// The member's explanation.
     pub explanation: Option<Explanation>,
+    /// The coordinator's newest review: accepted, or asked back with a
+    /// comment.
+    pub review: Option<vergleichsring_store::Review>,
 }
 
 /// Warnings and their explanations.
@@ -169,7 +174,8 @@ impl<'e> Workflow<'e> {
         if let Some(d) = domain {
             self.core.domain(d)?;
         }
-        let explanations = self.core.store().explanations();
+        let explanations = self.core.store().explanations_shared();
+        let collections = self.core.store().collections();
         let mut out = Vec::new();
         for d in &self.core.catalog().domains {
             if domain.is_some_and(|x| x != d.id) {
@@ -200,7 +206,14 @@ impl<'e> Workflow<'e> {
                                     && e.rule == rule
                             })
                             .cloned();
-                        if only_open && explanation.is_some() {
+                        let review = collections
+                            .review(&row.meta.submission_id, m, &rule)
+                            .cloned();
+                        let open = crate::write::collection::waits_for_member(
+                            explanation.as_ref(),
+                            review.as_ref(),
+                        );
+                        if only_open && !open {
                             continue;
                         }
                         out.push(WarningStatus {
@@ -212,8 +225,9 @@ impl<'e> Workflow<'e> {
                             figure: w["figure"].as_str().unwrap_or("").to_string(),
                             message: w["message"].as_str().unwrap_or("").to_string(),
                             message_de: w["message_de"].as_str().unwrap_or("").to_string(),
-                            open: explanation.is_none(),
+                            open,
                             explanation,
+                            review,
                         });
                     }
                 }

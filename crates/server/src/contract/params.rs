@@ -259,3 +259,73 @@ pub struct WebUsersQuery {
     /// Only the accounts of this member.
     pub mitglied: Option<String>,
 }
+
+/// Query of `GET /web/sammlung`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebCollectionQuery {
+    /// The domain; without it and `jahr`, the chooser.
+    pub bereich: Option<String>,
+    /// The year.
+    pub jahr: Option<i32>,
+    /// Only members in this status (`not_started`, …, `approved`).
+    pub status: Option<String>,
+    /// Only members whose name contains this text or whose key starts with it.
+    pub suche: Option<String>,
+    /// The page, from 1 (200 members each).
+    pub seite: Option<usize>,
+    /// What was just done (shows a fixed notice).
+    pub erledigt: Option<String>,
+}
+
+/// Query of `GET /web/sammlung/export`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebCollectionExportQuery {
+    /// The domain.
+    pub bereich: String,
+    /// The year.
+    pub jahr: i32,
+    /// `csv` or `xlsx`.
+    pub format: String,
+    /// Only members in this status.
+    pub status: Option<String>,
+}
+
+/// Query of `GET /web/sammlung/mitglied`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebMemberReviewQuery {
+    /// The domain.
+    pub bereich: String,
+    /// The year.
+    pub jahr: i32,
+    /// The member.
+    pub mitglied: String,
+    /// What was just done (shows a fixed notice).
+    pub erledigt: Option<String>,
+}
+
+/// Query of `GET /web/pruefung`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebDomainYearQuery {
+    /// The domain.
+    pub bereich: String,
+    /// The year.
+    pub jahr: i32,
+    /// What was just done (shows a fixed notice).
+    pub erledigt: Option<String>,
+}
+
+/// Query of `GET /web/erfassung` and its template.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebEntryQuery {
+    /// The domain; without it and `jahr`, the choice.
+    pub bereich: Option<String>,
+    /// The year.
+    pub jahr: Option<String>,
+    /// Set after a draft was saved (shows a notice).
+    pub gespeichert: Option<String>,
+}

@@ -30,6 +30,7 @@ use crate::web;
 
 mod access;
 mod catalog;
+mod collections;
 mod groups;
 mod members;
 mod publications;
@@ -44,6 +45,7 @@ mod users;
 
 use access::*;
 use catalog::*;
+use collections::*;
 use groups::*;
 use members::*;
 use publications::*;
@@ -89,6 +91,10 @@ pub fn api(config: &HttpConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(reopen_release))
         .routes(routes!(list_publications))
         .routes(routes!(publish))
+        .routes(routes!(collection, open_collection))
+        .routes(routes!(approve))
+        .routes(routes!(review))
+        .routes(routes!(remind))
         .merge(web::router(config.max_body_bytes))
 }
 

@@ -242,6 +242,7 @@ fn openapi_schemas_match_what_is_served() {
         message_de: "m".into(),
         open: false,
         explanation: Some(explanation),
+        review: None,
     };
     assert_eq!(properties(&d, "WarningStatus"), keys(&warning));
     let release = store::DataRelease {

@@ -39,6 +39,9 @@ use crate::render;
 mod accounts;
 mod admin;
 mod cookies;
+mod coordinator;
+mod entry;
+mod home;
 mod layout;
 mod pages;
 mod recovery;
@@ -50,6 +53,7 @@ mod tests;
 
 use accounts::*;
 use cookies::*;
+use home::overview;
 use layout::WebError;
 use recovery::*;
 use second_factor::*;
@@ -78,11 +82,21 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::users, admin::invite_user))
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::reset_second_factor))
+        .routes(routes!(coordinator::collection))
+        .routes(routes!(coordinator::collection_export))
+        .routes(routes!(coordinator::member_review))
+        .routes(routes!(coordinator::review_queue))
+        .routes(routes!(coordinator::set_deadline))
+        .routes(routes!(coordinator::review_warning))
+        .routes(routes!(coordinator::approve))
+        .routes(routes!(coordinator::remind))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))
                 .layer(upload_limit),
         )
+        .routes(routes!(entry::entry, entry::submit_entry))
+        .routes(routes!(entry::entry_template))
         .routes(routes!(explain))
         .routes(routes!(report))
 }
@@ -550,38 +564,4 @@ fn login_page(
     with_nonce(headers, status, |nonce| {
         pages::login(nonce, sso, state.mail.is_some(), error)
     })
-}
-
-/// The signed-in member's overview: its open warnings and its submissions
-/// of the last ten years, newest first.
-async fn overview(
-    state: &AppState,
-    member: &Member,
-    explained: bool,
-) -> Result<Response, WebError> {
-    let open = state
-        .engine
-        .warnings(None, None, Some(&member.member_id), true)
-        .await?;
-    let catalog = state.engine.catalog();
-    let mut submissions = Vec::new();
-    let latest = pages::this_year();
-    for year in (latest - 10..=latest).rev() {
-        for d in &catalog.domains {
-            let list = state
-                .engine
-                .submissions(&d.id, year, Some(&member.member_id))
-                .await?;
-            for info in list {
-                submissions.push(pages::SubmissionRow {
-                    domain: &d.label,
-                    year,
-                    current: info.current_for.contains(&member.member_id),
-                    info,
-                });
-            }
-        }
-    }
-    let page = pages::overview(catalog, member, explained, &open, &submissions);
-    Ok(html_page(page.into_string()))
 }

@@ -270,7 +270,7 @@ impl Gate for Admin {
         let account = require_account(state, headers).await?;
         if account.caller.role != Role::Admin || account.user.is_none() {
             return Err(WebError::forbidden(
-                "Die Benutzerverwaltung ist dem Betrieb des Vergleichsrings vorbehalten. Ansprechpersonen einer Kommune laden unter „Kolleginnen und Kollegen“ ein.",
+                "Diese Seite (Benutzerverwaltung, Datenerhebung) ist dem Betrieb des Vergleichsrings vorbehalten. Ansprechpersonen einer Kommune laden unter „Kolleginnen und Kollegen“ ein.",
             ));
         }
         Ok(Admin(account))

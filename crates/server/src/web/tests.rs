@@ -111,7 +111,7 @@ fn pages_escape_what_comes_from_outside() -> Result<(), vergleichsring_catalog::
         pages::upload_saved(&catalog, &member, "library", 2024, file, &outcome),
         pages::upload_refused(&catalog, &member, "library", 2024, file, &errors),
         pages::upload_frozen(&catalog, &member, "library", 2024, "<rel>"),
-        pages::overview(&catalog, &member, true, &[], &[]),
+        pages::overview(&catalog, &member, true, &[], &[], &[]),
         pages::login("nonce", Some("<i>SSO</i>"), true, Some("<b>kaputt</b>")),
         layout::error_page("<script>x</script>"),
     ];
@@ -147,7 +147,7 @@ fn forms_keep_their_fields() -> Result<(), vergleichsring_catalog::CatalogError>
     // The style is sent as it is: entity-escaped quotes would break CSS.
     assert!(html.contains(r#"font-family: "Segoe UI""#));
     let catalog = Catalog::bundled()?;
-    let html = pages::overview(&catalog, &member, false, &[], &[]).into_string();
+    let html = pages::overview(&catalog, &member, false, &[], &[], &[]).into_string();
     assert!(html.contains("Noch keine Einreichungen.") && !html.contains("role=\"status\""));
     // Each warning's explanation form labels its own text area.
     let outcome = saved(&member, "yoy_loans", "zu hoch");

@@ -134,6 +134,22 @@ pub(crate) enum Change {
     /// The ring's noise secret (rule 14): 32 bytes in hex, or sealed under
     /// `secrets_key`. Only the first one counts.
     NoiseSecret { secret: String },
+    /// A collection opened, or its deadline moved.
+    CollectionOpened {
+        collection: crate::collections::Collection,
+    },
+    /// The coordinator reviewed a warning.
+    WarningReviewed { review: crate::collections::Review },
+    /// The coordinator approved a member's submission.
+    SubmissionApproved {
+        approval: crate::collections::Approval,
+    },
+    /// Reminders recorded just before they were sent.
+    RemindersSent {
+        reminders: Vec<crate::collections::Reminder>,
+    },
+    /// A member saved figures in the form without submitting them.
+    DraftSaved { draft: crate::collections::Draft },
 }
 
 /// One numbered entry of the log: the changes of one commit.
@@ -185,6 +201,8 @@ pub struct View {
     pub colleague_invitations: Arc<BTreeMap<String, Vec<i64>>>,
     /// The ring's noise secret as stored (hex or sealed), once created.
     pub(crate) noise_secret: Option<String>,
+    /// Collections, reviews, approvals and reminders.
+    pub collections: Arc<crate::collections::Collections>,
 }
 
 impl View {
@@ -219,6 +237,11 @@ impl View {
                 | Change::RecoveryCodeUsed { .. }
                 | Change::TotpStepUsed { .. }
                 | Change::TotpRemoved { .. } => self.apply_second_factor(change),
+                Change::CollectionOpened { .. }
+                | Change::WarningReviewed { .. }
+                | Change::SubmissionApproved { .. }
+                | Change::RemindersSent { .. }
+                | Change::DraftSaved { .. } => Arc::make_mut(&mut self.collections).apply(change),
             }
         }
         self.seq = event.seq;

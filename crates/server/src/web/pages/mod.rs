@@ -4,22 +4,33 @@
 //! returns.
 
 mod colleagues;
+mod collection;
 mod disclosure;
+mod entry;
 mod explain;
 mod labels;
 mod login;
 mod overview;
+mod reminders;
 mod second_factor;
 mod tokens;
 mod upload;
 mod users;
 
 pub(crate) use colleagues::colleagues;
+pub(crate) use collection::{
+    CollectionView, PAGE_ROWS, collection, collections_home, member_review, review_queue,
+    url_encode,
+};
 pub(crate) use disclosure::disclosure;
+pub(crate) use entry::{EntryField, EntryPage, entry, entry_chooser, field_name};
+pub(crate) use labels::domain_label;
+pub(crate) use labels::rule_message_de;
 pub(crate) use login::{
     forgot_password, invitation, login, new_password, password_set, signed_in_through_sso,
 };
-pub(crate) use overview::{SubmissionRow, overview};
+pub(crate) use overview::{MemberCollection, SubmissionRow, overview};
+pub(crate) use reminders::{ReminderForm, reminder_form, reminders};
 pub(crate) use second_factor::{code_form, enrol, enrolled, recovery_codes};
 pub(crate) use tokens::tokens;
 pub(crate) use upload::{upload_frozen, upload_refused, upload_saved};

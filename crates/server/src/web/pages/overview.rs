@@ -35,6 +35,7 @@ pub(crate) fn overview(
     member: &Member,
     explained: bool,
     open: &[WarningStatus],
+    collections: &[MemberCollection<'_>],
     submissions: &[SubmissionRow<'_>],
 ) -> Markup {
     let years: BTreeSet<i32> = submissions
@@ -59,12 +60,47 @@ pub(crate) fn overview(
         @if explained {
             (explained_notice())
         }
+        (collections_section(collections))
+        p { a class="button" href="/web/erfassung" { "Zahlen eingeben" } " oder eine Datei hochladen:" }
         (upload_form(catalog, member, None, None))
         (open_warnings(catalog, member, open))
         (reports(&years))
         (submissions_table(submissions))
     };
     layout("Übersicht", Some((&member.name, &member.csrf)), content)
+}
+
+/// An open collection as the member sees it: its deadline and the
+/// member's status.
+pub(crate) struct MemberCollection<'a> {
+    /// The domain's label.
+    pub(crate) domain: &'a str,
+    /// The year.
+    pub(crate) year: i32,
+    /// The deadline (ISO date).
+    pub(crate) deadline: String,
+    /// The member's status.
+    pub(crate) status: vergleichsring_engine::collection::Status,
+}
+
+/// The collections open for the member, with deadline and status.
+fn collections_section(collections: &[MemberCollection<'_>]) -> Markup {
+    html! {
+        @if !collections.is_empty() {
+            section id="erhebung" {
+                h2 { "Datenerhebung" }
+                ul {
+                    @for c in collections {
+                        li {
+                            (c.domain) " " (c.year) ": Frist bis "
+                            strong { (super::collection::german_date(&c.deadline)) }
+                            ", Ihr Stand: " span class="tag" { (c.status.german()) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An RFC 3339 time as date and minute (`2024-03-01 12:30`).
@@ -91,7 +127,12 @@ fn open_warnings(catalog: &Catalog, member: &Member, open: &[WarningStatus]) -> 
                             td { (domain_label(catalog, &w.domain)) }
                             td { (w.year) }
                             td { (figure_label(catalog, &w.domain, &w.figure)) }
-                            td { (w.message_de) }
+                            td {
+                                (w.message_de)
+                                @if let Some(r) = w.review.as_ref().filter(|r| !r.accepted) {
+                                    p class="notice" { strong { "Rückfrage des Rings: " } (r.comment) }
+                                }
+                            }
                             td { (explain_form(member, &w.submission_id, &w.rule)) }
                         }
                     }

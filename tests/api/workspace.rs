@@ -1,0 +1,281 @@
+//! The ring's year in the browser, over plain HTTP: the coordinator opens
+//! a collection, a member enters figures in the form (a draft, errors in
+//! place, German numbers), the coordinator reviews and approves, exports
+//! the collection; the XLSX template uploads back unchanged; who reaches
+//! which page.
+
+use reqwest::StatusCode;
+use vergleichsring_store::Role;
+
+use crate::helpers::{TestApp, library_row};
+use crate::web::{WebClient, hidden, signed_in_admin};
+
+const A: &str = "05315000";
+
+/// The form's fields for a library row, each value written the German
+/// way (`480.000`, `24`), with some replaced as typed.
+fn entry_fields(replace: &[(&str, &str)]) -> Vec<(String, String)> {
+    library_row(120_000.0, 1.0)
+        .into_iter()
+        .map(|(k, v)| {
+            let typed = replace.iter().find(|(r, _)| *r == k).map_or_else(
+                || vergleichsring_catalog::numbers::de_exact(v),
+                |(_, t)| t.to_string(),
+            );
+            (format!("f_{k}"), typed)
+        })
+        .collect()
+}
+
+async fn post_entry(
+    web: &mut WebClient<'_>,
+    csrf: &str,
+    action: &str,
+    fields: &[(String, String)],
+) -> crate::web::Page {
+    let mut form: Vec<(&str, &str)> = vec![
+        ("csrf", csrf),
+        ("bereich", "library"),
+        ("jahr", "2024"),
+        ("aktion", action),
+    ];
+    form.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    web.post_form("/web/erfassung", &form).await
+}
+
+async fn status_of(app: &TestApp, member: &str) -> String {
+    let got = app
+        .get("/api/v1/collections/library/2024", Some(&app.admin))
+        .await;
+    got.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["member_id"] == member)
+        .map(|m| m["status"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_coordinator_and_a_member_run_a_year_in_the_browser() {
+    let app = TestApp::spawn().await;
+    app.register(&[(A, "Stadt Köln", "kreisfreie_stadt")]).await;
+    let mut admin = signed_in_admin(&app).await;
+
+    // The coordinator opens the 2024 collection with a deadline.
+    let chooser = admin.get("/web/sammlung").await;
+    assert_eq!(chooser.status, StatusCode::OK, "{}", chooser.text);
+    let csrf = hidden(&chooser.text, "csrf");
+    let opened = admin
+        .post_form(
+            "/web/sammlung/frist",
+            &[
+                ("csrf", &csrf),
+                ("bereich", "library"),
+                ("jahr", "2024"),
+                ("frist", "2025-03-31"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+    let page = admin.get(opened.location.as_deref().unwrap()).await;
+    assert!(page.text.contains("31.03.2025"), "{}", page.text);
+    assert!(page.text.contains("nicht begonnen: 1"), "{}", page.text);
+
+    // The member signs in with its token, sees the deadline and the form.
+    let token = app.token(Role::Member, Some(A)).await;
+    let mut member = WebClient::new(&app);
+    member.sign_in(&token).await;
+    let home = member.get("/web").await;
+    assert!(home.text.contains("Frist bis"), "{}", home.text);
+    let form = member.get("/web/erfassung?bereich=library&jahr=2024").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    assert!(form.text.contains(r#"name="f_loans""#));
+    let csrf = hidden(&form.text, "csrf");
+
+    // A draft with half the figures: the member counts as started.
+    let half: Vec<_> = entry_fields(&[]).into_iter().take(4).collect();
+    let draft = post_entry(&mut member, &csrf, "entwurf", &half).await;
+    assert_eq!(draft.status, StatusCode::SEE_OTHER, "{}", draft.text);
+    assert_eq!(status_of(&app, A).await, "started");
+    let again = member.get(draft.location.as_deref().unwrap()).await;
+    assert!(again.text.contains("Entwurf"), "{}", again.text);
+    assert!(
+        again.text.contains(r#"value="120.000""#),
+        "the draft's value the German way: {}",
+        again.text
+    );
+
+    // A value that is not a number, and one the rules refuse: the form
+    // again, each error beside its field, nothing stored.
+    let bad = post_entry(
+        &mut member,
+        &csrf,
+        "einreichen",
+        &entry_fields(&[("loans", "viele"), ("visits", "-5")]),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains(r#"id="f_loans-fehler""#), "{}", bad.text);
+    assert!(bad.text.contains("keine Zahl"), "{}", bad.text);
+    assert!(
+        bad.text.contains(r#"value="viele""#),
+        "typed values stay: {}",
+        bad.text
+    );
+    assert_eq!(status_of(&app, A).await, "started");
+    let negative = post_entry(
+        &mut member,
+        &csrf,
+        "einreichen",
+        &entry_fields(&[("visits", "-5")]),
+    )
+    .await;
+    assert_eq!(
+        negative.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        negative.text
+    );
+    assert!(
+        negative.text.contains(r#"id="f_visits-fehler""#),
+        "{}",
+        negative.text
+    );
+
+    // Submitted with German numbers: stored exactly as typed.
+    let ok = post_entry(
+        &mut member,
+        &csrf,
+        "einreichen",
+        &entry_fields(&[("staff_fte", "24,5")]),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
+    let figures = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    for (k, v) in library_row(120_000.0, 1.0) {
+        let expected = if k == "staff_fte" { 24.5 } else { v };
+        assert_eq!(figures.body["basic"][k], serde_json::json!(expected), "{k}");
+    }
+    assert_eq!(status_of(&app, A).await, "submitted");
+
+    // The coordinator sees it, exports, approves on the member's page.
+    let list = admin
+        .get("/web/sammlung?bereich=library&jahr=2024&status=submitted")
+        .await;
+    assert!(list.text.contains("Stadt Köln"), "{}", list.text);
+    let csv = admin
+        .get("/web/sammlung/export?bereich=library&jahr=2024&format=csv")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.text
+            .contains(&format!("{A},Stadt Köln,submitted,eingereicht")),
+        "{}",
+        csv.text
+    );
+    let review = admin
+        .get(&format!(
+            "/web/sammlung/mitglied?bereich=library&jahr=2024&mitglied={A}"
+        ))
+        .await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.text);
+    let csrf = hidden(&review.text, "csrf");
+    let approved = admin
+        .post_form(
+            "/web/sammlung/freigabe",
+            &[
+                ("csrf", &csrf),
+                ("bereich", "library"),
+                ("jahr", "2024"),
+                ("mitglied", A),
+            ],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.text);
+    assert_eq!(status_of(&app, A).await, "approved");
+    let after = admin.get(approved.location.as_deref().unwrap()).await;
+    assert!(after.text.contains("Freigegeben am"), "{}", after.text);
+}
+
+#[tokio::test]
+async fn the_template_uploads_back_unchanged() {
+    let app = TestApp::spawn().await;
+    app.register(&[(A, "Stadt Köln", "kreisfreie_stadt")]).await;
+    let token = app.token(Role::Member, Some(A)).await;
+    let stored = app
+        .upload(
+            "library",
+            2024,
+            &token,
+            crate::helpers::PARQUET,
+            crate::helpers::library_file(None, 120_000.0, 1.0),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+    let before = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    let mut member = WebClient::new(&app);
+    member.sign_in(&token).await;
+    let template = member
+        .get_bytes("/web/erfassung/vorlage?bereich=library&jahr=2024")
+        .await;
+    assert_eq!(&template[..2], b"PK");
+    let again = app
+        .upload(
+            "library",
+            2024,
+            &token,
+            vergleichsring_ingest::XLSX_TYPE,
+            template.into(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(
+        again.body["warnings"], before.body["warnings"],
+        "{}",
+        again.text
+    );
+    let after = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    assert_eq!(after.body["basic"], before.body["basic"]);
+    assert_ne!(after.body["submission_id"], before.body["submission_id"]);
+}
+
+#[tokio::test]
+async fn the_workspaces_keep_to_their_roles() {
+    let app = TestApp::spawn().await;
+    app.register(&[(A, "Stadt Köln", "kreisfreie_stadt")]).await;
+    let token = app.token(Role::Member, Some(A)).await;
+    let mut member = WebClient::new(&app);
+    member.sign_in(&token).await;
+    for page in [
+        "/web/sammlung",
+        "/web/sammlung?bereich=library&jahr=2024",
+        "/web/sammlung/export?bereich=library&jahr=2024&format=csv",
+        "/web/sammlung/mitglied?bereich=library&jahr=2024&mitglied=05315000",
+        "/web/pruefung?bereich=library&jahr=2024",
+    ] {
+        let got = member.get(page).await;
+        assert_eq!(got.status, StatusCode::FORBIDDEN, "{page}: {}", got.text);
+        assert!(!got.text.contains("Stadt Köln,"), "{page}");
+    }
+    let mut admin = signed_in_admin(&app).await;
+    let entry = admin.get("/web/erfassung?bereich=library&jahr=2024").await;
+    assert_eq!(entry.status, StatusCode::FORBIDDEN, "{}", entry.text);
+    for (page, status) in [
+        ("/web/sammlung?bereich=zoo&jahr=2024", StatusCode::NOT_FOUND),
+        (
+            "/web/sammlung?bereich=library&jahr=2024&status=fertig",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/web/sammlung/export?bereich=library&jahr=2024&format=pdf",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/web/sammlung/mitglied?bereich=library&jahr=2024&mitglied=09999999",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        assert_eq!(admin.get(page).await.status, status, "{page}");
+    }
+}
