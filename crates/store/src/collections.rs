@@ -237,7 +237,7 @@ fn check_deadline(deadline: &str) -> Result<String> {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 impl Store {
@@ -352,7 +352,7 @@ impl Store {
                         member_id: m.clone(),
                         recipients: *n,
                         by: by.to_string(),
-                        at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        at: at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                     })
                     .collect();
                 if due.is_empty() {

@@ -283,10 +283,13 @@ pub struct WebCollectionQuery {
 #[into_params(parameter_in = Query)]
 pub struct WebCollectionExportQuery {
     /// The domain.
+    #[param(example = json!("library"))]
     pub bereich: String,
     /// The year.
+    #[param(example = json!(2024))]
     pub jahr: i32,
     /// `csv` or `xlsx`.
+    #[param(example = json!("csv"))]
     pub format: String,
     /// Only members in this status.
     pub status: Option<String>,
@@ -297,10 +300,13 @@ pub struct WebCollectionExportQuery {
 #[into_params(parameter_in = Query)]
 pub struct WebMemberReviewQuery {
     /// The domain.
+    #[param(example = json!("library"))]
     pub bereich: String,
     /// The year.
+    #[param(example = json!(2024))]
     pub jahr: i32,
     /// The member.
+    #[param(example = json!("05315000"))]
     pub mitglied: String,
     /// What was just done (shows a fixed notice).
     pub erledigt: Option<String>,
@@ -311,8 +317,10 @@ pub struct WebMemberReviewQuery {
 #[into_params(parameter_in = Query)]
 pub struct WebDomainYearQuery {
     /// The domain.
+    #[param(example = json!("library"))]
     pub bereich: String,
     /// The year.
+    #[param(example = json!(2024))]
     pub jahr: i32,
     /// What was just done (shows a fixed notice).
     pub erledigt: Option<String>,

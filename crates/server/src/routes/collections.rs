@@ -16,8 +16,12 @@ use super::*;
     params(crate::contract::DomainYearPath, crate::contract::CollectionQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The collection.", body = vergleichsring_engine::collection::CollectionStatus, content_type = "application/json"),
-        (status = 200, description = "The members as CSV (one row per member).", body = String, content_type = "text/csv"),
+        (status = 200, description = "The collection as JSON, or its members as CSV (one row per member) with `Accept: text/csv`.",
+            content(
+                (vergleichsring_engine::collection::CollectionStatus = "application/json"),
+                (String = "text/csv"),
+            )
+        ),
         (status = 400, description = "An unknown `status`, or a year that is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "Another member's row, or a role other than admin and member.", body = crate::contract::ErrorBody),
