@@ -1105,7 +1105,10 @@ async fn every_form_refuses_other_sites_and_wrong_secrets() {
             "{path} has neither a session's CSRF token, a nonce nor a link's code"
         );
         let form: Vec<(&str, &str)> = fields.iter().map(|f| (f.as_str(), "x")).collect();
-        let web = if path.starts_with("/web/benutzer") || path.starts_with("/web/sammlung") {
+        let web = if path.starts_with("/web/benutzer")
+            || path.starts_with("/web/sammlung")
+            || path.starts_with("/web/mitglieder")
+        {
             &mut admin
         } else {
             &mut member

@@ -279,3 +279,68 @@ async fn the_workspaces_keep_to_their_roles() {
         assert_eq!(admin.get(page).await.status, status, "{page}");
     }
 }
+
+#[tokio::test]
+async fn the_coordinator_registers_members_from_the_official_register() {
+    let app = TestApp::spawn().await;
+    let mut admin = signed_in_admin(&app).await;
+    let page = admin.get("/web/mitglieder?ags=05315000").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(r#"value="Stadt Köln""#), "{}", page.text);
+    assert!(
+        page.text.contains(r#"value="kreisfreie_stadt" selected"#),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("Statistisches Bundesamt (Destatis)"),
+        "the attribution"
+    );
+    let csrf = hidden(&page.text, "csrf");
+    let saved = admin
+        .post_form(
+            "/web/mitglieder",
+            &[
+                ("csrf", &csrf),
+                ("member_id", "05315000"),
+                ("name", "Stadt Köln"),
+                ("kind", "kreisfreie_stadt"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/web/benutzer?mitglied=05315000")
+    );
+    let list = app.get("/api/v1/members", Some(&app.admin)).await;
+    assert_eq!(list.body[0]["member_id"], "05315000");
+    assert_eq!(list.body[0]["kind"], "kreisfreie_stadt");
+    // A key the register does not hold: an empty form; a kind that does
+    // not fit the key: refused with the reason, nothing stored.
+    let unknown = admin.get("/web/mitglieder?ags=05999000").await;
+    assert!(
+        unknown.text.contains("nicht im Gemeindeverzeichnis"),
+        "{}",
+        unknown.text
+    );
+    let wrong = admin
+        .post_form(
+            "/web/mitglieder",
+            &[
+                ("csrf", &csrf),
+                ("member_id", "05999000"),
+                ("name", "Neustadt"),
+                ("kind", "landkreis"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.text
+    );
+    let list = app.get("/api/v1/members", Some(&app.admin)).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+}

@@ -21,6 +21,7 @@ mod load;
 mod members;
 mod model;
 pub mod numbers;
+pub mod register;
 
 pub use checks::{BUILTIN_CHECKS, BuiltinCheck};
 pub use members::{LAENDER, MemberKind, land_of, validate_member_id};

@@ -337,3 +337,11 @@ pub struct WebEntryQuery {
     /// Set after a draft was saved (shows a notice).
     pub gespeichert: Option<String>,
 }
+
+/// Query of `GET /web/mitglieder`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebMembersQuery {
+    /// A regional key to look up (8 digits: a municipality, 5: a Landkreis).
+    pub ags: Option<String>,
+}

@@ -43,6 +43,7 @@ mod coordinator;
 mod entry;
 mod home;
 mod layout;
+mod members;
 mod pages;
 mod recovery;
 mod second_factor;
@@ -90,6 +91,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(coordinator::review_warning))
         .routes(routes!(coordinator::approve))
         .routes(routes!(coordinator::remind))
+        .routes(routes!(members::members, members::register_member))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload))

@@ -10,6 +10,7 @@ mod entry;
 mod explain;
 mod labels;
 mod login;
+mod members;
 mod overview;
 mod reminders;
 mod second_factor;
@@ -29,6 +30,7 @@ pub(crate) use labels::rule_message_de;
 pub(crate) use login::{
     forgot_password, invitation, login, new_password, password_set, signed_in_through_sso,
 };
+pub(crate) use members::{MembersView, members};
 pub(crate) use overview::{MemberCollection, SubmissionRow, overview};
 pub(crate) use reminders::{ReminderForm, reminder_form, reminders};
 pub(crate) use second_factor::{code_form, enrol, enrolled, recovery_codes};

@@ -68,6 +68,7 @@ pub(crate) fn account_home(account: &Account) -> Markup {
                 li { a href="/web/zweiter-faktor" { "Zweiter Faktor" } }
                 @if role == Role::Admin {
                     li { a href="/web/sammlung" { "Datenerhebung: Fristen, Stand, Prüfung, Freigabe" } }
+                    li { a href="/web/mitglieder" { "Mitglieder eintragen" } }
                     li { a href="/web/benutzer" { "Benutzer verwalten" } }
                 }
             }
