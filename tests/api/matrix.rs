@@ -112,6 +112,17 @@ async fn every_endpoint_answers_every_role_as_designed() {
         (Method::GET, "/api/v1/users".into(), Body::None,                                [UN, OK, FB, FB, FB, FB, FB]),
         (Method::DELETE, "/api/v1/users/u_unknown".into(), Body::None,                   [UN, NF, FB, FB, FB, FB, FB]),
         (Method::DELETE, "/api/v1/users/u_unknown/second-factor".into(), Body::None,     [UN, NF, FB, FB, FB, FB, FB]),
+        (Method::GET, "/api/v1/collections/library/2024".into(), Body::None,             [UN, OK, FB, FB, FB, OK, OK]),
+        (Method::GET, format!("/api/v1/collections/library/2024?member_id={M1}"), Body::None,
+                                                                                         [UN, OK, FB, FB, FB, OK, FB]),
+        (Method::PUT, "/api/v1/collections/library/2024".into(), Body::Json(json!({"deadline": "2025-03-31"})),
+                                                                                         [UN, OK, FB, FB, FB, FB, FB]),
+        (Method::POST, "/api/v1/collections/library/2024/approvals".into(), Body::Json(json!({"member_id": M1})),
+                                                                                         [UN, CR, FB, FB, FB, FB, FB]),
+        (Method::POST, "/api/v1/collections/library/2024/reviews".into(), Body::Json(json!({"member_id": M1, "rule": "none", "accepted": true})),
+                                                                                         [UN, NF, FB, FB, FB, FB, FB]),
+        (Method::POST, "/api/v1/collections/library/2024/reminders".into(), Body::Json(json!({})),
+                                                                                         [UN, OK, FB, FB, FB, FB, FB]),
         (Method::GET, "/api/v1/no-such-endpoint".into(), Body::None,                     [NF, NF, NF, NF, NF, NF, NF]),
     ];
     let mut group_no = 0;

@@ -636,7 +636,7 @@ async fn the_first_admin_is_invited_on_the_command_line() {
 
 /// Accepts an invitation made through the API and returns the signed-in
 /// web client.
-async fn signed_in_user<'a>(app: &'a TestApp, body: serde_json::Value) -> WebClient<'a> {
+pub(crate) async fn signed_in_user<'a>(app: &'a TestApp, body: serde_json::Value) -> WebClient<'a> {
     let made = app
         .post_json("/api/v1/users", Some(&app.admin), &body)
         .await;

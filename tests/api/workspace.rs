@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use vergleichsring_store::Role;
 
 use crate::helpers::{TestApp, library_row};
-use crate::web::{WebClient, hidden, signed_in_admin};
+use crate::web::{WebClient, hidden, signed_in_admin, signed_in_user};
 
 const A: &str = "05315000";
 
@@ -343,4 +343,56 @@ async fn the_coordinator_registers_members_from_the_official_register() {
     );
     let list = app.get("/api/v1/members", Some(&app.admin)).await;
     assert_eq!(list.body.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_consultant_opens_the_reports_of_members_that_granted_access() {
+    let app = TestApp::spawn().await;
+    let ids = app.city_ring(6, 10.0).await;
+    app.consultant("kanzlei", &[&ids[0]]).await;
+    let mut web = signed_in_user(
+        &app,
+        serde_json::json!({"email": "bea@kanzlei.example", "name": "Bea Beratung", "role": "consultant", "consultant_id": "kanzlei"}),
+    )
+    .await;
+    let page = web.get("/web/beratung").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!("/web/beratung/bericht/{}/2024", ids[0])),
+        "{}",
+        page.text
+    );
+    assert!(
+        !page.text.contains(&ids[1]),
+        "a member without a grant: {}",
+        page.text
+    );
+    let report = web
+        .get(&format!("/web/beratung/bericht/{}/2024", ids[0]))
+        .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert!(report.text.contains("<html"), "{}", report.text);
+    let xlsx = web
+        .get_bytes(&format!(
+            "/web/beratung/bericht/{}/2024?format=xlsx",
+            ids[0]
+        ))
+        .await;
+    assert_eq!(&xlsx[..2], b"PK");
+    let other = web
+        .get(&format!("/web/beratung/bericht/{}/2024", ids[1]))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+    // The access log names the consultant's reads.
+    let log = app.get("/api/v1/access-log", Some(&app.admin)).await;
+    assert!(log.text.contains(&ids[0]), "{}", log.text);
+    // A member's session does not reach the workspace.
+    let token = app.token(Role::Member, Some(&ids[1])).await;
+    let mut member = WebClient::new(&app);
+    member.sign_in(&token).await;
+    assert_eq!(
+        member.get("/web/beratung").await.status,
+        StatusCode::FORBIDDEN
+    );
 }

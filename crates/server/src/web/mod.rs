@@ -38,6 +38,7 @@ use crate::render;
 
 mod accounts;
 mod admin;
+mod consultant;
 mod cookies;
 mod coordinator;
 mod entry;
@@ -91,6 +92,8 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(coordinator::review_warning))
         .routes(routes!(coordinator::approve))
         .routes(routes!(coordinator::remind))
+        .routes(routes!(consultant::workspace))
+        .routes(routes!(consultant::report))
         .routes(routes!(members::members, members::register_member))
         .merge(
             OpenApiRouter::new()
@@ -520,23 +523,40 @@ async fn report(
     member
         .caller
         .log_access(&state, "report", &member.member_id, None, Some(year));
-    // The page unless a download is asked for; the CSV in German number
-    // format, for German spreadsheets.
-    let format = match query.format.as_deref() {
+    report_response(
+        &report,
+        query.format.as_deref(),
+        &member.member_id,
+        year,
+        "/web",
+    )
+}
+
+/// A report as the page, or as an Excel or CSV download (German number
+/// format, for German spreadsheets) when `format` asks for one; the page
+/// links back to `back`.
+fn report_response(
+    report: &vergleichsring_engine::report::Report,
+    format: Option<&str>,
+    member_id: &str,
+    year: i32,
+    back: &str,
+) -> Result<Response, WebError> {
+    let format = match format {
         Some("xlsx") => ReportFormat::Xlsx,
         Some("csv") => ReportFormat::Csv,
         _ => ReportFormat::Html,
     };
     let (content_type, body) = render::report(
-        &report,
+        report,
         format,
         vergleichsring_report::Dialect::De,
-        Some("/web"),
+        Some(back),
     )?;
     if format == ReportFormat::Html {
         return Ok(html_page(body));
     }
-    let file = format!("vergleichsbericht_{}_{year}", member.member_id);
+    let file = format!("vergleichsbericht_{member_id}_{year}");
     let extension = format.as_str();
     Ok((
         [

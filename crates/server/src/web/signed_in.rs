@@ -217,6 +217,22 @@ impl Session for Option<Account> {
     }
 }
 
+/// A consultant's account: its session's caller carries the members that
+/// granted the consultant access.
+pub(super) struct ConsultantAccount(pub(super) Account);
+
+impl Gate for ConsultantAccount {
+    async fn admit(state: &AppState, headers: &HeaderMap) -> Result<Self, WebError> {
+        let account = require_account(state, headers).await?;
+        if account.caller.role != Role::Consultant {
+            return Err(WebError::forbidden(
+                "Diese Seite ist für Beraterinnen und Berater, denen Mitglieder Zugang gegeben haben.",
+            ));
+        }
+        Ok(ConsultantAccount(account))
+    }
+}
+
 /// A lead member user, allowed to invite colleagues.
 pub(super) struct Lead(pub(super) Member);
 

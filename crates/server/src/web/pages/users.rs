@@ -66,6 +66,9 @@ pub(crate) fn account_home(account: &Account) -> Markup {
             ul {
                 li { a href="/web/schluessel" { "Persönliche Zugangsschlüssel" } }
                 li { a href="/web/zweiter-faktor" { "Zweiter Faktor" } }
+                @if role == Role::Consultant {
+                    li { a href="/web/beratung" { "Ihre Mandanten und ihre Berichte" } }
+                }
                 @if role == Role::Admin {
                     li { a href="/web/sammlung" { "Datenerhebung: Fristen, Stand, Prüfung, Freigabe" } }
                     li { a href="/web/mitglieder" { "Mitglieder eintragen" } }
