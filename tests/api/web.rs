@@ -1108,6 +1108,7 @@ async fn every_form_refuses_other_sites_and_wrong_secrets() {
         let web = if path.starts_with("/web/benutzer")
             || path.starts_with("/web/sammlung")
             || path.starts_with("/web/mitglieder")
+            || path.starts_with("/web/veroeffentlichen")
         {
             &mut admin
         } else {

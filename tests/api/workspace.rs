@@ -396,3 +396,93 @@ async fn a_consultant_opens_the_reports_of_members_that_granted_access() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn publishing_and_freezing_ask_for_confirmation_first() {
+    let app = TestApp::spawn().await;
+    app.city_ring(6, 10.0).await;
+    let before = app
+        .get(
+            "/api/v1/publications?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    let published = before.body.as_array().unwrap().len();
+    let mut admin = signed_in_admin(&app).await;
+    let page = admin
+        .get("/web/veroeffentlichen?bereich=library&jahr=2024")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csrf = hidden(&page.text, "csrf");
+    let form = |action: &'static str, confirmed: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("bereich", "library".to_string()),
+            ("jahr", "2024".to_string()),
+            ("aktion", action.to_string()),
+            ("bestaetigt", confirmed.to_string()),
+        ]
+    };
+    // Unconfirmed: the question, and nothing published.
+    let fields = form("veroeffentlichen", "");
+    let asked = admin
+        .post_form(
+            "/web/veroeffentlichen",
+            &fields
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert!(asked.text.contains("Bitte bestätigen"), "{}", asked.text);
+    let same = app
+        .get(
+            "/api/v1/publications?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(same.body.as_array().unwrap().len(), published);
+    // Confirmed: one publication more; then frozen, and uploads refused.
+    let fields = form("veroeffentlichen", "ja");
+    let done = admin
+        .post_form(
+            "/web/veroeffentlichen",
+            &fields
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let after = app
+        .get(
+            "/api/v1/publications?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(
+        after.body.as_array().unwrap().len(),
+        published + 1,
+        "{}",
+        after.text
+    );
+    let fields = form("einfrieren", "ja");
+    let frozen = admin
+        .post_form(
+            "/web/veroeffentlichen",
+            &fields
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(frozen.status, StatusCode::SEE_OTHER, "{}", frozen.text);
+    let releases = app.get("/api/v1/releases", Some(&app.admin)).await;
+    assert_eq!(
+        releases.body.as_array().unwrap().len(),
+        1,
+        "{}",
+        releases.text
+    );
+}

@@ -46,6 +46,7 @@ mod home;
 mod layout;
 mod members;
 mod pages;
+mod publish;
 mod recovery;
 mod second_factor;
 mod signed_in;
@@ -93,6 +94,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(coordinator::approve))
         .routes(routes!(coordinator::remind))
         .routes(routes!(consultant::workspace))
+        .routes(routes!(publish::publish_page, publish::publish))
         .routes(routes!(consultant::report))
         .routes(routes!(members::members, members::register_member))
         .merge(

@@ -127,7 +127,11 @@ pub(crate) fn collection(account: &Account, catalog: &Catalog, v: &CollectionVie
         &format!("Erhebung {label} {}", s.year),
         Some((&account.name, &account.csrf)),
         html! {
-            p { a href="/web/sammlung" { "Alle Erhebungen" } " · " a href=(format!("/web/pruefung?bereich={}&jahr={}", s.domain, s.year)) { "Prüfliste" } }
+            p {
+                a href="/web/sammlung" { "Alle Erhebungen" } " · "
+                a href=(format!("/web/pruefung?bereich={}&jahr={}", s.domain, s.year)) { "Prüfliste" } " · "
+                a href=(format!("/web/veroeffentlichen?bereich={}&jahr={}", s.domain, s.year)) { "Veröffentlichen und einfrieren" }
+            }
             h1 { "Erhebung " (label) " " (s.year) }
             @if let Some(n) = v.notice { p class="notice" role="status" { (n) } }
             (deadline_section(account, s))
