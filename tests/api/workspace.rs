@@ -486,3 +486,77 @@ async fn publishing_and_freezing_ask_for_confirmation_first() {
         releases.text
     );
 }
+
+#[tokio::test]
+async fn an_analyst_explores_and_queries_through_the_disclosure_door() {
+    let app = TestApp::spawn().await;
+    let ids = app.city_ring(12, 10.0).await;
+    let mut web = signed_in_user(
+        &app,
+        serde_json::json!({"email": "ana@ring.example", "name": "Ana Lyse", "role": "analyst"}),
+    )
+    .await;
+    let page = web
+        .get("/web/analyse?bereich=library&jahr=2024&kennzahl=loans_per_capita&gruppierung=all")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("<svg"), "the chart: {}", page.text);
+    // The page shows what the API gives an analyst, the German way.
+    let api = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
+            Some(&app.analyst),
+        )
+        .await;
+    let median = api.body["groups"][0]["stats"]["median"].as_f64().unwrap();
+    let shown = vergleichsring_catalog::numbers::de(median);
+    assert!(page.text.contains(&shown), "median {shown}: {}", page.text);
+    for id in &ids {
+        assert!(
+            !page.text.contains(id.as_str()),
+            "no member id on the explorer"
+        );
+    }
+
+    let console = web.get("/web/analyse/sql").await;
+    let csrf = hidden(&console.text, "csrf");
+    let sql = "SELECT figure, n, median FROM comparisons WHERE group_by = 'all' AND year = 2024 AND NOT suppressed";
+    let table = web
+        .post_form(
+            "/web/analyse/sql",
+            &[("csrf", &csrf), ("sql", sql), ("format", "html")],
+        )
+        .await;
+    assert_eq!(table.status, StatusCode::OK, "{}", table.text);
+    assert!(table.text.contains("loans_per_capita"), "{}", table.text);
+    for (format, magic) in [("xlsx", &b"PK"[..]), ("parquet", &b"PAR1"[..])] {
+        let req = [("csrf", csrf.as_str()), ("sql", sql), ("format", format)];
+        let bytes = web.post_form_bytes("/web/analyse/sql", &req).await;
+        assert_eq!(&bytes[..magic.len()], magic, "{format}");
+    }
+    let refused = web
+        .post_form(
+            "/web/analyse/sql",
+            &[
+                ("csrf", &csrf),
+                ("sql", "SELECT * FROM read_parquet('/etc/passwd')"),
+                ("format", "html"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(refused.text.contains("Abgewiesen"), "{}", refused.text);
+
+    // Members reach neither page.
+    let token = app.token(Role::Member, Some(&ids[0])).await;
+    let mut member = WebClient::new(&app);
+    member.sign_in(&token).await;
+    assert_eq!(
+        member.get("/web/analyse").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        member.get("/web/analyse/sql").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

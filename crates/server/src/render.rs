@@ -166,3 +166,41 @@ pub fn entry_template(
         .map(Bytes::from)
         .map_err(|e| EngineError::Internal(e.to_string()))
 }
+
+/// A query's JSON answer (`{"columns": [...], "rows": [[...]]}`) as a
+/// table: numbers as numbers, everything else as text.
+pub fn json_table(title: &str, result: &serde_json::Value) -> vergleichsring_report::table::Table {
+    use vergleichsring_report::Cell;
+    let columns = result["columns"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows = result["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    r.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|v| match v {
+                            serde_json::Value::Number(n) => Cell::Number(n.as_f64()),
+                            serde_json::Value::Null => Cell::Number(None),
+                            serde_json::Value::String(s) => Cell::Text(s.clone()),
+                            other => Cell::Text(other.to_string()),
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    vergleichsring_report::table::Table {
+        title: title.to_string(),
+        columns,
+        rows,
+    }
+}

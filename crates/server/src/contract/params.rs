@@ -345,3 +345,18 @@ pub struct WebMembersQuery {
     /// A regional key to look up (8 digits: a municipality, 5: a Landkreis).
     pub ags: Option<String>,
 }
+
+/// Query of `GET /web/analyse`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebExplorerQuery {
+    /// The domain; without it the form only.
+    pub bereich: Option<String>,
+    /// The year (default: last year).
+    pub jahr: Option<i32>,
+    /// The key figure (default: the domain's first).
+    pub kennzahl: Option<String>,
+    /// A dimension (`all`, `size_class`, `land`, `kind`) or a custom
+    /// group's id (default `size_class`).
+    pub gruppierung: Option<String>,
+}

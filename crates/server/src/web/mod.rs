@@ -38,6 +38,7 @@ use crate::render;
 
 mod accounts;
 mod admin;
+mod analyst;
 mod consultant;
 mod cookies;
 mod coordinator;
@@ -94,6 +95,8 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(coordinator::approve))
         .routes(routes!(coordinator::remind))
         .routes(routes!(consultant::workspace))
+        .routes(routes!(analyst::explorer))
+        .routes(routes!(analyst::sql_console, analyst::run_sql))
         .routes(routes!(publish::publish_page, publish::publish))
         .routes(routes!(consultant::report))
         .routes(routes!(members::members, members::register_member))

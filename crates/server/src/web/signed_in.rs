@@ -233,6 +233,27 @@ impl Gate for ConsultantAccount {
     }
 }
 
+/// An analyst's or admin's account.
+pub(super) struct AnalystAccount(pub(super) Account);
+
+impl Gate for AnalystAccount {
+    async fn admit(state: &AppState, headers: &HeaderMap) -> Result<Self, WebError> {
+        let account = require_account(state, headers).await?;
+        if !matches!(account.caller.role, Role::Analyst | Role::Admin) {
+            return Err(WebError::forbidden(
+                "Diese Seite ist für die Analyse des Rings (und den Betrieb).",
+            ));
+        }
+        Ok(AnalystAccount(account))
+    }
+}
+
+impl Session for AnalystAccount {
+    fn csrf(&self) -> Option<&str> {
+        Some(&self.0.csrf)
+    }
+}
+
 /// A lead member user, allowed to invite colleagues.
 pub(super) struct Lead(pub(super) Member);
 

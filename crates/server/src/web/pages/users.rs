@@ -66,6 +66,9 @@ pub(crate) fn account_home(account: &Account) -> Markup {
             ul {
                 li { a href="/web/schluessel" { "Persönliche Zugangsschlüssel" } }
                 li { a href="/web/zweiter-faktor" { "Zweiter Faktor" } }
+                @if matches!(role, Role::Analyst | Role::Admin) {
+                    li { a href="/web/analyse" { "Analyse: Vergleiche erkunden, SQL-Konsole" } }
+                }
                 @if role == Role::Consultant {
                     li { a href="/web/beratung" { "Ihre Mandanten und ihre Berichte" } }
                 }
