@@ -399,84 +399,70 @@ async fn a_consultant_opens_the_reports_of_members_that_granted_access() {
 
 #[tokio::test]
 async fn publishing_and_freezing_ask_for_confirmation_first() {
-    let app = TestApp::spawn().await;
+    // Without automatic publication, so that the coordinator publishes.
+    let app = TestApp::spawn_with_policy(vergleichsring_engine::disclosure::Policy {
+        auto_publish: false,
+        ..Default::default()
+    })
+    .await;
     app.city_ring(6, 10.0).await;
-    let before = app
-        .get(
+    let count = || async {
+        app.get(
             "/api/v1/publications?domain=library&year=2024",
             Some(&app.admin),
         )
-        .await;
-    let published = before.body.as_array().unwrap().len();
+        .await
+        .body
+        .as_array()
+        .map_or(0, Vec::len)
+    };
+    assert_eq!(count().await, 0);
     let mut admin = signed_in_admin(&app).await;
     let page = admin
         .get("/web/veroeffentlichen?bereich=library&jahr=2024")
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let csrf = hidden(&page.text, "csrf");
-    let form = |action: &'static str, confirmed: &'static str| {
-        vec![
-            ("csrf", csrf.clone()),
-            ("bereich", "library".to_string()),
-            ("jahr", "2024".to_string()),
-            ("aktion", action.to_string()),
-            ("bestaetigt", confirmed.to_string()),
-        ]
+    let mut post = async |action: &str, confirmed: &str| {
+        admin
+            .post_form(
+                "/web/veroeffentlichen",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("bereich", "library"),
+                    ("jahr", "2024"),
+                    ("aktion", action),
+                    ("bestaetigt", confirmed),
+                ],
+            )
+            .await
     };
     // Unconfirmed: the question, and nothing published.
-    let fields = form("veroeffentlichen", "");
-    let asked = admin
-        .post_form(
-            "/web/veroeffentlichen",
-            &fields
-                .iter()
-                .map(|(k, v)| (*k, v.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .await;
+    let asked = post("veroeffentlichen", "").await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
     assert!(asked.text.contains("Bitte bestätigen"), "{}", asked.text);
-    let same = app
-        .get(
-            "/api/v1/publications?domain=library&year=2024",
-            Some(&app.admin),
-        )
-        .await;
-    assert_eq!(same.body.as_array().unwrap().len(), published);
-    // Confirmed: one publication more; then frozen, and uploads refused.
-    let fields = form("veroeffentlichen", "ja");
-    let done = admin
-        .post_form(
-            "/web/veroeffentlichen",
-            &fields
-                .iter()
-                .map(|(k, v)| (*k, v.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .await;
+    assert_eq!(count().await, 0);
+    // Confirmed: published.
+    let done = post("veroeffentlichen", "ja").await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
-    let after = app
-        .get(
-            "/api/v1/publications?domain=library&year=2024",
-            Some(&app.admin),
-        )
-        .await;
+    assert_eq!(count().await, 1);
+    // Again: nothing changed since, said in German.
+    let nothing = post("veroeffentlichen", "ja").await;
+    assert_eq!(nothing.status, StatusCode::CONFLICT, "{}", nothing.text);
+    assert!(nothing.text.contains("nichts geändert"), "{}", nothing.text);
+    assert_eq!(count().await, 1);
+    // Frozen after its confirmation.
+    assert_eq!(post("einfrieren", "").await.status, StatusCode::OK);
     assert_eq!(
-        after.body.as_array().unwrap().len(),
-        published + 1,
-        "{}",
-        after.text
+        app.get("/api/v1/releases", Some(&app.admin))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        0
     );
-    let fields = form("einfrieren", "ja");
-    let frozen = admin
-        .post_form(
-            "/web/veroeffentlichen",
-            &fields
-                .iter()
-                .map(|(k, v)| (*k, v.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .await;
+    let frozen = post("einfrieren", "ja").await;
     assert_eq!(frozen.status, StatusCode::SEE_OTHER, "{}", frozen.text);
     let releases = app.get("/api/v1/releases", Some(&app.admin)).await;
     assert_eq!(

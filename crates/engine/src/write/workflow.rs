@@ -47,7 +47,8 @@ pub struct WarningStatus {
     /// The member's explanation.
     pub explanation: Option<Explanation>,
     /// The coordinator's newest review: accepted, or asked back with a
-    /// comment.
+    /// comment (absent before any).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub review: Option<vergleichsring_store::Review>,
 }
 

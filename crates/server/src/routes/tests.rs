@@ -242,7 +242,15 @@ fn openapi_schemas_match_what_is_served() {
         message_de: "m".into(),
         open: false,
         explanation: Some(explanation),
-        review: None,
+        review: Some(store::Review {
+            submission_id: "s".into(),
+            member_id: "m".into(),
+            rule: "r".into(),
+            accepted: false,
+            comment: "c".into(),
+            by: "b".into(),
+            at: "t".into(),
+        }),
     };
     assert_eq!(properties(&d, "WarningStatus"), keys(&warning));
     let release = store::DataRelease {

@@ -270,11 +270,30 @@ pub(super) async fn publish(
             .await?;
         "eingefroren"
     } else {
-        state
+        match state
             .engine
             .publish(&domain, year, Trigger::Admin, account.caller.actor())
-            .await?;
-        "veroeffentlicht"
+            .await
+        {
+            Ok(_) => "veroeffentlicht",
+            // Nothing new, or too little (rule 10): said in German on the
+            // page, not as an error.
+            Err(e @ (EngineError::NothingChanged { .. } | EngineError::TooFewChanges { .. })) => {
+                let notice = match e {
+                    EngineError::TooFewChanges { changed, threshold, .. } => format!(
+                        "Noch nicht veröffentlicht: erst {changed} Mitglieder haben seit der letzten Veröffentlichung neue Zahlen, nötig sind mindestens {threshold} (Regel 10: sonst ließe sich eine einzelne Änderung aus dem Unterschied ablesen)."
+                    ),
+                    _ => "Seit der letzten Veröffentlichung hat sich nichts geändert; es gibt nichts zu veröffentlichen.".to_string(),
+                };
+                let view = PublishView {
+                    notice: Some(notice),
+                    confirm: None,
+                };
+                let page = page(&state, &account, &domain, year, view).await?;
+                return Ok((StatusCode::CONFLICT, page).into_response());
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     Ok(see_other(&format!(
         "/web/veroeffentlichen?bereich={domain}&jahr={year}&erledigt={done}"
