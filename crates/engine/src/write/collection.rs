@@ -422,21 +422,12 @@ fn member_status(
     if let Some(a) = approval {
         changes.push((&a.at, &a.by));
     }
-    let status = if row.is_none() {
-        if draft.is_some() {
-            Status::Started
-        } else {
-            Status::NotStarted
-        }
-    } else if approval.is_some() {
-        Status::Approved
-    } else if warnings.iter().any(|w| w.open) {
-        Status::WarningsOpen
-    } else if warnings.iter().any(|w| !w.accepted) {
-        Status::Explained
-    } else {
-        Status::Submitted
-    };
+    let status = status_of(
+        row.is_some(),
+        draft.is_some(),
+        approval.is_some(),
+        &warnings,
+    );
     let last = changes
         .into_iter()
         .reduce(|a, b| if later(b.0, a.0) { b } else { a });
@@ -452,6 +443,25 @@ fn member_status(
         last_reminded_at: reminders.last().map(|r| r.at.clone()),
         last_change: last.map(|l| l.0.to_string()),
         last_change_by: last.map(|l| l.1.to_string()),
+    }
+}
+
+/// The status, the first that fits in the order a year runs.
+fn status_of(figures: bool, draft: bool, approved: bool, warnings: &[ReviewItem]) -> Status {
+    if !figures {
+        if draft {
+            Status::Started
+        } else {
+            Status::NotStarted
+        }
+    } else if approved {
+        Status::Approved
+    } else if warnings.iter().any(|w| w.open) {
+        Status::WarningsOpen
+    } else if warnings.iter().any(|w| !w.accepted) {
+        Status::Explained
+    } else {
+        Status::Submitted
     }
 }
 
