@@ -429,14 +429,11 @@ async fn breaker28_extreme_values_in_the_form_never_crash() {
                 p.status,
                 p.text
             );
+            // 20 posts: within the allowance of 30 a minute.
             assert_ne!(p.status, StatusCode::TOO_MANY_REQUESTS, "{v}");
             let page = member.get("/web/erfassung?bereich=library&jahr=2024").await;
             assert_eq!(page.status, StatusCode::OK, "{v}: {}", page.text);
             assert!(!page.text.contains("NaN") && !page.text.contains("inf\""));
-        }
-        // Bucket of 30 per minute: stay well below it.
-        if v == "1e-320" {
-            tokio::time::sleep(std::time::Duration::from_secs(25)).await;
         }
     }
     let r = row(&app, A).await;
@@ -1492,4 +1489,245 @@ async fn breaker28_parallel_reminders_send_one_mail() {
         .await
         .unwrap();
     assert_eq!(r["members"][0]["reminders"], 1, "{r}");
+}
+
+#[tokio::test]
+#[ignore = "finding: a member that left the ring (uploads refused from that year) still saves drafts for those years through the entry form, each a change of the state log"]
+async fn breaker28_member_that_left_saves_no_drafts() {
+    let app = TestApp::spawn().await;
+    let (ta, _) = two_members(&app).await;
+    let mut member = member_web(&app, &ta).await;
+    let csrf = hidden(
+        &member
+            .get("/web/erfassung?bereich=library&jahr=2024")
+            .await
+            .text,
+        "csrf",
+    );
+    let a = app
+        .delete(
+            &format!("/api/v1/members/{A}?from_year=2024"),
+            Some(&app.admin),
+        )
+        .await;
+    assert!(a.status.is_success(), "{}", a.text);
+    // An upload for 2024 is refused now.
+    let up = app
+        .upload(
+            "library",
+            2024,
+            &ta,
+            PARQUET,
+            library_file(None, 120_000.0, 1.0),
+        )
+        .await;
+    assert!(up.status.is_client_error(), "{}", up.text);
+    let p = member
+        .post_form(
+            "/web/erfassung",
+            &[
+                ("csrf", &csrf),
+                ("bereich", "library"),
+                ("jahr", "2030"),
+                ("aktion", "entwurf"),
+                ("f_population", "1000"),
+            ],
+        )
+        .await;
+    assert!(
+        p.status.is_client_error(),
+        "a draft for a year the member is not in: {} {}",
+        p.status,
+        p.text
+    );
+}
+
+#[tokio::test]
+async fn breaker28_admin_account_without_second_factor_and_other_roles_are_kept_out() {
+    let app = TestApp::spawn().await;
+    let (ta, _) = two_members(&app).await;
+    upload_own(&app, &ta, 1.0).await;
+    // An admin account that set its password but has no second factor.
+    let a = app
+        .post_json(
+            "/api/v1/users",
+            Some(&app.admin),
+            &json!({"email": "neu@ring.example", "name": "Neu", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let path = a.body["invitation_path"].as_str().unwrap().to_string();
+    let mut w = WebClient::new(&app);
+    w.get(&path).await;
+    let p = w
+        .post_form(
+            &path,
+            &[
+                ("password", "ein-langes-Passwort-42"),
+                ("password2", "ein-langes-Passwort-42"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    for path in [
+        "/web/sammlung?bereich=library&jahr=2024",
+        "/web/sammlung/export?bereich=library&jahr=2024&format=csv",
+        "/web/sammlung/mitglied?bereich=library&jahr=2024&mitglied=05001000",
+        "/web/pruefung?bereich=library&jahr=2024",
+    ] {
+        let page = w.get(path).await;
+        assert_ne!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        assert!(!page.text.contains("Aheim"), "{path}");
+    }
+    // Analyst and consultant accounts and tokens have no entry form.
+    for body in [
+        json!({"email": "ana@ring.example", "name": "Ana", "role": "analyst"}),
+        json!({"email": "kon@ring.example", "name": "Kon", "role": "consultant", "consultant_id": "c1"}),
+    ] {
+        let a = app
+            .post_json("/api/v1/users", Some(&app.admin), &body)
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        let path = a.body["invitation_path"].as_str().unwrap().to_string();
+        let mut w = WebClient::new(&app);
+        w.get(&path).await;
+        w.post_form(
+            &path,
+            &[
+                ("password", "ein-langes-Passwort-42"),
+                ("password2", "ein-langes-Passwort-42"),
+            ],
+        )
+        .await;
+        for path in [
+            "/web/erfassung?bereich=library&jahr=2024",
+            "/web/erfassung/vorlage?bereich=library&jahr=2024",
+            "/web/sammlung?bereich=library&jahr=2024",
+        ] {
+            let page = w.get(path).await;
+            assert_ne!(page.status, StatusCode::OK, "{body} {path}: {}", page.text);
+        }
+    }
+    let consultant = app.consultant("c1", &[A]).await;
+    for t in [&app.analyst, &consultant] {
+        let mut w = WebClient::new(&app);
+        w.sign_in(t).await;
+        for path in [
+            "/web/erfassung?bereich=library&jahr=2024",
+            "/web/erfassung/vorlage?bereich=library&jahr=2024",
+        ] {
+            let page = w.get(path).await;
+            assert_ne!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "finding: drafts are saved for a frozen (domain, year), where nothing can be submitted any more, each a change of the state log"]
+async fn breaker28_frozen_year_saves_no_drafts() {
+    let app = TestApp::spawn().await;
+    let ids = app.city_ring(5, 10.0).await;
+    let a = app.freeze("library", 2024).await;
+    assert!(a.status.is_success(), "{}", a.text);
+    let token = app.token(Role::Member, Some(&ids[0])).await;
+    let mut member = member_web(&app, &token).await;
+    let csrf = hidden(
+        &member
+            .get("/web/erfassung?bereich=library&jahr=2024")
+            .await
+            .text,
+        "csrf",
+    );
+    let p = member
+        .post_form(
+            "/web/erfassung",
+            &[
+                ("csrf", &csrf),
+                ("bereich", "library"),
+                ("jahr", "2024"),
+                ("aktion", "einreichen"),
+                ("f_population", "1000"),
+            ],
+        )
+        .await;
+    assert!(p.status.is_client_error(), "{} {}", p.status, p.text);
+    let p = member
+        .post_form(
+            "/web/erfassung",
+            &[
+                ("csrf", &csrf),
+                ("bereich", "library"),
+                ("jahr", "2024"),
+                ("aktion", "entwurf"),
+                ("f_population", "1000"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        p.status,
+        StatusCode::CONFLICT,
+        "a draft for a frozen year: {} {}",
+        p.status,
+        p.text
+    );
+}
+
+#[tokio::test]
+async fn breaker28_asking_back_needs_a_real_comment() {
+    let app = TestApp::spawn().await;
+    let (ta, _) = two_members(&app).await;
+    upload_own(&app, &ta, 5.0).await;
+    let long = "ß".repeat(2001);
+    for comment in [
+        "",
+        "   ",
+        "\u{200b}\u{2060}\u{feff}",
+        "\r\n\t\r\n",
+        "\u{202e}",
+        long.as_str(),
+    ] {
+        let a = app
+            .post_json(
+                "/api/v1/collections/library/2024/reviews",
+                Some(&app.admin),
+                &json!({"member_id": A, "rule": "turnover_range", "accepted": false, "comment": comment}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{comment:?}: {}", a.text);
+    }
+    let mut admin = signed_in_admin(&app).await;
+    let page = admin.get("/web/sammlung?bereich=library&jahr=2024").await;
+    let csrf = hidden(&page.text, "csrf");
+    for comment in ["\u{200b}", "\u{feff}\u{2060}", long.as_str()] {
+        let p = admin
+            .post_form(
+                "/web/sammlung/pruefung",
+                &[
+                    ("csrf", &csrf),
+                    ("bereich", "library"),
+                    ("jahr", "2024"),
+                    ("mitglied", A),
+                    ("regel", "turnover_range"),
+                    ("kommentar", comment),
+                    ("entscheidung", "zurueckfragen"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{comment:?}: {}", p.text);
+    }
+    let r = row(&app, A).await;
+    assert!(
+        r["warnings"][0]["review"].is_null(),
+        "a review was stored: {r}"
+    );
+    let ok = "ß".repeat(2000);
+    let a = app
+        .post_json(
+            "/api/v1/collections/library/2024/reviews",
+            Some(&app.admin),
+            &json!({"member_id": A, "rule": "turnover_range", "accepted": false, "comment": ok}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(row(&app, A).await["status"], "warnings_open");
 }
