@@ -1731,3 +1731,78 @@ async fn breaker28_asking_back_needs_a_real_comment() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(row(&app, A).await["status"], "warnings_open");
 }
+
+#[tokio::test]
+async fn breaker28_reminder_mail_keeps_names_and_template_in_the_body() {
+    let smtp = crate::people::mail_server();
+    let port = crate::helpers::free_port();
+    let ring = crate::people::ring(&smtp, None, port).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/api/v1/members", ring.base))
+        .bearer_auth(&ring.admin)
+        .json(&json!([{"member_id": A, "name": "Stadt\r\nBcc: evil@example.com\r\n\r\nhttp://evil.example {link}", "kind": "kreisfreie_stadt"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = http
+        .post(format!("{}/api/v1/users", ring.base))
+        .bearer_auth(&ring.admin)
+        .json(&json!({"email": "anna@stadt.example", "name": "Anna\r\nCc: x@evil.example", "role": "member", "member_id": A}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let invited: Value = r.json().await.unwrap();
+    let path = invited["invitation_path"].as_str().unwrap();
+    let r = http
+        .post(format!("{}{path}", ring.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("password=ein-langes-Passwort-42&password2=ein-langes-Passwort-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    crate::people::mail(&smtp, 1).await;
+    let r = http
+        .put(format!("{}/api/v1/collections/library/2024", ring.base))
+        .bearer_auth(&ring.admin)
+        .json(&json!({"deadline": "2026-03-31"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let template = "Zeile eins {name}\n.\nZeile drei {kommune}\r\nBcc: b@evil.example\nEnde {link}";
+    let r = http
+        .post(format!(
+            "{}/api/v1/collections/library/2024/reminders",
+            ring.base
+        ))
+        .bearer_auth(&ring.admin)
+        .json(&json!({"member_ids": [A], "template": template, "send": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (to, subject, text) = crate::people::mail(&smtp, 2).await;
+    assert_eq!(to, "anna@stadt.example");
+    assert!(subject.starts_with("Erinnerung"), "{subject}");
+    assert!(
+        text.contains("Zeile drei") && text.contains("Ende"),
+        "{text}"
+    );
+    assert!(!text.contains("http://evil.example"), "{text}");
+    // Only the service's own link.
+    assert!(text.contains(&format!("Ende {}/web", ring.base)), "{text}");
+    let raw = std::fs::read_to_string(smtp.dir.path().join("mail/000002.eml")).unwrap();
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head.to_ascii_lowercase().contains("\nbcc:")
+            && !head.to_ascii_lowercase().contains("\ncc:"),
+        "{head}"
+    );
+}
