@@ -1806,3 +1806,63 @@ async fn breaker28_reminder_mail_keeps_names_and_template_in_the_body() {
         "{head}"
     );
 }
+
+#[tokio::test]
+async fn breaker28_bulk_upload_warnings_stay_with_their_member() {
+    let app = TestApp::spawn().await;
+    let (ta, tb) = two_members(&app).await;
+    // One admin file: A plain, B with a turnover of 16.7 (a warning).
+    app.library_bulk(2024, &[(A, 120_000.0, 1.0), (B, 130_000.0, 5.0)])
+        .await;
+    let a = row(&app, A).await;
+    let b = row(&app, B).await;
+    assert_eq!(a["submission_id"], b["submission_id"]);
+    assert!(
+        b["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "turnover_range"),
+        "{b}"
+    );
+    assert_eq!(a["warnings"], json!([]), "B's warning on A's row: {a}");
+    let own = app.get("/api/v1/collections/library/2024", Some(&ta)).await;
+    assert!(
+        !own.text.contains("turnover_range") && !own.text.contains(B),
+        "{}",
+        own.text
+    );
+    // A review of B's warning names B; as A it is refused.
+    let r = app
+        .post_json(
+            "/api/v1/collections/library/2024/reviews",
+            Some(&app.admin),
+            &json!({"member_id": A, "rule": "turnover_range", "accepted": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    // Approving A is not held up by B's warning; B stays open.
+    let r = app
+        .post_json(
+            "/api/v1/collections/library/2024/approvals",
+            Some(&app.admin),
+            &json!({"member_id": A}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .post_json(
+            "/api/v1/collections/library/2024/approvals",
+            Some(&app.admin),
+            &json!({"member_id": B}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    // B's own page and form show nothing of A.
+    let mut web = member_web(&app, &tb).await;
+    for p in ["/web", "/web/erfassung?bereich=library&jahr=2024"] {
+        let page = web.get(p).await;
+        assert_eq!(page.status, StatusCode::OK, "{p}");
+        assert!(!page.text.contains("Aheim"), "{p}");
+    }
+}
