@@ -1866,3 +1866,76 @@ async fn breaker28_bulk_upload_warnings_stay_with_their_member() {
         assert!(!page.text.contains("Aheim"), "{p}");
     }
 }
+
+#[tokio::test]
+async fn breaker28_question_and_answer_round_trip() {
+    let app = TestApp::spawn().await;
+    let (ta, tb) = two_members(&app).await;
+    upload_own(&app, &ta, 5.0).await;
+    let sub = row(&app, A).await["submission_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let explain = |token: String, body: Value| {
+        let app = &app;
+        let sub = sub.clone();
+        async move {
+            app.post_json(
+                &format!("/api/v1/submissions/{sub}/explanations"),
+                Some(&token),
+                &body,
+            )
+            .await
+        }
+    };
+    // B cannot explain A's warning, not even naming A.
+    for body in [
+        json!({"rule": "turnover_range", "text": "von B"}),
+        json!({"rule": "turnover_range", "text": "von B", "member_id": A}),
+    ] {
+        let a = explain(tb.clone(), body).await;
+        assert!(a.status.is_client_error(), "{}", a.text);
+    }
+    assert_eq!(row(&app, A).await["status"], "warnings_open");
+    let a = explain(
+        ta.clone(),
+        json!({"rule": "turnover_range", "text": "Sommeraktion"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(row(&app, A).await["status"], "explained");
+    let a = app
+        .post_json(
+            "/api/v1/collections/library/2024/reviews",
+            Some(&app.admin),
+            &json!({"member_id": A, "rule": "turnover_range", "accepted": false, "comment": "Bitte belegen."}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(row(&app, A).await["status"], "warnings_open");
+    let a = app
+        .post_json(
+            "/api/v1/collections/library/2024/approvals",
+            Some(&app.admin),
+            &json!({"member_id": A}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    // The same answer again answers the question.
+    let a = explain(
+        ta.clone(),
+        json!({"rule": "turnover_range", "text": "Sommeraktion"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let r = row(&app, A).await;
+    assert_eq!(r["status"], "explained", "{r}");
+    let a = app
+        .post_json(
+            "/api/v1/collections/library/2024/approvals",
+            Some(&app.admin),
+            &json!({"member_id": A}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+}
