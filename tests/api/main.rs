@@ -10,6 +10,7 @@ mod attacks;
 mod breaker26;
 mod breaker26b;
 mod breaker26c;
+mod breaker28;
 mod browser;
 mod collections;
 mod combination;
