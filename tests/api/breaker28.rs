@@ -1,7 +1,10 @@
 //! Breaker 28: attacks on the collections (API, coordinator pages, the
-//! member's entry form). Tests marked `#[ignore = "finding: …"]` document
-//! what the product currently gets wrong and fail when run; the others are
-//! attacks that held.
+//! member's entry form), by a helper who saw none of our tests. Eight were
+//! findings (an approval or acceptance of figures the coordinator never
+//! saw, a formula behind a semicolon in the CSV, an approval surviving a
+//! question asked after it, values rounded in the form, drafts of members
+//! that left and of frozen years), fixed since; the others are attacks
+//! that held.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -481,7 +484,6 @@ async fn breaker28_draft_flood_is_limited_before_the_state_log() {
 }
 
 #[tokio::test]
-#[ignore = "finding: the entry form shows a draft or stored figure rounded to six decimals, so the values read back differently from what was saved and resubmitting the form unchanged alters the figures"]
 async fn breaker28_form_reads_back_a_draft_as_typed() {
     let app = TestApp::spawn().await;
     let (ta, _) = two_members(&app).await;
@@ -520,7 +522,6 @@ async fn breaker28_form_reads_back_a_draft_as_typed() {
 }
 
 #[tokio::test]
-#[ignore = "finding: a collection CSV is written with ',' and leaves ';' unquoted, so a member name like 'Stadt;=1+1;' becomes a formula cell when German Excel splits the file on ';'"]
 async fn breaker28_csv_export_has_no_formula_behind_a_semicolon() {
     let app = TestApp::spawn().await;
     let evil = "Stadt;=cmd|' /C calc'!A0;x";
@@ -624,7 +625,6 @@ fn csv_cells(text: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "finding: an approval cannot be tied to the submission the coordinator reviewed; an API approval naming the reviewed submission_id is silently applied to a newer upload the coordinator never saw"]
 async fn breaker28_api_approval_of_a_reviewed_submission_does_not_approve_a_newer_one() {
     let app = TestApp::spawn().await;
     let (ta, _) = two_members(&app).await;
@@ -655,7 +655,6 @@ async fn breaker28_api_approval_of_a_reviewed_submission_does_not_approve_a_newe
 }
 
 #[tokio::test]
-#[ignore = "finding: the coordinator's approval form carries no submission id, so a click on a member's page approves figures uploaded after the page was shown"]
 async fn breaker28_web_approval_after_a_new_upload_does_not_approve_unseen_figures() {
     let app = TestApp::spawn().await;
     let (ta, _) = two_members(&app).await;
@@ -928,6 +927,7 @@ async fn breaker28_web_posts_redirect_only_within_the_site() {
     let mut admin = signed_in_admin(&app).await;
     let page = admin.get("/web/sammlung?bereich=library&jahr=2024").await;
     let csrf = hidden(&page.text, "csrf");
+    let sid = current_submission(&app).await;
     let evil = [
         "//evil.example",
         "library\r\nLocation: //evil.example",
@@ -963,6 +963,7 @@ async fn breaker28_web_posts_redirect_only_within_the_site() {
         ] {
             let mut form = form;
             form.push(("csrf", &csrf));
+            form.push(("einreichung", &sid));
             let p = admin.post_form(path, &form).await;
             assert!(
                 p.status.as_u16() < 500,
@@ -984,6 +985,7 @@ async fn breaker28_web_posts_redirect_only_within_the_site() {
                 ("bereich", "library"),
                 ("jahr", "2024"),
                 ("mitglied", A),
+                ("einreichung", &sid),
             ],
         )
         .await;
@@ -995,8 +997,16 @@ async fn breaker28_web_posts_redirect_only_within_the_site() {
     }
 }
 
+/// The submission that holds member A's current library figures of 2024
+/// (what the coordinator's page shows and its forms send).
+async fn current_submission(app: &TestApp) -> String {
+    row(app, A).await["submission_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[tokio::test]
-#[ignore = "finding: the coordinator's accept form names only member and rule, so accepting a warning from a member's page accepts the same rule's warning on figures uploaded after the page was shown"]
 async fn breaker28_web_accept_after_a_new_upload_does_not_accept_an_unseen_warning() {
     let app = TestApp::spawn().await;
     let (ta, _) = two_members(&app).await;
@@ -1017,6 +1027,7 @@ async fn breaker28_web_accept_after_a_new_upload_does_not_accept_an_unseen_warni
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let csrf = hidden(&page.text, "csrf");
+    let shown = hidden(&page.text, "einreichung");
     // Meanwhile: figures with a far larger turnover (33), never shown.
     upload_own(&app, &ta, 10.0).await;
     let p = admin
@@ -1024,6 +1035,7 @@ async fn breaker28_web_accept_after_a_new_upload_does_not_accept_an_unseen_warni
             "/web/sammlung/pruefung",
             &[
                 ("csrf", &csrf),
+                ("einreichung", &shown),
                 ("bereich", "library"),
                 ("jahr", "2024"),
                 ("mitglied", A),
@@ -1140,6 +1152,7 @@ async fn breaker28_names_and_texts_stay_text_on_coordinator_pages() {
                     "<script>alert(3)</script>\r\nBcc: x@evil.example",
                 ),
                 ("entscheidung", "zurueckfragen"),
+                ("einreichung", &current_submission(&app).await),
             ],
         )
         .await;
@@ -1271,7 +1284,6 @@ async fn breaker28_reminders_go_to_taken_up_enabled_accounts_only() {
 }
 
 #[tokio::test]
-#[ignore = "finding: asking a warning back after the figures were approved leaves the member 'approved' while the warning waits for it, although an approval is refused while a warning waits"]
 async fn breaker28_asking_back_after_approval_does_not_leave_it_approved() {
     let app = TestApp::spawn().await;
     let (ta, _) = two_members(&app).await;
@@ -1492,7 +1504,6 @@ async fn breaker28_parallel_reminders_send_one_mail() {
 }
 
 #[tokio::test]
-#[ignore = "finding: a member that left the ring (uploads refused from that year) still saves drafts for those years through the entry form, each a change of the state log"]
 async fn breaker28_member_that_left_saves_no_drafts() {
     let app = TestApp::spawn().await;
     let (ta, _) = two_members(&app).await;
@@ -1623,7 +1634,6 @@ async fn breaker28_admin_account_without_second_factor_and_other_roles_are_kept_
 }
 
 #[tokio::test]
-#[ignore = "finding: drafts are saved for a frozen (domain, year), where nothing can be submitted any more, each a change of the state log"]
 async fn breaker28_frozen_year_saves_no_drafts() {
     let app = TestApp::spawn().await;
     let ids = app.city_ring(5, 10.0).await;
@@ -1698,6 +1708,7 @@ async fn breaker28_asking_back_needs_a_real_comment() {
     let mut admin = signed_in_admin(&app).await;
     let page = admin.get("/web/sammlung?bereich=library&jahr=2024").await;
     let csrf = hidden(&page.text, "csrf");
+    let sid = current_submission(&app).await;
     for comment in ["\u{200b}", "\u{feff}\u{2060}", long.as_str()] {
         let p = admin
             .post_form(
@@ -1710,6 +1721,7 @@ async fn breaker28_asking_back_needs_a_real_comment() {
                     ("regel", "turnover_range"),
                     ("kommentar", comment),
                     ("entscheidung", "zurueckfragen"),
+                    ("einreichung", &sid),
                 ],
             )
             .await;

@@ -181,6 +181,8 @@ async fn the_coordinator_and_a_member_run_a_year_in_the_browser() {
         .await;
     assert_eq!(review.status, StatusCode::OK, "{}", review.text);
     let csrf = hidden(&review.text, "csrf");
+    let shown = hidden(&review.text, "einreichung");
+    assert_eq!(serde_json::json!(shown), figures.body["submission_id"]);
     let approved = admin
         .post_form(
             "/web/sammlung/freigabe",
@@ -189,6 +191,7 @@ async fn the_coordinator_and_a_member_run_a_year_in_the_browser() {
                 ("bereich", "library"),
                 ("jahr", "2024"),
                 ("mitglied", A),
+                ("einreichung", &shown),
             ],
         )
         .await;

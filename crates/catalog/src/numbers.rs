@@ -53,27 +53,36 @@ pub fn de_opt(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), de)
 }
 
-/// A figure as it was entered, in German format, with exactly the decimals
-/// it has (at most six): `117286` → `117.286`, `1234.5` → `1.234,5`. For
-/// the values a member typed, which must read back as typed.
+/// A figure as it was entered, in German format, with exactly the
+/// decimals it has: `117286` → `117.286`, `1234.5` → `1.234,5`,
+/// `12.3456789` → `12,3456789`. For the values a member typed, which must
+/// read back as typed: the shortest text that reads back as the same
+/// number, never rounded.
 pub fn de_exact(x: f64) -> String {
     if !x.is_finite() {
         return "–".to_string();
     }
-    if x.fract() == 0.0 {
-        return de_number(x, 0);
-    }
-    // The shortest text that reads back as the same f64 tells how many
-    // decimals the value has.
+    // Rust writes the shortest round-trip text, never with an exponent.
     let shortest = format!("{}", x.abs());
-    let decimals = shortest.split_once('.').map_or(0, |(_, f)| f.len()).min(6);
-    let text = de_number(x, decimals);
-    // Rounded to six places, trailing zeros say nothing.
-    if text.contains(',') {
-        text.trim_end_matches('0').trim_end_matches(',').to_string()
-    } else {
-        text
+    let (int, frac) = match shortest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (shortest.as_str(), None),
+    };
+    let mut out = String::with_capacity(shortest.len() + int.len() / 3 + 1);
+    if x < 0.0 && shortest.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        out.push('-');
     }
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push(',');
+        out.push_str(f);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -99,19 +108,20 @@ mod tests {
         assert_eq!(de_exact(1234.5), "1.234,5");
         assert_eq!(de_exact(0.25), "0,25");
         assert_eq!(de_exact(-1500.75), "-1.500,75");
-        assert_eq!(de_exact(0.1 + 0.2), "0,3");
+        assert_eq!(de_exact(12.3456789), "12,3456789");
+        assert_eq!(de_exact(0.0000004), "0,0000004");
         assert_eq!(de_exact(1e15), "1.000.000.000.000.000");
         assert_eq!(de_exact(f64::NAN), "–");
     }
 
     proptest::proptest! {
         /// Whatever the value, the German text read back the German way
-        /// (dots dropped, comma as the point) is the value to six places.
+        /// (dots dropped, comma as the point) is exactly the value.
         #[test]
-        fn exact_reads_back(x in -1e12f64..1e12) {
+        fn exact_reads_back(x in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO) {
             let text = de_exact(x);
             let back: f64 = text.replace('.', "").replace(',', ".").parse().unwrap_or(f64::NAN);
-            proptest::prop_assert!((back - x).abs() <= 1e-6 * x.abs().max(1.0), "{x} → {text} → {back}");
+            proptest::prop_assert_eq!(back, x, "{} → {}", x, text);
         }
     }
 }

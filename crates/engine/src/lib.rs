@@ -315,16 +315,18 @@ impl Engine {
             .await
     }
 
-    /// Approves a member's current figures of a (domain, year).
+    /// Approves a member's current figures of a (domain, year); with
+    /// `seen`, only if that submission still holds them.
     pub async fn approve(
         &self,
         domain: &str,
         year: i32,
         member: &str,
+        seen: Option<&str>,
         by: &str,
     ) -> Result<vergleichsring_store::Approval> {
         collection::Collect::new(&self.core)
-            .approve(domain, year, member, by)
+            .approve(domain, year, member, seen, by)
             .await
     }
 

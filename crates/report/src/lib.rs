@@ -39,12 +39,22 @@ pub enum Dialect {
     De,
 }
 
-/// Neutralises a text cell against formula injection.
+/// Neutralises a text cell against formula injection: a leading `=`,
+/// `+`, `-`, `@`, tab or carriage return gets a `'` before it, and so does
+/// one after a `;` or tab inside the text, where a spreadsheet that splits
+/// a CSV file on semicolons (German Excel) or tabs would start a cell.
 pub fn neutralise(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
+    let trigger = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
+    let mut out = String::with_capacity(text.len() + 1);
+    let mut cell_start = true;
+    for c in text.chars() {
+        if cell_start && trigger(c) {
+            out.push('\'');
+        }
+        out.push(c);
+        cell_start = matches!(c, ';' | '\t');
     }
+    out
 }
 
 pub(crate) fn number(v: Option<f64>, dialect: Dialect) -> String {
@@ -386,6 +396,9 @@ mod tests {
         assert_eq!(neutralise("-1"), "'-1");
         assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(neutralise("Stadt Köln"), "Stadt Köln");
+        // A reader that splits on ';' or tabs starts a cell there.
+        assert_eq!(neutralise("Stadt;=cmd|x;y"), "Stadt;'=cmd|x;y");
+        assert_eq!(neutralise("a\t@b"), "a\t'@b");
         assert_eq!(number(Some(-1.5), Dialect::De), "-1,5");
         assert_eq!(
             sheet_name("Öffentliche Bibliothek: [Test]"),

@@ -389,6 +389,10 @@ pub struct ApprovalBody {
     /// The member whose current figures are approved.
     #[schema(example = "05315000")]
     pub member_id: String,
+    /// The submission the coordinator looked at: the approval is refused
+    /// (409) when newer figures have come since.
+    #[serde(default)]
+    pub submission_id: Option<String>,
 }
 
 /// Body of `POST /api/v1/collections/{domain}/{year}/reviews`.
@@ -403,6 +407,10 @@ pub struct ReviewBody {
     /// What the member should check; required when asking back.
     #[serde(default)]
     pub comment: String,
+    /// The submission whose warning the coordinator looked at: refused
+    /// (409) when newer figures have come since.
+    #[serde(default)]
+    pub submission_id: Option<String>,
 }
 
 /// Body of `POST /api/v1/collections/{domain}/{year}/reminders`.

@@ -258,12 +258,14 @@ impl<'e> Collect<'e> {
     }
 
     /// Approves a member's current figures; refused while a warning waits
-    /// for the member or there are no figures.
+    /// for the member or there are no figures, and when `seen` (the
+    /// submission the coordinator looked at) is no longer current.
     pub(crate) async fn approve(
         &self,
         domain: &str,
         year: i32,
         member: &str,
+        seen: Option<&str>,
         by: &str,
     ) -> Result<Approval> {
         let m = self.one(domain, year, member).await?;
@@ -272,6 +274,7 @@ impl<'e> Collect<'e> {
                 "member {member} has not submitted figures for {domain} {year}; there is nothing to approve"
             )));
         };
+        still_current(member, seen, &submission_id)?;
         let open = m.warnings.iter().filter(|w| w.open).count();
         if open > 0 {
             return Err(EngineError::Conflict(format!(
@@ -304,6 +307,11 @@ impl<'e> Collect<'e> {
                 input.member_id, input.domain, input.year, input.rule
             )));
         };
+        still_current(
+            &input.member_id,
+            input.submission_id.as_deref(),
+            &submission_id,
+        )?;
         let review = Review {
             submission_id,
             member_id: input.member_id,
@@ -327,6 +335,24 @@ impl<'e> Collect<'e> {
     ) -> Result<Draft> {
         let d = self.core.domain(domain)?;
         check_year(year)?;
+        // Only where figures could still be submitted: each draft is a
+        // change of the state log.
+        if let Some(from) = self.core.store().left_from(member)
+            && year >= from
+        {
+            return Err(EngineError::Conflict(format!(
+                "member {member} left the ring from {from} on; there is nothing to enter for {year}"
+            )));
+        }
+        if let Some(r) = self.core.store().frozen(&d.id, year)? {
+            return Err(EngineError::Store(
+                vergleichsring_store::StoreError::Frozen {
+                    domain: d.id.clone(),
+                    year,
+                    release: r.id,
+                },
+            ));
+        }
         for (id, v) in &values {
             if d.basic_figure(id).is_none() {
                 return Err(EngineError::BadRequest(format!(
@@ -369,6 +395,23 @@ pub struct ReviewInput {
     /// What the member should check; required when asking back.
     #[serde(default)]
     pub comment: String,
+    /// The submission whose warning the coordinator looked at; refused
+    /// when it is no longer current.
+    #[serde(default)]
+    pub submission_id: Option<String>,
+}
+
+/// Refuses a decision about figures that changed after the coordinator
+/// looked at them: `seen` names the submission shown, `current` the one
+/// that holds the figures now.
+fn still_current(member: &str, seen: Option<&str>, current: &str) -> Result<()> {
+    match seen {
+        Some(s) if s != current => Err(EngineError::Conflict(format!(
+            "the figures of member {member} changed after you looked at them: submission {} is no longer current (now {current}); look at them again",
+            s.chars().take(64).collect::<String>()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// One member's status from its current row (if any) and the state.
@@ -387,11 +430,6 @@ fn member_status(
         changes.push((&d.at, &d.by));
     }
     let reminders = collections.reminders(domain, year, member);
-    let approval = row.and_then(|r| {
-        collections
-            .approval(domain, year, member)
-            .filter(|a| a.submission_id == r.meta.submission_id)
-    });
     let mut warnings = Vec::new();
     if let Some(r) = row {
         changes.push((&r.meta.submitted_at, &r.meta.submitted_by));
@@ -419,6 +457,15 @@ fn member_status(
             });
         }
     }
+    // An approval holds for the submission it names, and only while no
+    // warning waits for the member (one asked back after it undoes it).
+    let approval = row
+        .and_then(|r| {
+            collections
+                .approval(domain, year, member)
+                .filter(|a| a.submission_id == r.meta.submission_id)
+        })
+        .filter(|_| !warnings.iter().any(|w| w.open));
     if let Some(a) = approval {
         changes.push((&a.at, &a.by));
     }

@@ -98,7 +98,7 @@ pub async fn open_collection(
     path = "/api/v1/collections/{domain}/{year}/approvals",
     tag = "collections",
     summary = "Approve a member's figures",
-    description = "Admin only. Approves the member's current figures of the (domain, year): the approval names the submission that holds them, so a new upload undoes it. Refused (409) while the member has no figures or a warning waits for its explanation.",
+    description = "Admin only. Approves the member's current figures of the (domain, year): the approval names the submission that holds them, so a new upload undoes it. Refused (409) while the member has no figures or a warning waits for its explanation, and when `submission_id` (the submission the coordinator looked at; recommended) is no longer current. A warning asked back after the approval undoes it.",
     params(crate::contract::DomainYearPath),
     request_body(content = crate::contract::ApprovalBody, content_type = "application/json"),
     security(("bearer" = [])),
@@ -107,7 +107,7 @@ pub async fn open_collection(
         (status = 400, description = "The body is not `{\"member_id\": ID}`.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, a year outside 1990 to 2100, or a member not in the ring that year.", body = crate::contract::ErrorBody),
-        (status = 409, description = "`conflict`: no figures, or open warnings.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`conflict`: no figures, open warnings, or `submission_id` names figures that are no longer current.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn approve(
@@ -120,7 +120,13 @@ pub async fn approve(
     let body: contract::ApprovalBody = json_body(&body, "{\"member_id\": ID}")?;
     let approval = state
         .engine
-        .approve(&domain, year, &body.member_id, caller.actor())
+        .approve(
+            &domain,
+            year,
+            &body.member_id,
+            body.submission_id.as_deref(),
+            caller.actor(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(json!(approval))))
 }
@@ -140,6 +146,7 @@ pub async fn approve(
         (status = 400, description = "A body of another shape, asked back without a comment, or a comment over 2,000 characters.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain or year, a member not in the ring, or no such warning on its current figures.", body = crate::contract::ErrorBody),
+        (status = 409, description = "`conflict`: `submission_id` names figures that are no longer current.", body = crate::contract::ErrorBody),
     )
 )]
 pub async fn review(
@@ -160,6 +167,7 @@ pub async fn review(
         rule: body.rule,
         accepted: body.accepted,
         comment: body.comment,
+        submission_id: body.submission_id,
     };
     let review = state.engine.review(input, caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(json!(review))))

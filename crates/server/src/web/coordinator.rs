@@ -310,6 +310,8 @@ pub(super) struct ReviewForm {
     /// Where to go on: `pruefliste` (the queue) or the member's review.
     #[serde(default)]
     zurueck: String,
+    /// The submission whose warning the page showed.
+    einreichung: String,
 }
 
 impl CsrfField for ReviewForm {
@@ -335,6 +337,7 @@ impl CsrfField for ReviewForm {
         (status = 403, description = "Not an admin account, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         crate::contract::responses::NotAForm,
         (status = 404, description = "No such warning on the member's current figures.", body = String, content_type = "text/html"),
+        (status = 409, description = "Figures newer than the page showed.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn review_warning(
@@ -366,6 +369,7 @@ pub(super) async fn review_warning(
         rule: form.regel,
         accepted,
         comment: form.kommentar,
+        submission_id: Some(form.einreichung),
     };
     let review = state.engine.review(input, account.caller.actor()).await?;
     if !review.accepted {
@@ -400,6 +404,8 @@ pub(super) struct ApproveForm {
     /// The year (checked after the CSRF token).
     jahr: String,
     mitglied: String,
+    /// The submission the page showed: refused when newer figures came.
+    einreichung: String,
 }
 
 impl CsrfField for ApproveForm {
@@ -424,7 +430,7 @@ impl CsrfField for ApproveForm {
         (status = 403, description = "Not an admin account, a wrong CSRF token, or a post from another site.", body = String, content_type = "text/html"),
         crate::contract::responses::NotAForm,
         (status = 404, description = "Unknown domain or year, or a member not in the ring.", body = String, content_type = "text/html"),
-        (status = 409, description = "No figures, or warnings waiting for the member.", body = String, content_type = "text/html"),
+        (status = 409, description = "No figures, warnings waiting for the member, or figures newer than the page showed.", body = String, content_type = "text/html"),
     )
 )]
 pub(super) async fn approve(
@@ -440,6 +446,7 @@ pub(super) async fn approve(
             &form.bereich,
             year_of(&form.jahr)?,
             &form.mitglied,
+            Some(form.einreichung.as_str()),
             account.caller.actor(),
         )
         .await?;

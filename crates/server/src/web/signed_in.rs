@@ -376,12 +376,14 @@ impl<G: Gate, B: FromRequest<AppState> + Send> FromRequest<AppState> for Post<G,
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        // Origin and session first: a post from elsewhere or without the
+        // right session is refused before its body is read.
         let headers = request.headers().clone();
-        let body = B::from_request(request, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
         same_origin(&headers).map_err(IntoResponse::into_response)?;
         let who = G::admit(state, &headers)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = B::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(Post { who, body })

@@ -319,6 +319,7 @@ fn warning_review(
                 form method="post" action="/web/sammlung/pruefung" {
                     (about(account, s, m))
                     input type="hidden" name="regel" value=(w.rule);
+                    input type="hidden" name="einreichung" value=(m.submission_id.as_deref().unwrap_or_default());
                     input type="hidden" name="zurueck" value=(back);
                     label for=(format!("c-{id}")) { "Kommentar (für eine Rückfrage nötig)" }
                     textarea id=(format!("c-{id}")) name="kommentar" maxlength="2000" {}
@@ -346,6 +347,7 @@ fn approval_section(account: &Account, s: &CollectionStatus, m: &MemberStatus) -
             } @else {
                 form method="post" action="/web/sammlung/freigabe" {
                     (about(account, s, m))
+                    input type="hidden" name="einreichung" value=(m.submission_id.as_deref().unwrap_or_default());
                     button type="submit" { "Zahlen freigeben" }
                 }
             }
