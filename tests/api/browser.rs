@@ -25,7 +25,7 @@ use crate::helpers::TestApp;
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// chromedriver as a child process, killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -38,13 +38,18 @@ impl Drop for Driver {
 }
 
 /// A WebDriver session.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
 }
 
 impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(b) = body {
@@ -60,19 +65,19 @@ impl Browser {
         v["value"].clone()
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url })).await;
     }
 
-    async fn find_all(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn find_all(&self, css: &str) -> Vec<String> {
         self.post("/elements", json!({"using": "css selector", "value": css}))
             .await
             .as_array()
@@ -83,13 +88,13 @@ impl Browser {
             .collect()
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let all = self.find_all(css).await;
         assert!(!all.is_empty(), "no element matches {css}");
         all[0].clone()
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.post(&format!("/element/{e}/click"), json!({})).await;
     }
@@ -97,7 +102,7 @@ impl Browser {
     /// Presses keys on the keyboard (WebDriver key actions), as a person
     /// without a mouse does: `\u{E004}` is Tab, `\u{E007}` Enter,
     /// `\u{E015}` the arrow down.
-    async fn keys(&self, text: &str) {
+    pub(crate) async fn keys(&self, text: &str) {
         let mut actions = Vec::new();
         for c in text.chars() {
             actions.push(json!({"type": "keyDown", "value": c.to_string()}));
@@ -111,7 +116,7 @@ impl Browser {
     }
 
     /// What has the keyboard focus: its id, or its tag and text.
-    async fn focused(&self) -> String {
+    pub(crate) async fn focused(&self) -> String {
         self.post(
             "/execute/sync",
             json!({"script": "const e = document.activeElement; return e.id || (e.tagName + ':' + (e.textContent || '').trim());", "args": []}),
@@ -124,7 +129,7 @@ impl Browser {
 
     /// Presses Tab until `target` (an id, or tag and text) has the focus;
     /// fails if it takes more than 30 presses.
-    async fn tab_to(&self, target: &str) {
+    pub(crate) async fn tab_to(&self, target: &str) {
         for _ in 0..30 {
             if self.focused().await == target {
                 return;
@@ -137,7 +142,7 @@ impl Browser {
         );
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.post(&format!("/element/{e}/value"), json!({ "text": text }))
             .await;
@@ -145,7 +150,7 @@ impl Browser {
 
     /// The text of the first element matching `css`; retried while a
     /// navigation replaces the page under the element.
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         for _ in 0..50 {
             let found = self
                 .http
@@ -176,7 +181,7 @@ impl Browser {
     /// Waits until the first element matching `css` contains `needle`: a
     /// click that submits a form returns before the next page may be there,
     /// and the old page can hold an element of the same kind.
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) -> String {
         let mut last = String::new();
         for _ in 0..150 {
             if self.count(css).await > 0 {
@@ -190,11 +195,11 @@ impl Browser {
         panic!("{css} never contained '{needle}'; last text: '{last}'");
     }
 
-    async fn count(&self, css: &str) -> usize {
+    pub(crate) async fn count(&self, css: &str) -> usize {
         self.find_all(css).await.len()
     }
 
-    async fn save_screenshot(&self, file: &Path) {
+    pub(crate) async fn save_screenshot(&self, file: &Path) {
         let b64 = self.get("/screenshot").await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap_or_default())
@@ -207,7 +212,7 @@ impl Browser {
 /// axe-core (the npm package, installed by `.ci/axe.sh` into
 /// `~/.cache/vergleichsring-axe`, or `AXE_CORE_JS`), injected into pages
 /// to check them against WCAG 2.1 A and AA (BITV 2.0).
-fn axe_source() -> Option<String> {
+pub(crate) fn axe_source() -> Option<String> {
     let path = std::env::var_os("AXE_CORE_JS")
         .map(PathBuf::from)
         .or_else(|| {
@@ -221,7 +226,7 @@ fn axe_source() -> Option<String> {
 impl Browser {
     /// Runs axe-core on the current page and fails on any WCAG 2.1 A or AA
     /// violation, naming rule, count and the first offending element.
-    async fn assert_accessible(&self, axe: Option<&str>, page: &str) {
+    pub(crate) async fn assert_accessible(&self, axe: Option<&str>, page: &str) {
         let Some(axe) = axe else {
             return;
         };
@@ -253,20 +258,20 @@ impl Browser {
     }
 }
 
-fn chromedriver() -> Option<PathBuf> {
+pub(crate) fn chromedriver() -> Option<PathBuf> {
     ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
 }
 
-fn artifacts() -> PathBuf {
+pub(crate) fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-async fn start_driver(path: &Path) -> Driver {
+pub(crate) async fn start_driver(path: &Path) -> Driver {
     let port = crate::helpers::free_port();
     let child = Command::new(path)
         .arg(format!("--port={port}"))
@@ -293,7 +298,7 @@ async fn start_driver(path: &Path) -> Driver {
 
 /// A new headless Chromium session with its own profile (removed when the
 /// directory is dropped).
-async fn open_browser(driver: &Driver) -> (Browser, tempfile::TempDir) {
+pub(crate) async fn open_browser(driver: &Driver) -> (Browser, tempfile::TempDir) {
     let profile = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let session: Value = http
@@ -680,7 +685,7 @@ async fn a_member_signs_in_uploads_explains_and_reads_its_report_in_chromium() {
 }
 
 /// The value of a form field on the current page.
-async fn field_value(b: &Browser, css: &str) -> String {
+pub(crate) async fn field_value(b: &Browser, css: &str) -> String {
     b.post(
         "/execute/sync",
         json!({"script": "return document.querySelector(arguments[0]).value", "args": [css]}),
@@ -692,7 +697,7 @@ async fn field_value(b: &Browser, css: &str) -> String {
 }
 
 /// Accepts an invitation at `link` with `password` in the browser.
-async fn accept_invitation(b: &Browser, link: &str, password: &str) {
+pub(crate) async fn accept_invitation(b: &Browser, link: &str, password: &str) {
     b.goto(link).await;
     b.wait_text("h1", "Einladung annehmen").await;
     b.type_into("#password", password).await;
@@ -702,7 +707,7 @@ async fn accept_invitation(b: &Browser, link: &str, password: &str) {
 }
 
 /// Enrols the second factor with the secret the page shows; the secret.
-async fn enrol_second_factor(b: &Browser, base: &str) -> String {
+pub(crate) async fn enrol_second_factor(b: &Browser, base: &str) -> String {
     b.goto(&format!("{base}/web/zweiter-faktor")).await;
     b.wait_text("h1", "Zweiter Faktor einrichten").await;
     let secret = field_value(b, "input[name=secret]").await;

@@ -12,6 +12,7 @@ mod breaker26b;
 mod breaker26c;
 mod breaker28;
 mod browser;
+mod browser_year;
 mod collections;
 mod combination;
 mod disclosure;
