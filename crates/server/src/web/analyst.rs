@@ -150,7 +150,13 @@ fn comparison_section(state: &AppState, cmp: &Comparison) -> Markup {
         .catalog()
         .domain(&cmp.domain)
         .and_then(|d| d.key_figures.iter().find(|k| k.id == cmp.figure))
-        .map_or(cmp.figure.clone(), |k| format!("{} ({})", k.label, k.unit));
+        .map_or(cmp.figure.clone(), |k| {
+            if k.unit.trim().is_empty() {
+                k.label.clone()
+            } else {
+                format!("{} ({})", k.label, k.unit)
+            }
+        });
     let rows: Vec<vergleichsring_report::svg::BandRow<'_>> = cmp
         .groups
         .iter()
@@ -163,7 +169,7 @@ fn comparison_section(state: &AppState, cmp: &Comparison) -> Markup {
     html! {
         section aria-labelledby="ergebnis" {
             h2 id="ergebnis" { (figure) ", " (cmp.year) }
-            p class="muted" { "Datenstand " (cmp.data_version)
+            p class="muted" { "Datenversion " (cmp.data_version)
                 @if let Some(p) = &cmp.publication { ", Veröffentlichung " (p.id) } }
             // Safe unescaped: the chart is built by the report crate, which
             // escapes every label it writes into the SVG.

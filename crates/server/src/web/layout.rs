@@ -104,6 +104,7 @@ textarea { width: 100%; min-height: 2.6rem; }
 button { font: inherit; background: #1d3f74; color: white; border: 0; border-radius: 4px; padding: 0.45rem 1rem; cursor: pointer; }
 button.link { background: none; border: 1px solid white; padding: 0.25rem 0.7rem; }
 .row { display: flex; gap: 1rem; flex-wrap: wrap; align-items: end; }
+ul.row { list-style: none; padding-left: 0; }
 table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
 th, td { text-align: left; border-bottom: 1px solid #d0d7de; padding: 0.35rem 0.4rem; vertical-align: top; }
 th { background: #f3f5f7; }

@@ -1,9 +1,13 @@
-//! The member web page: server-rendered HTML in German, without scripts.
+//! The web pages: server-rendered HTML in German, without scripts.
 //! A member signs in with its account (`accounts.rs`: password,
 //! invitations; `second_factor.rs`: the code after it) or its token,
-//! uploads a file for a domain and year, sees what the checks found as a
-//! table, explains warnings, lists its submissions and opens its peer
-//! reports.
+//! uploads a file or enters figures in a form (`entry.rs`) for a domain and
+//! year, sees what the checks found as a table, explains warnings, lists
+//! its submissions and opens its peer reports (`home.rs`: the overview).
+//! The other roles have workspaces: the coordinator (admin) runs each
+//! year's collection (`coordinator.rs`, `publish.rs`, `members.rs`,
+//! `admin.rs`), the analyst explores and queries (`analyst.rs`), the
+//! consultant opens granted members' reports (`consultant.rs`).
 //!
 //! Security: signing in gives a random session id kept in an
 //! `HttpOnly; SameSite=Strict` cookie; the session (in the state log, as

@@ -135,7 +135,6 @@ pub(crate) fn collection(account: &Account, catalog: &Catalog, v: &CollectionVie
             h1 { "Erhebung " (label) " " (s.year) }
             @if let Some(n) = v.notice { p class="notice" role="status" { (n) } }
             (deadline_section(account, s))
-            (super::reminder_form(account, s, None))
             section aria-labelledby="stand" {
                 h2 id="stand" { "Stand: " (de_number(total as f64, 0)) " Mitglieder" }
                 ul class="row" {
@@ -150,6 +149,7 @@ pub(crate) fn collection(account: &Account, catalog: &Catalog, v: &CollectionVie
                 (member_table(s, v.shown))
                 (pager(s, v))
             }
+            (super::reminder_form(account, s, None))
         },
     )
 }
