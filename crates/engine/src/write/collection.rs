@@ -527,7 +527,7 @@ pub(crate) fn waits_for_member(explanation: Option<&Explanation>, review: Option
 
 /// Whether RFC 3339 time `a` is after `b` (times of different precision
 /// compare by their instant; one that does not parse is never later).
-fn later(a: &str, b: &str) -> bool {
+pub fn later(a: &str, b: &str) -> bool {
     match (
         chrono::DateTime::parse_from_rfc3339(a),
         chrono::DateTime::parse_from_rfc3339(b),

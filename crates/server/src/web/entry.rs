@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use vergleichsring_catalog::Domain;
 use vergleichsring_catalog::numbers::de_exact;
 use vergleichsring_engine::Figures;
+use vergleichsring_engine::collection::later;
 
 use super::*;
 
@@ -98,17 +99,6 @@ async fn entry_page<'a>(
         notice: None,
         deadline: None,
     })
-}
-
-/// Whether RFC 3339 time `a` is after `b`.
-fn later(a: &str, b: &str) -> bool {
-    match (
-        chrono::DateTime::parse_from_rfc3339(a),
-        chrono::DateTime::parse_from_rfc3339(b),
-    ) {
-        (Ok(x), Ok(y)) => x > y,
-        _ => false,
-    }
 }
 
 /// The domain and year of a query or form, checked.
