@@ -536,6 +536,67 @@ async fn an_analyst_explores_and_queries_through_the_disclosure_door() {
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
     assert!(refused.text.contains("Abgewiesen"), "{}", refused.text);
 
+    // A custom group: the audit's answer first (nothing saved), then saved
+    // and shown in the explorer.
+    let builder = web.get("/web/analyse/gruppe?land=05").await;
+    assert_eq!(builder.status, StatusCode::OK, "{}", builder.text);
+    assert!(
+        builder.text.contains("12 Mitglieder ausgewählt"),
+        "{}",
+        builder.text
+    );
+    let form = |action: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("land", "05".to_string()),
+            ("art", String::new()),
+            ("suche", String::new()),
+            ("bereich", "library".to_string()),
+            ("jahr", "2024".to_string()),
+            ("id", "nrw_staedte".to_string()),
+            ("name", "Städte in NRW".to_string()),
+            ("aktion", action.to_string()),
+        ]
+    };
+    let pairs =
+        |f: &[(&'static str, String)]| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let checked = form("pruefen");
+    let answer = web
+        .post_form(
+            "/web/analyse/gruppe",
+            &pairs(&checked)
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert!(
+        answer.text.contains("Antwort der Prüfung"),
+        "{}",
+        answer.text
+    );
+    let groups = app.get("/api/v1/groups", Some(&app.analyst)).await;
+    assert_eq!(
+        groups.body.as_array().map_or(0, Vec::len),
+        0,
+        "nothing saved by a check: {}",
+        groups.text
+    );
+    let saved = form("speichern");
+    let done = web
+        .post_form(
+            "/web/analyse/gruppe",
+            &pairs(&saved)
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let groups = app.get("/api/v1/groups", Some(&app.analyst)).await;
+    assert!(groups.text.contains("nrw_staedte"), "{}", groups.text);
+
     // Members reach neither page.
     let token = app.token(Role::Member, Some(&ids[0])).await;
     let mut member = WebClient::new(&app);

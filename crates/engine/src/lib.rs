@@ -52,7 +52,7 @@ use out::compare::{Comparison, Timeseries};
 use read::snapshot::Snapshot;
 
 pub use base::{YEARS, check_year};
-pub use disclose::{disclosure, noise, publication, summary};
+pub use disclose::{differencing, disclosure, noise, publication, summary};
 pub use error::{EngineError, Result};
 pub use out::answer::{ReportAnswer, StatsAnswer, StatsQuery};
 pub use out::statistics::StatsRequest;
@@ -197,6 +197,17 @@ impl Engine {
     /// Runs an analyst's SQL over the published statistics.
     pub async fn query(&self, sql: &str, format: export::TableFormat) -> Result<Bytes> {
         self.statistics().query(sql, format).await
+    }
+
+    /// The audit's answer for a custom group in a (domain, year), without
+    /// saving it: `None` when the year has no publication yet.
+    pub async fn preview_group(
+        &self,
+        domain: &str,
+        year: i32,
+        group: &CustomGroup,
+    ) -> Result<Option<std::result::Result<(), disclose::differencing::Refusal>>> {
+        self.statistics().preview_group(domain, year, group).await
     }
 
     /// Defines a custom peer group after checking it.

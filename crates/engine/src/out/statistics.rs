@@ -308,6 +308,24 @@ impl<'e> Statistics<'e> {
         })
     }
 
+    /// The audit's answer for a custom group in a (domain, year)'s latest
+    /// publication, as an analyst would get it, without saving the group
+    /// or recording anything: `None` when the year has no publication.
+    pub(crate) async fn preview_group(
+        &self,
+        domain: &str,
+        year: i32,
+        group: &CustomGroup,
+    ) -> Result<Option<std::result::Result<(), crate::disclose::differencing::Refusal>>> {
+        let d = self.core.domain(domain)?;
+        crate::base::check_year(year)?;
+        let publishing = self.core.publishing();
+        let Some(view) = publishing.view(d, year, Audience::Analyst, None).await? else {
+            return Ok(None);
+        };
+        Ok(Some(publishing.preview_custom(d, &view, group, year)?))
+    }
+
     /// Every published statistic for analysts: all domains and years with
     /// a publication, every key figure, the built-in dimensions and the
     /// custom groups disclosed in that publication, as published.

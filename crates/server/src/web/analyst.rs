@@ -122,7 +122,7 @@ fn explorer_page(
         "Analyse",
         Some((&account.name, &account.csrf)),
         html! {
-            p { a href="/web" { "Zurück zur Übersicht" } " · " a href="/web/analyse/sql" { "SQL-Konsole" } }
+            p { a href="/web" { "Zurück zur Übersicht" } " · " a href="/web/analyse/sql" { "SQL-Konsole" } " · " a href="/web/analyse/gruppe" { "Eigene Vergleichsgruppe bilden" } }
             h1 { "Analyse" }
             form method="get" action="/web/analyse" class="row" {
                 div { label for="bereich" { "Sparte" }

@@ -7,7 +7,8 @@
 //! The other roles have workspaces: the coordinator (admin) runs each
 //! year's collection (`coordinator.rs`, `publish.rs`, `members.rs`,
 //! `admin.rs`), the analyst explores and queries (`analyst.rs`), the
-//! consultant opens granted members' reports (`consultant.rs`).
+//! consultant opens granted members' reports (`consultant.rs`); the
+//! analyst also builds custom groups (`group_builder.rs`).
 //!
 //! Security: signing in gives a random session id kept in an
 //! `HttpOnly; SameSite=Strict` cookie; the session (in the state log, as
@@ -47,6 +48,7 @@ mod consultant;
 mod cookies;
 mod coordinator;
 mod entry;
+mod group_builder;
 mod home;
 mod layout;
 mod members;
@@ -101,6 +103,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(consultant::workspace))
         .routes(routes!(analyst::explorer))
         .routes(routes!(analyst::sql_console, analyst::run_sql))
+        .routes(routes!(group_builder::builder, group_builder::save_group))
         .routes(routes!(publish::publish_page, publish::publish))
         .routes(routes!(consultant::report))
         .routes(routes!(members::members, members::register_member))

@@ -127,6 +127,26 @@ impl Publications<'_> {
         }
     }
 
+    /// What [`Publications::disclose_custom`] would answer for a group now,
+    /// without recording anything: rules 6 and 11 against every group
+    /// disclosed for the (domain, year). For the analysts' group builder;
+    /// without a publication there is nothing to check against.
+    pub(crate) fn preview_custom(
+        &self,
+        domain: &Domain,
+        view: &View,
+        group: &CustomGroup,
+        year: i32,
+    ) -> Result<Result<(), differencing::Refusal>> {
+        if view.publication.is_none() {
+            return Ok(Ok(()));
+        }
+        let entries = self.core.ledgers.entries_of(&domain.id, year)?;
+        Ok(self
+            .check_custom(domain, view, group, year, &entries)?
+            .map(|_| ()))
+    }
+
     /// The audit's view of a ledger (kept while its length stays).
     pub(super) fn systems(
         &self,
