@@ -11,6 +11,7 @@ mod breaker26;
 mod breaker26b;
 mod breaker26c;
 mod breaker28;
+mod breaker28b;
 mod browser;
 mod browser_year;
 mod collections;
