@@ -275,7 +275,11 @@ impl<'e> Statistics<'e> {
                 ),
             ));
         }
-        if group.name.trim().is_empty() {
+        // Every member and consultant sees the name in the group list: one
+        // plain, bounded line like member names.
+        let name =
+            vergleichsring_store::plain_line(&group.name, vergleichsring_store::MAX_NAME_CHARS);
+        if name.is_empty() {
             return Err(refuse("invalid_name", "the group needs a name".into()));
         }
         let mut ids: Vec<String> = group.member_ids.clone();
@@ -300,6 +304,7 @@ impl<'e> Statistics<'e> {
         }
         let group = CustomGroup {
             member_ids: ids,
+            name,
             ..group
         };
         self.core.store.add_group(group).await.map_err(|e| match e {

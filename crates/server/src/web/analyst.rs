@@ -320,9 +320,11 @@ pub(super) async fn run_sql(
     state.rates.queries.check(account.caller.rate_key())?;
     let _slot = state.rates.query_slot().await?;
     let engine_format = match form.format.as_str() {
-        "csv" => TableFormat::Csv,
         "parquet" => TableFormat::Parquet,
-        "html" | "xlsx" => TableFormat::Json,
+        // A spreadsheet opens the CSV, so it goes through the same table
+        // as the XLSX: cells a spreadsheet would run as formulas are
+        // neutralised there.
+        "html" | "csv" | "xlsx" => TableFormat::Json,
         _ => {
             return Err(WebError::bad_request(
                 "Das Format ist html, csv, xlsx oder parquet.",
@@ -356,15 +358,14 @@ pub(super) async fn run_sql(
             .into_response()
     };
     match form.format.as_str() {
-        "csv" => Ok(download(engine_format.content_type(), "csv", bytes)),
         "parquet" => Ok(download(engine_format.content_type(), "parquet", bytes)),
         other => {
             let result: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| WebError::from(EngineError::Internal(e.to_string())))?;
-            if other == "xlsx" {
+            if other == "xlsx" || other == "csv" {
                 let table = crate::render::json_table("Abfrage", &result);
-                let (media, body) = crate::render::table(&table, true)?;
-                return Ok(download(media, "xlsx", body));
+                let (media, body) = crate::render::table(&table, other == "xlsx")?;
+                return Ok(download(media, other, body));
             }
             Ok(html_page(
                 sql_page(&account, &form.sql, Some(&result), None).into_string(),

@@ -184,6 +184,21 @@ impl Publications<'_> {
                 "publication not in its ledger".into(),
             ));
         };
+        // A selection too small to ever be released is refused from its
+        // size alone: counting its members with figures would tell, for a
+        // selection of one, whether that member reported for the year.
+        let chosen: BTreeSet<&String> = group.member_ids.iter().collect();
+        let t = view.policy.threshold;
+        if chosen.len() < t {
+            return Ok(Err(differencing::Refusal {
+                reason: "below_threshold",
+                message: format!(
+                    "group {} has {} members; at least {t} are needed",
+                    group.id,
+                    chosen.len()
+                ),
+            }));
+        }
         let effective: BTreeSet<String> = group
             .member_ids
             .iter()
