@@ -4,8 +4,9 @@
 1. Crate rules, from `cargo metadata`: every workspace crate depends only on
    crates of a lower layer (no upward or sideways edges); `audit` has no
    dependencies at all; DataFusion is a direct dependency of the engine only;
-   the web stack (axum, utoipa-axum, lettre, tower-http) is the
-   server's, maud the server's and the reports'; Delta Lake and object_store are the store's; anyhow is the
+   the web stack (axum, utoipa, utoipa-axum, lettre, tower-http) is the
+   server's (the other crates' answer types have mirror schemas there,
+   kept in step by `.ci/schemas.py`), maud the server's and the reports'; Delta Lake and object_store are the store's; anyhow is the
    binary's.
 2. DataFusion in code: outside the engine only `crates/store/src/registry.rs`
    uses it (through deltalake, to read the access log's table).
@@ -34,6 +35,7 @@ LAYERS = {
 OWNED = {
     "datafusion": {"vergleichsring-engine"},
     "axum": {"vergleichsring-server"},
+    "utoipa": {"vergleichsring-server"},
     "utoipa-axum": {"vergleichsring-server"},
     "maud": {"vergleichsring-server", "vergleichsring-report"},
     "lettre": {"vergleichsring-server"},

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// A check built into the ingest path, with its id and messages.
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct BuiltinCheck {
     /// Machine-readable id, reported as `rule` in validation errors.
     pub id: &'static str,

@@ -25,7 +25,7 @@ pub const LAENDER: [(&str, &str); 16] = [
 ];
 
 /// The kind of a member, which decides its size classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberKind {
     /// A city that is not part of a county.

@@ -36,7 +36,7 @@ pub enum CatalogError {
 }
 
 /// Whether a higher value of a key figure is better, worse, or neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Higher is better (↑).
@@ -48,7 +48,7 @@ pub enum Direction {
 }
 
 /// Whether a violated rule rejects the upload or is stored as a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// The upload is rejected and nothing is stored.
@@ -58,7 +58,7 @@ pub enum Level {
 }
 
 /// A basic figure (Grunddatum) that members report.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicFigure {
     /// English snake_case id, the column name in uploads.
@@ -79,7 +79,7 @@ pub struct BasicFigure {
 }
 
 /// The role of a basic figure in the perturbation (rule 14).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoiseRole {
     /// Multiplied by 1 + s·u.
@@ -108,7 +108,7 @@ impl BasicFigure {
 }
 
 /// Which statistics of a key figure non-admin callers may see (rule 15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Release {
     /// Every statistic the disclosure rules allow.
@@ -128,7 +128,7 @@ impl Release {
 }
 
 /// A key figure (Kennzahl) computed from basic figures.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyFigure {
     /// English snake_case id.
@@ -151,7 +151,7 @@ pub struct KeyFigure {
 }
 
 /// A cross-field plausibility rule evaluated on one submitted row.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Id, unique within the domain.
@@ -167,7 +167,7 @@ pub struct Rule {
 }
 
 /// A year-over-year rule: the figure must not change by more than a share.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct YoyRule {
     /// Id, unique within the domain.
@@ -192,7 +192,7 @@ fn warning() -> Level {
 }
 
 /// A domain of comparison, e.g. public libraries.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Domain {
     /// Id used in paths.
     pub id: String,
@@ -236,7 +236,7 @@ impl Domain {
 }
 
 /// A KGSt size class for some member kinds.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SizeClass {
     /// Id, e.g. `GK4` or `LK1`.

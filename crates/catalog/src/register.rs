@@ -39,7 +39,7 @@ const COLUMNS: [&str; 16] = [
 ];
 
 /// One municipality of the register.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Municipality {
     /// Amtlicher Gemeindeschlüssel, 8 digits.
     pub ags: String,
@@ -73,7 +73,7 @@ pub struct RegisterError {
 }
 
 /// A member as the register proposes it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Proposal {
     /// The key asked for.
     pub member_id: String,

@@ -43,7 +43,7 @@ pub use validate::{Submitter, Upload, UploadRow, validate};
 use serde::{Deserialize, Serialize};
 
 /// One reason an upload is refused, naming where and which rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowError {
     /// 1-based data row (the header is not counted); `None` for the whole file or a column.
     pub row: Option<u32>,

@@ -8,8 +8,9 @@
 //! next to each handler: `routes::api` registers every handler with
 //! `utoipa_axum::routes!`, which builds the router and the document from
 //! the same annotation, so the two cannot disagree. The answer types of the
-//! engine, the catalogue, ingest and the store derive `utoipa::ToSchema`
-//! where they are defined. `routes/tests.rs` checks the schemas against
+//! engine, the catalogue, ingest and the store are described by mirrors in
+//! `contract/schema/` (utoipa stays in this crate; `.ci/schemas.py` keeps
+//! each mirror equal to its type). `routes/tests.rs` checks the schemas against
 //! what the real types serialise to; `tests/api/openapi.rs` calls every
 //! documented operation through the real server.
 
@@ -18,12 +19,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
-use vergleichsring_catalog::{BuiltinCheck, Domain, SizeClass};
 use vergleichsring_engine::workflow::ExplanationInput;
-use vergleichsring_ingest::RowError;
 
 mod params;
 pub mod responses;
+pub mod schema;
 
 pub use params::*;
 
@@ -156,7 +156,7 @@ pub struct ErrorBody {
     /// With `validation_failed`: every reason the upload was refused
     /// (nothing was stored).
     #[schema(nullable = false)]
-    pub errors: Option<Vec<RowError>>,
+    pub errors: Option<Vec<schema::RowError>>,
     /// With `group_refused` and `disclosure_refused`: the rule that refuses,
     /// e.g. `below_threshold` or `differencing`.
     #[schema(nullable = false)]
@@ -196,14 +196,14 @@ pub struct Readiness {
 #[derive(ToSchema)]
 pub struct CatalogBody {
     /// The domains with their basic figures, key figures and rules.
-    pub domains: Vec<Domain>,
+    pub domains: Vec<schema::Domain>,
     /// The built-in group dimensions usable as `group_by`.
     #[schema(example = json!(["all", "size_class", "land", "kind"]))]
     pub group_dimensions: Vec<String>,
     /// The KGSt size classes.
-    pub size_classes: Vec<SizeClass>,
+    pub size_classes: Vec<schema::SizeClass>,
     /// The checks every upload passes before the domain's rules.
-    pub checks: Vec<BuiltinCheck>,
+    pub checks: Vec<schema::BuiltinCheck>,
 }
 
 /// A consultant's grant, as `POST /api/v1/members/{member_id}/grants`
@@ -231,6 +231,7 @@ pub struct GroupName {
 #[serde(untagged)]
 pub enum GroupListing {
     /// For analysts and admin.
+    #[schema(value_type = Vec<schema::CustomGroup>)]
     Full(Vec<vergleichsring_store::CustomGroup>),
     /// For members and consultants.
     Names(Vec<GroupName>),
@@ -242,8 +243,10 @@ pub enum GroupListing {
 #[serde(untagged)]
 pub enum ExplanationRequest {
     /// One explanation.
+    #[schema(value_type = schema::ExplanationInput)]
     One(ExplanationInput),
     /// Several explanations, stored together.
+    #[schema(value_type = Vec<schema::ExplanationInput>)]
     Many(Vec<ExplanationInput>),
 }
 
@@ -348,6 +351,7 @@ pub struct PublicationsQuery {
 pub struct LeftMember {
     /// The member.
     #[serde(flatten)]
+    #[schema(value_type = schema::Member)]
     pub member: vergleichsring_store::Member,
     /// The first year it is no longer in the ring.
     pub left_from_year: i32,

@@ -23,7 +23,7 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// A collection of one (domain, year): open since when, by whom, until
 /// which deadline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Collection {
     /// Domain id.
     pub domain: String,
@@ -38,7 +38,7 @@ pub struct Collection {
 }
 
 /// The coordinator's review of one warning of one submission.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     /// The submission the warning is stored with.
     pub submission_id: String,
@@ -57,7 +57,7 @@ pub struct Review {
 }
 
 /// An approval of a member's submission for a (domain, year).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Approval {
     /// Domain id.
     pub domain: String,
@@ -74,7 +74,7 @@ pub struct Approval {
 }
 
 /// One reminder sent to a member for a (domain, year).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reminder {
     /// Domain id.
     pub domain: String,
@@ -92,7 +92,7 @@ pub struct Reminder {
 
 /// Figures a member typed into the form and saved without submitting:
 /// the collection shows the member as started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
     /// Domain id.
     pub domain: String,

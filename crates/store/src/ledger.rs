@@ -32,11 +32,10 @@ use crate::{LakeLocation, Member, Result, Store, StoreError};
 const DIR: &str = "ledger";
 
 /// A publication of a (domain, year): what its answers are computed from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Publication {
     /// Id, e.g. `library-2024-p2` (domain, year, the how-many-th entry of the
     /// year's ledger).
-    #[schema(example = "library-2024-p2")]
     pub id: String,
     /// Domain id.
     pub domain: String,
@@ -57,7 +56,6 @@ pub struct Publication {
     /// the audit of rule 11 on top of rules 1–5.
     pub suppressed_by_audit: usize,
     /// The disclosure settings it was computed with (`[disclosure]`).
-    #[schema(value_type = Object)]
     pub disclosure: serde_json::Value,
 }
 

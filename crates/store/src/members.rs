@@ -11,10 +11,9 @@ use crate::state::Change;
 use crate::{Result, Store, StoreError};
 
 /// A member municipality or county.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     /// Official regional key (8 digits, or 5 for a county).
-    #[schema(example = "05315000")]
     pub member_id: String,
     /// Name, e.g. "Stadt Köln".
     pub name: String,

@@ -18,7 +18,7 @@ use crate::{Result, Store, StoreError};
 pub(crate) const ACCESS_TABLE: &str = "_access_log";
 
 /// A member's explanation of a warning stored with its submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     /// The submission.
     pub submission_id: String,
@@ -35,7 +35,7 @@ pub struct Explanation {
 }
 
 /// A custom peer group: a named list of members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomGroup {
     /// Id, usable as `group_by`.
     pub id: String,
@@ -46,7 +46,7 @@ pub struct CustomGroup {
 }
 
 /// One line of the access log.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessEntry {
     /// When (RFC 3339).
     pub at: String,

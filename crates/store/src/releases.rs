@@ -35,7 +35,7 @@ pub(crate) fn members_object(id: &str) -> object_store::path::Path {
 }
 
 /// A frozen (domain, year).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataRelease {
     /// Id, e.g. `library-2024-1` (domain, year, the how-many-th freeze).
     pub id: String,
@@ -53,16 +53,13 @@ pub struct DataRelease {
     pub frozen_by: String,
     /// When an admin reopened it for uploads, if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub reopened_at: Option<String>,
     /// Token id of the admin who reopened it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub reopened_by: Option<String>,
     /// The ring's disclosure settings when it was frozen (the `[disclosure]`
     /// section), so that answers as of the release use them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>, nullable = false)]
     pub disclosure: Option<serde_json::Value>,
 }
 

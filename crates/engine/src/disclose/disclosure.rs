@@ -135,7 +135,7 @@ impl Policy {
 }
 
 /// The statistics of a group as disclosed; withheld ones are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DisclosedStats {
     /// Unweighted mean.
     pub mean: Option<f64>,
@@ -252,7 +252,7 @@ impl Reason {
 }
 
 /// A single statistic withheld from a disclosed group, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Withheld {
     /// The statistic, e.g. `weighted` or `p25`.
     pub statistic: &'static str,

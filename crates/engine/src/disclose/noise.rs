@@ -339,7 +339,7 @@ fn identifiers(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The noise flag of rule 17, as the County Business Patterns show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     /// Moved by less than 2 % (or a large group).
@@ -406,7 +406,7 @@ impl Flag {
 }
 
 /// The noise flags of one released group (rule 17).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct NoiseFlags {
     /// How much the perturbation moved the mean.
     pub mean: Flag,

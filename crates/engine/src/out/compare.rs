@@ -19,7 +19,7 @@ pub use noisy::PerturbedGroup;
 use vergleichsring_catalog::Release;
 
 /// A peer shown by name (visibility mode `named`).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Peer {
     /// The member.
     pub member_id: String,
@@ -34,7 +34,7 @@ pub struct Peer {
 /// Admin and rings without perturbation get the exact `rank` and
 /// `percentile_rank` (both `null` while withheld); non-admin callers of a
 /// perturbing ring get the `quintile` instead (rule 17).
-#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Own {
     /// The member.
     pub member_id: String,
@@ -52,7 +52,6 @@ pub struct Own {
     pub quintile: Option<u8>,
     /// Whether the position is the coarse one (quintile) rather than the
     /// exact one (rank and percentile rank).
-    #[schema(ignore)]
     pub coarse: bool,
 }
 
@@ -75,7 +74,7 @@ impl Serialize for Own {
 }
 
 /// One group of a comparison, after disclosure control.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupResult {
     /// Group id, e.g. `GK4`, `05`, `landkreis`, `all`.
     pub group: String,
@@ -119,7 +118,7 @@ pub struct GroupResult {
 }
 
 /// The publication an answer comes from (rule 9).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublicationRef {
     /// Publication id, e.g. `library-2024-p2`.
     pub id: String,
@@ -128,7 +127,7 @@ pub struct PublicationRef {
 }
 
 /// A comparison of one key figure in one (domain, year) by one dimension.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
     /// Domain id.
     pub domain: String,
@@ -143,7 +142,6 @@ pub struct Comparison {
     /// The publication the statistics come from (every answer to a
     /// non-admin caller; admin reads the live state).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub publication: Option<PublicationRef>,
     /// The groups, in catalogue order of their ids.
     pub groups: Vec<GroupResult>,
@@ -290,7 +288,7 @@ pub fn data_version(s: &Snapshot) -> String {
 }
 
 /// One year of a time series.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
     /// The year.
     pub year: i32,
@@ -320,7 +318,6 @@ pub struct Point {
     pub quintile: Option<u8>,
     /// The publication the year's statistics come from (non-admin callers).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub publication: Option<PublicationRef>,
 }
 
@@ -392,7 +389,7 @@ impl Point {
 }
 
 /// A time series of one key figure.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeseries {
     /// Domain id.
     pub domain: String,

@@ -19,7 +19,7 @@ use vergleichsring_catalog::Domain;
 use vergleichsring_store::Member;
 
 /// A member's peer report for a year.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The member.
     pub member_id: String,
@@ -38,7 +38,6 @@ pub struct Report {
     /// The `as_of` the report was asked for (a release id or data
     /// versions), when it shows a past state.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub as_of: Option<String>,
     /// The ring's frozen releases, oldest first, as they stood at the
     /// report's state.
@@ -50,7 +49,7 @@ pub struct Report {
 }
 
 /// One domain of a report.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DomainReport {
     /// Domain id.
     pub domain: String,
@@ -65,7 +64,7 @@ pub struct DomainReport {
 }
 
 /// One key figure of a report.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FigureReport {
     /// Key figure id.
     pub id: String,
@@ -88,7 +87,7 @@ pub struct FigureReport {
 }
 
 /// The method section.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Method {
     /// The quantile definition, in German.
     pub quantiles: &'static str,
@@ -103,7 +102,7 @@ pub struct Method {
 }
 
 /// A peer group named in the report.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MethodGroup {
     /// Domain id.
     pub domain: String,
@@ -116,7 +115,7 @@ pub struct MethodGroup {
 }
 
 /// A suppression reason explained.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MethodReason {
     /// The reason code.
     pub reason: &'static str,

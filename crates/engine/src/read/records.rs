@@ -14,7 +14,7 @@ use crate::sandbox::session;
 use crate::write::rules;
 
 /// A submission as listed.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SubmissionInfo {
     /// Id of the submission.
     pub submission_id: String,
@@ -43,7 +43,7 @@ pub struct SubmissionInfo {
 }
 
 /// A member's basic and key figures for a (domain, year).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Figures {
     /// The member.
     pub member_id: String,

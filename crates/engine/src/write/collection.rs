@@ -21,19 +21,7 @@ use crate::error::{EngineError, Result};
 use crate::read::year::StoredRow;
 
 /// Where a member stands in a collection.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Neither figures nor a draft.
@@ -92,7 +80,7 @@ impl Status {
 }
 
 /// One warning of a member's current figures in the review.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ReviewItem {
     /// The warning's rule id.
     pub rule: String,
@@ -112,7 +100,7 @@ pub struct ReviewItem {
 }
 
 /// One member in a collection.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MemberStatus {
     /// The member.
     pub member_id: String,
@@ -139,7 +127,7 @@ pub struct MemberStatus {
 }
 
 /// A collection with every member's status.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CollectionStatus {
     /// Domain id.
     pub domain: String,
@@ -378,7 +366,7 @@ impl<'e> Collect<'e> {
 }
 
 /// The coordinator's review of one warning, as sent.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ReviewInput {
     /// Domain id.
     #[serde(default)]

@@ -32,7 +32,7 @@ pub struct SubmitRequest {
 }
 
 /// A warning stored with a submission.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Warning {
     /// The member.
     pub member_id: String,
@@ -49,7 +49,7 @@ pub struct Warning {
 }
 
 /// The outcome of an accepted submission.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SubmitOutcome {
     /// Id of the submission.
     pub submission_id: String,
@@ -71,7 +71,6 @@ pub struct SubmitOutcome {
     pub warnings: Vec<Warning>,
     /// The publication this upload completed (`auto_publish`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub publication: Option<vergleichsring_store::Publication>,
 }
 

@@ -10,7 +10,7 @@ use crate::error::{EngineError, Result};
 use crate::read::year::StoredRow;
 
 /// One explanation as sent by a member.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ExplanationInput {
     /// The member the warning is on; optional for a member token (its own).
     #[serde(default)]
@@ -22,7 +22,7 @@ pub struct ExplanationInput {
 }
 
 /// A warning of current figures with its explanation, if any.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WarningStatus {
     /// Domain id.
     pub domain: String,

@@ -298,7 +298,7 @@ pub async fn revoke_token(
     description = "Admin only. Who read which member's figures, comparisons, time series and reports, oldest first.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The log.", body = Vec<vergleichsring_store::AccessEntry>),
+        (status = 200, description = "The log.", body = Vec<crate::contract::schema::AccessEntry>),
         crate::contract::responses::AdminOnly,
     )
 )]

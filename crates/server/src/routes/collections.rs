@@ -18,7 +18,7 @@ use super::*;
     responses(
         (status = 200, description = "The collection as JSON, or its members as CSV (one row per member) with `Accept: text/csv`.",
             content(
-                (vergleichsring_engine::collection::CollectionStatus = "application/json"),
+                (crate::contract::schema::CollectionStatus = "application/json"),
                 (String = "text/csv"),
             )
         ),
@@ -71,7 +71,7 @@ pub async fn collection(
     request_body(content = crate::contract::DeadlineBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Open, with its deadline.", body = vergleichsring_store::Collection),
+        (status = 200, description = "Open, with its deadline.", body = crate::contract::schema::Collection),
         (status = 400, description = "The body is not `{\"deadline\": DATE}`, or the deadline is not a date like `2026-03-31`.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
@@ -103,7 +103,7 @@ pub async fn open_collection(
     request_body(content = crate::contract::ApprovalBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Approved.", body = vergleichsring_store::Approval),
+        (status = 201, description = "Approved.", body = crate::contract::schema::Approval),
         (status = 400, description = "The body is not `{\"member_id\": ID}`.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, a year outside 1990 to 2100, or a member not in the ring that year.", body = crate::contract::ErrorBody),
@@ -142,7 +142,7 @@ pub async fn approve(
     request_body(content = crate::contract::ReviewBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Reviewed.", body = vergleichsring_store::Review),
+        (status = 201, description = "Reviewed.", body = crate::contract::schema::Review),
         (status = 400, description = "A body of another shape, asked back without a comment, or a comment over 2,000 characters.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain or year, a member not in the ring, or no such warning on its current figures.", body = crate::contract::ErrorBody),

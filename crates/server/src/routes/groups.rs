@@ -9,10 +9,10 @@ use super::*;
     tag = "groups",
     summary = "Define a custom peer group",
     description = "Analysts and admin. The group's id is then usable as `group_by` wherever a dimension is; its statistics for a (domain, year) are disclosed only if disclosure control allows it.",
-    request_body(content = vergleichsring_store::CustomGroup, description = "The group."),
+    request_body(content = crate::contract::schema::CustomGroup, description = "The group."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Defined.", body = vergleichsring_store::CustomGroup),
+        (status = 201, description = "Defined.", body = crate::contract::schema::CustomGroup),
         (status = 400, description = "The body is not a group.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "Neither analyst nor admin.", body = crate::contract::ErrorBody),

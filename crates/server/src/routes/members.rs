@@ -12,7 +12,7 @@ use super::*;
     description = "Admin and analysts see every member, a member token only its own member, a consultant the members that granted it access.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The members the caller may see.", body = Vec<vergleichsring_store::Member>),
+        (status = 200, description = "The members the caller may see.", body = Vec<crate::contract::schema::Member>),
         crate::contract::responses::TokenRequired,
     )
 )]
@@ -41,10 +41,10 @@ pub async fn list_members(
     tag = "members",
     summary = "Register or update members",
     description = "Admin only. Registers the members of the array; re-registering an id updates its name and kind. All or none: every entry is checked before anything is stored.",
-    request_body(content = Vec<vergleichsring_store::Member>, description = "A JSON array of members; `kind` is `kreisfreie_stadt`, `kreisangehoerige_gemeinde` or `landkreis`."),
+    request_body(content = Vec<crate::contract::schema::Member>, description = "A JSON array of members; `kind` is `kreisfreie_stadt`, `kreisangehoerige_gemeinde` or `landkreis`."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The registered members.", body = Vec<vergleichsring_store::Member>),
+        (status = 201, description = "The registered members.", body = Vec<crate::contract::schema::Member>),
         (status = 400, description = "The body is not a JSON array of members.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 422, description = "`invalid_member`: a regional key does not fit its kind, or a name is empty; nothing was stored.", body = crate::contract::ErrorBody),
@@ -80,6 +80,7 @@ pub struct MemberChange {
     /// A new kind (`kreisfreie_stadt`, `kreisangehoerige_gemeinde` or
     /// `landkreis`); it must fit the regional key.
     #[serde(default)]
+    #[schema(value_type = Option<crate::contract::schema::MemberKind>)]
     kind: Option<vergleichsring_catalog::MemberKind>,
 }
 
@@ -95,7 +96,7 @@ pub struct MemberChange {
     request_body(content = MemberChange, description = "The fields to change."),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The member as it is now.", body = vergleichsring_store::Member),
+        (status = 200, description = "The member as it is now.", body = crate::contract::schema::Member),
         (status = 400, description = "The body is not `{\"name\"?, \"kind\"?}`, or names neither.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "The member is not registered.", body = crate::contract::ErrorBody),

@@ -13,7 +13,7 @@ use super::*;
     params(crate::contract::PublicationsQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The publications, newest first.", body = Vec<vergleichsring_store::Publication>),
+        (status = 200, description = "The publications, newest first.", body = Vec<crate::contract::schema::Publication>),
         (status = 400, description = "`year` is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 404, description = "Unknown domain.", body = crate::contract::ErrorBody),
@@ -47,7 +47,7 @@ pub async fn list_publications(
     params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Published.", body = vergleichsring_store::Publication),
+        (status = 201, description = "Published.", body = crate::contract::schema::Publication),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),

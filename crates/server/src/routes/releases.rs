@@ -11,7 +11,7 @@ use super::*;
     description = "Every frozen release, oldest first, with the data versions it froze; a release id is usable as `as_of` of comparisons, time series and reports. Every role.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The releases, oldest first.", body = Vec<vergleichsring_store::DataRelease>),
+        (status = 200, description = "The releases, oldest first.", body = Vec<crate::contract::schema::DataRelease>),
         crate::contract::responses::TokenRequired,
     )
 )]
@@ -38,7 +38,7 @@ pub async fn list_releases(
     params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Frozen.", body = vergleichsring_store::DataRelease),
+        (status = 201, description = "Frozen.", body = crate::contract::schema::DataRelease),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),
@@ -66,7 +66,7 @@ pub async fn freeze_release(
     params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = vergleichsring_store::DataRelease),
+        (status = 200, description = "Reopened: the release with `reopened_at` and `reopened_by`.", body = crate::contract::schema::DataRelease),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::AdminOnly,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = crate::contract::ErrorBody),

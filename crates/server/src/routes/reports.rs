@@ -18,7 +18,7 @@ use crate::render;
     responses(
         (status = 200, description = "The report; CSV and XLSX come as a download (`Content-Disposition: attachment`).", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
             content(
-                (vergleichsring_engine::report::Report = "application/json"),
+                (crate::contract::schema::Report = "application/json"),
                 (String = "text/html"),
                 (String = "text/csv"),
                 ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),

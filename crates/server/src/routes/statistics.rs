@@ -12,7 +12,7 @@ use super::*;
     params(crate::contract::DomainYearPath, crate::contract::FiguresQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The figures.", body = vergleichsring_engine::Figures),
+        (status = 200, description = "The figures.", body = crate::contract::schema::Figures),
         (status = 400, description = "The year is not a number, or admin named no member.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "Another member's figures, or a role that may not read figures.", body = crate::contract::ErrorBody),
@@ -49,7 +49,7 @@ pub async fn figures(
     responses(
         (status = 200, description = "The comparison, in the format `Accept` asks for.", headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged.")),
             content(
-                (vergleichsring_engine::compare::Comparison = "application/json"),
+                (crate::contract::schema::Comparison = "application/json"),
                 (String = "text/csv"),
                 ("application/vnd.apache.arrow.stream"),
                 ("application/vnd.apache.parquet"),
@@ -123,7 +123,7 @@ pub async fn comparison(
     params(crate::contract::DomainFigurePath, crate::contract::TimeseriesQuery, crate::contract::ConditionalHeaders),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The time series.", body = vergleichsring_engine::compare::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
+        (status = 200, description = "The time series.", body = crate::contract::schema::Timeseries, headers(("etag" = String, description = "Tag of this answer; send it as `If-None-Match` to get 304 while the data is unchanged."))),
         (status = 304, description = "Not modified: the `If-None-Match` tag is current."),
         (status = 400, description = "A malformed parameter: `from`/`to` not a year, unknown `group_by`, or an `as_of` that is no publication id, release id or data version.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,

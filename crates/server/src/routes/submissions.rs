@@ -20,7 +20,7 @@ use super::*;
     ),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Stored; with the warnings of the plausibility rules.", body = vergleichsring_engine::SubmitOutcome),
+        (status = 201, description = "Stored; with the warnings of the plausibility rules.", body = crate::contract::schema::SubmitOutcome),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "The token may not upload (analyst, consultant).", body = crate::contract::ErrorBody),
@@ -98,7 +98,7 @@ pub async fn submit(
     params(crate::contract::DomainYearPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The submissions, newest first.", body = Vec<vergleichsring_engine::SubmissionInfo>),
+        (status = 200, description = "The submissions, newest first.", body = Vec<crate::contract::schema::SubmissionInfo>),
         (status = 400, description = "The year is not a number.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "The token may not list submissions (analyst, consultant).", body = crate::contract::ErrorBody),
@@ -132,7 +132,7 @@ pub async fn list_submissions(
     request_body(content = crate::contract::ExplanationRequest, description = "One `{\"rule\", \"text\"[, \"member_id\"]}` or an array of them."),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The stored explanations.", body = Vec<vergleichsring_store::Explanation>),
+        (status = 201, description = "The stored explanations.", body = Vec<crate::contract::schema::Explanation>),
         (status = 400, description = "Malformed body, an empty text, or no such warning on the submission.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "The token may not explain warnings (analyst, consultant).", body = crate::contract::ErrorBody),
@@ -182,7 +182,7 @@ pub async fn explain(
     params(crate::contract::WarningsQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The warnings.", body = Vec<vergleichsring_engine::workflow::WarningStatus>),
+        (status = 200, description = "The warnings.", body = Vec<crate::contract::schema::WarningStatus>),
         (status = 400, description = "`status` is neither `open` nor `all`, or `year` is not a year.", body = crate::contract::ErrorBody),
         crate::contract::responses::TokenRequired,
         (status = 403, description = "Another member's warnings, or a role that may not list them.", body = crate::contract::ErrorBody),

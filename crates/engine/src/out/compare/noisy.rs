@@ -10,7 +10,7 @@ use crate::disclose::noise::{Flag, NoiseFlags, corrected_std_dev};
 
 /// What non-admin callers see of a group, shown to admin beside the true
 /// statistics (rule 14: admin sees both).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PerturbedGroup {
     /// Whether an analyst would get no statistics for the group.
     pub suppressed: bool,
