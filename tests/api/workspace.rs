@@ -408,7 +408,23 @@ async fn publishing_and_freezing_ask_for_confirmation_first() {
         ..Default::default()
     })
     .await;
-    app.city_ring(6, 10.0).await;
+    // Six cities of one Land and two of another: the second Land's group
+    // is too small and withheld.
+    let ids: Vec<String> = (1..=6)
+        .map(|i| format!("05{i:03}000"))
+        .chain((1..=2).map(|i| format!("09{i:03}000")))
+        .collect();
+    let members: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
+        .collect();
+    app.register(&members).await;
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), 120_000.0, 1.0 + i as f64 / 10.0))
+        .collect();
+    app.library_bulk(2024, &rows).await;
     let count = || async {
         app.get(
             "/api/v1/publications?domain=library&year=2024",
@@ -445,10 +461,66 @@ async fn publishing_and_freezing_ask_for_confirmation_first() {
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
     assert!(asked.text.contains("Bitte bestätigen"), "{}", asked.text);
     assert_eq!(count().await, 0);
-    // Confirmed: published.
+    // The question says what the publication would do: eight members new,
+    // and the groups withheld with their reasons.
+    assert!(
+        asked
+            .text
+            .contains("8 Mitglieder haben seit der letzten Veröffentlichung"),
+        "{}",
+        asked.text
+    );
+    assert!(
+        asked.text.contains("Zurückgehaltene Gruppen"),
+        "{}",
+        asked.text
+    );
+    assert!(
+        asked.text.contains("<td>land</td><td>09</td>"),
+        "{}",
+        asked.text
+    );
+    assert!(
+        asked.text.contains("zu wenige Mitglieder"),
+        "{}",
+        asked.text
+    );
+    let previewed_audit = asked
+        .text
+        .split(" allein wegen der Prüfung")
+        .next()
+        .and_then(|t| t.rsplit(" ").next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("the audit's count in the preview");
+    // Confirmed: published, as the preview said.
     let done = post("veroeffentlichen", "ja").await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
     assert_eq!(count().await, 1);
+    let published = app
+        .get(
+            "/api/v1/publications?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(
+        published.body[0]["changed_members"], 8,
+        "{}",
+        published.text
+    );
+    assert_eq!(
+        published.body[0]["suppressed_by_audit"], previewed_audit,
+        "{}",
+        published.text
+    );
+    // Asked again with nothing new: the question says so and offers no
+    // button to confirm.
+    let again = post("veroeffentlichen", "").await;
+    assert!(again.text.contains("nichts geändert"), "{}", again.text);
+    assert!(
+        !again.text.contains("Ja, veröffentlichen"),
+        "{}",
+        again.text
+    );
     // Again: nothing changed since, said in German.
     let nothing = post("veroeffentlichen", "ja").await;
     assert_eq!(nothing.status, StatusCode::CONFLICT, "{}", nothing.text);

@@ -388,6 +388,17 @@ impl Engine {
             .await
     }
 
+    /// What [`Engine::publish`] would do now, recording nothing: the
+    /// members changed and the groups withheld, or the same refusal
+    /// (`NothingChanged`, `TooFewChanges`).
+    pub async fn publish_preview(
+        &self,
+        domain: &str,
+        year: i32,
+    ) -> Result<publication::PublishPreview> {
+        self.core.publishing().preview(domain, year).await
+    }
+
     /// Publishes every year whose figures changed enough since its last
     /// publication (for data directories from before publications, and
     /// after a restart). Returns how many it published.

@@ -43,6 +43,16 @@ async fn page(
         .filter(|m| m.submission_id.is_some())
         .count();
     let frozen = releases.iter().any(|r| r.reopened_at.is_none());
+    // Before a publication is confirmed, what it would do: the engine
+    // prepares it as it would publish, recording nothing.
+    let preview = match view.confirm {
+        Some("veroeffentlichen") => Some(match state.engine.publish_preview(domain, year).await {
+            Ok(p) => Ok(p),
+            Err(e) => Err(refusal_notice(&e).ok_or(e)?),
+        }),
+        _ => None,
+    };
+    let catalog = state.engine.catalog();
     let content = html! {
         p { a href=(format!("/web/sammlung?bereich={domain}&jahr={year}")) { "Zur Erhebung " (label) " " (year) } }
         h1 { "Veröffentlichen: " (label) " " (year) }
@@ -54,7 +64,7 @@ async fn page(
             @if frozen { p class="notice" { "Das Jahr ist eingefroren: Uploads werden abgewiesen, bis es wieder geöffnet wird." } }
         }
         @if let Some(action) = view.confirm {
-            (confirmation(account, domain, year, action, with_figures, count(Status::Approved)))
+            (confirmation(account, domain, year, action, with_figures, count(Status::Approved), preview.as_ref(), catalog))
         } @else {
             section aria-labelledby="aktionen" {
                 h2 id="aktionen" { "Aktionen" }
@@ -93,6 +103,78 @@ fn action_form(
     }
 }
 
+/// Rule 10's refusals in German, for the page rather than as an error.
+fn refusal_notice(e: &EngineError) -> Option<String> {
+    match e {
+        EngineError::TooFewChanges { changed, threshold, .. } => Some(format!(
+            "Noch nicht veröffentlicht: erst {changed} Mitglieder haben seit der letzten Veröffentlichung neue Zahlen, nötig sind mindestens {threshold} (Regel 10: sonst ließe sich eine einzelne Änderung aus dem Unterschied ablesen)."
+        )),
+        EngineError::NothingChanged { .. } => Some(
+            "Seit der letzten Veröffentlichung hat sich nichts geändert; es gibt nichts zu veröffentlichen.".to_string(),
+        ),
+        EngineError::Conflict(_) => Some("Für dieses Jahr gibt es noch keine Zahlen zu veröffentlichen.".to_string()),
+        _ => None,
+    }
+}
+
+/// Why a group is withheld, in German, from the reason's code.
+fn reason_de(code: &str) -> &str {
+    match code {
+        "below_threshold" => "zu wenige Mitglieder (Regeln 1 und 2)",
+        "all_equal" => "alle Werte gleich (Regel 4)",
+        "complement" => "Ergänzung, sonst ließe sich eine verdeckte Gruppe ausrechnen (Regel 5)",
+        "audit" => "Prüfung aller Veröffentlichungen zusammen (Regel 11)",
+        "protected" => "geschützt (Regel 16)",
+        other => other,
+    }
+}
+
+/// How many withheld groups the confirmation lists one by one.
+const LISTED: usize = 200;
+
+/// What a publication would do: members changed, groups released and
+/// withheld (by reason, then the first [`LISTED`] one by one).
+fn preview_section(
+    p: &vergleichsring_engine::publication::PublishPreview,
+    domain: &str,
+    catalog: &vergleichsring_catalog::Catalog,
+) -> Markup {
+    let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (_, w) in &p.withheld {
+        *by_reason.entry(w.reason.as_str()).or_default() += 1;
+    }
+    let figure = |id: &str| {
+        catalog
+            .domains
+            .iter()
+            .find(|d| d.id == domain)
+            .and_then(|d| d.key_figures.iter().find(|k| k.id == id))
+            .map_or_else(|| id.to_string(), |k| k.label.clone())
+    };
+    html! {
+        section aria-labelledby="vorschau" {
+            h3 id="vorschau" { "Was die Veröffentlichung täte" }
+            p { (de_number(p.changed_members as f64, 0)) " Mitglieder haben seit der letzten Veröffentlichung neue, geänderte oder zurückgezogene Zahlen. "
+                (de_number(p.disclosed as f64, 0)) " Gruppenwerte würden freigegeben, "
+                (de_number(p.withheld.len() as f64, 0)) " zurückgehalten, davon "
+                (de_number(p.suppressed_by_audit as f64, 0)) " allein wegen der Prüfung aller Veröffentlichungen zusammen (Regel 11)." }
+            @if !by_reason.is_empty() {
+                ul { @for (reason, n) in &by_reason { li { (de_number(*n as f64, 0)) " × " (reason_de(reason)) } } }
+                table {
+                    caption { "Zurückgehaltene Gruppen" @if p.withheld.len() > LISTED { " (die ersten " (LISTED) ")" } }
+                    thead { tr { th scope="col" { "Kennzahl" } th scope="col" { "Gliederung" } th scope="col" { "Gruppe" } th scope="col" { "Grund" } } }
+                    tbody {
+                        @for (f, w) in p.withheld.iter().take(LISTED) {
+                            tr { td { (figure(f)) } td { (w.dimension) } td { (w.group) } td { (reason_de(&w.reason)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn confirmation(
     account: &Account,
     domain: &str,
@@ -100,6 +182,8 @@ fn confirmation(
     action: &str,
     with_figures: usize,
     approved: usize,
+    preview: Option<&Result<vergleichsring_engine::publication::PublishPreview, String>>,
+    catalog: &vergleichsring_catalog::Catalog,
 ) -> Markup {
     let (what, button) = if action == "einfrieren" {
         (
@@ -117,7 +201,14 @@ fn confirmation(
             h2 id="bestaetigen" { "Bitte bestätigen" }
             p { "Sie wollen " (domain) " " (year) " " (what) ". " (de_number(with_figures as f64, 0)) " Mitglieder haben Zahlen, "
                 (de_number(approved as f64, 0)) " davon freigegeben." }
-            (action_form(account, domain, year, action, button, true))
+            @match preview {
+                Some(Err(refused)) => { p { (refused) } }
+                Some(Ok(p)) => {
+                    (preview_section(p, domain, catalog))
+                    (action_form(account, domain, year, action, button, true))
+                }
+                None => { (action_form(account, domain, year, action, button, true)) }
+            }
             p { a href=(format!("/web/veroeffentlichen?bereich={domain}&jahr={year}")) { "Abbrechen" } }
         }
     }
@@ -279,12 +370,7 @@ pub(super) async fn publish(
             // Nothing new, or too little (rule 10): said in German on the
             // page, not as an error.
             Err(e @ (EngineError::NothingChanged { .. } | EngineError::TooFewChanges { .. })) => {
-                let notice = match e {
-                    EngineError::TooFewChanges { changed, threshold, .. } => format!(
-                        "Noch nicht veröffentlicht: erst {changed} Mitglieder haben seit der letzten Veröffentlichung neue Zahlen, nötig sind mindestens {threshold} (Regel 10: sonst ließe sich eine einzelne Änderung aus dem Unterschied ablesen)."
-                    ),
-                    _ => "Seit der letzten Veröffentlichung hat sich nichts geändert; es gibt nichts zu veröffentlichen.".to_string(),
-                };
+                let notice = refusal_notice(&e).unwrap_or_default();
                 let view = PublishView {
                     notice: Some(notice),
                     confirm: None,

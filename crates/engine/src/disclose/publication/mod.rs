@@ -158,6 +158,30 @@ pub(crate) struct Publications<'e> {
     live: Mutex<HashMap<(String, i32), Arc<Snapshot>>>,
 }
 
+/// A publication's state before it is recorded.
+struct Prepared {
+    state: PublishedState,
+    version: u64,
+    changed: usize,
+    suppressed: usize,
+}
+
+/// What publishing a (domain, year) now would do (the coordinator's
+/// confirmation step): nothing of it is recorded.
+#[derive(Debug, Clone)]
+pub struct PublishPreview {
+    /// Members whose figures differ from the last publication (all members
+    /// with figures for the first).
+    pub changed_members: usize,
+    /// Groups the audit would withhold beyond rules 1–5.
+    pub suppressed_by_audit: usize,
+    /// (Key figure, group) pairs that would be disclosed.
+    pub disclosed: usize,
+    /// Per key figure, each built-in group that would be withheld, with
+    /// the reason.
+    pub withheld: Vec<(String, WithheldGroup)>,
+}
+
 impl<'e> Publications<'e> {
     /// The publications of `core`.
     pub(crate) fn new(core: &'e Core) -> Publications<'e> {
@@ -211,27 +235,12 @@ impl Publications<'_> {
         let started = std::time::Instant::now();
         loop {
             let entries = self.core.ledgers.entries_of(&d.id, year)?;
-            let snapshot = self.core.snapshots.current_with(d, [year]).await?;
-            let (Some(version), true) = (
-                snapshot.version,
-                snapshot.year(year).is_some_and(|y| !y.is_empty()),
-            ) else {
-                return Err(EngineError::Conflict(format!(
-                    "{domain} {year} has no figures to publish"
-                )));
-            };
-            let members = self.core.members_by_id();
-            let mut state = self.published_state(d, year, &snapshot, &members);
-            let previous = publications(&entries).last().map(|(_, s)| s);
-            let changed = self.enough_changes(d, year, previous, &state)?;
-            self.decide_groups(d, year, &snapshot, &members, &mut state);
-            state.members = members.values().cloned().collect();
-            let suppressed = audit_publication(
-                &entries,
-                &mut state,
-                &self.core.store.all_grants(),
-                self.core.policy.threshold,
-            );
+            let Prepared {
+                mut state,
+                version,
+                changed,
+                suppressed,
+            } = self.prepare(d, year, &entries).await?;
             let seq = entries.len() as u64 + 1;
             let publication = Publication {
                 id: format!("{}-{year}-p{seq}", d.id),
@@ -268,6 +277,68 @@ impl Publications<'_> {
                 Append::Taken => continue,
             }
         }
+    }
+
+    /// What [`Publications::publish`] would record now, without recording
+    /// anything: the members changed since the last publication and every
+    /// group the rules and the audit would withhold, or the same refusal.
+    /// For the coordinator's confirmation step.
+    pub(crate) async fn preview(&self, domain: &str, year: i32) -> Result<PublishPreview> {
+        let d = self.core.domain(domain)?;
+        crate::base::check_year(year)?;
+        let entries = self.core.ledgers.entries_of(&d.id, year)?;
+        let prepared = self.prepare(d, year, &entries).await?;
+        let mut withheld = Vec::new();
+        let mut disclosed = 0;
+        for f in prepared.state.figures {
+            disclosed += f.disclosed.len();
+            withheld.extend(f.withheld.into_iter().map(|w| (f.figure.clone(), w)));
+        }
+        Ok(PublishPreview {
+            changed_members: prepared.changed,
+            suppressed_by_audit: prepared.suppressed,
+            disclosed,
+            withheld,
+        })
+    }
+
+    /// The state a publication of (domain, year) would fix after
+    /// `entries`: its groups decided by rules 1–5 and the audit, with the
+    /// count of changed members (rule 10, refused when too few).
+    async fn prepare(
+        &self,
+        d: &Domain,
+        year: i32,
+        entries: &[Arc<LedgerEntry>],
+    ) -> Result<Prepared> {
+        let snapshot = self.core.snapshots.current_with(d, [year]).await?;
+        let (Some(version), true) = (
+            snapshot.version,
+            snapshot.year(year).is_some_and(|y| !y.is_empty()),
+        ) else {
+            return Err(EngineError::Conflict(format!(
+                "{} {year} has no figures to publish",
+                d.id
+            )));
+        };
+        let members = self.core.members_by_id();
+        let mut state = self.published_state(d, year, &snapshot, &members);
+        let previous = publications(entries).last().map(|(_, s)| s);
+        let changed = self.enough_changes(d, year, previous, &state)?;
+        self.decide_groups(d, year, &snapshot, &members, &mut state);
+        state.members = members.values().cloned().collect();
+        let suppressed = audit_publication(
+            entries,
+            &mut state,
+            &self.core.store.all_grants(),
+            self.core.policy.threshold,
+        );
+        Ok(Prepared {
+            state,
+            version,
+            changed,
+            suppressed,
+        })
     }
 
     /// Rule 10: how many members' figures differ from the previous
