@@ -682,3 +682,64 @@ async fn an_analyst_explores_and_queries_through_the_disclosure_door() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// The group builder filters by size class as the latest publication of
+/// the chosen domain and year fixed it (from the reported population), and
+/// selects nobody by class for a year without a publication.
+#[tokio::test]
+async fn the_group_builder_filters_by_size_class() {
+    let app = TestApp::spawn().await;
+    // Fifteen cities of 120,000 inhabitants (GK3) and five of 60,000 (GK4).
+    let ids: Vec<String> = (1..=20).map(|i| format!("05{i:03}000")).collect();
+    let members: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
+        .collect();
+    app.register(&members).await;
+    let population = |i: usize| if i < 15 { 120_000.0 } else { 60_000.0 };
+    let rows: Vec<(&str, f64, f64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), population(i), 1.0 + i as f64 / 10.0))
+        .collect();
+    app.library_bulk(2024, &rows).await;
+    let mut web = signed_in_user(
+        &app,
+        serde_json::json!({"email": "gk@ring.example", "name": "Ana Lyse", "role": "analyst"}),
+    )
+    .await;
+    for (class, want) in [("GK3", 15), ("GK4", 5), ("GK5", 0), ("", 20)] {
+        let page = web
+            .get(&format!(
+                "/web/analyse/gruppe?klasse={class}&bereich=library&jahr=2024"
+            ))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(
+            page.text.contains(&format!("{want} Mitglieder ausgewählt")),
+            "{class}: {}",
+            page.text
+        );
+    }
+    // The GK4 cities are the five of 60,000.
+    let page = web
+        .get("/web/analyse/gruppe?klasse=GK4&bereich=library&jahr=2024")
+        .await;
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(page.text.contains(id.as_str()), i >= 15, "{id}");
+    }
+    // No publication for 2023: no member is in a class yet.
+    let none = web
+        .get("/web/analyse/gruppe?klasse=GK3&bereich=library&jahr=2023")
+        .await;
+    assert!(
+        none.text.contains("0 Mitglieder ausgewählt"),
+        "{}",
+        none.text
+    );
+    // A hostile domain is a 4xx, not a crash.
+    let bad = web
+        .get("/web/analyse/gruppe?klasse=GK3&bereich=%3Cx%3E&jahr=2024")
+        .await;
+    assert!(bad.status.is_client_error(), "{}", bad.status);
+}

@@ -1,8 +1,11 @@
 //! The analysts' custom-group builder (`/web/analyse/gruppe`): members
-//! filtered by Land, kind and name; the audit's answer for the group in a
+//! filtered by Land, kind, size class (as the chosen domain and year's
+//! latest publication fixed it) and name; the audit's answer for the group in a
 //! (domain, year)'s publication before it is saved (rules 6 and 11,
 //! nothing recorded; counted like queries, before the work); then saved
 //! as `POST /api/v1/groups` does.
+
+use std::collections::BTreeMap;
 
 use maud::{Markup, html};
 use vergleichsring_catalog::{LAENDER, MemberKind};
@@ -24,7 +27,12 @@ pub(super) struct GroupFilter {
     /// A part of the name; empty: every name.
     #[serde(default)]
     suche: String,
-    /// The domain whose publication the audit checks against.
+    /// A size class (`GK1` … `GK7`, `LK1` … `LK3`) as the latest
+    /// publication of the domain and year fixed it; empty: every class.
+    #[serde(default)]
+    klasse: String,
+    /// The domain whose publication the audit checks against (and whose
+    /// size classes the filter uses).
     #[serde(default)]
     bereich: String,
     /// The year of that publication.
@@ -33,23 +41,48 @@ pub(super) struct GroupFilter {
 }
 
 impl GroupFilter {
-    fn matches(&self, m: &RingMember) -> bool {
+    fn matches(&self, m: &RingMember, classes: &BTreeMap<String, String>) -> bool {
         let needle = self.suche.trim().to_lowercase();
         (self.land.is_empty() || m.member_id.starts_with(&self.land))
             && (self.art.is_empty() || m.kind.as_str() == self.art)
             && (needle.is_empty() || m.name.to_lowercase().contains(&needle))
+            && (self.klasse.is_empty() || classes.get(&m.member_id) == Some(&self.klasse))
+    }
+
+    /// The filter with the first domain of the catalogue when none is
+    /// given (as the page's selection shows it).
+    fn or_first_domain(mut self, catalog: &vergleichsring_catalog::Catalog) -> GroupFilter {
+        if self.bereich.trim().is_empty()
+            && let Some(d) = catalog.domains.first()
+        {
+            self.bereich = d.id.clone();
+        }
+        self
+    }
+
+    /// The year of the audit and the size classes: the one given, else
+    /// last year.
+    fn year(&self) -> i32 {
+        self.jahr.trim().parse().unwrap_or(pages::this_year() - 1)
     }
 }
 
-/// The members a filter selects, by id.
-fn selected(state: &AppState, f: &GroupFilter) -> Vec<RingMember> {
-    state
+/// The members a filter selects, by id. A size class is looked up in the
+/// latest publication of the filter's domain and year (none: no member
+/// is in it).
+fn selected(state: &AppState, f: &GroupFilter) -> Result<Vec<RingMember>, WebError> {
+    let classes = if f.klasse.is_empty() {
+        BTreeMap::new()
+    } else {
+        state.engine.published_size_classes(&f.bereich, f.year())?
+    };
+    Ok(state
         .store
         .members_map()
         .values()
-        .filter(|m| f.matches(m))
+        .filter(|m| f.matches(m, &classes))
         .cloned()
-        .collect()
+        .collect())
 }
 
 fn page(
@@ -60,7 +93,7 @@ fn page(
     verdict: Option<Markup>,
 ) -> Markup {
     let catalog = state.engine.catalog();
-    let year = f.jahr.parse().unwrap_or(pages::this_year() - 1);
+    let year = f.year();
     layout::layout(
         "Eigene Vergleichsgruppe",
         Some((&account.name, &account.csrf)),
@@ -75,11 +108,16 @@ fn page(
                     select id="art" name="art" { option value="" { "alle" }
                         @for k in [MemberKind::KreisfreieStadt, MemberKind::KreisangehoerigeGemeinde, MemberKind::Landkreis] {
                             option value=(k.as_str()) selected[f.art == k.as_str()] { (k.as_str()) } } } }
+                div { label for="klasse" { "Größenklasse" }
+                    select id="klasse" name="klasse" { option value="" { "alle" }
+                        @for c in &catalog.size_classes { option value=(c.id) selected[f.klasse == c.id] { (c.id) " – " (c.label) } } } }
                 div { label for="suche" { "Name enthält" } input id="suche" type="text" name="suche" value=(f.suche); }
-                input type="hidden" name="bereich" value=(f.bereich);
-                input type="hidden" name="jahr" value=(f.jahr);
+                div { label for="bereich" { "Sparte" }
+                    select id="bereich" name="bereich" { @for d in &catalog.domains { option value=(d.id) selected[d.id == f.bereich] { (d.label) } } } }
+                div { label for="jahr" { "Jahr" } input id="jahr" type="text" inputmode="numeric" name="jahr" value=(year); }
                 button type="submit" { "Auswählen" }
             }
+            p class="muted" { "Sparte und Jahr bestimmen die Größenklassen (nach der letzten Veröffentlichung, aus der Einwohnerzahl) und die Veröffentlichung, gegen die geprüft wird." }
             section aria-labelledby="auswahl" {
                 h2 id="auswahl" { (members.len()) " Mitglieder ausgewählt" }
                 ul { @for m in members.iter().take(200) { li { (m.name) " " span class="muted" { (m.member_id) } } } }
@@ -93,11 +131,10 @@ fn page(
                     input type="hidden" name="land" value=(f.land);
                     input type="hidden" name="art" value=(f.art);
                     input type="hidden" name="suche" value=(f.suche);
-                    div class="row" {
-                        div { label for="bereich" { "Sparte der Prüfung" }
-                            select id="bereich" name="bereich" { @for d in &catalog.domains { option value=(d.id) selected[d.id == f.bereich] { (d.label) } } } }
-                        div { label for="jahr" { "Jahr" } input id="jahr" type="text" inputmode="numeric" name="jahr" value=(year); }
-                    }
+                    input type="hidden" name="klasse" value=(f.klasse);
+                    input type="hidden" name="bereich" value=(f.bereich);
+                    input type="hidden" name="jahr" value=(year);
+                    p { "Geprüft wird gegen die letzte Veröffentlichung von " (pages::domain_label(catalog, &f.bereich)) " " (year) "." }
                     div class="row" {
                         div { label for="gruppe-id" { "Kennung (klein, z. B. ruhr_staedte)" } input id="gruppe-id" type="text" name="id"; }
                         div { label for="gruppe-name" { "Name" } input id="gruppe-name" type="text" name="name"; }
@@ -119,7 +156,7 @@ fn page(
     operation_id = "web_group_builder",
     tag = "web",
     summary = "Build a custom group (analyst)",
-    description = "For an analyst's or admin's account: members filtered by Land, kind and a part of the name, with the form to check the group against a publication's audit and to save it.",
+    description = "For an analyst's or admin's account: members filtered by Land, kind, size class (as the latest publication of the chosen domain and year fixed it) and a part of the name, with the form to check the group against a publication's audit and to save it.",
     params(GroupFilter),
     security(("session" = [])),
     responses(
@@ -133,7 +170,8 @@ pub(super) async fn builder(
     ApiQuery(f): ApiQuery<GroupFilter>,
     SignedIn(AnalystAccount(account)): SignedIn<AnalystAccount>,
 ) -> Result<Response, WebError> {
-    let members = selected(&state, &f);
+    let f = f.or_first_domain(state.engine.catalog());
+    let members = selected(&state, &f)?;
     Ok(html_page(
         page(&state, &account, &f, &members, None).into_string(),
     ))
@@ -151,6 +189,9 @@ pub(super) struct GroupForm {
     /// The filter's part of a name.
     #[serde(default)]
     suche: String,
+    /// The filter's size class.
+    #[serde(default)]
+    klasse: String,
     /// The domain of the audit.
     #[serde(default)]
     bereich: String,
@@ -204,10 +245,12 @@ pub(super) async fn save_group(
         land: form.land,
         art: form.art,
         suche: form.suche,
+        klasse: form.klasse,
         bereich: form.bereich,
         jahr: form.jahr,
-    };
-    let members = selected(&state, &filter);
+    }
+    .or_first_domain(state.engine.catalog());
+    let members = selected(&state, &filter)?;
     let group = CustomGroup {
         id: if form.id.trim().is_empty() {
             "vorschau".into()
