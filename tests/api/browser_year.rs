@@ -1,11 +1,14 @@
-//! The ring's year in Chromium (issue 28), each role in its own browser:
-//! the coordinator opens the 2024 collection; a member enters its figures
-//! in the form with the keyboard alone, gets a warning and explains it;
-//! the coordinator works the review queue with the keyboard alone,
-//! approves, publishes after the confirmation, looks up a new member in
-//! the official register; an analyst explores and runs SQL; a consultant
-//! opens a granted member's report. Every page passes axe-core (WCAG 2.1
-//! A and AA).
+//! The ring's year in Chromium (issue 28) through the real `serve`
+//! binary, a real mail server and real accounts, each role in its own
+//! browser: the coordinator opens the 2024 collection; a member enters its
+//! figures in the form with the keyboard alone, gets a warning and
+//! explains it; the coordinator reminds the members that have not
+//! submitted (the mail is captured), works the review queue with the
+//! keyboard alone, approves, publishes after the confirmation and looks
+//! up a new member in the official register; an analyst explores, builds
+//! and saves a custom group, runs SQL and downloads the result as
+//! Parquet; a consultant opens a granted member's report and downloads it
+//! as Excel. Every page passes axe-core (WCAG 2.1 A and AA).
 
 use serde_json::json;
 use vergleichsring_store::Role;
@@ -17,6 +20,70 @@ use crate::browser::{
 use crate::helpers::{PARQUET, TestApp, library_file, library_row};
 
 const KOELN: &str = "05315000";
+const AACHEN: &str = "05334000";
+
+/// The captured mail to `to` whose subject contains `subject`: its text.
+async fn mail_to(server: &crate::people::Helper, to: &str, subject: &str) -> String {
+    for _ in 0..100 {
+        let mut n = 1;
+        while server.dir.path().join(format!("mail/{n:06}.eml")).exists() {
+            let (rcpt, subj, text) = crate::people::mail(server, n).await;
+            if rcpt.contains(to) && subj.contains(subject) {
+                return text;
+            }
+            n += 1;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no mail to {to} about {subject}");
+}
+
+/// A download as the browser's session gets it (the page's policy lets
+/// no script fetch, and headless Chromium keeps downloads to itself): the
+/// request carries the browser's cookies and, for a form, its origin.
+async fn download(
+    b: &Browser,
+    app: &TestApp,
+    path: &str,
+    form: Option<&[(&str, &str)]>,
+) -> (reqwest::StatusCode, String, Vec<u8>) {
+    let cookies: Vec<String> = b
+        .get("/cookie")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap(),
+                c["value"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    let req = match form {
+        Some(f) => client
+            .post(app.url(path))
+            .header("origin", app.url(""))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(f).unwrap()),
+        None => client.get(app.url(path)),
+    };
+    let r = req
+        .header("cookie", cookies.join("; "))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let media = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, media, r.bytes().await.unwrap().to_vec())
+}
 
 /// Invites a person over the API; the invitation's path.
 async fn invite(app: &TestApp, body: serde_json::Value) -> String {
@@ -63,10 +130,28 @@ async fn the_ring_s_year_runs_in_chromium_with_the_keyboard_and_passes_axe() {
         "axe-core is missing; .ci/run installs it with .ci/axe.sh"
     );
     let axe = axe.as_deref();
-    let app = TestApp::spawn().await;
+    // The real binary with a mail server; the coordinator publishes (no
+    // automatic publication).
+    let mail = crate::people::mail_server();
+    let config = format!(
+        "[mail]\nsmtp_host = \"localhost\"\nsmtp_port = {}\nfrom = \"Vergleichsring <ring@example.de>\"\nusername = \"vergleichsring\"\nca_file = \"{}\"\n[disclosure]\nauto_publish = false\n",
+        mail.port,
+        mail.dir.path().join("cert.pem").display()
+    );
+    let app = TestApp::spawn_binary(
+        &config,
+        &[
+            ("VERGLEICHSRING_MAIL_PASSWORD", "smtp-secret"),
+            ("VERGLEICHSRING_SECRETS_KEY", crate::people::SECRETS_KEY),
+        ],
+    )
+    .await;
     let ids = app.city_ring(8, 10.0).await;
-    app.register(&[(KOELN, "Stadt Köln", "kreisfreie_stadt")])
-        .await;
+    app.register(&[
+        (KOELN, "Stadt Köln", "kreisfreie_stadt"),
+        (AACHEN, "Stadt Aachen", "kreisfreie_stadt"),
+    ])
+    .await;
     // Köln's 2023 figures, so that 2024 can differ from them.
     let koeln = app.token(Role::Member, Some(KOELN)).await;
     let stored = app
@@ -178,6 +263,33 @@ async fn the_ring_s_year_runs_in_chromium_with_the_keyboard_and_passes_axe() {
         .wait_text("main", "Erklärung wurde gespeichert")
         .await;
 
+    // Aachen's librarian has an account but no figures: the coordinator
+    // reminds the members that have not submitted, after a preview.
+    let link = invite(
+        &app,
+        json!({"email": "paul@aachen.example", "name": "Paul Aachen", "role": "member", "member_id": AACHEN}),
+    )
+    .await;
+    let (_aachen, _p5) = person(&driver, &app, &link).await;
+    admin
+        .goto(&app.url("/web/sammlung?bereich=library&jahr=2024"))
+        .await;
+    admin.wait_text("h1", "Erhebung").await;
+    admin
+        .click("form[action='/web/sammlung/erinnerung'] button[type=submit]")
+        .await;
+    admin.wait_text("h1", "Vorschau der Erinnerungen").await;
+    admin.assert_accessible(axe, "the reminders' preview").await;
+    admin
+        .click("form[action='/web/sammlung/erinnerung'] button[value=senden]")
+        .await;
+    admin.wait_text("h1", "Erinnerungen gesendet").await;
+    let reminder = mail_to(&mail, "paul@aachen.example", "Erinnerung").await;
+    assert!(reminder.contains("Guten Tag Paul Aachen"), "{reminder}");
+    assert!(reminder.contains("Stadt Aachen"), "{reminder}");
+    assert!(reminder.contains("31.03.2025"), "{reminder}");
+    assert!(reminder.contains(&app.url("/web")), "{reminder}");
+
     // The coordinator works the queue with the keyboard alone, approves.
     admin
         .goto(&app.url("/web/pruefung?bereich=library&jahr=2024"))
@@ -220,7 +332,26 @@ async fn the_ring_s_year_runs_in_chromium_with_the_keyboard_and_passes_axe() {
         .click("form[action='/web/veroeffentlichen'] button[type=submit]")
         .await;
     admin.wait_text("main", "Bitte bestätigen").await;
+    admin
+        .wait_text("main", "Was die Veröffentlichung täte")
+        .await;
     admin.assert_accessible(axe, "the confirmation").await;
+    admin
+        .click("form[action='/web/veroeffentlichen'] input[name=bestaetigt] ~ button")
+        .await;
+    admin.wait_text("main", "Veröffentlicht.").await;
+    let published = app
+        .get(
+            "/api/v1/publications?domain=library&year=2024",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(
+        published.body.as_array().map_or(0, Vec::len),
+        1,
+        "{}",
+        published.text
+    );
     admin.goto(&app.url("/web/mitglieder?ags=05111000")).await;
     admin.wait_text("main", "Gemeindeverzeichnis").await;
     admin
@@ -241,6 +372,23 @@ async fn the_ring_s_year_runs_in_chromium_with_the_keyboard_and_passes_axe() {
     assert!(analyst.count("figure svg").await == 1, "the chart");
     analyst.assert_accessible(axe, "the explorer").await;
     analyst.save_screenshot(&out.join("explorer.png")).await;
+    // A custom group of the cities of Land 05: checked, then saved and
+    // shown in the explorer.
+    analyst
+        .goto(&app.url("/web/analyse/gruppe?land=05&bereich=library&jahr=2024"))
+        .await;
+    analyst.wait_text("h1", "Eigene Vergleichsgruppe").await;
+    analyst.assert_accessible(axe, "the group builder").await;
+    analyst.type_into("#gruppe-id", "nrw_staedte").await;
+    analyst.type_into("#gruppe-name", "Städte in NRW").await;
+    analyst.click("button[value=pruefen]").await;
+    analyst.wait_text("main", "Antwort der Prüfung").await;
+    analyst.type_into("#gruppe-id", "nrw_staedte").await;
+    analyst.type_into("#gruppe-name", "Städte in NRW").await;
+    analyst.click("button[value=speichern]").await;
+    analyst.wait_text("h1", "Analyse").await;
+    let groups = app.get("/api/v1/groups", Some(&app.analyst)).await;
+    assert!(groups.text.contains("nrw_staedte"), "{}", groups.text);
     analyst.goto(&app.url("/web/analyse/sql")).await;
     analyst.wait_text("h1", "SQL").await;
     analyst
@@ -248,6 +396,35 @@ async fn the_ring_s_year_runs_in_chromium_with_the_keyboard_and_passes_axe() {
         .await;
     analyst.wait_text("main", "Zeilen").await;
     analyst.assert_accessible(axe, "the SQL result").await;
+    // The same query as Parquet, downloaded with the analyst's session.
+    let csrf: String = serde_json::from_value(
+        analyst
+            .post(
+                "/execute/sync",
+                json!({"script": "return document.querySelector(\"form[action='/web/analyse/sql'] input[name=csrf]\").value;", "args": []}),
+            )
+            .await,
+    )
+    .unwrap();
+    let sql: String = serde_json::from_value(
+        analyst
+            .post(
+                "/execute/sync",
+                json!({"script": "return document.querySelector(\"form[action='/web/analyse/sql'] textarea\").value;", "args": []}),
+            )
+            .await,
+    )
+    .unwrap();
+    let (status, media, bytes) = download(
+        &analyst,
+        &app,
+        "/web/analyse/sql",
+        Some(&[("csrf", &csrf), ("sql", &sql), ("format", "parquet")]),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{media}");
+    assert_eq!(media, "application/vnd.apache.parquet");
+    assert_eq!(&bytes[..4], b"PAR1");
 
     // The consultant opens the granted member's report.
     let link = invite(
@@ -263,4 +440,14 @@ async fn the_ring_s_year_runs_in_chromium_with_the_keyboard_and_passes_axe() {
         .await;
     consultant.click("main ul a").await;
     consultant.wait_text("body", "Berichtsjahr 2024").await;
+    // The Excel download of the same report.
+    let (status, _, bytes) = download(
+        &consultant,
+        &app,
+        &format!("/web/beratung/bericht/{}/2024?format=xlsx", ids[0]),
+        None,
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(&bytes[..2], b"PK");
 }

@@ -28,7 +28,13 @@ pub struct TestApp {
     pub analyst: String,
     policy: Policy,
     upload_timeout: Duration,
-    server: tokio::task::JoinHandle<()>,
+    server: Running,
+}
+
+/// The server under test: in this process, or the real binary.
+enum Running {
+    InProcess(tokio::task::JoinHandle<()>),
+    Binary(crate::operations::Served),
 }
 
 pub struct Answer {
@@ -162,7 +168,55 @@ impl TestApp {
             analyst,
             policy,
             upload_timeout,
-            server,
+            server: Running::InProcess(server),
+        }
+    }
+
+    /// The real `serve` binary over a fresh data directory, configured
+    /// with `public_url` and the TOML in `config`, with `env` (secrets) in
+    /// its environment: for the tests that must pass through the process
+    /// as a ring runs it. It cannot be restarted.
+    pub async fn spawn_binary(config: &str, env: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        Store::init(dir.path()).unwrap();
+        let admin = Store::create_token(dir.path(), Role::Admin, None, None, vec![])
+            .await
+            .unwrap()
+            .0;
+        let analyst = Store::create_token(dir.path(), Role::Analyst, None, None, vec![])
+            .await
+            .unwrap()
+            .0;
+        let port = free_port();
+        let file = dir.path().join("ring.toml");
+        std::fs::write(
+            &file,
+            format!("public_url = \"http://127.0.0.1:{port}\"\n{config}"),
+        )
+        .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let served = crate::operations::serve_binary(
+            &[
+                "--config",
+                file.to_str().unwrap(),
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+                "--listen",
+                &listen,
+            ],
+            env,
+            port,
+        )
+        .await;
+        TestApp {
+            addr: served.addr.parse().unwrap(),
+            dir,
+            client: reqwest::Client::new(),
+            admin,
+            analyst,
+            policy: Policy::default(),
+            upload_timeout: Duration::from_secs(60),
+            server: Running::Binary(served),
         }
     }
 
@@ -183,11 +237,14 @@ impl TestApp {
 
     /// Stops the server and starts a new one over the same data directory.
     pub async fn restart(&mut self) {
-        self.server.abort();
-        let _ = (&mut self.server).await;
+        let Running::InProcess(server) = &mut self.server else {
+            panic!("only the in-process server restarts");
+        };
+        server.abort();
+        let _ = server.await;
         let (addr, server) = start(self.dir.path(), self.policy, self.upload_timeout).await;
         self.addr = addr;
-        self.server = server;
+        self.server = Running::InProcess(server);
     }
 
     pub fn url(&self, path: &str) -> String {
