@@ -31,10 +31,11 @@ pub struct TestApp {
     server: Running,
 }
 
-/// The server under test: in this process, or the real binary.
+/// The server under test: in this process, or the real binary (kept
+/// only to stop it when the app is dropped).
 enum Running {
     InProcess(tokio::task::JoinHandle<()>),
-    Binary(crate::operations::Served),
+    Binary(#[allow(dead_code)] crate::operations::Served),
 }
 
 pub struct Answer {

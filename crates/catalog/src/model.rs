@@ -69,6 +69,18 @@ pub struct BasicFigure {
     pub unit: String,
     /// Whether every submission must report it.
     pub required: bool,
+    /// What to count, in German: one or two sentences a member's
+    /// specialist can follow (period or reference date, what to exclude),
+    /// after the national statistics where they ask the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// The definition in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_en: Option<String>,
+    /// Where the national statistics ask the same figure (e.g. `DBS ÖB
+    /// Frage 12`), or why no source could be established.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// How the perturbation of rule 14 treats the figure: `plus` or
     /// `minus` (the role sign, chosen per domain so that the two private
     /// inputs of every ratio and difference move apart), or `public` (an
@@ -291,6 +303,29 @@ mod tests {
             Some(12)
         );
         assert_eq!(c.domain("museum").map(|d| d.key_figures.len()), Some(14));
+        Ok(())
+    }
+
+    /// Every bundled basic figure says what to count in German and
+    /// English and where the national statistics ask it (or that no
+    /// source was found): the entry form, the template, reports and the
+    /// catalogue answer show them.
+    #[test]
+    fn every_bundled_basic_figure_has_a_definition_and_a_source() -> Result<(), CatalogError> {
+        let c = Catalog::bundled()?;
+        for d in &c.domains {
+            for b in &d.basic_figures {
+                for (what, text) in [
+                    ("definition", &b.definition),
+                    ("definition_en", &b.definition_en),
+                    ("source", &b.source),
+                ] {
+                    let text = text.as_deref().unwrap_or_default();
+                    assert!(text.trim().len() >= 10, "{}.{} has no {what}", d.id, b.id);
+                    assert!(!text.contains('`'), "{}.{}: markup in {what}", d.id, b.id);
+                }
+            }
+        }
         Ok(())
     }
 

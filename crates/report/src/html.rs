@@ -21,10 +21,13 @@ use crate::svg::{self, BandRow};
 
 /// Options of the HTML rendering.
 #[derive(Debug, Clone, Default)]
-pub struct HtmlOptions {
+pub struct HtmlOptions<'a> {
     /// A link back to the page the report was opened from (the member web
     /// page); it is not printed.
     pub back_link: Option<String>,
+    /// The catalogue the report was computed with: its basic figures'
+    /// definitions and sources make the appendix.
+    pub catalog: Option<&'a vergleichsring_catalog::Catalog>,
 }
 
 const STYLE: &str = r#"
@@ -107,7 +110,7 @@ fn slug(s: &str) -> String {
 }
 
 /// The peer report as a self-contained HTML page.
-pub fn to_html(report: &Report, options: &HtmlOptions) -> String {
+pub fn to_html(report: &Report, options: &HtmlOptions<'_>) -> String {
     let title = format!("Vergleichsbericht {} – {}", report.year, report.member_name);
     let versions: Vec<String> = report
         .data_versions
@@ -134,6 +137,9 @@ pub fn to_html(report: &Report, options: &HtmlOptions) -> String {
                         (domain_section(d))
                     }
                     (method_section(report))
+                    @if let Some(catalog) = options.catalog {
+                        (definitions_section(report, catalog))
+                    }
                 }
                 footer {
                     "Erstellt am " (Esc(&generated)) " (UTC) · Datenstand: "
@@ -487,6 +493,42 @@ fn method_section(report: &Report) -> Markup {
             }
             h3 { "Datenstand und Freigaben" }
             (sources(report))
+        }
+    }
+}
+
+/// The appendix: what each basic figure of the report's domains counts
+/// and where the national statistics ask it.
+fn definitions_section(report: &Report, catalog: &vergleichsring_catalog::Catalog) -> Markup {
+    html! {
+        section class="method" id="definitionen" aria-labelledby="definitionen-h" {
+            h2 id="definitionen-h" { "Anhang: Grundzahlen" }
+            p { "Was jede Grundzahl zählt und wo die amtliche oder verbandliche Statistik dieselbe Zahl erfragt." }
+            @for d in &report.domains {
+                @if let Some(domain) = catalog.domain(&d.domain) {
+                    h3 { (Esc(&d.label)) }
+                    table {
+                        thead {
+                            tr {
+                                th scope="col" { "Grundzahl" }
+                                th scope="col" { "Einheit" }
+                                th scope="col" { "Definition" }
+                                th scope="col" { "Quelle" }
+                            }
+                        }
+                        tbody {
+                            @for f in &domain.basic_figures {
+                                tr {
+                                    td { (Esc(&f.label)) }
+                                    td { (Esc(&f.unit)) }
+                                    td { (Esc(f.definition.as_deref().unwrap_or("–"))) }
+                                    td { (Esc(f.source.as_deref().unwrap_or("–"))) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -10,9 +10,11 @@ use vergleichsring_report::{Dialect, HtmlOptions};
 use crate::contract::ReportFormat;
 
 /// A report in `format`: its media type and bytes. `back_link` puts a link
-/// back to that address on the HTML page (the web page's overview).
+/// back to that address on the HTML page (the web page's overview); the
+/// page's appendix gives the basic figures' definitions from `catalog`.
 pub fn report(
     report: &Report,
+    catalog: &vergleichsring_catalog::Catalog,
     format: ReportFormat,
     dialect: Dialect,
     back_link: Option<&str>,
@@ -37,6 +39,7 @@ pub fn report(
                 report,
                 &HtmlOptions {
                     back_link: back_link.map(str::to_string),
+                    catalog: Some(catalog),
                 },
             )
             .into(),
@@ -146,18 +149,28 @@ pub fn entry_template(
     };
     let explained = Table {
         title: "Erläuterungen".to_string(),
-        columns: ["Spalte", "Bezeichnung", "Einheit", "Pflicht"]
-            .map(String::from)
-            .to_vec(),
+        columns: [
+            "Spalte",
+            "Bezeichnung",
+            "Einheit",
+            "Pflicht",
+            "Definition",
+            "Quelle",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: domain
             .basic_figures
             .iter()
             .map(|f| {
+                let text = |t: &Option<String>| Cell::Text(t.clone().unwrap_or_default());
                 vec![
                     Cell::Text(f.id.clone()),
                     Cell::Text(f.label.clone()),
                     Cell::Text(f.unit.clone()),
                     Cell::Text(if f.required { "ja" } else { "nein" }.to_string()),
+                    text(&f.definition),
+                    text(&f.source),
                 ]
             })
             .collect(),

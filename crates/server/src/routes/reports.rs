@@ -78,7 +78,13 @@ pub async fn report(
     );
     let mut response = cache::conditional(&state.responses, &headers, Some(tag), || async {
         let report = answer.report(&member, year, caller.audience()).await?;
-        Ok::<_, ApiError>(render::report(&report, format, dialect, None)?)
+        Ok::<_, ApiError>(render::report(
+            &report,
+            state.engine.catalog(),
+            format,
+            dialect,
+            None,
+        )?)
     })
     .await?;
     caller.log_access(&state, "report", &member, None, Some(year));

@@ -126,6 +126,7 @@ pub(super) async fn report(
         .caller
         .log_access(&state, "report", &member, None, Some(year));
     report_response(
+        &state,
         &report,
         query.format.as_deref(),
         &member,

@@ -381,7 +381,7 @@ async fn refused_entry(
     operation_id = "web_entry_template",
     tag = "web",
     summary = "The XLSX template (member)",
-    description = "For a member: an XLSX workbook whose first sheet is the upload of the (domain, year): a header of figure ids and the member's row, filled with its current figures of the year, else of the year before; a second sheet names every figure with label, unit and whether it is required. Uploaded back unchanged, it stores the same figures.",
+    description = "For a member: an XLSX workbook whose first sheet is the upload of the (domain, year): a header of figure ids and the member's row, filled with its current figures of the year, else of the year before; a second sheet names every figure with label, unit, whether it is required, its definition and its source in the national statistics. Uploaded back unchanged, it stores the same figures.",
     params(crate::contract::WebEntryQuery),
     security(("session" = [])),
     responses(

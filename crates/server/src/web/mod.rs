@@ -536,6 +536,7 @@ async fn report(
         .caller
         .log_access(&state, "report", &member.member_id, None, Some(year));
     report_response(
+        &state,
         &report,
         query.format.as_deref(),
         &member.member_id,
@@ -548,6 +549,7 @@ async fn report(
 /// format, for German spreadsheets) when `format` asks for one; the page
 /// links back to `back`.
 fn report_response(
+    state: &AppState,
     report: &vergleichsring_engine::report::Report,
     format: Option<&str>,
     member_id: &str,
@@ -561,6 +563,7 @@ fn report_response(
     };
     let (content_type, body) = render::report(
         report,
+        state.engine.catalog(),
         format,
         vergleichsring_report::Dialect::De,
         Some(back),

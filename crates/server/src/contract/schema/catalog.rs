@@ -71,6 +71,18 @@ pub struct BasicFigure {
     pub unit: String,
     /// Whether every submission must report it.
     pub required: bool,
+    /// What to count, in German: one or two sentences a member's
+    /// specialist can follow (period or reference date, what to exclude),
+    /// after the national statistics where they ask the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// The definition in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_en: Option<String>,
+    /// Where the national statistics ask the same figure (e.g. `DBS ÖB
+    /// Frage 12`), or why no source could be established.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// How the perturbation of rule 14 treats the figure: `plus` or
     /// `minus` (the role sign, chosen per domain so that the two private
     /// inputs of every ratio and difference move apart), or `public` (an

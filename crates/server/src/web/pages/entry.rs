@@ -1,7 +1,7 @@
 //! The member's data entry: a form per (domain, year) with every basic
-//! figure (label, unit, required or not, last year's value beside the
-//! field, numbers the German way), the errors of the checks in place, and
-//! the chooser of domain and year.
+//! figure (label, definition and source, unit, required or not, last
+//! year's value beside the field, numbers the German way), the errors of
+//! the checks in place, and the chooser of domain and year.
 
 use maud::{Markup, html};
 use vergleichsring_catalog::numbers::de_exact;
@@ -86,17 +86,33 @@ pub(crate) fn entry(member: &Member, p: &EntryPage<'_>) -> Markup {
 fn field_row(f: &EntryField<'_>) -> Markup {
     let id = field_name(&f.figure.id);
     let hint = format!("{id}-fehler");
+    let meaning = format!("{id}-definition");
+    // The definition (and the error, when there is one) is read out with
+    // the field.
+    let described: Vec<&str> = [
+        f.figure.definition.is_some().then_some(meaning.as_str()),
+        (!f.errors.is_empty()).then_some(hint.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     html! {
         tr class=[(!f.errors.is_empty()).then_some("refused")] {
             td {
                 label for=(id) { (f.figure.label) @if f.figure.required { " *" } }
                 span class="muted" { (f.figure.id) }
+                @if let Some(d) = &f.figure.definition {
+                    p class="muted" id=(meaning) {
+                        (d)
+                        @if let Some(s) = &f.figure.source { " Quelle: " (s) "." }
+                    }
+                }
             }
             td {
                 input type="text" inputmode="decimal" id=(id) name=(id) value=(f.value)
                     aria-required=[f.figure.required.then_some("true")]
                     aria-invalid=[(!f.errors.is_empty()).then_some("true")]
-                    aria-describedby=[(!f.errors.is_empty()).then_some(hint.as_str())];
+                    aria-describedby=[(!described.is_empty()).then(|| described.join(" "))];
                 @if !f.errors.is_empty() {
                     p class="error" id=(hint) { @for e in &f.errors { (e) " " } }
                 }
