@@ -16,6 +16,7 @@ mod browser;
 mod browser_year;
 mod collections;
 mod combination;
+mod definitions;
 mod disclosure;
 mod domains;
 mod durability;
