@@ -153,3 +153,148 @@ async fn the_entry_form_template_and_report_show_the_definitions() {
         assert!(report.text.contains(&source), "{}: {}", f.id, report.text);
     }
 }
+
+/// A CSV upload of one library row for a member token: the helper's row
+/// with `extra` columns (their cells as written) appended.
+fn csv_row(extra: &[(&str, &str)]) -> bytes::Bytes {
+    let row = crate::helpers::library_row(120_000.0, 1.0);
+    let mut header: Vec<String> = row.iter().map(|(k, _)| k.to_string()).collect();
+    let mut cells: Vec<String> = row.iter().map(|(_, v)| format!("{v}")).collect();
+    for (k, v) in extra {
+        if let Some(i) = header.iter().position(|h| h == k) {
+            cells[i] = v.to_string();
+        } else {
+            header.push(k.to_string());
+            cells.push(v.to_string());
+        }
+    }
+    format!("{}\n{}\n", header.join(","), cells.join(",")).into()
+}
+
+/// The DBS convention: `N` is "exists, value unknown" and stored as no
+/// value; `0` is "does not exist" and stored as 0; a required figure
+/// cannot be `N`.
+#[tokio::test]
+async fn n_is_unknown_and_zero_is_none_in_uploads_and_the_form() {
+    let app = TestApp::spawn().await;
+    app.register(&[("05315000", "Stadt Köln", "kreisfreie_stadt")])
+        .await;
+    let token = app.token(Role::Member, Some("05315000")).await;
+    let stored = app
+        .upload(
+            "library",
+            2024,
+            &token,
+            "text/csv",
+            csv_row(&[("virtual_visits", "N"), ("events", "0"), ("e_loans", "n")]),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text);
+    let figures = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    assert_eq!(
+        figures.body["basic"]["virtual_visits"],
+        serde_json::Value::Null
+    );
+    assert_eq!(figures.body["basic"]["e_loans"], serde_json::Value::Null);
+    assert_eq!(figures.body["basic"]["events"], 0.0);
+
+    // A required figure: N is not enough, and nothing is stored.
+    let refused = app
+        .upload(
+            "library",
+            2024,
+            &token,
+            "text/csv",
+            csv_row(&[("visits", "N")]),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("required_missing"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("\"column\":\"visits\""),
+        "{}",
+        refused.text
+    );
+    let unchanged = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    assert_eq!(
+        unchanged.body["submission_id"],
+        figures.body["submission_id"]
+    );
+
+    // Any other word is still no number.
+    let word = app
+        .upload(
+            "library",
+            2024,
+            &token,
+            "text/csv",
+            csv_row(&[("events", "NA")]),
+        )
+        .await;
+    assert_eq!(
+        word.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        word.text
+    );
+    assert!(word.text.contains("not_a_number"), "{}", word.text);
+
+    // The form says so, and takes N as no value.
+    let mut member = WebClient::new(&app);
+    member.sign_in(&token).await;
+    let form = member.get("/web/erfassung?bereich=library&jahr=2024").await;
+    assert!(
+        form.text
+            .contains("gibt es, aber der Wert ist nicht bekannt"),
+        "{}",
+        form.text
+    );
+    let csrf = crate::web::hidden(&form.text, "csrf");
+    let mut fields: Vec<(String, String)> = crate::helpers::library_row(120_000.0, 1.1)
+        .iter()
+        .map(|(k, v)| {
+            (
+                format!("f_{k}"),
+                vergleichsring_catalog::numbers::de_exact(*v),
+            )
+        })
+        .collect();
+    fields.push(("f_virtual_visits".into(), "N".into()));
+    fields.push(("f_events".into(), "0".into()));
+    let mut body: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    body.extend([
+        ("csrf", csrf.as_str()),
+        ("bereich", "library"),
+        ("jahr", "2024"),
+        ("aktion", "einreichen"),
+    ]);
+    let sent = member.post_form("/web/erfassung", &body).await;
+    assert!(
+        sent.status.is_success() || sent.status.is_redirection(),
+        "{}",
+        sent.text
+    );
+    let after = app.get("/api/v1/figures/library/2024", Some(&token)).await;
+    assert_ne!(
+        after.body["submission_id"], figures.body["submission_id"],
+        "{}",
+        sent.text
+    );
+    assert_eq!(
+        after.body["basic"]["virtual_visits"],
+        serde_json::Value::Null
+    );
+    assert_eq!(after.body["basic"]["events"], 0.0);
+}

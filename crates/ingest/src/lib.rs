@@ -36,7 +36,7 @@ mod validate;
 mod xlsx_file;
 
 pub use decode::{Format, XLSX_TYPE, decode};
-pub use number::parse_typed;
+pub use number::{is_unknown, parse_typed};
 pub use table::Decoded;
 pub use validate::{Submitter, Upload, UploadRow, validate};
 

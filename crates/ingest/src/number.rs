@@ -3,7 +3,7 @@
 //! `1234,5`, `1 234,5`, `1e5`. Which character is the decimal separator
 //! depends on the file (German Excel writes a decimal comma); a grouping
 //! separator is accepted only in groups of three digits, so `1.5` is never
-//! read as fifteen.
+//! read as fifteen. `N` (known to exist, value unknown) is no value.
 
 /// The decimal separator of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,13 @@ fn grouped(int: &str, sep: char) -> Option<String> {
     let first_ok = parts.first().is_some_and(|p| all_digits(p) && p.len() <= 3);
     let rest_ok = parts[1..].iter().all(|p| p.len() == 3 && all_digits(p));
     (parts.len() > 1 && first_ok && rest_ok).then(|| parts.concat())
+}
+
+/// Whether a cell says "exists, but the value is not known": `N`, as the
+/// Deutsche Bibliotheksstatistik writes it (`0` says "does not exist").
+/// Such a cell is stored as no value, like an empty one.
+pub fn is_unknown(text: &str) -> bool {
+    text.trim().eq_ignore_ascii_case("n")
 }
 
 /// Parses a number a person typed into a form: German first (`1.234,5`,

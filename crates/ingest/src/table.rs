@@ -107,8 +107,9 @@ fn text_array(cells: &[Option<String>]) -> StringArray {
     )
 }
 
-/// A figure column as numbers: empty cells are nulls, and a cell that is not
-/// a number is a null with an error naming its row and column.
+/// A figure column as numbers: empty cells and `N` (exists, value
+/// unknown) are nulls, and a cell that is not a number is a null with an
+/// error naming its row and column.
 fn number_array(
     name: &str,
     cells: &[Option<String>],
@@ -118,7 +119,7 @@ fn number_array(
     let mut values = Vec::with_capacity(cells.len());
     for (i, cell) in cells.iter().enumerate() {
         let text = cell.as_deref().map(str::trim).unwrap_or("");
-        if text.is_empty() {
+        if text.is_empty() || crate::number::is_unknown(text) {
             values.push(None);
             continue;
         }

@@ -193,7 +193,7 @@ fn parse_values(domain: &Domain, form: &EntryForm) -> Parsed {
             .get(&pages::field_name(&f.id))
             .map(|s| s.trim())
             .unwrap_or("");
-        if typed.is_empty() {
+        if typed.is_empty() || vergleichsring_ingest::is_unknown(typed) {
             values.insert(f.id.clone(), None);
             continue;
         }

@@ -62,7 +62,7 @@ pub(crate) fn entry(member: &Member, p: &EntryPage<'_>) -> Markup {
                 }
             }
             @if let Some(s) = &p.source { p class="muted" { (s) } }
-            p { "Zahlen schreiben Sie wie gewohnt: " code { "1.234,5" } ". Felder mit * sind Pflicht. Leere Felder gelten als nicht erhoben. Die Vorjahreswerte stehen zum Vergleich daneben." }
+            p { "Zahlen schreiben Sie wie gewohnt: " code { "1.234,5" } ". Felder mit * sind Pflicht. Leere Felder gelten als nicht erhoben. Wie in der Deutschen Bibliotheksstatistik heißt " code { "0" } ": gibt es nicht, und " code { "N" } ": gibt es, aber der Wert ist nicht bekannt (gespeichert wird dann kein Wert). Die Vorjahreswerte stehen zum Vergleich daneben." }
             form method="post" action="/web/erfassung" {
                 input type="hidden" name="csrf" value=(member.csrf);
                 input type="hidden" name="bereich" value=(p.domain.id);
