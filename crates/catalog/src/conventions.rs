@@ -52,6 +52,7 @@ pub(crate) fn check(catalog: &Catalog) -> Checked {
         }
         check_figures(d)?;
         check_rules(d)?;
+        check_years(d)?;
     }
     check_size_classes(catalog)
 }
@@ -84,6 +85,79 @@ fn check_figures(d: &Domain) -> Checked {
                 d.id, k.id
             ));
         }
+    }
+    Ok(())
+}
+
+/// The years of a domain's figures (issue 29): ranges that are not empty,
+/// earlier definitions in order inside the figure's range, a replaced
+/// figure that ends the year before its replacement starts, and a
+/// population that is always asked.
+fn check_years(d: &Domain) -> Checked {
+    let range = |what: &str, id: &str, from: Option<i32>, to: Option<i32>| match (from, to) {
+        (Some(f), Some(t)) if f > t => bad(format!(
+            "domain {}: {what} {id} is valid from {f} to {t}, an empty range",
+            d.id
+        )),
+        _ => Ok(()),
+    };
+    let replaced =
+        |what: &str, id: &str, from: Option<i32>, old: Option<Option<i32>>| match (from, old) {
+            (_, None) => bad(format!(
+                "domain {}: {what} {id} replaces a {what} the domain does not have",
+                d.id
+            )),
+            (Some(f), Some(Some(t))) if t + 1 == f => Ok(()),
+            _ => bad(format!(
+                "domain {}: {what} {id} must start the year after the {what} it replaces ends",
+                d.id
+            )),
+        };
+    for f in &d.basic_figures {
+        range("basic figure", &f.id, f.valid_from, f.valid_to)?;
+        let mut last = f.valid_from.map(|v| v - 1);
+        for e in &f.earlier {
+            let inside =
+                last.is_none_or(|l| e.valid_to > l) && f.valid_to.is_none_or(|t| e.valid_to < t);
+            if !inside {
+                return bad(format!(
+                    "domain {}: basic figure {}: earlier definitions must end in ascending years inside the figure's range",
+                    d.id, f.id
+                ));
+            }
+            last = Some(e.valid_to);
+        }
+        if let Some(r) = &f.replaces {
+            replaced(
+                "basic figure",
+                &f.id,
+                f.valid_from,
+                d.basic_figure(r).map(|o| o.valid_to),
+            )?;
+        }
+        if f.id == "population" && (f.valid_from.is_some() || f.valid_to.is_some()) {
+            return bad(format!(
+                "domain {}: population is asked in every year",
+                d.id
+            ));
+        }
+    }
+    for k in &d.key_figures {
+        range("key figure", &k.id, k.valid_from, k.valid_to)?;
+        if let Some(r) = &k.replaces {
+            let old = d
+                .key_figures
+                .iter()
+                .find(|o| &o.id == r)
+                .map(|o| o.valid_to);
+            replaced("key figure", &k.id, k.valid_from, old)?;
+        }
+    }
+    for r in &d.rules {
+        range("rule", &r.id, r.valid_from, r.valid_to)?;
+    }
+    for r in &d.yoy_rules {
+        range("rule", &r.id, r.valid_from, r.valid_to)?;
     }
     Ok(())
 }

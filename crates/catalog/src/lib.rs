@@ -22,12 +22,13 @@ mod members;
 mod model;
 pub mod numbers;
 pub mod register;
+mod years;
 
 pub use checks::{BUILTIN_CHECKS, BuiltinCheck};
 pub use members::{LAENDER, MemberKind, land_of, validate_member_id};
 pub use model::{
-    BasicFigure, Catalog, CatalogError, Direction, Domain, KeyFigure, Level, NoiseRole, Release,
-    Rule, SizeClass, YoyRule,
+    BasicFigure, Catalog, CatalogError, Direction, Domain, EarlierDefinition, KeyFigure, Level,
+    NoiseRole, Release, Rule, SizeClass, YoyRule,
 };
 
 /// The built-in group dimensions, in the order the catalogue lists them.

@@ -81,6 +81,21 @@ pub struct BasicFigure {
     /// Frage 12`), or why no source could be established.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
+    /// The figure this one replaces: asked until the year before this
+    /// one's first (a time series across the change is marked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// Earlier definitions of this figure, oldest first, each in force up
+    /// to and including its `valid_to`; the fields above hold the
+    /// definition from the year after the last of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<EarlierDefinition>,
     /// How the perturbation of rule 14 treats the figure: `plus` or
     /// `minus` (the role sign, chosen per domain so that the two private
     /// inputs of every ratio and difference move apart), or `public` (an
@@ -88,6 +103,26 @@ pub struct BasicFigure {
     /// without a role are `plus`, except `population`, which is public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_role: Option<NoiseRole>,
+}
+
+/// A definition a basic figure had until a year: what members reported
+/// then.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlierDefinition {
+    /// The last year this definition was in force.
+    pub valid_to: i32,
+    /// The German label then.
+    pub label: String,
+    /// The German definition then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// The English definition then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_en: Option<String>,
+    /// The source then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The role of a basic figure in the perturbation (rule 14).
@@ -160,6 +195,16 @@ pub struct KeyFigure {
     /// Why a key figure is released as it is (set with `mean_only`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_note: Option<String>,
+    /// The key figure this one replaces (computed until the year before
+    /// this one's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
 }
 
 /// A cross-field plausibility rule evaluated on one submitted row.
@@ -176,6 +221,12 @@ pub struct Rule {
     pub message_de: String,
     /// English message.
     pub message_en: String,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
 }
 
 /// A year-over-year rule: the figure must not change by more than a share.
@@ -197,6 +248,12 @@ pub struct YoyRule {
     /// English message; written from the figure and limit when not given.
     #[serde(default)]
     pub message_en: String,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
 }
 
 fn warning() -> Level {
@@ -236,13 +293,16 @@ impl Domain {
         self.key_figures.iter().position(|f| f.id == id)
     }
 
-    /// Finds a basic figure by its id or, case-insensitively, its German label.
+    /// Finds a basic figure by its id or, case-insensitively, its German
+    /// label (of now or of an earlier definition).
     pub fn basic_figure_by_header(&self, header: &str) -> Option<&BasicFigure> {
         let h = header.trim();
-        self.basic_figure(h).or_else(|| {
-            self.basic_figures
-                .iter()
-                .find(|f| f.label.to_lowercase() == h.to_lowercase())
+        let h = h.to_lowercase();
+        self.basic_figure(header.trim()).or_else(|| {
+            // A file of an earlier year may carry the label of then.
+            self.basic_figures.iter().find(|f| {
+                f.label.to_lowercase() == h || f.earlier.iter().any(|e| e.label.to_lowercase() == h)
+            })
         })
     }
 }

@@ -63,7 +63,7 @@ pub fn validate(
     }
     let mut errors = Errors(Vec::new());
     let columns = map_columns(batch, domain, year, &mut errors);
-    check_missing_columns(domain, &columns, submitter, &mut errors);
+    check_missing_columns(domain, year, &columns, submitter, &mut errors);
     report_cell_errors(
         &decoded.cell_errors,
         domain,
@@ -71,7 +71,14 @@ pub fn validate(
         submitter,
         &mut errors,
     );
-    let rows = check_rows(batch.num_rows(), domain, &columns, submitter, &mut errors);
+    let rows = check_rows(
+        batch.num_rows(),
+        domain,
+        year,
+        &columns,
+        submitter,
+        &mut errors,
+    );
     if errors.0.is_empty() {
         Ok(Upload { rows })
     } else {
@@ -311,12 +318,17 @@ fn read_figure(
 /// its type) is not reported again as missing.
 fn check_missing_columns(
     domain: &Domain,
+    year: i32,
     columns: &Columns,
     submitter: &Submitter<'_>,
     errors: &mut Errors,
 ) {
     for (idx, fig) in domain.basic_figures.iter().enumerate() {
-        if fig.required && columns.figures[idx].is_none() && !errors.names_column(&fig.id) {
+        if fig.required
+            && fig.asked_in(year)
+            && columns.figures[idx].is_none()
+            && !errors.names_column(&fig.id)
+        {
             errors.push(column_error(
                 &fig.id,
                 "missing_column",
@@ -378,6 +390,7 @@ fn report_cell_errors(
 fn check_rows(
     n: usize,
     domain: &Domain,
+    year: i32,
     columns: &Columns,
     submitter: &Submitter<'_>,
     errors: &mut Errors,
@@ -396,7 +409,7 @@ fn check_rows(
         // Every check runs, so that one upload reports all of a row's errors.
         let member_ok = check_member(&at, submitter, errors);
         let unique = check_duplicate(&at, &mut seen, errors);
-        let (values, figures_ok) = check_figures(&at, r, domain, columns, errors);
+        let (values, figures_ok) = check_figures(&at, r, domain, year, columns, errors);
         if member_ok && unique && figures_ok {
             rows.push(UploadRow {
                 row,
@@ -514,6 +527,7 @@ fn check_figures(
     at: &At<'_>,
     r: usize,
     domain: &Domain,
+    year: i32,
     columns: &Columns,
     errors: &mut Errors,
 ) -> (Vec<Option<f64>>, bool) {
@@ -521,11 +535,41 @@ fn check_figures(
     let mut values = Vec::with_capacity(domain.basic_figures.len());
     for (fig, column) in domain.basic_figures.iter().zip(&columns.figures) {
         let v = column.as_ref().and_then(|c| c[r]);
+        if !fig.asked_in(year) {
+            // Not asked that year: only an empty cell is right.
+            if v.is_some() {
+                errors.push(at.error("not_asked", &fig.id, not_asked(domain, fig, year)));
+                ok = false;
+            }
+            values.push(None);
+            continue;
+        }
         ok &= check_value(at, fig, v, column.is_some(), errors);
         // Negative zero is stored as zero so that it compares and prints as 0.
         values.push(v.map(|x| if x == 0.0 { 0.0 } else { x }));
     }
     (values, ok)
+}
+
+/// Why a value of a figure the catalogue does not ask for `year` is
+/// refused, with the years it is asked and what replaces it.
+fn not_asked(domain: &Domain, fig: &BasicFigure, year: i32) -> String {
+    let asked = match (fig.valid_from, fig.valid_to) {
+        (Some(f), Some(t)) => format!("from {f} to {t}"),
+        (Some(f), None) => format!("from {f}"),
+        (None, Some(t)) => format!("until {t}"),
+        (None, None) => "always".to_string(),
+    };
+    let successor = domain
+        .basic_figures
+        .iter()
+        .find(|g| g.replaces.as_deref() == Some(fig.id.as_str()))
+        .map(|g| format!("; {} ({}) replaces it", g.id, g.label))
+        .unwrap_or_default();
+    format!(
+        "{} ({}) is not asked for {year}: it is asked {asked}{successor}; leave the cell empty",
+        fig.id, fig.label
+    )
 }
 
 /// Whether one value may be stored: a finite, non-negative number, or empty

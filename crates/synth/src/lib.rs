@@ -172,10 +172,11 @@ fn row(
     if let (Some(paying), Some(free)) = (position("visits_paying"), position("visits_free")) {
         omitted[free] = omitted[paying];
     }
+    // A model writes NaN for a figure not asked that year.
     values
         .into_iter()
         .zip(omitted)
-        .map(|(v, omit)| (!omit).then_some(v))
+        .map(|(v, omit)| (!omit && !v.is_nan()).then_some(v))
         .collect()
 }
 

@@ -128,6 +128,13 @@ impl<'e> Statistics<'e> {
     pub(crate) async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
         let p = self.prepare_fresh(req).await?;
+        let key = &p.domain.key_figures[p.figure];
+        if !key.valid_in(year) {
+            return Err(EngineError::NotFound(format!(
+                "key figure {} of {} is not computed for {year} (the catalogue of that year does not have it)",
+                key.id, p.domain.id
+            )));
+        }
         self.comparison_of(req, p, year).await
     }
 
@@ -219,13 +226,29 @@ impl<'e> Statistics<'e> {
                 .max()
                 .unwrap_or_default(),
         };
+        let key = &p.domain.key_figures[p.figure];
+        // Only the years of the key figure; a break between two of them
+        // is named.
+        let points: Vec<_> = points
+            .into_iter()
+            .filter(|pt| key.valid_in(pt.year))
+            .collect();
+        let mut years: Vec<i32> = points.iter().map(|pt| pt.year).collect();
+        years.dedup();
+        let breaks = p
+            .domain
+            .breaks(key, &years)
+            .into_iter()
+            .filter(|y| years.first().is_some_and(|first| y > first))
+            .collect();
         Ok(Timeseries {
             domain: p.domain.id.clone(),
-            figure: p.domain.key_figures[p.figure].id.clone(),
+            figure: key.id.clone(),
             group_by: p.by.as_str().to_string(),
             member_id: req.member.map(str::to_string),
             data_version,
             points,
+            breaks,
         })
     }
 

@@ -122,6 +122,10 @@ pub async fn evaluate(
     for b in &batches {
         let rows = b.column(0).as_primitive::<arrow::datatypes::Int32Type>();
         for (i, rule) in domain.rules.iter().enumerate() {
+            // A rule of other years (issue 29) checks nothing now.
+            if !rule.applies_in(year) {
+                continue;
+            }
             let col = b.column(i + 1).as_boolean();
             for r in 0..b.num_rows() {
                 // NULL means an input was not reported: the rule does not apply.
@@ -162,7 +166,8 @@ pub async fn evaluate(
     Ok(findings)
 }
 
-/// Compares every row with the member's current figures of the previous year.
+/// Compares every row with the member's current figures of the previous
+/// year, except where the figure's definition changed between the two.
 pub fn year_over_year(
     domain: &Domain,
     year: i32,
@@ -182,6 +187,11 @@ pub fn year_over_year(
             else {
                 continue;
             };
+            // Across a change of definition the two years count different
+            // things: no warning about the difference.
+            if !rule.applies_in(year) || domain.figure_breaks(&domain.basic_figures[idx], year) {
+                continue;
+            }
             let (Some(old), Some(new)) = (prev.basic.get(idx), up.values[idx]) else {
                 continue;
             };

@@ -129,6 +129,18 @@ pub struct ConditionalHeaders {
     pub if_none_match: Option<String>,
 }
 
+/// Query of `GET /api/v1/catalog`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogQuery {
+    /// The catalogue of this year: only the figures asked and the key
+    /// figures and rules of the year, each basic figure with the
+    /// definition then. Without it, every figure of every year with its
+    /// years (`valid_from`, `valid_to`) and earlier definitions.
+    pub year: Option<i32>,
+}
+
 /// Query of `GET /api/v1/figures/{domain}/{year}`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

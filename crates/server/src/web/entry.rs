@@ -102,11 +102,7 @@ async fn entry_page<'a>(
 }
 
 /// The domain and year of a query or form, checked.
-fn domain_year<'a>(
-    state: &'a AppState,
-    domain: &str,
-    year: &str,
-) -> Result<(&'a Domain, i32), WebError> {
+fn domain_year(state: &AppState, domain: &str, year: &str) -> Result<(Domain, i32), WebError> {
     let d = state.engine.domain(domain)?;
     let year: i32 = year
         .trim()
@@ -116,7 +112,9 @@ fn domain_year<'a>(
         .ok_or_else(|| {
             WebError::bad_request("Bitte wählen Sie ein Berichtsjahr zwischen 1990 und 2100.")
         })?;
-    Ok((d, year))
+    // The catalogue of the year: the figures asked then, with their
+    // definitions then.
+    Ok((d.in_year(year), year))
 }
 
 /// `GET /web/erfassung[?bereich=D&jahr=Y]`: the chooser or the form.
@@ -147,6 +145,7 @@ pub(super) async fn entry(
         return Ok(html_page(page.into_string()));
     };
     let (domain, year) = domain_year(&state, domain, year)?;
+    let domain = &domain;
     let mut page = entry_page(&state, &member, domain, year).await?;
     let collections = state.store.collections();
     page.deadline = collections
@@ -258,6 +257,7 @@ pub(super) async fn submit_entry(
     CsrfForm { who: member, form }: CsrfForm<Member, EntryForm>,
 ) -> Result<Response, WebError> {
     let (domain, year) = domain_year(&state, &form.bereich, &form.jahr)?;
+    let domain = &domain;
     let draft = match form.aktion.as_str() {
         "entwurf" => true,
         "einreichen" => false,
@@ -401,6 +401,7 @@ pub(super) async fn entry_template(
         return Err(WebError::bad_request("Bitte wählen Sie Sparte und Jahr."));
     };
     let (domain, year) = domain_year(&state, domain, year)?;
+    let domain = &domain;
     let current = figures_of(&state, &domain.id, year, &member.member_id).await?;
     let values = match current {
         Some(c) => c.basic,

@@ -83,6 +83,21 @@ pub struct BasicFigure {
     /// Frage 12`), or why no source could be established.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
+    /// The figure this one replaces: asked until the year before this
+    /// one's first (a time series across the change is marked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// Earlier definitions of this figure, oldest first, each in force up
+    /// to and including its `valid_to`; the fields above hold the
+    /// definition from the year after the last of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<EarlierDefinition>,
     /// How the perturbation of rule 14 treats the figure: `plus` or
     /// `minus` (the role sign, chosen per domain so that the two private
     /// inputs of every ratio and difference move apart), or `public` (an
@@ -90,6 +105,27 @@ pub struct BasicFigure {
     /// without a role are `plus`, except `population`, which is public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_role: Option<NoiseRole>,
+}
+
+// Mirrors `EarlierDefinition` of `crates/catalog/src/model.rs`.
+/// A definition a basic figure had until a year: what members reported
+/// then.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EarlierDefinition {
+    /// The last year this definition was in force.
+    pub valid_to: i32,
+    /// The German label then.
+    pub label: String,
+    /// The German definition then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// The English definition then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_en: Option<String>,
+    /// The source then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 // Mirrors `NoiseRole` of `crates/catalog/src/model.rs`.
@@ -147,6 +183,16 @@ pub struct KeyFigure {
     /// Why a key figure is released as it is (set with `mean_only`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_note: Option<String>,
+    /// The key figure this one replaces (computed until the year before
+    /// this one's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
 }
 
 // Mirrors `Rule` of `crates/catalog/src/model.rs`.
@@ -164,6 +210,12 @@ pub struct Rule {
     pub message_de: String,
     /// English message.
     pub message_en: String,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
 }
 
 // Mirrors `YoyRule` of `crates/catalog/src/model.rs`.
@@ -186,6 +238,12 @@ pub struct YoyRule {
     /// English message; written from the figure and limit when not given.
     #[serde(default)]
     pub message_en: String,
+    /// The first year it is asked (none: always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i32>,
+    /// The last year it is asked (none: still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<i32>,
 }
 
 // Mirrors `Domain` of `crates/catalog/src/model.rs`.

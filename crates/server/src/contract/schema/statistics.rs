@@ -178,6 +178,11 @@ pub struct Timeseries {
     pub data_version: String,
     /// Points by year, then group.
     pub points: Vec<Point>,
+    /// The years from which the key figure counts something else than the
+    /// year before (its definition or an input's changed, issue 29):
+    /// points on both sides of one are not comparable. Empty: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<i32>,
 }
 
 // Mirrors `Report` of `crates/engine/src/out/report.rs`.
