@@ -14,6 +14,7 @@ mod breaker28;
 mod breaker28b;
 mod browser;
 mod browser_year;
+mod catalog_years;
 mod collections;
 mod combination;
 mod definitions;

@@ -356,7 +356,7 @@ mod tests {
         let lib = c
             .domain("library")
             .ok_or(CatalogError::Invalid("x".into()))?;
-        assert_eq!(lib.basic_figures.len(), 17);
+        assert_eq!(lib.basic_figures.len(), 18);
         assert_eq!(lib.key_figures.len(), 15);
         assert_eq!(
             c.domain("music_school").map(|d| d.key_figures.len()),

@@ -102,6 +102,22 @@ impl Domain {
         }
     }
 
+    /// The domain with every basic figure, in the same order, described
+    /// as in `year` (the label and definition then): for code that finds
+    /// figures by their catalogue position and names them in messages.
+    pub fn described_in(&self, year: i32) -> Domain {
+        let mut d = self.clone();
+        for f in &mut d.basic_figures {
+            if let Some(e) = f.earlier.iter().find(|e| year <= e.valid_to) {
+                f.label = e.label.clone();
+                f.definition = e.definition.clone();
+                f.definition_en = e.definition_en.clone();
+                f.source = e.source.clone();
+            }
+        }
+        d
+    }
+
     /// The basic figures a key figure is computed from: those its formula
     /// names.
     pub fn inputs(&self, key: &KeyFigure) -> Vec<&BasicFigure> {
@@ -173,7 +189,7 @@ mod tests {
                 .unwrap_or_default()
         };
         assert!(loans(2024).contains("einschließlich Verlängerungen"));
-        assert!(loans(2025).contains("ohne"));
+        assert!(loans(2025).contains("nicht die automatischen Verlängerungen"));
         let per_capita = lib
             .key_figures
             .iter()

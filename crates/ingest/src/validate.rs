@@ -61,6 +61,8 @@ pub fn validate(
             "the file contains no data rows",
         )]));
     }
+    // Messages name each figure as the catalogue of the year does.
+    let domain = &domain.described_in(year);
     let mut errors = Errors(Vec::new());
     let columns = map_columns(batch, domain, year, &mut errors);
     check_missing_columns(domain, year, &columns, submitter, &mut errors);

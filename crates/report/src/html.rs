@@ -505,7 +505,8 @@ fn definitions_section(report: &Report, catalog: &vergleichsring_catalog::Catalo
             h2 id="definitionen-h" { "Anhang: Grundzahlen" }
             p { "Was jede Grundzahl zählt und wo die amtliche oder verbandliche Statistik dieselbe Zahl erfragt." }
             @for d in &report.domains {
-                @if let Some(domain) = catalog.domain(&d.domain) {
+                // The figures as asked and defined in the report's year.
+                @if let Some(domain) = catalog.domain(&d.domain).map(|c| c.in_year(report.year)) {
                     h3 { (Esc(&d.label)) }
                     table {
                         thead {
