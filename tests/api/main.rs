@@ -12,6 +12,7 @@ mod breaker26b;
 mod breaker26c;
 mod breaker28;
 mod breaker28b;
+mod breaker29;
 mod browser;
 mod browser_year;
 mod catalog_years;
