@@ -121,7 +121,6 @@ async fn breaker29_builder_check_tells_whether_a_left_out_member_reported() {
 /// fixed; X and Y are towns of the same (public) population, so the
 /// filter must treat them alike whether or not they reported.
 #[tokio::test]
-#[ignore = "finding: the builder's size-class filter lists only members that have figures in the publication, so GET /web/analyse/gruppe?klasse=GK3 names which members reported for the year"]
 async fn breaker29_size_class_filter_lists_who_reported() {
     let app = TestApp::spawn().await;
     ring(&app).await;
@@ -130,7 +129,8 @@ async fn breaker29_size_class_filter_lists_who_reported() {
         .get("/web/analyse/gruppe?bereich=library&jahr=2024&klasse=GK3")
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    assert!(page.text.contains(X), "X missing: {}", page.text);
+    // (X and Y are not in the official register, so neither has a class
+    // now; before, X's class came from the publication.)
     assert_eq!(
         page.text.contains(X),
         page.text.contains(Y),
@@ -296,7 +296,7 @@ async fn breaker29_group_names_are_one_plain_line() {
 /// U+061C ARABIC LETTER MARK is a bidi control (Unicode's Bidi_Control
 /// property, like U+200E/U+200F): it must not stay in a group's name.
 #[tokio::test]
-#[ignore = "finding: a custom group's name keeps U+061C ARABIC LETTER MARK, a bidi control character, which plain_line does not remove"]
+
 async fn breaker29_group_name_keeps_no_arabic_letter_mark() {
     let app = TestApp::spawn().await;
     let cities = ring(&app).await;
@@ -384,7 +384,7 @@ async fn breaker29_sql_downloads_hold_no_formula() {
 /// negative number in the first column then starts a cell that the rest
 /// of the line makes a formula (`-1,5+A1*0` is -1.5 + A1 × 0).
 #[tokio::test]
-#[ignore = "finding: the SQL console's CSV starts a line with an unneutralised negative number, so German Excel (one cell per line of a comma file) runs '-1,5+A1*0' as a formula"]
+
 async fn breaker29_sql_csv_line_is_no_formula_in_german_excel() {
     let app = TestApp::spawn().await;
     ring(&app).await;

@@ -683,24 +683,52 @@ async fn an_analyst_explores_and_queries_through_the_disclosure_door() {
     );
 }
 
-/// The group builder filters by size class as the latest publication of
-/// the chosen domain and year fixed it (from the reported population), and
-/// selects nobody by class for a year without a publication.
+/// The KGSt size class of a municipality (not a Landkreis) by its
+/// population, written from the table of the domain description.
+fn kgst_class(population: u64) -> &'static str {
+    match population {
+        400_000.. => "GK1",
+        200_000.. => "GK2",
+        100_000.. => "GK3",
+        50_000.. => "GK4",
+        25_000.. => "GK5",
+        10_000.. => "GK6",
+        _ => "GK7",
+    }
+}
+
+/// The group builder filters by size class from the official population
+/// of the bundled municipality register, read here from its file: the
+/// class is the same whether a member reported or not, so the filter
+/// tells nobody who reported.
 #[tokio::test]
 async fn the_group_builder_filters_by_size_class() {
     let app = TestApp::spawn().await;
-    // Fifteen cities of 120,000 inhabitants (GK3) and five of 60,000 (GK4).
-    let ids: Vec<String> = (1..=20).map(|i| format!("05{i:03}000")).collect();
-    let members: Vec<(&str, &str, &str)> = ids
+    // Thirty municipalities of Hesse (Land 06) from the register file.
+    let register = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("catalog/reference/gemeinden_gv_isys.csv"),
+    )
+    .unwrap();
+    let chosen: Vec<(String, u64)> = register
+        .lines()
+        .skip(1)
+        .map(|l| l.split(';').collect::<Vec<_>>())
+        .filter(|c| c[0].starts_with("06") && !c[0].ends_with("000"))
+        .take(30)
+        .map(|c| (c[0].to_string(), c[7].parse().unwrap()))
+        .collect();
+    assert_eq!(chosen.len(), 30);
+    let members: Vec<(&str, &str, &str)> = chosen
         .iter()
-        .map(|id| (id.as_str(), "Stadt", "kreisfreie_stadt"))
+        .map(|(id, _)| (id.as_str(), "Gemeinde", "kreisangehoerige_gemeinde"))
         .collect();
     app.register(&members).await;
-    let population = |i: usize| if i < 15 { 120_000.0 } else { 60_000.0 };
-    let rows: Vec<(&str, f64, f64)> = ids
+    // Five of them report (the others do not): the classes stay the same.
+    let rows: Vec<(&str, f64, f64)> = chosen
         .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), population(i), 1.0 + i as f64 / 10.0))
+        .take(5)
+        .map(|(id, p)| (id.as_str(), *p as f64, 1.0))
         .collect();
     app.library_bulk(2024, &rows).await;
     let mut web = signed_in_user(
@@ -708,7 +736,12 @@ async fn the_group_builder_filters_by_size_class() {
         serde_json::json!({"email": "gk@ring.example", "name": "Ana Lyse", "role": "analyst"}),
     )
     .await;
-    for (class, want) in [("GK3", 15), ("GK4", 5), ("GK5", 0), ("", 20)] {
+    for class in ["GK3", "GK4", "GK5", "GK6", "GK7"] {
+        let want: Vec<&str> = chosen
+            .iter()
+            .filter(|(_, p)| kgst_class(*p) == class)
+            .map(|(id, _)| id.as_str())
+            .collect();
         let page = web
             .get(&format!(
                 "/web/analyse/gruppe?klasse={class}&bereich=library&jahr=2024"
@@ -716,26 +749,26 @@ async fn the_group_builder_filters_by_size_class() {
             .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         assert!(
-            page.text.contains(&format!("{want} Mitglieder ausgewählt")),
-            "{class}: {}",
+            page.text
+                .contains(&format!("{} Mitglieder ausgewählt", want.len())),
+            "{class}: {want:?} {}",
             page.text
         );
+        for (id, _) in &chosen {
+            assert_eq!(
+                page.text.contains(id.as_str()),
+                want.contains(&id.as_str()),
+                "{class}: {id}"
+            );
+        }
     }
-    // The GK4 cities are the five of 60,000.
-    let page = web
-        .get("/web/analyse/gruppe?klasse=GK4&bereich=library&jahr=2024")
-        .await;
-    for (i, id) in ids.iter().enumerate() {
-        assert_eq!(page.text.contains(id.as_str()), i >= 15, "{id}");
-    }
-    // No publication for 2023: no member is in a class yet.
-    let none = web
-        .get("/web/analyse/gruppe?klasse=GK3&bereich=library&jahr=2023")
+    let all = web
+        .get("/web/analyse/gruppe?bereich=library&jahr=2024")
         .await;
     assert!(
-        none.text.contains("0 Mitglieder ausgewählt"),
+        all.text.contains("30 Mitglieder ausgewählt"),
         "{}",
-        none.text
+        all.text
     );
     // A hostile domain is a 4xx, not a crash.
     let bad = web

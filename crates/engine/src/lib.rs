@@ -210,22 +210,6 @@ impl Engine {
         self.statistics().preview_group(domain, year, group).await
     }
 
-    /// Each member's size class as the latest publication of (domain,
-    /// year) fixed it, empty before the first: the analysts' group builder
-    /// filters by it. The class follows from the population, a public
-    /// figure (rule 13), so it tells nothing protected.
-    pub fn published_size_classes(
-        &self,
-        domain: &str,
-        year: i32,
-    ) -> Result<std::collections::BTreeMap<String, String>> {
-        let d = self.core.domain(domain)?;
-        base::check_year(year)?;
-        self.core
-            .publishing()
-            .published_groups(d, year, out::compare::Dimension::SizeClass)
-    }
-
     /// Defines a custom peer group after checking it.
     pub async fn create_group(&self, group: CustomGroup) -> Result<CustomGroup> {
         self.statistics().create_group(group).await

@@ -41,8 +41,9 @@ pub enum Dialect {
 
 /// Neutralises a text cell against formula injection: a leading `=`,
 /// `+`, `-`, `@`, tab or carriage return gets a `'` before it, and so does
-/// one after a `;` or tab inside the text, where a spreadsheet that splits
-/// a CSV file on semicolons (German Excel) or tabs would start a cell.
+/// one after a `;`, `,` or tab inside the text, where a spreadsheet that
+/// splits a CSV file on semicolons (German Excel), commas (English Excel
+/// opening a German file) or tabs would start a cell.
 pub fn neutralise(text: &str) -> String {
     let trigger = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
     let mut out = String::with_capacity(text.len() + 1);
@@ -52,7 +53,7 @@ pub fn neutralise(text: &str) -> String {
             out.push('\'');
         }
         out.push(c);
-        cell_start = matches!(c, ';' | '\t');
+        cell_start = matches!(c, ';' | ',' | '\t');
     }
     out
 }
@@ -399,6 +400,7 @@ mod tests {
         // A reader that splits on ';' or tabs starts a cell there.
         assert_eq!(neutralise("Stadt;=cmd|x;y"), "Stadt;'=cmd|x;y");
         assert_eq!(neutralise("a\t@b"), "a\t'@b");
+        assert_eq!(neutralise("a,=1, b"), "a,'=1, b");
         assert_eq!(number(Some(-1.5), Dialect::De), "-1,5");
         assert_eq!(
             sheet_name("Öffentliche Bibliothek: [Test]"),

@@ -102,10 +102,23 @@ pub fn collection_table(
     }
 }
 
-/// A table as CSV (`xlsx` false) or XLSX: its media type and bytes.
+/// A table as CSV (`xlsx` false) or XLSX: its media type and bytes. The
+/// CSV is written in the English dialect (comma, decimal point).
 pub fn table(
     table: &vergleichsring_report::table::Table,
     xlsx: bool,
+) -> Result<(&'static str, Bytes), EngineError> {
+    table_in(table, xlsx, Dialect::En)
+}
+
+/// [`table`] with the CSV in `dialect`: German (semicolon, decimal comma)
+/// for a file a person opens in German Excel, which reads a comma file's
+/// line as one cell, so that a line starting with a negative number
+/// followed by a cell like `5+A1*0` would run as a formula.
+pub fn table_in(
+    table: &vergleichsring_report::table::Table,
+    xlsx: bool,
+    dialect: Dialect,
 ) -> Result<(&'static str, Bytes), EngineError> {
     let internal = |e: vergleichsring_report::ReportError| EngineError::Internal(e.to_string());
     Ok(if xlsx {
@@ -118,7 +131,7 @@ pub fn table(
     } else {
         (
             "text/csv; charset=utf-8",
-            vergleichsring_report::table::to_csv(table, Dialect::En)
+            vergleichsring_report::table::to_csv(table, dialect)
                 .map_err(internal)?
                 .into(),
         )

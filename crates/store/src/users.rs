@@ -137,14 +137,14 @@ pub(crate) fn check_email(email: &str) -> Result<String> {
 
 /// User text made plain and single-line for names and for mails: line
 /// breaks, tabs and other control characters, and invisible formatting
-/// characters (bidirectional overrides, zero-width characters) become a
-/// space; characters a host name drops (the soft hyphen, the combining
-/// grapheme joiner, variation selectors, Hangul fillers, tags) are
-/// removed, so that what a mail shows is what its link checks see; runs
+/// characters (bidirectional overrides and marks, the Arabic letter mark,
+/// zero-width characters) become a space; characters a host name drops
+/// (the soft hyphen, the combining grapheme joiner, variation selectors,
+/// Hangul fillers, tags) are removed, so that what a mail shows is what its link checks see; runs
 /// of spaces become one; trimmed; cut to `max_chars` characters (with an
 /// ellipsis).
 pub fn plain_line(text: &str, max_chars: usize) -> String {
-    let invisible = |c: char| matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}');
+    let invisible = |c: char| matches!(c, '\u{61c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}');
     let ignorable = |c: char| matches!(c, '\u{ad}' | '\u{34f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{ffa0}' | '\u{e0000}'..='\u{e0fff}');
     let spaced: String = text
         .chars()

@@ -251,7 +251,7 @@ fn sql_page(
                 label for="format" { "Ergebnis" }
                 select id="format" name="format" {
                     option value="html" { "als Tabelle" }
-                    option value="csv" { "CSV herunterladen" }
+                    option value="csv" { "CSV herunterladen (Semikolon, für Excel)" }
                     option value="xlsx" { "Excel herunterladen" }
                     option value="parquet" { "Parquet herunterladen" }
                 }
@@ -323,7 +323,8 @@ pub(super) async fn run_sql(
         "parquet" => TableFormat::Parquet,
         // A spreadsheet opens the CSV, so it goes through the same table
         // as the XLSX: cells a spreadsheet would run as formulas are
-        // neutralised there.
+        // neutralised there, and the CSV is German (semicolons) so that
+        // German Excel splits it into cells.
         "html" | "csv" | "xlsx" => TableFormat::Json,
         _ => {
             return Err(WebError::bad_request(
@@ -364,7 +365,11 @@ pub(super) async fn run_sql(
                 .map_err(|e| WebError::from(EngineError::Internal(e.to_string())))?;
             if other == "xlsx" || other == "csv" {
                 let table = crate::render::json_table("Abfrage", &result);
-                let (media, body) = crate::render::table(&table, other == "xlsx")?;
+                let (media, body) = crate::render::table_in(
+                    &table,
+                    other == "xlsx",
+                    vergleichsring_report::Dialect::De,
+                )?;
                 return Ok(download(media, other, body));
             }
             Ok(html_page(

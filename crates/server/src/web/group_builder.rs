@@ -1,6 +1,7 @@
 //! The analysts' custom-group builder (`/web/analyse/gruppe`): members
-//! filtered by Land, kind, size class (as the chosen domain and year's
-//! latest publication fixed it) and name; the audit's answer for the group in a
+//! filtered by Land, kind, size class (from the official population of the
+//! municipality register, public and the same for every member whether it
+//! reported or not) and name; the audit's answer for the group in a
 //! (domain, year)'s publication before it is saved (rules 6 and 11,
 //! nothing recorded; counted like queries, before the work); then saved
 //! as `POST /api/v1/groups` does.
@@ -27,12 +28,11 @@ pub(super) struct GroupFilter {
     /// A part of the name; empty: every name.
     #[serde(default)]
     suche: String,
-    /// A size class (`GK1` … `GK7`, `LK1` … `LK3`) as the latest
-    /// publication of the domain and year fixed it; empty: every class.
+    /// A size class (`GK1` … `GK7`, `LK1` … `LK3`) from the population of
+    /// the official municipality register; empty: every class.
     #[serde(default)]
     klasse: String,
-    /// The domain whose publication the audit checks against (and whose
-    /// size classes the filter uses).
+    /// The domain whose publication the audit checks against.
     #[serde(default)]
     bereich: String,
     /// The year of that publication.
@@ -41,12 +41,12 @@ pub(super) struct GroupFilter {
 }
 
 impl GroupFilter {
-    fn matches(&self, m: &RingMember, classes: &BTreeMap<String, String>) -> bool {
+    fn matches(&self, m: &RingMember, classes: &BTreeMap<&str, String>) -> bool {
         let needle = self.suche.trim().to_lowercase();
         (self.land.is_empty() || m.member_id.starts_with(&self.land))
             && (self.art.is_empty() || m.kind.as_str() == self.art)
             && (needle.is_empty() || m.name.to_lowercase().contains(&needle))
-            && (self.klasse.is_empty() || classes.get(&m.member_id) == Some(&self.klasse))
+            && (self.klasse.is_empty() || classes.get(m.member_id.as_str()) == Some(&self.klasse))
     }
 
     /// The filter with the first domain of the catalogue when none is
@@ -60,25 +60,34 @@ impl GroupFilter {
         self
     }
 
-    /// The year of the audit and the size classes: the one given, else
-    /// last year.
+    /// The year of the audit: the one given, else last year.
     fn year(&self) -> i32 {
         self.jahr.trim().parse().unwrap_or(pages::this_year() - 1)
     }
 }
 
-/// The members a filter selects, by id. A size class is looked up in the
-/// latest publication of the filter's domain and year (none: no member
-/// is in it).
+/// The members a filter selects, by id. A member's size class follows
+/// from its population in the official municipality register (a Kreis:
+/// the sum of its municipalities), a public figure (rule 13): published
+/// groups would name only the members that reported, so that a filter on
+/// them would tell who did.
 fn selected(state: &AppState, f: &GroupFilter) -> Result<Vec<RingMember>, WebError> {
-    let classes = if f.klasse.is_empty() {
-        BTreeMap::new()
-    } else {
-        state.engine.published_size_classes(&f.bereich, f.year())?
-    };
-    Ok(state
-        .store
-        .members_map()
+    let members = state.store.members_map();
+    let mut classes = BTreeMap::new();
+    if !f.klasse.is_empty() {
+        let register = vergleichsring_catalog::register::Register::bundled();
+        let catalog = state.engine.catalog();
+        for m in members.values() {
+            let class = register
+                .propose(&m.member_id)
+                .and_then(|p| catalog.size_class(m.kind, p.population as f64))
+                .map(|c| c.id.clone());
+            if let Some(c) = class {
+                classes.insert(m.member_id.as_str(), c);
+            }
+        }
+    }
+    Ok(members
         .values()
         .filter(|m| f.matches(m, &classes))
         .cloned()
@@ -117,7 +126,7 @@ fn page(
                 div { label for="jahr" { "Jahr" } input id="jahr" type="text" inputmode="numeric" name="jahr" value=(year); }
                 button type="submit" { "Auswählen" }
             }
-            p class="muted" { "Sparte und Jahr bestimmen die Größenklassen (nach der letzten Veröffentlichung, aus der Einwohnerzahl) und die Veröffentlichung, gegen die geprüft wird." }
+            p class="muted" { "Die Größenklasse folgt aus der amtlichen Einwohnerzahl des Gemeindeverzeichnisses (GV-ISys, © Statistisches Bundesamt); Sparte und Jahr bestimmen die Veröffentlichung, gegen die geprüft wird." }
             section aria-labelledby="auswahl" {
                 h2 id="auswahl" { (members.len()) " Mitglieder ausgewählt" }
                 ul { @for m in members.iter().take(200) { li { (m.name) " " span class="muted" { (m.member_id) } } } }
@@ -156,7 +165,7 @@ fn page(
     operation_id = "web_group_builder",
     tag = "web",
     summary = "Build a custom group (analyst)",
-    description = "For an analyst's or admin's account: members filtered by Land, kind, size class (as the latest publication of the chosen domain and year fixed it) and a part of the name, with the form to check the group against a publication's audit and to save it.",
+    description = "For an analyst's or admin's account: members filtered by Land, kind, size class (from the official population of the municipality register) and a part of the name, with the form to check the group against a publication's audit and to save it.",
     params(GroupFilter),
     security(("session" = [])),
     responses(
@@ -171,6 +180,7 @@ pub(super) async fn builder(
     SignedIn(AnalystAccount(account)): SignedIn<AnalystAccount>,
 ) -> Result<Response, WebError> {
     let f = f.or_first_domain(state.engine.catalog());
+    state.engine.domain(&f.bereich)?;
     let members = selected(&state, &f)?;
     Ok(html_page(
         page(&state, &account, &f, &members, None).into_string(),
@@ -250,6 +260,7 @@ pub(super) async fn save_group(
         jahr: form.jahr,
     }
     .or_first_domain(state.engine.catalog());
+    state.engine.domain(&filter.bereich)?;
     let members = selected(&state, &filter)?;
     let group = CustomGroup {
         id: if form.id.trim().is_empty() {

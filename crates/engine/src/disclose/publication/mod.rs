@@ -341,26 +341,6 @@ impl Publications<'_> {
         })
     }
 
-    /// Each member's group in a built-in dimension as the latest
-    /// publication of (domain, year) fixed it; empty before the first.
-    pub(crate) fn published_groups(
-        &self,
-        domain: &Domain,
-        year: i32,
-        dimension: Dimension,
-    ) -> Result<std::collections::BTreeMap<String, String>> {
-        let entries = self.core.ledgers.entries_of(&domain.id, year)?;
-        let groups = publications(&entries)
-            .last()
-            .and_then(|(_, s)| s.groups.get(dimension.as_str()).map(|g| (&s.member_ids, g)));
-        Ok(groups.map_or_else(Default::default, |(ids, g)| {
-            ids.iter()
-                .zip(g)
-                .filter_map(|(m, g)| g.clone().map(|g| (m.clone(), g)))
-                .collect()
-        }))
-    }
-
     /// Rule 10: how many members' figures differ from the previous
     /// publication, or why that is too few to publish again.
     fn enough_changes(
