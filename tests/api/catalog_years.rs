@@ -181,6 +181,28 @@ async fn a_change_of_definition_warns_about_nothing_and_breaks_the_series() {
         .await;
     assert!(visits.body.get("breaks").is_none(), "{}", visits.text);
 
+    // The analysts' explorer shows the series with its break.
+    let mut analyst = crate::web::signed_in_user(
+        &app,
+        serde_json::json!({"email": "ana@ring.example", "name": "Ana Lyse", "role": "analyst"}),
+    )
+    .await;
+    let explorer = analyst
+        .get("/web/analyse?bereich=library&jahr=2025&kennzahl=loans_per_capita&gruppierung=all")
+        .await;
+    assert_eq!(explorer.status, StatusCode::OK, "{}", explorer.text);
+    assert!(
+        explorer.text.contains("Zeitreihe der Mittelwerte"),
+        "{}",
+        explorer.text
+    );
+    assert!(explorer.text.contains("Bruch ab 2025"), "{}", explorer.text);
+    assert!(explorer.text.contains("2024"), "{}", explorer.text);
+    let steady = analyst
+        .get("/web/analyse?bereich=library&jahr=2025&kennzahl=visits_per_capita&gruppierung=all")
+        .await;
+    assert!(!steady.text.contains("Bruch ab"), "{}", steady.text);
+
     // The entry form of 2025 asks e-media uses, not virtual visits.
     let token = app.token(Role::Member, Some(&ids[0])).await;
     let mut member = WebClient::new(&app);

@@ -128,13 +128,6 @@ impl<'e> Statistics<'e> {
     pub(crate) async fn comparison(&self, req: &StatsRequest<'_>, year: i32) -> Result<Comparison> {
         check_year(year)?;
         let p = self.prepare_fresh(req).await?;
-        let key = &p.domain.key_figures[p.figure];
-        if !key.valid_in(year) {
-            return Err(EngineError::NotFound(format!(
-                "key figure {} of {} is not computed for {year} (the catalogue of that year does not have it)",
-                key.id, p.domain.id
-            )));
-        }
         self.comparison_of(req, p, year).await
     }
 
@@ -146,6 +139,13 @@ impl<'e> Statistics<'e> {
         p: Prepared<'e>,
         year: i32,
     ) -> Result<Comparison> {
+        let key = &p.domain.key_figures[p.figure];
+        if !key.valid_in(year) {
+            return Err(EngineError::NotFound(format!(
+                "key figure {} of {} is not computed for {year} (the catalogue of that year does not have it)",
+                key.id, p.domain.id
+            )));
+        }
         // Give to get: a member, or a consultant reading on its behalf, sees a
         // year's comparisons only once the member has submitted for it.
         if let Some(m) = req.member

@@ -9,7 +9,7 @@
 use maud::{Markup, html};
 use vergleichsring_catalog::numbers::de_opt;
 use vergleichsring_engine::StatsQuery;
-use vergleichsring_engine::compare::{Comparison, GroupResult};
+use vergleichsring_engine::compare::{Comparison, GroupResult, Timeseries};
 use vergleichsring_engine::export::TableFormat;
 
 use super::*;
@@ -41,7 +41,7 @@ fn dimensions(state: &AppState) -> Vec<(String, String)> {
     operation_id = "web_explorer",
     tag = "web",
     summary = "The explorer (analyst)",
-    description = "For an analyst's or admin's account: choose a domain, year, key figure and dimension or custom group; the page shows each group's statistics after disclosure control (as `GET /api/v1/comparisons/{domain}/{year}` gives them to the account's role) as a table and a band chart, with a link to the SQL console.",
+    description = "For an analyst's or admin's account: choose a domain, year, key figure and dimension or custom group; the page shows each group's statistics after disclosure control (as `GET /api/v1/comparisons/{domain}/{year}` gives them to the account's role) as a table and a band chart, and each group's mean over the years up to the chosen one (as `GET /api/v1/timeseries/...` gives them, with the years the series breaks), with a link to the SQL console.",
     params(crate::contract::WebExplorerQuery),
     security(("session" = [])),
     responses(
@@ -72,8 +72,8 @@ pub(super) async fn explorer(
         .or_else(|| domain.key_figures.first().map(|k| k.id.clone()))
         .unwrap_or_default();
     let group_by = q.gruppierung.clone().unwrap_or_else(|| "size_class".into());
-    let comparison = if q.bereich.is_some() {
-        let query = StatsQuery {
+    let (comparison, series) = if q.bereich.is_some() {
+        let query = || StatsQuery {
             domain: &domain.id,
             figure: &figure,
             group_by: &group_by,
@@ -81,16 +81,22 @@ pub(super) async fn explorer(
             member: None,
             as_of: None,
         };
-        Some(
-            state
-                .engine
-                .stats_answer(query)
-                .await?
-                .comparison(year)
-                .await?,
-        )
+        let comparison = state
+            .engine
+            .stats_answer(query())
+            .await?
+            .comparison(year)
+            .await?;
+        // The years up to the chosen one, through the same door.
+        let series = state
+            .engine
+            .stats_answer(query())
+            .await?
+            .timeseries(None, Some(year))
+            .await?;
+        (Some(comparison), Some(series))
     } else {
-        None
+        (None, None)
     };
     let choice = Choice {
         domain: &domain.id,
@@ -98,7 +104,13 @@ pub(super) async fn explorer(
         figure: &figure,
         group_by: &group_by,
     };
-    let page = explorer_page(&state, &account, &choice, comparison.as_ref());
+    let page = explorer_page(
+        &state,
+        &account,
+        &choice,
+        comparison.as_ref(),
+        series.as_ref(),
+    );
     Ok(html_page(page.into_string()))
 }
 
@@ -115,6 +127,7 @@ fn explorer_page(
     account: &Account,
     c: &Choice<'_>,
     comparison: Option<&Comparison>,
+    series: Option<&Timeseries>,
 ) -> Markup {
     let catalog = state.engine.catalog();
     let now = pages::this_year();
@@ -140,6 +153,7 @@ fn explorer_page(
                 button type="submit" { "Anzeigen" }
             }
             @if let Some(cmp) = comparison { (comparison_section(state, cmp)) }
+            @if let Some(ts) = series { (series_section(ts)) }
         },
     )
 }
@@ -177,6 +191,58 @@ fn comparison_section(state: &AppState, cmp: &Comparison) -> Markup {
             table {
                 (layout::table_head(&["Gruppe", "n", "Mittelwert", "Median", "25 %", "75 %", "gewichtet", "Hinweis"]))
                 tbody { @for g in &cmp.groups { (group_row(g)) } }
+            }
+        }
+    }
+}
+
+/// The time series: each group's mean by year, as published, with the
+/// years from which the key figure counts something else.
+fn series_section(ts: &Timeseries) -> Markup {
+    let mut groups: Vec<&str> = ts
+        .points
+        .iter()
+        .filter_map(|p| p.group.as_deref())
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut years: Vec<i32> = ts.points.iter().map(|p| p.year).collect();
+    years.sort_unstable();
+    years.dedup();
+    let mean = |year: i32, group: &str| {
+        ts.points
+            .iter()
+            .find(|p| p.year == year && p.group.as_deref() == Some(group))
+            .map_or_else(
+                || "–".to_string(),
+                |p| match p.stats.as_ref().and_then(|s| s.mean) {
+                    Some(m) if !p.suppressed => de_opt(Some(m)),
+                    _ => "zurückgehalten".to_string(),
+                },
+            )
+    };
+    let mut head = vec!["Jahr"];
+    head.extend(groups.iter().copied());
+    html! {
+        section aria-labelledby="zeitreihe" {
+            h2 id="zeitreihe" { "Zeitreihe der Mittelwerte" }
+            @for y in &ts.breaks {
+                p class="notice" { "Bruch ab " (y) ": die Definition der Kennzahl oder einer ihrer Grundzahlen hat sich geändert; Werte vor und ab " (y) " sind nicht vergleichbar." }
+            }
+            @if years.is_empty() {
+                p { "Noch keine veröffentlichten Jahre." }
+            } @else {
+                table {
+                    (layout::table_head(&head))
+                    tbody {
+                        @for y in &years {
+                            tr {
+                                th scope="row" { (y) @if ts.breaks.contains(y) { " (Bruch)" } }
+                                @for g in &groups { td class="num" { (mean(*y, g)) } }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
