@@ -207,6 +207,27 @@ async fn a_change_of_definition_warns_about_nothing_and_breaks_the_series() {
     let token = app.token(Role::Member, Some(&ids[0])).await;
     let mut member = WebClient::new(&app);
     member.sign_in(&token).await;
+    // The member's report marks the break under its series.
+    let report = app
+        .get(&format!("/api/v1/reports/{}/2025", ids[0]), Some(&token))
+        .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    let figures = report.body["domains"][0]["key_figures"].as_array().unwrap();
+    let breaks = |id: &str| {
+        figures
+            .iter()
+            .find(|k| k["id"] == id)
+            .map(|k| k["breaks"].clone())
+            .unwrap()
+    };
+    assert_eq!(breaks("loans_per_capita"), serde_json::json!([2025]));
+    assert_eq!(breaks("visits_per_capita"), Value::Null);
+    let page = member.get("/web/bericht/2025").await;
+    assert!(
+        page.text.contains("Bruch in der Zeitreihe ab 2025"),
+        "{}",
+        page.text
+    );
     let form = member.get("/web/erfassung?bereich=library&jahr=2025").await;
     assert!(form.text.contains("f_e_media_uses"), "{}", form.text);
     assert!(!form.text.contains("f_virtual_visits"), "{}", form.text);

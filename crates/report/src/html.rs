@@ -398,6 +398,9 @@ fn charts(id: &str, class_label: Option<&str>, k: &FigureReport) -> Markup {
             @if let Some(bars) = bars { (PreEscaped(bars)) }
             @if let Some(line) = line { (PreEscaped(line)) }
         }
+        @for y in &k.breaks {
+            p class="meta" { "Bruch in der Zeitreihe ab " (y) ": die Definition einer Grundzahl dieser Kennzahl hat sich geändert; Werte vor und ab " (y) " sind nicht vergleichbar." }
+        }
     }
 }
 

@@ -84,6 +84,10 @@ pub struct FigureReport {
     pub all: Option<GroupResult>,
     /// The member's value against its size class over up to five years.
     pub timeseries: Vec<Point>,
+    /// The years of the series from which the key figure counts something
+    /// else than the year before (a definition changed, issue 29).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<i32>,
 }
 
 /// The method section.
@@ -261,7 +265,13 @@ impl<'e> Reports<'e> {
                 ask.as_of,
             )
             .await?;
-        for (f, points) in figures.iter_mut().zip(series) {
+        for ((f, points), k) in figures.iter_mut().zip(series).zip(&d.key_figures) {
+            let years: Vec<i32> = points.iter().map(|p| p.year).collect();
+            f.breaks = d
+                .breaks(k, &years)
+                .into_iter()
+                .filter(|y| years.first().is_some_and(|first| y > first))
+                .collect();
             f.timeseries = points;
         }
         Ok(Some(DomainReport {
@@ -321,6 +331,7 @@ impl<'e> Reports<'e> {
                 size_class: sc,
                 all,
                 timeseries: Vec::new(),
+                breaks: Vec::new(),
             });
         }
         figures

@@ -255,6 +255,10 @@ pub struct FigureReport {
     pub all: Option<GroupResult>,
     /// The member's value against its size class over up to five years.
     pub timeseries: Vec<Point>,
+    /// The years of the series from which the key figure counts something
+    /// else than the year before (a definition changed, issue 29).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<i32>,
 }
 
 // Mirrors `Method` of `crates/engine/src/out/report.rs`.
