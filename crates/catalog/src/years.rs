@@ -118,6 +118,27 @@ impl Domain {
         d
     }
 
+    /// Why a value of a figure the catalogue does not ask for `year` is
+    /// refused, with the years it is asked and what replaces it.
+    pub fn not_asked(&self, fig: &BasicFigure, year: i32) -> String {
+        let asked = match (fig.valid_from, fig.valid_to) {
+            (Some(f), Some(t)) => format!("from {f} to {t}"),
+            (Some(f), None) => format!("from {f}"),
+            (None, Some(t)) => format!("until {t}"),
+            (None, None) => "always".to_string(),
+        };
+        let successor = self
+            .basic_figures
+            .iter()
+            .find(|g| g.replaces.as_deref() == Some(fig.id.as_str()))
+            .map(|g| format!("; {} ({}) replaces it", g.id, g.label))
+            .unwrap_or_default();
+        format!(
+            "{} ({}) is not asked for {year}: it is asked {asked}{successor}; leave the cell empty",
+            fig.id, fig.label
+        )
+    }
+
     /// The basic figures a key figure is computed from: those its formula
     /// names.
     pub fn inputs(&self, key: &KeyFigure) -> Vec<&BasicFigure> {

@@ -540,7 +540,7 @@ fn check_figures(
         if !fig.asked_in(year) {
             // Not asked that year: only an empty cell is right.
             if v.is_some() {
-                errors.push(at.error("not_asked", &fig.id, not_asked(domain, fig, year)));
+                errors.push(at.error("not_asked", &fig.id, domain.not_asked(fig, year)));
                 ok = false;
             }
             values.push(None);
@@ -551,27 +551,6 @@ fn check_figures(
         values.push(v.map(|x| if x == 0.0 { 0.0 } else { x }));
     }
     (values, ok)
-}
-
-/// Why a value of a figure the catalogue does not ask for `year` is
-/// refused, with the years it is asked and what replaces it.
-fn not_asked(domain: &Domain, fig: &BasicFigure, year: i32) -> String {
-    let asked = match (fig.valid_from, fig.valid_to) {
-        (Some(f), Some(t)) => format!("from {f} to {t}"),
-        (Some(f), None) => format!("from {f}"),
-        (None, Some(t)) => format!("until {t}"),
-        (None, None) => "always".to_string(),
-    };
-    let successor = domain
-        .basic_figures
-        .iter()
-        .find(|g| g.replaces.as_deref() == Some(fig.id.as_str()))
-        .map(|g| format!("; {} ({}) replaces it", g.id, g.label))
-        .unwrap_or_default();
-    format!(
-        "{} ({}) is not asked for {year}: it is asked {asked}{successor}; leave the cell empty",
-        fig.id, fig.label
-    )
 }
 
 /// Whether one value may be stored: a finite, non-negative number, or empty

@@ -8,6 +8,7 @@
 //! return) are prefixed with `'`, so that a member name or label can never
 //! become a formula in a spreadsheet (CSV and formula injection).
 
+mod appendix;
 pub mod fmt;
 pub mod html;
 pub mod svg;

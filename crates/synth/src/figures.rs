@@ -149,11 +149,7 @@ fn library(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
     let normal_visits = pop * visits_per_capita * f.act;
     let visits = whole(normal_visits * pandemic(ctx.year, 0.65, 0.75));
     let normal_loans = stock * turnover * f.act;
-    // From 2025 the catalogue counts loans as the DBS does, without the
-    // automatic renewals (about one loan in seven before): the series
-    // breaks there.
-    let dbs_loans = if ctx.year >= 2025 { 0.85 } else { 1.0 };
-    let mut loans = whole(normal_loans * dbs_loans * pandemic(ctx.year, 0.65, 0.75));
+    let mut loans = whole(normal_loans * dbs_2025(ctx.year) * pandemic(ctx.year, 0.65, 0.75));
     // Closed branches lent digitally instead, so e-loans rose in the pandemic.
     let e_loans = whole(normal_loans * e_share * pandemic(ctx.year, 1.3, 1.2));
     // Small libraries open few hours; the bounds keep each site between about 6
@@ -184,13 +180,7 @@ fn library(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
         opening_hours,
         active_users,
         visits,
-        // Virtual visits are asked until 2024, loan-like uses of e-media
-        // from 2025 (NaN: not asked that year).
-        if ctx.year <= 2024 {
-            whole(normal_visits * virtual_per_visit)
-        } else {
-            f64::NAN
-        },
+        asked(ctx.year <= 2024, whole(normal_visits * virtual_per_visit)),
         stock,
         whole(stock * renewal),
         loans,
@@ -201,12 +191,25 @@ fn library(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
         expenditure_staff,
         expenditure_media,
         whole(expenditure_total * cost_recovery * pandemic(ctx.year, 0.7, 0.8)),
-        if ctx.year >= 2025 {
-            whole(e_loans * 1.5 + normal_visits * virtual_per_visit * 0.1)
-        } else {
-            f64::NAN
-        },
+        asked(
+            ctx.year >= 2025,
+            whole(e_loans * 1.5 + normal_visits * virtual_per_visit * 0.1),
+        ),
     ]
+}
+
+/// A value where the catalogue asks the figure that year, else NaN (not
+/// asked): the library's virtual visits end with 2024, its loan-like uses
+/// of e-media start in 2025.
+fn asked(is_asked: bool, value: f64) -> f64 {
+    if is_asked { value } else { f64::NAN }
+}
+
+/// The share of loans counted from 2025, when the catalogue counts them as
+/// the DBS does, without the automatic renewals (about one loan in seven
+/// before): the series breaks there.
+fn dbs_2025(year: i32) -> f64 {
+    if year >= 2025 { 0.85 } else { 1.0 }
 }
 
 /// Municipal museums.
