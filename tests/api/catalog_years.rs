@@ -235,3 +235,51 @@ async fn a_change_of_definition_warns_about_nothing_and_breaks_the_series() {
     assert!(old.text.contains("f_virtual_visits"), "{}", old.text);
     assert!(old.text.contains("inkl. Verlängerungen"), "{}", old.text);
 }
+
+/// A key figure computed from a year on (`valid_from` in a ring's own
+/// catalogue): not in the catalogue of earlier years, and a comparison of
+/// such a year is a 404 naming why.
+#[tokio::test]
+async fn a_key_figure_of_later_years_is_not_compared_before() {
+    let app = TestApp::spawn_with(|dir| {
+        let file = dir.join("catalog/domains/library.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let changed = text.replace(
+            r#"formula = "loans / stock" }"#,
+            r#"formula = "loans / stock", valid_from = 2025 }"#,
+        );
+        assert_ne!(changed, text, "the turnover line changed");
+        std::fs::write(&file, changed).unwrap();
+    })
+    .await;
+    app.city_ring(6, 10.0).await;
+    let old = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=turnover&group_by=all",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::NOT_FOUND, "{}", old.text);
+    assert!(old.text.contains("not computed for 2024"), "{}", old.text);
+    let other = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text);
+    let y2024 = app.get("/api/v1/catalog?year=2024", None).await;
+    let keys: Vec<&str> = y2024.body["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "library")
+        .unwrap()["key_figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert!(!keys.contains(&"turnover"), "{keys:?}");
+    assert!(keys.contains(&"loans_per_capita"), "{keys:?}");
+}
