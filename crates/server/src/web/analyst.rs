@@ -87,13 +87,39 @@ pub(super) async fn explorer(
             .await?
             .comparison(year)
             .await?;
-        // The years up to the chosen one, through the same door.
-        let series = state
-            .engine
-            .stats_answer(query())
-            .await?
-            .timeseries(None, Some(year))
-            .await?;
+        // The years up to the chosen one, through the same door, kept
+        // like the API's answers (keyed by what the series depends on):
+        // five years of a national ring take half a second to compute,
+        // and publications change rarely.
+        let answer = state.engine.stats_answer(query()).await?;
+        let year_text = year.to_string();
+        let key = answer.state().map(|depends_on| {
+            crate::cache::etag(
+                depends_on,
+                &[
+                    "web-explorer-series",
+                    &domain.id,
+                    &figure,
+                    &group_by,
+                    account.caller.role.as_str(),
+                    &year_text,
+                ],
+            )
+        });
+        let kept = key.as_deref().and_then(|k| state.responses.get(k));
+        let series = match kept {
+            Some((_, body)) => String::from_utf8_lossy(&body).into_owned(),
+            None => {
+                let ts = answer.timeseries(None, Some(year)).await?;
+                let html = series_section(&ts).into_string();
+                if let Some(k) = &key {
+                    state
+                        .responses
+                        .put(k, "text/html; charset=utf-8", html.clone().into());
+                }
+                html
+            }
+        };
         (Some(comparison), Some(series))
     } else {
         (None, None)
@@ -109,7 +135,7 @@ pub(super) async fn explorer(
         &account,
         &choice,
         comparison.as_ref(),
-        series.as_ref(),
+        series.as_deref(),
     );
     Ok(html_page(page.into_string()))
 }
@@ -127,7 +153,7 @@ fn explorer_page(
     account: &Account,
     c: &Choice<'_>,
     comparison: Option<&Comparison>,
-    series: Option<&Timeseries>,
+    series: Option<&str>,
 ) -> Markup {
     let catalog = state.engine.catalog();
     let now = pages::this_year();
@@ -153,7 +179,8 @@ fn explorer_page(
                 button type="submit" { "Anzeigen" }
             }
             @if let Some(cmp) = comparison { (comparison_section(state, cmp)) }
-            @if let Some(ts) = series { (series_section(ts)) }
+            // Rendered by `series_section`, which escapes what it writes.
+            @if let Some(html) = series { (maud::PreEscaped(html)) }
         },
     )
 }
