@@ -87,39 +87,14 @@ pub(super) async fn explorer(
             .await?
             .comparison(year)
             .await?;
-        // The years up to the chosen one, through the same door, kept
-        // like the API's answers (keyed by what the series depends on):
-        // five years of a national ring take half a second to compute,
-        // and publications change rarely.
         let answer = state.engine.stats_answer(query()).await?;
-        let year_text = year.to_string();
-        let key = answer.state().map(|depends_on| {
-            crate::cache::etag(
-                depends_on,
-                &[
-                    "web-explorer-series",
-                    &domain.id,
-                    &figure,
-                    &group_by,
-                    account.caller.role.as_str(),
-                    &year_text,
-                ],
-            )
-        });
-        let kept = key.as_deref().and_then(|k| state.responses.get(k));
-        let series = match kept {
-            Some((_, body)) => String::from_utf8_lossy(&body).into_owned(),
-            None => {
-                let ts = answer.timeseries(None, Some(year)).await?;
-                let html = series_section(&ts).into_string();
-                if let Some(k) = &key {
-                    state
-                        .responses
-                        .put(k, "text/html; charset=utf-8", html.clone().into());
-                }
-                html
-            }
-        };
+        let series = kept_series(
+            &state,
+            &account,
+            answer,
+            (&domain.id, &figure, &group_by, year),
+        )
+        .await?;
         (Some(comparison), Some(series))
     } else {
         (None, None)
@@ -138,6 +113,44 @@ pub(super) async fn explorer(
         series.as_deref(),
     );
     Ok(html_page(page.into_string()))
+}
+
+/// The explorer's time series: the years up to the chosen one, through
+/// the same door as the API, rendered and kept like the API's answers
+/// (keyed by what the series depends on, the role and the request): five
+/// years of a national ring take half a second to compute, and
+/// publications change rarely.
+async fn kept_series(
+    state: &AppState,
+    account: &Account,
+    answer: vergleichsring_engine::StatsAnswer<'_, '_>,
+    (domain, figure, group_by, year): (&str, &str, &str, i32),
+) -> Result<String, WebError> {
+    let year_text = year.to_string();
+    let key = answer.state().map(|depends_on| {
+        crate::cache::etag(
+            depends_on,
+            &[
+                "web-explorer-series",
+                domain,
+                figure,
+                group_by,
+                account.caller.role.as_str(),
+                &year_text,
+            ],
+        )
+    });
+    if let Some((_, body)) = key.as_deref().and_then(|k| state.responses.get(k)) {
+        return Ok(String::from_utf8_lossy(&body).into_owned());
+    }
+    let ts = answer.timeseries(None, Some(year)).await?;
+    let html = series_section(&ts).into_string();
+    if let Some(k) = &key {
+        state
+            .responses
+            .put(k, "text/html; charset=utf-8", html.clone().into());
+    }
+    Ok(html)
 }
 
 /// What the explorer was asked.
