@@ -78,6 +78,27 @@ impl IntoResponses for NotSignedIn {
     }
 }
 
+/// 403 of a coordinator's page for any other account.
+pub struct NotAdminPage;
+
+impl IntoResponses for NotAdminPage {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("403", text("Not an admin account.", "text/html"))])
+    }
+}
+
+/// 403 of an analyst's page for any account but an analyst's or admin's.
+pub struct NotAnalystPage;
+
+impl IntoResponses for NotAnalystPage {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[(
+            "403",
+            text("Neither an analyst's nor an admin's account.", "text/html"),
+        )])
+    }
+}
+
 const NOT_A_FORM: &str = "Not a form (`application/x-www-form-urlencoded`).";
 
 /// 415 of a web form: axum's rejection of a body that is not a form (its

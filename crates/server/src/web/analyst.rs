@@ -47,7 +47,7 @@ fn dimensions(state: &AppState) -> Vec<(String, String)> {
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Neither an analyst's nor an admin's account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAnalystPage,
         (status = 404, description = "Unknown domain, key figure, dimension or year.", body = String, content_type = "text/html"),
         (status = 409, description = "The (domain, year) has no publication yet.", body = String, content_type = "text/html"),
     )
@@ -316,7 +316,7 @@ fn group_row(g: &GroupResult) -> Markup {
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Neither an analyst's nor an admin's account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAnalystPage,
     )
 )]
 pub(super) async fn sql_console(

@@ -123,7 +123,7 @@ fn status_filter(id: Option<&str>) -> Result<Option<Status>, WebError> {
         (status = 200, description = "The file.", body = String, content_type = "text/csv"),
         (status = 400, description = "An unknown status or format.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Not an admin account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAdminPage,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = String, content_type = "text/html"),
     )
 )]
@@ -185,7 +185,7 @@ async fn one_member(
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Not an admin account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAdminPage,
         (status = 404, description = "Unknown domain or year, or a member not in the ring that year.", body = String, content_type = "text/html"),
     )
 )]
@@ -219,7 +219,7 @@ pub(super) async fn member_review(
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Not an admin account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAdminPage,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = String, content_type = "text/html"),
     )
 )]

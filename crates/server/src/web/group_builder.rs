@@ -171,7 +171,7 @@ fn page(
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Neither an analyst's nor an admin's account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAnalystPage,
     )
 )]
 pub(super) async fn builder(

@@ -46,7 +46,7 @@ fn page(
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Not an admin account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAdminPage,
     )
 )]
 pub(super) async fn members(

@@ -258,7 +258,7 @@ fn history(
     responses(
         (status = 200, description = "The page.", body = String, content_type = "text/html"),
         crate::contract::responses::NotSignedIn,
-        (status = 403, description = "Not an admin account.", body = String, content_type = "text/html"),
+        crate::contract::responses::NotAdminPage,
         (status = 404, description = "Unknown domain, or a year outside 1990 to 2100.", body = String, content_type = "text/html"),
     )
 )]
