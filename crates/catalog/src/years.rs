@@ -24,14 +24,19 @@ impl BasicFigure {
             return None;
         }
         let mut f = self.clone();
-        if let Some(e) = self.earlier.iter().find(|e| year <= e.valid_to) {
-            f.label = e.label.clone();
-            f.definition = e.definition.clone();
-            f.definition_en = e.definition_en.clone();
-            f.source = e.source.clone();
-        }
+        f.describe_as_in(year);
         f.earlier.clear();
         Some(f)
+    }
+
+    /// Takes the label, definitions and source in force in `year`.
+    fn describe_as_in(&mut self, year: i32) {
+        if let Some(e) = self.earlier.iter().find(|e| year <= e.valid_to).cloned() {
+            self.label = e.label;
+            self.definition = e.definition;
+            self.definition_en = e.definition_en;
+            self.source = e.source;
+        }
     }
 
     /// The first year of the definition in force in `year` (`None` for a
@@ -108,12 +113,7 @@ impl Domain {
     pub fn described_in(&self, year: i32) -> Domain {
         let mut d = self.clone();
         for f in &mut d.basic_figures {
-            if let Some(e) = f.earlier.iter().find(|e| year <= e.valid_to) {
-                f.label = e.label.clone();
-                f.definition = e.definition.clone();
-                f.definition_en = e.definition_en.clone();
-                f.source = e.source.clone();
-            }
+            f.describe_as_in(year);
         }
         d
     }
