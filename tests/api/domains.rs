@@ -10,8 +10,8 @@ use crate::helpers::{PARQUET, TestApp, multiplier, parquet, quintile_higher_bett
 fn add_domain(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extra_domain");
     for sub in [
-        "domains/adult_education.toml",
-        "queries/adult_education.sql",
+        "domains/swimming_pool.toml",
+        "queries/swimming_pool.sql",
     ] {
         std::fs::copy(fixtures.join(sub), dir.join("catalog").join(sub)).unwrap();
     }
@@ -29,7 +29,14 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
         .collect();
     assert_eq!(
         ids,
-        ["adult_education", "library", "museum", "music_school"]
+        [
+            "adult_education",
+            "library",
+            "museum",
+            "music_school",
+            "swimming_pool",
+            "theatre"
+        ]
     );
 
     let ids = [
@@ -40,21 +47,21 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
         .map(|id| (*id, "Stadt", "kreisangehoerige_gemeinde"))
         .collect();
     app.register(&members).await;
-    let participants: Vec<Option<f64>> = (0..ids.len())
+    let visits: Vec<Option<f64>> = (0..ids.len())
         .map(|i| Some(3000.0 + 500.0 * i as f64))
         .collect();
     let body = parquet(
         Some(ids.to_vec()),
         &[
             ("population", vec![Some(50_000.0); ids.len()]),
-            ("courses", vec![Some(300.0); ids.len()]),
-            ("participants", participants.clone()),
-            ("teaching_hours", vec![Some(10_000.0); ids.len()]),
+            ("pools", vec![Some(300.0); ids.len()]),
+            ("visits", visits.clone()),
+            ("opening_hours", vec![Some(10_000.0); ids.len()]),
             ("expenditure_total", vec![Some(900_000.0); ids.len()]),
         ],
     );
     let a = app
-        .upload("adult_education", 2024, &app.admin, PARQUET, body)
+        .upload("swimming_pool", 2024, &app.admin, PARQUET, body)
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     assert_eq!(a.body["rows"], 7);
@@ -62,7 +69,7 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     let m = app.token(Role::Member, Some(ids[0])).await;
     let c = app
         .get(
-            "/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all",
+            "/api/v1/comparisons/swimming_pool/2024?figure=visits_per_1000&group_by=all",
             Some(&m),
         )
         .await;
@@ -72,10 +79,10 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     // True values 60, 70, …, 120 per 1000 (mean, median and weighted 90
     // for admin). A member sees the statistics of the perturbed values
     // (rule 14), computed here independently from the same multipliers:
-    // participants × their multiplier, the population public.
+    // visits × their multiplier, the population public.
     let admin = app
         .get(
-            "/api/v1/comparisons/adult_education/2024?figure=participants_per_1000&group_by=all",
+            "/api/v1/comparisons/swimming_pool/2024?figure=visits_per_1000&group_by=all",
             Some(&app.admin),
         )
         .await;
@@ -84,11 +91,11 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     assert_eq!(truth["median"], 90.0);
     assert_eq!(truth["weighted"], 90.0);
     let noise = app.noise().await;
-    let m = |id: &str, f: &str| multiplier(&noise, "adult_education", id, f);
+    let m = |id: &str, f: &str| multiplier(&noise, "swimming_pool", id, f);
     let perturbed: Vec<f64> = ids
         .iter()
-        .zip(&participants)
-        .map(|(id, p)| 1000.0 * p.unwrap() * m(id, "participants") / 50_000.0)
+        .zip(&visits)
+        .map(|(id, p)| 1000.0 * p.unwrap() * m(id, "visits") / 50_000.0)
         .collect();
     let mean = perturbed.iter().sum::<f64>() / 7.0;
     let mut sorted = perturbed.clone();
@@ -110,7 +117,7 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     // opposite roles, so every member's ratio moves.
     let c = app
         .get(
-            "/api/v1/comparisons/adult_education/2024?figure=cost_per_teaching_hour&group_by=all",
+            "/api/v1/comparisons/swimming_pool/2024?figure=cost_per_opening_hour&group_by=all",
             Some(&app.analyst),
         )
         .await;
@@ -118,7 +125,7 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
     assert_eq!(g["reason"], serde_json::Value::Null, "{g}");
     let costs: Vec<f64> = ids
         .iter()
-        .map(|id| 90.0 * m(id, "expenditure_total") / m(id, "teaching_hours"))
+        .map(|id| 90.0 * m(id, "expenditure_total") / m(id, "opening_hours"))
         .collect();
     assert!(costs.iter().all(|c| (c / 90.0 - 1.0).abs() >= 0.1 - 1e-12));
     assert!(
@@ -131,14 +138,14 @@ async fn a_domain_added_as_files_is_compared_end_to_end() {
         Some(vec![ids[0]]),
         &[
             ("population", vec![Some(50_000.0)]),
-            ("courses", vec![Some(300.0)]),
-            ("participants", vec![Some(10.0)]),
+            ("pools", vec![Some(300.0)]),
+            ("visits", vec![Some(10.0)]),
             ("expenditure_total", vec![Some(1.0)]),
         ],
     );
     let a = app
-        .upload("adult_education", 2024, &app.admin, PARQUET, bad)
+        .upload("swimming_pool", 2024, &app.admin, PARQUET, bad)
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(a.body["errors"][0]["rule"], "participants_min_courses");
+    assert_eq!(a.body["errors"][0]["rule"], "visits_min_pools");
 }

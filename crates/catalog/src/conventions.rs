@@ -242,30 +242,30 @@ mod tests {
         assert_eq!(broken(|_| {}), "passes");
         assert_eq!(broken(|c| c.domains.clear()), "catalogue: no domains");
         assert_eq!(
-            broken(|c| c.domains[1].id = "library".into()),
+            broken(|c| c.domains[2].id = "library".into()),
             "catalogue: domain id 'library' is not a unique snake_case id"
         );
         assert_eq!(
-            broken(|c| c.domains[0].basic_figures[1].id = "year".into()),
+            broken(|c| c.domains[1].basic_figures[1].id = "year".into()),
             "catalogue: domain library: basic figure id 'year' is not a unique, unreserved snake_case id"
         );
         assert_eq!(
-            broken(|c| c.domains[0].basic_figures[0].required = false),
+            broken(|c| c.domains[1].basic_figures[0].required = false),
             "catalogue: domain library: every domain needs a required basic figure 'population' (size classes use it)"
         );
         assert_eq!(
-            broken(|c| c.domains[0].key_figures[0].id = "Bad".into()),
+            broken(|c| c.domains[1].key_figures[0].id = "Bad".into()),
             "catalogue: domain library: key figure id 'Bad' is not a unique snake_case id"
         );
         assert_eq!(
-            broken(|c| c.domains[0].rules[0].check.push(';')),
+            broken(|c| c.domains[1].rules[0].check.push(';')),
             format!(
                 "catalogue: domain library: rule {} must be a single expression",
-                Catalog::bundled().unwrap().domains[0].rules[0].id
+                Catalog::bundled().unwrap().domains[1].rules[0].id
             )
         );
         assert_eq!(
-            broken(|c| c.domains[0].yoy_rules[0].max_change = f64::NAN),
+            broken(|c| c.domains[1].yoy_rules[0].max_change = f64::NAN),
             "catalogue: domain library: rule yoy_population needs a positive max_change"
         );
         assert_eq!(

@@ -58,10 +58,18 @@ impl DomainFile {
 }
 
 /// The catalogue that ships with the service, as (relative path, contents).
-const BUNDLED: [(&str, &str); 7] = [
+const BUNDLED: [(&str, &str); 11] = [
     (
         "size_classes.toml",
         include_str!("../../../catalog/size_classes.toml"),
+    ),
+    (
+        "domains/theatre.toml",
+        include_str!("../../../catalog/domains/theatre.toml"),
+    ),
+    (
+        "domains/adult_education.toml",
+        include_str!("../../../catalog/domains/adult_education.toml"),
     ),
     (
         "domains/library.toml",
@@ -74,6 +82,14 @@ const BUNDLED: [(&str, &str); 7] = [
     (
         "domains/music_school.toml",
         include_str!("../../../catalog/domains/music_school.toml"),
+    ),
+    (
+        "queries/theatre.sql",
+        include_str!("../../../queries/theatre.sql"),
+    ),
+    (
+        "queries/adult_education.sql",
+        include_str!("../../../queries/adult_education.sql"),
     ),
     (
         "queries/library.sql",

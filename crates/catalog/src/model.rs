@@ -349,10 +349,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundled_catalogue_has_the_three_domains() -> Result<(), CatalogError> {
+    fn the_bundled_catalogue_has_the_five_domains() -> Result<(), CatalogError> {
         let c = Catalog::bundled()?;
         let ids: Vec<_> = c.domains.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids, ["library", "museum", "music_school"]);
+        assert_eq!(
+            ids,
+            ["adult_education", "library", "museum", "music_school", "theatre"]
+        );
         let lib = c
             .domain("library")
             .ok_or(CatalogError::Invalid("x".into()))?;
@@ -363,6 +366,9 @@ mod tests {
             Some(12)
         );
         assert_eq!(c.domain("museum").map(|d| d.key_figures.len()), Some(14));
+        let sizes = |id: &str| c.domain(id).map(|d| (d.basic_figures.len(), d.key_figures.len()));
+        assert_eq!(sizes("adult_education"), Some((16, 12)));
+        assert_eq!(sizes("theatre"), Some((17, 12)));
         Ok(())
     }
 

@@ -7,8 +7,10 @@
 //! from them land in the typical ranges the rates were drawn from.
 
 use rand::RngExt;
+use vergleichsring_catalog::MemberKind;
 
 use crate::draw::{Rng, log_normal, normal, tenth, uniform, whole};
+use crate::services;
 
 /// The reference year of the drift; figures of other years move away from it.
 pub(crate) const BASE_YEAR: i32 = 2020;
@@ -37,11 +39,19 @@ pub(crate) struct DomainSpec {
     pub required: &'static [&'static str],
     /// The model.
     pub model: Model,
+    /// The chance that a member of this kind and population (in the base
+    /// year) runs the service at all; decided once per member.
+    pub runs: fn(MemberKind, f64) -> f64,
 }
 
-/// The three domains, in the order their files are generated.
+/// Every member runs a library, a museum and a music school.
+fn everyone(_: MemberKind, _: f64) -> f64 {
+    1.0
+}
+
+/// The five domains, in the order their files are generated.
 #[rustfmt::skip]
-pub(crate) const DOMAINS: [DomainSpec; 3] = [
+pub(crate) const DOMAINS: [DomainSpec; 5] = [
     DomainSpec {
         id: "library",
         figures: &[
@@ -55,6 +65,7 @@ pub(crate) const DOMAINS: [DomainSpec; 3] = [
             "staff_fte", "expenditure_total",
         ],
         model: library,
+        runs: everyone,
     },
     DomainSpec {
         id: "museum",
@@ -69,6 +80,7 @@ pub(crate) const DOMAINS: [DomainSpec; 3] = [
             "income_admission",
         ],
         model: museum,
+        runs: everyone,
     },
     DomainSpec {
         id: "music_school",
@@ -83,25 +95,56 @@ pub(crate) const DOMAINS: [DomainSpec; 3] = [
             "income_fees",
         ],
         model: music_school,
+        runs: everyone,
+    },
+    DomainSpec {
+        id: "adult_education",
+        figures: &[
+            "population", "courses", "teaching_hours", "enrolments", "teaching_hours_languages",
+            "single_events", "single_event_participations", "staff_fte", "staff_pedagogical_fte",
+            "income_fees", "subsidy_municipal", "subsidy_state", "income_other",
+            "expenditure_total", "expenditure_staff", "expenditure_fees_teachers",
+        ],
+        required: &[
+            "population", "courses", "teaching_hours", "enrolments", "staff_fte", "income_fees",
+            "expenditure_total",
+        ],
+        model: services::adult_education,
+        runs: services::runs_adult_education,
+    },
+    DomainSpec {
+        id: "theatre",
+        figures: &[
+            "population", "seats", "seats_offered", "performances", "performances_touring",
+            "visits", "visits_touring", "staff_fte", "staff_headcount", "expenditure_total",
+            "expenditure_staff", "income_own", "income_tickets", "subsidy_municipal",
+            "subsidy_state", "subsidy_other_public", "venues",
+        ],
+        required: &[
+            "population", "seats", "performances", "visits", "staff_fte", "expenditure_total",
+            "expenditure_staff", "income_own", "subsidy_municipal", "subsidy_state",
+        ],
+        model: services::theatre,
+        runs: services::runs_theatre,
     },
 ];
 
 /// The year's multipliers on a member's base rates.
-struct Year {
+pub(crate) struct Year {
     /// Use (visits, loans, students): a trend of about +1 % a year plus 3 % noise.
-    act: f64,
+    pub act: f64,
     /// Prices and wages: about +2.5 % a year plus 1.5 % noise.
-    cost: f64,
+    pub cost: f64,
     /// Capacity (stock, staff, space): nearly constant.
-    cap: f64,
+    pub cap: f64,
     /// Whether this row carries one of the rare oddities that trigger a warning rule.
-    odd: bool,
+    pub odd: bool,
 }
 
 impl Year {
     /// Draws the member's trend from the base stream and the year's noise from the
     /// year stream; the trend draw must come at the same place in every year.
-    fn draw(base: &mut Rng, year: &mut Rng, ctx: &RowCtx) -> Year {
+    pub(crate) fn draw(base: &mut Rng, year: &mut Rng, ctx: &RowCtx) -> Year {
         let t = f64::from(ctx.year - BASE_YEAR);
         let trend = 0.01 + 0.005 * normal(base);
         Year {

@@ -11,6 +11,7 @@
 mod draw;
 mod figures;
 mod members;
+mod services;
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,13 @@ use crate::figures::{BASE_YEAR, DOMAINS, DomainSpec, RowCtx};
 
 /// The domains [`generate`] produces figures for, in the order of
 /// [`Generated::figures`].
-pub const DOMAIN_IDS: [&str; 3] = ["library", "museum", "music_school"];
+pub const DOMAIN_IDS: [&str; 5] = [
+    "library",
+    "museum",
+    "music_school",
+    "adult_education",
+    "theatre",
+];
 
 /// The largest ring [`generate`] accepts (ten times the German
 /// municipalities and then some, for benchmarks at scale).
@@ -92,8 +99,10 @@ pub enum SynthError {
     },
 }
 
-/// Generates `members` members and figures for every domain in
-/// ["library","museum","music_school"] and every year in years (inclusive range).
+/// Generates `members` members and figures for every domain of
+/// [`DOMAIN_IDS`] and every year in years (inclusive range). Every member
+/// runs a library, a museum and a music school; a Volkshochschule or a
+/// theatre only some, by kind and size, each decided once per member.
 pub fn generate(
     members: usize,
     years: RangeInclusive<i32>,
@@ -105,13 +114,20 @@ pub fn generate(
     let ring = members::generate(members, seed);
     let mut figures = Vec::new();
     for (d, domain) in DOMAINS.iter().enumerate() {
+        let running: Vec<(usize, &members::Member)> = ring
+            .iter()
+            .enumerate()
+            .filter(|(m, member)| {
+                let chance = (domain.runs)(member.spec.kind, member.population);
+                chance >= 1.0 || stream(seed, &[6, *m as u64, d as u64]).random_bool(chance)
+            })
+            .collect();
         for year in years.clone() {
-            let rows: Vec<Vec<Option<f64>>> = ring
+            let rows: Vec<Vec<Option<f64>>> = running
                 .iter()
-                .enumerate()
-                .map(|(m, member)| row(seed, m, d, domain, member.population, year))
+                .map(|(m, member)| row(seed, *m, d, domain, member.population, year))
                 .collect();
-            let ids = ring.iter().map(|m| m.spec.member_id.as_str());
+            let ids = running.iter().map(|(_, m)| m.spec.member_id.as_str());
             figures.push(DomainYear {
                 domain: domain.id.to_string(),
                 year,
