@@ -30,6 +30,7 @@ mod hostile;
 mod maintenance;
 mod matrix;
 mod migration;
+mod new_domains;
 mod noise;
 mod objectstore;
 mod openapi;
