@@ -27,7 +27,7 @@ async fn roles_and_members_see_only_what_they_may() {
     assert_eq!(app.get("/health", None).await.body, json!({"status": "ok"}));
     let cat = app.get("/api/v1/catalog", None).await;
     assert_eq!(cat.status, StatusCode::OK);
-    assert_eq!(cat.body["domains"].as_array().unwrap().len(), 3);
+    assert_eq!(cat.body["domains"].as_array().unwrap().len(), 5);
     assert_eq!(
         cat.body["domains"][0]["key_figures"][0]["direction"],
         "higher"

@@ -307,7 +307,7 @@ async fn every_bad_upload_is_refused_and_changes_nothing() {
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.text);
     assert_eq!(a.body["error"], "body_too_large");
     let a = app
-        .upload("theatre", 2024, &member, PARQUET, variant(None, |_| {}))
+        .upload("zoo", 2024, &member, PARQUET, variant(None, |_| {}))
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     let a = app

@@ -132,7 +132,8 @@ async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
             step as u64 + 1,
             "every upload refreshes incrementally"
         );
-        assert!(counters.full_loads.load(Ordering::Relaxed) <= 3);
+        // One full load per domain at most: every later upload refreshes.
+        assert!(counters.full_loads.load(Ordering::Relaxed) <= 5);
         let fresh_store = Arc::new(Store::open(dir.path()).await.unwrap());
         let fresh = Engine::new(fresh_store.clone(), Policy::default())
             .await
