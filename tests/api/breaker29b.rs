@@ -13,7 +13,7 @@
 //! two), so one member's pair of quantiles gives that ratio nearly exactly.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use vergleichsring_store::Role;
 
 use crate::helpers::{Col, PARQUET, TestApp, parquet};
@@ -72,11 +72,18 @@ async fn single_values(app: &TestApp, domain: &str, figure: &str, n: usize) -> V
 /// Pairs the single values of two figures at the same position, combines
 /// them with `f` and counts how often the result lies within ±5 % of the
 /// truth of the member at that position.
-fn hits(a: &[(usize, f64)], b: &[(usize, f64)], f: impl Fn(f64, f64) -> f64, truth: impl Fn(usize) -> f64) -> (usize, usize, Vec<String>) {
+fn hits(
+    a: &[(usize, f64)],
+    b: &[(usize, f64)],
+    f: impl Fn(f64, f64) -> f64,
+    truth: impl Fn(usize) -> f64,
+) -> (usize, usize, Vec<String>) {
     let mut seen = Vec::new();
     let mut hit = 0;
     for (pos, x) in a {
-        let Some((_, y)) = b.iter().find(|(p, _)| p == pos) else { continue };
+        let Some((_, y)) = b.iter().find(|(p, _)| p == pos) else {
+            continue;
+        };
         let (guess, t) = (f(*x, *y), truth(*pos));
         hit += usize::from((guess / t - 1.0).abs() < 0.05);
         seen.push(format!("rank {}: guess {guess:.4} truth {t:.4}", pos + 1));
@@ -201,4 +208,224 @@ async fn breaker29b_vhs_fees_per_hour_from_cost_recovery_and_cost_per_hour() {
         hit * 3 <= tried * 2,
         "fees per teaching hour recovered within ±5 % for {hit} of {tried} members: {seen:?}"
     );
+}
+
+/// One Volkshochschule row of a town of 150,000 (no optional figure).
+fn vhs_row() -> Vec<(&'static str, f64)> {
+    vhs_rows(3).remove(2)
+}
+
+/// The rule `expenditure_staff + expenditure_fees_teachers <=
+/// expenditure_total` is NULL (so does not apply) when the optional fees
+/// are not reported, and no other rule bounds the staff expenditure: a
+/// VHS stores staff costs of twice its total expenditure, a staff cost
+/// share of 200 %, and it enters every mean. Observed: 201 Created with
+/// no error; `staff_cost_share` 200. Fix: a rule `expenditure_staff <=
+/// expenditure_total` of its own (as the theatre has), or `coalesce(…, 0)`
+/// on both parts.
+#[tokio::test]
+#[ignore = "finding: adult_education accepts expenditure_staff = 2 × expenditure_total when expenditure_fees_teachers is empty (the sum rule is NULL), staff_cost_share 200 %"]
+async fn breaker29b_vhs_staff_cost_above_total_when_fees_are_empty() {
+    let app = TestApp::spawn().await;
+    let id = ids(1);
+    register(&app, &id).await;
+    let member = app.token(Role::Member, Some(&id[0])).await;
+    let mut row = vhs_row();
+    let total = row
+        .iter()
+        .find(|(n, _)| *n == "expenditure_total")
+        .unwrap()
+        .1;
+    row.push(("expenditure_staff", 2.0 * total));
+    let cols: Vec<Col<'_>> = row.iter().map(|(n, v)| (*n, vec![Some(*v)])).collect();
+    let a = app
+        .upload(
+            "adult_education",
+            2024,
+            &member,
+            PARQUET,
+            parquet(None, &cols),
+        )
+        .await;
+    if a.status == StatusCode::CREATED {
+        let f = app
+            .get(
+                &format!("/api/v1/figures/adult_education/2024?member_id={}", id[0]),
+                Some(&member),
+            )
+            .await;
+        panic!(
+            "stored: staff_cost_share {}",
+            f.body["key"]["staff_cost_share"]
+        );
+    }
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+}
+
+/// Finite but huge figures (1e306 teaching hours, 1e307 spending: every
+/// `1000 ×` and every sum overflows to infinity inside the key figures,
+/// the audit and the statistics) are either refused or served without a
+/// 5xx in every answer a caller can ask for.
+#[tokio::test]
+async fn breaker29b_huge_figures_never_break_an_answer() {
+    let app = TestApp::spawn().await;
+    let ids = ids(7);
+    register(&app, &ids).await;
+    let mut rows = vhs_rows(7);
+    for (name, v) in rows[6].iter_mut() {
+        match *name {
+            "teaching_hours" | "enrolments" => *v = 1e306,
+            "expenditure_total" | "income_fees" => *v = 1e307,
+            _ => {}
+        }
+    }
+    let names: Vec<&str> = rows[0].iter().map(|(n, _)| *n).collect();
+    let cols: Vec<Col<'_>> = names
+        .iter()
+        .enumerate()
+        .map(|(c, n)| (*n, rows.iter().map(|r| Some(r[c].1)).collect()))
+        .collect();
+    let file = parquet(Some(ids.iter().map(String::as_str).collect()), &cols);
+    let up = app
+        .upload("adult_education", 2024, &app.admin, PARQUET, file)
+        .await;
+    assert!(
+        up.status.is_success() || up.status.is_client_error(),
+        "{}",
+        up.text
+    );
+    eprintln!("huge upload: {} {}", up.status, up.text);
+    let member = app.token(Role::Member, Some(&ids[6])).await;
+    let catalog = app.get("/api/v1/catalog", None).await;
+    let domain = catalog.body["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "adult_education")
+        .unwrap()
+        .clone();
+    for k in domain["key_figures"].as_array().unwrap() {
+        let fig = k["id"].as_str().unwrap();
+        for token in [&app.admin, &app.analyst, &member] {
+            for by in ["all", "size_class"] {
+                let p =
+                    format!("/api/v1/comparisons/adult_education/2024?figure={fig}&group_by={by}");
+                let a = app.get(&p, Some(token)).await;
+                assert!(!a.status.is_server_error(), "{p}: {}", a.text);
+            }
+        }
+    }
+    for format in ["json", "csv", "xlsx", "html"] {
+        let p = format!("/api/v1/reports/{}/2024?format={format}", ids[6]);
+        let a = app.get(&p, Some(&member)).await;
+        assert!(!a.status.is_server_error(), "{p}: {}", a.text);
+    }
+    let q = app
+        .post_json(
+            "/api/v1/query",
+            Some(&app.analyst),
+            &json!({"sql": "SELECT figure, mean, median, std_dev, weighted FROM comparisons WHERE domain = 'adult_education'"}),
+        )
+        .await;
+    assert!(!q.status.is_server_error(), "{}", q.text);
+}
+
+/// Text uploads of theatre figures with NaN, infinity, a negative count,
+/// and a Land allocation written as `1e400`: refused with 422,
+/// nothing stored.
+#[tokio::test]
+async fn breaker29b_hostile_theatre_csv_values_are_refused() {
+    let app = TestApp::spawn().await;
+    let id = ids(1);
+    register(&app, &id).await;
+    let member = app.token(Role::Member, Some(&id[0])).await;
+    let row = theatre_rows(1).remove(0);
+    let header: Vec<&str> = row.iter().map(|(n, _)| *n).collect();
+    for (figure, bad) in [
+        ("visits", "NaN"),
+        ("seats", "inf"),
+        ("performances", "-3"),
+        ("subsidy_state", "1e400"),
+        ("staff_fte", "-Infinity"),
+    ] {
+        let values: Vec<String> = row
+            .iter()
+            .map(|(n, v)| {
+                if *n == figure {
+                    bad.to_string()
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect();
+        let csv = format!("{}\n{}\n", header.join(","), values.join(","));
+        let a = app
+            .upload("theatre", 2024, &member, "text/csv", csv.into())
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{figure}={bad}: {}",
+            a.text
+        );
+    }
+    let subs = app
+        .get("/api/v1/submissions/theatre/2024", Some(&member))
+        .await;
+    assert_eq!(subs.body, json!([]), "{}", subs.text);
+}
+
+/// The mean-only figures of the new domains give a non-admin caller the
+/// group mean and nothing else, in every channel: comparisons (no
+/// quantile, spread, weighted ratio, distribution or quintile, for the
+/// member too), its time series, and the analysts' SQL table.
+#[tokio::test]
+async fn breaker29b_mean_only_figures_release_only_the_mean_everywhere() {
+    let app = TestApp::spawn().await;
+    let n = 21;
+    let ids = theatre_ring(&app, n).await;
+    let vhs: Vec<String> = ids[..9].to_vec();
+    bulk(&app, "adult_education", 2024, &vhs, &vhs_rows(9)).await;
+    let member = app.token(Role::Member, Some(&ids[4])).await;
+    let hidden = [
+        "median", "p25", "p75", "p10", "p90", "std_dev", "weighted", "min", "max",
+    ];
+    for (domain, fig) in [
+        ("theatre", "municipal_subsidy_share"),
+        ("adult_education", "enrolments_per_course"),
+        ("adult_education", "hours_per_pedagogical_fte"),
+    ] {
+        for token in [&app.analyst, &member] {
+            for by in ["all", "size_class", "land", "kind"] {
+                let p = format!("/api/v1/comparisons/{domain}/2024?figure={fig}&group_by={by}");
+                let a = app.get(&p, Some(token)).await;
+                assert_eq!(a.status, StatusCode::OK, "{p}: {}", a.text);
+                for g in a.body["groups"].as_array().unwrap() {
+                    for s in hidden {
+                        assert!(g["stats"][s].is_null(), "{p} {s}: {g}");
+                    }
+                    assert!(g["distribution"].is_null(), "{p}: {g}");
+                    assert!(g["own"]["quintile"].is_null(), "{p}: {g}");
+                }
+            }
+        }
+        let p = format!("/api/v1/timeseries/{domain}/{fig}?group_by=all");
+        let t = app.get(&p, Some(&member)).await;
+        assert_eq!(t.status, StatusCode::OK, "{p}: {}", t.text);
+        for point in t.body["points"].as_array().unwrap() {
+            for s in hidden {
+                assert!(point["stats"][s].is_null(), "{p} {s}: {point}");
+            }
+        }
+    }
+    let q = app
+        .post_json(
+            "/api/v1/query",
+            Some(&app.analyst),
+            &json!({"sql": "SELECT sum(CASE WHEN median IS NOT NULL OR p25 IS NOT NULL OR p75 IS NOT NULL OR p10 IS NOT NULL OR p90 IS NOT NULL OR std_dev IS NOT NULL OR weighted IS NOT NULL THEN 1 ELSE 0 END), count(mean) FROM comparisons WHERE figure IN ('municipal_subsidy_share', 'enrolments_per_course', 'hours_per_pedagogical_fte')"}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text);
+    assert_eq!(q.body["rows"][0][0], 0, "{}", q.text);
+    assert!(q.body["rows"][0][1].as_u64().unwrap() > 0, "{}", q.text);
 }
