@@ -9,10 +9,7 @@ use crate::helpers::{PARQUET, TestApp, multiplier, parquet, quintile_higher_bett
 
 fn add_domain(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extra_domain");
-    for sub in [
-        "domains/swimming_pool.toml",
-        "queries/swimming_pool.sql",
-    ] {
+    for sub in ["domains/swimming_pool.toml", "queries/swimming_pool.sql"] {
         std::fs::copy(fixtures.join(sub), dir.join("catalog").join(sub)).unwrap();
     }
 }

@@ -189,7 +189,10 @@ async fn theatre_key_figures() {
 }
 
 /// A key figure over one row, written out independently of the SQL.
-type Formula = (&'static str, fn(&dyn Fn(&str) -> Option<f64>) -> Option<f64>);
+type Formula = (
+    &'static str,
+    fn(&dyn Fn(&str) -> Option<f64>) -> Option<f64>,
+);
 
 /// A ratio, unknown where the denominator is zero (as the SQL's NULLIF).
 fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
@@ -252,22 +255,39 @@ async fn the_newest_domains_match_an_independent_computation() {
             let n = f.batch.num_rows();
             let mut columns = f.batch.columns().to_vec();
             columns.insert(1, Arc::new(arrow::array::Int32Array::from(vec![f.year; n])));
-            let mut fields: Vec<Field> = f.batch.schema().fields().iter().map(|x| x.as_ref().clone()).collect();
+            let mut fields: Vec<Field> = f
+                .batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|x| x.as_ref().clone())
+                .collect();
             fields.insert(1, Field::new("year", DataType::Int32, false));
             let basic = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-            let out = vergleichsring_engine::run_key_figure_sql(domain, basic.clone()).await.unwrap();
+            let out = vergleichsring_engine::run_key_figure_sql(domain, basic.clone())
+                .await
+                .unwrap();
             let out = arrow::compute::concat_batches(&out[0].schema(), &out).unwrap();
             for row in 0..n {
                 let get = |id: &str| {
-                    let a = basic.column_by_name(id).unwrap().as_primitive::<Float64Type>();
+                    let a = basic
+                        .column_by_name(id)
+                        .unwrap()
+                        .as_primitive::<Float64Type>();
                     (!a.is_null(row)).then(|| a.value(row))
                 };
                 for (id, formula) in &formulas {
-                    let a = out.column_by_name(id).unwrap().as_primitive::<Float64Type>();
+                    let a = out
+                        .column_by_name(id)
+                        .unwrap()
+                        .as_primitive::<Float64Type>();
                     let sql = (!a.is_null(row)).then(|| a.value(row));
                     let expected = formula(&get);
                     match (sql, expected) {
-                        (Some(s), Some(e)) => assert!((s - e).abs() <= 1e-12 * e.abs().max(1.0), "{domain_id}.{id} row {row}: {s} vs {e}"),
+                        (Some(s), Some(e)) => assert!(
+                            (s - e).abs() <= 1e-12 * e.abs().max(1.0),
+                            "{domain_id}.{id} row {row}: {s} vs {e}"
+                        ),
                         (s, e) => assert_eq!(s, e, "{domain_id}.{id} row {row}"),
                     }
                     compared += usize::from(sql.is_some());

@@ -13,6 +13,7 @@ mod breaker26c;
 mod breaker28;
 mod breaker28b;
 mod breaker29;
+mod breaker29b;
 mod browser;
 mod browser_year;
 mod catalog_years;

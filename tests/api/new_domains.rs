@@ -112,7 +112,12 @@ async fn each_new_domain_takes_csv_xlsx_and_parquet_alike() {
             let a = app
                 .upload(domain, year, &app.admin, content_type, body.into())
                 .await;
-            assert_eq!(a.status, StatusCode::CREATED, "{domain} {content_type}: {}", a.text);
+            assert_eq!(
+                a.status,
+                StatusCode::CREATED,
+                "{domain} {content_type}: {}",
+                a.text
+            );
             assert_eq!(a.body["rows"], 2);
             // Plausible figures, the same every year: no warning.
             assert_eq!(a.body["warnings"], Value::Array(vec![]), "{domain} {year}");
@@ -171,46 +176,100 @@ async fn the_new_domains_rules_refuse_and_warn() {
     two_cities(&app).await;
     let cases: [(&str, &[(&str, f64)], &str, &str); 6] = [
         // Fewer than 3 teaching hours a course cannot be.
-        ("adult_education", &[("teaching_hours", 1_000.0), ("teaching_hours_languages", 500.0)], "errors", "hours_min_3_per_course"),
-        ("adult_education", &[("staff_pedagogical_fte", 14.0)], "errors", "pedagogical_fte_max_staff"),
+        (
+            "adult_education",
+            &[
+                ("teaching_hours", 1_000.0),
+                ("teaching_hours_languages", 500.0),
+            ],
+            "errors",
+            "hours_min_3_per_course",
+        ),
+        (
+            "adult_education",
+            &[("staff_pedagogical_fte", 14.0)],
+            "errors",
+            "pedagogical_fte_max_staff",
+        ),
         // 30 enrolments a course are possible but odd.
-        ("adult_education", &[("enrolments", 18_000.0)], "warnings", "enrolments_per_course_range"),
-        ("theatre", &[("visits", 200_000.0)], "errors", "visits_max_offered"),
-        ("theatre", &[("income_tickets", 3_500_000.0)], "errors", "income_tickets_max_own"),
+        (
+            "adult_education",
+            &[("enrolments", 18_000.0)],
+            "warnings",
+            "enrolments_per_course_range",
+        ),
+        (
+            "theatre",
+            &[("visits", 200_000.0)],
+            "errors",
+            "visits_max_offered",
+        ),
+        (
+            "theatre",
+            &[("income_tickets", 3_500_000.0)],
+            "errors",
+            "income_tickets_max_own",
+        ),
         // Sold out and more (standing places): a warning.
-        ("theatre", &[("visits", 170_000.0)], "warnings", "utilisation_over_100"),
+        (
+            "theatre",
+            &[("visits", 170_000.0)],
+            "warnings",
+            "utilisation_over_100",
+        ),
     ];
     for (domain, changes, kind, rule) in cases {
         let before = app.data_version(domain, 2023).await;
         let a = upload_changed(&app, domain, 2023, changes).await;
         let rules = rules_of(&a.body, kind);
-        assert!(rules.contains(&rule.to_string()), "{domain} {rule}: {}", a.text);
+        assert!(
+            rules.contains(&rule.to_string()),
+            "{domain} {rule}: {}",
+            a.text
+        );
         if kind == "errors" {
             assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
             let e = &a.body["errors"][0];
             assert_eq!(e["row"], 1, "{e}");
             assert_eq!(e["member_id"], "05315000", "{e}");
             assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
-            assert_eq!(app.data_version(domain, 2023).await, before, "nothing stored");
+            assert_eq!(
+                app.data_version(domain, 2023).await,
+                before,
+                "nothing stored"
+            );
         } else {
             assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
         }
     }
     // Year over year: 40 % more teaching hours and visits than in 2023.
     for (domain, changes, rule) in [
-        ("adult_education", [("teaching_hours", 25_200.0)], "yoy_teaching_hours"),
+        (
+            "adult_education",
+            [("teaching_hours", 25_200.0)],
+            "yoy_teaching_hours",
+        ),
         ("theatre", [("visits", 168_000.0)], "yoy_visits"),
     ] {
         let ok = upload_changed(&app, domain, 2023, &[]).await;
         assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
         let a = upload_changed(&app, domain, 2024, &changes).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
-        assert!(rules_of(&a.body, "warnings").contains(&rule.to_string()), "{}", a.text);
+        assert!(
+            rules_of(&a.body, "warnings").contains(&rule.to_string()),
+            "{}",
+            a.text
+        );
     }
 }
 
 /// A key figure of the member's own figures, computed here.
-fn own(g: &vergleichsring_synth::Generated, domain: &str, member: &str, f: impl Fn(&dyn Fn(&str) -> f64) -> f64) -> f64 {
+fn own(
+    g: &vergleichsring_synth::Generated,
+    domain: &str,
+    member: &str,
+    f: impl Fn(&dyn Fn(&str) -> f64) -> f64,
+) -> f64 {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Float64Type;
     let batch = &g
@@ -222,8 +281,15 @@ fn own(g: &vergleichsring_synth::Generated, domain: &str, member: &str, f: impl 
     let ids = batch.column(0).as_string::<i32>();
     let row = (0..ids.len()).find(|&i| ids.value(i) == member).unwrap();
     let get = |id: &str| {
-        let a = batch.column_by_name(id).unwrap().as_primitive::<Float64Type>();
-        if a.is_null(row) { f64::NAN } else { a.value(row) }
+        let a = batch
+            .column_by_name(id)
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        if a.is_null(row) {
+            f64::NAN
+        } else {
+            a.value(row)
+        }
     };
     f(&get)
 }
@@ -236,7 +302,11 @@ async fn a_members_report_has_its_volkshochschule_and_theatre() {
         g.figures.iter().any(|f| {
             use arrow::array::AsArray;
             f.domain == domain
-                && f.batch.column(0).as_string::<i32>().iter().any(|id| id == Some(member))
+                && f.batch
+                    .column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .any(|id| id == Some(member))
         })
     };
     let me = g
@@ -246,7 +316,10 @@ async fn a_members_report_has_its_volkshochschule_and_theatre() {
         .expect("a member with a theatre and a Volkshochschule");
     let token = app.token(Role::Member, Some(&me.member_id)).await;
     let r = app
-        .get(&format!("/api/v1/reports/{}/2024", me.member_id), Some(&token))
+        .get(
+            &format!("/api/v1/reports/{}/2024", me.member_id),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let section = |domain: &str| {
@@ -271,23 +344,38 @@ async fn a_members_report_has_its_volkshochschule_and_theatre() {
     let theatre = section("theatre");
     assert_eq!(theatre["key_figures"].as_array().unwrap().len(), 12);
     let m = &me.member_id;
-    let want = own(&g, "theatre", m, |r| 100.0 * r("income_own") / r("expenditure_total"));
+    let want = own(&g, "theatre", m, |r| {
+        100.0 * r("income_own") / r("expenditure_total")
+    });
     assert!(close(value(&theatre, "own_income_ratio"), want));
     let want = own(&g, "theatre", m, |r| r("visits") / r("performances"));
     assert!(close(value(&theatre, "visits_per_performance"), want));
     let vhs = section("adult_education");
-    let want = own(&g, "adult_education", m, |r| 1000.0 * r("teaching_hours") / r("population"));
+    let want = own(&g, "adult_education", m, |r| {
+        1000.0 * r("teaching_hours") / r("population")
+    });
     assert!(close(value(&vhs, "teaching_hours_per_1000"), want));
-    let want = own(&g, "adult_education", m, |r| r("expenditure_total") / r("teaching_hours"));
+    let want = own(&g, "adult_education", m, |r| {
+        r("expenditure_total") / r("teaching_hours")
+    });
     assert!(close(value(&vhs, "expenditure_per_hour"), want));
 
     // The HTML report names the sections and, in its appendix, the
     // definitions with their sources.
     let html = app
-        .get(&format!("/api/v1/reports/{}/2024?format=html", me.member_id), Some(&token))
+        .get(
+            &format!("/api/v1/reports/{}/2024?format=html", me.member_id),
+            Some(&token),
+        )
         .await
         .text;
-    for text in ["Theater und Orchester", "Einspielergebnis", "Volkshochschule", "Theaterstatistik", "Volkshochschul-Statistik"] {
+    for text in [
+        "Theater und Orchester",
+        "Einspielergebnis",
+        "Volkshochschule",
+        "Theaterstatistik",
+        "Volkshochschul-Statistik",
+    ] {
         assert!(html.contains(text), "{text}");
     }
 }

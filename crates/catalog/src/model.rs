@@ -354,7 +354,13 @@ mod tests {
         let ids: Vec<_> = c.domains.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["adult_education", "library", "museum", "music_school", "theatre"]
+            [
+                "adult_education",
+                "library",
+                "museum",
+                "music_school",
+                "theatre"
+            ]
         );
         let lib = c
             .domain("library")
@@ -366,7 +372,10 @@ mod tests {
             Some(12)
         );
         assert_eq!(c.domain("museum").map(|d| d.key_figures.len()), Some(14));
-        let sizes = |id: &str| c.domain(id).map(|d| (d.basic_figures.len(), d.key_figures.len()));
+        let sizes = |id: &str| {
+            c.domain(id)
+                .map(|d| (d.basic_figures.len(), d.key_figures.len()))
+        };
         assert_eq!(sizes("adult_education"), Some((16, 12)));
         assert_eq!(sizes("theatre"), Some((17, 12)));
         Ok(())

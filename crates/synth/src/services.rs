@@ -82,10 +82,9 @@ pub(crate) fn adult_education(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64
     let expenditure_staff = whole(staff_fte * cost_per_fte * f.cost);
     // The total follows normal teaching, since staff and rooms are kept
     // through a closure; staff never take more than 60 % of it.
-    let expenditure_total = whole((normal_hours * cost_per_hour * f.cost).max(expenditure_staff / 0.6));
-    let income_fees = whole(
-        expenditure_total * fee_share * closed(ctx.year, [0.75, 0.6, 0.9]),
-    );
+    let expenditure_total =
+        whole((normal_hours * cost_per_hour * f.cost).max(expenditure_staff / 0.6));
+    let income_fees = whole(expenditure_total * fee_share * closed(ctx.year, [0.75, 0.6, 0.9]));
     let subsidy_state = whole(expenditure_total * state_share);
     let income_other = whole(expenditure_total * other_share.max(0.0));
     let carry_over = 1.0 + 0.02 * normal(y);
@@ -155,7 +154,11 @@ pub(crate) fn theatre(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
     let staff_share = uniform(b, 0.68, 0.80);
     let own_ratio = log_normal(b, 0.17, 0.25, 0.08, 0.35);
     let ticket_share = uniform(b, 0.6, 0.85);
-    let state_share = if b.random_bool(0.1) { 0.0 } else { uniform(b, 0.15, 0.6) };
+    let state_share = if b.random_bool(0.1) {
+        0.0
+    } else {
+        uniform(b, 0.15, 0.6)
+    };
     let other_share = uniform(b, 0.0, 0.03);
     let touring_share = uniform(b, 0.0, 0.25);
     let f = Year::draw(b, y, ctx);
@@ -163,7 +166,11 @@ pub(crate) fn theatre(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
     let pop = ctx.population;
     let normal_visits = ctx.base_population * visits_per_1000 / 1_000.0 * f.act;
     let visits = whole(normal_visits * closed(ctx.year, [0.75, 0.2, 0.5])).max(1.0);
-    let utilisation = if f.odd { 1.05 } else { stage.utilisation * (1.0 + 0.03 * normal(y)) };
+    let utilisation = if f.odd {
+        1.05
+    } else {
+        stage.utilisation * (1.0 + 0.03 * normal(y))
+    };
     let seats_offered = whole(visits / utilisation);
     let performances = (seats_offered / stage.per_performance).ceil().max(1.0);
     let performances_touring = whole(performances * touring_share);

@@ -160,7 +160,11 @@ fn every_row_passes_the_hard_rules() {
             assert_eq!(running, all);
         } else {
             let mut rest = all.iter();
-            assert!(running.iter().all(|id| rest.any(|m| m == id)), "{}", f.domain);
+            assert!(
+                running.iter().all(|id| rest.any(|m| m == id)),
+                "{}",
+                f.domain
+            );
         }
         let domain = catalog.domain(&f.domain).unwrap();
         for row in rows(&f.batch) {
