@@ -176,3 +176,99 @@ fn the_same_figures_give_bit_identical_perturbed_key_figures() {
     };
     assert_ne!(first(&a), first(&c));
 }
+
+/// Thirty members' rows of a domain: every figure positive, expenditure
+/// above the incomes, `scale(f)` applied to basic figure `f`.
+fn scaled_rows(d: &vergleichsring_catalog::Domain, scale: impl Fn(usize) -> f64) -> Vec<Arc<StoredRow>> {
+    (0..30)
+        .map(|i| {
+            let basic = d
+                .basic_figures
+                .iter()
+                .enumerate()
+                .map(|(f, b)| {
+                    let spend = if b.id == "expenditure_total" { 10.0 } else { 1.0 };
+                    let member = 0.5 + 0.05 * i as f64 + 0.013 * ((i * 7 + f * 3) % 11) as f64;
+                    Some(1000.0 * spend * member * (1.0 + f as f64 * 0.37) * scale(f))
+                })
+                .collect();
+            row(i, &format!("05{:06}", i + 1), basic)
+        })
+        .collect()
+}
+
+/// A value an attacker derives from two key figures of one member: their
+/// quotient or product.
+fn derived(year: &crate::read::snapshot::YearData, a: usize, b: usize, product: bool, i: usize) -> Option<f64> {
+    let x = year.key_columns().figure(a).value(i)?;
+    let y = year.key_columns().figure(b).value(i)?;
+    Some(if product { x * y } else { x / y })
+}
+
+/// Rule 15 for pairs: two key figures released in full give, member by
+/// member, their quotient and product; where one of those depends on only
+/// one or two private basic figures (an input they share cancels), it is a
+/// value of its own and must move by at least `noise_min` for every
+/// member, as a key figure must (breaker29b: theatre municipal over public
+/// subsidy per inhabitant, VHS fee coverage times cost per hour).
+#[test]
+fn no_two_key_figures_released_in_full_give_a_value_without_noise() {
+    let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
+    let noise = Noise::new([7; 32], 0.05, 0.10);
+    let mut failures = Vec::new();
+    for d in &catalog.domains {
+        let run = |rows, noise| {
+            runtime()
+                .block_on(year_of_rows(d, rows, noise))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let truth = run(scaled_rows(d, |_| 1.0), Some(&noise));
+        let twin = &truth.perturbed().unwrap_or_else(|| panic!("a twin")).year;
+        // Which private figures a derived value depends on: double one
+        // figure at a time and see whether the value moves.
+        let private: Vec<usize> = (0..d.basic_figures.len())
+            .filter(|&f| d.basic_figures[f].role() != NoiseRole::Public)
+            .collect();
+        let doubled: Vec<_> = private
+            .iter()
+            .map(|&f| run(scaled_rows(d, |g| if g == f { 2.0 } else { 1.0 }), None))
+            .collect();
+        let full: Vec<usize> = (0..d.key_figures.len())
+            .filter(|&k| d.key_figures[k].release == Release::Full)
+            .collect();
+        for (n, &a) in full.iter().enumerate() {
+            for &b in &full[n + 1..] {
+                for product in [false, true] {
+                    let Some(base) = derived(&truth, a, b, product, 0) else { continue };
+                    let deps: Vec<usize> = private
+                        .iter()
+                        .zip(&doubled)
+                        .filter(|(_, y)| derived(y, a, b, product, 0).is_some_and(|v| (v / base - 1.0).abs() > 1e-9))
+                        .map(|(&f, _)| f)
+                        .collect();
+                    let free = deps.iter().any(|&f| d.basic_figures[f].role() == NoiseRole::Free);
+                    if deps.is_empty() || deps.len() > 2 || free {
+                        continue;
+                    }
+                    let still = (0..truth.len()).filter(|&i| {
+                        match (derived(&truth, a, b, product, i), derived(twin, a, b, product, i)) {
+                            (Some(t), Some(p)) => (p / t - 1.0).abs() < 0.05 - 1e-12,
+                            _ => false,
+                        }
+                    });
+                    if still.count() > 0 {
+                        let names: Vec<&str> = deps.iter().map(|&f| d.basic_figures[f].id.as_str()).collect();
+                        failures.push(format!(
+                            "{}: {} {} {} gives {names:?}",
+                            d.id,
+                            d.key_figures[a].id,
+                            if product { "×" } else { "÷" },
+                            d.key_figures[b].id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
