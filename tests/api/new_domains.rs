@@ -170,11 +170,19 @@ fn rules_of(answer: &Value, kind: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A rule case: domain, changed figures, `errors` or `warnings`, rule.
+type Case = (
+    &'static str,
+    &'static [(&'static str, f64)],
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test]
 async fn the_new_domains_rules_refuse_and_warn() {
     let app = TestApp::spawn().await;
     two_cities(&app).await;
-    let cases: [(&str, &[(&str, f64)], &str, &str); 6] = [
+    let cases: [Case; 6] = [
         // Fewer than 3 teaching hours a course cannot be.
         (
             "adult_education",
