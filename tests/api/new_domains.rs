@@ -43,7 +43,7 @@ fn fixture_rows(domain: &str) -> Vec<(String, Figures)> {
 fn german_csv(domain: &str, rows: &[(String, Figures)]) -> Vec<u8> {
     let catalog = Catalog::bundled().unwrap();
     let d = catalog.domain(domain).unwrap();
-    let mut header = vec!["Mitglied".to_string()];
+    let mut header = vec!["member_id".to_string()];
     header.extend(d.basic_figures.iter().map(|b| b.label.clone()));
     let mut out = header.join(";") + "\n";
     for (member, figures) in rows {
@@ -344,7 +344,7 @@ async fn a_members_report_has_its_volkshochschule_and_theatre() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|k| k["key_figure"] == key)
+            .find(|k| k["id"] == key)
             .and_then(|k| k["own"].as_f64())
             .unwrap_or_else(|| panic!("no own {key}"))
     };
