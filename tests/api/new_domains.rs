@@ -2,7 +2,9 @@
 //! theatres (`theatre`), end to end through the server: the same figures
 //! as CSV (German labels, semicolons, decimal commas), XLSX and Parquet
 //! store the same values; each domain's rules refuse and warn; a member's
-//! report has their sections with its own values as computed here.
+//! report has their sections with its own values as computed here. Also
+//! the music schools' district subsidy, which issue 29 adds to the budget
+//! balance.
 
 use std::path::Path;
 
@@ -386,4 +388,39 @@ async fn a_members_report_has_its_volkshochschule_and_theatre() {
     ] {
         assert!(html.contains(text), "{text}");
     }
+}
+
+/// A Kreis's money counts in a music school's budget balance: without
+/// the district subsidy the income falls 200,000 EUR short of the
+/// expenditure (a warning), with it the budget balances.
+#[tokio::test]
+async fn a_district_subsidy_balances_a_music_schools_budget() {
+    let app = TestApp::spawn().await;
+    two_cities(&app).await;
+    let short = [("subsidy_municipal", 600_000.0), ("subsidy_district", 0.0)];
+    let a = upload_changed(&app, "music_school", 2023, &short).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert!(
+        rules_of(&a.body, "warnings").contains(&"budget_balance".to_string()),
+        "{}",
+        a.text
+    );
+    let funded = [
+        ("subsidy_municipal", 600_000.0),
+        ("subsidy_district", 200_000.0),
+    ];
+    let b = upload_changed(&app, "music_school", 2024, &funded).await;
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
+    assert!(
+        !rules_of(&b.body, "warnings").contains(&"budget_balance".to_string()),
+        "{}",
+        b.text
+    );
+    let got = app
+        .get(
+            "/api/v1/figures/music_school/2024?member_id=05315000",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(got.body["basic"]["subsidy_district"], 200_000.0);
 }

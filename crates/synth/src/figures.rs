@@ -88,7 +88,7 @@ pub(crate) const DOMAINS: [DomainSpec; 5] = [
             "population", "population_u18", "students", "students_u18", "enrolments",
             "weekly_hours", "teachers", "teachers_employed", "teacher_fte", "waiting_list",
             "expenditure_total", "expenditure_teaching", "income_fees", "subsidy_municipal",
-            "subsidy_state", "income_other",
+            "subsidy_state", "income_other", "subsidy_district",
         ],
         required: &[
             "population", "students", "weekly_hours", "teachers", "expenditure_total",
@@ -345,10 +345,23 @@ fn music_school(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
     let income_fees = whole(expenditure_total * fee_share);
     let subsidy_state = whole(expenditure_total * state_share);
     let income_other = whole(expenditure_total * other_share);
+    // A Kreis co-funds about one school in three; drawn after the year's
+    // multipliers so the member's other figures stay as they were.
+    let district_share = if b.random_bool(0.3) {
+        uniform(b, 0.02, 0.15)
+    } else {
+        0.0
+    };
+    let subsidy_district = whole(expenditure_total * district_share);
     // The municipality covers the rest, give or take a little carry-over.
     let carry_over = 1.0 + 0.004 * normal(y);
-    let subsidy_municipal =
-        whole(expenditure_total * carry_over - income_fees - subsidy_state - income_other);
+    let subsidy_municipal = whole(
+        expenditure_total * carry_over
+            - income_fees
+            - subsidy_state
+            - income_other
+            - subsidy_district,
+    );
     vec![
         pop,
         whole(pop * u18_population_share),
@@ -366,5 +379,6 @@ fn music_school(b: &mut Rng, y: &mut Rng, ctx: &RowCtx) -> Vec<f64> {
         subsidy_municipal,
         subsidy_state,
         income_other,
+        subsidy_district,
     ]
 }

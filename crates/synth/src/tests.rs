@@ -287,6 +287,7 @@ fn optional_figures_are_sometimes_null_and_few_rows_warn() {
                         r("subsidy_municipal"),
                         r("subsidy_state"),
                         r("income_other"),
+                        Some(r("subsidy_district").unwrap_or(0.0)),
                     ];
                     if let (Some(parts), Some(total)) = (
                         parts.into_iter().collect::<Option<Vec<f64>>>(),
