@@ -16,7 +16,13 @@ use crate::web::WebClient;
 fn from_files() -> Vec<(String, String, String, String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/domains");
     let mut out = Vec::new();
-    for d in ["library", "museum", "music_school"] {
+    for d in [
+        "adult_education",
+        "library",
+        "museum",
+        "music_school",
+        "theatre",
+    ] {
         let text = std::fs::read_to_string(dir.join(format!("{d}.toml"))).unwrap();
         let value: toml::Value = toml::from_str(&text).unwrap();
         for b in value["basic_figures"].as_array().unwrap() {
@@ -47,7 +53,7 @@ async fn the_catalogue_answer_carries_every_definition_and_source() {
     let catalog = app.get("/api/v1/catalog", None).await;
     assert_eq!(catalog.status, StatusCode::OK);
     let files = from_files();
-    assert_eq!(files.len(), 18 + 17 + 16);
+    assert_eq!(files.len(), 16 + 18 + 17 + 17 + 17);
     for (domain, id, de, en, source) in files {
         let figure = catalog.body["domains"]
             .as_array()
