@@ -33,6 +33,7 @@ fn members_of(g: &vergleichsring_synth::Generated) -> BTreeMap<String, Member> {
                     member_id: m.member_id.clone(),
                     name: m.name.clone(),
                     kind: m.kind,
+                    structure: None,
                 },
             )
         })

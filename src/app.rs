@@ -137,6 +137,7 @@ async fn engine(store: Arc<Store>, cfg: &config::Config) -> anyhow::Result<Engin
             std::time::Duration::from_secs(cfg.limits.upload_seconds.max(1)),
         )
         .with_cache_budget(cfg.limits.cache_mib.saturating_mul(1 << 20))
+        .with_neighbours(cfg.neighbours.clone())
         .with_workers(vergleichsring_engine::worker::WorkerConfig {
             program: std::env::current_exe().context("finding this program for its workers")?,
             size: cfg.limits.workers,

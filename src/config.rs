@@ -71,6 +71,8 @@ pub struct Config {
     pub oidc: Oidc,
     /// The network around the service (trusted proxies).
     pub server: Server,
+    /// Structural neighbours and types: `k`, the variables and weights.
+    pub neighbours: vergleichsring_engine::structure::NeighbourSettings,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             mail: Mail::default(),
             oidc: Oidc::default(),
             server: Server::default(),
+            neighbours: Default::default(),
         }
     }
 }
@@ -259,6 +262,9 @@ impl Config {
         self.lake.validate()?;
         self.limits.validate()?;
         self.server.proxies()?;
+        if let Some(problem) = self.neighbours.problem() {
+            bail!("configuration: {problem}");
+        }
         if let Some(url) = &self.public_url {
             let parsed = url::Url::parse(url)
                 .with_context(|| format!("configuration: public_url '{url}' is not a URL"))?;

@@ -78,6 +78,10 @@ pub async fn import_ring(
                     member_id: m.member_id.clone(),
                     name: m.name.clone(),
                     kind: m.kind,
+                    structure: Some(vergleichsring_store::GivenStructure {
+                        area_km2: m.area_km2,
+                        degurba: m.degurba,
+                    }),
                 })
                 .collect(),
         )

@@ -472,6 +472,7 @@ async fn ask_as_analyst(
         group_by: group,
         audience: vergleichsring_engine::disclosure::Audience::Analyst,
         member: None,
+        of: None,
         as_of: None,
     };
     engine.comparison(&req, 2024).await

@@ -46,6 +46,7 @@ async fn ring() -> tempfile::TempDir {
             member_id: "05315000".into(),
             name: "Stadt Köln".into(),
             kind: vergleichsring_catalog::MemberKind::KreisfreieStadt,
+            structure: None,
         }])
         .await
         .unwrap();

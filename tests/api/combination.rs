@@ -614,6 +614,7 @@ impl Case {
                         member_id: id.clone(),
                         name: format!("Gemeinde {id}"),
                         kind: *kind,
+                        structure: None,
                     })
                     .collect(),
             )
@@ -868,6 +869,7 @@ impl Case {
                     group_by,
                     audience,
                     member,
+                    of: None,
                     as_of: as_of.as_ref(),
                 },
                 YEAR,

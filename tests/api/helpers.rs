@@ -411,7 +411,10 @@ impl TestApp {
         let body: Vec<Value> = g
             .members
             .iter()
-            .map(|m| json!({"member_id": m.member_id, "name": m.name, "kind": m.kind.as_str()}))
+            .map(|m| {
+                json!({"member_id": m.member_id, "name": m.name, "kind": m.kind.as_str(),
+                    "structure": {"area_km2": m.area_km2, "degurba": m.degurba}})
+            })
             .collect();
         let a = self
             .post_json("/api/v1/members", Some(&self.admin), &json!(body))

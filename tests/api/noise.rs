@@ -233,6 +233,7 @@ async fn the_same_statistic_is_bit_identical_across_formats_restarts_replicas_an
                 group_by: "all",
                 audience: Audience::Member,
                 member: Some(&ids[0]),
+                of: None,
                 as_of: None,
             },
             2024,

@@ -293,6 +293,7 @@ async fn a_freeze_holds_for_every_process_on_the_lake() {
             member_id: m.member_id.clone(),
             name: m.name.clone(),
             kind: m.kind,
+            structure: None,
         })
         .collect();
     let mut engines = Vec::new();

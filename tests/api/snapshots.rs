@@ -81,6 +81,7 @@ async fn ring_store(
                     member_id: m.member_id.clone(),
                     name: m.name.clone(),
                     kind: m.kind,
+                    structure: None,
                 })
                 .collect(),
         )
@@ -160,6 +161,7 @@ async fn the_incrementally_refreshed_snapshot_equals_a_full_reload() {
                         group_by,
                         audience,
                         member: m,
+                        of: None,
                         as_of: None,
                     };
                     // Twice: the second answer comes from the cache.
@@ -197,6 +199,7 @@ async fn another_processes_commits_are_followed_incrementally() {
             member_id: m.member_id.clone(),
             name: m.name.clone(),
             kind: m.kind,
+            structure: None,
         })
         .collect();
     store_b
@@ -298,6 +301,7 @@ async fn the_memory_cache_stays_within_its_budget_and_evicted_years_answer_the_s
                             group_by,
                             audience,
                             member: m,
+                            of: None,
                             as_of: None,
                         };
                         for y in &years {

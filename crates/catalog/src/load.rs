@@ -186,14 +186,24 @@ impl Catalog {
             }
         }
         let queries = dir.join("queries");
-        Self::assemble(&sc_path, &sc_text, domain_texts, |name| {
+        let register = crate::register::Register::load(dir).map_err(|e| {
+            CatalogError::Invalid(format!(
+                "{}: {e}",
+                dir.join(crate::register::FILE).display()
+            ))
+        })?;
+        let mut catalog = Self::assemble(&sc_path, &sc_text, domain_texts, |name| {
             if !is_file_name(name) {
                 return Err(CatalogError::Invalid(format!(
                     "query file name '{name}' must be a plain file name"
                 )));
             }
             read(&queries.join(name))
-        })
+        })?;
+        if let Some(r) = register {
+            catalog.register = std::sync::Arc::new(r);
+        }
+        Ok(catalog)
     }
 
     /// Parses the size classes and domain files, reads each domain's query
@@ -225,6 +235,7 @@ impl Catalog {
         let catalog = Catalog {
             domains,
             size_classes,
+            register: crate::register::Register::shared_bundled().clone(),
         };
         crate::conventions::check(&catalog)?;
         Ok(catalog)

@@ -328,6 +328,10 @@ pub struct Catalog {
     pub domains: Vec<Domain>,
     /// Size classes, in the order they are tried.
     pub size_classes: Vec<SizeClass>,
+    /// The official municipality register: the data directory's imported
+    /// extract, else the bundled one.
+    #[serde(skip)]
+    pub register: std::sync::Arc<crate::register::Register>,
 }
 
 impl Catalog {

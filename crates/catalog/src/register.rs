@@ -4,10 +4,18 @@
 //! are used or listed). From a regional key it proposes a member's name
 //! and kind: an 8-digit key is a municipality (a *kreisfreie Stadt* when it
 //! is the only municipality of its Kreis), a 5-digit key a Kreis, whose
-//! structure is the sum of its municipalities.
+//! structure is the sum of its municipalities. It also gives each member's
+//! structure ([`Register::structure`]) for the structural neighbours: a
+//! Kreis's area and population are the sums of its municipalities', its
+//! degree of urbanisation their population-weighted mix.
+//!
+//! A data directory may hold a newer extract in the same format
+//! (`catalog/reference/gemeinden_gv_isys.csv` with `register.toml` naming
+//! the year it describes; `vergleichsring reference import`), which
+//! [`Register::load`] prefers to the bundled one.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::members::MemberKind;
 
@@ -59,6 +67,40 @@ pub struct Municipality {
 #[derive(Debug, Default)]
 pub struct Register {
     municipalities: BTreeMap<String, Municipality>,
+    /// The year the extract describes (its population's 31 December).
+    pub year: i32,
+    /// Whether this is the extract bundled with the service.
+    pub bundled: bool,
+}
+
+/// The year the bundled extract describes.
+pub const BUNDLED_YEAR: i32 = 2019;
+
+/// Where a data directory's catalogue keeps an imported extract.
+pub const FILE: &str = "reference/gemeinden_gv_isys.csv";
+
+/// Where a data directory's catalogue names the imported extract's year.
+pub const YEAR_FILE: &str = "reference/register.toml";
+
+/// A member's structure from the register: what the structural
+/// neighbours compare.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Structure {
+    /// Area in km².
+    pub area_km2: f64,
+    /// Inhabitants in the register's year.
+    pub population: u64,
+    /// Degree of urbanisation, 1 (dense) to 3 (thin); a Kreis's is the
+    /// population-weighted mean of its municipalities' (area-weighted
+    /// where none is inhabited).
+    pub degurba: f64,
+    /// Shares of the inhabitants living in dense, intermediate and thin
+    /// municipalities (a municipality: 1 in its own class).
+    pub degurba_shares: [f64; 3],
+    /// The 5-digit key of the Kreis (a Kreis: itself).
+    pub kreis: String,
+    /// Municipalities (1 for a municipality).
+    pub municipalities: usize,
 }
 
 /// A line of an extract that does not read, with its number (1-based,
@@ -114,17 +156,118 @@ impl Register {
                 line: i + 1,
                 message,
             })?;
-            municipalities.insert(m.ags.clone(), m);
+            if municipalities.insert(m.ags.clone(), m).is_some() {
+                return Err(RegisterError {
+                    line: i + 1,
+                    message: "this ags is listed twice".into(),
+                });
+            }
         }
-        Ok(Register { municipalities })
+        if municipalities.is_empty() {
+            return Err(RegisterError {
+                line: 1,
+                message: "the extract holds no municipality".into(),
+            });
+        }
+        Ok(Register {
+            municipalities,
+            year: BUNDLED_YEAR,
+            bundled: false,
+        })
     }
 
     /// The bundled register, read once.
     pub fn bundled() -> &'static Register {
-        static REGISTER: OnceLock<Register> = OnceLock::new();
+        Register::shared_bundled()
+    }
+
+    /// The bundled register, shared.
+    pub fn shared_bundled() -> &'static Arc<Register> {
+        static REGISTER: OnceLock<Arc<Register>> = OnceLock::new();
         // The bundled file is part of the build and checked by a test; a
         // damaged one gives an empty register rather than a panic.
-        REGISTER.get_or_init(|| Register::parse(BUNDLED).unwrap_or_default())
+        REGISTER.get_or_init(|| {
+            let mut r = Register::parse(BUNDLED).unwrap_or_default();
+            r.year = BUNDLED_YEAR;
+            r.bundled = true;
+            Arc::new(r)
+        })
+    }
+
+    /// The register of a catalogue directory: its imported extract
+    /// ([`FILE`], [`YEAR_FILE`]) if it has one, else `None` (the bundled
+    /// one applies).
+    pub fn load(catalog_dir: &std::path::Path) -> Result<Option<Register>, RegisterError> {
+        let path = catalog_dir.join(FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(None);
+        };
+        let mut r = Register::parse(&text)?;
+        let year_text = std::fs::read_to_string(catalog_dir.join(YEAR_FILE)).unwrap_or_default();
+        r.year = year_text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("year"))
+            .and_then(|rest| rest.trim().strip_prefix('='))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| RegisterError {
+                line: 0,
+                message: format!(
+                    "{} must name the year of {FILE} as `year = YYYY`",
+                    YEAR_FILE
+                ),
+            })?;
+        Ok(Some(r))
+    }
+
+    /// A member's structure: a municipality's from its row (`None` for an
+    /// uninhabited area, which no member is), a Landkreis's (5 digits)
+    /// from its municipalities. `None` for a key the register does not
+    /// hold.
+    pub fn structure(&self, member_id: &str) -> Option<Structure> {
+        let all: Vec<&Municipality> = match member_id.len() {
+            8 => vec![self.municipality(member_id)?],
+            5 => self.of_kreis(member_id).collect(),
+            _ => return None,
+        };
+        let first = all.first()?;
+        let population: u64 = all.iter().map(|m| m.population).sum();
+        let area_km2: f64 = all.iter().map(|m| m.area_km2).sum();
+        if area_km2 <= 0.0 {
+            return None;
+        }
+        // Weights: inhabitants; an uninhabited Kreis (none exists) by area.
+        let weight = |m: &Municipality| {
+            if population > 0 {
+                m.population as f64
+            } else {
+                m.area_km2
+            }
+        };
+        let total: f64 = all.iter().map(|m| weight(m)).sum();
+        let mut shares = [0.0; 3];
+        for m in &all {
+            if let Some(s) = shares.get_mut(usize::from(m.degurba.clamp(1, 3)) - 1) {
+                *s += weight(m) / total.max(f64::MIN_POSITIVE);
+            }
+        }
+        let degurba = shares[0] + 2.0 * shares[1] + 3.0 * shares[2];
+        Some(Structure {
+            area_km2,
+            population,
+            degurba,
+            degurba_shares: shares,
+            kreis: if member_id.len() == 5 {
+                member_id.to_string()
+            } else {
+                first.kreis.clone()
+            },
+            municipalities: all.len(),
+        })
+    }
+
+    /// Every municipality, in key order.
+    pub fn municipalities(&self) -> impl Iterator<Item = &Municipality> {
+        self.municipalities.values()
     }
 
     /// The number of municipalities.
@@ -230,7 +373,12 @@ fn row(line: &str) -> Result<Municipality, String> {
         kreis,
         area_km2: number(cells[6], "area_km2")?,
         population,
-        degurba: cells[14].trim_start_matches('0').parse().unwrap_or(0),
+        degurba: match cells[14].trim() {
+            "1" | "01" => 1,
+            "2" | "02" => 2,
+            "3" | "03" => 3,
+            other => return Err(format!("degurba '{other}' is not 01, 02 or 03")),
+        },
     })
 }
 

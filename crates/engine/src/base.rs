@@ -78,6 +78,8 @@ pub(crate) struct Core {
     pub(crate) workers: Option<Arc<Pool>>,
     /// The ring's multipliers (rule 14), when it perturbs.
     pub(crate) noise: Option<Arc<Noise>>,
+    /// The ring's settings for structural neighbours and types.
+    pub(crate) neighbours: crate::disclose::neighbours::NeighbourSettings,
 }
 
 impl Core {
@@ -99,6 +101,7 @@ impl Core {
             limits: Limits::default(),
             upload_timeout: std::time::Duration::from_secs(60),
             workers: None,
+            neighbours: Default::default(),
         }
     }
 

@@ -52,9 +52,12 @@ use out::compare::{Comparison, Timeseries};
 use read::snapshot::Snapshot;
 
 pub use base::{YEARS, check_year};
-pub use disclose::{differencing, disclosure, noise, publication, summary};
+pub use disclose::{
+    differencing, disclosure, neighbours as structure, noise, publication, summary,
+};
 pub use error::{EngineError, Result};
 pub use out::answer::{ReportAnswer, StatsAnswer, StatsQuery};
+pub use out::neighbours::{NeighbourPair, Neighbours};
 pub use out::statistics::StatsRequest;
 pub use out::{compare, export, offline, report};
 pub use read::as_of::AsOf;
@@ -137,6 +140,40 @@ impl Engine {
     /// evictions, loads).
     pub fn cache_stats(&self) -> CacheStats {
         self.core.memory.stats()
+    }
+
+    /// Sets the ring's structural-neighbour settings (checked by
+    /// `NeighbourSettings::problem` before).
+    pub fn with_neighbours(mut self, settings: structure::NeighbourSettings) -> Engine {
+        self.core.neighbours = settings;
+        self
+    }
+
+    /// A member's structural neighbours in a (domain, year), as the
+    /// audience may see them.
+    pub async fn neighbours(
+        &self,
+        domain: &str,
+        year: i32,
+        of: &str,
+        audience: Audience,
+    ) -> Result<Neighbours> {
+        out::neighbours::NeighbourAnswers::new(&self.core)
+            .of(domain, year, of, audience)
+            .await
+    }
+
+    /// Every member's structural neighbours in a (domain, year), for
+    /// analysts and admin.
+    pub async fn all_neighbours(
+        &self,
+        domain: &str,
+        year: i32,
+        audience: Audience,
+    ) -> Result<Vec<NeighbourPair>> {
+        out::neighbours::NeighbourAnswers::new(&self.core)
+            .all(domain, year, audience)
+            .await
     }
 
     /// Decodes uploads and runs analysts' SQL in worker processes.

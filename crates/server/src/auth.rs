@@ -117,6 +117,23 @@ impl Caller {
 }
 
 impl Caller {
+    /// The member whose structural neighbours a request may show: a
+    /// member's own, a consultant's granted member (`of`, else
+    /// `member_id`), any member for analysts and admin (`of`, else
+    /// admin's `member_id`).
+    pub fn neighbours_of(
+        &self,
+        of: Option<&str>,
+        member: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        match self.role {
+            Role::Member | Role::Consultant => {
+                self.member_scope(of.or(member), "read the neighbours")
+            }
+            Role::Analyst | Role::Admin => Ok(of.or(member).map(str::to_string)),
+        }
+    }
+
     /// Records in the access log that this caller read a member's data.
     pub fn log_access(
         &self,

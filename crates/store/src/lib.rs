@@ -62,7 +62,7 @@ pub use ledger::{
     PublishedMask, PublishedState, WithheldGroup,
 };
 pub use maintenance::{BackupManifest, Compacted};
-pub use members::Member;
+pub use members::{GivenStructure, Member};
 pub use migrate::Migrated;
 pub use registry::{AccessEntry, CustomGroup, Explanation};
 pub use releases::DataRelease;

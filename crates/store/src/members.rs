@@ -19,6 +19,41 @@ pub struct Member {
     pub name: String,
     /// Kind, which decides the size classes.
     pub kind: MemberKind,
+    /// Structural figures admin gave a member the municipality register
+    /// does not hold (a merger newer than the extract); they take the
+    /// register's place for the structural neighbours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structure: Option<GivenStructure>,
+}
+
+/// A member's structure given by admin (see [`Member::structure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenStructure {
+    /// Area in km², more than 0.
+    pub area_km2: f64,
+    /// Degree of urbanisation, 1 (dense) to 3 (thin); a Kreis's mix may
+    /// lie between.
+    pub degurba: f64,
+}
+
+impl GivenStructure {
+    /// Why these figures cannot be a member's structure, if so.
+    pub fn problem(&self) -> Option<String> {
+        if !(self.area_km2.is_finite() && self.area_km2 > 0.0 && self.area_km2 <= 1.0e6) {
+            return Some(format!(
+                "structure.area_km2 {} must be more than 0 and at most 1000000",
+                self.area_km2
+            ));
+        }
+        if !(1.0..=3.0).contains(&self.degurba) {
+            return Some(format!(
+                "structure.degurba {} must lie between 1 (dense) and 3 (thin)",
+                self.degurba
+            ));
+        }
+        None
+    }
 }
 
 impl Store {
@@ -89,11 +124,23 @@ impl Store {
                     m.member_id
                 )));
             }
+            if let Some(problem) = m.structure.as_ref().and_then(GivenStructure::problem) {
+                return Err(StoreError::Invalid(format!(
+                    "member {}: {problem}",
+                    m.member_id
+                )));
+            }
         }
-        self.state
+        let saved = self
+            .state
             .commit(by, |view| {
+                // A structure given before stays when an entry names none.
+                let mut saved = new.clone();
+                for m in saved.iter_mut().filter(|m| m.structure.is_none()) {
+                    m.structure = view.members.get(&m.member_id).and_then(|o| o.structure);
+                }
                 // Nothing to write if every member is already as given.
-                let changed: Vec<Member> = new
+                let changed: Vec<Member> = saved
                     .iter()
                     .filter(|m| view.members.get(&m.member_id) != Some(m))
                     .cloned()
@@ -103,11 +150,11 @@ impl Store {
                 } else {
                     vec![Change::Members { members: changed }]
                 };
-                Ok((changes, ()))
+                Ok((changes, saved))
             })
             .await?;
         self.note_members();
-        Ok(new)
+        Ok(saved)
     }
 
     /// Records that a member leaves the ring from `from_year` on. Its

@@ -522,6 +522,7 @@ mod tests {
                     member_id,
                     name,
                     kind: vergleichsring_catalog::MemberKind::KreisangehoerigeGemeinde,
+                    structure: None,
                 }],
             }),
             (0u8..4).prop_map(|i| Change::Token {

@@ -12,6 +12,7 @@ mod draw;
 mod figures;
 mod members;
 mod services;
+mod structure;
 
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ pub const DOMAIN_IDS: [&str; 5] = [
 pub const MAX_MEMBERS: usize = 200_000;
 
 /// A generated member of the ring.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MemberSpec {
     /// The official regional key: 8 digits for municipalities, 5 for Landkreise.
     pub member_id: String,
@@ -54,6 +55,12 @@ pub struct MemberSpec {
     pub name: String,
     /// The kind of the member.
     pub kind: MemberKind,
+    /// Area in km², from its twin in the municipality register
+    /// (`structure.rs`): synthetic members are in no register, so a ring
+    /// registers them with this structure.
+    pub area_km2: f64,
+    /// Degree of urbanisation, 1 (dense) to 3 (thin), from its twin.
+    pub degurba: f64,
 }
 
 /// The basic figures of one domain and year, one row per member.

@@ -53,7 +53,7 @@ pub(crate) fn generate(n: usize, seed: u64) -> Vec<Member> {
     let lands = lands(&kinds, &mut rng);
     let mut ids = HashSet::new();
     let mut names = HashSet::new();
-    kinds
+    let mut members: Vec<Member> = kinds
         .iter()
         .zip(lands)
         .enumerate()
@@ -66,11 +66,15 @@ pub(crate) fn generate(n: usize, seed: u64) -> Vec<Member> {
                     member_id,
                     name,
                     kind,
+                    area_km2: 0.0,
+                    degurba: 0.0,
                 },
                 population,
             }
         })
-        .collect()
+        .collect();
+    crate::structure::assign(&mut members);
+    members
 }
 
 /// About 6 % kreisfreie Städte (at least the first three, which become large

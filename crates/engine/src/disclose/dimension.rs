@@ -47,6 +47,10 @@ pub enum GroupBy {
     Dimension(Dimension),
     /// A custom group (one group).
     Custom(CustomGroup),
+    /// The structural neighbours of a member with the member itself (one
+    /// group, `disclose/neighbours.rs`): resolved into a custom group per
+    /// (domain, year) from the data the answer reads.
+    Neighbours(String),
 }
 
 impl GroupBy {
@@ -55,9 +59,13 @@ impl GroupBy {
         match self {
             GroupBy::Dimension(d) => d.as_str(),
             GroupBy::Custom(c) => &c.id,
+            GroupBy::Neighbours(_) => NEIGHBOURS,
         }
     }
 }
+
+/// The `group_by` value of structural neighbours.
+pub const NEIGHBOURS: &str = "neighbours";
 
 /// The group a member falls into in a dimension, with its label.
 pub fn group_of(
@@ -90,6 +98,8 @@ pub(crate) fn group_ref<'a>(
                 .is_ok()
                 .then_some((c.id.as_str(), c.name.as_str()));
         }
+        // Resolved into a custom group before any grouping.
+        GroupBy::Neighbours(_) => return None,
     };
     match dim {
         Dimension::All => Some(("all", "Alle Mitglieder")),

@@ -251,7 +251,9 @@ pub(crate) fn groups_of(
                 groups
             })
         }
-        GroupBy::Custom(_) => {
+        // Neighbours are resolved into a custom group before; unresolved
+        // they group nobody.
+        GroupBy::Custom(_) | GroupBy::Neighbours(_) => {
             let (order, ids) = shared_parts(data, figure);
             let a = Arc::new(assign(input, data, by));
             Arc::new(build_groups(data, &a, figure, &order, &ids))

@@ -9,6 +9,7 @@ pub mod differencing;
 pub mod dimension;
 pub mod disclosure;
 pub mod grouping;
+pub mod neighbours;
 pub mod noise;
 #[cfg(test)]
 mod noise_catalog_tests;

@@ -26,6 +26,9 @@ pub struct StatsQuery<'a> {
     pub audience: Audience,
     /// The member whose own position is shown (the requester for members).
     pub member: Option<&'a str>,
+    /// The member whose structural neighbours form the group of
+    /// `group_by=neighbours` (the requester for members).
+    pub of: Option<&'a str>,
     /// A publication id, release id or data version to read instead of
     /// the latest.
     pub as_of: Option<&'a str>,
@@ -103,6 +106,7 @@ fn request<'r>(query: &StatsQuery<'r>, as_of: Option<&'r AsOf>) -> StatsRequest<
         group_by: query.group_by,
         audience: query.audience,
         member: query.member,
+        of: query.of,
         as_of,
     }
 }

@@ -337,6 +337,10 @@ impl Point {
         .find(|r| r.code() == reason);
         let (message, message_de) = match known {
             Some(r) => (r.message_en(), r.message_de()),
+            None if reason == "no_structure" => (
+                "The member has no structure: it is not in the municipality register and admin has given it none, so it has no structural neighbours.",
+                "Das Mitglied hat keine Strukturdaten: Es steht nicht im Gemeindeverzeichnis, und die Administration hat keine hinterlegt; es hat daher keine Strukturnachbarn.",
+            ),
             None if reason == "not_published" => (
                 "These figures are not in a publication yet; statistics for them appear with the next publication of the year.",
                 "Diese Zahlen sind noch in keiner Veröffentlichung; Statistiken dazu erscheinen mit der nächsten Veröffentlichung des Jahres.",

@@ -57,6 +57,7 @@ pub fn members_from(batches: &[RecordBatch]) -> Result<BTreeMap<String, Member>,
                     member_id: id,
                     name,
                     kind,
+                    structure: None,
                 },
             );
         }

@@ -9,6 +9,7 @@ use vergleichsring_catalog::Domain;
 use vergleichsring_store::StoreError;
 
 use crate::base::{Core, check_year};
+use crate::disclose::dimension::NEIGHBOURS;
 use crate::disclose::disclosure::Audience;
 use crate::disclose::publication;
 use crate::error::{EngineError, Result};
@@ -32,6 +33,9 @@ pub struct StatsRequest<'a> {
     pub audience: Audience,
     /// The member whose own position is shown (the requester for members).
     pub member: Option<&'a str>,
+    /// The member whose structural neighbours form the group of
+    /// `group_by=neighbours`.
+    pub of: Option<&'a str>,
     /// A past state to read instead of the latest (`as_of`).
     pub as_of: Option<&'a AsOf>,
 }
@@ -107,16 +111,26 @@ impl<'e> Statistics<'e> {
     fn prepare(&self, req: &StatsRequest<'_>) -> Result<Prepared<'e>> {
         let domain = self.core.domain(req.domain)?;
         let figure = self.figure_index(domain, req.figure)?;
-        let by = self.group_by(req.group_by)?;
+        let by = match req.group_by {
+            NEIGHBOURS => GroupBy::Neighbours(
+                req.of
+                    .ok_or_else(|| {
+                        EngineError::BadRequest(
+                            "group_by=neighbours needs the member whose neighbours form the group: of=ID".into(),
+                        )
+                    })?
+                    .to_string(),
+            ),
+            other => self.group_by(other)?,
+        };
         AsOf::check_audience(req.as_of, req.audience)?;
         let members = self.core.members_for(req.as_of);
-        if let Some(m) = req.member
-            && !members.contains_key(m)
-            && !self.core.store.members_map().contains_key(m)
-        {
-            return Err(EngineError::NotFound(format!(
-                "member {m} is not registered"
-            )));
+        for m in req.member.iter().chain(req.of.iter()) {
+            if !members.contains_key(*m) && !self.core.store.members_map().contains_key(*m) {
+                return Err(EngineError::NotFound(format!(
+                    "member {m} is not registered"
+                )));
+            }
         }
         Ok(Prepared { domain, figure, by })
     }
@@ -169,12 +183,17 @@ impl<'e> Statistics<'e> {
                 domain: p.domain.id.clone(),
                 year,
             })?;
-        if let GroupBy::Custom(g) = &p.by
-            && let Err(refusal) = self
-                .core
-                .publishing()
-                .disclose_custom(p.domain, &view, g, year)
-                .await?
+        let publishing = self.core.publishing();
+        let resolved;
+        let by = match &p.by {
+            GroupBy::Neighbours(of) => {
+                resolved = GroupBy::Custom(publishing.neighbour_group(p.domain, &view, year, of)?);
+                &resolved
+            }
+            by => by,
+        };
+        if let GroupBy::Custom(g) = by
+            && let Err(refusal) = publishing.disclose_custom(p.domain, &view, g, year).await?
         {
             return Err(EngineError::Refused {
                 code: "disclosure_refused",
@@ -182,7 +201,7 @@ impl<'e> Statistics<'e> {
                 message: refusal.message,
             });
         }
-        let c = view.compare(self.core, p.ask(req), year);
+        let c = view.compare(self.core, publication::Ask { by, ..p.ask(req) }, year);
         count_suppressed(c.groups.iter().map(|g| (g.suppressed, g.reason)));
         Ok(c)
     }

@@ -47,6 +47,9 @@ pub struct Materialised {
     /// Per key figure the current rows with a value, in value order
     /// (`grouping::value_order`).
     pub(crate) orders: Cache<usize, Vec<u32>>,
+    /// The candidates for structural neighbours per generation of the
+    /// member list (`disclose/neighbours.rs`).
+    pub(crate) structures: Cache<u64, crate::disclose::neighbours::Structures>,
     /// The member ids of the current rows, shared by every group.
     pub(crate) ids: std::sync::OnceLock<Arc<Vec<String>>>,
     /// What the groups and assignments take, estimated as they are built.

@@ -158,12 +158,20 @@ pub struct ComparisonQuery {
     /// Key figure id.
     #[param(example = json!("loans_per_capita"))]
     pub figure: String,
-    /// `all` (default), `size_class`, `land`, `kind`, or a custom group id.
+    /// `all` (default), `size_class`, `land`, `kind`, `neighbours` (the
+    /// structural neighbours of the member `of` names), or a custom group
+    /// id.
     #[param(example = json!("size_class"))]
     pub group_by: Option<String>,
     /// The member whose position to show; implied for a member token,
     /// required for a consultant, not allowed for an analyst.
     pub member_id: Option<String>,
+    /// With `group_by=neighbours`: the member whose neighbours form the
+    /// group. A member token: itself (implied); a consultant: a member
+    /// that granted it access (default `member_id`); analysts and admin:
+    /// any member.
+    #[param(example = json!("05315000"))]
+    pub of: Option<String>,
     /// Read a past state: a publication id (e.g. `library-2024-p1`), a
     /// release id (e.g. `library-2024-1`), or (admin only) a data version
     /// of the domain.
@@ -174,11 +182,16 @@ pub struct ComparisonQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TimeseriesQuery {
-    /// `all` (default), `size_class`, `land`, `kind`, or a custom group id.
+    /// `all` (default), `size_class`, `land`, `kind`, `neighbours` (the
+    /// structural neighbours of the member `of` names, found anew each
+    /// year), or a custom group id.
     pub group_by: Option<String>,
     /// The member whose values to show; implied for a member token,
     /// required for a consultant, not allowed for an analyst.
     pub member_id: Option<String>,
+    /// With `group_by=neighbours`: the member whose neighbours form the
+    /// group (as for comparisons).
+    pub of: Option<String>,
     /// First year.
     pub from: Option<i32>,
     /// Last year.
@@ -186,6 +199,18 @@ pub struct TimeseriesQuery {
     /// Read a past state: a publication or release id, or (admin only) a
     /// data version of the domain.
     pub as_of: Option<String>,
+}
+
+/// Query of `GET /api/v1/neighbours/{domain}/{year}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NeighboursQuery {
+    /// The member whose neighbours to show. A member token: itself
+    /// (implied); a consultant: a member that granted it access
+    /// (required); analysts and admin: any member, or none for every
+    /// member's neighbours.
+    #[param(example = json!("05315000"))]
+    pub of: Option<String>,
 }
 
 /// Query of `GET /api/v1/warnings`.

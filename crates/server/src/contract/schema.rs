@@ -16,11 +16,13 @@ use utoipa::ToSchema;
 mod catalog;
 mod engine;
 mod ingest;
+mod neighbours;
 mod statistics;
 mod store;
 
 pub use catalog::*;
 pub use engine::*;
 pub use ingest::*;
+pub use neighbours::*;
 pub use statistics::*;
 pub use store::*;

@@ -33,6 +33,7 @@ mod catalog;
 mod collections;
 mod groups;
 mod members;
+mod neighbours;
 mod publications;
 mod releases;
 mod reports;
@@ -48,6 +49,7 @@ use catalog::*;
 use collections::*;
 use groups::*;
 use members::*;
+use neighbours::*;
 use publications::*;
 use releases::*;
 use reports::*;
@@ -75,6 +77,7 @@ pub fn api(config: &HttpConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(figures))
         .routes(routes!(comparison))
         .routes(routes!(timeseries))
+        .routes(routes!(neighbours))
         .routes(routes!(query))
         .routes(routes!(grant))
         .routes(routes!(revoke_grant))
@@ -150,6 +153,7 @@ fn statistics_tag(
         query.group_by,
         caller.role.as_str(),
         query.member.unwrap_or(""),
+        query.of.unwrap_or(""),
         answer.as_of().map_or("", |a| a.label.as_str()),
     ];
     all.extend_from_slice(parts);

@@ -77,12 +77,14 @@ pub async fn comparison(
     )?;
     let group_by = q.group_by.as_deref().unwrap_or("all");
     let member = caller.member_scope(q.member_id.as_deref(), "read the position")?;
+    let of = caller.neighbours_of(q.of.as_deref(), member.as_deref())?;
     let query = StatsQuery {
         domain: &domain,
         figure: &q.figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
+        of: of.as_deref(),
         as_of: q.as_of.as_deref(),
     };
     let answer = state.engine.stats_answer(query).await?;
@@ -145,12 +147,14 @@ pub async fn timeseries(
     )?;
     let group_by = q.group_by.as_deref().unwrap_or("all");
     let member = caller.member_scope(q.member_id.as_deref(), "read the time series")?;
+    let of = caller.neighbours_of(q.of.as_deref(), member.as_deref())?;
     let query = StatsQuery {
         domain: &domain,
         figure: &figure,
         group_by,
         audience: caller.audience(),
         member: member.as_deref(),
+        of: of.as_deref(),
         as_of: q.as_of.as_deref(),
     };
     let answer = state.engine.stats_answer(query).await?;

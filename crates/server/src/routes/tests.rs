@@ -200,6 +200,7 @@ fn openapi_schemas_match_what_is_served() {
         member_id: "05315000".into(),
         name: "Stadt Köln".into(),
         kind: vergleichsring_catalog::MemberKind::KreisfreieStadt,
+        structure: None,
     };
     assert_eq!(properties(&d, "Member"), keys(&member));
     let group = store::CustomGroup {

@@ -79,6 +79,7 @@ pub(super) async fn explorer(
             group_by: &group_by,
             audience: account.caller.audience(),
             member: None,
+            of: None,
             as_of: None,
         };
         let comparison = state

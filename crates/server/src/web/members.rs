@@ -120,6 +120,8 @@ pub(super) async fn register_member(
         member_id: member_id.clone(),
         name: vergleichsring_store::plain_line(&form.name, vergleichsring_store::MAX_NAME_CHARS),
         kind,
+        // A structure given before stays (`Store::upsert_members_by`).
+        structure: None,
     };
     match state
         .store

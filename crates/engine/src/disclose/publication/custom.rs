@@ -85,9 +85,25 @@ impl Publications<'_> {
             // Admin reads are not releases.
             return Ok(Ok(()));
         };
+        // Disclosed before in this publication with the same members: a
+        // neighbour group's members move with the settings and the
+        // register, and a group with other members is audited anew.
         let done = |entries: &[Arc<LedgerEntry>]| {
+            let Some(state) = publications(entries)
+                .map(|(_, s)| s)
+                .find(|s| s.publication == *publication)
+            else {
+                return false;
+            };
             custom_disclosures(entries)
-                .any(|c| c.publication == publication.id && c.group_id == group.id)
+                .filter(|c| c.publication == publication.id && c.group_id == group.id)
+                .any(|c| {
+                    group
+                        .member_ids
+                        .iter()
+                        .filter(|m| state.member_ids.binary_search(m).is_ok())
+                        .eq(c.member_ids.iter())
+                })
         };
         if done(&self.core.ledgers.entries_of(&domain.id, year)?) {
             return Ok(Ok(()));

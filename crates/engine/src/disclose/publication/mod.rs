@@ -37,6 +37,7 @@ use crate::read::snapshot::Snapshot;
 mod audit;
 mod custom;
 mod ledger;
+pub(crate) mod nearest;
 mod view;
 
 use audit::{Systems, audit_publication};

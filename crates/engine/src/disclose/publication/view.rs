@@ -10,6 +10,7 @@ use vergleichsring_store::{Member, Publication, PublishedMask};
 use super::Publications;
 use super::version_of;
 use crate::base::{Core, MemberList};
+use crate::disclose::dimension::NEIGHBOURS;
 use crate::disclose::disclosure::{Audience, Policy, Reason};
 use crate::error::{EngineError, Result};
 use crate::out::compare::{
@@ -320,6 +321,28 @@ impl Publications<'_> {
             if view.is_none() && as_of.is_some() {
                 continue;
             }
+            // Neighbours are found anew in each year's state.
+            let resolved = match (ask.by, &view) {
+                (GroupBy::Neighbours(of), Some(v)) => {
+                    match self.neighbour_group(domain, v, year, of) {
+                        Ok(g) => Some(GroupBy::Custom(g)),
+                        Err(EngineError::Refused { reason, .. }) => {
+                            push_all(
+                                &mut series,
+                                Point::withheld(year, Some(NEIGHBOURS.into()), reason),
+                            );
+                            self.forget(domain, year);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => None,
+            };
+            let ask = Ask {
+                by: resolved.as_ref().unwrap_or(ask.by),
+                ..ask
+            };
             match self
                 .withheld_year(ask, year, view.as_deref(), &live)
                 .await?

@@ -43,6 +43,7 @@ fn ring(values: &[Option<f64>]) -> (Snapshot, BTreeMap<String, Member>) {
                 member_id: id.clone(),
                 name: format!("M{i}"),
                 kind: MemberKind::KreisfreieStadt,
+                structure: None,
             },
         );
         rows.push(stored_row(i, &id, vec![Some(120_000.0); 17]));
@@ -95,6 +96,7 @@ fn mixed_ring(spec: &[(u8, u8, u32, Option<f64>)]) -> (Snapshot, BTreeMap<String
                 member_id: id.clone(),
                 name: format!("M{i}"),
                 kind,
+                structure: None,
             },
         );
         let mut basic = vec![Some(1.0); 17];

@@ -141,6 +141,23 @@ pub struct Member {
     pub name: String,
     /// Kind, which decides the size classes.
     pub kind: MemberKind,
+    /// Structural figures admin gave a member the municipality register
+    /// does not hold (a merger newer than the extract); they take the
+    /// register's place for the structural neighbours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structure: Option<GivenStructure>,
+}
+
+// Mirrors `GivenStructure` of `crates/store/src/members.rs`.
+/// A member's structure given by admin (see [`Member::structure`]).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GivenStructure {
+    /// Area in km², more than 0.
+    pub area_km2: f64,
+    /// Degree of urbanisation, 1 (dense) to 3 (thin); a Kreis's mix may
+    /// lie between.
+    pub degurba: f64,
 }
 
 // Mirrors `Explanation` of `crates/store/src/registry.rs`.

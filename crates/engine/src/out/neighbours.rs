@@ -1,0 +1,289 @@
+//! "Why is X my neighbour": a member's structural neighbours in a (domain,
+//! year) with each one's distance and the share each variable contributes
+//! to it, or, where members do not see each other by name, the neighbour
+//! group's structural profile; and every member's neighbours at once for
+//! analysts and admin. Read from the same state as the comparisons: the
+//! latest publication for everyone but admin.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use vergleichsring_catalog::register::ATTRIBUTION;
+
+use crate::base::{Core, check_year};
+use crate::disclose::disclosure::{Audience, Visibility};
+use crate::disclose::neighbours::Structures;
+use crate::error::{EngineError, Result};
+use crate::out::compare::PublicationRef;
+use crate::read::records::Records;
+
+/// One neighbour, named.
+#[derive(Debug, Clone, Serialize)]
+pub struct Neighbour {
+    /// Its regional key.
+    pub member_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// Distance over the standardised, weighted variables.
+    pub distance: f64,
+    /// Per variable (in `variables` order) its share of the squared
+    /// distance; the shares add up to 1 (all 0 for an identical member).
+    pub shares: Vec<f64>,
+    /// Per variable its value (population and density as inhabitants and
+    /// inhabitants per km², not as logarithms).
+    pub values: Vec<f64>,
+}
+
+/// One variable across a neighbour group: its range and the member's own
+/// value.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariableRange {
+    /// The variable.
+    pub variable: String,
+    /// Its weight.
+    pub weight: f64,
+    /// The member's own value.
+    pub own: f64,
+    /// The lowest among the neighbours.
+    pub min: f64,
+    /// The highest among the neighbours.
+    pub max: f64,
+    /// Its mean share of the squared distances to the neighbours: how much
+    /// the neighbours differ from the member in it.
+    pub mean_share: f64,
+}
+
+/// A neighbour group described without names.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    /// Neighbours (without the member).
+    pub n: usize,
+    /// The largest distance among them.
+    pub max_distance: f64,
+    /// Each variable's range.
+    pub variables: Vec<VariableRange>,
+    /// The Länder represented (two-digit codes).
+    pub laender: Vec<String>,
+    /// The kinds represented.
+    pub kinds: Vec<String>,
+}
+
+/// A member's structural neighbours in a (domain, year).
+#[derive(Debug, Clone, Serialize)]
+pub struct Neighbours {
+    /// Domain id.
+    pub domain: String,
+    /// Year.
+    pub year: i32,
+    /// The member whose neighbours these are.
+    pub member_id: String,
+    /// The group id of its neighbour group in comparisons.
+    pub group: String,
+    /// How many neighbours each member has.
+    pub k: usize,
+    /// The variables, in order.
+    pub variables: Vec<String>,
+    /// The publication read (none for admin's live state).
+    pub publication: Option<PublicationRef>,
+    /// The group's structural profile, for everyone.
+    pub profile: Profile,
+    /// The neighbours by name, nearest first: for admin, analysts, and
+    /// members and consultants of a ring in `named` mode; otherwise null.
+    pub neighbours: Option<Vec<Neighbour>>,
+    /// The year of the municipality register the structure comes from.
+    pub register_year: i32,
+    /// The register's licence requires this attribution.
+    pub attribution: &'static str,
+}
+
+/// One row of every member's neighbours.
+#[derive(Debug, Clone, Serialize)]
+pub struct NeighbourPair {
+    /// The member.
+    pub member_id: String,
+    /// 1 for its nearest neighbour.
+    pub rank: usize,
+    /// The neighbour.
+    pub neighbour_id: String,
+    /// Their distance.
+    pub distance: f64,
+}
+
+/// A variable's value as people read it: logarithms back to inhabitants.
+fn readable(variable: &str, v: f64) -> f64 {
+    if variable.starts_with("log_") {
+        v.exp()
+    } else {
+        v
+    }
+}
+
+/// The neighbour answers of a core.
+pub(crate) struct NeighbourAnswers<'e> {
+    core: &'e Core,
+}
+
+impl<'e> NeighbourAnswers<'e> {
+    pub(crate) fn new(core: &'e Core) -> Self {
+        NeighbourAnswers { core }
+    }
+
+    /// Member `of`'s neighbours in a (domain, year), as `audience` may see
+    /// them. A member (or a consultant for it) sees a year only once it
+    /// has submitted for it (give to get).
+    pub(crate) async fn of(
+        &self,
+        domain: &str,
+        year: i32,
+        of: &str,
+        audience: Audience,
+    ) -> Result<Neighbours> {
+        check_year(year)?;
+        let d = self.core.domain(domain)?;
+        if !self.core.store.members_map().contains_key(of) {
+            return Err(EngineError::NotFound(format!(
+                "member {of} is not registered"
+            )));
+        }
+        if matches!(audience, Audience::Member | Audience::Consultant)
+            && !Records::new(self.core, d).has_submitted(year, of).await?
+        {
+            return Err(EngineError::GiveToGet {
+                member_id: of.to_string(),
+                domain: domain.to_string(),
+                year,
+            });
+        }
+        let publishing = self.core.publishing();
+        let view = publishing
+            .view(d, year, audience, None)
+            .await?
+            .ok_or_else(|| EngineError::NotPublished {
+                domain: d.id.clone(),
+                year,
+            })?;
+        let group = publishing.neighbour_group(d, &view, year, of)?;
+        let s = publishing.structures(d, &view, year);
+        let at = s.find(of).ok_or_else(|| {
+            EngineError::Internal(format!("neighbour {of} lost between two lookups"))
+        })?;
+        let near = s.nearest(at, self.core.neighbours.k);
+        let named = match audience {
+            Audience::Admin | Audience::Analyst => true,
+            Audience::Member | Audience::Consultant => view.policy.visibility == Visibility::Named,
+        };
+        let rows: Vec<Neighbour> = near
+            .iter()
+            .filter_map(|&(i, d2)| {
+                let c = s.candidates.get(i)?;
+                let m = view.members.get(&c.member_id)?;
+                Some(Neighbour {
+                    member_id: c.member_id.clone(),
+                    name: m.name.clone(),
+                    kind: m.kind.as_str().to_string(),
+                    distance: d2.sqrt(),
+                    shares: s.shares(at, i),
+                    values: s
+                        .variables
+                        .iter()
+                        .zip(&c.raw)
+                        .map(|(v, x)| readable(v, *x))
+                        .collect(),
+                })
+            })
+            .collect();
+        Ok(Neighbours {
+            domain: d.id.clone(),
+            year,
+            member_id: of.to_string(),
+            group: group.id,
+            k: self.core.neighbours.k,
+            variables: s.variables.clone(),
+            publication: view.reference(),
+            profile: profile(&s, at, &rows),
+            neighbours: named.then_some(rows),
+            register_year: self.core.catalog().register.year,
+            attribution: ATTRIBUTION,
+        })
+    }
+
+    /// Every member's neighbours in a (domain, year), for analysts and
+    /// admin: one row per (member, neighbour), nearest first.
+    pub(crate) async fn all(
+        &self,
+        domain: &str,
+        year: i32,
+        audience: Audience,
+    ) -> Result<Vec<NeighbourPair>> {
+        check_year(year)?;
+        let d = self.core.domain(domain)?;
+        let publishing = self.core.publishing();
+        let view = publishing
+            .view(d, year, audience, None)
+            .await?
+            .ok_or_else(|| EngineError::NotPublished {
+                domain: d.id.clone(),
+                year,
+            })?;
+        let s = publishing.structures(d, &view, year);
+        let all = s.all_nearest(self.core.neighbours.k);
+        Ok(all
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, near)| {
+                let s = &s;
+                near.into_iter()
+                    .enumerate()
+                    .filter_map(move |(r, (j, d2))| {
+                        Some(NeighbourPair {
+                            member_id: s.candidates.get(i)?.member_id.clone(),
+                            rank: r + 1,
+                            neighbour_id: s.candidates.get(j)?.member_id.clone(),
+                            distance: d2.sqrt(),
+                        })
+                    })
+            })
+            .collect())
+    }
+}
+
+/// The structural profile of candidate `at`'s neighbours `rows`.
+fn profile(s: &Structures, at: usize, rows: &[Neighbour]) -> Profile {
+    let own = s.candidates.get(at);
+    let variables = s
+        .variables
+        .iter()
+        .enumerate()
+        .map(|(v, name)| {
+            let values = rows.iter().filter_map(|r| r.values.get(v).copied());
+            let min = values.clone().fold(f64::INFINITY, f64::min);
+            let max = values.fold(f64::NEG_INFINITY, f64::max);
+            let mean_share =
+                rows.iter().filter_map(|r| r.shares.get(v)).sum::<f64>() / rows.len().max(1) as f64;
+            VariableRange {
+                variable: name.clone(),
+                weight: s.weights.get(v).copied().unwrap_or(1.0),
+                own: own
+                    .and_then(|c| c.raw.get(v))
+                    .map_or(f64::NAN, |x| readable(name, *x)),
+                min: if rows.is_empty() { f64::NAN } else { min },
+                max: if rows.is_empty() { f64::NAN } else { max },
+                mean_share,
+            }
+        })
+        .collect();
+    let laender: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r.member_id.get(0..2).map(str::to_string))
+        .collect();
+    let kinds: BTreeSet<String> = rows.iter().map(|r| r.kind.clone()).collect();
+    Profile {
+        n: rows.len(),
+        max_distance: rows.iter().map(|r| r.distance).fold(0.0, f64::max),
+        variables,
+        laender: laender.into_iter().collect(),
+        kinds: kinds.into_iter().collect(),
+    }
+}
