@@ -31,6 +31,7 @@ mod hostile;
 mod maintenance;
 mod matrix;
 mod migration;
+mod neighbours;
 mod new_domains;
 mod noise;
 mod objectstore;

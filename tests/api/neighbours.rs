@@ -1,0 +1,443 @@
+//! Structural neighbours (issue 30) through the real server: every
+//! member's neighbours against an independent computation, the register's
+//! structure for real keys, members outside the register, who sees what,
+//! and the neighbour group as a comparison group.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, Float64Array, StringArray};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vergleichsring_store::Role;
+
+use crate::helpers::*;
+
+/// The default `k`.
+const K: usize = 15;
+
+/// A member as the oracle sees it: (member id, is a Landkreis, population,
+/// area, degree of urbanisation).
+type Row = (String, bool, f64, f64, f64);
+
+/// The rows of a generated ring's (domain, year): every member with a
+/// population, its structure as registered.
+fn rows(g: &vergleichsring_synth::Generated, domain: &str, year: i32) -> Vec<Row> {
+    let f = g
+        .figures
+        .iter()
+        .find(|f| f.domain == domain && f.year == year)
+        .unwrap();
+    let ids = f
+        .batch
+        .column_by_name("member_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let pop = f
+        .batch
+        .column_by_name("population")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    let by_id: BTreeMap<&str, &vergleichsring_synth::MemberSpec> = g
+        .members
+        .iter()
+        .map(|m| (m.member_id.as_str(), m))
+        .collect();
+    let mut out: Vec<Row> = (0..ids.len())
+        .filter(|&i| !pop.is_null(i) && pop.value(i) >= 1.0)
+        .map(|i| {
+            let m = by_id[ids.value(i)];
+            (
+                m.member_id.clone(),
+                m.kind == vergleichsring_catalog::MemberKind::Landkreis,
+                pop.value(i),
+                m.area_km2,
+                m.degurba,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The oracle: written from docs/neighbours.md, not from the engine's
+/// code. Variables ln(population), ln(population / area), degree of
+/// urbanisation, each standardised (population standard deviation) over
+/// the members of the same class, weight 1; all pairwise distances, sorted
+/// by (distance, member id); the first k.
+fn oracle(rows: &[Row], k: usize) -> BTreeMap<String, Vec<(String, f64)>> {
+    let mut out = BTreeMap::new();
+    for class in [false, true] {
+        let members: Vec<&Row> = rows.iter().filter(|r| r.1 == class).collect();
+        let raw: Vec<[f64; 3]> = members
+            .iter()
+            .map(|r| [r.2.ln(), (r.2 / r.3).ln(), r.4])
+            .collect();
+        let n = raw.len() as f64;
+        let mut z = raw.clone();
+        for v in 0..3 {
+            let mean = raw.iter().map(|x| x[v]).sum::<f64>() / n;
+            let sd = (raw.iter().map(|x| (x[v] - mean).powi(2)).sum::<f64>() / n).sqrt();
+            for (zi, xi) in z.iter_mut().zip(&raw) {
+                zi[v] = if sd > 0.0 { (xi[v] - mean) / sd } else { 0.0 };
+            }
+        }
+        for (i, me) in members.iter().enumerate() {
+            let mut d: Vec<(String, f64)> = members
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(j, other)| {
+                    let d2: f64 = (0..3).map(|v| (z[i][v] - z[j][v]).powi(2)).sum();
+                    (other.0.clone(), d2.sqrt())
+                })
+                .collect();
+            d.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap().then(a.0.cmp(&b.0)));
+            d.truncate(k);
+            out.insert(me.0.clone(), d);
+        }
+    }
+    out
+}
+
+/// Compares the server's list of a member's neighbours with the oracle's:
+/// the same members in the same order and distances, except that two
+/// neighbours at the same distance (to rounding) may change places, and a
+/// tie at the k-th place may bring another member of that distance.
+fn assert_same(member: &str, got: &[(String, f64)], want: &[(String, f64)]) {
+    assert_eq!(got.len(), want.len(), "{member}: number of neighbours");
+    for (i, ((gi, gd), (wi, wd))) in got.iter().zip(want).enumerate() {
+        assert!(
+            (gd - wd).abs() <= 1e-9 * wd.max(1.0),
+            "{member}: neighbour {i} at {gd}, the oracle's at {wd}"
+        );
+        if gi != wi {
+            let tied = want
+                .iter()
+                .chain(got)
+                .filter(|(_, d)| (d - gd).abs() <= 1e-9)
+                .count();
+            assert!(
+                tied > 2,
+                "{member}: neighbour {i} is {gi}, the oracle's {wi}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_members_neighbours_match_an_independent_computation() {
+    let app = TestApp::spawn().await;
+    let g = app.load_ring(400, 2024..=2024, 30).await;
+    let want = oracle(&rows(&g, "library", 2024), K);
+    // Every member's at once (admin: the live state).
+    let all = app
+        .get("/api/v1/neighbours/library/2024", Some(&app.admin))
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let mut got: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for p in all.body.as_array().unwrap() {
+        got.entry(p["member_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push((
+                p["neighbour_id"].as_str().unwrap().to_string(),
+                p["distance"].as_f64().unwrap(),
+            ));
+    }
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "every member with figures has neighbours"
+    );
+    assert_eq!(got.len(), 400);
+    for (m, w) in &want {
+        assert_same(m, &got[m], w);
+    }
+    // One member's answer names the same neighbours, each with its
+    // variables' shares of the distance, which add up to 1.
+    let analyst = app.token(Role::Analyst, None).await;
+    for m in want.keys().step_by(37) {
+        let a = app
+            .get(
+                &format!("/api/v1/neighbours/library/2024?of={m}"),
+                Some(&analyst),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let named: Vec<(String, f64)> = a.body["neighbours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                let shares: f64 = n["shares"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_f64().unwrap())
+                    .sum();
+                assert!(
+                    (shares - 1.0).abs() < 1e-9,
+                    "{m}: shares add up to {shares}"
+                );
+                (
+                    n["member_id"].as_str().unwrap().to_string(),
+                    n["distance"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_same(m, &named, &want[m]);
+        assert_eq!(a.body["group"], format!("neighbours:{m}"));
+        assert!(a.body["attribution"].as_str().unwrap().contains("Destatis"));
+    }
+}
+
+/// Landkreise are only ever neighbours of Landkreise.
+#[tokio::test]
+async fn landkreise_are_neighbours_of_landkreise_only() {
+    let app = TestApp::spawn().await;
+    let g = app.load_ring(400, 2024..=2024, 31).await;
+    let county: BTreeMap<&str, bool> = g
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.member_id.as_str(),
+                m.kind == vergleichsring_catalog::MemberKind::Landkreis,
+            )
+        })
+        .collect();
+    let all = app
+        .get("/api/v1/neighbours/museum/2024", Some(&app.admin))
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let pairs = all.body.as_array().unwrap();
+    assert!(pairs.len() > 100);
+    for p in pairs {
+        let (a, b) = (
+            p["member_id"].as_str().unwrap(),
+            p["neighbour_id"].as_str().unwrap(),
+        );
+        assert_eq!(county[a], county[b], "{a} and {b}");
+    }
+}
+
+/// Real keys take their structure from the register; a key it does not
+/// hold gets a clear answer until admin gives the member a structure.
+#[tokio::test]
+async fn the_register_gives_real_members_their_structure() {
+    let app = TestApp::spawn().await;
+    // Twelve real towns of NRW and one merger the 2019 register lacks.
+    let real = [
+        "05111000", "05112000", "05113000", "05114000", "05116000", "05117000", "05119000",
+        "05120000", "05122000", "05124000", "05314000", "05315000",
+    ];
+    let mut members: Vec<(&str, &str, &str)> = real
+        .iter()
+        .map(|id| (*id, "Stadt", "kreisfreie_stadt"))
+        .collect();
+    members.push(("05999000", "Neustadt (fusioniert)", "kreisfreie_stadt"));
+    app.register(&members).await;
+    let mut rows: Vec<(&str, f64, f64)> = real
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, 100_000.0 + 10_000.0 * i as f64, 1.0 + i as f64 / 10.0))
+        .collect();
+    rows.push(("05999000", 150_000.0, 1.2));
+    app.library_bulk(2024, &rows).await;
+    let a = app
+        .get(
+            "/api/v1/neighbours/library/2024?of=05315000",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let n = a.body["neighbours"].as_array().unwrap();
+    assert_eq!(n.len(), 11, "every other real town: fewer than k");
+    // Köln: dense (DEGURBA 1), 405 km² in the register.
+    let own = &a.body["profile"]["variables"];
+    let degurba = own
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variable"] == "degurba")
+        .unwrap();
+    assert_eq!(degurba["own"], 1.0);
+    let density = own
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variable"] == "log_density")
+        .unwrap()["own"]
+        .as_f64()
+        .unwrap();
+    let koeln = vergleichsring_catalog::register::Register::bundled()
+        .municipality("05315000")
+        .unwrap()
+        .area_km2;
+    let population = rows[11].1;
+    assert!((density - population / koeln).abs() < 1e-6, "{density}");
+    // The merger: a clear answer, then admin's structure.
+    let missing = app
+        .get(
+            "/api/v1/neighbours/library/2024?of=05999000",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.text
+    );
+    assert_eq!(missing.body["error"], "no_neighbours");
+    assert_eq!(missing.body["reason"], "no_structure");
+    assert!(
+        missing.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("register")
+    );
+    let bad = app
+        .post_json(
+            "/api/v1/members",
+            Some(&app.admin),
+            &json!([{"member_id": "05999000", "name": "Neustadt", "kind": "kreisfreie_stadt",
+                "structure": {"area_km2": -3.0, "degurba": 1.0}}]),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains("area_km2"), "{}", bad.text);
+    let given = app
+        .post_json(
+            "/api/v1/members",
+            Some(&app.admin),
+            &json!([{"member_id": "05999000", "name": "Neustadt", "kind": "kreisfreie_stadt",
+                "structure": {"area_km2": 120.5, "degurba": 1.0}}]),
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::CREATED, "{}", given.text);
+    // Registering again without a structure keeps it.
+    app.register(&[("05999000", "Neustadt", "kreisfreie_stadt")])
+        .await;
+    let found = app
+        .get(
+            "/api/v1/neighbours/library/2024?of=05999000",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(found.body["neighbours"].as_array().unwrap().len(), 12);
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["member_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Who sees what: a member its own neighbours' profile (names only in
+/// `named` mode), an analyst any member's by name, a consultant its
+/// grants'; the neighbour group compares like a custom group.
+#[tokio::test]
+async fn members_see_a_profile_and_compare_with_their_neighbours() {
+    let app = TestApp::spawn().await;
+    let g = app.load_ring(120, 2024..=2024, 32).await;
+    let me = g.members[10].member_id.clone();
+    let other = g.members[11].member_id.clone();
+    let member = app.token(Role::Member, Some(&me)).await;
+    let a = app
+        .get("/api/v1/neighbours/library/2024", Some(&member))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.body["neighbours"].is_null(), "aggregate_only: no names");
+    let profile = &a.body["profile"];
+    assert_eq!(profile["n"], K);
+    assert!(!profile["laender"].as_array().unwrap().is_empty());
+    for v in profile["variables"].as_array().unwrap() {
+        assert!(v["min"].as_f64().unwrap() <= v["max"].as_f64().unwrap());
+    }
+    let theirs = app
+        .get(
+            &format!("/api/v1/neighbours/library/2024?of={other}"),
+            Some(&member),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN, "{}", theirs.text);
+    // An analyst names the member and sees names.
+    let analyst = app.token(Role::Analyst, None).await;
+    let named = app
+        .get(
+            &format!("/api/v1/neighbours/library/2024?of={me}"),
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{}", named.text);
+    let neighbours = ids(&named.body["neighbours"]);
+    assert_eq!(neighbours.len(), K);
+    for n in &neighbours {
+        assert!(
+            !a.text.contains(n.as_str()),
+            "the member's answer names {n}"
+        );
+    }
+    // The member's comparison over its neighbours: itself and its k
+    // neighbours, statistics from the same publication.
+    let c = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=neighbours",
+            Some(&member),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    let group = &c.body["groups"][0];
+    assert_eq!(group["group"], format!("neighbours:{me}"));
+    assert_eq!(group["n"], K + 1);
+    assert!(group["own"].is_object(), "{group}");
+    // An analyst must say whose neighbours.
+    let no_of = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=neighbours",
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(no_of.status, StatusCode::BAD_REQUEST, "{}", no_of.text);
+    let with_of = app
+        .get(
+            &format!("/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=neighbours&of={me}"),
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(with_of.status, StatusCode::OK, "{}", with_of.text);
+    assert_eq!(with_of.body["groups"][0]["stats"], group["stats"]);
+    // A consultant for the member; not for another.
+    let consultant = app.consultant("c-30", &[&me]).await;
+    let via = app
+        .get(
+            &format!("/api/v1/neighbours/library/2024?of={me}"),
+            Some(&consultant),
+        )
+        .await;
+    assert_eq!(via.status, StatusCode::OK, "{}", via.text);
+    assert!(via.body["neighbours"].is_null());
+    let not = app
+        .get(
+            &format!("/api/v1/neighbours/library/2024?of={other}"),
+            Some(&consultant),
+        )
+        .await;
+    assert_eq!(not.status, StatusCode::FORBIDDEN, "{}", not.text);
+    // A member's time series over its neighbours.
+    let ts = app
+        .get(
+            "/api/v1/timeseries/library/loans_per_capita?group_by=neighbours",
+            Some(&member),
+        )
+        .await;
+    assert_eq!(ts.status, StatusCode::OK, "{}", ts.text);
+    assert_eq!(ts.body["points"][0]["group"], format!("neighbours:{me}"));
+}
