@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Reference data of the catalogue.
+    Reference {
+        #[command(subcommand)]
+        command: ReferenceCommand,
+    },
     /// Write synthetic members and figures as Parquet files.
     Generate(GenerateArgs),
     /// Compute every comparison of one (domain, year) from the Parquet files
@@ -85,6 +90,31 @@ pub enum ConfigCommand {
     /// of the environment, and print the effective configuration with
     /// secrets masked.
     Check(ConfigCheckArgs),
+}
+
+#[derive(Subcommand)]
+pub enum ReferenceCommand {
+    /// Load a newer extract of the municipality register (Destatis GV-ISys,
+    /// the bundled file's format) into a data directory's catalogue. It is
+    /// checked whole before anything is written; the service reads it at
+    /// its next start.
+    Import(ReferenceImportArgs),
+}
+
+/// An extract of the municipality register and the year it describes.
+#[derive(Args)]
+pub struct ReferenceImportArgs {
+    /// The extract: semicolon-separated, the bundled file's columns.
+    pub file: PathBuf,
+    /// The year whose 31 December its population describes.
+    #[arg(long)]
+    pub year: i32,
+    /// The data directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -8,8 +8,8 @@ use anyhow::{Context, bail};
 use vergleichsring_store::{Role, Store};
 
 use crate::cli::{
-    BackupArgs, ConfigCheckArgs, CreateAdminArgs, DirArgs, InitArgs, ResetSecondFactorArgs,
-    RestoreArgs, TokenCreateArgs,
+    BackupArgs, ConfigCheckArgs, CreateAdminArgs, DirArgs, InitArgs, ReferenceImportArgs,
+    ResetSecondFactorArgs, RestoreArgs, TokenCreateArgs,
 };
 use crate::{config, runtime};
 
@@ -32,6 +32,63 @@ pub fn init(args: InitArgs) -> anyhow::Result<()> {
         })?;
     }
     println!("initialised {}", data_dir.display());
+    Ok(())
+}
+
+/// `reference import`: checks an extract of the municipality register
+/// whole, then writes it with its year into the data directory's
+/// catalogue (`catalog/reference/`), each file replaced atomically.
+pub fn reference_import(args: ReferenceImportArgs) -> anyhow::Result<()> {
+    use vergleichsring_catalog::register::{FILE, Register, YEAR_FILE};
+    let ReferenceImportArgs {
+        file,
+        year,
+        data_dir,
+        config,
+    } = args;
+    if !(1990..=2100).contains(&year) {
+        bail!("--year {year} must lie in 1990 to 2100");
+    }
+    let (_, dir) = maintenance_config(config.as_deref(), data_dir)?;
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 ({e})", file.display()))?;
+    let register =
+        Register::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let catalog = dir.join("catalog");
+    if !catalog.join("size_classes.toml").exists() {
+        bail!(
+            "{} is no data directory (run `vergleichsring init` first)",
+            dir.display()
+        );
+    }
+    let write = |rel: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let path = catalog.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    };
+    // The year first: a crash between the two leaves the old extract with
+    // the new year at worst, which the next import corrects.
+    write(
+        YEAR_FILE,
+        format!("# The year the imported municipality register describes.\nyear = {year}\n")
+            .as_bytes(),
+    )?;
+    write(FILE, text.as_bytes())?;
+    let uninhabited = register
+        .municipalities()
+        .filter(|m| m.population == 0)
+        .count();
+    println!(
+        "imported {} municipalities ({uninhabited} uninhabited) of {year} into {}; restart the service to use them",
+        register.len(),
+        catalog.join(FILE).display()
+    );
     Ok(())
 }
 

@@ -19,7 +19,7 @@ mod worker;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Command, ConfigCommand, TokenCommand, UserCommand};
+use cli::{Cli, Command, ConfigCommand, ReferenceCommand, TokenCommand, UserCommand};
 
 fn main() {
     let cli = Cli::parse();
@@ -134,6 +134,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Check(a),
         } => commands::config_check(a),
+        Command::Reference {
+            command: ReferenceCommand::Import(a),
+        } => commands::reference_import(a),
         Command::Migrate(a) => commands::migrate(a),
         Command::Compact(a) => commands::compact(a),
         Command::Backup(a) => commands::backup(a),

@@ -10,7 +10,7 @@ use vergleichsring_store::Role;
 use crate::helpers::*;
 use crate::operations::serve_binary;
 
-fn run(args: &[&str]) -> (bool, String) {
+pub(crate) fn run(args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vergleichsring"))
         .args(args)
         .output()

@@ -441,3 +441,88 @@ async fn members_see_a_profile_and_compare_with_their_neighbours() {
     assert_eq!(ts.status, StatusCode::OK, "{}", ts.text);
     assert_eq!(ts.body["points"][0]["group"], format!("neighbours:{me}"));
 }
+
+/// `reference import` checks an extract whole and refuses a damaged one
+/// naming its line, writing nothing; a good one, with the year it
+/// describes, takes the bundled register's place at the next start.
+#[tokio::test]
+async fn an_imported_register_takes_the_bundled_ones_place() {
+    let bundled = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/catalog/reference/gemeinden_gv_isys.csv"
+    ))
+    .unwrap();
+    let app = TestApp::spawn_with(|dir| {
+        let files = tempfile::tempdir().unwrap();
+        let data = dir.to_str().unwrap();
+        let damaged = files.path().join("damaged.csv");
+        let mut lines: Vec<&str> = bundled.lines().take(3).collect();
+        lines.push("0531500;Köln;05;3;05315;0;405;1;0;0;1;;0;0;01;d");
+        std::fs::write(&damaged, lines.join("\n")).unwrap();
+        let (ok, out) = crate::maintenance::run(&[
+            "reference",
+            "import",
+            damaged.to_str().unwrap(),
+            "--year",
+            "2023",
+            "--data-dir",
+            data,
+        ]);
+        assert!(!ok, "{out}");
+        assert!(out.contains("line 4"), "{out}");
+        assert!(!dir.join("catalog/reference/gemeinden_gv_isys.csv").exists());
+        // Köln with twice its area.
+        let newer = files.path().join("newer.csv");
+        std::fs::write(
+            &newer,
+            bundled.replace(";053150000;405.01;", ";053150000;810.02;"),
+        )
+        .unwrap();
+        let (ok, out) = crate::maintenance::run(&[
+            "reference",
+            "import",
+            newer.to_str().unwrap(),
+            "--year",
+            "2023",
+            "--data-dir",
+            data,
+        ]);
+        assert!(ok, "{out}");
+        assert!(
+            out.contains("11004 municipalities (208 uninhabited)"),
+            "{out}"
+        );
+    })
+    .await;
+    let towns = [
+        "05111000", "05112000", "05113000", "05114000", "05116000", "05315000",
+    ];
+    let members: Vec<(&str, &str, &str)> = towns
+        .iter()
+        .map(|id| (*id, "Stadt", "kreisfreie_stadt"))
+        .collect();
+    app.register(&members).await;
+    let rows: Vec<(&str, f64, f64)> = towns
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, 200_000.0 + 1000.0 * i as f64, 1.0))
+        .collect();
+    app.library_bulk(2024, &rows).await;
+    let a = app
+        .get(
+            "/api/v1/neighbours/library/2024?of=05315000",
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["register_year"], 2023);
+    let density = a.body["profile"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variable"] == "log_density")
+        .unwrap()["own"]
+        .as_f64()
+        .unwrap();
+    assert!((density - 205_000.0 / 810.02).abs() < 1e-6, "{density}");
+}

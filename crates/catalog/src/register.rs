@@ -443,6 +443,46 @@ mod tests {
     }
 
     #[test]
+    fn a_kreis_structure_is_the_sum_and_mix_of_its_municipalities() {
+        let r = Register::bundled();
+        let kreise: std::collections::BTreeSet<&str> =
+            r.municipalities().map(|m| m.kreis.as_str()).collect();
+        assert!(kreise.len() > 390, "{}", kreise.len());
+        for k in kreise {
+            let s = r.structure(k).unwrap();
+            let all: Vec<&Municipality> = r.of_kreis(k).collect();
+            assert_eq!(s.municipalities, all.len());
+            assert_eq!(s.population, all.iter().map(|m| m.population).sum::<u64>());
+            let area: f64 = all.iter().map(|m| m.area_km2).sum();
+            assert!((s.area_km2 - area).abs() < 1e-6, "{k}");
+            let shares: f64 = s.degurba_shares.iter().sum();
+            assert!((shares - 1.0).abs() < 1e-9, "{k}: {shares}");
+            // The mix by inhabitants (by area where none live), computed
+            // the long way.
+            let weight = |m: &Municipality| {
+                if s.population > 0 {
+                    m.population as f64
+                } else {
+                    m.area_km2
+                }
+            };
+            let weighted: f64 = all
+                .iter()
+                .map(|m| weight(m) * f64::from(m.degurba))
+                .sum::<f64>()
+                / all.iter().map(|m| weight(m)).sum::<f64>();
+            assert!((s.degurba - weighted).abs() < 1e-9, "{k}");
+            assert!((1.0..=3.0).contains(&s.degurba));
+        }
+        // An uninhabited area is a municipality without inhabitants; a
+        // Kreis with one counts its area, not its people.
+        let forest = r.structure("01053105").unwrap();
+        assert_eq!(forest.population, 0);
+        assert_eq!(forest.degurba, 3.0);
+        assert!(r.structure("99999").is_none());
+    }
+
+    #[test]
     fn damaged_extracts_name_their_line() {
         let header = COLUMNS.join(";");
         let e = Register::parse(&format!(
