@@ -90,6 +90,7 @@ fn benches(c: &mut Criterion) {
         policy: &policy,
         members_generation: 0,
         noise: None,
+        neighbours: vergleichsring_engine::structure::NeighbourSettings::shared_default(),
     };
     let me = members.keys().nth(100).unwrap().clone();
     let by = GroupBy::Dimension(Dimension::SizeClass);

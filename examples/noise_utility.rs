@@ -337,6 +337,7 @@ fn measure(
         policy: &policy,
         members_generation: 0,
         noise: Some(&noise),
+        neighbours: vergleichsring_engine::structure::NeighbourSettings::shared_default(),
     };
     for (figure, k) in d.key_figures.iter().enumerate() {
         let full = k.release != Release::MeanOnly;

@@ -32,4 +32,4 @@ pub use model::{
 };
 
 /// The built-in group dimensions, in the order the catalogue lists them.
-pub const GROUP_DIMENSIONS: [&str; 4] = ["all", "size_class", "land", "kind"];
+pub const GROUP_DIMENSIONS: [&str; 5] = ["all", "size_class", "land", "kind", "structure_type"];

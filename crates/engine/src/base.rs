@@ -244,6 +244,7 @@ impl Core {
             policy,
             members_generation: members.generation,
             noise: self.noise.as_deref(),
+            neighbours: &self.neighbours,
         }
     }
 }

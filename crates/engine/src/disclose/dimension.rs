@@ -15,6 +15,9 @@ pub enum Dimension {
     Land,
     /// The member's kind.
     Kind,
+    /// The member's structural type in that domain and year
+    /// (`disclose/types.rs`).
+    StructureType,
 }
 
 impl Dimension {
@@ -25,6 +28,7 @@ impl Dimension {
             "size_class" => Some(Dimension::SizeClass),
             "land" => Some(Dimension::Land),
             "kind" => Some(Dimension::Kind),
+            "structure_type" => Some(Dimension::StructureType),
             _ => None,
         }
     }
@@ -36,6 +40,7 @@ impl Dimension {
             Dimension::SizeClass => "size_class",
             Dimension::Land => "land",
             Dimension::Kind => "kind",
+            Dimension::StructureType => "structure_type",
         }
     }
 }
@@ -120,6 +125,9 @@ pub(crate) fn group_ref<'a>(
             };
             Some((member.kind.as_str(), label))
         }
+        // A type depends on the whole year's members: grouped with all of
+        // them at once (`grouping::assign`), never one by one.
+        Dimension::StructureType => None,
     }
 }
 

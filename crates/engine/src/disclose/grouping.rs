@@ -9,7 +9,7 @@ use std::sync::Arc;
 use vergleichsring_catalog::{Catalog, Domain};
 use vergleichsring_store::Member;
 
-use crate::disclose::dimension::{GroupBy, group_ref, order_key};
+use crate::disclose::dimension::{Dimension, GroupBy, group_ref, order_key};
 use crate::disclose::disclosure::{GroupValues, Policy};
 use crate::read::snapshot::Snapshot;
 pub(crate) use crate::read::year::cached;
@@ -17,6 +17,9 @@ use crate::read::year::{Assignment, GroupData, YearData};
 
 /// Assigns every current member of a year to its group of `by`.
 pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) -> Assignment {
+    if *by == GroupBy::Dimension(Dimension::StructureType) {
+        return structure_types(input, data);
+    }
     let pop_idx = input
         .domain
         .basic_figures
@@ -80,6 +83,27 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
             .map(|g| g.and_then(|g| renumbered.get(g as usize).copied()))
             .collect(),
     }
+}
+
+/// The structural types of a year's current rows. Basic figures the ring
+/// names as variables enter perturbed (the year's twin, or the twin
+/// itself), so that every audience's types are the same.
+pub(crate) fn structure_types(input: &CompareInput<'_>, data: &YearData) -> Assignment {
+    let s = crate::disclose::neighbours::Structures::build(
+        input.neighbours,
+        input.domain,
+        &input.catalog.register,
+        input.members,
+        data,
+        data.perturbed().map(|t| &t.year),
+    );
+    crate::disclose::types::assignment(
+        &s,
+        input.neighbours.types,
+        input.neighbours.county_types,
+        input.policy.threshold,
+        data.current_rows().map(|(m, _)| m),
+    )
 }
 
 /// The current rows with a value of `figure`, ordered by that value: sorted
@@ -222,6 +246,8 @@ pub struct CompareInput<'a> {
     /// The ring's multipliers, when it perturbs: the standard deviation
     /// is corrected for their variance.
     pub noise: Option<&'a crate::disclose::noise::Noise>,
+    /// The ring's settings for structural neighbours and types.
+    pub neighbours: &'a crate::disclose::neighbours::NeighbourSettings,
 }
 
 /// The groups of `figure` in `data` by `by`: materialised once per year,
@@ -240,11 +266,7 @@ pub(crate) fn groups_of(
             // the memory cache (`memory.rs`) accounts for it.
             let grown = |n: usize| m.bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             cached(&m.groups, (figure, *d, input.members_generation), || {
-                let a = cached(&m.assignments, (*d, input.members_generation), || {
-                    let a = assign(input, data, by);
-                    grown(a.bytes());
-                    a
-                });
+                let a = assignment_of(input, data, *d);
                 let (order, ids) = shared_parts(data, figure);
                 let groups = build_groups(data, &a, figure, &order, &ids);
                 grown(crate::disclose::grouping::groups_bytes(&groups));
@@ -259,6 +281,22 @@ pub(crate) fn groups_of(
             Arc::new(build_groups(data, &a, figure, &order, &ids))
         }
     }
+}
+
+/// The assignment of a year's current rows to the groups of a built-in
+/// dimension, built once per year, dimension and member list.
+pub(crate) fn assignment_of(
+    input: &CompareInput<'_>,
+    data: &YearData,
+    d: Dimension,
+) -> Arc<Assignment> {
+    let m = &data.materialised;
+    cached(&m.assignments, (d, input.members_generation), || {
+        let a = assign(input, data, &GroupBy::Dimension(d));
+        m.bytes
+            .fetch_add(a.bytes(), std::sync::atomic::Ordering::Relaxed);
+        a
+    })
 }
 
 /// What every grouping of a key figure shares, built once per year: the

@@ -15,3 +15,4 @@ pub mod noise;
 mod noise_catalog_tests;
 pub mod publication;
 pub mod summary;
+pub mod types;

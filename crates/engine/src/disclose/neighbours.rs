@@ -90,6 +90,13 @@ impl Default for NeighbourSettings {
 }
 
 impl NeighbourSettings {
+    /// The default settings, shared (for computations outside a ring:
+    /// benchmarks, the offline comparison).
+    pub fn shared_default() -> &'static NeighbourSettings {
+        static DEFAULT: std::sync::OnceLock<NeighbourSettings> = std::sync::OnceLock::new();
+        DEFAULT.get_or_init(NeighbourSettings::default)
+    }
+
     /// Why these settings cannot be used, if so.
     pub fn problem(&self) -> Option<String> {
         if !(5..=50).contains(&self.k) {

@@ -154,6 +154,7 @@ fn offline_input<'a>(
         policy,
         members_generation: 0,
         noise,
+        neighbours: crate::disclose::neighbours::NeighbourSettings::shared_default(),
     })
 }
 

@@ -45,11 +45,12 @@ pub(crate) use ledger::Ledgers;
 pub(crate) use view::{Ask, View};
 
 /// The built-in dimensions, in the order publications list them.
-pub const DIMENSIONS: [Dimension; 4] = [
+pub const DIMENSIONS: [Dimension; 5] = [
     Dimension::All,
     Dimension::SizeClass,
     Dimension::Land,
     Dimension::Kind,
+    Dimension::StructureType,
 ];
 
 /// What made a publication.
@@ -437,6 +438,21 @@ impl Publications<'_> {
             .iter()
             .map(|dim| {
                 let by = GroupBy::Dimension(*dim);
+                if *dim == Dimension::StructureType {
+                    let input = self
+                        .core
+                        .compare_input(d, snapshot, members, &self.core.policy);
+                    let a = crate::disclose::grouping::assignment_of(&input, data, *dim);
+                    let of = a
+                        .of_row
+                        .iter()
+                        .map(|g| {
+                            g.and_then(|g| a.groups.get(g as usize))
+                                .map(|(id, _)| id.clone())
+                        })
+                        .collect();
+                    return (dim.as_str().to_string(), of);
+                }
                 let of: Vec<Option<String>> = data
                     .current_rows()
                     .map(|(m, row)| {

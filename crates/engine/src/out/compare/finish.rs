@@ -3,7 +3,7 @@
 //! the named peers, and admin's view of the perturbed statistics.
 
 use super::{Building, GroupResult, Own, Peer, PerturbedGroup};
-use crate::disclose::dimension::{GroupBy, group_of};
+use crate::disclose::dimension::{Dimension, GroupBy, group_of};
 use crate::disclose::disclosure::{Audience, Reason, Visibility, round_3_significant, verdict};
 use crate::disclose::grouping::CompareInput;
 use crate::disclose::noise::quintile;
@@ -41,6 +41,13 @@ pub(super) fn own_position(
         .position(|f| f.id == "population");
     let group: Option<String> = own.and_then(|m| {
         let member = input.members.get(m)?;
+        // A structural type is found among the whole year's members.
+        if *by == GroupBy::Dimension(Dimension::StructureType) {
+            let data = perturbed.or_else(|| input.snapshot.year(year))?;
+            let a = crate::disclose::grouping::assignment_of(input, data, Dimension::StructureType);
+            let g = a.of_row.get(data.position(m)?).copied().flatten()?;
+            return a.groups.get(g as usize).map(|(id, _)| id.clone());
+        }
         let row = input.snapshot.current_row(year, m)?;
         let population = pop_idx.and_then(|i| row.basic.get(i));
         group_of(input.catalog, by, member, population).map(|(gid, _)| gid)

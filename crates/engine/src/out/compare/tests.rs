@@ -143,7 +143,7 @@ proptest! {
         let domain = catalog.domain("library").unwrap();
         let (snapshot, members) = mixed_ring(&spec);
         let policy = Policy { visibility, ..Policy::default() };
-        let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy, members_generation: 0, noise: None };
+        let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy, members_generation: 0, noise: None , neighbours: crate::disclose::neighbours::NeighbourSettings::shared_default()};
         let ids: Vec<&String> = members.keys().collect();
         let own_id = ids[requester.index(ids.len())].clone();
         let own = (audience != Audience::Analyst).then_some(own_id.as_str());
@@ -231,7 +231,7 @@ proptest! {
         let domain = catalog.domain("library").unwrap();
         let (snapshot, members) = ring(&values);
         let policy = Policy::default();
-        let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy, members_generation: 0, noise: None };
+        let input = CompareInput { catalog: &catalog, domain, snapshot: &snapshot, members: &members, policy: &policy, members_generation: 0, noise: None , neighbours: crate::disclose::neighbours::NeighbourSettings::shared_default()};
         let r = requester.index(values.len());
         let own_id = format!("05{:06}", r + 1);
         let (audience, own) = if as_member {
