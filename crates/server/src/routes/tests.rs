@@ -200,7 +200,10 @@ fn openapi_schemas_match_what_is_served() {
         member_id: "05315000".into(),
         name: "Stadt Köln".into(),
         kind: vergleichsring_catalog::MemberKind::KreisfreieStadt,
-        structure: None,
+        structure: Some(store::GivenStructure {
+            area_km2: 405.0,
+            degurba: 1.0,
+        }),
     };
     assert_eq!(properties(&d, "Member"), keys(&member));
     let group = store::CustomGroup {
