@@ -14,6 +14,7 @@ mod breaker28;
 mod breaker28b;
 mod breaker29;
 mod breaker29b;
+mod breaker30;
 mod browser;
 mod browser_year;
 mod catalog_years;
