@@ -157,7 +157,6 @@ async fn mean_of(app: &TestApp, path: &str, token: &str) -> Result<(f64, f64), S
 /// figures that every group's symmetric difference with every
 /// combination of released groups has at least `threshold + 2` members.
 #[tokio::test]
-#[ignore = "finding: a coalition of two members not sharing a small built-in group isolates a third member's mean-only fte_per_10000 from `all` minus two neighbour groups; the grid of half posts then gives its true staff"]
 async fn breaker30_coalition_isolates_mean_only_grid_figure_with_neighbour_groups() {
     let app = TestApp::spawn_with_noise_secret([30; 32]).await;
     let towns = clusters();
@@ -191,7 +190,6 @@ async fn breaker30_consultant_with_two_grants_cannot_isolate_a_third_member() {
 /// released sums, determine another member's value), or audit mean-only
 /// figures against every pair (see the coalition finding).
 #[tokio::test]
-#[ignore = "finding: grants given after the releases are never audited: a consultant engaged by A and B afterwards isolates C's mean-only fte_per_10000"]
 async fn breaker30_late_grants_let_a_consultant_isolate_a_third_member() {
     let app = TestApp::spawn_with_noise_secret([30; 32]).await;
     let towns = clusters();
@@ -526,12 +524,23 @@ async fn breaker30_a_member_joining_shifts_a_neighbour_group_by_two() {
         "no second publication: {}",
         second.text
     );
-    assert_eq!(
-        second.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "a neighbour group two members away from the one released before: {}",
-        second.text
-    );
+    // Refused, or (since the neighbour groups take a released group's
+    // place when they differ from it by fewer than the threshold) the
+    // very group released before: difference 0, nothing new.
+    if second.status == StatusCode::OK {
+        assert_eq!(
+            second.body["groups"][0]["n"], first.body["groups"][0]["n"],
+            "a neighbour group two members away from the one released before: {}",
+            second.text
+        );
+    } else {
+        assert_eq!(
+            second.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            second.text
+        );
+    }
 }
 
 /// Not a disclosure, but found on the way: an analyst may define a custom
@@ -542,7 +551,6 @@ async fn breaker30_a_member_joining_shifts_a_neighbour_group_by_two() {
 /// dimension (`create_group` checks `Dimension::parse`, which does not
 /// know `neighbours`).
 #[tokio::test]
-#[ignore = "finding (no disclosure): a custom group may be named `neighbours`, which group_by=neighbours shadows forever"]
 async fn breaker30_custom_group_named_neighbours_is_refused() {
     let app = TestApp::spawn().await;
     let towns = line();
@@ -578,7 +586,6 @@ async fn neighbour_comparison(app: &TestApp, of: &str, token: &str) -> crate::he
 /// the ids the profile was made to hide. Fix: name no other group in the
 /// refusal to non-admin callers (say "a group released before").
 #[tokio::test]
-#[ignore = "finding: a refused neighbour comparison names another member's neighbour group (its id) to a member in aggregate_only"]
 async fn breaker30_refusal_names_no_other_members_neighbour_group() {
     let app = TestApp::spawn().await;
     let towns = line();
@@ -608,7 +615,6 @@ async fn breaker30_refusal_names_no_other_members_neighbour_group() {
 /// neighbours for the explanation, or fix each year's neighbour groups
 /// at the first publication and audit them together.
 #[tokio::test]
-#[ignore = "finding (availability): the first neighbour group released in a year blocks the groups of its structural neighbours (symmetric difference 2) for the whole year"]
 async fn breaker30_one_members_neighbour_comparison_does_not_block_its_neighbours() {
     let app = TestApp::spawn().await;
     let towns = line();
@@ -637,7 +643,6 @@ async fn breaker30_one_members_neighbour_comparison_does_not_block_its_neighbour
 /// more. Fix: give ranges rounded coarsely (two significant digits) or
 /// as inner quantiles of rounded values, never an exact member's value.
 #[tokio::test]
-#[ignore = "finding: the aggregate_only profile's population min/max are two neighbours' exact (public) populations, naming them"]
 async fn breaker30_profile_names_no_neighbour_by_its_population() {
     let app = TestApp::spawn().await;
     let towns = line();

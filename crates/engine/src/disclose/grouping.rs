@@ -101,7 +101,10 @@ pub(crate) fn structure_types(input: &CompareInput<'_>, data: &YearData) -> Assi
         &s,
         input.neighbours.types,
         input.neighbours.county_types,
-        input.policy.threshold,
+        // A type at least twice a neighbour group: finer types and the
+        // overlapping neighbour groups together would cut members out
+        // (the audit then refuses the neighbour groups).
+        input.policy.threshold.max(2 * (input.neighbours.k + 1)),
         data.current_rows().map(|(m, _)| m),
     )
 }

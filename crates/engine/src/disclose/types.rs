@@ -2,7 +2,8 @@
 //! clustered by k-means on the neighbours' standardised variables
 //! (`neighbours.rs`), municipalities and Landkreise apart, into at most
 //! `types` and `county_types` types, each with at least the threshold of
-//! members (fewer types where one would fall below). The start is
+//! members and at least twice a neighbour group (fewer types where one
+//! would fall below). The start is
 //! k-means++ from a fixed seed, so that every replica and every request
 //! finds the same types. Each type has an id (`typ_1`…, `kreistyp_1`…,
 //! largest population first) and a German description of its centre.

@@ -46,9 +46,11 @@ pub struct VariableRange {
     pub weight: f64,
     /// The member's own value.
     pub own: f64,
-    /// The lowest among the neighbours.
+    /// The lowest among the neighbours, rounded down to two significant
+    /// digits (an exact end would name a neighbour by its public figure).
     pub min: f64,
-    /// The highest among the neighbours.
+    /// The highest among the neighbours, rounded up to two significant
+    /// digits.
     pub max: f64,
     /// Its mean share of the squared distances to the neighbours: how much
     /// the neighbours differ from the member in it.
@@ -81,6 +83,10 @@ pub struct Neighbours {
     pub member_id: String,
     /// The group id of its neighbour group in comparisons.
     pub group: String,
+    /// The member whose released neighbour group stands in for this
+    /// one's (rule 6 forbids releasing two groups that differ by a few
+    /// members): the neighbours listed are that group's.
+    pub shared_with: Option<String>,
     /// How many neighbours each member has.
     pub k: usize,
     /// The variables, in order.
@@ -164,12 +170,28 @@ impl<'e> NeighbourAnswers<'e> {
                 domain: d.id.clone(),
                 year,
             })?;
-        let group = publishing.neighbour_group(d, &view, year, of)?;
+        let (group, shared_with) = publishing.neighbour_group(d, &view, year, of)?;
         let s = publishing.structures(d, &view, year);
         let at = s.find(of).ok_or_else(|| {
             EngineError::Internal(format!("neighbour {of} lost between two lookups"))
         })?;
-        let near = s.nearest(at, self.core.neighbours.k);
+        // The members of the group the comparisons use (its own nearest,
+        // or the released group standing in for them), nearest first.
+        let mut near: Vec<(usize, f64)> = group
+            .member_ids
+            .iter()
+            .filter(|m| m.as_str() != of)
+            .filter_map(|m| s.find(m))
+            .filter_map(|i| {
+                let me = s.candidates.get(at)?;
+                let c = s.candidates.get(i)?;
+                Some((
+                    i,
+                    crate::disclose::neighbours::squared(&me.scaled, &c.scaled),
+                ))
+            })
+            .collect();
+        near.sort_by(crate::disclose::neighbours::by_distance);
         let named = match audience {
             Audience::Admin | Audience::Analyst => true,
             Audience::Member | Audience::Consultant => view.policy.visibility == Visibility::Named,
@@ -199,6 +221,7 @@ impl<'e> NeighbourAnswers<'e> {
             year,
             member_id: of.to_string(),
             group: group.id,
+            shared_with,
             k: self.core.neighbours.k,
             variables: s.variables.clone(),
             publication: view.reference(),
@@ -249,6 +272,15 @@ impl<'e> NeighbourAnswers<'e> {
     }
 }
 
+/// `x` to two significant digits, rounded by `round` (floor or ceil).
+fn two_digits(x: f64, round: fn(f64) -> f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let unit = 10f64.powi(x.abs().log10().floor() as i32 - 1);
+    round(x / unit) * unit
+}
+
 /// The structural profile of candidate `at`'s neighbours `rows`.
 fn profile(s: &Structures, at: usize, rows: &[Neighbour]) -> Profile {
     let own = s.candidates.get(at);
@@ -268,8 +300,16 @@ fn profile(s: &Structures, at: usize, rows: &[Neighbour]) -> Profile {
                 own: own
                     .and_then(|c| c.raw.get(v))
                     .map_or(f64::NAN, |x| readable(name, *x)),
-                min: if rows.is_empty() { f64::NAN } else { min },
-                max: if rows.is_empty() { f64::NAN } else { max },
+                min: if rows.is_empty() {
+                    f64::NAN
+                } else {
+                    two_digits(min, f64::floor)
+                },
+                max: if rows.is_empty() {
+                    f64::NAN
+                } else {
+                    two_digits(max, f64::ceil)
+                },
                 mean_share,
             }
         })

@@ -187,7 +187,8 @@ impl<'e> Statistics<'e> {
         let resolved;
         let by = match &p.by {
             GroupBy::Neighbours(of) => {
-                resolved = GroupBy::Custom(publishing.neighbour_group(p.domain, &view, year, of)?);
+                resolved =
+                    GroupBy::Custom(publishing.neighbour_group(p.domain, &view, year, of)?.0);
                 &resolved
             }
             by => by,
@@ -195,10 +196,30 @@ impl<'e> Statistics<'e> {
         if let GroupBy::Custom(g) = by
             && let Err(refusal) = publishing.disclose_custom(p.domain, &view, g, year).await?
         {
+            // A refusal names the group it collides with: for a neighbour
+            // group that is another member's, which a member or consultant
+            // must not learn.
+            let message = match &p.by {
+                GroupBy::Neighbours(of)
+                    if matches!(req.audience, Audience::Member | Audience::Consultant) =>
+                {
+                    format!(
+                        "the structural neighbours of {of} differ from a group released before for {} {year} by fewer than {} members; releasing them would let the two be subtracted (rule {})",
+                        p.domain.id,
+                        view.policy.threshold,
+                        if refusal.reason == "differencing" {
+                            "6"
+                        } else {
+                            "11"
+                        }
+                    )
+                }
+                _ => refusal.message,
+            };
             return Err(EngineError::Refused {
                 code: "disclosure_refused",
                 reason: refusal.reason,
-                message: refusal.message,
+                message,
             });
         }
         let c = view.compare(self.core, publication::Ask { by, ..p.ask(req) }, year);
@@ -308,7 +329,7 @@ impl<'e> Statistics<'e> {
                 .id
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !id_ok || Dimension::parse(&group.id).is_some() {
+        if !id_ok || Dimension::parse(&group.id).is_some() || group.id == NEIGHBOURS {
             return Err(refuse(
                 "invalid_id",
                 format!(

@@ -110,6 +110,17 @@ impl View {
                 withhold(g, reason);
             }
         }
+        // A key figure released as means only is withheld from neighbour
+        // groups: thousands of overlapping groups are what differencing
+        // needs, and the noise does not protect such a figure (rule 15).
+        if self.publication.is_some()
+            && domain.key_figures[figure].release == vergleichsring_catalog::Release::MeanOnly
+            && matches!(by, GroupBy::Custom(g) if g.id.starts_with(super::nearest::PREFIX))
+        {
+            for g in c.groups.iter_mut().filter(|g| !g.suppressed) {
+                withhold(g, Reason::Protected);
+            }
+        }
         c.publication = self.reference();
         // Groups this comparison materialised weigh on the memory cache.
         core.memory.settle();
@@ -325,7 +336,7 @@ impl Publications<'_> {
             let resolved = match (ask.by, &view) {
                 (GroupBy::Neighbours(of), Some(v)) => {
                     match self.neighbour_group(domain, v, year, of) {
-                        Ok(g) => Some(GroupBy::Custom(g)),
+                        Ok((g, _)) => Some(GroupBy::Custom(g)),
                         Err(EngineError::Refused { reason, .. }) => {
                             push_all(
                                 &mut series,

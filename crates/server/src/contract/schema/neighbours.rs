@@ -34,9 +34,11 @@ pub struct VariableRange {
     pub weight: f64,
     /// The member's own value.
     pub own: f64,
-    /// The lowest among the neighbours.
+    /// The lowest among the neighbours, rounded down to two significant
+    /// digits (an exact end would name a neighbour by its public figure).
     pub min: f64,
-    /// The highest among the neighbours.
+    /// The highest among the neighbours, rounded up to two significant
+    /// digits.
     pub max: f64,
     /// Its mean share of the squared distances to the neighbours: how much
     /// the neighbours differ from the member in it.
@@ -71,6 +73,10 @@ pub struct Neighbours {
     pub member_id: String,
     /// The group id of its neighbour group in comparisons.
     pub group: String,
+    /// The member whose released neighbour group stands in for this
+    /// one's (rule 6 forbids releasing two groups that differ by a few
+    /// members): the neighbours listed are that group's.
+    pub shared_with: Option<String>,
     /// How many neighbours each member has.
     pub k: usize,
     /// The variables, in order.
