@@ -526,3 +526,161 @@ async fn an_imported_register_takes_the_bundled_ones_place() {
         .unwrap();
     assert!((density - 205_000.0 / 810.02).abs() < 1e-6, "{density}");
 }
+
+/// Rule 13's attacker with neighbour groups: an analyst asks the
+/// neighbour comparison of every member (and every built-in dimension),
+/// learns each released group's members from the neighbours answer, and
+/// solves the released sums (n × mean) for every member's value it
+/// determines. Each value so found is a perturbed one, at least
+/// `noise_min` from the truth (rule 15).
+#[tokio::test]
+async fn differenced_neighbour_groups_never_give_a_value_within_the_protection_interval() {
+    let app = TestApp::spawn().await;
+    let g = app.load_ring(60, 2024..=2024, 33).await;
+    let f = g
+        .figures
+        .iter()
+        .find(|f| f.domain == "library" && f.year == 2024)
+        .unwrap();
+    let col = |name: &str| {
+        f.batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .clone()
+    };
+    let ids = f
+        .batch
+        .column_by_name("member_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let (loans, pop) = (col("loans"), col("population"));
+    let truth: BTreeMap<String, f64> = (0..ids.len())
+        .map(|i| (ids.value(i).to_string(), loans.value(i) / pop.value(i)))
+        .collect();
+    let index: BTreeMap<&str, usize> = truth
+        .keys()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let analyst = app.token(Role::Analyst, None).await;
+    // Rows: (member indices, sum).
+    let mut rows: Vec<(Vec<usize>, f64)> = Vec::new();
+    let mut released = 0;
+    for m in truth.keys() {
+        let c = app
+            .get(
+                &format!("/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=neighbours&of={m}"),
+                Some(&analyst),
+            )
+            .await;
+        let Some(mean) = c.body["groups"][0]["stats"]["mean"].as_f64() else {
+            continue;
+        };
+        let n = c.body["groups"][0]["n"].as_f64().unwrap();
+        let who = app
+            .get(
+                &format!("/api/v1/neighbours/library/2024?of={m}"),
+                Some(&analyst),
+            )
+            .await;
+        let mut members: Vec<usize> = ids_of(&who.body["neighbours"])
+            .iter()
+            .map(|x| index[x.as_str()])
+            .collect();
+        members.push(index[m.as_str()]);
+        assert_eq!(
+            members.len() as f64,
+            n,
+            "{m}: the group is the listed neighbours and itself"
+        );
+        rows.push((members, n * mean));
+        released += 1;
+    }
+    assert!(
+        released * 2 >= truth.len(),
+        "only {released} of {} neighbour groups released",
+        truth.len()
+    );
+    // The whole ring's sum too (its members are public).
+    let all = app
+        .get(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=all",
+            Some(&analyst),
+        )
+        .await;
+    if let (Some(mean), Some(n)) = (
+        all.body["groups"][0]["stats"]["mean"].as_f64(),
+        all.body["groups"][0]["n"].as_f64(),
+    ) && n as usize == truth.len()
+    {
+        rows.push(((0..truth.len()).collect(), n * mean));
+    }
+    // Gaussian elimination on the rows; a row left with one member
+    // determines that member's (perturbed) value.
+    let width = truth.len();
+    let mut m: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|(who, sum)| {
+            let mut r = vec![0.0; width + 1];
+            for &i in who {
+                r[i] = 1.0;
+            }
+            r[width] = *sum;
+            r
+        })
+        .collect();
+    let mut pivot_row = 0;
+    for col in 0..width {
+        let Some(p) = (pivot_row..m.len()).find(|&r| m[r][col].abs() > 1e-9) else {
+            continue;
+        };
+        m.swap(pivot_row, p);
+        let pv = m[pivot_row][col];
+        for x in m[pivot_row].iter_mut() {
+            *x /= pv;
+        }
+        for r in 0..m.len() {
+            if r != pivot_row && m[r][col].abs() > 1e-12 {
+                let factor = m[r][col];
+                let prow = m[pivot_row].clone();
+                for (x, y) in m[r].iter_mut().zip(&prow) {
+                    *x -= factor * y;
+                }
+            }
+        }
+        pivot_row += 1;
+    }
+    let names: Vec<&String> = truth.keys().collect();
+    let mut determined = 0;
+    for r in &m[..pivot_row] {
+        let support: Vec<usize> = (0..width).filter(|&i| r[i].abs() > 1e-9).collect();
+        if let [i] = support[..] {
+            determined += 1;
+            let value = r[width] / r[i];
+            let t = truth[names[i]];
+            assert!(
+                (value - t).abs() >= 0.05 * t * 0.999,
+                "{}: {value} within 5 % of the true {t}",
+                names[i]
+            );
+        }
+    }
+    println!(
+        "{released} neighbour groups released, {determined} members' values determined, each outside the interval"
+    );
+}
+
+fn ids_of(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|n| n["member_id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
