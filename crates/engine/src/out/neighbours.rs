@@ -196,26 +196,7 @@ impl<'e> NeighbourAnswers<'e> {
             Audience::Admin | Audience::Analyst => true,
             Audience::Member | Audience::Consultant => view.policy.visibility == Visibility::Named,
         };
-        let rows: Vec<Neighbour> = near
-            .iter()
-            .filter_map(|&(i, d2)| {
-                let c = s.candidates.get(i)?;
-                let m = view.members.get(&c.member_id)?;
-                Some(Neighbour {
-                    member_id: c.member_id.clone(),
-                    name: m.name.clone(),
-                    kind: m.kind.as_str().to_string(),
-                    distance: d2.sqrt(),
-                    shares: s.shares(at, i),
-                    values: s
-                        .variables
-                        .iter()
-                        .zip(&c.raw)
-                        .map(|(v, x)| readable(v, *x))
-                        .collect(),
-                })
-            })
-            .collect();
+        let rows = named_rows(&s, at, &near, &view.members);
         Ok(Neighbours {
             domain: d.id.clone(),
             year,
@@ -270,6 +251,34 @@ impl<'e> NeighbourAnswers<'e> {
             })
             .collect())
     }
+}
+
+/// The neighbours `near` of candidate `at`, named from `members`.
+fn named_rows(
+    s: &Structures,
+    at: usize,
+    near: &[(usize, f64)],
+    members: &std::collections::BTreeMap<String, vergleichsring_store::Member>,
+) -> Vec<Neighbour> {
+    near.iter()
+        .filter_map(|&(i, d2)| {
+            let c = s.candidates.get(i)?;
+            let m = members.get(&c.member_id)?;
+            Some(Neighbour {
+                member_id: c.member_id.clone(),
+                name: m.name.clone(),
+                kind: m.kind.as_str().to_string(),
+                distance: d2.sqrt(),
+                shares: s.shares(at, i),
+                values: s
+                    .variables
+                    .iter()
+                    .zip(&c.raw)
+                    .map(|(v, x)| readable(v, *x))
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// `x` to two significant digits, rounded by `round` (floor or ceil).
