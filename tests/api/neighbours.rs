@@ -684,3 +684,108 @@ fn ids_of(v: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A neighbour comparison is kept by its `ETag` like a built-in one: once
+/// its group is recorded, asked again it is the same answer, 304 with the
+/// tag; another member's neighbour group is another answer.
+#[tokio::test]
+async fn a_neighbour_comparison_is_tagged_and_kept() {
+    let app = TestApp::spawn().await;
+    let g = app.load_ring(120, 2024..=2024, 34).await;
+    let (a, b) = (&g.members[20].member_id, &g.members[60].member_id);
+    let analyst = app.token(Role::Analyst, None).await;
+    let path = |of: &str| {
+        app.url(&format!(
+            "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=neighbours&of={of}"
+        ))
+    };
+    let get = |url: String, tag: Option<String>| {
+        let mut r = app.client.get(url).bearer_auth(&analyst);
+        if let Some(t) = tag {
+            r = r.header("If-None-Match", t);
+        }
+        r.send()
+    };
+    // The first answer records the group; from the second on it is kept.
+    let first = get(path(a), None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = get(path(a), None).await.unwrap();
+    let tag = second.headers()["etag"].to_str().unwrap().to_string();
+    let body = second.text().await.unwrap();
+    let third = get(path(a), None).await.unwrap();
+    assert_eq!(third.headers()["etag"].to_str().unwrap(), tag);
+    assert_eq!(third.text().await.unwrap(), body);
+    let not_modified = get(path(a), Some(tag.clone())).await.unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    let other = get(path(b), Some(tag)).await.unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another member's group is another answer"
+    );
+    assert!(
+        other
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("neighbours:{b}"))
+    );
+}
+
+/// The page "Warum ist X mein Nachbar": an analyst sees each neighbour
+/// with its distance and shares, a member (aggregate_only) the profile
+/// without any neighbour's name, and the register's attribution.
+#[tokio::test]
+async fn the_neighbours_page_explains_the_group() {
+    use crate::web::WebClient;
+    let app = TestApp::spawn().await;
+    let g = app.load_ring(120, 2024..=2024, 35).await;
+    let me = g.members[12].member_id.clone();
+    let analyst = app.token(Role::Analyst, None).await;
+    let api = app
+        .get(
+            &format!("/api/v1/neighbours/library/2024?of={me}"),
+            Some(&analyst),
+        )
+        .await;
+    let names: Vec<String> = api.body["neighbours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    let mut web = crate::web::signed_in_user(
+        &app,
+        json!({"email": "ana@ring.example", "name": "Ana Lyse", "role": "analyst"}),
+    )
+    .await;
+    let page = web
+        .get(&format!("/web/nachbarn/library/2024?von={me}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Strukturnachbarn von"));
+    for n in &names {
+        assert!(page.text.contains(n.as_str()), "{n} missing");
+    }
+    assert!(page.text.contains("Anteil Einwohner je km²"));
+    assert!(page.text.contains("Destatis"));
+    let member = app.token(Role::Member, Some(&me)).await;
+    let mut web = WebClient::new(&app);
+    web.sign_in(&member).await;
+    let own = web.get("/web/nachbarn/library/2024").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert!(own.text.contains("Profil der Gruppe"));
+    for n in &names {
+        assert!(
+            !own.text.contains(n.as_str()),
+            "the member's page names {n}"
+        );
+    }
+    let other = web
+        .get(&format!(
+            "/web/nachbarn/library/2024?von={}",
+            g.members[13].member_id
+        ))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+}

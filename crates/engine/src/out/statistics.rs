@@ -476,7 +476,10 @@ impl<'e> Statistics<'e> {
     /// generation (a release brings its own list) and the domain's ledgers
     /// (a publication is no commit).
     pub(crate) async fn answer_state(&self, req: &StatsRequest<'_>) -> Result<Option<String>> {
-        if Dimension::parse(req.group_by).is_none() {
+        // A neighbour group depends on the data, the member list and the
+        // ledger (the groups standing in, its own disclosure), which the
+        // state below holds, and on `of`, which the request does.
+        if Dimension::parse(req.group_by).is_none() && req.group_by != NEIGHBOURS {
             return Ok(None);
         }
         let version = match req.as_of {

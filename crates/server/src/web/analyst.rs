@@ -21,6 +21,7 @@ fn dimensions(state: &AppState) -> Vec<(String, String)> {
         ("size_class", "Größenklasse"),
         ("land", "Land"),
         ("kind", "Art"),
+        ("structure_type", "Strukturtyp"),
     ]
     .map(|(id, label)| (id.to_string(), label.to_string()))
     .to_vec();

@@ -52,6 +52,7 @@ mod group_builder;
 mod home;
 mod layout;
 mod members;
+mod neighbours;
 mod pages;
 mod publish;
 mod recovery;
@@ -101,6 +102,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(coordinator::approve))
         .routes(routes!(coordinator::remind))
         .routes(routes!(consultant::workspace))
+        .routes(routes!(neighbours::neighbours_page))
         .routes(routes!(analyst::explorer))
         .routes(routes!(analyst::sql_console, analyst::run_sql))
         .routes(routes!(group_builder::builder, group_builder::save_group))

@@ -136,6 +136,12 @@ fn stand_in(
             if !disclosed.contains(&(dim.as_str(), mine.as_str())) {
                 continue;
             }
+            // Two sets differ by at least the difference of their sizes:
+            // only groups about as large as the neighbours are listed.
+            let size = groups.iter().filter(|g| g.as_ref() == Some(mine)).count();
+            if size.abs_diff(own.len()) >= threshold {
+                continue;
+            }
             let members = state
                 .member_ids
                 .iter()
