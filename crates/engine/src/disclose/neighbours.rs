@@ -371,21 +371,59 @@ impl Structures {
             .collect()
     }
 
-    /// The neighbours of every candidate, computed on all cores.
+    /// The neighbours of every candidate, computed on all cores: the same
+    /// answer as [`Structures::nearest`] for each, over the scaled
+    /// values laid out flat per class, with one buffer per thread.
     pub(crate) fn all_nearest(&self, k: usize) -> Vec<Vec<(usize, f64)>> {
         let n = self.candidates.len();
+        let dims = self.weights.len();
+        // Per class its members (in id order) and their values, flat.
+        let mut classes: Vec<(Class, Vec<usize>, Vec<f64>)> = Vec::new();
+        for class in [Class::Municipality, Class::Landkreis] {
+            let idx: Vec<usize> = (0..n)
+                .filter(|&i| self.candidates[i].class == class)
+                .collect();
+            let flat: Vec<f64> = idx
+                .iter()
+                .flat_map(|&i| self.candidates[i].scaled.iter().copied())
+                .collect();
+            classes.push((class, idx, flat));
+        }
         let threads = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1)
             .clamp(1, 8);
         let chunk = n.div_ceil(threads).max(1);
+        let classes = &classes;
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..n)
                 .step_by(chunk)
                 .map(|start| {
                     s.spawn(move || {
+                        let mut buf: Vec<(usize, f64)> = Vec::new();
                         (start..(start + chunk).min(n))
-                            .map(|i| self.nearest(i, k))
+                            .map(|i| {
+                                let me = &self.candidates[i];
+                                let Some((_, idx, flat)) =
+                                    classes.iter().find(|(c, _, _)| *c == me.class)
+                                else {
+                                    return Vec::new();
+                                };
+                                buf.clear();
+                                for (pos, &j) in idx.iter().enumerate() {
+                                    if j == i {
+                                        continue;
+                                    }
+                                    let other = &flat[pos * dims..(pos + 1) * dims];
+                                    buf.push((j, squared(&me.scaled, other)));
+                                }
+                                if buf.len() > k {
+                                    buf.select_nth_unstable_by(k, by_distance);
+                                    buf.truncate(k);
+                                }
+                                buf.sort_unstable_by(by_distance);
+                                buf.clone()
+                            })
                             .collect::<Vec<_>>()
                     })
                 })
@@ -443,4 +481,73 @@ fn value(
 /// to the lower index (candidates are in member id order).
 pub(crate) fn by_distance(a: &(usize, f64), b: &(usize, f64)) -> Ordering {
     a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Candidates on a small grid, with ties, in two classes.
+    fn grid() -> Structures {
+        let mut s = Structures {
+            variables: vec!["a".into(), "b".into()],
+            weights: vec![1.0, 2.0],
+            ..Structures::default()
+        };
+        for i in 0..60u32 {
+            let raw = vec![f64::from(i % 7), f64::from(i % 5)];
+            s.candidates.push(Candidate {
+                member_id: format!("{i:08}"),
+                class: if i % 4 == 0 {
+                    Class::Landkreis
+                } else {
+                    Class::Municipality
+                },
+                scaled: raw.clone(),
+                raw,
+            });
+        }
+        s.standardise();
+        s
+    }
+
+    #[test]
+    fn all_at_once_is_each_one_alone() {
+        let s = grid();
+        let all = s.all_nearest(5);
+        assert_eq!(all.len(), 60);
+        for (i, near) in all.iter().enumerate() {
+            assert_eq!(near, &s.nearest(i, 5), "candidate {i}");
+            for (j, _) in near {
+                assert_eq!(s.candidates[*j].class, s.candidates[i].class);
+            }
+        }
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_id_and_shares_add_up() {
+        let s = grid();
+        let near = s.nearest(1, 5);
+        for w in near.windows(2) {
+            assert!(w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0));
+        }
+        let shares: f64 = s.shares(1, near[4].0).iter().sum();
+        assert!((shares - 1.0).abs() < 1e-12 || shares == 0.0);
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(NeighbourSettings::default().problem().is_none());
+        let bad = NeighbourSettings {
+            k: 2,
+            ..NeighbourSettings::default()
+        };
+        assert!(bad.problem().is_some());
+        let mut bad = NeighbourSettings::default();
+        bad.variables[0].weight = f64::NAN;
+        assert!(bad.problem().is_some());
+        let mut bad = NeighbourSettings::default();
+        bad.variables[0].transform = Transform::Log;
+        assert!(bad.problem().is_some());
+    }
 }
