@@ -789,3 +789,229 @@ async fn the_neighbours_page_explains_the_group() {
         .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 }
+
+/// In a ring that agreed on `named`, a member sees its neighbours by
+/// name; a consultant too (it reads on the member's behalf).
+#[tokio::test]
+async fn named_rings_show_members_their_neighbours_by_name() {
+    use vergleichsring_engine::disclosure::{Policy, Visibility};
+    let app = TestApp::spawn_with_policy(Policy {
+        visibility: Visibility::Named,
+        ..Policy::default()
+    })
+    .await;
+    let g = app.load_ring(80, 2024..=2024, 36).await;
+    let me = &g.members[7].member_id;
+    let member = app.token(Role::Member, Some(me)).await;
+    let a = app
+        .get("/api/v1/neighbours/library/2024", Some(&member))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let named = a.body["neighbours"].as_array().unwrap();
+    assert_eq!(named.len(), K);
+    assert!(
+        named
+            .iter()
+            .all(|n| n["name"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+}
+
+/// The structural types: a partition of each class into types of at
+/// least twice a neighbour group, with German descriptions, the same
+/// after a restart (a fixed seed), and released like any built-in group.
+#[tokio::test]
+async fn structural_types_partition_the_ring_the_same_way_every_time() {
+    let mut app = TestApp::spawn().await;
+    let g = app.load_ring(400, 2024..=2024, 37).await;
+    let path = "/api/v1/comparisons/library/2024?figure=loans_per_capita&group_by=structure_type";
+    let a = app.get(path, Some(&app.admin)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let groups = a.body["groups"].as_array().unwrap();
+    let municipal: Vec<&Value> = groups
+        .iter()
+        .filter(|g| g["group"].as_str().unwrap().starts_with("typ_"))
+        .collect();
+    let county: Vec<&Value> = groups
+        .iter()
+        .filter(|g| g["group"].as_str().unwrap().starts_with("kreistyp_"))
+        .collect();
+    assert!(municipal.len() >= 2 && municipal.len() <= 6, "{}", a.text);
+    assert!(!county.is_empty() && county.len() <= 3, "{}", a.text);
+    let landkreise = g
+        .members
+        .iter()
+        .filter(|m| m.kind == vergleichsring_catalog::MemberKind::Landkreis)
+        .count();
+    let n = |gs: &[&Value]| gs.iter().map(|g| g["n"].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(
+        n(&municipal) as usize,
+        400 - landkreise,
+        "every municipality has a type"
+    );
+    assert_eq!(n(&county) as usize, landkreise);
+    for grp in groups {
+        assert!(grp["n"].as_u64().unwrap() >= 2 * (K as u64 + 1), "{grp}");
+        let label = grp["label"].as_str().unwrap();
+        assert!(
+            label.starts_with("Typ ") || label.starts_with("Kreistyp "),
+            "{label}"
+        );
+        assert!(label.contains("Einw."), "{label}");
+    }
+    // An analyst reads them from the publication.
+    let analyst = app.token(Role::Analyst, None).await;
+    let published = app.get(path, Some(&analyst)).await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.text);
+    assert!(
+        published.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| !g["suppressed"].as_bool().unwrap())
+    );
+    // The catalogue lists the dimension.
+    let catalog = app.get("/api/v1/catalog", None).await;
+    assert!(catalog.text.contains("structure_type"));
+    // A fixed seed: the same types after a restart.
+    app.restart().await;
+    let again = app.get(path, Some(&app.admin)).await;
+    let labels = |v: &Value| {
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["group"].to_string(),
+                    g["label"].to_string(),
+                    g["n"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(labels(&again.body), labels(&a.body));
+}
+
+/// A ring may add a domain's basic figure to the distance (through the
+/// real binary's configuration). It enters perturbed, and a domain
+/// without it leaves it out. Checked against the oracle's method with
+/// the figure per 1,000 inhabitants from the perturbed values.
+#[tokio::test]
+async fn a_configured_basic_figure_enters_the_distance_perturbed() {
+    let app = TestApp::spawn_binary(
+        "[neighbours]\nk = 5\nvariables = [{ name = \"log_population\" }, { name = \"stock\", transform = \"per_1000\", weight = 2.0 }]\n",
+        &[],
+    )
+    .await;
+    let g = app.load_ring(60, 2024..=2024, 38).await;
+    let noise = app.noise().await;
+    let f = g
+        .figures
+        .iter()
+        .find(|f| f.domain == "library" && f.year == 2024)
+        .unwrap();
+    let col = |name: &str| {
+        f.batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .clone()
+    };
+    let ids = f
+        .batch
+        .column_by_name("member_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let (pop, stock) = (col("population"), col("stock"));
+    let county: BTreeMap<&str, bool> = g
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.member_id.as_str(),
+                m.kind == vergleichsring_catalog::MemberKind::Landkreis,
+            )
+        })
+        .collect();
+    // (id, class, [ln population, perturbed stock per 1,000]).
+    let raw: Vec<(String, bool, [f64; 2])> = (0..ids.len())
+        .map(|i| {
+            let id = ids.value(i);
+            let m = multiplier(&noise, "library", id, "stock");
+            (
+                id.to_string(),
+                county[id],
+                [
+                    pop.value(i).ln(),
+                    stock.value(i) * m / pop.value(i) * 1000.0,
+                ],
+            )
+        })
+        .collect();
+    let weights = [1.0f64, 2.0];
+    let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for class in [false, true] {
+        let members: Vec<&(String, bool, [f64; 2])> = raw.iter().filter(|r| r.1 == class).collect();
+        let n = members.len() as f64;
+        let mut z: Vec<[f64; 2]> = members.iter().map(|r| r.2).collect();
+        for v in 0..2 {
+            let mean = members.iter().map(|r| r.2[v]).sum::<f64>() / n;
+            let sd = (members.iter().map(|r| (r.2[v] - mean).powi(2)).sum::<f64>() / n).sqrt();
+            for (zi, r) in z.iter_mut().zip(&members) {
+                zi[v] = (r.2[v] - mean) / sd * weights[v].sqrt();
+            }
+        }
+        for (i, me) in members.iter().enumerate() {
+            let mut d: Vec<(f64, &String)> = members
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(j, o)| {
+                    (
+                        ((z[i][0] - z[j][0]).powi(2) + (z[i][1] - z[j][1]).powi(2)).sqrt(),
+                        &o.0,
+                    )
+                })
+                .collect();
+            d.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.1.cmp(b.1)));
+            want.insert(
+                me.0.clone(),
+                d.iter().take(5).map(|(_, id)| (*id).clone()).collect(),
+            );
+        }
+    }
+    for (m, w) in want.iter().step_by(7) {
+        let a = app
+            .get(
+                &format!("/api/v1/neighbours/library/2024?of={m}"),
+                Some(&app.admin),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        assert_eq!(a.body["variables"], json!(["log_population", "stock"]));
+        assert_eq!(&ids_of(&a.body["neighbours"]), w, "{m}");
+    }
+    // The museum has no `stock`: the population alone.
+    let museum = g.figures.iter().find(|f| f.domain == "museum").unwrap();
+    let some = museum
+        .batch
+        .column_by_name("member_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .value(0)
+        .to_string();
+    let a = app
+        .get(
+            &format!("/api/v1/neighbours/museum/2024?of={some}"),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["variables"], json!(["log_population"]));
+}

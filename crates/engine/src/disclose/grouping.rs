@@ -86,8 +86,8 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
 }
 
 /// The structural types of a year's current rows. Basic figures the ring
-/// names as variables enter perturbed (the year's twin, or the twin
-/// itself), so that every audience's types are the same.
+/// names as variables enter perturbed (the ring's multipliers), so that
+/// every audience's types are the same.
 pub(crate) fn structure_types(input: &CompareInput<'_>, data: &YearData) -> Assignment {
     let s = crate::disclose::neighbours::Structures::build(
         input.neighbours,
@@ -95,7 +95,7 @@ pub(crate) fn structure_types(input: &CompareInput<'_>, data: &YearData) -> Assi
         &input.catalog.register,
         input.members,
         data,
-        data.perturbed().map(|t| &t.year),
+        input.noise,
     );
     crate::disclose::types::assignment(
         &s,

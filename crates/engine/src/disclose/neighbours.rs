@@ -65,6 +65,7 @@ pub enum Transform {
     /// ln(1 + value).
     Log,
     /// Per 1,000 inhabitants.
+    #[serde(rename = "per_1000")]
     Per1000,
 }
 
@@ -228,16 +229,16 @@ pub(crate) struct Structures {
 
 impl Structures {
     /// The candidates of a year: every current row of a registered member
-    /// with a structure and every variable. `basic` gives a row's basic
-    /// figures as the neighbours use them (perturbed where the ring
-    /// perturbs).
+    /// with a structure and every variable. Basic figures named as
+    /// variables are multiplied by the member's `noise` multiplier where
+    /// the ring perturbs (rule 14).
     pub(crate) fn build(
         settings: &NeighbourSettings,
         domain: &Domain,
         register: &Register,
         members: &std::collections::BTreeMap<String, Member>,
         data: &YearData,
-        basic: Option<&YearData>,
+        noise: Option<&crate::disclose::noise::Noise>,
     ) -> Structures {
         let vars = settings.in_domain(domain);
         let pop_idx = domain
@@ -259,12 +260,15 @@ impl Structures {
                 continue;
             };
             let population = pop_idx.and_then(|i| row.basic.get(i));
-            let perturbed = basic
-                .and_then(|b| b.current_row(member_id))
-                .map_or(&row.basic, |r| &r.basic);
             let raw: Option<Vec<f64>> = vars
                 .iter()
-                .map(|(v, fig)| value(v, *fig, population, &s, perturbed))
+                .map(|(v, fig)| {
+                    let figure = fig.and_then(|i| {
+                        let m = noise.map_or(1.0, |n| n.multiplier(domain, i, member_id));
+                        row.basic.get(i).map(|x| x * m)
+                    });
+                    value(v, figure, population, &s)
+                })
                 .collect();
             match raw.filter(|r| r.iter().all(|x| x.is_finite())) {
                 Some(raw) => out.candidates.push(Candidate {
@@ -450,30 +454,29 @@ pub(crate) fn squared(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(p, q)| (p - q).powi(2)).sum()
 }
 
-/// One variable's value for a member, `None` where it cannot be had.
+/// One variable's value for a member, `None` where it cannot be had;
+/// `figure` is the (perturbed) value of a basic figure it names.
 fn value(
     v: &Variable,
-    figure: Option<usize>,
+    figure: Option<f64>,
     population: Option<f64>,
     s: &MemberStructure,
-    basic: &crate::read::year::Values,
 ) -> Option<f64> {
     // The reported population; a member must have inhabitants.
     let pop = population.filter(|p| *p >= 1.0);
-    match (v.name.as_str(), figure) {
-        ("log_population", _) => pop.map(f64::ln),
-        ("log_density", _) => pop.map(|p| (p / s.area_km2).ln()),
-        ("log_area", _) => Some(s.area_km2.ln()),
-        ("degurba", _) => Some(s.degurba),
-        (_, Some(i)) => {
-            let x = basic.get(i)?;
+    match v.name.as_str() {
+        "log_population" => pop.map(f64::ln),
+        "log_density" => pop.map(|p| (p / s.area_km2).ln()),
+        "log_area" => Some(s.area_km2.ln()),
+        "degurba" => Some(s.degurba),
+        _ => {
+            let x = figure?;
             match v.transform {
                 Transform::None => Some(x),
                 Transform::Log => Some((1.0 + x.max(0.0)).ln()),
                 Transform::Per1000 => pop.map(|p| x / p * 1000.0),
             }
         }
-        _ => None,
     }
 }
 

@@ -34,7 +34,7 @@ impl Publications<'_> {
                 &self.core.catalog().register,
                 &view.members.map,
                 data,
-                data.perturbed().map(|t| &t.year),
+                self.core.noise.as_deref(),
             );
             m.bytes.fetch_add(s.bytes(), Ordering::Relaxed);
             s
