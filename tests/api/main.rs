@@ -15,6 +15,7 @@ mod breaker28b;
 mod breaker29;
 mod breaker29b;
 mod breaker30;
+mod breaker30b;
 mod browser;
 mod browser_year;
 mod catalog_years;
