@@ -2,7 +2,9 @@
 //! neighbours after the first round of fixes (stand-in groups, mean-only
 //! figures withheld from neighbour groups, generic refusals, the kept
 //! answers behind the `ETag`, the built-in dimension `structure_type`), by
-//! a helper who saw none of the feature's own tests.
+//! a helper who saw none of the feature's own tests. Its three findings
+//! (a stand-in naming another member in the answer and on the page, the
+//! profile's exact largest distance) were fixed; every test passes.
 //!
 //! The rings are built by hand like those of `breaker30.rs`: kreisfreie
 //! Städte in NRW whose structure (area, degree of urbanisation) admin
@@ -140,7 +142,6 @@ async fn stand_in_ring(app: &TestApp) -> Vec<Town> {
 /// group stands in, or name a built-in group (`size_class:GK3`), never a
 /// member.
 #[tokio::test]
-#[ignore = "finding: shared_with names another member (whose neighbour group stands in) to a member in aggregate_only"]
 async fn breaker30b_stand_in_names_no_other_member_in_the_api() {
     let app = TestApp::spawn().await;
     let towns = stand_in_ring(&app).await;
@@ -170,7 +171,6 @@ async fn breaker30b_stand_in_names_no_other_member_in_the_api() {
 /// The same on the web page "Strukturnachbarn": its notice prints the
 /// member whose group stands in. Fix as for the API.
 #[tokio::test]
-#[ignore = "finding: the web page Strukturnachbarn names the member whose neighbour group stands in to a member in aggregate_only"]
 async fn breaker30b_stand_in_names_no_other_member_on_the_web_page() {
     let app = TestApp::spawn().await;
     let towns = stand_in_ring(&app).await;
@@ -199,7 +199,6 @@ async fn breaker30b_stand_in_names_no_other_member_on_the_web_page() {
 /// Fix: round `max_distance` (and `mean_share`) coarsely for members and
 /// consultants, or leave them out of the profile.
 #[tokio::test]
-#[ignore = "finding: the profile's exact max_distance names the farthest neighbour by its public structure"]
 async fn breaker30b_profile_max_distance_names_no_neighbour() {
     let app = TestApp::spawn().await;
     let towns = line();
@@ -211,7 +210,18 @@ async fn breaker30b_profile_max_distance_names_no_neighbour() {
         .await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
     assert!(mine.body["neighbours"].is_null(), "{}", mine.text);
-    let max = mine.body["profile"]["max_distance"].as_f64().unwrap();
+    // Left out where names are not shown, and the mean shares only in
+    // tenths: neither is a single neighbour's exact figure.
+    assert!(
+        mine.body["profile"]["max_distance"].is_null(),
+        "{}",
+        mine.text
+    );
+    for v in mine.body["profile"]["variables"].as_array().unwrap() {
+        let share = v["mean_share"].as_f64().unwrap() * 10.0;
+        assert!((share - share.round()).abs() < 1e-9, "{v}");
+    }
+    // The analyst, who sees names, gets the exact figure.
     let all = app
         .get(
             &format!("/api/v1/neighbours/library/2024?of={me}"),
@@ -219,17 +229,7 @@ async fn breaker30b_profile_max_distance_names_no_neighbour() {
         )
         .await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);
-    let named: Vec<&str> = all.body["neighbours"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| (n["distance"].as_f64().unwrap() - max).abs() < 1e-9)
-        .filter_map(|n| n["member_id"].as_str())
-        .collect();
-    assert!(
-        named.is_empty(),
-        "max_distance {max} is exactly the distance to {named:?}"
-    );
+    assert!(all.body["profile"]["max_distance"].as_f64().is_some());
 }
 
 /// 17 small dense towns (size class GK3, one tight structural cluster)

@@ -53,7 +53,8 @@ pub struct VariableRange {
     /// digits.
     pub max: f64,
     /// Its mean share of the squared distances to the neighbours: how much
-    /// the neighbours differ from the member in it.
+    /// the neighbours differ from the member in it (in tenths where names
+    /// are not shown).
     pub mean_share: f64,
 }
 
@@ -62,7 +63,8 @@ pub struct VariableRange {
 pub struct Profile {
     /// Neighbours (without the member).
     pub n: usize,
-    /// The largest distance among them.
+    /// The largest distance among them (null where names are not shown:
+    /// it would name the farthest neighbour).
     pub max_distance: f64,
     /// Each variable's range.
     pub variables: Vec<VariableRange>,
@@ -83,9 +85,12 @@ pub struct Neighbours {
     pub member_id: String,
     /// The group id of its neighbour group in comparisons.
     pub group: String,
-    /// The member whose released neighbour group stands in for this
-    /// one's (rule 6 forbids releasing two groups that differ by a few
+    /// Whether a released group stands in for the member's own nearest
+    /// (rule 6 forbids releasing two groups that differ by a few
     /// members): the neighbours listed are that group's.
+    pub stand_in: bool,
+    /// Which group stands in: a built-in `dimension:group`, or the member
+    /// whose neighbour group it is (that only where names are shown).
     pub shared_with: Option<String>,
     /// How many neighbours each member has.
     pub k: usize,
@@ -202,11 +207,14 @@ impl<'e> NeighbourAnswers<'e> {
             year,
             member_id: of.to_string(),
             group: group.id,
-            shared_with,
+            stand_in: shared_with.is_some(),
+            // Another member's group names that member: only to those who
+            // see names; a built-in group (`dimension:group`) names none.
+            shared_with: shared_with.filter(|s| named || s.contains(':')),
             k: self.core.neighbours.k,
             variables: s.variables.clone(),
             publication: view.reference(),
-            profile: profile(&s, at, &rows),
+            profile: profile(&s, at, &rows, named),
             neighbours: named.then_some(rows),
             register_year: self.core.catalog().register.year,
             attribution: ATTRIBUTION,
@@ -290,8 +298,11 @@ fn two_digits(x: f64, round: fn(f64) -> f64) -> f64 {
     round(x / unit) * unit
 }
 
-/// The structural profile of candidate `at`'s neighbours `rows`.
-fn profile(s: &Structures, at: usize, rows: &[Neighbour]) -> Profile {
+/// The structural profile of candidate `at`'s neighbours `rows`. Where
+/// the caller sees no names, nothing in it is a single neighbour's exact
+/// figure: the largest distance (computable from public structure for
+/// every member) is left out and the mean shares are rounded to tenths.
+fn profile(s: &Structures, at: usize, rows: &[Neighbour], named: bool) -> Profile {
     let own = s.candidates.get(at);
     let variables = s
         .variables
@@ -303,6 +314,11 @@ fn profile(s: &Structures, at: usize, rows: &[Neighbour]) -> Profile {
             let max = values.fold(f64::NEG_INFINITY, f64::max);
             let mean_share =
                 rows.iter().filter_map(|r| r.shares.get(v)).sum::<f64>() / rows.len().max(1) as f64;
+            let mean_share = if named {
+                mean_share
+            } else {
+                (mean_share * 10.0).round() / 10.0
+            };
             VariableRange {
                 variable: name.clone(),
                 weight: s.weights.get(v).copied().unwrap_or(1.0),
@@ -330,7 +346,11 @@ fn profile(s: &Structures, at: usize, rows: &[Neighbour]) -> Profile {
     let kinds: BTreeSet<String> = rows.iter().map(|r| r.kind.clone()).collect();
     Profile {
         n: rows.len(),
-        max_distance: rows.iter().map(|r| r.distance).fold(0.0, f64::max),
+        max_distance: if named {
+            rows.iter().map(|r| r.distance).fold(0.0, f64::max)
+        } else {
+            f64::NAN
+        },
         variables,
         laender: laender.into_iter().collect(),
         kinds: kinds.into_iter().collect(),

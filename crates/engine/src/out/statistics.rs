@@ -204,14 +204,8 @@ impl<'e> Statistics<'e> {
                     if matches!(req.audience, Audience::Member | Audience::Consultant) =>
                 {
                     format!(
-                        "the structural neighbours of {of} differ from a group released before for {} {year} by fewer than {} members; releasing them would let the two be subtracted (rule {})",
-                        p.domain.id,
-                        view.policy.threshold,
-                        if refusal.reason == "differencing" {
-                            "6"
-                        } else {
-                            "11"
-                        }
+                        "the structural neighbours of {of} are not released for {} {year}: together with groups released before they would let single members' figures be worked out (rules 6 and 11)",
+                        p.domain.id
                     )
                 }
                 _ => refusal.message,

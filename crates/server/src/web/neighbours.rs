@@ -123,15 +123,19 @@ fn body(state: &AppState, n: &Neighbours, name: &str, domain_label: &str) -> Mar
         p { a href="/web" { "Zurück zur Übersicht" } }
         h1 { "Strukturnachbarn von " (name) }
         p {
-            (domain_label) " " (n.year) ": die " (n.k) " Mitglieder mit Zahlen, deren Struktur der von "
+            (domain_label) " " (n.year) ": Mitglieder mit Zahlen, deren Struktur der von "
             (name) " am nächsten ist (Landkreise unter Landkreisen), nach dem euklidischen Abstand der standardisierten Merkmale. "
             "Im Vergleich mit der Gruppierung „Strukturnachbarn“ stehen sie mit " (name) " in einer Gruppe."
         }
-        @if let Some(other) = &n.shared_with {
+        @if n.stand_in {
             p class="notice" {
-                "Die Gruppe einer schon veröffentlichten Gruppe (" (other) ") unterscheidet sich von den eigenen Nachbarn um weniger Mitglieder als die Schwelle; "
-                "sie wird an ihrer Stelle verwendet, denn zwei so ähnliche Gruppen ließen sich gegeneinander verrechnen."
+                "Die Gruppe ist nicht genau die der " (n.k) " nächsten Mitglieder: eine schon veröffentlichte Gruppe"
+                @if let Some(other) = &n.shared_with { " (" (other) ")" }
+                " unterscheidet sich von ihnen um weniger Mitglieder als die Schwelle und wird an ihrer Stelle verwendet, "
+                "denn zwei so ähnliche Gruppen ließen sich gegeneinander verrechnen."
             }
+        } @else {
+            p { "Es sind die " (n.k) " nächsten Mitglieder." }
         }
         @if let Some(rows) = &n.neighbours {
             table {

@@ -41,7 +41,8 @@ pub struct VariableRange {
     /// digits.
     pub max: f64,
     /// Its mean share of the squared distances to the neighbours: how much
-    /// the neighbours differ from the member in it.
+    /// the neighbours differ from the member in it (in tenths where names
+    /// are not shown).
     pub mean_share: f64,
 }
 
@@ -51,7 +52,8 @@ pub struct VariableRange {
 pub struct Profile {
     /// Neighbours (without the member).
     pub n: usize,
-    /// The largest distance among them.
+    /// The largest distance among them (null where names are not shown:
+    /// it would name the farthest neighbour).
     pub max_distance: f64,
     /// Each variable's range.
     pub variables: Vec<VariableRange>,
@@ -73,9 +75,12 @@ pub struct Neighbours {
     pub member_id: String,
     /// The group id of its neighbour group in comparisons.
     pub group: String,
-    /// The member whose released neighbour group stands in for this
-    /// one's (rule 6 forbids releasing two groups that differ by a few
+    /// Whether a released group stands in for the member's own nearest
+    /// (rule 6 forbids releasing two groups that differ by a few
     /// members): the neighbours listed are that group's.
+    pub stand_in: bool,
+    /// Which group stands in: a built-in `dimension:group`, or the member
+    /// whose neighbour group it is (that only where names are shown).
     pub shared_with: Option<String>,
     /// How many neighbours each member has.
     pub k: usize,
