@@ -26,6 +26,7 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
     let store = std::sync::Arc::new(Store::open(data_dir).await?);
     if !store.members().is_empty() {
         eprintln!("reusing the demo ring in {}", data_dir.display());
+        give_structure(&store).await?;
         return Ok(());
     }
     eprintln!(
@@ -49,6 +50,37 @@ pub async fn prepare(data_dir: &Path) -> anyhow::Result<()> {
         "imported {} submissions ({} plausibility warnings, as real data have)",
         summary.submissions, summary.warnings
     );
+    Ok(())
+}
+
+/// Gives the members of a demo ring made before structural neighbours
+/// their synthetic structure (the same ring is generated again from the
+/// seed), so that its neighbours answer; members that have one keep it.
+async fn give_structure(store: &Store) -> anyhow::Result<()> {
+    let members = store.members_map();
+    if members.values().all(|m| m.structure.is_some()) {
+        return Ok(());
+    }
+    let generated = vergleichsring_synth::generate(MEMBERS, *YEARS.start()..=COLLECTING, SEED)?;
+    let update: Vec<Member> = generated
+        .members
+        .iter()
+        .filter_map(|m| {
+            let old = members.get(&m.member_id)?;
+            old.structure.is_none().then(|| Member {
+                structure: Some(vergleichsring_store::GivenStructure {
+                    area_km2: m.area_km2,
+                    degurba: m.degurba,
+                }),
+                ..old.clone()
+            })
+        })
+        .collect();
+    eprintln!(
+        "giving {} members of the demo ring their structure",
+        update.len()
+    );
+    store.upsert_members(update).await?;
     Ok(())
 }
 

@@ -169,6 +169,46 @@ pub struct PublishedMask {
     pub members: Vec<Member>,
     /// Per key figure, the disclosed and withheld groups.
     pub figures: Vec<FigureMask>,
+    /// The members with figures (the index base of `types`).
+    #[serde(default)]
+    pub member_ids: Vec<String>,
+    /// Each member's structural type as published: a view checks that
+    /// the types it computes are these (a type is found among the whole
+    /// year's members, and settings or the register may have changed).
+    #[serde(default, rename = "groups")]
+    pub types: StructureTypes,
+}
+
+/// The `structure_type` entry of a publication's groups, read without the
+/// other dimensions'.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StructureTypes(pub Vec<Option<String>>);
+
+impl<'de> Deserialize<'de> for StructureTypes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StructureTypes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of dimensions to groups")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<StructureTypes, A::Error> {
+                let mut out = StructureTypes::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "structure_type" {
+                        out.0 = map.next_value()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// The disclosed and withheld groups of one key figure of a publication.

@@ -92,32 +92,68 @@ pub(crate) fn kmeans(points: &[&[f64]], k: usize) -> Vec<usize> {
 }
 
 /// The clusters of one class with at least `threshold` members each:
-/// k-means with `k` clusters, fewer while one would be too small.
+/// k-means with `k` clusters (fewer where the class is small), then each
+/// cluster below the threshold, smallest first, handed member by member
+/// to the nearest other cluster's centre (the outliers, such as the few
+/// large cities, join their nearest type instead of costing every type).
 fn clusters(points: &[&[f64]], k: usize, threshold: usize) -> Vec<usize> {
-    let mut k = k.min(points.len() / threshold.max(1)).max(1);
+    let k = k.min(points.len() / threshold.max(1)).max(1);
+    let mut of = kmeans(points, k);
     loop {
-        let of = kmeans(points, k);
         let mut sizes = vec![0usize; k];
         for &c in &of {
             sizes[c] += 1;
         }
-        if k == 1 || sizes.iter().all(|&s| s == 0 || s >= threshold) {
-            // Numbered without gaps (a cluster may have lost its members).
-            let mut number = vec![usize::MAX; k];
-            let mut next = 0;
-            return of
-                .into_iter()
-                .map(|c| {
-                    if number[c] == usize::MAX {
-                        number[c] = next;
-                        next += 1;
-                    }
-                    number[c]
-                })
-                .collect();
+        let Some(small) = (0..k)
+            .filter(|&c| sizes[c] > 0 && sizes[c] < threshold)
+            .min_by_key(|&c| (sizes[c], c))
+        else {
+            break;
+        };
+        if sizes.iter().filter(|&&n| n > 0).count() < 2 {
+            break;
         }
-        k -= 1;
+        let centres: Vec<Option<Vec<f64>>> = (0..k)
+            .map(|c| {
+                let members: Vec<&&[f64]> = points
+                    .iter()
+                    .zip(&of)
+                    .filter(|(_, o)| **o == c)
+                    .map(|(p, _)| p)
+                    .collect();
+                (c != small && !members.is_empty()).then(|| {
+                    (0..points[0].len())
+                        .map(|v| members.iter().map(|p| p[v]).sum::<f64>() / members.len() as f64)
+                        .collect()
+                })
+            })
+            .collect();
+        for (p, o) in points.iter().zip(of.iter_mut()) {
+            if *o != small {
+                continue;
+            }
+            if let Some((c, _)) = centres
+                .iter()
+                .enumerate()
+                .filter_map(|(c, centre)| centre.as_ref().map(|x| (c, squared(p, x))))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+            {
+                *o = c;
+            }
+        }
     }
+    // Numbered without gaps.
+    let mut number = vec![usize::MAX; k];
+    let mut next = 0;
+    of.into_iter()
+        .map(|c| {
+            if number[c] == usize::MAX {
+                number[c] = next;
+                next += 1;
+            }
+            number[c]
+        })
+        .collect()
 }
 
 /// The German words for a centre: size and settlement.

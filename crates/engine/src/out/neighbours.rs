@@ -125,7 +125,8 @@ pub struct NeighbourPair {
 /// A variable's value as people read it: logarithms back to inhabitants.
 fn readable(variable: &str, v: f64) -> f64 {
     if variable.starts_with("log_") {
-        v.exp()
+        // To hundredths: exp(ln x) is x only to rounding.
+        (v.exp() * 100.0).round() / 100.0
     } else {
         v
     }

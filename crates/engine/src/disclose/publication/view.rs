@@ -53,6 +53,11 @@ pub(crate) struct Mask {
     disclosed: HashMap<(usize, &'static str), HashSet<String>>,
     /// (key figure index, dimension, group) → why it is withheld.
     withheld: HashMap<(usize, &'static str, String), String>,
+    /// Each member's structural type as published, by member id.
+    types: HashMap<String, String>,
+    /// Whether the types this process computes for the publication are
+    /// the published ones (found once).
+    types_agree: std::sync::OnceLock<bool>,
     bytes: usize,
 }
 
@@ -98,6 +103,12 @@ impl View {
         if let Some(mask) = &self.mask
             && let GroupBy::Dimension(d) = by
         {
+            // Types released under their ids must be the audited ones.
+            if *d == Dimension::StructureType && !mask.types_agree(&input, year) {
+                for g in c.groups.iter_mut().filter(|g| !g.suppressed) {
+                    withhold(g, Reason::Audit);
+                }
+            }
             let disclosed = mask.disclosed.get(&(figure, d.as_str()));
             for g in c.groups.iter_mut().filter(|g| !g.suppressed) {
                 if disclosed.is_some_and(|r| r.contains(&g.group)) {
@@ -125,6 +136,26 @@ impl View {
         // Groups this comparison materialised weigh on the memory cache.
         core.memory.settle();
         c
+    }
+}
+
+impl Mask {
+    /// Whether the structural types computed now for the publication's
+    /// year (from the released data, as comparisons group it) are the
+    /// types it published, member by member.
+    fn types_agree(&self, input: &crate::disclose::grouping::CompareInput<'_>, year: i32) -> bool {
+        *self.types_agree.get_or_init(|| {
+            let Some(data) = input.snapshot.year(year) else {
+                return false;
+            };
+            let released = data.perturbed().map_or(data, |t| &t.year);
+            let a =
+                crate::disclose::grouping::assignment_of(input, released, Dimension::StructureType);
+            released.current_rows().zip(&a.of_row).all(|((m, _), g)| {
+                let now = g.and_then(|g| a.groups.get(g as usize)).map(|(id, _)| id);
+                now == self.types.get(m)
+            }) && a.of_row.iter().flatten().count() == self.types.len()
+        })
     }
 }
 
@@ -510,7 +541,16 @@ fn mask_of(domain: &Domain, state: &PublishedMask, default: Policy) -> Mask {
         .values()
         .map(|m| std::mem::size_of::<Member>() + 2 * m.member_id.len() + m.name.len() + 96)
         .sum::<usize>();
+    let types: HashMap<String, String> = state
+        .member_ids
+        .iter()
+        .zip(&state.types.0)
+        .filter_map(|(m, g)| g.as_ref().map(|g| (m.clone(), g.clone())))
+        .collect();
+    bytes += types.len() * 96;
     Mask {
+        types,
+        types_agree: std::sync::OnceLock::new(),
         publication: p.clone(),
         members: MemberList {
             generation,
