@@ -12,6 +12,41 @@ use vergleichsring_store::Role;
 
 use crate::helpers::*;
 
+/// A generated (domain, year)'s figures.
+fn figures<'g>(
+    g: &'g vergleichsring_synth::Generated,
+    domain: &str,
+    year: i32,
+) -> &'g arrow::array::RecordBatch {
+    &g.figures
+        .iter()
+        .find(|f| f.domain == domain && f.year == year)
+        .unwrap()
+        .batch
+}
+
+/// A number column of a generated batch.
+fn numbers(batch: &arrow::array::RecordBatch, name: &str) -> Float64Array {
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap()
+        .clone()
+}
+
+/// The member ids of a generated batch.
+fn member_ids(batch: &arrow::array::RecordBatch) -> StringArray {
+    batch
+        .column_by_name("member_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .clone()
+}
+
 /// The default `k`.
 const K: usize = 15;
 
@@ -22,25 +57,8 @@ type Row = (String, bool, f64, f64, f64);
 /// The rows of a generated ring's (domain, year): every member with a
 /// population, its structure as registered.
 fn rows(g: &vergleichsring_synth::Generated, domain: &str, year: i32) -> Vec<Row> {
-    let f = g
-        .figures
-        .iter()
-        .find(|f| f.domain == domain && f.year == year)
-        .unwrap();
-    let ids = f
-        .batch
-        .column_by_name("member_id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
-    let pop = f
-        .batch
-        .column_by_name("population")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Float64Array>()
-        .unwrap();
+    let batch = figures(g, domain, year);
+    let (ids, pop) = (member_ids(batch), numbers(batch, "population"));
     let by_id: BTreeMap<&str, &vergleichsring_synth::MemberSpec> = g
         .members
         .iter()
@@ -537,27 +555,9 @@ async fn an_imported_register_takes_the_bundled_ones_place() {
 async fn differenced_neighbour_groups_never_give_a_value_within_the_protection_interval() {
     let app = TestApp::spawn().await;
     let g = app.load_ring(60, 2024..=2024, 33).await;
-    let f = g
-        .figures
-        .iter()
-        .find(|f| f.domain == "library" && f.year == 2024)
-        .unwrap();
-    let col = |name: &str| {
-        f.batch
-            .column_by_name(name)
-            .unwrap()
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .unwrap()
-            .clone()
-    };
-    let ids = f
-        .batch
-        .column_by_name("member_id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
+    let batch = figures(&g, "library", 2024);
+    let col = |name: &str| numbers(batch, name);
+    let ids = member_ids(batch);
     let (loans, pop) = (col("loans"), col("population"));
     let truth: BTreeMap<String, f64> = (0..ids.len())
         .map(|i| (ids.value(i).to_string(), loans.value(i) / pop.value(i)))
@@ -905,27 +905,9 @@ async fn a_configured_basic_figure_enters_the_distance_perturbed() {
     .await;
     let g = app.load_ring(60, 2024..=2024, 38).await;
     let noise = app.noise().await;
-    let f = g
-        .figures
-        .iter()
-        .find(|f| f.domain == "library" && f.year == 2024)
-        .unwrap();
-    let col = |name: &str| {
-        f.batch
-            .column_by_name(name)
-            .unwrap()
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .unwrap()
-            .clone()
-    };
-    let ids = f
-        .batch
-        .column_by_name("member_id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
+    let batch = figures(&g, "library", 2024);
+    let col = |name: &str| numbers(batch, name);
+    let ids = member_ids(batch);
     let (pop, stock) = (col("population"), col("stock"));
     let county: BTreeMap<&str, bool> = g
         .members
@@ -996,16 +978,7 @@ async fn a_configured_basic_figure_enters_the_distance_perturbed() {
         assert_eq!(&ids_of(&a.body["neighbours"]), w, "{m}");
     }
     // The museum has no `stock`: the population alone.
-    let museum = g.figures.iter().find(|f| f.domain == "museum").unwrap();
-    let some = museum
-        .batch
-        .column_by_name("member_id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap()
-        .value(0)
-        .to_string();
+    let some = member_ids(figures(&g, "museum", 2024)).value(0).to_string();
     let a = app
         .get(
             &format!("/api/v1/neighbours/museum/2024?of={some}"),

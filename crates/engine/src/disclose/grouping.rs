@@ -89,14 +89,21 @@ pub(crate) fn assign(input: &CompareInput<'_>, data: &YearData, by: &GroupBy) ->
 /// names as variables enter perturbed (the ring's multipliers), so that
 /// every audience's types are the same.
 pub(crate) fn structure_types(input: &CompareInput<'_>, data: &YearData) -> Assignment {
-    let s = crate::disclose::neighbours::Structures::build(
-        input.neighbours,
-        input.domain,
-        &input.catalog.register,
-        input.members,
-        data,
-        input.noise,
-    );
+    // The same candidates the neighbours of this year data use.
+    let m = &data.materialised;
+    let s = cached(&m.structures, input.members_generation, || {
+        let s = crate::disclose::neighbours::Structures::build(
+            input.neighbours,
+            input.domain,
+            &input.catalog.register,
+            input.members,
+            data,
+            input.noise,
+        );
+        m.bytes
+            .fetch_add(s.bytes(), std::sync::atomic::Ordering::Relaxed);
+        s
+    });
     crate::disclose::types::assignment(
         &s,
         input.neighbours.types,

@@ -37,7 +37,7 @@ pub async fn neighbours(
             .engine
             .all_neighbours(&domain, year, caller.audience())
             .await?;
-        return Ok(Json(all).into_response());
+        return Ok(([(CONTENT_TYPE, "application/json")], all).into_response());
     };
     let answer = state
         .engine
